@@ -1,0 +1,287 @@
+"""ess.toml: validated with pydantic at the edge, errors that name the key and its line.
+
+The engine validates the shape it owns (journal, tenants, tiers, schedules, policy); each
+source and target validates its own table with its ``config_model`` (see :func:`check`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.secrets import SecretResolver, check_reference
+
+DEFAULT_CONFIG = "ess.toml"
+CONFIG_ENV = "ESS_CONFIG"
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KindThreshold(_Frozen):
+    """Hold the plan when more than ``share`` of a type, or more than ``count``, would go."""
+
+    share: float = Field(0.05, ge=0, le=1)
+    count: int | None = Field(500, ge=0)
+
+
+class GuardPolicy(_Frozen):
+    """Thresholds for deletions and suspensions per object type, and for erosion over runs.
+
+    Object types default to 5% or 500. Links (memberships) change a lot on an ordinary day, so
+    they default to a share only (25%): a truncated source still trips it.
+    """
+
+    objects: KindThreshold = KindThreshold()
+    links: KindThreshold = KindThreshold(share=0.25, count=None)
+    per_type: dict[str, KindThreshold] = Field(default_factory=dict)
+    erosion_share: float = Field(0.10, ge=0, le=1)
+    erosion_runs: int = Field(5, ge=1, le=100)
+    min_base: int = Field(20, ge=0)  # below this many objects of a type, shares are not judged
+
+
+class TenantPolicy(_Frozen):
+    """How a tenant wants its data treated; targets read it when they build desired state."""
+
+    protected_identity: Literal["exclude", "mask", "include"] = "exclude"
+    group_types: tuple[str, ...] = ("Klass", "Undervisning")
+    suspend_grace_days: int = Field(30, ge=0, le=3650)
+    class_end: Literal["archive", "keep", "delete"] = "archive"
+    drift: Literal["repair", "report"] = "repair"
+    guard: GuardPolicy = GuardPolicy()
+    max_attempts: int = Field(6, ge=1, le=50)  # per item, before it becomes a failed item
+    retry_base_s: float = Field(0.5, gt=0, le=60)  # first backoff; doubles each attempt
+    retry_max_s: float = Field(60.0, gt=0, le=3600)  # backoff cap (Retry-After may be longer)
+
+
+class TenantConfig(_Frozen):
+    """One customer setup: a source, one or more targets and a policy."""
+
+    name: str | None = None
+    tier: Literal["bronze", "silver", "gold"] = "bronze"
+    schedule: str | None = None
+    timezone: str = "Europe/Stockholm"
+    source: dict[str, Any]
+    targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    policy: TenantPolicy = TenantPolicy()
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression (five fields: m h dom mon dow)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _source_type(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "type" not in value:
+            raise ValueError("the source table needs a 'type' (for example type = \"ss12000\")")
+        return value
+
+    def target_type(self, name: str) -> str:
+        return str(self.targets[name].get("type", name))
+
+
+class JournalConfig(_Frozen):
+    path: Path = Path("ess.db")
+
+
+class McpConfig(_Frozen):
+    token: str | None = None  # a secret reference for the HTTP transport's bearer token
+
+    @field_validator("token")
+    @classmethod
+    def _ref(cls, value: str | None) -> str | None:
+        if value is not None and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
+
+
+class ConsoleConfig(_Frozen):
+    read_only: bool = False
+    refresh_seconds: float = Field(5.0, gt=0, le=3600)
+
+
+class EssConfig(_Frozen):
+    journal: JournalConfig = JournalConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    mcp: McpConfig = McpConfig()
+    tenants: dict[str, TenantConfig] = Field(default_factory=dict)
+
+    @field_validator("tenants")
+    @classmethod
+    def _ids(cls, value: dict[str, TenantConfig]) -> dict[str, TenantConfig]:
+        for tid in value:
+            if not TENANT_ID.match(tid):
+                raise ValueError(
+                    f"tenant id {tid!r} must be lower-case letters, digits, '-' or '_'"
+                )
+        return value
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem in ess.toml: the dotted key, its line (when found) and what is wrong."""
+
+    key: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, " if self.line else ""
+        return f"{where}{self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """ess.toml cannot be used; ``problems`` lists every bad key with its line."""
+
+    def __init__(self, path: Path, problems: list[ConfigProblem]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s) in the configuration\n{lines}")
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated configuration with where it came from, for relative paths and secrets."""
+
+    path: Path
+    config: EssConfig
+    raw: Mapping[str, Any]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def journal_path(self) -> Path:
+        p = self.config.journal.path
+        return p if p.is_absolute() else self.base_dir / p
+
+    def secrets(self) -> SecretResolver:
+        return SecretResolver(base_dir=self.base_dir)
+
+    def tenant(self, tenant_id: str) -> TenantConfig:
+        try:
+            return self.config.tenants[tenant_id]
+        except KeyError:
+            known = ", ".join(sorted(self.config.tenants)) or "none"
+            raise KeyError(f"no tenant {tenant_id!r} in {self.path} (tenants: {known})") from None
+
+
+def default_path(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else Path(DEFAULT_CONFIG)
+
+
+def find_line(text: str, dotted: tuple[str | int, ...]) -> int | None:
+    """Best-effort line of a dotted key in TOML text: the key inside its table, else the table."""
+    keys = [str(k) for k in dotted]
+    table_re = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    key_re = re.compile(r'^\s*("?)([A-Za-z0-9_.\-"]+)\1\s*=')
+    current: list[str] = []
+    best: int | None = None
+    best_len = -1
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = table_re.match(line)
+        if m:
+            current = [p.strip().strip('"') for p in m.group(1).split(".")]
+            n = _common(current, keys)
+            if n == len(current) and n > best_len:
+                best, best_len = number, n
+            continue
+        k = key_re.match(line)
+        if k:
+            full = current + [p.strip('"') for p in k.group(2).split(".")]
+            n = _common(full, keys)
+            if n == len(full) and n > best_len:
+                best, best_len = number, n
+    return best
+
+
+def _common(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def load(path: str | Path | None = None) -> LoadedConfig:
+    """Read and validate ess.toml; raise :class:`ConfigError` naming every bad key."""
+    p = default_path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            p, [ConfigProblem("(file)", None, "not found; create one with `ess init`")]
+        ) from None
+    except OSError as exc:
+        raise ConfigError(p, [ConfigProblem("(file)", None, exc.strerror or str(exc))]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            p, [ConfigProblem("(syntax)", int(m.group(1)) if m else None, str(exc))]
+        ) from None
+    try:
+        cfg = EssConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(p, _problems(exc, text)) from None
+    return LoadedConfig(path=p, config=cfg, raw=raw)
+
+
+def _problems(
+    exc: ValidationError, text: str, prefix: tuple[str | int, ...] = ()
+) -> list[ConfigProblem]:
+    out = []
+    for err in exc.errors():
+        loc = prefix + tuple(err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; docs/configuration.md lists every key)"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        out.append(ConfigProblem(".".join(str(x) for x in loc), find_line(text, loc), msg))
+    return out
+
+
+def adapter_problems(
+    text: str, loc: tuple[str | int, ...], model: type[BaseModel], settings: Mapping[str, Any]
+) -> list[ConfigProblem]:
+    """Validate one adapter table with the adapter's pydantic model."""
+    try:
+        model.model_validate(dict(settings))
+    except ValidationError as exc:
+        return _problems(exc, text, loc)
+    return []

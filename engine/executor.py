@@ -1,0 +1,363 @@
+"""The executor: applies a stored plan to one target, safely.
+
+Bounded concurrency, a sliding-window rate limiter per target, retries classified by reason
+with exponential backoff and full jitter, Retry-After honoured, an in-flight mark written before
+each request, and, after a restart, a check against the target before any in-flight item is
+retried. An item that keeps failing becomes a failed item with its reason, the items that depend
+on it are blocked, and the run goes on. A tenant-level error (auth, consent) stops the run with
+one clear message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from engine.faults import crash_point
+from engine.journal import Lease, OutcomeRow, SqliteJournal
+from engine.plan import Action, Operation, OpStatus
+from engine.ratelimit import SlidingWindowLimiter
+from engine.target import Batch, Outcome, OutcomeKind, Target, TargetContext
+from engine.views import Progress
+
+FINAL = frozenset(
+    {
+        OpStatus.DONE,
+        OpStatus.FAILED,
+        OpStatus.DEAD,
+        OpStatus.BLOCKED,
+        OpStatus.SKIPPED,
+        OpStatus.CANCELLED,
+    }
+)
+BAD = frozenset(
+    {OpStatus.FAILED, OpStatus.DEAD, OpStatus.BLOCKED, OpStatus.SKIPPED, OpStatus.CANCELLED}
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay_s: float = 0.5
+    max_delay_s: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Full jitter (AWS style), but never sooner than the service's Retry-After."""
+        jitter = rng.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** max(0, attempt - 1)))
+        if retry_after is not None:
+            return max(retry_after, 0.0) + min(jitter, 0.25)
+        return jitter
+
+
+@dataclass
+class ExecResult:
+    counts: Counter[str] = field(default_factory=Counter)  # status -> n
+    fatal: str | None = None
+    findings: list[tuple[Operation, Outcome]] = field(default_factory=list)
+
+
+class Executor:
+    """Applies one target's operations of one run."""
+
+    def __init__(
+        self,
+        journal: SqliteJournal,
+        lease: Lease,
+        tenant: str,
+        target: Target,
+        ctx: TargetContext,
+        *,
+        retry: RetryPolicy | None = None,
+        limiter: SlidingWindowLimiter | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        emit: Callable[[str, str], None] | None = None,
+        lease_ttl: float = 300.0,
+        seed: int | None = None,
+    ) -> None:
+        self.journal = journal
+        self.lease = lease
+        self.tenant = tenant
+        self.target = target
+        self.ctx = ctx
+        self.retry = retry or RetryPolicy()
+        rl = target.rate_limit
+        self.limiter = limiter or SlidingWindowLimiter(rl.writes, rl.per_seconds)
+        self.max_concurrency = max(1, rl.max_concurrency)
+        self.progress = progress
+        self.emit = emit or (lambda level, msg: None)
+        self.lease_ttl = lease_ttl
+        self._rng = random.Random(seed)
+        self._rank = {k.name: k.rank for k in target.kinds}
+        self._link_specs = {s.name: (s.parent_kind, s.child_kind) for s in target.links}
+        self._renewed = time.monotonic()
+
+    def _level(self, op: Operation) -> tuple[int, int]:
+        r = self._rank.get(op.kind, 0)
+        return (op.phase.value, -r if op.action is Action.DELETE else r)
+
+    async def run(self, rows: Sequence[tuple[Operation, OpStatus, float]]) -> ExecResult:
+        result = ExecResult()
+        status: dict[int, OpStatus] = {}
+        not_before: dict[int, float] = {}
+        ops: dict[int, Operation] = {}
+        for op, st, nb in rows:
+            ops[op.seq] = op
+            status[op.seq] = st
+            not_before[op.seq] = nb
+        total = len(ops)
+        self._finished = sum(1 for st in status.values() if st in FINAL)
+
+        # After a crash: ask the target whether each in-flight item took effect.
+        in_flight = [ops[s] for s, st in status.items() if st is OpStatus.IN_FLIGHT]
+        if in_flight:
+            self.emit(
+                "warning",
+                f"{len(in_flight)} item(s) were in flight when the last run "
+                "stopped; checking the target before retrying them",
+            )
+            recorded: list[OutcomeRow] = []
+            for op in in_flight:
+                outcome = await self.target.verify(op, self.ctx)
+                if outcome is not None and outcome.kind is OutcomeKind.DONE:
+                    status[op.seq] = OpStatus.DONE
+                    if not op.is_link:
+                        self.ctx.learn(op.kind, op.key, outcome.target_id or op.target_id)
+                    recorded.append(
+                        OutcomeRow(
+                            op, OpStatus.DONE, "verified", "", outcome.target_id, 0.0, "done"
+                        )
+                    )
+                else:
+                    status[op.seq] = OpStatus.PENDING
+                    recorded.append(
+                        OutcomeRow(
+                            op,
+                            OpStatus.PENDING,
+                            "not_applied",
+                            "not found in the target after a restart",
+                            None,
+                            0.0,
+                            "retry",
+                        )
+                    )
+            await self.journal.record_outcomes(self.lease, self.tenant, recorded, self._link_specs)
+
+        levels = sorted({self._level(op) for op in ops.values()})
+        for level in levels:
+            pending = [
+                s
+                for s in sorted(ops)
+                if self._level(ops[s]) == level and status[s] in (OpStatus.PENDING,)
+            ]
+            if not pending:
+                continue
+            fatal = await self._run_level(pending, ops, status, not_before, result, total)
+            if fatal:
+                result.fatal = fatal
+                break
+        result.counts = Counter(st.value for st in status.values())
+        return result
+
+    async def _run_level(
+        self,
+        pending_seqs: list[int],
+        ops: dict[int, Operation],
+        status: dict[int, OpStatus],
+        not_before: dict[int, float],
+        result: ExecResult,
+        total: int,
+    ) -> str | None:
+        waiting = dict.fromkeys(pending_seqs)  # ordered set of seqs still to do in this level
+        running: set[int] = set()
+        tasks: dict[asyncio.Task[list[OutcomeRow]], Batch] = {}
+        fatal: str | None = None
+        window = self.max_concurrency * 400
+        try:
+            while waiting or tasks:
+                await self._renew_if_due()
+                now = time.time()
+                ready: list[Operation] = []
+                blocked: list[OutcomeRow] = []
+                soonest: float | None = None
+                if fatal is None:
+                    for seq in waiting:
+                        if seq in running:
+                            continue
+                        op = ops[seq]
+                        dep_states = [status.get(d) for d in op.depends_on]
+                        if any(d in BAD for d in dep_states):
+                            status[seq] = OpStatus.BLOCKED
+                            blocked.append(
+                                OutcomeRow(
+                                    op,
+                                    OpStatus.BLOCKED,
+                                    "dependency_failed",
+                                    "waits for an item that failed: fix or retry that one first",
+                                    None,
+                                    0.0,
+                                    "blocked",
+                                )
+                            )
+                            continue
+                        if any(d not in (OpStatus.DONE, None) for d in dep_states):
+                            continue
+                        nb = not_before.get(seq, 0.0)
+                        if nb > now:
+                            soonest = nb if soonest is None else min(soonest, nb)
+                            continue
+                        ready.append(op)
+                        if len(ready) >= window:
+                            break
+                if blocked:
+                    self._finished += len(blocked)
+                    for row in blocked:
+                        waiting.pop(row.op.seq, None)
+                    await self.journal.record_outcomes(
+                        self.lease, self.tenant, blocked, self._link_specs
+                    )
+                if ready and len(tasks) < self.max_concurrency:
+                    for batch in self.target.batches(ready):
+                        if len(tasks) >= self.max_concurrency:
+                            break
+                        for op in batch.operations:
+                            running.add(op.seq)
+                        task = asyncio.create_task(self._send(batch))
+                        tasks[task] = batch
+                if not tasks:
+                    if fatal is not None or not waiting:
+                        break
+                    if soonest is None:
+                        # Nothing ready, nothing running, nothing scheduled: dependencies that
+                        # never resolve (outside this level). Leave them pending.
+                        break
+                    await asyncio.sleep(max(0.0, min(soonest - time.time(), 5.0)))
+                    continue
+                timeout = None if soonest is None else max(0.01, soonest - time.time())
+                done, _ = await asyncio.wait(
+                    tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    batch = tasks.pop(task)
+                    rows = task.result()
+                    for row in rows:
+                        seq = row.op.seq
+                        ops[seq] = row.op  # carries the attempt count
+                        running.discard(seq)
+                        status[seq] = row.status
+                        not_before[seq] = row.not_before
+                        if row.status in FINAL:
+                            waiting.pop(seq, None)
+                            self._finished += 1
+                        if row.outcome == "fatal" and fatal is None:
+                            fatal = row.message
+                        if row.status is OpStatus.DEAD:
+                            result.findings.append(
+                                (row.op, Outcome.failed(row.reason, row.message))
+                            )
+                    crash_point("before_record")
+                    await self.journal.record_outcomes(
+                        self.lease, self.tenant, rows, self._link_specs
+                    )
+                    crash_point("after_record")
+                    self._tick(status, total)
+        finally:
+            for task in tasks:
+                task.cancel()
+        return fatal
+
+    async def _send(self, batch: Batch) -> list[OutcomeRow]:
+        ops = batch.operations
+        await self.limiter.acquire(batch.cost)
+        marked = [replace(op, attempts=op.attempts + 1) for op in ops]
+        await self.journal.mark_in_flight(self.lease, marked)
+        crash_point("after_mark")
+        try:
+            outcomes = list(await self.target.apply(Batch(tuple(marked), batch.cost), self.ctx))
+        except Exception as exc:  # an adapter bug or an unclassified transport error
+            outcomes = [Outcome.retry("error", f"{type(exc).__name__}: {exc}")] * len(marked)
+        crash_point("after_apply")
+        if len(outcomes) != len(marked):
+            outcomes = [
+                Outcome.retry(
+                    "error", "the target answered the wrong number of outcomes for a batch"
+                )
+            ] * len(marked)
+        rows = []
+        for op, outcome in zip(marked, outcomes, strict=True):
+            rows.append(self._classify(op, outcome))
+        return rows
+
+    def _classify(self, op: Operation, outcome: Outcome) -> OutcomeRow:
+        kind = outcome.kind
+        if kind is OutcomeKind.DONE:
+            if not op.is_link:
+                self.ctx.learn(op.kind, op.key, outcome.target_id or op.target_id)
+            return OutcomeRow(
+                op,
+                OpStatus.DONE,
+                "adopted" if outcome.adopted else "",
+                "",
+                outcome.target_id,
+                0.0,
+                "done",
+            )
+        if kind is OutcomeKind.FAILED:
+            self.emit("error", f"{op.describe()}: {outcome.message}")
+            return OutcomeRow(
+                op, OpStatus.DEAD, outcome.reason, outcome.message, None, 0.0, "failed"
+            )
+        if kind is OutcomeKind.FATAL:
+            self.emit("error", outcome.message)
+            return OutcomeRow(
+                op, OpStatus.PENDING, outcome.reason, outcome.message, None, 0.0, "fatal"
+            )
+        # retry
+        if outcome.retry_after is not None and outcome.reason == "throttled":
+            self.limiter.pause(outcome.retry_after)
+        if op.attempts >= self.retry.max_attempts:
+            self.emit(
+                "error",
+                f"{op.describe()}: gave up after {op.attempts} attempts "
+                f"({outcome.reason}: {outcome.message})",
+            )
+            return OutcomeRow(
+                op,
+                OpStatus.FAILED,
+                outcome.reason,
+                outcome.message or outcome.reason,
+                None,
+                0.0,
+                "retry",
+            )
+        delay = self.retry.delay(op.attempts, outcome.retry_after, self._rng)
+        return OutcomeRow(
+            op,
+            OpStatus.PENDING,
+            outcome.reason,
+            outcome.message,
+            None,
+            time.time() + delay,
+            "retry",
+        )
+
+    async def _renew_if_due(self) -> None:
+        if time.monotonic() - self._renewed > self.lease_ttl / 3:
+            await self.journal.renew_lease(self.lease, self.lease_ttl)
+            self._renewed = time.monotonic()
+
+    def _tick(self, status: dict[int, OpStatus], total: int) -> None:
+        if self.progress is not None:
+            self.progress(Progress("apply", self.target_name, self._finished, total))
+
+    @property
+    def target_name(self) -> str:
+        return getattr(self.target, "name", "target")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

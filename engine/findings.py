@@ -1,0 +1,34 @@
+"""Data-quality findings: what a support engineer needs to fix a record in the source system."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """A blocking finding keeps its record out of the run; a warning only reports."""
+
+    BLOCKING = "blocking"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem with one record.
+
+    ``record_id`` is the source's id for the record, never a personnummer; ``message`` says what
+    is wrong in words a support engineer understands and ``fix`` what to change in the source.
+    """
+
+    code: str
+    severity: Severity
+    record_type: str  # "school", "person", "group", "membership", "school_role", "source"
+    record_id: str
+    message: str
+    fix: str = ""
+    origin: str = ""  # which source or target raised it
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity is Severity.BLOCKING

@@ -1,0 +1,27 @@
+"""The journal: runs, plans, operations, the target mirror, events, approvals, audit.
+
+SQLite today (:mod:`engine.journal.sqlite`); every caller goes through the methods of
+:class:`SqliteJournal`, which speak the engine's terms, so a PostgreSQL implementation of the
+same surface can replace it for hosted installations.
+"""
+
+from engine.journal.sqlite import (
+    JournalError,
+    Lease,
+    LeaseHeld,
+    LeaseLost,
+    OutcomeRow,
+    SqliteJournal,
+)
+
+Journal = SqliteJournal
+
+__all__ = [
+    "Journal",
+    "JournalError",
+    "Lease",
+    "LeaseHeld",
+    "LeaseLost",
+    "OutcomeRow",
+    "SqliteJournal",
+]

@@ -1,0 +1,1060 @@
+"""The journal on SQLite through aiosqlite.
+
+WAL, ``synchronous=FULL``, ``BEGIN IMMEDIATE`` for every write transaction, numbered migrations
+and one writer connection per process (an asyncio lock serialises its transactions). Every
+method speaks the engine's terms, never SQL, so a PostgreSQL journal can follow behind the same
+surface (:class:`engine.journal.Journal`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from engine.findings import Finding
+from engine.journal.schema import MIGRATIONS
+from engine.plan import Action, Operation, OpStatus
+from engine.source import CachedSource
+from engine.target import MirrorObject, ObservedState
+
+
+class JournalError(Exception):
+    """The journal cannot be opened or written (a locked, corrupt or foreign file)."""
+
+
+class LeaseHeld(JournalError):
+    """Another run holds the tenant's lease."""
+
+    def __init__(self, tenant: str, holder: str, expires_in: float) -> None:
+        self.tenant, self.holder, self.expires_in = tenant, holder, expires_in
+        super().__init__(
+            f"tenant {tenant!r} is being synced by {holder} (lease expires in "
+            f"{max(0, int(expires_in))} s); wait for it to finish"
+        )
+
+
+class LeaseLost(JournalError):
+    """Our lease was taken over (it expired); this run must stop writing."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def parse_ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+@dataclass(frozen=True)
+class Lease:
+    tenant: str
+    holder: str
+    token: int
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One operation's new state after an attempt, with its mirror effect."""
+
+    op: Operation
+    status: OpStatus
+    reason: str = ""
+    message: str = ""
+    target_id: str | None = None
+    not_before: float = 0.0
+    outcome: str = ""  # what the attempt answered: done, retry, failed, fatal, blocked
+
+
+class SqliteJournal:
+    """One journal file. Open with :meth:`open`; close when done."""
+
+    def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
+        self.path = path
+        self._db = conn
+        self._write = asyncio.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    async def open(cls, path: Path) -> SqliteJournal:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
+        except Exception as exc:  # sqlite3.Error, OSError
+            raise JournalError(f"cannot open the journal {path}: {exc}") from exc
+        conn.row_factory = aiosqlite.Row
+        j = cls(path, conn)
+        try:
+            await j._setup()
+        except Exception as exc:
+            await conn.close()
+            if isinstance(exc, JournalError):
+                raise
+            raise JournalError(f"cannot use the journal {path}: {exc}") from exc
+        return j
+
+    async def _setup(self) -> None:
+        db = self._db
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=FULL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA busy_timeout=30000")
+        version = (await (await db.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
+        if version > len(MIGRATIONS):
+            raise JournalError(
+                f"the journal {self.path} is from a newer ESS (schema {version}); upgrade ESS"
+            )
+        for number in range(version + 1, len(MIGRATIONS) + 1):
+            async with self.transaction() as tx:
+                await tx.executescript_in_tx(MIGRATIONS[number - 1])
+                await tx.execute(f"PRAGMA user_version={number}")
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_Tx]:
+        """A write transaction: BEGIN IMMEDIATE, commit on success, roll back on error."""
+        async with self._write:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Tx(self._db)
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            else:
+                await self._db.execute("COMMIT")
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._db.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self._db.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def integrity_check(self) -> str:
+        row = await self._one("PRAGMA integrity_check")
+        return str(row[0]) if row else "no answer"
+
+    # ------------------------------------------------------------------ tenants
+    async def upsert_tenant(self, tenant: str, name: str, tier: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO tenants(id, name, tier, updated_at) VALUES (?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET name=excluded.name, tier=excluded.tier, "
+                "updated_at=excluded.updated_at",
+                (tenant, name, tier, now_iso()),
+            )
+
+    # ------------------------------------------------------------------ leases
+    async def acquire_lease(self, tenant: str, holder: str, ttl: float) -> Lease:
+        """Take the tenant's lease, or raise :class:`LeaseHeld`; an expired one is taken over
+        with a new fencing token, so the old holder's writes are refused."""
+        now = time.time()
+        async with self.transaction() as tx:
+            row = await tx.one("SELECT holder, expires_at FROM leases WHERE tenant=?", (tenant,))
+            if row is not None and row["expires_at"] > now:
+                raise LeaseHeld(tenant, row["holder"], row["expires_at"] - now)
+            last = await tx.one("SELECT last FROM lease_tokens WHERE tenant=?", (tenant,))
+            token = (last["last"] if last else 0) + 1
+            await tx.execute(
+                "INSERT INTO lease_tokens(tenant, last) VALUES (?, ?) "
+                "ON CONFLICT(tenant) DO UPDATE SET last=excluded.last",
+                (tenant, token),
+            )
+            await tx.execute(
+                "INSERT INTO leases(tenant, holder, token, expires_at) VALUES (?,?,?,?) "
+                "ON CONFLICT(tenant) DO UPDATE SET holder=excluded.holder, token=excluded.token, "
+                "expires_at=excluded.expires_at",
+                (tenant, holder, token, now + ttl),
+            )
+        return Lease(tenant, holder, token)
+
+    async def renew_lease(self, lease: Lease, ttl: float) -> None:
+        async with self.transaction() as tx:
+            await _check_lease(tx, lease)
+            await tx.execute(
+                "UPDATE leases SET expires_at=? WHERE tenant=? AND token=?",
+                (time.time() + ttl, lease.tenant, lease.token),
+            )
+
+    async def release_lease(self, lease: Lease) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM leases WHERE tenant=? AND token=?", (lease.tenant, lease.token)
+            )
+
+    async def lease_holder(self, tenant: str) -> tuple[str, float] | None:
+        row = await self._one("SELECT holder, expires_at FROM leases WHERE tenant=?", (tenant,))
+        if row is None or row["expires_at"] <= time.time():
+            return None
+        return (str(row["holder"]), float(row["expires_at"]))
+
+    # ------------------------------------------------------------------ runs
+    async def create_run(
+        self,
+        tenant: str,
+        *,
+        trigger: str,
+        actor: str,
+        dry_run: bool,
+        targets: Sequence[str],
+        status: str = "running",
+    ) -> int:
+        async with self.transaction() as tx:
+            cur = await tx.execute(
+                "INSERT INTO runs(tenant, status, trigger, actor, dry_run, targets, started_at) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (tenant, status, trigger, actor, int(dry_run), _dumps(list(targets)), now_iso()),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def update_run(
+        self,
+        run_id: int,
+        *,
+        status: str | None = None,
+        counts: Mapping[str, int] | None = None,
+        guard: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        finished: bool = False,
+        source_mode: str | None = None,
+    ) -> None:
+        sets: list[str] = []
+        params: list[Any] = []
+        for col, val in (
+            ("status", status),
+            ("counts", _dumps(dict(counts)) if counts is not None else None),
+            ("guard", _dumps(dict(guard)) if guard is not None else None),
+            ("error", error),
+            ("source_mode", source_mode),
+        ):
+            if val is not None:
+                sets.append(f"{col}=?")
+                params.append(val)
+        if finished:
+            sets.append("finished_at=?")
+            params.append(now_iso())
+        if not sets:
+            return
+        async with self.transaction() as tx:
+            await tx.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*params, run_id))
+
+    async def get_run(self, run_id: int) -> aiosqlite.Row | None:
+        return await self._one("SELECT * FROM runs WHERE id=?", (run_id,))
+
+    async def list_runs(
+        self,
+        tenant: str | None,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        statuses: Iterable[str] | None = None,
+    ) -> list[aiosqlite.Row]:
+        where: list[str] = ["1=1"]
+        params: list[Any] = []
+        if tenant is not None:
+            where.append("tenant=?")
+            params.append(tenant)
+        if before is not None:
+            where.append("id<?")
+            params.append(before)
+        if statuses is not None:
+            st = list(statuses)
+            where.append(f"status IN ({','.join('?' * len(st))})")
+            params.extend(st)
+        return await self._all(
+            f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        )
+
+    async def last_runs(self) -> dict[str, aiosqlite.Row]:
+        rows = await self._all(
+            "SELECT r.* FROM runs r JOIN (SELECT tenant, MAX(id) AS id FROM runs GROUP BY tenant)"
+            " m ON r.id = m.id"
+        )
+        return {r["tenant"]: r for r in rows}
+
+    async def supersede_held(self, tenant: str, by_run: int) -> int:
+        """A new plan replaces any plan still held for approval."""
+        async with self.transaction() as tx:
+            held = await tx.all("SELECT id FROM runs WHERE tenant=? AND status='held'", (tenant,))
+            for row in held:
+                await tx.execute(
+                    "UPDATE operations SET status=?, superseded=1 WHERE run_id=? AND status=?",
+                    (OpStatus.CANCELLED.value, row["id"], OpStatus.PENDING.value),
+                )
+                await tx.execute(
+                    "UPDATE runs SET status='cancelled', finished_at=?, "
+                    "error='superseded by run ' || ? WHERE id=?",
+                    (now_iso(), by_run, row["id"]),
+                )
+            return len(held)
+
+    # ------------------------------------------------------------------ findings
+    async def add_findings(
+        self, run_id: int, tenant: str, findings: Sequence[Finding], labels: Mapping[str, str]
+    ) -> None:
+        if not findings:
+            return
+        async with self.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO findings(run_id, tenant, code, severity, record_type, record_id, "
+                "label, message, fix, origin) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        run_id,
+                        tenant,
+                        f.code,
+                        f.severity.value,
+                        f.record_type,
+                        f.record_id,
+                        labels.get(f.record_id, ""),
+                        f.message,
+                        f.fix,
+                        f.origin,
+                    )
+                    for f in findings
+                ],
+            )
+
+    async def list_findings(
+        self,
+        run_id: int,
+        *,
+        severity: str | None = None,
+        record_id: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[aiosqlite.Row]:
+        where: list[str] = ["run_id=?"]
+        params: list[Any] = [run_id]
+        if severity:
+            where.append("severity=?")
+            params.append(severity)
+        if record_id:
+            where.append("record_id=?")
+            params.append(record_id)
+        return await self._all(
+            f"SELECT * FROM findings WHERE {' AND '.join(where)} "
+            "ORDER BY severity, code, id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    async def finding_counts(self, run_id: int) -> dict[str, int]:
+        rows = await self._all(
+            "SELECT severity, COUNT(*) AS n FROM findings WHERE run_id=? GROUP BY severity",
+            (run_id,),
+        )
+        return {r["severity"]: r["n"] for r in rows}
+
+    async def last_read_run(self, tenant: str) -> int | None:
+        row = await self._one(
+            "SELECT id FROM runs WHERE tenant=? AND source_mode IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (tenant,),
+        )
+        return int(row["id"]) if row else None
+
+    # ------------------------------------------------------------------ plans and operations
+    async def store_plan(
+        self, run_id: int, tenant: str, ops: Sequence[Operation], *, supersede: bool = True
+    ) -> list[Operation]:
+        """Write a plan in one transaction before anything is applied; returns the operations
+        with their row ids. A new plan supersedes earlier open trouble of the same targets."""
+        if not ops:
+            return []
+        stamp = now_iso()
+        async with self.transaction() as tx:
+            if supersede:
+                for target in sorted({op.target for op in ops}):
+                    await tx.execute(
+                        "UPDATE operations SET superseded=1 WHERE tenant=? AND target=? "
+                        "AND superseded=0 AND run_id<>? AND status IN (?,?,?)",
+                        (tenant, target, run_id, "failed", "dead", "blocked"),
+                    )
+            row = await tx.one("SELECT COALESCE(MAX(id), 0) AS m FROM operations")
+            first = int(row["m"] if row else 0) + 1
+            await tx.executemany(
+                "INSERT INTO operations(id, run_id, tenant, target, seq, action, kind, key, "
+                "parent, attrs, fingerprint, depends_on, label, status, target_id, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        first + i,
+                        run_id,
+                        tenant,
+                        op.target,
+                        op.seq,
+                        op.action.value,
+                        op.kind,
+                        op.key,
+                        op.parent,
+                        _dumps(op.attrs) if op.attrs else None,
+                        op.fingerprint,
+                        _dumps(op.depends_on) if op.depends_on else None,
+                        op.label,
+                        OpStatus.PENDING.value,
+                        op.target_id,
+                        stamp,
+                    )
+                    for i, op in enumerate(ops)
+                ],
+            )
+        from dataclasses import replace
+
+        return [replace(op, id=first + i) for i, op in enumerate(ops)]
+
+    async def load_operations(
+        self, run_id: int, statuses: Iterable[str] | None = None
+    ) -> list[tuple[Operation, OpStatus, float]]:
+        """A run's operations with their status and not-before time, in plan order."""
+        where: list[str] = ["run_id=?"]
+        params: list[Any] = [run_id]
+        if statuses is not None:
+            st = list(statuses)
+            where.append(f"status IN ({','.join('?' * len(st))})")
+            params.extend(st)
+        rows = await self._all(
+            f"SELECT * FROM operations WHERE {' AND '.join(where)} ORDER BY target, seq", params
+        )
+        return [(_op(r), OpStatus(r["status"]), float(r["not_before"])) for r in rows]
+
+    async def mark_in_flight(self, lease: Lease, ops: Sequence[Operation]) -> None:
+        """The intent mark: written before the request leaves, so a crash is detectable."""
+        stamp = now_iso()
+        async with self.transaction() as tx:
+            await _check_lease(tx, lease)
+            await tx.executemany(
+                "UPDATE operations SET status=?, attempts=attempts+1, updated_at=? WHERE id=?",
+                [(OpStatus.IN_FLIGHT.value, stamp, op.id) for op in ops],
+            )
+
+    async def record_outcomes(
+        self,
+        lease: Lease | None,
+        tenant: str,
+        rows: Sequence[OutcomeRow],
+        link_specs: Mapping[str, tuple[str, str]],
+    ) -> None:
+        """Write outcomes, attempts and the mirror's changes in one transaction."""
+        if not rows:
+            return
+        stamp = now_iso()
+        async with self.transaction() as tx:
+            if lease is not None:
+                await _check_lease(tx, lease)
+            await tx.executemany(
+                "UPDATE operations SET status=?, reason=?, last_error=?, "
+                "target_id=COALESCE(?, target_id), not_before=?, updated_at=? WHERE id=?",
+                [
+                    (r.status.value, r.reason, r.message, r.target_id, r.not_before, stamp, r.op.id)
+                    for r in rows
+                ],
+            )
+            attempts = [
+                (r.op.id, r.op.attempts, stamp, r.outcome or r.status.value, r.reason, r.message)
+                for r in rows
+                if r.outcome and r.outcome != "blocked"
+            ]
+            if attempts:
+                await tx.executemany(
+                    "INSERT OR REPLACE INTO attempts(op_id, number, at, outcome, reason, message) "
+                    "VALUES (?,?,?,?,?,?)",
+                    attempts,
+                )
+            done = [r for r in rows if r.status is OpStatus.DONE]
+            if done:
+                await _apply_mirror(tx, tenant, done, link_specs, stamp)
+
+    async def attempts_of(self, op_id: int) -> list[aiosqlite.Row]:
+        return await self._all("SELECT * FROM attempts WHERE op_id=? ORDER BY number", (op_id,))
+
+    async def get_operation(self, op_id: int) -> aiosqlite.Row | None:
+        return await self._one("SELECT * FROM operations WHERE id=?", (op_id,))
+
+    async def get_operations(self, op_ids: Sequence[int]) -> list[aiosqlite.Row]:
+        if not op_ids:
+            return []
+        marks = ",".join("?" * len(op_ids))
+        return await self._all(f"SELECT * FROM operations WHERE id IN ({marks})", list(op_ids))
+
+    async def list_operations(
+        self,
+        run_id: int,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[aiosqlite.Row]:
+        where: list[str] = ["run_id=?"]
+        params: list[Any] = [run_id]
+        if status:
+            where.append("status=?")
+            params.append(status)
+        if kind:
+            where.append("kind=?")
+            params.append(kind)
+        return await self._all(
+            f"SELECT * FROM operations WHERE {' AND '.join(where)} ORDER BY id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    async def operation_counts(self, run_id: int) -> list[aiosqlite.Row]:
+        return await self._all(
+            "SELECT status, action, kind, COUNT(*) AS n FROM operations WHERE run_id=? "
+            "GROUP BY status, action, kind ORDER BY status, action, kind",
+            (run_id,),
+        )
+
+    async def status_counts(self, run_id: int) -> dict[str, int]:
+        rows = await self._all(
+            "SELECT status, COUNT(*) AS n FROM operations WHERE run_id=? GROUP BY status",
+            (run_id,),
+        )
+        return {r["status"]: r["n"] for r in rows}
+
+    async def open_trouble(
+        self, tenant: str | None, *, limit: int = 200, offset: int = 0
+    ) -> list[aiosqlite.Row]:
+        where, params = ["superseded=0", "status IN ('failed','dead','blocked')"], []
+        if tenant is not None:
+            where.append("tenant=?")
+            params.append(tenant)
+        return await self._all(
+            f"SELECT * FROM operations WHERE {' AND '.join(where)} "
+            "ORDER BY tenant, CASE status WHEN 'dead' THEN 0 WHEN 'failed' THEN 1 ELSE 2 END, id "
+            "LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    async def trouble_counts(self) -> dict[str, int]:
+        rows = await self._all(
+            "SELECT tenant, COUNT(*) AS n FROM operations WHERE superseded=0 AND "
+            "status IN ('failed','dead','blocked') GROUP BY tenant"
+        )
+        return {r["tenant"]: r["n"] for r in rows}
+
+    async def supersede(self, op_ids: Sequence[int]) -> None:
+        async with self.transaction() as tx:
+            await tx.executemany(
+                "UPDATE operations SET superseded=1 WHERE id=?", [(i,) for i in op_ids]
+            )
+
+    async def set_status(self, op_ids: Sequence[int], status: OpStatus, note: str = "") -> None:
+        async with self.transaction() as tx:
+            await tx.executemany(
+                "UPDATE operations SET status=?, last_error=CASE WHEN ?<>'' THEN ? ELSE "
+                "last_error END, superseded=CASE WHEN ? IN ('skipped','cancelled') THEN 1 ELSE "
+                "superseded END, updated_at=? WHERE id=?",
+                [(status.value, note, note, status.value, now_iso(), i) for i in op_ids],
+            )
+
+    async def removal_history(self, tenant: str, runs: int) -> list[dict[str, int]]:
+        """Removals applied per type in the tenant's last completed runs, newest first."""
+        rows = await self._all(
+            "SELECT id FROM runs WHERE tenant=? AND dry_run=0 AND status IN "
+            "('succeeded','partial') ORDER BY id DESC LIMIT ?",
+            (tenant, runs),
+        )
+        out: list[dict[str, int]] = []
+        for r in rows:
+            counts = await self._all(
+                "SELECT kind, COUNT(*) AS n FROM operations WHERE run_id=? AND status='done' "
+                "AND action IN ('delete','suspend','archive','unlink') GROUP BY kind",
+                (r["id"],),
+            )
+            out.append({c["kind"]: c["n"] for c in counts})
+        return out
+
+    async def operations_for_record(
+        self, tenant: str, key: str, limit: int = 50
+    ) -> list[aiosqlite.Row]:
+        return await self._all(
+            "SELECT * FROM operations WHERE tenant=? AND (key=? OR parent=?) "
+            "ORDER BY id DESC LIMIT ?",
+            (tenant, key, key, limit),
+        )
+
+    # ------------------------------------------------------------------ skips
+    async def add_skips(
+        self, tenant: str, ops: Sequence[aiosqlite.Row], actor: str, reason: str
+    ) -> None:
+        stamp = now_iso()
+        async with self.transaction() as tx:
+            await tx.executemany(
+                "INSERT OR REPLACE INTO skips(tenant, target, action, kind, key, parent, "
+                "fingerprint, actor, reason, at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        tenant,
+                        r["target"],
+                        r["action"],
+                        r["kind"],
+                        r["key"],
+                        r["parent"] or "",
+                        r["fingerprint"],
+                        actor,
+                        reason,
+                        stamp,
+                    )
+                    for r in ops
+                ],
+            )
+
+    async def skips(self, tenant: str, target: str) -> dict[tuple[str, str, str, str], str]:
+        rows = await self._all(
+            "SELECT action, kind, key, parent, fingerprint FROM skips WHERE tenant=? AND target=?",
+            (tenant, target),
+        )
+        return {(r["action"], r["kind"], r["key"], r["parent"]): r["fingerprint"] for r in rows}
+
+    # ------------------------------------------------------------------ mirror
+    async def load_mirror(self, tenant: str, target: str) -> ObservedState:
+        objects: dict[str, dict[str, MirrorObject]] = {}
+        async with self._db.execute(
+            "SELECT kind, key, target_id, fingerprint, attrs, label, suspended_at, archived "
+            "FROM mirror WHERE tenant=? AND target=?",
+            (tenant, target),
+        ) as cur:
+            async for r in cur:
+                attrs = orjson.loads(r[4]) if r[4] else []
+                objects.setdefault(r[0], {})[r[1]] = MirrorObject(
+                    r[0], r[1], r[2], r[3], _freeze_pairs(attrs), parse_ts(r[6]), bool(r[7]), r[5]
+                )
+        links: dict[str, set[tuple[str, str]]] = {}
+        async with self._db.execute(
+            "SELECT kind, parent, child FROM mirror_links WHERE tenant=? AND target=?",
+            (tenant, target),
+        ) as cur:
+            async for r in cur:
+                links.setdefault(r[0], set()).add((r[1], r[2]))
+        return ObservedState(objects, {k: frozenset(v) for k, v in links.items()})
+
+    async def replace_mirror(self, tenant: str, target: str, observed: ObservedState) -> None:
+        """Store a refreshed view of the target (drift read back) as the mirror."""
+        stamp = now_iso()
+        async with self.transaction() as tx:
+            await tx.execute("DELETE FROM mirror WHERE tenant=? AND target=?", (tenant, target))
+            await tx.execute(
+                "DELETE FROM mirror_links WHERE tenant=? AND target=?", (tenant, target)
+            )
+            await tx.executemany(
+                "INSERT INTO mirror(tenant, target, kind, key, target_id, fingerprint, attrs, "
+                "label, suspended_at, archived, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        tenant,
+                        target,
+                        o.kind,
+                        o.key,
+                        o.target_id,
+                        o.fingerprint,
+                        _dumps(o.attrs) if o.attrs else None,
+                        o.label,
+                        o.suspended_at.isoformat() if o.suspended_at else None,
+                        int(o.archived),
+                        stamp,
+                    )
+                    for table in observed.objects.values()
+                    for o in table.values()
+                ],
+            )
+            await tx.executemany(
+                "INSERT INTO mirror_links(tenant, target, kind, parent, child) VALUES (?,?,?,?,?)",
+                [
+                    (tenant, target, kind, p, c)
+                    for kind, pairs in observed.links.items()
+                    for p, c in pairs
+                ],
+            )
+
+    async def target_id(self, tenant: str, target: str, kind: str, key: str) -> str | None:
+        row = await self._one(
+            "SELECT target_id FROM mirror WHERE tenant=? AND target=? AND kind=? AND key=?",
+            (tenant, target, kind, key),
+        )
+        return str(row["target_id"]) if row and row["target_id"] else None
+
+    async def mirror_for_key(self, tenant: str, key: str) -> list[aiosqlite.Row]:
+        return await self._all("SELECT * FROM mirror WHERE tenant=? AND key=?", (tenant, key))
+
+    async def mirror_counts(self, tenant: str) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for r in await self._all(
+            "SELECT target, kind, COUNT(*) AS n FROM mirror WHERE tenant=? GROUP BY target, kind",
+            (tenant,),
+        ):
+            out.setdefault(r["target"], {})[r["kind"]] = r["n"]
+        for r in await self._all(
+            "SELECT target, kind, COUNT(*) AS n FROM mirror_links WHERE tenant=? "
+            "GROUP BY target, kind",
+            (tenant,),
+        ):
+            out.setdefault(r["target"], {})[r["kind"]] = r["n"]
+        return out
+
+    # ------------------------------------------------------------------ events
+    async def add_events(
+        self, tenant: str, run_id: int | None, events: Sequence[tuple[str, str, str]]
+    ) -> None:
+        """(at, level, message) rows for the run log."""
+        if not events:
+            return
+        async with self.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO events(tenant, run_id, at, level, message) VALUES (?,?,?,?,?)",
+                [(tenant, run_id, at, level, msg) for at, level, msg in events],
+            )
+
+    async def list_events(
+        self,
+        run_id: int,
+        *,
+        after_id: int = 0,
+        level: str | None = None,
+        contains: str | None = None,
+        limit: int = 500,
+    ) -> list[aiosqlite.Row]:
+        where: list[str] = ["run_id=?", "id>?"]
+        params: list[Any] = [run_id, after_id]
+        if level:
+            where.append("level=?")
+            params.append(level)
+        if contains:
+            where.append("message LIKE ? ESCAPE '\\'")
+            params.append("%" + contains.replace("%", "\\%").replace("_", "\\_") + "%")
+        return await self._all(
+            f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+            (*params, limit),
+        )
+
+    # ------------------------------------------------------- approvals, elevations, audit
+    async def add_approval(self, run_id: int, decision: str, actor: str, reason: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO approvals(run_id, decision, actor, reason, at) VALUES (?,?,?,?,?)",
+                (run_id, decision, actor, reason, now_iso()),
+            )
+
+    async def add_elevation(
+        self, tenant: str, actor: str, reason: str, expires_at: datetime, needs_approval: bool
+    ) -> int:
+        async with self.transaction() as tx:
+            cur = await tx.execute(
+                "INSERT INTO elevations(tenant, actor, reason, created_at, expires_at, "
+                "needs_approval) VALUES (?,?,?,?,?,?)",
+                (tenant, actor, reason, now_iso(), expires_at.isoformat(), int(needs_approval)),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def approve_elevation(self, elevation_id: int, approver: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "UPDATE elevations SET approved_by=?, approved_at=? WHERE id=?",
+                (approver, now_iso(), elevation_id),
+            )
+
+    async def list_elevations(self, tenant: str | None = None) -> list[aiosqlite.Row]:
+        if tenant is None:
+            return await self._all("SELECT * FROM elevations ORDER BY id DESC LIMIT 500")
+        return await self._all(
+            "SELECT * FROM elevations WHERE tenant=? ORDER BY id DESC LIMIT 500", (tenant,)
+        )
+
+    async def get_elevation(self, elevation_id: int) -> aiosqlite.Row | None:
+        return await self._one("SELECT * FROM elevations WHERE id=?", (elevation_id,))
+
+    async def add_audit(
+        self, actor: str, action: str, tenant: str | None, allowed: bool, detail: str
+    ) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO audit(at, actor, action, tenant, allowed, detail) "
+                "VALUES (?,?,?,?,?,?)",
+                (now_iso(), actor, action, tenant, int(allowed), detail),
+            )
+
+    async def list_audit(self, tenant: str | None, limit: int) -> list[aiosqlite.Row]:
+        if tenant is None:
+            return await self._all("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,))
+        return await self._all(
+            "SELECT * FROM audit WHERE tenant=? ORDER BY id DESC LIMIT ?", (tenant, limit)
+        )
+
+    # ------------------------------------------------------------------ source cache
+    def source_cache(self, tenant: str) -> JournalSourceCache:
+        return JournalSourceCache(self, tenant)
+
+    async def load_source(self, tenant: str) -> CachedSource:
+        records: dict[str, dict[str, bytes]] = {}
+        async with self._db.execute(
+            "SELECT entity, id, body FROM source_records WHERE tenant=?", (tenant,)
+        ) as cur:
+            async for r in cur:
+                records.setdefault(r[0], {})[r[1]] = bytes(r[2])
+        state = await self._one(
+            "SELECT checkpoint, full_read_at FROM source_state WHERE tenant=?", (tenant,)
+        )
+        return CachedSource(
+            records,
+            state["checkpoint"] if state else None,
+            state["full_read_at"] if state else None,
+        )
+
+    async def save_source(
+        self,
+        tenant: str,
+        *,
+        upserts: Mapping[str, Mapping[str, bytes]],
+        deletes: Mapping[str, Iterable[str]],
+        checkpoint: str,
+        full: bool,
+    ) -> None:
+        async with self.transaction() as tx:
+            if full:
+                await tx.execute("DELETE FROM source_records WHERE tenant=?", (tenant,))
+            for entity, recs in upserts.items():
+                await tx.executemany(
+                    "INSERT OR REPLACE INTO source_records(tenant, entity, id, body) "
+                    "VALUES (?,?,?,?)",
+                    [(tenant, entity, i, body) for i, body in recs.items()],
+                )
+            for entity, ids in deletes.items():
+                await tx.executemany(
+                    "DELETE FROM source_records WHERE tenant=? AND entity=? AND id=?",
+                    [(tenant, entity, i) for i in ids],
+                )
+            await tx.execute(
+                "INSERT INTO source_state(tenant, checkpoint, full_read_at) VALUES (?,?,?) "
+                "ON CONFLICT(tenant) DO UPDATE SET checkpoint=excluded.checkpoint, "
+                "full_read_at=COALESCE(excluded.full_read_at, source_state.full_read_at)",
+                (tenant, checkpoint, now_iso() if full else None),
+            )
+
+    # ------------------------------------------------------------------ snapshot index
+    async def replace_index(
+        self, tenant: str, rows: Sequence[tuple[str, str, str, str, str, str | None]]
+    ) -> None:
+        """(record_type, key, label, detail, search text, redacted JSON body) per record."""
+        async with self.transaction() as tx:
+            await tx.execute("DELETE FROM snapshot_index WHERE tenant=?", (tenant,))
+            await tx.executemany(
+                "INSERT INTO snapshot_index(tenant, record_type, key, label, detail, search, body)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(tenant, *r) for r in rows],
+            )
+
+    async def search_index(self, query: str, tenant: str | None, limit: int) -> list[aiosqlite.Row]:
+        like = "%" + query.lower().replace("%", "\\%").replace("_", "\\_") + "%"
+        where, params = ["(search LIKE ? ESCAPE '\\' OR key = ?)"], [like, query]
+        if tenant is not None:
+            where.append("tenant=?")
+            params.append(tenant)
+        return await self._all(
+            f"SELECT tenant, record_type, key, label, detail FROM snapshot_index "
+            f"WHERE {' AND '.join(where)} ORDER BY record_type, label LIMIT ?",
+            (*params, limit),
+        )
+
+    async def index_record(self, tenant: str, record_type: str, key: str) -> aiosqlite.Row | None:
+        return await self._one(
+            "SELECT * FROM snapshot_index WHERE tenant=? AND record_type=? AND key=?",
+            (tenant, record_type, key),
+        )
+
+    async def labels(self, tenant: str, keys: Iterable[str]) -> dict[str, str]:
+        ks = list(set(keys))
+        out: dict[str, str] = {}
+        for i in range(0, len(ks), 500):
+            chunk = ks[i : i + 500]
+            rows = await self._all(
+                f"SELECT key, label FROM snapshot_index WHERE tenant=? AND key IN "
+                f"({','.join('?' * len(chunk))})",
+                (tenant, *chunk),
+            )
+            out.update({r["key"]: r["label"] for r in rows})
+        return out
+
+
+class JournalSourceCache:
+    """:class:`engine.source.SourceCache` over the journal, for one tenant."""
+
+    def __init__(self, journal: SqliteJournal, tenant: str) -> None:
+        self._j, self._tenant = journal, tenant
+
+    async def load(self) -> CachedSource:
+        return await self._j.load_source(self._tenant)
+
+    async def save(
+        self,
+        *,
+        upserts: Mapping[str, Mapping[str, bytes]],
+        deletes: Mapping[str, Iterable[str]],
+        checkpoint: str,
+        full: bool,
+    ) -> None:
+        await self._j.save_source(
+            self._tenant, upserts=upserts, deletes=deletes, checkpoint=checkpoint, full=full
+        )
+
+
+class _Tx:
+    """The statements allowed inside :meth:`SqliteJournal.transaction`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
+        return await self._db.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._db.executemany(sql, rows)
+
+    async def executescript_in_tx(self, script: str) -> None:
+        for statement in script.split(";"):
+            if statement.strip():
+                await self._db.execute(statement)
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self._db.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._db.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+
+async def _check_lease(tx: _Tx, lease: Lease) -> None:
+    row = await tx.one("SELECT token FROM leases WHERE tenant=?", (lease.tenant,))
+    if row is None or row["token"] != lease.token:
+        raise LeaseLost(
+            f"the lease of tenant {lease.tenant!r} was taken over by another run; this run stops"
+        )
+
+
+def _freeze_pairs(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze_pairs(v) for v in value)
+    return value
+
+
+def _op(r: aiosqlite.Row) -> Operation:
+    return Operation(
+        seq=r["seq"],
+        target=r["target"],
+        action=Action(r["action"]),
+        kind=r["kind"],
+        key=r["key"],
+        parent=r["parent"],
+        attrs=_freeze_pairs(orjson.loads(r["attrs"])) if r["attrs"] else (),
+        fingerprint=r["fingerprint"],
+        depends_on=tuple(orjson.loads(r["depends_on"])) if r["depends_on"] else (),
+        label=r["label"],
+        id=r["id"],
+        attempts=r["attempts"],
+        target_id=r["target_id"],
+    )
+
+
+async def _apply_mirror(
+    tx: _Tx,
+    tenant: str,
+    done: Sequence[OutcomeRow],
+    link_specs: Mapping[str, tuple[str, str]],
+    stamp: str,
+) -> None:
+    upsert, suspend, archive, delete, link, unlink = [], [], [], [], [], []
+    for r in done:
+        op = r.op
+        target, kind, key = op.target, op.kind, op.key
+        if op.action in (Action.CREATE, Action.UPDATE, Action.RESTORE):
+            upsert.append(
+                (
+                    tenant,
+                    target,
+                    kind,
+                    key,
+                    r.target_id or op.target_id,
+                    op.fingerprint,
+                    _dumps(op.attrs) if op.attrs else None,
+                    op.label,
+                    stamp,
+                )
+            )
+        elif op.action is Action.SUSPEND:
+            suspend.append((stamp, stamp, tenant, target, kind, key))
+        elif op.action is Action.ARCHIVE:
+            archive.append((stamp, tenant, target, kind, key))
+        elif op.action is Action.DELETE:
+            delete.append((tenant, target, kind, key))
+        elif op.action is Action.LINK:
+            link.append((tenant, target, kind, op.parent or "", key))
+        elif op.action is Action.UNLINK:
+            unlink.append((tenant, target, kind, op.parent or "", key))
+    if upsert:
+        await tx.executemany(
+            "INSERT INTO mirror(tenant, target, kind, key, target_id, fingerprint, attrs, label, "
+            "suspended_at, archived, updated_at) VALUES (?,?,?,?,?,?,?,?,NULL,0,?) "
+            "ON CONFLICT(tenant, target, kind, key) DO UPDATE SET "
+            "target_id=COALESCE(excluded.target_id, mirror.target_id), "
+            "fingerprint=excluded.fingerprint, attrs=excluded.attrs, label=excluded.label, "
+            "suspended_at=NULL, archived=0, updated_at=excluded.updated_at",
+            upsert,
+        )
+    if suspend:
+        await tx.executemany(
+            "UPDATE mirror SET suspended_at=?, updated_at=? WHERE tenant=? AND target=? AND "
+            "kind=? AND key=?",
+            suspend,
+        )
+    if archive:
+        await tx.executemany(
+            "UPDATE mirror SET archived=1, updated_at=? WHERE tenant=? AND target=? AND kind=? "
+            "AND key=?",
+            archive,
+        )
+    if delete:
+        await tx.executemany(
+            "DELETE FROM mirror WHERE tenant=? AND target=? AND kind=? AND key=?", delete
+        )
+        for tenant_, target, kind, key in delete:
+            for link_kind, (parent_kind, child_kind) in link_specs.items():
+                if parent_kind == kind:
+                    await tx.execute(
+                        "DELETE FROM mirror_links WHERE tenant=? AND target=? AND kind=? AND "
+                        "parent=?",
+                        (tenant_, target, link_kind, key),
+                    )
+                if child_kind == kind:
+                    await tx.execute(
+                        "DELETE FROM mirror_links WHERE tenant=? AND target=? AND kind=? AND "
+                        "child=?",
+                        (tenant_, target, link_kind, key),
+                    )
+    if link:
+        await tx.executemany(
+            "INSERT OR IGNORE INTO mirror_links(tenant, target, kind, parent, child) "
+            "VALUES (?,?,?,?,?)",
+            link,
+        )
+    if unlink:
+        await tx.executemany(
+            "DELETE FROM mirror_links WHERE tenant=? AND target=? AND kind=? AND parent=? AND "
+            "child=?",
+            unlink,
+        )

@@ -1,0 +1,849 @@
+"""The ops facade: the one door through which the CLI, the console and the MCP server read and act.
+
+Policy lives here, not in the front ends: read-only mode, the tenant's support tier and its
+elevations, and an audit row for every command with its actor. A front end asks
+:meth:`Ops.can` to show an action as disabled (with the reason) and calls the command; the
+command checks again, so no front end can bypass the policy.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from engine import runner
+from engine.config import LoadedConfig, TenantConfig
+from engine.config import load as load_config
+from engine.executor import RetryPolicy
+from engine.journal import SqliteJournal
+from engine.journal.sqlite import parse_ts
+from engine.policy import active_elevation, decide, elevation_view
+from engine.source import SourceContext, SourceError
+from engine.validate import validate
+from engine.views import (
+    Attempt,
+    AuditView,
+    CommandResult,
+    Decision,
+    ElevationView,
+    EventView,
+    Explanation,
+    FindingView,
+    HeldPlanView,
+    OperationCount,
+    OperationDetail,
+    OperationView,
+    Progress,
+    RunDetail,
+    RunSummary,
+    SearchHit,
+    SourceCheck,
+    TenantDetail,
+    TenantHealth,
+)
+
+WriteAction = Literal["sync", "retry", "skip", "approve", "reject"]
+"""Commands that change a target or the journal's plan; a dry run is not a write."""
+
+
+class OpsError(Exception):
+    """A command that cannot be done; the message says why and what to do instead."""
+
+
+class PolicyRefused(OpsError):
+    """The actor may not do this now (read-only, tier, missing elevation)."""
+
+
+class NotFound(OpsError):
+    """No such tenant, run, operation or record."""
+
+
+class Busy(OpsError):
+    """Another run of this tenant holds the lease."""
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+HEALTH_ORDER = {"failing": 0, "held": 1, "warning": 2, "running": 3, "never_run": 4, "ok": 5}
+
+
+def default_actor(front: str) -> str:
+    """``front:user``, the actor recorded in audit rows."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name in some containers
+        user = "unknown"
+    return f"{front}:{user}"
+
+
+class Ops:
+    """Queries and commands over one configuration and its journal, on behalf of one actor."""
+
+    def __init__(
+        self, cfg: LoadedConfig, journal: SqliteJournal, *, actor: str, read_only: bool = False
+    ) -> None:
+        self.cfg = cfg
+        self.journal = journal
+        self.actor = actor
+        self.read_only = read_only or (cfg.config.console.read_only and actor.startswith("console"))
+
+    @classmethod
+    async def open(
+        cls,
+        config: str | Path | LoadedConfig | None = None,
+        *,
+        actor: str,
+        read_only: bool = False,
+    ) -> Ops:
+        cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+        journal = await SqliteJournal.open(cfg.journal_path)
+        ops = cls(cfg, journal, actor=actor, read_only=read_only)
+        for tid, t in cfg.config.tenants.items():
+            await journal.upsert_tenant(tid, t.name or tid, t.tier)
+        return ops
+
+    async def close(self) -> None:
+        await self.journal.close()
+
+    async def __aenter__(self) -> Ops:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ helpers
+    def _tenant(self, tenant_id: str) -> TenantConfig:
+        try:
+            return self.cfg.tenant(tenant_id)
+        except KeyError as exc:
+            raise NotFound(str(exc.args[0])) from None
+
+    def _opts(self, tenant_id: str, trigger: str, **kw: Any) -> runner.RunOptions:
+        pol = self._tenant(tenant_id).policy
+        retry = RetryPolicy(pol.max_attempts, pol.retry_base_s, pol.retry_max_s)
+        return runner.RunOptions(actor=self.actor, trigger=trigger, retry=retry, **kw)
+
+    async def _run_row(self, run_id: int) -> Any:
+        row = await self.journal.get_run(run_id)
+        if row is None:
+            raise NotFound(f"no run {run_id}; `ess runs TENANT` lists a tenant's runs")
+        return row
+
+    def _summary(self, row: Any) -> RunSummary:
+        return RunSummary(
+            id=int(row["id"]),
+            tenant=row["tenant"],
+            status=row["status"],
+            trigger=row["trigger"],
+            actor=row["actor"],
+            dry_run=bool(row["dry_run"]),
+            started_at=datetime.fromisoformat(row["started_at"]),
+            finished_at=parse_ts(row["finished_at"]),
+            counts=orjson.loads(row["counts"]) if row["counts"] else {},
+            error=row["error"],
+            targets=tuple(orjson.loads(row["targets"])) if row["targets"] else (),
+        )
+
+    def _op_view(self, r: Any) -> OperationView:
+        return OperationView(
+            id=int(r["id"]),
+            run_id=int(r["run_id"]),
+            tenant=r["tenant"],
+            target=r["target"],
+            action=r["action"],
+            kind=r["kind"],
+            key=r["key"],
+            parent=r["parent"],
+            label=r["label"] or r["key"],
+            status=r["status"],
+            attempts=int(r["attempts"]),
+            reason=r["reason"],
+            last_error=r["last_error"],
+            target_id=r["target_id"],
+            updated_at=parse_ts(r["updated_at"]),
+            advice=_advice(r),
+        )
+
+    async def _elevations(self, tenant_id: str) -> list[ElevationView]:
+        now = datetime.now(UTC)
+        return [elevation_view(r, now) for r in await self.journal.list_elevations(tenant_id)]
+
+    async def _guarded(
+        self,
+        action: WriteAction | Literal["elevate"],
+        tenant_id: str,
+        detail: str,
+        *,
+        dry_run: bool = False,
+    ) -> None:
+        """Check the policy and write the audit row, allowed or refused."""
+        tenant = self._tenant(tenant_id)
+        if action == "elevate":
+            decision = Decision(not self.read_only, "read-only mode" if self.read_only else "")
+        else:
+            decision = decide(
+                read_only=self.read_only,
+                tier=tenant.tier,
+                elevations=await self._elevations(tenant_id),
+                dry_run=dry_run,
+            )
+        await self.journal.add_audit(
+            self.actor,
+            action,
+            tenant_id,
+            decision.allowed,
+            detail if decision.allowed else f"{detail} — refused: {decision.reason}",
+        )
+        if not decision.allowed:
+            raise PolicyRefused(decision.reason)
+
+    def _next_run(self, tenant: TenantConfig) -> datetime | None:
+        if not tenant.schedule:
+            return None
+        from croniter import croniter
+
+        tz = ZoneInfo(tenant.timezone)
+        nxt = croniter(tenant.schedule, datetime.now(tz)).get_next(datetime)
+        return nxt.astimezone(UTC)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ queries
+    async def tenants(self) -> list[TenantHealth]:
+        last = await self.journal.last_runs()
+        trouble = await self.journal.trouble_counts()
+        held = await self.journal.list_runs(None, statuses=["held"], limit=1000)
+        held_by: dict[str, int] = {}
+        for r in held:
+            held_by[r["tenant"]] = held_by.get(r["tenant"], 0) + 1
+        out = []
+        for tid in self.cfg.config.tenants:
+            out.append(
+                await self._health(tid, last.get(tid), trouble.get(tid, 0), held_by.get(tid, 0))
+            )
+        out.sort(key=lambda h: (HEALTH_ORDER[h.health], h.id))
+        return out
+
+    async def _health(self, tid: str, last: Any, trouble: int, held: int) -> TenantHealth:
+        t = self.cfg.config.tenants[tid]
+        summary = self._summary(last) if last is not None else None
+        read_run = await self.journal.last_read_run(tid)
+        fc = await self.journal.finding_counts(read_run) if read_run else {}
+        elevation = active_elevation(await self._elevations(tid))
+        running = await self.journal.lease_holder(tid) is not None
+        failing_ops = await self.journal.open_trouble(tid, limit=1)
+        if running:
+            health = "running"
+        elif summary is None:
+            health = "never_run"
+        elif summary.status == "failed" or any(
+            r["status"] in ("failed", "dead") for r in failing_ops
+        ):
+            health = "failing"
+        elif held:
+            health = "held"
+        elif summary.status == "partial" or trouble or fc.get("blocking"):
+            health = "warning"
+        else:
+            health = "ok"
+        return TenantHealth(
+            id=tid,
+            name=t.name or tid,
+            tier=t.tier,
+            health=health,  # type: ignore[arg-type]
+            last_run=summary,
+            next_run=self._next_run(t),
+            failed_items=trouble,
+            held_plans=held,
+            blocking_findings=fc.get("blocking", 0),
+            warning_findings=fc.get("warning", 0),
+            targets=tuple(t.targets),
+            source=str(t.source.get("type", "")),
+            elevation=elevation,
+        )
+
+    async def tenant(self, tenant_id: str) -> TenantDetail:
+        t = self._tenant(tenant_id)
+        last = (await self.journal.last_runs()).get(tenant_id)
+        trouble = (await self.journal.trouble_counts()).get(tenant_id, 0)
+        held = len(await self.journal.list_runs(tenant_id, statuses=["held"]))
+        health = await self._health(tenant_id, last, trouble, held)
+        return TenantDetail(
+            health=health, config=_redacted_config(t), schedule=t.schedule, timezone=t.timezone
+        )
+
+    async def runs(
+        self, tenant_id: str, *, limit: int = 50, before: int | None = None
+    ) -> list[RunSummary]:
+        self._tenant(tenant_id)
+        rows = await self.journal.list_runs(tenant_id, limit=limit, before=before)
+        return [self._summary(r) for r in rows]
+
+    async def run(self, run_id: int) -> RunDetail:
+        row = await self._run_row(run_id)
+        counts = [
+            OperationCount(r["status"], r["action"], r["kind"], int(r["n"]))
+            for r in await self.journal.operation_counts(run_id)
+        ]
+        fc = await self.journal.finding_counts(run_id)
+        events = await self.journal.list_events(run_id, limit=200)
+        timeline = tuple(
+            EventView(
+                int(e["id"]),
+                e["run_id"],
+                e["tenant"],
+                datetime.fromisoformat(e["at"]),
+                e["level"],
+                e["message"],
+            )
+            for e in events
+            if e["level"] != "debug"
+        )[:40]
+        return RunDetail(
+            summary=self._summary(row),
+            operations=tuple(counts),
+            findings=sum(fc.values()),
+            guard=orjson.loads(row["guard"]) if row["guard"] else {},
+            timeline=timeline,
+        )
+
+    async def operations(
+        self,
+        run_id: int,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[OperationView]:
+        await self._run_row(run_id)
+        rows = await self.journal.list_operations(
+            run_id, status=status, kind=kind, limit=limit, offset=offset
+        )
+        return [self._op_view(r) for r in rows]
+
+    async def operation(self, op_id: int) -> OperationDetail:
+        r = await self.journal.get_operation(op_id)
+        if r is None:
+            raise NotFound(f"no item {op_id}; `ess failures` lists the open ones")
+        view = self._op_view(r)
+        attempts = tuple(
+            Attempt(
+                int(a["number"]),
+                datetime.fromisoformat(a["at"]),
+                a["outcome"],
+                a["reason"],
+                a["message"],
+            )
+            for a in await self.journal.attempts_of(op_id)
+        )
+        record_type, record_key = _record_of(r)
+        idx = await self.journal.index_record(r["tenant"], record_type, record_key)
+        desired = dict(_pairs(orjson.loads(r["attrs"]))) if r["attrs"] else {}
+        return OperationDetail(
+            operation=view,
+            attempts=attempts,
+            desired=desired,
+            source_record=orjson.loads(idx["body"]) if idx and idx["body"] else None,
+            record_type=record_type,
+            record_key=record_key,
+        )
+
+    async def failures(
+        self, tenant_id: str | None = None, *, limit: int = 200, offset: int = 0
+    ) -> list[OperationView]:
+        if tenant_id is not None:
+            self._tenant(tenant_id)
+        rows = await self.journal.open_trouble(tenant_id, limit=limit, offset=offset)
+        return [self._op_view(r) for r in rows]
+
+    async def findings(
+        self,
+        tenant_id: str,
+        *,
+        run_id: int | None = None,
+        severity: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[FindingView]:
+        self._tenant(tenant_id)
+        rid = run_id if run_id is not None else await self.journal.last_read_run(tenant_id)
+        if rid is None:
+            return []
+        rows = await self.journal.list_findings(rid, severity=severity, limit=limit, offset=offset)
+        return [_finding_view(f) for f in rows]
+
+    async def held_plans(self, tenant_id: str | None = None) -> list[HeldPlanView]:
+        rows = await self.journal.list_runs(tenant_id, statuses=["held"], limit=200)
+        out = []
+        for r in rows:
+            guard = orjson.loads(r["guard"]) if r["guard"] else {}
+            removals = guard.get("removals", {})
+            ops = await self.journal.list_operations(int(r["id"]), limit=2000)
+            examples = tuple(
+                f"{o['action']} {o['kind']} {o['label'] or o['key']}"
+                for o in ops
+                if o["action"] in ("delete", "suspend", "archive")
+            )[:8]
+            counts = orjson.loads(r["counts"]) if r["counts"] else {}
+            out.append(
+                HeldPlanView(
+                    run_id=int(r["id"]),
+                    tenant=r["tenant"],
+                    held_at=parse_ts(r["finished_at"]) or datetime.fromisoformat(r["started_at"]),
+                    reasons=tuple(guard.get("reasons", ())),
+                    would_remove=removals,
+                    examples=examples,
+                    total_operations=int(counts.get("planned", len(ops))),
+                )
+            )
+        return out
+
+    async def events(
+        self,
+        run_id: int,
+        *,
+        after_id: int = 0,
+        level: str | None = None,
+        contains: str | None = None,
+        limit: int = 500,
+    ) -> list[EventView]:
+        await self._run_row(run_id)
+        rows = await self.journal.list_events(
+            run_id, after_id=after_id, level=level, contains=contains, limit=limit
+        )
+        return [
+            EventView(
+                int(e["id"]),
+                e["run_id"],
+                e["tenant"],
+                datetime.fromisoformat(e["at"]),
+                e["level"],
+                e["message"],
+            )
+            for e in rows
+        ]
+
+    async def search(
+        self, query: str, *, tenant_id: str | None = None, limit: int = 50
+    ) -> list[SearchHit]:
+        q = query.strip()
+        if len(q) < 2:
+            raise OpsError("search for at least two characters of a name, email or id")
+        if q.isdigit() and len(q) >= 10:
+            raise OpsError(
+                "search by personnummer is not offered: personnummer never leave "
+                "ESS; search by name, eduPersonPrincipalName, email or id"
+            )
+        rows = await self.journal.search_index(q, tenant_id, limit)
+        out = []
+        for r in rows:
+            mirror = await self.journal.mirror_for_key(r["tenant"], r["key"])
+            out.append(
+                SearchHit(
+                    tenant=r["tenant"],
+                    record_type=r["record_type"],
+                    key=r["key"],
+                    label=r["label"],
+                    detail=r["detail"],
+                    targets={f"{m['target']}:{m['kind']}": m["target_id"] for m in mirror},
+                )
+            )
+        return out
+
+    async def explain(self, tenant_id: str, record_type: str, key: str) -> Explanation:
+        tenant = self._tenant(tenant_id)
+        idx = await self.journal.index_record(tenant_id, record_type, key)
+        source_record = orjson.loads(idx["body"]) if idx and idx["body"] else None
+        label = idx["label"] if idx else key
+        read_run = await self.journal.last_read_run(tenant_id)
+        findings = tuple(
+            _finding_view(f)
+            for f in (await self.journal.list_findings(read_run, record_id=key) if read_run else [])
+        )
+        desired: dict[str, dict[str, Any]] = {}
+        observed: dict[str, dict[str, Any]] = {}
+        for m in await self.journal.mirror_for_key(tenant_id, key):
+            observed.setdefault(m["target"], {})[m["kind"]] = {
+                "target_id": m["target_id"],
+                "attrs": dict(_pairs(orjson.loads(m["attrs"]))) if m["attrs"] else {},
+                "suspended_at": m["suspended_at"],
+                "archived": bool(m["archived"]),
+            }
+        ops = [self._op_view(r) for r in await self.journal.operations_for_record(tenant_id, key)]
+        for o in ops:
+            if o.action in ("create", "update", "restore") and o.parent is None:
+                row = await self.journal.get_operation(o.id)
+                if row and row["attrs"]:
+                    desired.setdefault(o.target, {}).setdefault(
+                        o.kind, dict(_pairs(orjson.loads(row["attrs"])))
+                    )
+        summary = _explain_summary(
+            record_type, label, source_record, findings, observed, ops, list(tenant.targets)
+        )
+        return Explanation(
+            tenant=tenant_id,
+            record_type=record_type,
+            key=key,
+            label=label,
+            source_record=source_record,
+            findings=findings,
+            desired=desired,
+            observed=observed,
+            operations=tuple(ops[:50]),
+            summary=summary,
+        )
+
+    async def elevations(self, tenant_id: str | None = None) -> list[ElevationView]:
+        now = datetime.now(UTC)
+        return [elevation_view(r, now) for r in await self.journal.list_elevations(tenant_id)]
+
+    async def audit(self, tenant_id: str | None = None, *, limit: int = 200) -> list[AuditView]:
+        return [
+            AuditView(
+                int(a["id"]),
+                datetime.fromisoformat(a["at"]),
+                a["actor"],
+                a["action"],
+                a["tenant"],
+                bool(a["allowed"]),
+                a["detail"],
+            )
+            for a in await self.journal.list_audit(tenant_id, limit)
+        ]
+
+    async def can(self, action: WriteAction, tenant_id: str) -> Decision:
+        tenant = self._tenant(tenant_id)
+        return decide(
+            read_only=self.read_only, tier=tenant.tier, elevations=await self._elevations(tenant_id)
+        )
+
+    async def source_check(self, tenant_id: str, *, full: bool = False) -> SourceCheck:
+        tenant = self._tenant(tenant_id)
+        await self.journal.add_audit(
+            self.actor, "source_check", tenant_id, True, "full read" if full else "read"
+        )
+        source = runner.build_source(self.cfg, tenant)
+        try:
+            ctx = SourceContext(
+                tenant=tenant_id,
+                cache=_ReadOnlyCache(self.journal.source_cache(tenant_id)),
+                today=datetime.now(UTC).date(),
+            )
+            read = await source.read(ctx, full=full)
+        except SourceError as exc:
+            raise OpsError(f"the source of {tenant_id} could not be read: {exc}") from exc
+        finally:
+            await source.aclose()
+        findings = list(read.findings) + validate(read.snapshot)
+        labels = {
+            p.id: p.display_name if not p.is_protected else "Skyddad identitet"
+            for p in read.snapshot.persons.values()
+        }
+        labels.update({g.id: g.name for g in read.snapshot.groups.values()})
+        views = tuple(
+            FindingView(
+                0,
+                0,
+                tenant_id,
+                f.code,
+                f.severity.value,
+                f.record_type,
+                f.record_id,
+                labels.get(f.record_id, ""),
+                f.message,
+                f.fix,
+            )
+            for f in findings
+        )
+        return SourceCheck(
+            tenant=tenant_id,
+            mode=read.mode,
+            counts=read.snapshot.counts(),
+            findings=views,
+            stats=dict(read.stats),
+        )
+
+    # ------------------------------------------------------------------ commands
+    async def sync(
+        self,
+        tenant_id: str,
+        *,
+        dry_run: bool = False,
+        targets: Sequence[str] | None = None,
+        full: bool = False,
+        trigger: str = "manual",
+        progress: ProgressFn | None = None,
+    ) -> RunSummary:
+        what = ("dry run" if dry_run else "sync") + (f" of {', '.join(targets)}" if targets else "")
+        await self._guarded("sync", tenant_id, what, dry_run=dry_run)
+        opts = self._opts(
+            tenant_id, trigger, dry_run=dry_run, targets=targets, full=full, progress=progress
+        )
+        try:
+            run_id = await runner.sync(self.journal, self.cfg, tenant_id, opts)
+        except runner.TenantBusy as exc:
+            raise Busy(str(exc)) from None
+        except runner.RunError as exc:
+            raise OpsError(str(exc)) from None
+        return self._summary(await self._run_row(run_id))
+
+    async def retry(self, op_ids: Sequence[int]) -> CommandResult:
+        rows = await self.journal.get_operations(list(op_ids))
+        missing = set(op_ids) - {int(r["id"]) for r in rows}
+        if missing:
+            raise NotFound(f"no item(s) {', '.join(map(str, sorted(missing)))}")
+        tenants = {r["tenant"] for r in rows}
+        if len(tenants) != 1:
+            raise OpsError("retry items of one tenant at a time")
+        tenant_id = tenants.pop()
+        not_open = [
+            int(r["id"])
+            for r in rows
+            if r["status"] not in ("failed", "dead", "blocked") or r["superseded"]
+        ]
+        if not_open:
+            raise OpsError(
+                f"item(s) {', '.join(map(str, not_open))} are not open failures "
+                "(done, skipped, or replaced by a later run)"
+            )
+        await self._guarded(
+            "retry",
+            tenant_id,
+            f"retry {len(rows)} item(s): " + ", ".join(str(r["id"]) for r in rows[:20]),
+        )
+        opts = self._opts(tenant_id, "retry")
+        try:
+            run_id = await runner.retry_items(self.journal, self.cfg, tenant_id, rows, opts)
+        except runner.TenantBusy as exc:
+            raise Busy(str(exc)) from None
+        summary = self._summary(await self._run_row(run_id))
+        done = summary.counts.get("done", 0)
+        return CommandResult(
+            ok=summary.status == "succeeded",
+            message=f"run {run_id}: {done} of {summary.counts.get('planned', 0)}"
+            f" item(s) done ({summary.status})",
+            affected=done,
+            run_id=run_id,
+        )
+
+    async def skip(self, op_ids: Sequence[int], *, reason: str) -> CommandResult:
+        if not reason.strip():
+            raise OpsError("say why the items are skipped (--reason)")
+        rows = await self.journal.get_operations(list(op_ids))
+        if len(rows) != len(set(op_ids)):
+            raise NotFound("some of those items do not exist")
+        for tenant_id in sorted({r["tenant"] for r in rows}):
+            mine = [r for r in rows if r["tenant"] == tenant_id]
+            await self._guarded("skip", tenant_id, f"skip {len(mine)} item(s): {reason}")
+            await self.journal.add_skips(tenant_id, mine, self.actor, reason)
+        from engine.plan import OpStatus
+
+        await self.journal.set_status(
+            [int(r["id"]) for r in rows], OpStatus.SKIPPED, f"skipped by {self.actor}: {reason}"
+        )
+        return CommandResult(
+            True,
+            f"skipped {len(rows)} item(s) until their source record changes",
+            affected=len(rows),
+        )
+
+    async def approve(self, run_id: int, *, reason: str = "") -> RunSummary:
+        row = await self._run_row(run_id)
+        if row["status"] != "held":
+            raise OpsError(f"run {run_id} is {row['status']}, not held for approval")
+        tenant_id = row["tenant"]
+        await self._guarded("approve", tenant_id, f"approve held run {run_id}: {reason}")
+        await self.journal.add_approval(run_id, "approved", self.actor, reason)
+        opts = self._opts(tenant_id, "approve")
+        try:
+            await runner.apply_held(self.journal, self.cfg, tenant_id, run_id, opts)
+        except runner.TenantBusy as exc:
+            raise Busy(str(exc)) from None
+        return self._summary(await self._run_row(run_id))
+
+    async def reject(self, run_id: int, *, reason: str = "") -> CommandResult:
+        row = await self._run_row(run_id)
+        if row["status"] != "held":
+            raise OpsError(f"run {run_id} is {row['status']}, not held for approval")
+        await self._guarded("reject", row["tenant"], f"reject held run {run_id}: {reason}")
+        await self.journal.add_approval(run_id, "rejected", self.actor, reason)
+        ops = await self.journal.list_operations(run_id, status="pending", limit=10**9)
+        from engine.plan import OpStatus
+
+        await self.journal.set_status(
+            [int(o["id"]) for o in ops], OpStatus.CANCELLED, f"plan rejected by {self.actor}"
+        )
+        await self.journal.update_run(
+            run_id, status="rejected", error=f"rejected by {self.actor}: {reason}".strip(": ")
+        )
+        return CommandResult(
+            True, f"run {run_id} rejected; nothing was applied", affected=len(ops), run_id=run_id
+        )
+
+    async def elevate(self, tenant_id: str, *, reason: str, minutes: int = 60) -> ElevationView:
+        tenant = self._tenant(tenant_id)
+        if not reason.strip():
+            raise OpsError("an elevation needs a reason (--reason)")
+        if not 1 <= minutes <= 8 * 60:
+            raise OpsError("an elevation lasts between 1 and 480 minutes")
+        await self._guarded("elevate", tenant_id, f"elevate for {minutes} min: {reason}")
+        expires = datetime.now(UTC) + timedelta(minutes=minutes)
+        eid = await self.journal.add_elevation(
+            tenant_id, self.actor, reason, expires, needs_approval=tenant.tier == "gold"
+        )
+        row = await self.journal.get_elevation(eid)
+        return elevation_view(row)
+
+    async def approve_elevation(self, elevation_id: int, *, approver: str) -> ElevationView:
+        row = await self.journal.get_elevation(elevation_id)
+        if row is None:
+            raise NotFound(f"no elevation {elevation_id}")
+        if not approver.strip():
+            raise OpsError("name the customer's approver (--approver)")
+        view = elevation_view(row)
+        if view.status != "pending_approval":
+            raise OpsError(f"elevation {elevation_id} is {view.status}, not waiting for approval")
+        if self.read_only:
+            await self.journal.add_audit(
+                self.actor, "approve_elevation", row["tenant"], False, "refused: read-only mode"
+            )
+            raise PolicyRefused("read-only mode: this session may look but not change anything")
+        await self.journal.approve_elevation(elevation_id, approver)
+        await self.journal.add_audit(
+            self.actor,
+            "approve_elevation",
+            row["tenant"],
+            True,
+            f"elevation {elevation_id} approved by customer {approver}",
+        )
+        return elevation_view(await self.journal.get_elevation(elevation_id))
+
+
+class _ReadOnlyCache:
+    """A source check reads incrementally from the stored snapshot but never stores."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def load(self) -> Any:
+        return await self._inner.load()
+
+    async def save(self, **_: Any) -> None:
+        return None
+
+
+def _pairs(value: Any) -> list[tuple[str, Any]]:
+    return [(str(k), v) for k, v in value] if isinstance(value, list) else []
+
+
+def _record_of(r: Any) -> tuple[str, str]:
+    kind: str = r["kind"]
+    if r["parent"] is not None:
+        return ("person", r["key"])
+    if kind in ("user",):
+        return ("person", r["key"])
+    if kind in ("school",):
+        return ("school", r["key"])
+    return ("group", r["key"])
+
+
+def _finding_view(f: Any) -> FindingView:
+    return FindingView(
+        id=int(f["id"]),
+        run_id=int(f["run_id"]),
+        tenant=f["tenant"],
+        code=f["code"],
+        severity=f["severity"],
+        record_type=f["record_type"],
+        record_id=f["record_id"],
+        label=f["label"],
+        message=f["message"],
+        fix=f["fix"],
+    )
+
+
+def _advice(r: Any) -> str:
+    status, reason = r["status"], r["reason"]
+    if status == "dead":
+        return (
+            "the target refused the data: fix the record in the source system (see the "
+            "error), then retry the item or let the next run pick it up"
+        )
+    if status == "failed":
+        return (
+            f"kept failing ({reason or 'transient error'}); if the service is healthy "
+            "again, retry it (r); if it keeps failing, skip it (k) and report it"
+        )
+    if status == "blocked":
+        return "waits for an item it depends on: retry that item first (retry includes it)"
+    if status == "skipped":
+        return "skipped by an operator; it is tried again when its source record changes"
+    if status == "pending" and reason:
+        return f"waiting to retry ({reason})"
+    return ""
+
+
+def _redacted_config(t: TenantConfig) -> dict[str, Any]:
+    data = t.model_dump(mode="json")
+
+    def scrub(obj: Any, key: str = "") -> Any:
+        if isinstance(obj, dict):
+            return {k: scrub(v, k) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [scrub(v) for v in obj]
+        if isinstance(obj, str) and any(w in key.lower() for w in ("secret", "password", "token")):
+            return obj if obj.startswith(("env:", "file:")) else "***"
+        return obj
+
+    return scrub(data)  # type: ignore[no-any-return]
+
+
+def _explain_summary(
+    record_type: str,
+    label: str,
+    source: dict[str, Any] | None,
+    findings: Sequence[FindingView],
+    observed: dict[str, dict[str, Any]],
+    ops: Sequence[OperationView],
+    targets: Sequence[str],
+) -> str:
+    parts = []
+    if source is None:
+        parts.append(f"The source does not (or no longer) deliver this {record_type}.")
+    else:
+        parts.append(f"{label} is in the source.")
+    blocking = [f for f in findings if f.severity == "blocking"]
+    if blocking:
+        parts.append(
+            "It is kept out of the targets by "
+            + "; ".join(f"{f.code} ({f.message})" for f in blocking[:3])
+            + "."
+        )
+    for t in targets:
+        seen = observed.get(t)
+        if not seen:
+            parts.append(f"{t}: not created yet.")
+        else:
+            bits = []
+            for kind, info in seen.items():
+                state = (
+                    "suspended"
+                    if info.get("suspended_at")
+                    else ("archived" if info.get("archived") else "present")
+                )
+                bits.append(f"{kind} {state} (id {info.get('target_id')})")
+            parts.append(f"{t}: " + ", ".join(bits) + ".")
+    trouble = [o for o in ops if o.status in ("failed", "dead", "blocked")]
+    if trouble:
+        o = trouble[0]
+        parts.append(
+            f"Open problem: item {o.id} ({o.action} {o.kind}) is {o.status}: "
+            f"{o.last_error or o.reason}. {o.advice}"
+        )
+    return " ".join(parts)

@@ -1,0 +1,257 @@
+"""Desired against observed: a plan of operations with dependencies and a safe order.
+
+Creates before memberships, additions before removals, suspensions before deletions, deletions
+last (see :class:`engine.plan.Phase`). Unchanged records cost one fingerprint comparison; a run
+with no source change plans zero operations. The planner is pure: no I/O, no clock of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from engine.plan import Action, Operation, Plan
+from engine.target import DesiredState, KindSpec, LinkSpec, MirrorObject, ObservedState
+
+SkipKey = tuple[str, str, str, str]
+"""(action, kind, key, parent or "") of an operation an operator chose to skip."""
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    target: str
+    kinds: Sequence[KindSpec]
+    links: Sequence[LinkSpec]
+    desired: DesiredState
+    observed: ObservedState
+    now: datetime
+    skips: Mapping[SkipKey, str] = field(default_factory=dict)  # -> fingerprint when skipped
+
+
+@dataclass
+class _Builder:
+    target: str
+    ops: list[Operation] = field(default_factory=list)
+    by_object: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, key) -> seq
+    skipped: int = 0
+
+    def add(self, op_action: Action, kind: str, key: str, **kw: object) -> int:
+        seq = len(self.ops) + 1
+        self.ops.append(
+            Operation(seq=seq, target=self.target, action=op_action, kind=kind, key=key, **kw)  # type: ignore[arg-type]
+        )
+        return seq
+
+
+def plan(inp: PlanInput) -> Plan:
+    """Diff desired against observed for one target."""
+    b = _Builder(inp.target)
+    desired, observed = inp.desired, inp.observed
+    kinds = sorted(inp.kinds, key=lambda k: k.rank)
+    going: set[tuple[str, str]] = set()  # objects deleted in this plan
+    retired_parents: set[tuple[str, str]] = set()  # archived or kept: their links stay
+
+    def skipped(action: Action, kind: str, key: str, parent: str | None, fp: str) -> bool:
+        if not inp.skips:
+            return False
+        got = inp.skips.get((action.value, kind, key, parent or ""))
+        if got is not None and got == fp:
+            b.skipped += 1
+            return True
+        return False
+
+    for spec in kinds:
+        want = desired.objects.get(spec.name, {})
+        have = observed.objects.get(spec.name, {})
+        for key, d in want.items():
+            o = have.get(key)
+            if o is None:
+                action = Action.CREATE
+            elif o.suspended_at is not None or o.archived:
+                action = Action.RESTORE
+            elif o.fingerprint != d.fingerprint:
+                action = Action.UPDATE
+            else:
+                continue
+            if skipped(action, spec.name, key, None, d.fingerprint):
+                continue
+            deps = tuple(s for k in spec.depends_on if (s := b.by_object.get((k, key))) is not None)
+            seq = b.add(
+                action,
+                spec.name,
+                key,
+                attrs=d.attrs,
+                fingerprint=d.fingerprint,
+                depends_on=deps,
+                label=d.label,
+                target_id=o.target_id if o else None,
+            )
+            b.by_object[(spec.name, key)] = seq
+        for key, o in have.items():
+            if key in want:
+                continue
+            retire = _retire(spec, o, inp.now)
+            if retire is None:
+                if spec.retire in ("archive", "keep"):
+                    retired_parents.add((spec.name, key))
+                continue
+            if retire is Action.ARCHIVE:
+                retired_parents.add((spec.name, key))
+            if retire is Action.DELETE:
+                going.add((spec.name, key))
+            if skipped(retire, spec.name, key, None, o.fingerprint):
+                continue
+            b.add(
+                retire,
+                spec.name,
+                key,
+                label=o.label,
+                target_id=o.target_id,
+                fingerprint=o.fingerprint,
+            )
+
+    for link in sorted(inp.links, key=lambda s: s.rank):
+        want_l = desired.links.get(link.name, frozenset())
+        have_l = observed.links.get(link.name, frozenset())
+        if want_l == have_l:
+            continue
+        pk, ck = link.parent_kind, link.child_kind
+        by_object = b.by_object
+
+        def label(kind: str, key: str) -> str:
+            d = desired.objects.get(kind, {}).get(key)
+            if d is not None:
+                return d.label or key
+            o = observed.objects.get(kind, {}).get(key)
+            return (o.label or key) if o is not None else key
+
+        for parent, child in sorted(want_l - have_l):
+            if skipped(Action.LINK, link.name, child, parent, ""):
+                continue
+            deps = tuple(
+                s
+                for s in (by_object.get((pk, parent)), by_object.get((ck, child)))
+                if s is not None
+            )
+            b.add(
+                Action.LINK,
+                link.name,
+                child,
+                parent=parent,
+                depends_on=deps,
+                label=f"{label(pk, parent)} ← {label(ck, child)}",
+            )
+        for parent, child in sorted(have_l - want_l):
+            if (pk, parent) in going or (ck, child) in going:
+                continue  # deleting the object removes its links
+            if (pk, parent) in retired_parents:
+                continue  # an archived class keeps its members
+            if skipped(Action.UNLINK, link.name, child, parent, ""):
+                continue
+            b.add(
+                Action.UNLINK,
+                link.name,
+                child,
+                parent=parent,
+                label=f"{label(pk, parent)} ← {label(ck, child)}",
+            )
+
+    ordered = _order(b.ops, kinds)
+    return Plan(
+        target=inp.target,
+        operations=ordered,
+        observed_counts=observed.count(),
+        desired_counts=desired.count(),
+    )
+
+
+def _retire(spec: KindSpec, o: MirrorObject, now: datetime) -> Action | None:
+    """What to do with an object the source no longer has, or None to leave it."""
+    if spec.retire == "delete":
+        return Action.DELETE
+    if spec.retire == "suspend":
+        if o.suspended_at is None:
+            return Action.SUSPEND
+        if now - o.suspended_at >= timedelta(days=spec.grace_days):
+            return Action.DELETE
+        return None
+    if spec.retire == "archive":
+        return None if o.archived else Action.ARCHIVE
+    return None
+
+
+def _order(ops: list[Operation], kinds: Sequence[KindSpec]) -> tuple[Operation, ...]:
+    """Stable order by phase, then kind rank (reversed for deletions); renumber seqs."""
+    rank = {k.name: k.rank for k in kinds}
+
+    def key(op: Operation) -> tuple[int, int]:
+        r = rank.get(op.kind, 0)
+        return (op.phase.value, -r if op.action is Action.DELETE else r)
+
+    ordered = sorted(ops, key=key)
+    if all(op.seq == i for i, op in enumerate(ordered, start=1)):
+        return tuple(ordered)
+    renumber = {op.seq: i for i, op in enumerate(ordered, start=1)}
+    out = []
+    for i, op in enumerate(ordered, start=1):
+        deps = tuple(renumber[d] for d in op.depends_on)
+        out.append(_with(op, seq=i, depends_on=deps))
+    return tuple(out)
+
+
+def _with(op: Operation, **changes: object) -> Operation:
+    from dataclasses import replace
+
+    return replace(op, **changes)  # type: ignore[arg-type]
+
+
+def apply_to_observed(
+    observed: ObservedState, plan_: Plan, now: datetime, links_spec: Sequence[LinkSpec]
+) -> ObservedState:
+    """The observed state after every operation of the plan succeeded (for property tests and
+    dry-run previews). Deleting an object removes its links, as targets do."""
+    objects = {k: dict(v) for k, v in observed.objects.items()}
+    links = {k: set(v) for k, v in observed.links.items()}
+    for op in plan_.operations:
+        if op.is_link:
+            pair = (op.parent or "", op.key)
+            if op.action is Action.LINK:
+                links.setdefault(op.kind, set()).add(pair)
+            else:
+                links.setdefault(op.kind, set()).discard(pair)
+            continue
+        table = objects.setdefault(op.kind, {})
+        current = table.get(op.key)
+        if op.action in (Action.CREATE, Action.UPDATE, Action.RESTORE):
+            table[op.key] = MirrorObject(
+                op.kind,
+                op.key,
+                current.target_id if current else f"t-{op.kind}-{op.key}",
+                op.fingerprint,
+                op.attrs,
+                None,
+                False,
+                op.label,
+            )
+        elif op.action is Action.SUSPEND and current:
+            table[op.key] = _with_mirror(current, suspended_at=now)
+        elif op.action is Action.ARCHIVE and current:
+            table[op.key] = _with_mirror(current, archived=True)
+        elif op.action is Action.DELETE:
+            table.pop(op.key, None)
+            for spec in links_spec:
+                pairs = links.get(spec.name)
+                if not pairs:
+                    continue
+                if spec.parent_kind == op.kind:
+                    pairs -= {p for p in pairs if p[0] == op.key}
+                if spec.child_kind == op.kind:
+                    pairs -= {p for p in pairs if p[1] == op.key}
+    return ObservedState(objects, {k: frozenset(v) for k, v in links.items()})
+
+
+def _with_mirror(o: MirrorObject, **changes: object) -> MirrorObject:
+    from dataclasses import replace
+
+    return replace(o, **changes)  # type: ignore[arg-type]

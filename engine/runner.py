@@ -1,0 +1,594 @@
+"""One run of one tenant, as data flowing through the house.
+
+Lease, read the source, validate, map each target's desired state, refresh its observed state,
+plan, judge with the guard, store the plan in one transaction, execute, record. Also the
+continuations of earlier runs: resuming after a crash, applying an approved plan, retrying
+items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+
+from engine import plugins
+from engine.config import LoadedConfig, TenantConfig
+from engine.executor import ExecResult, Executor, RetryPolicy
+from engine.findings import Finding
+from engine.guard import judge
+from engine.journal import Lease, LeaseHeld, SqliteJournal
+from engine.journal.sqlite import now_iso
+from engine.model import Snapshot
+from engine.plan import Operation, OpStatus, Plan
+from engine.planner import PlanInput, plan
+from engine.redact import group_record, person_label, person_record, school_record
+from engine.source import Source, SourceContext, SourceError
+from engine.target import ObservedState, Target, TargetContext
+from engine.validate import blocked_ids, validate
+from engine.views import Progress
+
+LEASE_TTL = 300.0
+
+
+class RunError(Exception):
+    """A run could not start or had to stop; the message is for a support engineer."""
+
+
+class TenantBusy(RunError):
+    pass
+
+
+@dataclass
+class RunOptions:
+    actor: str
+    trigger: str = "manual"
+    dry_run: bool = False
+    targets: Sequence[str] | None = None
+    full: bool = False
+    progress: Callable[[Progress], None] | None = None
+    today: date | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class RunLog:
+    """Buffers the run's events and writes them in batches."""
+
+    def __init__(self, journal: SqliteJournal, tenant: str, run_id: int | None) -> None:
+        self.journal, self.tenant, self.run_id = journal, tenant, run_id
+        self._buf: list[tuple[str, str, str]] = []
+
+    def __call__(self, level: str, message: str) -> None:
+        self._buf.append((now_iso(), level, message))
+
+    async def flush(self) -> None:
+        buf, self._buf = self._buf, []
+        await self.journal.add_events(self.tenant, self.run_id, buf)
+
+
+def holder_name(actor: str) -> str:
+    return f"{actor} on {socket.gethostname()} pid {os.getpid()}"
+
+
+def build_source(cfg: LoadedConfig, tenant: TenantConfig) -> Source:
+    settings = dict(tenant.source)
+    cls = plugins.load("ess.sources", str(settings["type"]))
+    return cls.from_config(settings, cfg.secrets())  # type: ignore[no-any-return]
+
+
+def build_target(cfg: LoadedConfig, tenant: TenantConfig, name: str) -> Target:
+    settings = dict(tenant.targets[name])
+    cls = plugins.load("ess.targets", tenant.target_type(name))
+    target: Target = cls.from_config(name, settings, tenant.policy, cfg.secrets())
+    return target
+
+
+def chosen_targets(tenant: TenantConfig, wanted: Sequence[str] | None) -> list[str]:
+    names = list(tenant.targets)
+    if not wanted:
+        return names
+    unknown = [t for t in wanted if t not in tenant.targets]
+    if unknown:
+        raise RunError(
+            f"unknown target(s) {', '.join(unknown)}; this tenant has {', '.join(names) or 'none'}"
+        )
+    return list(wanted)
+
+
+async def sync(journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, opts: RunOptions) -> int:
+    """A whole run; returns its id. Raises :class:`TenantBusy` when another run holds the
+    lease."""
+    tenant = cfg.tenant(tenant_id)
+    names = chosen_targets(tenant, opts.targets)
+    await journal.upsert_tenant(tenant_id, tenant.name or tenant_id, tenant.tier)
+    lease = await _lease(journal, tenant_id, opts.actor)
+    try:
+        await _resume_interrupted(journal, cfg, tenant_id, lease, opts)
+        return await _fresh_run(journal, cfg, tenant_id, tenant, names, lease, opts)
+    finally:
+        await journal.release_lease(lease)
+
+
+async def _lease(journal: SqliteJournal, tenant_id: str, actor: str) -> Lease:
+    try:
+        return await journal.acquire_lease(tenant_id, holder_name(actor), LEASE_TTL)
+    except LeaseHeld as exc:
+        raise TenantBusy(str(exc)) from exc
+
+
+async def _fresh_run(
+    journal: SqliteJournal,
+    cfg: LoadedConfig,
+    tenant_id: str,
+    tenant: TenantConfig,
+    names: list[str],
+    lease: Lease,
+    opts: RunOptions,
+) -> int:
+    run_id = await journal.create_run(
+        tenant_id, trigger=opts.trigger, actor=opts.actor, dry_run=opts.dry_run, targets=names
+    )
+    log = RunLog(journal, tenant_id, run_id)
+    progress = opts.progress or (lambda p: None)
+    kind = "dry run" if opts.dry_run else "run"
+    log("info", f"{kind} {run_id} of {tenant_id} started by {opts.actor} ({opts.trigger})")
+    today = opts.today or datetime.now(UTC).date()
+    source: Source | None = None
+    targets: dict[str, Target] = {}
+    try:
+        source = build_source(cfg, tenant)
+        started = time.monotonic()
+        ctx = SourceContext(
+            tenant=tenant_id,
+            cache=journal.source_cache(tenant_id),
+            today=today,
+            emit=log,
+            progress=lambda entity, n: progress(Progress("read", "source", n, 0, entity)),
+        )
+        read = await source.read(ctx, full=opts.full)
+        snap = read.snapshot
+        log(
+            "info",
+            f"read the source ({read.mode}) in {time.monotonic() - started:.1f} s: "
+            + ", ".join(f"{v} {k}" for k, v in snap.counts().items()),
+        )
+        findings = list(read.findings) + validate(snap)
+        s_ids, p_ids, g_ids = blocked_ids(findings)
+        if s_ids or p_ids or g_ids:
+            log(
+                "warning",
+                f"blocking findings keep out {len(s_ids)} school(s), "
+                f"{len(p_ids)} person(s) and {len(g_ids)} group(s)",
+            )
+            snap = snap.without(schools=s_ids, persons=p_ids, groups=g_ids)
+        await journal.update_run(run_id, source_mode=read.mode)
+        labels = await _index_snapshot(
+            journal, tenant_id, read.snapshot, tenant.policy.protected_identity
+        )
+        await journal.add_findings(run_id, tenant_id, findings, labels)
+
+        plans: list[Plan] = []
+        link_kinds: set[str] = set()
+        for name in names:
+            target = targets[name] = build_target(cfg, tenant, name)
+            link_kinds.update(s.name for s in target.links)
+            plans.append(
+                await _plan_target(
+                    journal, tenant_id, run_id, name, target, snap, log, progress, tenant
+                )
+            )
+        history = await journal.removal_history(tenant_id, tenant.policy.guard.erosion_runs)
+        verdict = judge(plans, tenant.policy.guard, link_kinds, history)
+        counts = _plan_counts(plans)
+        counts.update(_finding_counts(findings))
+        await journal.update_run(run_id, counts=counts, guard=verdict.as_dict())
+        for p in plans:
+            log(
+                "info",
+                f"plan for {p.target}: {len(p)} operation(s)"
+                + (
+                    ": " + ", ".join(f"{n} {a} {k}" for (a, k), n in sorted(p.counts().items()))
+                    if len(p)
+                    else ""
+                ),
+            )
+        if opts.dry_run:
+            if verdict.held:
+                log("warning", "a real run would be held: " + "; ".join(verdict.reasons))
+            await log.flush()
+            await journal.update_run(run_id, status="succeeded", finished=True)
+            return run_id
+
+        await journal.supersede_held(tenant_id, run_id)
+        all_ops = [op for p in plans for op in p.operations]
+        stored = await journal.store_plan(run_id, tenant_id, all_ops)
+        from engine.faults import crash_point
+
+        crash_point("after_plan")
+        if verdict.held:
+            for reason in verdict.reasons:
+                log("warning", f"held for approval: {reason}")
+            log(
+                "warning",
+                f"nothing was applied; approve with `ess approve {run_id}` or "
+                f"reject with `ess reject {run_id}`",
+            )
+            await log.flush()
+            await journal.update_run(run_id, status="held", finished=True)
+            return run_id
+        await log.flush()
+        result = await _execute(journal, tenant_id, run_id, lease, targets, stored, opts, log)
+        await _finish(journal, run_id, result, counts, log)
+        return run_id
+    except SourceError as exc:
+        log("error", f"the source could not be read: {exc}")
+        await log.flush()
+        await journal.update_run(run_id, status="failed", error=str(exc), finished=True)
+        return run_id
+    except asyncio.CancelledError:
+        log("warning", "the run was cancelled")
+        await log.flush()
+        await journal.update_run(run_id, status="cancelled", finished=True)
+        raise
+    except Exception as exc:
+        log("error", f"the run stopped: {type(exc).__name__}: {exc}")
+        await log.flush()
+        await journal.update_run(run_id, status="failed", error=f"{exc}", finished=True)
+        raise
+    finally:
+        if source is not None:
+            await source.aclose()
+        for t in targets.values():
+            await t.aclose()
+
+
+async def _plan_target(
+    journal: SqliteJournal,
+    tenant_id: str,
+    run_id: int,
+    name: str,
+    target: Target,
+    snap: Snapshot,
+    log: RunLog,
+    progress: Callable[[Progress], None],
+    tenant: TenantConfig,
+) -> Plan:
+    progress(Progress("plan", name, 0, 1))
+    desired = target.desired(snap)
+    observed = await journal.load_mirror(tenant_id, name)
+    ctx = _target_ctx(journal, tenant_id, run_id, name, observed, log)
+    refreshed = await target.refresh(observed, ctx)
+    if refreshed is not observed and refreshed != observed:
+        drift = _drift(observed, refreshed)
+        if drift:
+            log("warning", f"{name}: drift found in the target: {drift}")
+            if tenant.policy.drift == "repair":
+                await journal.replace_mirror(tenant_id, name, refreshed)
+                observed = refreshed
+            else:
+                log("info", f'{name}: drift is only reported (policy drift = "report")')
+    skips = await journal.skips(tenant_id, name)
+    p = plan(
+        PlanInput(name, target.kinds, target.links, desired, observed, datetime.now(UTC), skips)
+    )
+    progress(Progress("plan", name, 1, 1, f"{len(p)} operations"))
+    return p
+
+
+def _drift(before: ObservedState, after: ObservedState) -> str:
+    parts = []
+    for kind in sorted(set(before.links) | set(after.links)):
+        b, a = before.links.get(kind, frozenset()), after.links.get(kind, frozenset())
+        if a != b:
+            parts.append(f"{kind}: {len(b - a)} removed, {len(a - b)} added by hand")
+    for kind in sorted(set(before.objects) | set(after.objects)):
+        b_o, a_o = before.objects.get(kind, {}), after.objects.get(kind, {})
+        changed = sum(1 for k, o in a_o.items() if k in b_o and b_o[k].fingerprint != o.fingerprint)
+        gone = len(b_o.keys() - a_o.keys())
+        if changed or gone:
+            parts.append(f"{kind}: {changed} changed, {gone} gone")
+    return "; ".join(parts)
+
+
+def _target_ctx(
+    journal: SqliteJournal,
+    tenant_id: str,
+    run_id: int,
+    name: str,
+    observed: ObservedState,
+    log: RunLog,
+) -> TargetContext:
+    ids: dict[tuple[str, str], str | None] = {
+        (kind, key): o.target_id
+        for kind, table in observed.objects.items()
+        for key, o in table.items()
+    }
+    return TargetContext.with_ids(tenant_id, run_id, ids, log)
+
+
+async def _execute(
+    journal: SqliteJournal,
+    tenant_id: str,
+    run_id: int,
+    lease: Lease,
+    targets: Mapping[str, Target],
+    stored: Sequence[Operation],
+    opts: RunOptions,
+    log: RunLog,
+    rows: Sequence[tuple[Operation, OpStatus, float]] | None = None,
+) -> dict[str, ExecResult]:
+    by_target: dict[str, list[tuple[Operation, OpStatus, float]]] = {}
+    if rows is None:
+        rows = [(op, OpStatus.PENDING, 0.0) for op in stored]
+    for row in rows:
+        by_target.setdefault(row[0].target, []).append(row)
+
+    async def one(name: str, work: list[tuple[Operation, OpStatus, float]]) -> ExecResult:
+        target = targets[name]
+        observed = await journal.load_mirror(tenant_id, name)
+        ctx = _target_ctx(journal, tenant_id, run_id, name, observed, log)
+        ex = Executor(
+            journal,
+            lease,
+            tenant_id,
+            target,
+            ctx,
+            retry=opts.retry,
+            progress=opts.progress,
+            emit=log,
+        )
+        result = await ex.run(work)
+        await log.flush()
+        return result
+
+    names = sorted(by_target)
+    results = await asyncio.gather(*(one(n, by_target[n]) for n in names))
+    return dict(zip(names, results, strict=True))
+
+
+async def _finish(
+    journal: SqliteJournal,
+    run_id: int,
+    results: Mapping[str, ExecResult],
+    plan_counts: Mapping[str, int],
+    log: RunLog,
+) -> None:
+    status_counts = await journal.status_counts(run_id)
+    counts = dict(plan_counts)
+    counts.update(status_counts)
+    fatal = next((r.fatal for r in results.values() if r.fatal), None)
+    trouble = sum(status_counts.get(s, 0) for s in ("failed", "dead", "blocked"))
+    if fatal:
+        status = "failed"
+    elif trouble or status_counts.get("pending", 0) or status_counts.get("in_flight", 0):
+        status = "partial"
+    else:
+        status = "succeeded"
+    log(
+        "info" if status == "succeeded" else "warning",
+        f"run {run_id} {status}: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(status_counts.items())),
+    )
+    await log.flush()
+    await journal.update_run(run_id, status=status, counts=counts, error=fatal, finished=True)
+
+
+def _plan_counts(plans: Sequence[Plan]) -> dict[str, int]:
+    c: Counter[str] = Counter()
+    for p in plans:
+        c["planned"] += len(p)
+        for (action, _kind), n in p.counts().items():
+            c[f"planned_{action}"] += n
+    return dict(c)
+
+
+def _finding_counts(findings: Sequence[Finding]) -> dict[str, int]:
+    c: Counter[str] = Counter()
+    for f in findings:
+        c[f"findings_{f.severity.value}"] += 1
+    return dict(c)
+
+
+async def _index_snapshot(
+    journal: SqliteJournal, tenant_id: str, snap: Snapshot, protected_identity: str
+) -> dict[str, str]:
+    """Write the searchable index of the snapshot (no personnummer) and return labels."""
+    rows: list[tuple[str, str, str, str, str, str | None]] = []
+    labels: dict[str, str] = {}
+    roles: dict[str, set[str]] = {}
+    for r in snap.school_roles:
+        roles.setdefault(r.person_id, set()).add(r.role.value)
+    for p in snap.persons.values():
+        label = person_label(p, protected_identity)
+        labels[p.id] = label
+        masked = p.is_protected and protected_identity != "include"
+        search = " ".join([label, p.id] + ([] if masked else [*p.eppns, *p.emails])).lower()
+        detail = ", ".join(sorted(roles.get(p.id, {"no role"})))
+        rows.append(
+            (
+                "person",
+                p.id,
+                label,
+                detail,
+                search,
+                orjson.dumps(person_record(p, protected_identity)).decode(),
+            )
+        )
+    for g in snap.groups.values():
+        labels[g.id] = g.name
+        school = snap.schools.get(g.school_id)
+        detail = f"{g.group_type.value}" + (f" at {school.name}" if school else "")
+        rows.append(
+            (
+                "group",
+                g.id,
+                g.name,
+                detail,
+                f"{g.name} {g.id}".lower(),
+                orjson.dumps(group_record(g)).decode(),
+            )
+        )
+    for s in snap.schools.values():
+        labels[s.id] = s.name
+        rows.append(
+            (
+                "school",
+                s.id,
+                s.name,
+                s.school_unit_code or "",
+                f"{s.name} {s.id} {s.school_unit_code or ''}".lower(),
+                orjson.dumps(school_record(s)).decode(),
+            )
+        )
+    await journal.replace_index(tenant_id, rows)
+    return labels
+
+
+async def _resume_interrupted(
+    journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, lease: Lease, opts: RunOptions
+) -> None:
+    """Finish runs that a crash left behind, checking in-flight items against the target."""
+    stale = await journal.list_runs(tenant_id, statuses=["running"], limit=20)
+    for row in reversed(stale):
+        run_id = int(row["id"])
+        log = RunLog(journal, tenant_id, run_id)
+        if row["dry_run"]:
+            await journal.update_run(run_id, status="failed", error="interrupted", finished=True)
+            continue
+        log("warning", f"run {run_id} was interrupted; resuming it under {opts.actor}")
+        await _continue_run(
+            journal, cfg, tenant_id, run_id, lease, opts, log, statuses=("pending", "in_flight")
+        )
+
+
+async def _continue_run(
+    journal: SqliteJournal,
+    cfg: LoadedConfig,
+    tenant_id: str,
+    run_id: int,
+    lease: Lease,
+    opts: RunOptions,
+    log: RunLog,
+    statuses: Sequence[str],
+) -> None:
+    tenant = cfg.tenant(tenant_id)
+    rows = await journal.load_operations(run_id, statuses)
+    row = await journal.get_run(run_id)
+    counts: dict[str, int] = orjson.loads(row["counts"]) if row and row["counts"] else {}
+    needed = sorted({op.target for op, _, _ in rows})
+    targets: dict[str, Target] = {}
+    try:
+        for name in needed:
+            if name not in tenant.targets:
+                raise RunError(
+                    f"run {run_id} has work for target {name!r}, which is no longer "
+                    "in the configuration"
+                )
+            targets[name] = build_target(cfg, tenant, name)
+        await journal.update_run(run_id, status="running")
+        result = await _execute(
+            journal, tenant_id, run_id, lease, targets, [], opts, log, rows=rows
+        )
+        await _finish(journal, run_id, result, counts, log)
+    finally:
+        for t in targets.values():
+            await t.aclose()
+
+
+async def apply_held(
+    journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, run_id: int, opts: RunOptions
+) -> None:
+    """Apply a plan that the guard held and an operator approved."""
+    lease = await _lease(journal, tenant_id, opts.actor)
+    try:
+        log = RunLog(journal, tenant_id, run_id)
+        log("info", f"plan approved by {opts.actor}; applying it")
+        await _continue_run(
+            journal, cfg, tenant_id, run_id, lease, opts, log, statuses=("pending",)
+        )
+    finally:
+        await journal.release_lease(lease)
+
+
+async def retry_items(
+    journal: SqliteJournal,
+    cfg: LoadedConfig,
+    tenant_id: str,
+    op_rows: Sequence[Any],
+    opts: RunOptions,
+) -> int:
+    """Apply failed, dead or blocked items again in a new run; returns its id."""
+    tenant = cfg.tenant(tenant_id)
+    lease = await _lease(journal, tenant_id, opts.actor)
+    try:
+        ops = await _with_failed_dependencies(journal, op_rows)
+        names = sorted({op.target for op in ops})
+        run_id = await journal.create_run(
+            tenant_id, trigger=opts.trigger, actor=opts.actor, dry_run=False, targets=names
+        )
+        log = RunLog(journal, tenant_id, run_id)
+        log("info", f"retrying {len(ops)} item(s) for {opts.actor}")
+        renumber = {op.id: i for i, op in enumerate(ops, start=1)}
+        copies = [
+            replace(
+                op,
+                seq=renumber[op.id],
+                id=0,
+                attempts=0,
+                depends_on=tuple(renumber[d] for d in op.depends_on if d in renumber),
+            )
+            for op in ops
+        ]
+        await journal.supersede([op.id for op in ops])
+        stored = await journal.store_plan(run_id, tenant_id, copies, supersede=False)
+        await journal.update_run(run_id, counts={"planned": len(stored)})
+        targets = {n: build_target(cfg, tenant, n) for n in names}
+        try:
+            result = await _execute(journal, tenant_id, run_id, lease, targets, stored, opts, log)
+            await _finish(journal, run_id, result, {"planned": len(stored)}, log)
+        finally:
+            for t in targets.values():
+                await t.aclose()
+        return run_id
+    finally:
+        await journal.release_lease(lease)
+
+
+async def _with_failed_dependencies(
+    journal: SqliteJournal, op_rows: Sequence[Any]
+) -> list[Operation]:
+    """The items asked for, plus the unfinished items they wait on (depends_on holds seqs of
+    the original run, translated here to row ids)."""
+    from engine.journal.sqlite import _op
+
+    chosen: dict[int, Operation] = {}
+    queue = list(op_rows)
+    seen_runs: dict[tuple[int, str], dict[int, Any]] = {}
+    while queue:
+        row = queue.pop()
+        op = _op(row)
+        if op.id in chosen:
+            continue
+        key = (int(row["run_id"]), op.target)
+        if key not in seen_runs:
+            all_rows = await journal.list_operations(int(row["run_id"]), limit=10**9)
+            seen_runs[key] = {r["seq"]: r for r in all_rows if r["target"] == op.target}
+        by_seq = seen_runs[key]
+        dep_ids = []
+        for d in op.depends_on:
+            dep = by_seq.get(d)
+            if dep is None:
+                continue
+            if dep["status"] != "done":
+                queue.append(dep)
+                dep_ids.append(int(dep["id"]))
+        chosen[op.id] = replace(op, depends_on=tuple(dep_ids))
+    return sorted(chosen.values(), key=lambda o: o.id)

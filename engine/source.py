@@ -1,0 +1,89 @@
+"""The Source protocol: how the engine asks an adapter for a snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from engine.findings import Finding
+from engine.model import Snapshot
+from engine.secrets import SecretResolver
+
+
+@dataclass(frozen=True)
+class CachedSource:
+    """What a source stored after its last complete read: raw records and where it read to."""
+
+    records: Mapping[str, Mapping[str, bytes]]  # entity -> id -> raw record
+    checkpoint: str | None  # opaque to the engine (e.g. an RFC 3339 time)
+    full_read_at: str | None  # when the last full read completed (RFC 3339), for the period
+
+
+@runtime_checkable
+class SourceCache(Protocol):
+    """Journal-backed storage for incremental reads.
+
+    ``save`` is one transaction: a read that fails part way never calls it, so the stored
+    snapshot stays as it was.
+    """
+
+    async def load(self) -> CachedSource: ...
+
+    async def save(
+        self,
+        *,
+        upserts: Mapping[str, Mapping[str, bytes]],
+        deletes: Mapping[str, Iterable[str]],
+        checkpoint: str,
+        full: bool,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What the engine lends a source for one read."""
+
+    tenant: str
+    cache: SourceCache
+    today: date
+    emit: Callable[[str, str], None] = lambda level, message: None  # the run log
+    progress: Callable[[str, int], None] = lambda entity, count: None  # records read so far
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """A snapshot, the findings made while reading it, and how it was read."""
+
+    snapshot: Snapshot
+    findings: tuple[Finding, ...] = ()
+    mode: Literal["full", "incremental", "folder"] = "full"
+    stats: Mapping[str, int] = field(default_factory=dict)
+
+
+class SourceError(Exception):
+    """A read that cannot complete (auth refused, unreachable, a broken page).
+
+    The message names the problem and where, in words for a support engineer; it never holds a
+    secret or a personnummer.
+    """
+
+
+@runtime_checkable
+class Source(Protocol):
+    """An adapter that reads a student administration system into the canonical model.
+
+    Instances are built by ``from_config`` from the tenant's ``[tenants.X.source]`` table; the
+    class attribute ``config_model`` (a pydantic model) validates that table so ``ess config
+    check`` can name a bad key before any run.
+    """
+
+    config_model: ClassVar[type[Any]]
+
+    @classmethod
+    def from_config(cls, settings: Mapping[str, Any], secrets: SecretResolver) -> Source: ...
+
+    async def read(self, ctx: SourceContext, *, full: bool = False) -> SourceRead: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,264 @@
+"""The Target protocol: desired state, observed state, and applying operations in batches.
+
+A target describes the object kinds and link kinds it manages (:class:`KindSpec`,
+:class:`LinkSpec`); the planner diffs generically over them, so a new target writes no planner
+code. The executor owns concurrency, rate limits, retries and the in-flight marks; the target
+owns its wire format, how it groups operations into requests, and how it classifies errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from engine.findings import Finding
+from engine.model import Snapshot, fingerprint
+from engine.plan import Operation
+from engine.secrets import SecretResolver
+
+Attrs = tuple[tuple[str, Any], ...]
+"""A frozen attribute map: sorted (name, JSON-able value) pairs."""
+
+
+def attrs_of(mapping: Mapping[str, Any]) -> Attrs:
+    """Freeze a dict of JSON-able values (lists become tuples) into sorted pairs."""
+    return tuple(sorted((k, _freeze(v)) for k, v in mapping.items()))
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, Mapping):
+        return attrs_of(value)
+    return value
+
+
+def attrs_dict(attrs: Attrs) -> dict[str, Any]:
+    return dict(attrs)
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    """An object kind a target manages, in creation order (``rank``).
+
+    ``retire`` says what happens when the source no longer has the record: ``delete`` it,
+    ``suspend`` it and delete after ``grace_days``, ``archive`` it, or ``keep`` it.
+    """
+
+    name: str
+    rank: int
+    retire: Literal["delete", "suspend", "archive", "keep"] = "delete"
+    grace_days: int = 0
+    depends_on: tuple[str, ...] = ()  # kinds whose object with the same key must exist first
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSpec:
+    """A relation between two managed objects (a member of a class, a user at a school)."""
+
+    name: str
+    parent_kind: str
+    child_kind: str
+    rank: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredObject:
+    """What one object should look like in the target."""
+
+    kind: str
+    key: str
+    attrs: Attrs
+    label: str = ""  # human label for logs and screens, already masked per policy
+    fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", fingerprint(repr(self.attrs)))
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """The target's whole desired state for one snapshot."""
+
+    objects: Mapping[str, Mapping[str, DesiredObject]]  # kind -> key -> object
+    links: Mapping[str, frozenset[tuple[str, str]]]  # link kind -> {(parent key, child key)}
+    findings: tuple[Finding, ...] = ()
+
+    def count(self) -> dict[str, int]:
+        out = {k: len(v) for k, v in self.objects.items()}
+        out.update({k: len(v) for k, v in self.links.items()})
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorObject:
+    """What ESS last knew of one managed object in the target (its mirror row)."""
+
+    kind: str
+    key: str
+    target_id: str | None
+    fingerprint: str
+    attrs: Attrs = ()
+    suspended_at: datetime | None = None
+    archived: bool = False
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    """The target as ESS believes it is: the journal's mirror, refreshed from the target."""
+
+    objects: Mapping[str, Mapping[str, MirrorObject]]
+    links: Mapping[str, frozenset[tuple[str, str]]]
+
+    def count(self) -> dict[str, int]:
+        out = {k: len(v) for k, v in self.objects.items()}
+        out.update({k: len(v) for k, v in self.links.items()})
+        return out
+
+
+EMPTY_OBSERVED = ObservedState({}, {})
+
+
+class OutcomeKind(StrEnum):
+    """How the target answered one operation."""
+
+    DONE = "done"  # applied (or found already applied: ``adopted``)
+    RETRY = "retry"  # transient: throttled, 5xx, timeout, not yet visible
+    FAILED = "failed"  # the data is wrong for this target: a finding, no retry until fixed
+    FATAL = "fatal"  # tenant-level: auth, consent, permission; stops the run with one message
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one operation; ``message`` holds no secret and no personnummer."""
+
+    kind: OutcomeKind
+    target_id: str | None = None
+    reason: str = ""  # a short code: throttled, server_error, timeout, not_visible, conflict...
+    message: str = ""
+    retry_after: float | None = None  # seconds, from the service's Retry-After
+    adopted: bool = False
+    finding: Finding | None = None
+
+    @classmethod
+    def done(cls, target_id: str | None = None, *, adopted: bool = False) -> Outcome:
+        return cls(OutcomeKind.DONE, target_id=target_id, adopted=adopted)
+
+    @classmethod
+    def retry(cls, reason: str, message: str = "", retry_after: float | None = None) -> Outcome:
+        return cls(OutcomeKind.RETRY, reason=reason, message=message, retry_after=retry_after)
+
+    @classmethod
+    def failed(cls, reason: str, message: str, finding: Finding | None = None) -> Outcome:
+        return cls(OutcomeKind.FAILED, reason=reason, message=message, finding=finding)
+
+    @classmethod
+    def fatal(cls, reason: str, message: str) -> Outcome:
+        return cls(OutcomeKind.FATAL, reason=reason, message=message)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Operations the target will send together, and how many throttled writes that costs."""
+
+    operations: tuple[Operation, ...]
+    cost: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A published service limit, for the executor's token bucket."""
+
+    writes: int  # write requests allowed ...
+    per_seconds: float  # ... in this window
+    max_concurrency: int = 4
+
+
+def _no_ids(kind: str, key: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class TargetContext:
+    """What the engine lends a target during a run.
+
+    ``target_ids(kind, key)`` answers from the identity map (source id -> target id): the
+    mirror's ids plus those of objects created earlier in the same run, which the executor
+    teaches it through :meth:`learn`.
+    """
+
+    tenant: str
+    run_id: int
+    target_ids: Callable[[str, str], str | None] = _no_ids
+    emit: Callable[[str, str], None] = lambda level, message: None
+    ids: dict[tuple[str, str], str | None] = field(default_factory=dict)
+
+    def learn(self, kind: str, key: str, target_id: str | None) -> None:
+        if target_id:
+            self.ids[(kind, key)] = target_id
+
+    @classmethod
+    def with_ids(
+        cls,
+        tenant: str,
+        run_id: int,
+        ids: dict[tuple[str, str], str | None],
+        emit: Callable[[str, str], None] = lambda level, message: None,
+    ) -> TargetContext:
+        def lookup(kind: str, key: str) -> str | None:
+            return ids.get((kind, key))
+
+        return cls(tenant=tenant, run_id=run_id, target_ids=lookup, emit=emit, ids=ids)
+
+
+@runtime_checkable
+class Target(Protocol):
+    """An adapter that keeps one external service in step with the snapshot.
+
+    Built by ``from_config`` from ``[tenants.X.targets.NAME]`` plus the tenant's policy.
+    """
+
+    config_model: ClassVar[type[Any]]
+    kinds: tuple[KindSpec, ...]
+    links: tuple[LinkSpec, ...]
+    rate_limit: RateLimit
+
+    @classmethod
+    def from_config(
+        cls, name: str, settings: Mapping[str, Any], policy: Any, secrets: SecretResolver
+    ) -> Target: ...
+
+    def desired(self, snapshot: Snapshot) -> DesiredState:
+        """Map the snapshot to this target's desired state under the tenant's policy."""
+        ...
+
+    async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
+        """Correct the mirror from the target (delta queries, periodic reads) to see drift."""
+        ...
+
+    def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
+        """Group operations whose dependencies are met into the requests it will make."""
+        ...
+
+    async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
+        """Apply one batch; one outcome per operation, in the batch's order."""
+        ...
+
+    async def verify(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+        """After a crash: did this in-flight operation take effect? ``None`` means no."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    """Counts of what a target holds, for demo and status output."""
+
+    name: str
+    counts: Mapping[str, int] = field(default_factory=dict)

@@ -1,0 +1,219 @@
+"""Model-level data-quality checks, run on every snapshot whatever its source.
+
+Each finding names the record by its source id (never by personnummer) and says what to fix in
+the source system. A blocking finding keeps its record out of the desired state; it never
+stops the run. Sources add their own findings for malformed input.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from engine.findings import Finding, Severity
+from engine.model import MemberRole, Snapshot
+
+B, W = Severity.BLOCKING, Severity.WARNING
+
+
+def validate(snap: Snapshot) -> list[Finding]:
+    out: list[Finding] = []
+    add = out.append
+    schools, persons, groups = snap.schools, snap.persons, snap.groups
+
+    for s in schools.values():
+        if not s.school_unit_code:
+            add(
+                Finding(
+                    "school.no_code",
+                    W,
+                    "school",
+                    s.id,
+                    f"school unit {s.name!r} has no schoolUnitCode",
+                    "enter the Skolverket skolenhetskod on the unit in the source system",
+                )
+            )
+        if s.start and s.end and s.start > s.end:
+            add(
+                Finding(
+                    "school.dates",
+                    B,
+                    "school",
+                    s.id,
+                    f"school unit {s.name!r} ends ({s.end}) before it starts ({s.start})",
+                    "correct the unit's start or end date",
+                )
+            )
+
+    for g in groups.values():
+        if g.school_id not in schools:
+            add(
+                Finding(
+                    "group.unknown_school",
+                    B,
+                    "group",
+                    g.id,
+                    f"group {g.name!r} belongs to a school unit the source did not deliver "
+                    f"({g.school_id})",
+                    "attach the group to an active school unit, or check the unit's export",
+                )
+            )
+        if g.start and g.end and g.start > g.end:
+            add(
+                Finding(
+                    "group.dates",
+                    B,
+                    "group",
+                    g.id,
+                    f"group {g.name!r} ends ({g.end}) before it starts ({g.start})",
+                    "correct the group's start or end date",
+                )
+            )
+
+    _duplicates(out, snap, "eppns", "person.duplicate_eppn", "eduPersonPrincipalName")
+    _duplicates(out, snap, "emails", "person.duplicate_email", "email address")
+
+    # Who is where, now.
+    at_school: dict[str, set[str]] = defaultdict(set)
+    has_role: set[str] = set()
+    for r in snap.school_roles:
+        if r.start and r.end and r.start > r.end:
+            add(
+                Finding(
+                    "school_role.dates",
+                    B,
+                    "person",
+                    r.person_id,
+                    f"a {r.role.value} role at school {r.school_id} ends before it starts",
+                    "correct the enrolment's or duty's dates",
+                )
+            )
+            continue
+        if r.school_id not in schools:
+            add(
+                Finding(
+                    "school_role.unknown_school",
+                    W,
+                    "person",
+                    r.person_id,
+                    f"an enrolment or duty points at a school unit the source did not "
+                    f"deliver ({r.school_id})",
+                    "check the enrolment or duty in the source system",
+                )
+            )
+            continue
+        if r.person_id not in persons:
+            continue
+        today = snap.as_of
+        if (r.start is None or r.start <= today) and (r.end is None or today <= r.end):
+            at_school[r.person_id].add(r.school_id)
+            has_role.add(r.person_id)
+
+    teachers: set[str] = set()
+    for m in snap.memberships:
+        gid, pid = m.group_id, m.person_id
+        mg = groups.get(gid)
+        if mg is None or pid not in persons:
+            add(
+                Finding(
+                    "membership.dangling",
+                    B,
+                    "membership",
+                    f"{gid}/{pid}",
+                    "a membership refers to a "
+                    + ("group" if mg is None else "person")
+                    + " the source did not deliver",
+                    "check the group's members in the source system",
+                )
+            )
+            continue
+        if m.start and m.end and m.start > m.end:
+            add(
+                Finding(
+                    "membership.dates",
+                    B,
+                    "membership",
+                    f"{gid}/{pid}",
+                    f"a membership of group {mg.name!r} ends before it starts",
+                    "correct the membership's dates",
+                )
+            )
+            continue
+        today = snap.as_of
+        if (m.start is None or m.start <= today) and (m.end is None or today <= m.end):
+            if m.role is not MemberRole.STUDENT:
+                teachers.add(gid)
+            elif mg.school_id not in at_school.get(pid, ()):
+                add(
+                    Finding(
+                        "membership.not_at_school",
+                        W,
+                        "person",
+                        pid,
+                        f"is a member of group {mg.name!r} but not enrolled at its school",
+                        "add the enrolment at the group's school, or remove the membership",
+                    )
+                )
+
+    for grp in groups.values():
+        if grp.id not in teachers and (grp.end is None or grp.end >= snap.as_of):
+            add(
+                Finding(
+                    "group.no_teacher",
+                    W,
+                    "group",
+                    grp.id,
+                    f"group {grp.name!r} has no current teacher",
+                    "assign a teacher to the group's activity in the source system",
+                )
+            )
+
+    for pid in persons.keys() - has_role:
+        add(
+            Finding(
+                "person.no_role",
+                W,
+                "person",
+                pid,
+                "has no current enrolment or duty, so no account is kept for them",
+                "if they should have an account, add a current enrolment or duty",
+            )
+        )
+    return out
+
+
+def _duplicates(out: list[Finding], snap: Snapshot, attr: str, code: str, what: str) -> None:
+    owners: dict[str, list[str]] = defaultdict(list)
+    for p in snap.persons.values():
+        values: Iterable[str] = getattr(p, attr)
+        for v in values:
+            owners[v.lower()].append(p.id)
+    for ids in owners.values():
+        if len(ids) > 1:
+            for pid in ids:
+                others = ", ".join(i for i in ids if i != pid)
+                out.append(
+                    Finding(
+                        code,
+                        B,
+                        "person",
+                        pid,
+                        f"shares an {what} with {others}",
+                        f"give each person a unique {what} in the source system",
+                    )
+                )
+
+
+def blocked_ids(findings: Iterable[Finding]) -> tuple[set[str], set[str], set[str]]:
+    """(schools, persons, groups) that blocking findings keep out."""
+    s, p, g = set(), set(), set()
+    for f in findings:
+        if not f.blocking:
+            continue
+        if f.record_type == "school":
+            s.add(f.record_id)
+        elif f.record_type == "person":
+            p.add(f.record_id)
+        elif f.record_type == "group":
+            g.add(f.record_id)
+    return s, p, g

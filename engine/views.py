@@ -1,0 +1,256 @@
+"""What the ops facade answers with: plain frozen records, ready for a table, JSON or MCP.
+
+No personnummer and no secret can appear in any of these: labels are built from names (masked
+per the tenant's protected-identity policy), and source records pass through
+:func:`engine.redact.redact_record` before they are shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Tier = Literal["bronze", "silver", "gold"]
+Health = Literal["ok", "warning", "failing", "held", "running", "never_run"]
+
+
+def to_dict(view: Any) -> dict[str, Any]:
+    """A view as JSON-able data (datetimes as ISO strings)."""
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, datetime):
+            return v.isoformat()
+        if isinstance(v, dict):
+            return {str(k): conv(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [conv(x) for x in v]
+        return v
+
+    return conv(asdict(view))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    id: int
+    tenant: str
+    status: str  # running, held, succeeded, partial, failed, rejected, cancelled
+    trigger: str  # manual, schedule, console, mcp, retry, approve
+    actor: str
+    dry_run: bool
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, int] = field(default_factory=dict)  # planned, done, failed, dead, ...
+    error: str | None = None
+    targets: tuple[str, ...] = ()
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class ElevationView:
+    id: int
+    tenant: str
+    actor: str
+    reason: str
+    created_at: datetime
+    expires_at: datetime
+    status: Literal["pending_approval", "active", "expired", "revoked"]
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class TenantHealth:
+    id: str
+    name: str
+    tier: Tier
+    health: Health
+    last_run: RunSummary | None
+    next_run: datetime | None
+    failed_items: int
+    held_plans: int
+    blocking_findings: int
+    warning_findings: int
+    targets: tuple[str, ...]
+    source: str
+    elevation: ElevationView | None = None
+
+
+@dataclass(frozen=True)
+class TenantDetail:
+    health: TenantHealth
+    config: dict[str, Any]  # the tenant's configuration with secrets shown as references only
+    schedule: str | None
+    timezone: str
+
+
+@dataclass(frozen=True)
+class OperationView:
+    id: int
+    run_id: int
+    tenant: str
+    target: str
+    action: str
+    kind: str
+    key: str
+    parent: str | None
+    label: str
+    status: str
+    attempts: int
+    reason: str
+    last_error: str
+    target_id: str | None
+    updated_at: datetime | None
+    advice: str = ""  # what a support engineer can do about it
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    at: datetime
+    outcome: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class OperationDetail:
+    operation: OperationView
+    attempts: tuple[Attempt, ...]
+    desired: dict[str, Any]
+    source_record: dict[str, Any] | None  # redacted
+    record_type: str  # person, group, school
+    record_key: str
+
+
+@dataclass(frozen=True)
+class FindingView:
+    id: int
+    run_id: int
+    tenant: str
+    code: str
+    severity: str
+    record_type: str
+    record_id: str
+    label: str
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class HeldPlanView:
+    run_id: int
+    tenant: str
+    held_at: datetime
+    reasons: tuple[str, ...]
+    would_remove: dict[
+        str, int
+    ]  # "delete user": 120, "suspend user": 3, "unlink class.member": ...
+    examples: tuple[str, ...]  # a few labels of what would go
+    total_operations: int
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    run_id: int | None
+    tenant: str
+    at: datetime
+    level: str
+    message: str
+
+
+@dataclass(frozen=True)
+class OperationCount:
+    status: str
+    action: str
+    kind: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    summary: RunSummary
+    operations: tuple[OperationCount, ...]
+    findings: int
+    guard: dict[str, Any]  # the guard's verdict: held or not, and why
+    timeline: tuple[EventView, ...]  # the first and most telling events
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    tenant: str
+    record_type: Literal["person", "group", "school"]
+    key: str
+    label: str
+    detail: str  # role, group type or school code
+    targets: dict[str, str | None] = field(default_factory=dict)  # target -> target id
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One record from source to target: where it is and what happened to it."""
+
+    tenant: str
+    record_type: str
+    key: str
+    label: str
+    source_record: dict[str, Any] | None  # redacted; None when the source no longer has it
+    findings: tuple[FindingView, ...]
+    desired: dict[str, dict[str, Any]]  # target -> kind -> desired attrs
+    observed: dict[str, dict[str, Any]]  # target -> kind -> {target_id, attrs, suspended_at}
+    operations: tuple[OperationView, ...]
+    summary: str  # one paragraph: the answer to "why is this missing?"
+
+
+@dataclass(frozen=True)
+class AuditView:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    tenant: str | None
+    allowed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether the current actor may do an action now, and why not."""
+
+    allowed: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    ok: bool
+    message: str
+    affected: int = 0
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress tick for front ends: stage (read, plan, apply), target, done of total."""
+
+    stage: str
+    target: str
+    done: int
+    total: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """What ``ess source check`` reports: a read of the source, nothing applied."""
+
+    tenant: str
+    mode: str  # full, incremental, folder
+    counts: dict[str, int]
+    findings: tuple[FindingView, ...]
+    stats: dict[str, int] = field(default_factory=dict)
