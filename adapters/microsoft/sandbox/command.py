@@ -1,0 +1,75 @@
+"""``ess sandbox microsoft``: serve the Microsoft 365 sandbox until cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from engine.plugins import SandboxOptions
+
+from .server import MicrosoftSandbox
+from .settings import SandboxInfo, SandboxSettings, SettingsError, update_settings
+
+
+def settings_from_strings(extra: dict[str, str]) -> dict[str, Any]:
+    """``name=value`` extras from the command line, typed like the SandboxSettings fields.
+
+    Raises SettingsError naming an unknown setting or a value that is not a number."""
+    types = {f.name: f.type for f in dataclasses.fields(SandboxSettings)}
+    changes: dict[str, Any] = {}
+    for name, text in extra.items():
+        if name not in types:
+            raise SettingsError(f"unknown sandbox setting {name!r} (known: {', '.join(types)})")
+        if name == "fault_kinds":
+            changes[name] = [kind.strip() for kind in text.split(",") if kind.strip()]
+            continue
+        try:
+            changes[name] = int(text) if types[name] == "int" else float(text)
+        except ValueError:
+            raise SettingsError(f"sandbox setting {name!r} needs a number, got {text!r}") from None
+    return changes
+
+
+def banner(info: SandboxInfo) -> str:
+    """The human start banner (the secret is the sandbox's own throw-away demo secret)."""
+    return "\n".join(
+        [
+            "Microsoft 365 sandbox (Entra token endpoint + Graph v1.0) is listening.",
+            f"  authority      {info.authority}",
+            f"  Graph URL      {info.graph_url}",
+            f"  tenant id      {info.tenant_id}",
+            f"  client id      {info.client_id}",
+            f"  client secret  {info.client_secret}   (demo secret of this sandbox only)",
+            f"  client cert    {info.client_cert_path} (thumbprint {info.client_cert_thumbprint})",
+            f"  CA certificate {info.ca_path}   (clients pass verify=<this path>)",
+            f"  inspection     {info.inspect_url}/state, /stats, /settings (loopback, no token)",
+            "Stop with Ctrl+C.",
+        ]
+    )
+
+
+class MicrosoftSandboxCommand:
+    """engine.plugins.SandboxCommand for the Microsoft 365 sandbox."""
+
+    name = "microsoft"
+    summary = "Entra token endpoint + Microsoft Graph v1.0 (education, groups, Class Teams)"
+
+    async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
+        settings = SandboxSettings(
+            latency_ms=options.latency_ms, fault_rate=options.fault_rate, seed=options.seed
+        )
+        update_settings(settings, settings_from_strings(options.extra))
+        sandbox = MicrosoftSandbox(
+            host=options.host, port=options.port, settings=settings, workdir=options.state_dir
+        )
+        info = await asyncio.to_thread(sandbox.start)
+        try:
+            emit(info.to_json() if options.json_output else banner(info))
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            await asyncio.shield(asyncio.to_thread(sandbox.stop))
+
+
+SANDBOX = MicrosoftSandboxCommand()

@@ -1,0 +1,148 @@
+"""Runtime knobs, connection facts and counters of the Microsoft 365 sandbox.
+
+Settings stay a mutable dataclass on purpose: tests and ``POST /_sandbox/settings`` change them
+while the server runs, and the next request sees the change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+FAULT_KINDS = ("5xx", "applied_5xx", "timeout")
+
+
+@dataclass
+class SandboxSettings:
+    """Behaviour of the sandbox; every field may change while it runs."""
+
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0  # share of requests answered with an injected fault
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
+    timeout_hang_s: float = 30.0
+    propagation_delay_s: float = 0.0  # new objects 404 for this long
+    team_min_group_age_s: float = 0.0  # a group younger than this cannot become a team yet
+    team_operation_delay_s: float = 0.2  # teamsAsyncOperation inProgress -> succeeded
+    directory_write_limit: int = 3000  # per directory_write_window_s per app+tenant
+    directory_write_window_s: float = 150.0
+    team_create_per_second: float = 10.0
+    seed: int = 0  # for the fault RNG, so runs are repeatable
+    token_lifetime_s: float = 3599.0  # access token lifetime (expires_in)
+    delta_token_ttl_s: float = 7 * 24 * 3600.0  # directory delta tokens live 7 days
+    page_size: int = 100  # default page size of collections without $top
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view (tuples become lists)."""
+        out = dataclasses.asdict(self)
+        out["fault_kinds"] = list(self.fault_kinds)
+        return out
+
+
+class SettingsError(ValueError):
+    """A settings update names an unknown field or carries a value of the wrong type."""
+
+
+def update_settings(settings: SandboxSettings, changes: dict[str, Any]) -> None:
+    """Apply ``changes`` in place, all or nothing; raises SettingsError naming the bad field."""
+    known = {f.name: f for f in dataclasses.fields(settings)}
+    staged: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in known:
+            raise SettingsError(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
+        current = getattr(settings, name)
+        if name == "fault_kinds":
+            if not isinstance(value, list | tuple) or not all(v in FAULT_KINDS for v in value):
+                raise SettingsError(f"fault_kinds must be a list drawn from {list(FAULT_KINDS)}")
+            staged[name] = tuple(value)
+        elif isinstance(current, bool) or isinstance(value, bool):
+            raise SettingsError(f"setting {name!r} must be a number, got {value!r}")
+        elif isinstance(current, int):
+            if not isinstance(value, int):
+                raise SettingsError(f"setting {name!r} must be an integer, got {value!r}")
+            staged[name] = value
+        else:
+            if not isinstance(value, int | float):
+                raise SettingsError(f"setting {name!r} must be a number, got {value!r}")
+            staged[name] = float(value)
+        if name not in ("seed",) and isinstance(staged[name], int | float) and staged[name] < 0:
+            raise SettingsError(f"setting {name!r} must not be negative")
+    if "fault_rate" in staged and staged["fault_rate"] > 1:
+        raise SettingsError("setting 'fault_rate' must be between 0 and 1")
+    for name, value in staged.items():
+        setattr(settings, name, value)
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """How a client reaches a running sandbox (printed by ``ess sandbox microsoft --json``)."""
+
+    authority: str  # "https://127.0.0.1:PORT/<tenant_id>"
+    graph_url: str  # "https://127.0.0.1:PORT/v1.0"
+    tenant_id: str
+    client_id: str
+    client_secret: str
+    client_cert_path: str  # PEM: private key + certificate accepted for client_assertion
+    client_cert_thumbprint: str  # SHA-1 hex, as MSAL wants it
+    ca_path: str  # PEM of the test CA; clients pass verify=ca_path
+    inspect_url: str  # "https://127.0.0.1:PORT/_sandbox"
+
+    def to_json(self) -> str:
+        """One JSON line with every field."""
+        return orjson.dumps(dataclasses.asdict(self)).decode()
+
+
+@dataclass(frozen=True)
+class SandboxStats:
+    """Counters since start (or the last reset).
+
+    ``requests`` counts Graph requests: each HTTP request under /v1.0 (a $batch envelope too) and
+    each inner request of a $batch. ``write_requests`` counts POST/PATCH/PUT/DELETE units, inner
+    requests included, the $batch envelope not. ``by_status`` counts every status sent, inner
+    responses included.
+    """
+
+    requests: int
+    write_requests: int
+    batch_requests: int
+    throttled: int  # 429s sent (inner included)
+    early_retries: int  # sent after a 429 was delivered, before its Retry-After had elapsed
+    faults_injected: int
+    by_status: dict[int, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view (status keys as strings)."""
+        out = dataclasses.asdict(self)
+        out["by_status"] = {str(k): v for k, v in sorted(self.by_status.items())}
+        return out
+
+
+@dataclass
+class StatsCounter:
+    """The mutable counters behind SandboxStats."""
+
+    requests: int = 0
+    write_requests: int = 0
+    batch_requests: int = 0
+    throttled: int = 0
+    early_retries: int = 0
+    faults_injected: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+    def count_status(self, status: int) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+        if status == 429:
+            self.throttled += 1
+
+    def snapshot(self) -> SandboxStats:
+        return SandboxStats(
+            requests=self.requests,
+            write_requests=self.write_requests,
+            batch_requests=self.batch_requests,
+            throttled=self.throttled,
+            early_retries=self.early_retries,
+            faults_injected=self.faults_injected,
+            by_status=dict(self.by_status),
+        )
