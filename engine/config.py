@@ -133,10 +133,10 @@ class EssConfig(_Frozen):
     mcp: McpConfig = McpConfig()
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 
-    @field_validator("tenants")
+    @field_validator("tenants", mode="before")
     @classmethod
-    def _ids(cls, value: dict[str, TenantConfig]) -> dict[str, TenantConfig]:
-        for tid in value:
+    def _ids(cls, value: Any) -> Any:
+        for tid in value if isinstance(value, dict) else ():
             if not TENANT_ID.match(tid):
                 raise ValueError(
                     f"tenant id {tid!r} must be lower-case letters, digits, '-' or '_'"

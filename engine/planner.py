@@ -126,8 +126,14 @@ def plan(inp: PlanInput) -> Plan:
             o = observed.objects.get(kind, {}).get(key)
             return (o.label or key) if o is not None else key
 
+        have_p = observed.objects.get(pk, {})
+        have_c = observed.objects.get(ck, {})
         for parent, child in sorted(want_l - have_l):
             if skipped(Action.LINK, link.name, child, parent, ""):
+                continue
+            sp, sc = by_object.get((pk, parent)), by_object.get((ck, child))
+            if (sp is None and parent not in have_p) or (sc is None and child not in have_c):
+                b.skipped += 1  # an end that is not there and not being made (skipped)
                 continue
             deps = tuple(
                 s

@@ -53,6 +53,10 @@ class MemoryTargetConfig(BaseModel):
     writes_per_window: int = 100_000
     window_s: float = 1.0
     max_concurrency: int = 4
+    latency_s: float = Field(0.0, ge=0, le=10)  # per batch, to make runs overlap in tests
+    # A target without natural-key idempotency: a second create makes a duplicate. The crash
+    # tests use it to prove that the executor checks before it re-sends.
+    duplicate_creates: bool = False
 
 
 class MemoryTarget:
@@ -205,6 +209,10 @@ class MemoryTarget:
         ]
 
     async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
+        if self.cfg.latency_s:
+            import asyncio
+
+            await asyncio.sleep(self.cfg.latency_s)
         self.state = self._load()
         out = [self._apply_one(op, ctx) for op in batch.operations]
         self._save()
@@ -254,6 +262,10 @@ class MemoryTarget:
         table = self.objects(op.kind)
         obj = table.get(op.key)
         if op.action is Action.CREATE:
+            if obj is not None and self.cfg.duplicate_creates:
+                key = f"{op.kind}:{op.key}"
+                self.state["creations"][key] = self.state["creations"].get(key, 0) + 1
+                return Outcome.done(obj["id"])
             if obj is not None:  # natural key: adopt what a lost response already created
                 obj["attrs"] = _jsonable(op.attrs)
                 return Outcome.done(obj["id"], adopted=True)

@@ -1,0 +1,109 @@
+"""Runs each tenant on its cron schedule (``schedule`` in ess.toml, in the tenant's time zone).
+
+One process runs due tenants until stopped; a tenant already running (its lease held by a
+manual run or another scheduler) is skipped with a note, never run twice at once. Hosted
+installations with many tenants will move this to a job queue; the contract is the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from engine.config import LoadedConfig
+from engine.config import load as load_config
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    tenant: str
+    schedule: str
+    timezone: str
+    next_run: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class SchedulerEvent:
+    kind: str  # "started", "finished", "skipped", "failed", "waiting"
+    tenant: str | None
+    at: datetime
+    message: str
+
+
+def next_run(schedule: str, timezone: str, after: datetime) -> datetime:
+    tz = ZoneInfo(timezone)
+    nxt: datetime = croniter(schedule, after.astimezone(tz)).get_next(datetime)
+    return nxt.astimezone(UTC)
+
+
+def schedule_table(cfg: LoadedConfig, now: datetime | None = None) -> list[ScheduleEntry]:
+    now = now or datetime.now(UTC)
+    out = [
+        ScheduleEntry(tid, t.schedule, t.timezone, next_run(t.schedule, t.timezone, now))
+        for tid, t in cfg.config.tenants.items()
+        if t.schedule
+    ]
+    return sorted(out, key=lambda e: (e.next_run, e.tenant))
+
+
+async def run_scheduler(
+    config: str | Path | None,
+    *,
+    actor: str = "scheduler",
+    on_event: Callable[[SchedulerEvent], None] = lambda e: None,
+    once: bool = False,
+    stop: asyncio.Event | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Run due tenants until ``stop`` is set (or, with ``once``, run every scheduled tenant
+    one time now and return)."""
+    from engine.ops import Busy, Ops, OpsError
+
+    cfg = load_config(config)
+    stop = stop or asyncio.Event()
+    async with await Ops.open(cfg, actor=actor) as ops:
+
+        async def run(tenant: str) -> None:
+            on_event(SchedulerEvent("started", tenant, clock(), f"{tenant}: scheduled run"))
+            try:
+                summary = await ops.sync(tenant, trigger="schedule")
+            except Busy as exc:
+                on_event(SchedulerEvent("skipped", tenant, clock(), str(exc)))
+            except OpsError as exc:
+                on_event(SchedulerEvent("failed", tenant, clock(), str(exc)))
+            else:
+                on_event(
+                    SchedulerEvent(
+                        "finished", tenant, clock(), f"{tenant}: run {summary.id} {summary.status}"
+                    )
+                )
+
+        if once:
+            for entry in schedule_table(cfg, clock()):
+                await run(entry.tenant)
+            return
+        due: dict[str, datetime] = {e.tenant: e.next_run for e in schedule_table(cfg, clock())}
+        while not stop.is_set() and due:
+            tenant, when = min(due.items(), key=lambda kv: (kv[1], kv[0]))
+            on_event(
+                SchedulerEvent(
+                    "waiting", tenant, clock(), f"next: {tenant} at {when:%Y-%m-%d %H:%M} UTC"
+                )
+            )
+            delay = (when - clock()).total_seconds()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                    break
+                except TimeoutError:
+                    pass
+            await run(tenant)
+            t = cfg.config.tenants[tenant]
+            assert t.schedule is not None
+            due[tenant] = next_run(t.schedule, t.timezone, max(clock(), when))

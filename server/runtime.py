@@ -1,0 +1,108 @@
+"""What the tools share: the ops facade, the actor for audit rows, and error translation."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from engine.ops import Busy, NotFound, Ops, OpsError, PolicyRefused
+from server.scrub import scrub_text
+
+OpsOpener = Callable[[str], Awaitable[Ops]]
+"""Opens an Ops facade for an actor; used to audit writes under the client's own name."""
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@ -]+")
+
+
+def actor_for(client_name: str | None) -> str:
+    """``mcp:<client name>``, the name cut to safe characters; ``mcp:unknown`` without one."""
+    name = _UNSAFE.sub("", client_name or "").strip()[:64]
+    return f"mcp:{name or 'unknown'}"
+
+
+def client_name_of(ctx: Context[Any, Any] | None) -> str | None:
+    """The client's name from the initialize handshake (or the request envelope), if any."""
+    if ctx is None:
+        return None
+    try:
+        params = ctx.request_context.session.client_params
+    except (ValueError, AttributeError):
+        return None
+    if params is None or params.client_info is None:
+        return None
+    return params.client_info.name
+
+
+@dataclass
+class Runtime:
+    """The server's state: one Ops for reads, and one per actor for audited writes."""
+
+    ops: Ops
+    allow_writes: bool
+    client_name: str | None = None
+    open_ops: OpsOpener | None = None
+    _writers: dict[str, Ops] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def actor(self, ctx: Context[Any, Any] | None) -> str:
+        return actor_for(self.client_name or client_name_of(ctx))
+
+    async def writer(self, ctx: Context[Any, Any] | None) -> tuple[Ops, str]:
+        """The Ops to run a command with, opened for the calling client's actor."""
+        if not self.allow_writes:
+            raise ToolError(
+                "This server is read-only. Restart it with writes allowed"
+                " (`ess mcp --allow-writes`) to use the operations tools, or do the action"
+                " in the ESS console."
+            )
+        actor = self.actor(ctx)
+        if self.ops.actor == actor or self.open_ops is None:
+            return self.ops, self.ops.actor
+        async with self._lock:
+            if actor not in self._writers:
+                self._writers[actor] = await self.open_ops(actor)
+            return self._writers[actor], actor
+
+    async def aclose(self) -> None:
+        writers, self._writers = list(self._writers.values()), {}
+        for ops in writers:
+            await ops.close()
+
+
+@contextmanager
+def ops_errors(next_step: str = "") -> Iterator[None]:
+    """Turn the facade's errors into ToolErrors whose message says what to do next."""
+    tail = f" {next_step}" if next_step else ""
+
+    def sentence(exc: Exception) -> str:
+        text = str(exc).rstrip()
+        return text if text.endswith((".", "!", "?")) else f"{text}."
+
+    try:
+        yield
+    except PolicyRefused as exc:
+        raise ToolError(
+            scrub_text(
+                f"Refused by policy: {sentence(exc)} Writes follow the tenant's support tier"
+                " (bronze: allowed; silver: needs an active elevation; gold: needs an elevation"
+                " the customer approved). Call tenant_status to see what is allowed now."
+            )
+        ) from None
+    except NotFound as exc:
+        raise ToolError(scrub_text(f"Not found: {sentence(exc)}{tail}")) from None
+    except Busy as exc:
+        raise ToolError(
+            scrub_text(
+                f"Busy: {sentence(exc)} Another run of this tenant is in progress; follow it"
+                " with list_runs and search_run_log, then try again when it has finished."
+            )
+        ) from None
+    except OpsError as exc:
+        raise ToolError(scrub_text(f"{sentence(exc)}{tail}")) from None

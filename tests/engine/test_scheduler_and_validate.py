@@ -1,0 +1,55 @@
+"""The scheduler's timing and the model-level data-quality findings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+from engine.config import load
+from engine.model import Membership, MemberRole
+from engine.scheduler import SchedulerEvent, next_run, run_scheduler, schedule_table
+from engine.testing.builder import tiny_snapshot
+from engine.validate import blocked_ids, validate
+from tests.conftest import Workdir
+
+
+def test_next_run_follows_the_tenants_time_zone() -> None:
+    # 05:00 in Stockholm is 04:00 UTC in winter and 03:00 UTC in summer
+    winter = next_run("0 5 * * *", "Europe/Stockholm", datetime(2026, 11, 26, 12, tzinfo=UTC))
+    summer = next_run("0 5 * * *", "Europe/Stockholm", datetime(2026, 6, 1, 12, tzinfo=UTC))
+    assert (winter.hour, winter.day) == (4, 27)
+    assert (summer.hour, summer.day) == (3, 2)
+
+
+async def test_scheduler_once_runs_every_scheduled_tenant(workdir: Workdir) -> None:
+    text = workdir.config.read_text().replace(
+        'tier = "bronze"', 'tier = "bronze"\nschedule = "*/5 * * * *"'
+    )
+    workdir.config.write_text(text)
+    table = schedule_table(load(workdir.config))
+    assert [e.tenant for e in table] == ["alpha"]
+    events: list[SchedulerEvent] = []
+    await run_scheduler(workdir.config, once=True, on_event=events.append)
+    assert [e.kind for e in events] == ["started", "finished"]
+    assert "succeeded" in events[-1].message
+
+
+def test_validation_findings_name_records_and_block_them() -> None:
+    snap = tiny_snapshot()
+    p1, p2 = sorted(snap.persons)[:2]
+    persons = dict(snap.persons)
+    persons[p2] = replace(persons[p2], eppns=persons[p1].eppns, fingerprint="")
+    gid = sorted(snap.groups)[0]
+    groups = dict(snap.groups)
+    groups[gid] = replace(groups[gid], start=date(2027, 1, 1), end=date(2026, 1, 1), fingerprint="")
+    extra = (Membership(gid, "nobody", MemberRole.STUDENT),)
+    bad = replace(snap, persons=persons, groups=groups, memberships=snap.memberships + extra)
+    findings = validate(bad)
+    codes = {f.code for f in findings}
+    assert {"person.duplicate_eppn", "group.dates", "membership.dangling"} <= codes
+    schools, ppl, grps = blocked_ids(findings)
+    assert {p1, p2} <= ppl and gid in grps
+    text = " ".join(f.message + f.fix for f in findings)
+    for p in snap.persons.values():
+        assert p.civic_no not in text
+    assert not [f for f in validate(snap) if f.blocking]
