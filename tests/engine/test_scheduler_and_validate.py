@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from engine.config import load
-from engine.model import Membership, MemberRole
+from engine.model import MemberRole, Membership
 from engine.scheduler import SchedulerEvent, next_run, run_scheduler, schedule_table
 from engine.testing.builder import tiny_snapshot
 from engine.validate import blocked_ids, validate
@@ -47,7 +47,7 @@ def test_validation_findings_name_records_and_block_them() -> None:
     findings = validate(bad)
     codes = {f.code for f in findings}
     assert {"person.duplicate_eppn", "group.dates", "membership.dangling"} <= codes
-    schools, ppl, grps = blocked_ids(findings)
+    _schools, ppl, grps = blocked_ids(findings)
     assert {p1, p2} <= ppl and gid in grps
     text = " ".join(f.message + f.fix for f in findings)
     for p in snap.persons.values():

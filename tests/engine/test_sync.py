@@ -5,10 +5,10 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from engine.config import TenantPolicy
 from engine.ops import Ops, OpsError
 from engine.testing.builder import drop_persons, next_term, tiny_snapshot
 from engine.testing.memory_target import MemoryTarget, MemoryTargetConfig
-from engine.config import TenantPolicy
 from tests.conftest import Workdir
 
 
