@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-GROUPS = ("ess.sources", "ess.targets", "ess.sandboxes", "ess.samples")
+GROUPS = ("ess.sources", "ess.targets", "ess.sandboxes", "ess.samples", "ess.demo")
 
 
 class PluginError(LookupError):
@@ -90,3 +90,43 @@ class SampleCommand(Protocol):
 
 
 AsyncFactory = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``ess demo`` asks of each sandbox it starts."""
+
+    workdir: Path
+    size: str = "small"
+    seed: int = 1
+    latency_ms: float = 0.0
+
+
+@runtime_checkable
+class DemoPart(Protocol):
+    """One running sandbox in the demo, and the ess.toml table that points at it.
+
+    ``settings()`` writes any secret the table needs into a file under the demo's folder and
+    refers to it (``file:...``), so the demo's config holds no secret either.
+    """
+
+    name: str
+    role: str  # "source" or "target"
+
+    def settings(self) -> dict[str, Any]: ...
+
+    def describe(self) -> str: ...
+
+    def advance(self, kind: str) -> dict[str, int]:
+        """Sources: move the data on a term or a year; returns what changed per type."""
+        ...
+
+    def summary(self) -> dict[str, int]:
+        """What the sandbox holds now, per type."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+DemoStarter = Callable[[DemoOptions], DemoPart]
+"""Entry point group ``ess.demo``: starts a sandbox for the demo and returns its part."""

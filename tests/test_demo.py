@@ -1,0 +1,85 @@
+"""`ess demo` end to end in a real subprocess: both runs succeed, nothing fails, and what the
+Microsoft sandbox holds is what the journal's mirror says ESS made there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import ssl
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import httpx
+import pytest
+
+ESS = Path(sys.executable).with_name("ess")
+
+
+@pytest.mark.slow
+def test_demo_syncs_twice_and_the_sandbox_matches_the_journal(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [str(ESS), "demo", "--no-console", "--keep-running", "--workdir", str(workdir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    out: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 240
+        for line in proc.stdout:
+            out.append(line)
+            if "Press Ctrl-C" in line:
+                break
+            assert time.monotonic() < deadline, "the demo took too long"
+        text = "".join(out)
+        assert "Press Ctrl-C" in text, text
+
+        db = sqlite3.connect(workdir / "ess.db")
+        runs = db.execute("SELECT status, trigger FROM runs ORDER BY id").fetchall()
+        assert runs == [("succeeded", "demo"), ("succeeded", "demo")]
+        trouble = db.execute(
+            "SELECT COUNT(*) FROM operations WHERE status IN ('failed','dead','blocked')"
+        ).fetchone()[0]
+        assert trouble == 0
+        mirror = dict(
+            db.execute(
+                "SELECT kind, COUNT(*) FROM mirror WHERE suspended_at IS NULL GROUP BY kind"
+            ).fetchall()
+        )
+        suspended = db.execute(
+            "SELECT COUNT(*) FROM mirror WHERE kind='user' AND suspended_at IS NOT NULL"
+        ).fetchone()[0]
+        db.close()
+
+        cfg = tomllib.loads((workdir / "ess.toml").read_text())
+        ms = cfg["tenants"]["demo"]["targets"]["microsoft"]
+        base = ms["graph_url"].rsplit("/v1.0", 1)[0]
+        ctx = ssl.create_default_context(cafile=ms["verify"])
+        state = httpx.get(f"{base}/_sandbox/state", verify=ctx, timeout=30).json()
+        users = state["users"]
+        enabled = [u for u in users if u.get("accountEnabled") is not False]
+        assert len(enabled) == mirror["user"]
+        assert len(users) - len(enabled) == suspended > 0  # the term's leavers are disabled
+        classes = [g for g in state["groups"] if g.get("isClass")]
+        assert len(classes) == mirror["class"]
+        assert len(state["teams"]) == mirror["team"]
+        assert any(t["isArchived"] for t in state["teams"])  # the term ended some groups
+        assert len(state["schools"]) == mirror["school"]
+        # no personnummer went to the target
+        blob = str(state)
+        assert not any(len(tok) == 12 and tok.isdigit() for tok in blob.replace('"', " ").split())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert code == 0, "".join(out)
