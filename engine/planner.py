@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from engine.plan import Action, Operation, Plan
 from engine.target import DesiredState, KindSpec, LinkSpec, MirrorObject, ObservedState
@@ -29,19 +30,56 @@ class PlanInput:
     skips: Mapping[SkipKey, str] = field(default_factory=dict)  # -> fingerprint when skipped
 
 
-@dataclass
 class _Builder:
-    target: str
-    ops: list[Operation] = field(default_factory=list)
-    by_object: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, key) -> seq
-    skipped: int = 0
+    """Collects operations per phase; seqs are given in the final order, so dependencies
+    (which only point at phase-1 operations) never need renumbering."""
 
-    def add(self, op_action: Action, kind: str, key: str, **kw: object) -> int:
-        seq = len(self.ops) + 1
-        self.ops.append(
-            Operation(seq=seq, target=self.target, action=op_action, kind=kind, key=key, **kw)  # type: ignore[arg-type]
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.objects: list[Operation] = []  # phase 1, already in final order
+        self.later: dict[int, list[tuple[Any, ...]]] = {2: [], 3: [], 4: [], 5: []}
+        self.by_object: dict[tuple[str, str], int] = {}
+        self.skipped = 0
+
+    def add_object(self, action: Action, kind: str, key: str, **kw: Any) -> int:
+        seq = len(self.objects) + 1
+        self.objects.append(
+            Operation(seq=seq, target=self.target, action=action, kind=kind, key=key, **kw)
         )
         return seq
+
+    def add_later(
+        self,
+        phase: int,
+        sort_key: Any,
+        action: Action,
+        kind: str,
+        key: str,
+        parent: str | None,
+        depends_on: tuple[int, ...],
+        label: str,
+        target_id: str | None = None,
+        fingerprint: str = "",
+    ) -> None:
+        self.later[phase].append(
+            (sort_key, action, kind, key, parent, depends_on, label, target_id, fingerprint)
+        )
+
+    def build(self) -> tuple[Operation, ...]:
+        out = list(self.objects)
+        seq = len(out)
+        target = self.target
+        for phase in (2, 3, 4, 5):
+            rows = self.later[phase]
+            rows.sort(key=lambda r: r[0])
+            for _, action, kind, key, parent, deps, label, target_id, fp in rows:
+                seq += 1
+                out.append(
+                    Operation(
+                        seq, target, action, kind, key, parent, (), fp, deps, label, 0, 0, target_id
+                    )
+                )
+        return tuple(out)
 
 
 def plan(inp: PlanInput) -> Plan:
@@ -77,7 +115,7 @@ def plan(inp: PlanInput) -> Plan:
             if skipped(action, spec.name, key, None, d.fingerprint):
                 continue
             deps = tuple(s for k in spec.depends_on if (s := b.by_object.get((k, key))) is not None)
-            seq = b.add(
+            seq = b.add_object(
                 action,
                 spec.name,
                 key,
@@ -102,13 +140,19 @@ def plan(inp: PlanInput) -> Plan:
                 going.add((spec.name, key))
             if skipped(retire, spec.name, key, None, o.fingerprint):
                 continue
-            b.add(
+            phase = 5 if retire is Action.DELETE else 4
+            rank = -spec.rank if retire is Action.DELETE else spec.rank
+            b.add_later(
+                phase,
+                (rank, key),
                 retire,
                 spec.name,
                 key,
-                label=o.label,
-                target_id=o.target_id,
-                fingerprint=o.fingerprint,
+                None,
+                (),
+                o.label,
+                o.target_id,
+                o.fingerprint,
             )
 
     for link in sorted(inp.links, key=lambda s: s.rank):
@@ -118,55 +162,56 @@ def plan(inp: PlanInput) -> Plan:
             continue
         pk, ck = link.parent_kind, link.child_kind
         by_object = b.by_object
-
-        def label(kind: str, key: str) -> str:
-            d = desired.objects.get(kind, {}).get(key)
-            if d is not None:
-                return d.label or key
-            o = observed.objects.get(kind, {}).get(key)
-            return (o.label or key) if o is not None else key
-
+        want_p, want_c = desired.objects.get(pk, {}), desired.objects.get(ck, {})
         have_p = observed.objects.get(pk, {})
         have_c = observed.objects.get(ck, {})
-        for parent, child in sorted(want_l - have_l):
+
+        def label(kind: str, key: str, want: Any, have: Any) -> str:
+            d = want.get(key)
+            if d is not None:
+                return d.label or key
+            o = have.get(key)
+            return (o.label or key) if o is not None else key
+
+        for parent, child in want_l - have_l:
             if skipped(Action.LINK, link.name, child, parent, ""):
                 continue
             sp, sc = by_object.get((pk, parent)), by_object.get((ck, child))
             if (sp is None and parent not in have_p) or (sc is None and child not in have_c):
                 b.skipped += 1  # an end that is not there and not being made (skipped)
                 continue
-            deps = tuple(
-                s
-                for s in (by_object.get((pk, parent)), by_object.get((ck, child)))
-                if s is not None
-            )
-            b.add(
+            deps = (sp, sc) if sp and sc else (sp,) if sp else (sc,) if sc else ()
+            b.add_later(
+                2,
+                (link.rank, parent, child),
                 Action.LINK,
                 link.name,
                 child,
-                parent=parent,
-                depends_on=deps,
-                label=f"{label(pk, parent)} ← {label(ck, child)}",
+                parent,
+                deps,
+                f"{label(pk, parent, want_p, have_p)} ← {label(ck, child, want_c, have_c)}",
             )
-        for parent, child in sorted(have_l - want_l):
+        for parent, child in have_l - want_l:
             if (pk, parent) in going or (ck, child) in going:
                 continue  # deleting the object removes its links
             if (pk, parent) in retired_parents:
                 continue  # an archived class keeps its members
             if skipped(Action.UNLINK, link.name, child, parent, ""):
                 continue
-            b.add(
+            b.add_later(
+                3,
+                (link.rank, parent, child),
                 Action.UNLINK,
                 link.name,
                 child,
-                parent=parent,
-                label=f"{label(pk, parent)} ← {label(ck, child)}",
+                parent,
+                (),
+                f"{label(pk, parent, want_p, have_p)} ← {label(ck, child, want_c, have_c)}",
             )
 
-    ordered = _order(b.ops, kinds)
     return Plan(
         target=inp.target,
-        operations=ordered,
+        operations=b.build(),
         observed_counts=observed.count(),
         desired_counts=desired.count(),
     )
@@ -185,31 +230,6 @@ def _retire(spec: KindSpec, o: MirrorObject, now: datetime) -> Action | None:
     if spec.retire == "archive":
         return None if o.archived else Action.ARCHIVE
     return None
-
-
-def _order(ops: list[Operation], kinds: Sequence[KindSpec]) -> tuple[Operation, ...]:
-    """Stable order by phase, then kind rank (reversed for deletions); renumber seqs."""
-    rank = {k.name: k.rank for k in kinds}
-
-    def key(op: Operation) -> tuple[int, int]:
-        r = rank.get(op.kind, 0)
-        return (op.phase.value, -r if op.action is Action.DELETE else r)
-
-    ordered = sorted(ops, key=key)
-    if all(op.seq == i for i, op in enumerate(ordered, start=1)):
-        return tuple(ordered)
-    renumber = {op.seq: i for i, op in enumerate(ordered, start=1)}
-    out = []
-    for i, op in enumerate(ordered, start=1):
-        deps = tuple(renumber[d] for d in op.depends_on)
-        out.append(_with(op, seq=i, depends_on=deps))
-    return tuple(out)
-
-
-def _with(op: Operation, **changes: object) -> Operation:
-    from dataclasses import replace
-
-    return replace(op, **changes)  # type: ignore[arg-type]
 
 
 def apply_to_observed(

@@ -1,0 +1,734 @@
+"""SS 12000 objects to the canonical model, shared by the HTTP and the folder reads.
+
+Records arrive one by one (any order, any page) through :meth:`Collector.add`, are checked with
+plain ``isinstance`` tests (no per-record pydantic: the large municipality has two million
+memberships) and kept in compact tuples of interned ids and cached dates. :meth:`Collector.finish`
+resolves the references between entities and builds the :class:`Snapshot`. Every merge is
+independent of record order, so an incremental read and a full read of the same data give the
+same snapshot.
+
+A record that breaks the schema becomes one blocking :class:`Finding` naming the object and the
+field, and is left out; a personnummer never appears in a message.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from adapters.ss12000 import vocabulary as v
+from engine.findings import Finding, Severity
+from engine.model import (
+    Group,
+    GroupType,
+    MemberRole,
+    Membership,
+    Person,
+    Protection,
+    School,
+    SchoolRole,
+    SchoolRoleType,
+    Snapshot,
+    is_current,
+)
+
+ORIGIN = "ss12000"
+_intern = sys.intern
+_CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
+
+Span = tuple[date | None, date | None]
+# compact forms kept between add() and finish()
+_Org = tuple[
+    str, str, str | None, str | None, tuple[str, ...], str | None, date | None, date | None
+]
+_Enrol = tuple[str, str, int | None, date | None, date | None]
+_Assign = tuple[str, str, date | None, date | None]
+_Duty = tuple[str, str, str, date | None, date | None, tuple[_Assign, ...]]
+_Member = tuple[str, date | None, date | None]
+_Group = tuple[str, GroupType, str, str | None, date | None, date | None, tuple[_Member, ...]]
+_Teacher = tuple[str, date | None, date | None]
+_Activity = tuple[str, tuple[str, ...], tuple[_Teacher, ...], date | None, date | None, str | None]
+
+
+class _Bad(Exception):
+    """One problem with one field of one record."""
+
+    def __init__(self, field: str, problem: str, code: str = "ss12000.invalid_record") -> None:
+        super().__init__(field, problem)
+        self.field = field
+        self.problem = problem
+        self.code = code
+
+
+@dataclass(frozen=True)
+class MapResult:
+    snapshot: Snapshot
+    findings: tuple[Finding, ...]
+    stats: dict[str, int]
+
+
+class _Dates:
+    """ISO dates parsed once each: a municipality has few distinct dates and many records."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[str, date] = {}
+
+    def get(self, rec: Mapping[str, Any], key: str, where: str = "") -> date | None:
+        raw = rec.get(key)
+        if raw is None:
+            return None
+        hit = self._seen.get(raw) if type(raw) is str else None
+        if hit is not None:
+            return hit
+        if type(raw) is not str:
+            raise _Bad(where + key, "is not a date string")
+        text = raw[:10] if len(raw) > 10 and raw[10] in "T " else raw
+        try:
+            parsed = date.fromisoformat(text)
+        except ValueError:
+            raise _Bad(where + key, f"is not a date (YYYY-MM-DD): {raw[:40]!r}") from None
+        self._seen[raw] = parsed
+        return parsed
+
+
+def _str(rec: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
+    value = rec.get(key)
+    if value is None or value == "":
+        if required:
+            raise _Bad(key, "is missing")
+        return None
+    if type(value) is not str:
+        raise _Bad(key, f"is not a string (found {type(value).__name__})")
+    return value
+
+
+def _ref(rec: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
+    value = rec.get(key)
+    if value is None:
+        if required:
+            raise _Bad(key, "is missing")
+        return None
+    if type(value) is not dict:
+        raise _Bad(key, "is not an object reference {id}")
+    rid = value.get("id")
+    if type(rid) is not str or not rid:
+        raise _Bad(key + ".id", "is missing or not a string")
+    return _intern(rid)
+
+
+def _enum(value: Any, allowed: frozenset[str], field: str) -> str:
+    if type(value) is not str:
+        raise _Bad(field, "is missing or not a string")
+    if value not in allowed:
+        raise _Bad(field, f"has the unknown value {value[:60]!r}", "ss12000.unknown_value")
+    return value
+
+
+def _list(rec: Mapping[str, Any], key: str) -> list[Any]:
+    value = rec.get(key)
+    if value is None:
+        return []
+    if type(value) is not list:
+        raise _Bad(key, "is not a list")
+    return value
+
+
+def _at(items: list[Any], item: Any) -> str:
+    """``groupMemberships[i].`` for a message; only on the error path, where speed is moot."""
+    return f"groupMemberships[{next(i for i, x in enumerate(items) if x is item)}]."
+
+
+def _merge(a: Span, b: Span) -> Span:
+    start = None if a[0] is None or b[0] is None else min(a[0], b[0])
+    end = None if a[1] is None or b[1] is None else max(a[1], b[1])
+    return start, end
+
+
+class Collector:
+    """Gathers SS 12000 records of one read and builds the snapshot from them."""
+
+    def __init__(self, today: date, *, activity_name_is_subject: bool = False) -> None:
+        self.today = today
+        self._subject_from_name = activity_name_is_subject
+        self._dates = _Dates()
+        self._orgs: dict[str, _Org] = {}
+        self._persons: dict[str, Person] = {}
+        self._enrolments: dict[str, tuple[_Enrol, ...]] = {}
+        self._duties: dict[str, _Duty] = {}
+        self._groups: dict[str, _Group] = {}
+        self._activities: dict[str, _Activity] = {}
+        self._findings: dict[tuple[str, str], Finding] = {}
+        self._warnings: list[Finding] = []
+        self._handlers = {
+            "organisations": self._organisation,
+            "persons": self._person,
+            "duties": self._duty,
+            "groups": self._group,
+            "activities": self._activity,
+        }
+        self._stores: dict[str, dict[str, Any]] = {
+            "organisations": self._orgs,
+            "persons": self._persons,
+            "duties": self._duties,
+            "groups": self._groups,
+            "activities": self._activities,
+        }
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def add(self, entity: str, rec: Any, where: str) -> str | None:
+        """Check and keep one record; returns its id, or None when it was refused.
+
+        ``where`` says where the record came from (endpoint and page, or file) for findings
+        about a record whose id cannot be read.
+        """
+        kind = v.KIND[entity]
+        if type(rec) is not dict:
+            self._refuse(kind, where, "(record)", "is not a JSON object", "ss12000.invalid_record")
+            return None
+        rid = rec.get("id")
+        if type(rid) is not str or not rid:
+            self._refuse(kind, where, "id", "is missing or not a string", "ss12000.invalid_record")
+            return None
+        rid = _intern(rid)
+        try:
+            self._handlers[entity](rid, rec)
+        except _Bad as bad:
+            self._drop(entity, rid)
+            self._refuse(kind, rid, bad.field, bad.problem, bad.code)
+            return None
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+            # a shape no check above foresaw: still the record's problem, not the read's
+            self._drop(entity, rid)
+            self._refuse(kind, rid, "(record)", "has an unexpected shape", "ss12000.invalid_record")
+            return None
+        self._findings.pop((kind, rid), None)
+        return rid
+
+    def _drop(self, entity: str, rid: str) -> None:
+        self._stores[entity].pop(rid, None)
+        if entity == "persons":
+            self._enrolments.pop(rid, None)
+
+    def add_all(self, entity: str, records: Iterable[Any], where: str) -> None:
+        for i, rec in enumerate(records, start=1):
+            self.add(entity, rec, f"{where} item {i}")
+
+    def _refuse(self, kind: str, rid: str, field: str, problem: str, code: str) -> None:
+        self._findings[(kind, rid)] = Finding(
+            code=code,
+            severity=Severity.BLOCKING,
+            record_type=kind,
+            record_id=rid,
+            message=f"{kind} {rid}: {field} {problem}; the {kind} is left out",
+            fix=f"Correct {field} of this {kind} in the student administration system.",
+            origin=ORIGIN,
+        )
+
+    def _warn(self, code: str, kind: str, rid: str, message: str, fix: str) -> None:
+        self._warnings.append(Finding(code, Severity.WARNING, kind, rid, message, fix, ORIGIN))
+
+    # -- one handler per entity -----------------------------------------------------------
+
+    def _organisation(self, rid: str, rec: dict[str, Any]) -> None:
+        name = _str(rec, "displayName")
+        assert name is not None
+        code = _str(rec, "schoolUnitCode", required=False)
+        otype = rec.get("organisationType")
+        if otype is None and code is not None:
+            otype = v.SKOLENHET  # Skolverket's profile leaves the type out of school units
+        otype = _enum(otype, v.ORGANISATION_TYPES, "organisationType")
+        types = tuple(_enum(t, v.SCHOOL_TYPES, "schoolTypes") for t in _list(rec, "schoolTypes"))
+        d = self._dates
+        self._orgs[rid] = (
+            otype,
+            name,
+            code,
+            _ref(rec, "parentOrganisation", required=False),
+            types,
+            _str(rec, "municipalityCode", required=False),
+            d.get(rec, "startDate"),
+            d.get(rec, "endDate"),
+        )
+
+    def _person(self, rid: str, rec: dict[str, Any]) -> None:
+        given = _str(rec, "givenName")
+        family = _str(rec, "familyName")
+        assert given is not None
+        assert family is not None
+        marking = rec.get("securityMarking")
+        protection = (
+            Protection.NONE
+            if marking is None
+            else v.PROTECTION[_enum(marking, v.SECURITY_MARKINGS, "securityMarking")]
+        )
+        civic: str | None = None
+        civic_obj = rec.get("civicNo")
+        if civic_obj is not None:
+            if type(civic_obj) is not dict or type(civic_obj.get("value")) is not str:
+                raise _Bad("civicNo.value", "is missing or not a string")
+            civic = civic_obj["value"]
+        emails: list[str] = []
+        for i, e in enumerate(_list(rec, "emails")):
+            if type(e) is not dict or type(e.get("value")) is not str:
+                raise _Bad(f"emails[{i}].value", "is missing or not a string")
+            etype = e.get("type")
+            if etype is not None:
+                etype = _enum(etype, v.EMAIL_TYPES, f"emails[{i}].type")
+            if etype != v.PRIVATE_EMAIL:
+                emails.append(e["value"])
+        eppns = _list(rec, "eduPersonPrincipalNames")
+        for i, p in enumerate(eppns):
+            if type(p) is not str:
+                raise _Bad(f"eduPersonPrincipalNames[{i}]", "is not a string")
+        ext: list[tuple[str, str]] = []
+        for i, x in enumerate(_list(rec, "externalIdentifiers")):
+            if type(x) is not dict or type(x.get("value")) is not str:
+                raise _Bad(f"externalIdentifiers[{i}].value", "is missing or not a string")
+            value, context = x["value"], x.get("context")
+            if type(context) is not str:
+                raise _Bad(f"externalIdentifiers[{i}].context", "is missing or not a string")
+            if value == civic or _CIVIC_LIKE.match(value):
+                continue  # a personnummer never leaves ESS, whatever field it hides in
+            ext.append((context, value))
+        enrolments = tuple(self._enrolment(e, i) for i, e in enumerate(_list(rec, "enrolments")))
+        self._persons[rid] = Person(
+            id=rid,
+            given_name=given,
+            family_name=family,
+            emails=tuple(emails),
+            eppns=tuple(eppns),
+            civic_no=civic,
+            protection=protection,
+            middle_name=_str(rec, "middleName", required=False),
+            external_ids=tuple(ext),
+        )
+        if enrolments:
+            self._enrolments[rid] = tuple(e for e in enrolments if e[0])
+        else:
+            self._enrolments.pop(rid, None)
+
+    def _enrolment(self, e: Any, i: int) -> _Enrol:
+        where = f"enrolments[{i}]."
+        if type(e) is not dict:
+            raise _Bad(f"enrolments[{i}]", "is not an object")
+        try:
+            unit = _ref(e, "enroledAt")
+        except _Bad as bad:
+            raise _Bad(where + bad.field, bad.problem) from None
+        stype = _enum(e.get("schoolType"), v.SCHOOL_TYPES, where + "schoolType")
+        year = e.get("schoolYear")
+        if year is not None and (type(year) is not int or not 0 <= year <= 13):
+            if type(year) is float and year.is_integer():
+                year = int(year)
+            else:
+                raise _Bad(where + "schoolYear", "is not a school year (a whole number 0-13)")
+        cancelled = e.get("cancelled")
+        if cancelled is not None and type(cancelled) is not bool:
+            raise _Bad(where + "cancelled", "is not true or false")
+        start = self._dates.get(e, "startDate", where)
+        end = self._dates.get(e, "endDate", where)
+        assert unit is not None
+        return ("" if cancelled else unit, stype, year, start, end)
+
+    def _duty(self, rid: str, rec: dict[str, Any]) -> None:
+        person = _ref(rec, "person")
+        at = _ref(rec, "dutyAt")
+        role = _enum(rec.get("dutyRole"), v.DUTY_ROLES, "dutyRole")
+        d = self._dates
+        assigns: list[_Assign] = []
+        for i, a in enumerate(_list(rec, "assignmentRole")):
+            where = f"assignmentRole[{i}]."
+            if type(a) is not dict:
+                raise _Bad(f"assignmentRole[{i}]", "is not an object")
+            try:
+                group = _ref(a, "group")
+            except _Bad as bad:
+                raise _Bad(where + bad.field, bad.problem) from None
+            atype = _enum(
+                a.get("assignmentRoleType"), v.ASSIGNMENT_ROLES, where + "assignmentRoleType"
+            )
+            assert group is not None
+            assigns.append((group, atype, d.get(a, "startDate", where), d.get(a, "endDate", where)))
+        assert person is not None
+        assert at is not None
+        self._duties[rid] = (
+            person,
+            at,
+            role,
+            d.get(rec, "startDate"),
+            d.get(rec, "endDate"),
+            tuple(assigns),
+        )
+
+    def _group(self, rid: str, rec: dict[str, Any]) -> None:
+        name = _str(rec, "displayName")
+        gtype = v.GROUP_TYPES[_enum(rec.get("groupType"), v.GROUP_TYPE_NAMES, "groupType")]
+        org = _ref(rec, "organisation")
+        stype = rec.get("schoolType")
+        if stype is not None:
+            stype = _enum(stype, v.SCHOOL_TYPES, "schoolType")
+        d = self._dates
+        seen = d._seen
+        members: list[_Member] = []
+        append = members.append
+        raw = _list(rec, "groupMemberships")
+        for m in raw:  # the hot loop: two million memberships in a large municipality
+            try:
+                pid = m["person"]["id"]
+                s = m.get("startDate")
+                e = m.get("endDate")
+            except (TypeError, KeyError, AttributeError):
+                raise _Bad(_at(raw, m) + "person.id", "is missing") from None
+            if type(pid) is not str:
+                raise _Bad(_at(raw, m) + "person.id", "is not a string")
+            sd = seen.get(s) if type(s) is str else None
+            if sd is None and s is not None:
+                sd = d.get(m, "startDate", _at(raw, m))
+            ed = seen.get(e) if type(e) is str else None
+            if ed is None and e is not None:
+                ed = d.get(m, "endDate", _at(raw, m))
+            append((_intern(pid), sd, ed))
+        assert name is not None
+        assert org is not None
+        self._groups[rid] = (
+            name,
+            gtype,
+            org,
+            stype,
+            d.get(rec, "startDate"),
+            d.get(rec, "endDate"),
+            tuple(members),
+        )
+
+    def _activity(self, rid: str, rec: dict[str, Any]) -> None:
+        name = _str(rec, "displayName")
+        atype = rec.get("activityType")
+        if atype is not None:
+            _enum(atype, v.ACTIVITY_TYPES, "activityType")
+        groups_raw = rec.get("groups")
+        if type(groups_raw) is not list or not groups_raw:
+            raise _Bad("groups", "is missing or empty (an activity needs at least one group)")
+        groups: list[str] = []
+        for i, g in enumerate(groups_raw):
+            if type(g) is not dict or type(g.get("id")) is not str:
+                raise _Bad(f"groups[{i}].id", "is missing or not a string")
+            groups.append(_intern(g["id"]))
+        _ref(rec, "organisation")
+        d = self._dates
+        teachers: list[_Teacher] = []
+        for i, t in enumerate(_list(rec, "teachers")):
+            where = f"teachers[{i}]."
+            if type(t) is not dict:
+                raise _Bad(f"teachers[{i}]", "is not an object")
+            try:
+                duty = _ref(t, "duty")
+            except _Bad as bad:
+                raise _Bad(where + bad.field, bad.problem) from None
+            assert duty is not None
+            teachers.append((duty, d.get(t, "startDate", where), d.get(t, "endDate", where)))
+        subject: str | None = None
+        syllabus = rec.get("syllabus")
+        if type(syllabus) is dict and type(syllabus.get("displayName")) is str:
+            subject = syllabus["displayName"]
+        elif self._subject_from_name:
+            subject = name
+        assert name is not None
+        self._activities[rid] = (
+            name,
+            tuple(groups),
+            tuple(teachers),
+            d.get(rec, "startDate"),
+            d.get(rec, "endDate"),
+            subject,
+        )
+
+    # -- resolution -----------------------------------------------------------------------
+
+    def _unit_index(self) -> dict[str, list[str]]:
+        children: dict[str, list[str]] = {}
+        for oid, o in self._orgs.items():
+            if o[0] == v.SKOLENHET and o[3]:
+                children.setdefault(o[3], []).append(oid)
+        for kids in children.values():
+            kids.sort()
+        return children
+
+    def _units_for(self, org_id: str, children: dict[str, list[str]]) -> tuple[str, ...]:
+        """School units an organisation stands for: the Skolenhet at or above it, else the
+        Skolenhet children of the nearest organisation above it that has some (Edlevo hangs
+        groups and duties on a Skola, whose units point up to it)."""
+        path: list[str] = []
+        cur: str | None = org_id
+        while cur is not None and cur not in path:
+            org = self._orgs.get(cur)
+            if org is None:
+                break
+            if org[0] == v.SKOLENHET:
+                return (cur,)
+            path.append(cur)
+            cur = org[3]
+        for oid in path:
+            kids = children.get(oid)
+            if kids:
+                return tuple(kids)
+        return ()
+
+    def finish(self) -> MapResult:
+        today = self.today
+        children = self._unit_index()
+        units_cache: dict[str, tuple[str, ...]] = {}
+
+        def units(org_id: str) -> tuple[str, ...]:
+            hit = units_cache.get(org_id)
+            if hit is None:
+                hit = units_cache[org_id] = self._units_for(org_id, children)
+            return hit
+
+        schools: dict[str, School] = {}
+        for oid, o in self._orgs.items():
+            if o[0] != v.SKOLENHET:
+                continue
+            if o[2] is None:
+                self._warn(
+                    "ss12000.no_school_unit_code",
+                    "organisation",
+                    oid,
+                    f"school unit {oid} ({o[1]}) has no schoolUnitCode",
+                    "Enter the skolenhetskod from Skolverket's register on the school unit.",
+                )
+            schools[oid] = School(oid, o[1], o[2], o[3], o[4], o[5], o[6], o[7])
+
+        groups = self._build_groups(units)
+        persons = self._persons
+        roles = self._student_roles(units, schools) + self._staff_roles(units, schools)
+        memberships = self._memberships(groups, persons)
+        snapshot = Snapshot(
+            schools=schools,
+            persons=dict(persons),
+            groups=groups,
+            memberships=memberships,
+            school_roles=roles,
+            as_of=today,
+            source=ORIGIN,
+        )
+        stats = {
+            "organisations": len(self._orgs),
+            "persons": len(self._persons),
+            "duties": len(self._duties),
+            "groups": len(self._groups),
+            "activities": len(self._activities),
+            "blocked": len(self._findings),
+        }
+        findings = tuple(self._findings.values()) + tuple(self._warnings)
+        return MapResult(snapshot, findings, stats)
+
+    def _build_groups(self, units: Any) -> dict[str, Group]:
+        subjects: dict[str, str] = {}
+        for aid in sorted(self._activities):
+            act = self._activities[aid]
+            if act[5]:
+                for gid in act[1]:
+                    subjects.setdefault(gid, act[5])
+        out: dict[str, Group] = {}
+        for gid, g in self._groups.items():
+            name, gtype, org, stype, start, end, _ = g
+            cands: tuple[str, ...] = units(org)
+            if len(cands) > 1 and stype is not None:
+                cands = tuple(u for u in cands if stype in self._orgs[u][4]) or cands
+            if len(cands) > 1:
+                cands = self._by_members(cands, g[6], units)
+            if len(cands) != 1:
+                self._refuse(
+                    "group",
+                    gid,
+                    "organisation",
+                    (
+                        f"{org} leads to no school unit (Skolenhet)"
+                        if not cands
+                        else f"{org} has {len(cands)} school units and schoolType "
+                        f"{stype or '(none)'} does not single one out"
+                    ),
+                    "ss12000.unresolved_school",
+                )
+                continue
+            out[gid] = Group(gid, name, gtype, cands[0], stype, start, end, subjects.get(gid))
+        return out
+
+    def _by_members(
+        self, cands: tuple[str, ...], members: tuple[_Member, ...], units: Any
+    ) -> tuple[str, ...]:
+        """The unit most of a group's students are enrolled at, when its organisation (a Skola)
+        has several; ties go to the lowest id so every read chooses alike."""
+        votes = dict.fromkeys(cands, 0)
+        for pid, _, _ in members:
+            for enrol in self._enrolments.get(pid, ()):
+                for unit in units(enrol[0]):
+                    if unit in votes:
+                        votes[unit] += 1
+        top = max(votes.values())
+        if top == 0:
+            return cands
+        return (min(u for u, n in votes.items() if n == top),)
+
+    def _best(self, start: date | None, end: date | None) -> tuple[bool, date, date]:
+        return (is_current(start, end, self.today), start or date.min, end or date.max)
+
+    def _student_roles(self, units: Any, schools: Mapping[str, School]) -> tuple[SchoolRole, ...]:
+        merged: dict[tuple[str, str], tuple[Span, tuple[bool, date, date, int], int | None]] = {}
+        unresolved: dict[str, str] = {}
+        for pid, enrols in self._enrolments.items():
+            if pid not in self._persons:
+                continue
+            for unit_ref, stype, year, start, end in enrols:
+                cands = units(unit_ref)
+                if len(cands) > 1:
+                    cands = tuple(u for u in cands if stype in self._orgs[u][4]) or cands[:0]
+                if len(cands) != 1:
+                    unresolved[pid] = unit_ref
+                    continue
+                key = (cands[0], pid)
+                rank = (*self._best(start, end), -1 if year is None else year)
+                old = merged.get(key)
+                if old is None:
+                    merged[key] = ((start, end), rank, year)
+                else:
+                    best = (rank, year) if rank > old[1] else (old[1], old[2])
+                    merged[key] = (_merge(old[0], (start, end)), best[0], best[1])
+        for pid, unit_ref in sorted(unresolved.items()):
+            self._warn(
+                "ss12000.enrolment_without_school",
+                "person",
+                pid,
+                f"person {pid}: an enrolment names organisation {unit_ref}, which leads to no "
+                "single school unit; that enrolment is not used",
+                "Check the enrolment's school unit (enroledAt) in the student administration "
+                "system.",
+            )
+        student = SchoolRoleType.STUDENT
+        return tuple(
+            SchoolRole(sid, pid, student, span[0], span[1], school_year=year)
+            for (sid, pid), (span, _, year) in merged.items()
+            if sid in schools
+        )
+
+    def _staff_roles(self, units: Any, schools: Mapping[str, School]) -> tuple[SchoolRole, ...]:
+        merged: dict[
+            tuple[str, str, SchoolRoleType], tuple[Span, tuple[bool, date, date], str]
+        ] = {}
+        for did, duty in sorted(self._duties.items()):
+            pid, at, role, start, end, _ = duty
+            if pid not in self._persons:
+                continue
+            cands = units(at)
+            if not cands:
+                self._warn(
+                    "ss12000.duty_without_school",
+                    "duty",
+                    did,
+                    f"duty {did}: dutyAt {at} leads to no school unit; the duty gives no school "
+                    "role",
+                    "Place the duty at a school unit or a school in the student administration "
+                    "system.",
+                )
+                continue
+            rtype = SchoolRoleType.TEACHER if role in v.TEACHER_ROLES else SchoolRoleType.STAFF
+            rank = self._best(start, end)
+            for sid in cands:
+                key = (sid, pid, rtype)
+                old = merged.get(key)
+                if old is None:
+                    merged[key] = ((start, end), rank, role)
+                else:
+                    title = role if (rank, old[2]) > (old[1], role) else old[2]
+                    merged[key] = (_merge(old[0], (start, end)), max(rank, old[1]), title)
+        return tuple(
+            SchoolRole(sid, pid, rtype, span[0], span[1], title=title)
+            for (sid, pid, rtype), (span, _, title) in merged.items()
+            if sid in schools
+        )
+
+    def _memberships(
+        self, groups: Mapping[str, Group], persons: Mapping[str, Person]
+    ) -> tuple[Membership, ...]:
+        out: list[Membership] = []
+        student = MemberRole.STUDENT
+        for gid, g in self._groups.items():
+            if gid not in groups:
+                continue
+            members = g[6]
+            missing = 0
+            if len({m[0] for m in members}) == len(members):
+                for pid, start, end in members:
+                    if pid in persons:
+                        out.append(Membership(gid, pid, student, start, end))
+                    else:
+                        missing += 1
+            else:
+                spans: dict[str, Span] = {}
+                for pid, start, end in members:
+                    old = spans.get(pid)
+                    spans[pid] = (start, end) if old is None else _merge(old, (start, end))
+                for pid, span in spans.items():
+                    if pid in persons:
+                        out.append(Membership(gid, pid, student, span[0], span[1]))
+                    else:
+                        missing += 1
+            if missing:
+                self._warn(
+                    "ss12000.unknown_member",
+                    "group",
+                    gid,
+                    f"group {gid} ({g[0]}): {missing} membership(s) name persons the source did "
+                    "not return; they are left out",
+                    "Check that these persons exist and are readable by the integration.",
+                )
+        linked: dict[tuple[str, str, MemberRole], Span] = {}
+        for aid, act in self._activities.items():
+            _, gids, teachers, a_start, a_end, _ = act
+            for duty_id, t_start, t_end in teachers:
+                duty = self._duties.get(duty_id)
+                if duty is None or duty[0] not in persons:
+                    self._warn(
+                        "ss12000.unknown_teacher",
+                        "activity",
+                        aid,
+                        f"activity {aid} ({act[0]}): teacher duty {duty_id} is not in the source "
+                        "(or its person is not); that teacher is left out",
+                        "Check the activity's teachers in the student administration system.",
+                    )
+                    continue
+                span = (t_start or a_start, t_end or a_end)
+                for gid in gids:
+                    if gid in groups:
+                        key = (gid, duty[0], MemberRole.TEACHER)
+                        old = linked.get(key)
+                        linked[key] = span if old is None else _merge(old, span)
+        for duty in self._duties.values():
+            pid = duty[0]
+            if pid not in persons:
+                continue
+            for gid, atype, a_start, a_end in duty[5]:
+                if atype == v.MENTOR and gid in groups:
+                    span = (a_start or duty[3], a_end or duty[4])
+                    key = (gid, pid, MemberRole.MENTOR)
+                    old = linked.get(key)
+                    linked[key] = span if old is None else _merge(old, span)
+        out.extend(Membership(g, p, r, s, e) for (g, p, r), (s, e) in linked.items())
+        return tuple(out)
+
+
+def map_records(
+    records: Mapping[str, Iterable[Any]], today: date, *, activity_name_is_subject: bool = False
+) -> MapResult:
+    """Map whole lists of SS 12000 objects (as parsed JSON) in one call."""
+    c = Collector(today, activity_name_is_subject=activity_name_is_subject)
+    for entity in v.ENTITIES:
+        c.add_all(entity, records.get(entity, ()), entity)
+    return c.finish()

@@ -1,0 +1,137 @@
+"""HTTP with bounded retries for the SS 12000 client and its token requests.
+
+Retries transport errors, 429 and 5xx (Retry-After honoured, otherwise exponential backoff with
+full jitter). Anything else is returned to the caller, which knows what it means.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from adapters.ss12000.retry import RETRY_STATUS, RetryPolicy, parse_retry_after
+from engine.source import SourceError
+
+
+class Http:
+    """An httpx client plus retry policy and counters for the read's stats."""
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        verify: bool | str = True,
+        policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
+            verify=_tls(verify),
+            headers={"Accept": "application/json", "User-Agent": "ess-ss12000/1"},
+            transport=transport,
+            follow_redirects=False,
+        )
+        self.requests = 0
+        self.retries = 0
+        self.throttled = 0
+
+    async def sleep(self, seconds: float) -> None:
+        await (self.policy.sleep or asyncio.sleep)(seconds)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        where: str,
+        *,
+        params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send with retries; the last transient failure becomes a :class:`SourceError`."""
+        policy = self.policy
+        for attempt in range(policy.attempts):
+            last = attempt == policy.attempts - 1
+            self.requests += 1
+            try:
+                resp = await self.client.request(
+                    method,
+                    url,
+                    params=_query(params),
+                    data=data,
+                    headers=headers,
+                )
+            except httpx.TimeoutException:
+                if last:
+                    raise SourceError(
+                        f"{where}: no answer within the timeout after {policy.attempts} attempts"
+                    ) from None
+                await self._wait(attempt, None)
+                continue
+            except httpx.TransportError as exc:
+                if last:
+                    raise SourceError(
+                        f"{where}: cannot reach the server after {policy.attempts} attempts "
+                        f"({type(exc).__name__})"
+                    ) from None
+                await self._wait(attempt, None)
+                continue
+            if resp.status_code not in RETRY_STATUS:
+                return resp
+            if resp.status_code == 429:
+                self.throttled += 1
+            retry_after = resp.headers.get("Retry-After")
+            wait = parse_retry_after(retry_after)
+            if wait is not None and wait > policy.retry_after_cap_s:
+                raise SourceError(
+                    f"{where}: the server asks to wait {wait:.0f} s before the next request "
+                    f"(status {resp.status_code}); try the read later"
+                )
+            if last:
+                raise SourceError(
+                    f"{where}: the server answered {resp.status_code} "
+                    f"{resp.reason_phrase} {policy.attempts} times; giving up"
+                )
+            await self._wait(attempt, retry_after)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _wait(self, attempt: int, retry_after: str | None) -> None:
+        self.retries += 1
+        await self.sleep(self.policy.delay(attempt, retry_after))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def date_header(resp: httpx.Response) -> datetime | None:
+    value = resp.headers.get("Date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _query(
+    params: Mapping[str, str] | Sequence[tuple[str, str]] | None,
+) -> httpx.QueryParams | None:
+    if params is None:
+        return None
+    return httpx.QueryParams(params if isinstance(params, Mapping) else tuple(params))
+
+
+def _tls(verify: bool | str) -> bool | ssl.SSLContext:
+    """``verify`` as config gives it: a bool, or the path of a CA bundle to trust."""
+    if isinstance(verify, bool):
+        return verify
+    try:
+        return ssl.create_default_context(cafile=verify)
+    except (OSError, ssl.SSLError) as exc:
+        raise SourceError(f"verify: cannot load the CA bundle {verify} ({exc})") from None
