@@ -1,0 +1,1 @@
+"""Human-facing front ends: the ``ess`` command line and the Textual operations console."""

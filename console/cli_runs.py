@@ -1,0 +1,307 @@
+"""Commands that act: sync, approve, reject, retry, skip, elevations, source check.
+
+Policy is the facade's: each command simply asks, and a refusal comes back as
+:class:`engine.ops.PolicyRefused` (exit 3), which the error mapping turns into one line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+from console import render
+from console.cli_common import emit_json, err, out, with_ops
+from console.cli_errors import CliError, ExitCode
+from engine.ops import Ops
+from engine.views import CommandResult, HeldPlanView, RunSummary
+from engine.views import Progress as ProgressTick
+
+RETRYABLE = ("failed", "dead", "blocked")
+PAGE = 200
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
+ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")]
+
+
+def summary_exit(summary: RunSummary) -> ExitCode:
+    """A finished run's exit code: held 5, failed items 1, and 6 for a run that stopped
+    because its source could not be read or a target refused the login (status ``failed``)."""
+    if summary.status == "held":
+        return ExitCode.HELD
+    if summary.status == "failed":
+        return ExitCode.UNREACHABLE
+    if summary.status == "partial":
+        return ExitCode.PARTIAL
+    return ExitCode.OK
+
+
+class SyncProgress:
+    """Rich progress bars, one per stage and target, on stderr so stdout stays clean."""
+
+    def __init__(self) -> None:
+        self.bars = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err(),
+            transient=False,
+        )
+        self.tasks: dict[tuple[str, str], TaskID] = {}
+        self.started = False
+
+    def __call__(self, tick: ProgressTick) -> None:
+        if not self.started:  # shown from the first tick, so a refusal prints one clean line
+            self.bars.start()
+            self.started = True
+        key = (tick.stage, tick.target)
+        label = f"{tick.stage:<6} {tick.target}" if tick.target else tick.stage
+        if tick.message:
+            label += f"  {tick.message}"
+        total = tick.total if tick.total > 0 else None
+        task = self.tasks.get(key)
+        if task is None:
+            self.tasks[key] = self.bars.add_task(label, total=total, completed=tick.done)
+        else:
+            self.bars.update(task, description=label, total=total, completed=tick.done)
+
+    def stop(self) -> None:
+        if self.started:
+            self.bars.stop()
+
+
+async def _held_plan(ops: Ops, summary: RunSummary) -> HeldPlanView | None:
+    for plan in await ops.held_plans(summary.tenant):
+        if plan.run_id == summary.id:
+            return plan
+    return None
+
+
+def report_run(summary: RunSummary, held: HeldPlanView | None, as_json: bool) -> None:
+    """Print a finished run (JSON or tables) and stop with its exit code."""
+    if as_json:
+        emit_json({"run": summary, "held_plan": held})
+    else:
+        console = out()
+        console.print(render.run_summary(summary))
+        if summary.error:
+            console.print(Text(f"error: {summary.error}", style="red"))
+        if summary.status == "held":
+            if held is not None:
+                console.print(render.held_plan(held))
+            typer.echo(
+                f"Nothing was applied. Look at it with `ess show {summary.id}`; apply it "
+                f"with `ess approve {summary.id} --reason '...'` or drop it with "
+                f"`ess reject {summary.id} --reason '...'`."
+            )
+        elif summary_exit(summary) == ExitCode.PARTIAL:
+            typer.echo(
+                f"Some items did not go through: `ess failures {summary.tenant}` lists them; "
+                f"`ess retry --run {summary.id}` tries them again."
+            )
+    code = summary_exit(summary)
+    if code != ExitCode.OK:
+        raise typer.Exit(int(code))
+
+
+def sync(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="Tenant id from ess.toml.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan only; apply nothing.")
+    ] = False,
+    target: Annotated[
+        list[str] | None, typer.Option("--target", "-t", help="Only this target (repeatable).")
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Read the whole source, not only changes.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a tenant now: read, plan, guard, apply; shows progress and a summary."""
+    bars = None if as_json else SyncProgress()
+
+    async def work(ops: Ops) -> tuple[RunSummary, HeldPlanView | None]:
+        summary = await ops.sync(
+            tenant, dry_run=dry_run, targets=target or None, full=full, progress=bars
+        )
+        held = await _held_plan(ops, summary) if summary.status == "held" else None
+        return summary, held
+
+    try:
+        summary, held = with_ops(ctx, work)
+    finally:
+        if bars is not None:
+            bars.stop()
+    report_run(summary, held, as_json)
+
+
+def approve(
+    ctx: typer.Context,
+    run: Annotated[int, typer.Argument(help="The held run.")],
+    reason: ReasonOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply a plan the guard held."""
+    summary = with_ops(ctx, lambda ops: ops.approve(run, reason=reason))
+    report_run(summary, None, as_json)
+
+
+def report_result(result: CommandResult, as_json: bool) -> None:
+    if as_json:
+        emit_json(result)
+    else:
+        style = "green" if result.ok else "red"
+        line = Text(result.message, style=style)
+        if result.run_id is not None and f"run {result.run_id}" not in result.message:
+            line.append(f" (run #{result.run_id})", style="dim")
+        out().print(line)
+    if not result.ok:
+        raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def reject(
+    ctx: typer.Context,
+    run: Annotated[int, typer.Argument(help="The held run.")],
+    reason: ReasonOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Drop a held plan; nothing of it is applied."""
+    report_result(with_ops(ctx, lambda ops: ops.reject(run, reason=reason)), as_json)
+
+
+async def _open_items(ops: Ops, run_id: int) -> list[int]:
+    ids: list[int] = []
+    for status in RETRYABLE:
+        offset = 0
+        while True:
+            page = await ops.operations(run_id, status=status, limit=PAGE, offset=offset)
+            ids.extend(o.id for o in page)
+            if len(page) < PAGE:
+                break
+            offset += PAGE
+    return sorted(set(ids))
+
+
+def retry(
+    ctx: typer.Context,
+    op_ids: Annotated[
+        list[int] | None, typer.Argument(help="Operation ids (see `ess failures`).")
+    ] = None,
+    run: Annotated[
+        int | None, typer.Option("--run", help="Retry every failed, dead or blocked item of run.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply failed, dead or blocked items again, now."""
+    if bool(op_ids) == (run is not None):
+        raise CliError("give operation ids or --run RUN (one of the two)")
+
+    async def work(ops: Ops) -> CommandResult:
+        ids = list(op_ids or []) if run is None else await _open_items(ops, run)
+        if not ids:
+            return CommandResult(ok=True, message=f"run #{run} has no failed items to retry")
+        return await ops.retry(ids)
+
+    report_result(with_ops(ctx, work), as_json)
+
+
+def skip(
+    ctx: typer.Context,
+    op_ids: Annotated[list[int], typer.Argument(help="Operation ids (see `ess failures`).")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop trying these items until their source record changes."""
+    if not reason.strip():
+        raise CliError("--reason must say why these items are skipped")
+    report_result(with_ops(ctx, lambda ops: ops.skip(op_ids, reason=reason)), as_json)
+
+
+def elevate(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="Tenant id.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")],
+    minutes: Annotated[int, typer.Option("--minutes", min=1, max=24 * 60)] = 60,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ask for a time-boxed elevation (silver: active at once; gold: needs an approver)."""
+    if not reason.strip():
+        raise CliError("--reason must say why the elevation is needed")
+    view = with_ops(ctx, lambda ops: ops.elevate(tenant, reason=reason, minutes=minutes))
+    if as_json:
+        emit_json(view)
+        return
+    out().print(render.elevations_table([view]))
+    if view.status == "pending_approval":
+        typer.echo(
+            f"A customer approver must approve it: "
+            f"`ess elevation approve {view.id} --approver NAME`."
+        )
+
+
+def elevation_approve(
+    ctx: typer.Context,
+    elevation_id: Annotated[int, typer.Argument(help="Elevation id (see `ess elevation list`).")],
+    approver: Annotated[str, typer.Option("--approver", help="The customer's approver.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a customer approver's approval of a gold tenant's elevation."""
+    view = with_ops(ctx, lambda ops: ops.approve_elevation(elevation_id, approver=approver))
+    if as_json:
+        emit_json(view)
+    else:
+        out().print(render.elevations_table([view]))
+
+
+def elevation_list(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Argument(help="Only this tenant.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Elevations, active and past."""
+    rows = with_ops(ctx, lambda ops: ops.elevations(tenant))
+    if as_json:
+        emit_json(rows)
+    else:
+        out().print(render.elevations_table(rows))
+
+
+def source_check(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="Tenant id.")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Read everything, not only changes.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read the tenant's source and show counts and findings; applies nothing."""
+    check = with_ops(ctx, lambda ops: ops.source_check(tenant, full=full))
+    if as_json:
+        emit_json(check)
+    else:
+        out().print(render.source_check(check))
+    if any(f.severity in ("blocking", "error") for f in check.findings):
+        raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def register(app: typer.Typer, elevation: typer.Typer, source: typer.Typer) -> None:
+    app.command()(sync)
+    app.command()(approve)
+    app.command()(reject)
+    app.command()(retry)
+    app.command()(skip)
+    app.command()(elevate)
+    elevation.command("approve")(elevation_approve)
+    elevation.command("list")(elevation_list)
+    source.command("check")(source_check)
