@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from adapters.ss12000.sample.dataset import ENTITIES, write_dataset  # noqa: E402
 from adapters.ss12000.sample.generate import generate  # noqa: E402
 from engine.config import TenantPolicy  # noqa: E402
+from engine.perf import gc_paused  # noqa: E402
 from engine.planner import PlanInput, apply_to_observed, plan  # noqa: E402
 from engine.secrets import SecretResolver  # noqa: E402
 from engine.source import CachedSource, SourceContext  # noqa: E402
@@ -61,14 +62,20 @@ def ensure_dataset(size: str, seed: int) -> Path:
 
 
 def floor_parse(folder: Path) -> tuple[float, int]:
-    total_bytes = 0
-    t = time.perf_counter()
-    for entity in ENTITIES:
-        data = (folder / f"{entity}.json").read_bytes()
-        total_bytes += len(data)
-        orjson.loads(data)
-        del data
-    return time.perf_counter() - t, total_bytes
+    """The fastest this machine parses the pages: orjson, collector paused, best of three."""
+    best, total_bytes = float("inf"), 0
+    for _ in range(3):
+        total_bytes = 0
+        with gc_paused():
+            t = time.perf_counter()
+            for entity in ENTITIES:
+                data = (folder / f"{entity}.json").read_bytes()
+                total_bytes += len(data)
+                orjson.loads(data)
+                del data
+            best = min(best, time.perf_counter() - t)
+        gc.collect()
+    return best, total_bytes
 
 
 def microsoft_target() -> Any:
@@ -100,15 +107,17 @@ def run(size: str, seed: int) -> dict[str, Any]:
     figures["counts"] = snap.counts()
 
     t = time.perf_counter()
-    findings = list(read.findings) + validate(snap)
-    s_ids, p_ids, g_ids = blocked_ids(findings)
-    snap = snap.without(schools=s_ids, persons=p_ids, groups=g_ids)
+    with gc_paused():  # as the engine's runner does
+        findings = list(read.findings) + validate(snap)
+        s_ids, p_ids, g_ids = blocked_ids(findings)
+        snap = snap.without(schools=s_ids, persons=p_ids, groups=g_ids)
     figures["validate_s"] = round(time.perf_counter() - t, 2)
     figures["findings"] = len(findings)
 
     target = microsoft_target()
     t = time.perf_counter()
-    desired = target.desired(snap)
+    with gc_paused():
+        desired = target.desired(snap)
     figures["desired_s"] = round(time.perf_counter() - t, 2)
     figures["desired"] = desired.count()
     figures["peak_mb_after_desired"] = round(peak_mb())
@@ -117,15 +126,17 @@ def run(size: str, seed: int) -> dict[str, Any]:
 
     now = datetime.now(UTC)
     t = time.perf_counter()
-    first = plan(PlanInput("microsoft", target.kinds, target.links, desired,
-                           ObservedState({}, {}), now))
+    with gc_paused():
+        first = plan(PlanInput("microsoft", target.kinds, target.links, desired,
+                               ObservedState({}, {}), now))
     figures["diff_first_sync_s"] = round(time.perf_counter() - t, 2)
     figures["ops_first_sync"] = len(first)
     full = apply_to_observed(ObservedState({}, {}), first, now, target.links)
     del first
     gc.collect()
     t = time.perf_counter()
-    again = plan(PlanInput("microsoft", target.kinds, target.links, desired, full, now))
+    with gc_paused():
+        again = plan(PlanInput("microsoft", target.kinds, target.links, desired, full, now))
     figures["diff_no_change_s"] = round(time.perf_counter() - t, 2)
     figures["ops_no_change"] = len(again)
     figures["peak_mb"] = round(peak_mb())

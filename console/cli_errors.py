@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from engine.config import ConfigError, ConfigProblem
-from engine.ops import Busy, NotFound, OpsError, PolicyRefused
+from engine.ops import Busy, ConfigurationError, NotFound, OpsError, PolicyRefused, Unreachable
 from engine.plugins import PluginError
 from engine.secrets import SecretError
 
@@ -60,6 +60,10 @@ def describe(exc: BaseException) -> tuple[ExitCode, str]:
         return ExitCode.BUSY, f"busy: {exc}"
     if isinstance(exc, NotFound):
         return ExitCode.USAGE, f"not found: {exc}"
+    if isinstance(exc, ConfigurationError):
+        return ExitCode.USAGE, f"configuration: {exc}"
+    if isinstance(exc, Unreachable):
+        return ExitCode.UNREACHABLE, f"unreachable: {exc}"
     if isinstance(exc, OpsError):
         return ExitCode.PARTIAL, f"error: {exc}"
     if isinstance(exc, PluginError | SecretError):

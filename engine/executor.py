@@ -15,7 +15,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from engine.faults import crash_point
@@ -273,7 +273,7 @@ class Executor:
     async def _send(self, batch: Batch) -> list[OutcomeRow]:
         ops = batch.operations
         await self.limiter.acquire(batch.cost)
-        marked = [replace(op, attempts=op.attempts + 1) for op in ops]
+        marked = [op._replace(attempts=op.attempts + 1) for op in ops]
         await self.journal.mark_in_flight(self.lease, marked)
         crash_point("after_mark")
         try:

@@ -9,10 +9,10 @@ command checks again, so no front end can bypass the policy.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -68,7 +68,17 @@ class Busy(OpsError):
     """Another run of this tenant holds the lease."""
 
 
+class ConfigurationError(OpsError):
+    """A tenant's source or target table cannot be used (a bad key, a secret that does not
+    resolve, an adapter that is not installed)."""
+
+
+class Unreachable(OpsError):
+    """The source or a target could not be reached or refused the login."""
+
+
 ProgressFn = Callable[[Progress], None]
+T = TypeVar("T")
 
 
 HEALTH_ORDER = {"failing": 0, "held": 1, "warning": 2, "running": 3, "never_run": 4, "ok": 5}
@@ -528,7 +538,10 @@ class Ops:
         await self.journal.add_audit(
             self.actor, "source_check", tenant_id, True, "full read" if full else "read"
         )
-        source = runner.build_source(self.cfg, tenant)
+        try:
+            source = runner.build_source(self.cfg, tenant_id, tenant)
+        except runner.AdapterConfigError as exc:
+            raise ConfigurationError(str(exc)) from None
         try:
             ctx = SourceContext(
                 tenant=tenant_id,
@@ -537,7 +550,7 @@ class Ops:
             )
             read = await source.read(ctx, full=full)
         except SourceError as exc:
-            raise OpsError(f"the source of {tenant_id} could not be read: {exc}") from exc
+            raise Unreachable(f"the source of {tenant_id} could not be read: {exc}") from None
         finally:
             await source.aclose()
         findings = list(read.findings) + validate(read.snapshot)
@@ -585,12 +598,7 @@ class Ops:
         opts = self._opts(
             tenant_id, trigger, dry_run=dry_run, targets=targets, full=full, progress=progress
         )
-        try:
-            run_id = await runner.sync(self.journal, self.cfg, tenant_id, opts)
-        except runner.TenantBusy as exc:
-            raise Busy(str(exc)) from None
-        except runner.RunError as exc:
-            raise OpsError(str(exc)) from None
+        run_id = await _mapped(runner.sync(self.journal, self.cfg, tenant_id, opts))
         return self._summary(await self._run_row(run_id))
 
     async def retry(self, op_ids: Sequence[int]) -> CommandResult:
@@ -618,10 +626,7 @@ class Ops:
             f"retry {len(rows)} item(s): " + ", ".join(str(r["id"]) for r in rows[:20]),
         )
         opts = self._opts(tenant_id, "retry")
-        try:
-            run_id = await runner.retry_items(self.journal, self.cfg, tenant_id, rows, opts)
-        except runner.TenantBusy as exc:
-            raise Busy(str(exc)) from None
+        run_id = await _mapped(runner.retry_items(self.journal, self.cfg, tenant_id, rows, opts))
         summary = self._summary(await self._run_row(run_id))
         done = summary.counts.get("done", 0)
         return CommandResult(
@@ -661,10 +666,7 @@ class Ops:
         await self._guarded("approve", tenant_id, f"approve held run {run_id}: {reason}")
         await self.journal.add_approval(run_id, "approved", self.actor, reason)
         opts = self._opts(tenant_id, "approve")
-        try:
-            await runner.apply_held(self.journal, self.cfg, tenant_id, run_id, opts)
-        except runner.TenantBusy as exc:
-            raise Busy(str(exc)) from None
+        await _mapped(runner.apply_held(self.journal, self.cfg, tenant_id, run_id, opts))
         return self._summary(await self._run_row(run_id))
 
     async def reject(self, run_id: int, *, reason: str = "") -> CommandResult:
@@ -723,6 +725,18 @@ class Ops:
             f"elevation {elevation_id} approved by customer {approver}",
         )
         return elevation_view(await self.journal.get_elevation(elevation_id))
+
+
+async def _mapped(work: Awaitable[T]) -> T:
+    """Run engine work, turning the runner's errors into the facade's."""
+    try:
+        return await work
+    except runner.TenantBusy as exc:
+        raise Busy(str(exc)) from None
+    except runner.AdapterConfigError as exc:
+        raise ConfigurationError(str(exc)) from None
+    except runner.RunError as exc:
+        raise OpsError(str(exc)) from None
 
 
 class _ReadOnlyCache:

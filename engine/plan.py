@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Action(StrEnum):
@@ -59,13 +59,16 @@ OPEN_STATUSES = frozenset({OpStatus.PENDING, OpStatus.IN_FLIGHT})
 TROUBLE_STATUSES = frozenset({OpStatus.FAILED, OpStatus.DEAD, OpStatus.BLOCKED})
 
 
-@dataclass(frozen=True, slots=True)
-class Operation:
+class Operation(NamedTuple):
     """One change to one target object or link.
 
     For links, ``kind`` is the link kind, ``parent`` the parent's key and ``key`` the child's.
     ``seq`` numbers operations within a plan; ``depends_on`` lists seqs that must be done first.
     ``id`` is the journal's row id once stored (0 before).
+
+    Immutable like the engine's frozen dataclasses, but a NamedTuple: a first sync of a large
+    municipality plans about two million of these, and a tuple is four times quicker to make
+    than a frozen dataclass. Change one with ``op._replace(...)``.
     """
 
     seq: int

@@ -13,7 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.plan import Action, Operation, Plan
-from engine.target import DesiredState, KindSpec, LinkSpec, MirrorObject, ObservedState
+from engine.target import (
+    DesiredObject,
+    DesiredState,
+    KindSpec,
+    LinkSpec,
+    MirrorObject,
+    ObservedState,
+)
 
 SkipKey = tuple[str, str, str, str]
 """(action, kind, key, parent or "") of an operation an operator chose to skip."""
@@ -71,7 +78,8 @@ class _Builder:
         target = self.target
         for phase in (2, 3, 4, 5):
             rows = self.later[phase]
-            rows.sort(key=lambda r: r[0])
+            if phase >= 4:  # links arrive in order already; retirements sort by kind rank
+                rows.sort(key=lambda r: r[0])
             for _, action, kind, key, parent, deps, label, target_id, fp in rows:
                 seq += 1
                 out.append(
@@ -162,52 +170,54 @@ def plan(inp: PlanInput) -> Plan:
             continue
         pk, ck = link.parent_kind, link.child_kind
         by_object = b.by_object
-        want_p, want_c = desired.objects.get(pk, {}), desired.objects.get(ck, {})
+        plabel = _labels(desired.objects.get(pk, {}), observed.objects.get(pk, {}))
+        clabel = _labels(desired.objects.get(ck, {}), observed.objects.get(ck, {}))
         have_p = observed.objects.get(pk, {})
         have_c = observed.objects.get(ck, {})
-
-        def label(kind: str, key: str, want: Any, have: Any) -> str:
-            d = want.get(key)
-            if d is not None:
-                return d.label or key
-            o = have.get(key)
-            return (o.label or key) if o is not None else key
-
-        for parent, child in want_l - have_l:
-            if skipped(Action.LINK, link.name, child, parent, ""):
+        add_later = b.add_later
+        for parent, children in _by_parent(want_l - have_l):
+            sp = by_object.get((pk, parent))
+            if sp is None and parent not in have_p:
+                b.skipped += len(children)  # the parent is not there and not being made
                 continue
-            sp, sc = by_object.get((pk, parent)), by_object.get((ck, child))
-            if (sp is None and parent not in have_p) or (sc is None and child not in have_c):
-                b.skipped += 1  # an end that is not there and not being made (skipped)
-                continue
-            deps = (sp, sc) if sp and sc else (sp,) if sp else (sc,) if sc else ()
-            b.add_later(
-                2,
-                (link.rank, parent, child),
-                Action.LINK,
-                link.name,
-                child,
-                parent,
-                deps,
-                f"{label(pk, parent, want_p, have_p)} ← {label(ck, child, want_c, have_c)}",
-            )
-        for parent, child in have_l - want_l:
-            if (pk, parent) in going or (ck, child) in going:
-                continue  # deleting the object removes its links
-            if (pk, parent) in retired_parents:
-                continue  # an archived class keeps its members
-            if skipped(Action.UNLINK, link.name, child, parent, ""):
-                continue
-            b.add_later(
-                3,
-                (link.rank, parent, child),
-                Action.UNLINK,
-                link.name,
-                child,
-                parent,
-                (),
-                f"{label(pk, parent, want_p, have_p)} ← {label(ck, child, want_c, have_c)}",
-            )
+            plab = plabel.get(parent, parent)
+            for child in children:
+                if inp.skips and skipped(Action.LINK, link.name, child, parent, ""):
+                    continue
+                sc = by_object.get((ck, child))
+                if sc is None and child not in have_c:
+                    b.skipped += 1
+                    continue
+                deps = (sp, sc) if sp and sc else (sp,) if sp else (sc,) if sc else ()
+                add_later(
+                    2,
+                    None,
+                    Action.LINK,
+                    link.name,
+                    child,
+                    parent,
+                    deps,
+                    f"{plab} ← {clabel.get(child, child)}",
+                )
+        for parent, children in _by_parent(have_l - want_l):
+            if (pk, parent) in going or (pk, parent) in retired_parents:
+                continue  # deleting removes its links; an archived class keeps its members
+            plab = plabel.get(parent, parent)
+            for child in children:
+                if (ck, child) in going:
+                    continue
+                if inp.skips and skipped(Action.UNLINK, link.name, child, parent, ""):
+                    continue
+                add_later(
+                    3,
+                    None,
+                    Action.UNLINK,
+                    link.name,
+                    child,
+                    parent,
+                    (),
+                    f"{plab} ← {clabel.get(child, child)}",
+                )
 
     return Plan(
         target=inp.target,
@@ -215,6 +225,21 @@ def plan(inp: PlanInput) -> Plan:
         observed_counts=observed.count(),
         desired_counts=desired.count(),
     )
+
+
+def _by_parent(pairs: frozenset[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    """Links grouped by parent, both in a stable order, so a target can batch per parent."""
+    groups: dict[str, list[str]] = {}
+    for parent, child in pairs:
+        groups.setdefault(parent, []).append(child)
+    return [(p, sorted(groups[p])) for p in sorted(groups)]
+
+
+def _labels(want: Mapping[str, DesiredObject], have: Mapping[str, MirrorObject]) -> dict[str, str]:
+    """Labels of one kind's objects, desired first, for the links' labels."""
+    out = {k: o.label for k, o in have.items() if o.label}
+    out.update({k: d.label for k, d in want.items() if d.label})
+    return out
 
 
 def _retire(spec: KindSpec, o: MirrorObject, now: datetime) -> Action | None:

@@ -14,7 +14,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,9 +28,11 @@ from engine.guard import judge
 from engine.journal import Lease, LeaseHeld, SqliteJournal
 from engine.journal.sqlite import now_iso
 from engine.model import Snapshot
+from engine.perf import gc_paused
 from engine.plan import Operation, OpStatus, Plan
 from engine.planner import PlanInput, plan
 from engine.redact import group_record, person_label, person_record, school_record
+from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
 from engine.target import ObservedState, Target, TargetContext
 from engine.validate import blocked_ids, validate
@@ -45,6 +47,10 @@ class RunError(Exception):
 
 class TenantBusy(RunError):
     pass
+
+
+class AdapterConfigError(RunError):
+    """A source or target table that cannot be used; names the tenant and the table."""
 
 
 @dataclass
@@ -78,16 +84,28 @@ def holder_name(actor: str) -> str:
     return f"{actor} on {socket.gethostname()} pid {os.getpid()}"
 
 
-def build_source(cfg: LoadedConfig, tenant: TenantConfig) -> Source:
+ADAPTER_ERRORS = (plugins.PluginError, SecretError, ValueError, TypeError, OSError)
+"""What building an adapter from its table raises for a configuration problem (pydantic's
+ValidationError is a ValueError)."""
+
+
+def build_source(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig) -> Source:
     settings = dict(tenant.source)
-    cls = plugins.load("ess.sources", str(settings["type"]))
-    return cls.from_config(settings, cfg.secrets())  # type: ignore[no-any-return]
+    try:
+        cls = plugins.load("ess.sources", str(settings["type"]))
+        source: Source = cls.from_config(settings, cfg.secrets())
+    except ADAPTER_ERRORS as exc:
+        raise AdapterConfigError(f"tenants.{tenant_id}.source: {exc}") from None
+    return source
 
 
-def build_target(cfg: LoadedConfig, tenant: TenantConfig, name: str) -> Target:
+def build_target(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig, name: str) -> Target:
     settings = dict(tenant.targets[name])
-    cls = plugins.load("ess.targets", tenant.target_type(name))
-    target: Target = cls.from_config(name, settings, tenant.policy, cfg.secrets())
+    try:
+        cls = plugins.load("ess.targets", tenant.target_type(name))
+        target: Target = cls.from_config(name, settings, tenant.policy, cfg.secrets())
+    except ADAPTER_ERRORS as exc:
+        raise AdapterConfigError(f"tenants.{tenant_id}.targets.{name}: {exc}") from None
     return target
 
 
@@ -133,6 +151,18 @@ async def _fresh_run(
     lease: Lease,
     opts: RunOptions,
 ) -> int:
+    # Build every adapter first: a configuration problem stops here, before a run exists.
+    source: Source | None = build_source(cfg, tenant_id, tenant)
+    targets: dict[str, Target] = {}
+    try:
+        for name in names:
+            targets[name] = build_target(cfg, tenant_id, tenant, name)
+    except AdapterConfigError:
+        assert source is not None
+        await source.aclose()
+        for t in targets.values():
+            await t.aclose()
+        raise
     run_id = await journal.create_run(
         tenant_id, trigger=opts.trigger, actor=opts.actor, dry_run=opts.dry_run, targets=names
     )
@@ -141,10 +171,8 @@ async def _fresh_run(
     kind = "dry run" if opts.dry_run else "run"
     log("info", f"{kind} {run_id} of {tenant_id} started by {opts.actor} ({opts.trigger})")
     today = opts.today or datetime.now(UTC).date()
-    source: Source | None = None
-    targets: dict[str, Target] = {}
     try:
-        source = build_source(cfg, tenant)
+        assert source is not None
         started = time.monotonic()
         ctx = SourceContext(
             tenant=tenant_id,
@@ -160,7 +188,8 @@ async def _fresh_run(
             f"read the source ({read.mode}) in {time.monotonic() - started:.1f} s: "
             + ", ".join(f"{v} {k}" for k, v in snap.counts().items()),
         )
-        findings = list(read.findings) + validate(snap)
+        with gc_paused():
+            findings = list(read.findings) + validate(snap)
         s_ids, p_ids, g_ids = blocked_ids(findings)
         if s_ids or p_ids or g_ids:
             log(
@@ -178,7 +207,7 @@ async def _fresh_run(
         plans: list[Plan] = []
         link_kinds: set[str] = set()
         for name in names:
-            target = targets[name] = build_target(cfg, tenant, name)
+            target = targets[name]
             link_kinds.update(s.name for s in target.links)
             plans.append(
                 await _plan_target(
@@ -262,7 +291,8 @@ async def _plan_target(
     tenant: TenantConfig,
 ) -> Plan:
     progress(Progress("plan", name, 0, 1))
-    desired = target.desired(snap)
+    with gc_paused():
+        desired = target.desired(snap)
     observed = await journal.load_mirror(tenant_id, name)
     ctx = _target_ctx(journal, tenant_id, run_id, name, observed, log)
     refreshed = await target.refresh(observed, ctx)
@@ -276,9 +306,10 @@ async def _plan_target(
             else:
                 log("info", f'{name}: drift is only reported (policy drift = "report")')
     skips = await journal.skips(tenant_id, name)
-    p = plan(
-        PlanInput(name, target.kinds, target.links, desired, observed, datetime.now(UTC), skips)
-    )
+    with gc_paused():
+        p = plan(
+            PlanInput(name, target.kinds, target.links, desired, observed, datetime.now(UTC), skips)
+        )
     progress(Progress("plan", name, 1, 1, f"{len(p)} operations"))
     return p
 
@@ -492,7 +523,7 @@ async def _continue_run(
                     f"run {run_id} has work for target {name!r}, which is no longer "
                     "in the configuration"
                 )
-            targets[name] = build_target(cfg, tenant, name)
+            targets[name] = build_target(cfg, tenant_id, tenant, name)
         await journal.update_run(run_id, status="running")
         result = await _execute(
             journal, tenant_id, run_id, lease, targets, [], opts, log, rows=rows
@@ -538,8 +569,7 @@ async def retry_items(
         log("info", f"retrying {len(ops)} item(s) for {opts.actor}")
         renumber = {op.id: i for i, op in enumerate(ops, start=1)}
         copies = [
-            replace(
-                op,
+            op._replace(
                 seq=renumber[op.id],
                 id=0,
                 attempts=0,
@@ -550,7 +580,7 @@ async def retry_items(
         await journal.supersede([op.id for op in ops])
         stored = await journal.store_plan(run_id, tenant_id, copies, supersede=False)
         await journal.update_run(run_id, counts={"planned": len(stored)})
-        targets = {n: build_target(cfg, tenant, n) for n in names}
+        targets = {n: build_target(cfg, tenant_id, tenant, n) for n in names}
         try:
             result = await _execute(journal, tenant_id, run_id, lease, targets, stored, opts, log)
             await _finish(journal, run_id, result, {"planned": len(stored)}, log)
@@ -590,5 +620,5 @@ async def _with_failed_dependencies(
             if dep["status"] != "done":
                 queue.append(dep)
                 dep_ids.append(int(dep["id"]))
-        chosen[op.id] = replace(op, depends_on=tuple(dep_ids))
+        chosen[op.id] = op._replace(depends_on=tuple(dep_ids))
     return sorted(chosen.values(), key=lambda o: o.id)

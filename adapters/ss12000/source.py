@@ -10,9 +10,7 @@ part way raises SourceError before ``save``: the stored snapshot stays as it was
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -30,26 +28,11 @@ from adapters.ss12000.retry import RetryPolicy
 from adapters.ss12000.transport import Http
 from adapters.ss12000.vocabulary import ENTITIES
 from engine.findings import Finding, Severity
+from engine.perf import gc_paused
 from engine.secrets import Secret, SecretError, SecretResolver
 from engine.source import CachedSource, SourceContext, SourceError, SourceRead
 
 OVERLAP = timedelta(minutes=2)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a read builds millions of small objects.
-
-    The objects of a read live until it ends, so collecting during it only rescans them again
-    and again (about 40% of a large read); the collector runs as usual afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class SS12000ConfigError(ValueError):
@@ -142,7 +125,8 @@ class SS12000Source:
 
     async def read(self, ctx: SourceContext, *, full: bool = False) -> SourceRead:
         if self.config.path is not None:
-            return await asyncio.to_thread(self._read_folder, ctx, Path(self.config.path))
+            with gc_paused():
+                return await asyncio.to_thread(self._read_folder, ctx, Path(self.config.path))
         cached = await ctx.cache.load()
         with gc_paused():
             return await self._read_http(ctx, cached, full)

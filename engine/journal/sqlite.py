@@ -414,9 +414,7 @@ class SqliteJournal:
                     for i, op in enumerate(ops)
                 ],
             )
-        from dataclasses import replace
-
-        return [replace(op, id=first + i) for i, op in enumerate(ops)]
+        return [op._replace(id=first + i) for i, op in enumerate(ops)]
 
     async def load_operations(
         self, run_id: int, statuses: Iterable[str] | None = None
