@@ -136,9 +136,20 @@ def test_the_console_script_exits_with_the_code(tmp_path: Path) -> None:
 
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        [sys.executable, "-m", "console.cli", "--config", str(tmp_path / "x.toml"),
-         "sandbox", "nowhere"],
-        cwd=root, capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "console.cli",
+            "--config",
+            str(tmp_path / "x.toml"),
+            "sandbox",
+            "nowhere",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stdout == ""

@@ -54,7 +54,9 @@ def test_status_lists_every_tenant(shared: Path) -> None:
     assert health["beta"] == "held"
     assert health["gamma"] == "never_run"
     assert {r["id"]: r["tier"] for r in rows} == {
-        "alpha": "bronze", "beta": "silver", "gamma": "gold"
+        "alpha": "bronze",
+        "beta": "silver",
+        "gamma": "gold",
     }
 
 
@@ -162,9 +164,7 @@ def test_gold_tenant_refuses_without_an_approved_elevation(fresh: Path) -> None:
     elevation = ess_json(fresh, "elevate", "gamma", "--reason", "first sync")
     assert elevation["status"] == "pending_approval"
     assert ess(fresh, "sync", "gamma")[0] == 3
-    approved = ess_json(
-        fresh, "elevation", "approve", str(elevation["id"]), "--approver", "rektor"
-    )
+    approved = ess_json(fresh, "elevation", "approve", str(elevation["id"]), "--approver", "rektor")
     assert approved["status"] == "active"
     assert ess(fresh, "sync", "gamma", "--json")[0] == 0
 
@@ -215,15 +215,23 @@ def test_no_personnummer_reaches_any_output(shared: Path) -> None:
     from engine.testing.snapshot_io import read_snapshot
 
     civic = {
-        p.civic_no for p in read_snapshot(shared.parent / "alpha.json").persons.values()
+        p.civic_no
+        for p in read_snapshot(shared.parent / "alpha.json").persons.values()
         if p.civic_no
     }
     assert civic
     person = next(r for r in ess_json(shared, "failures") if r["kind"] == "user")["key"]
     run = str(latest_run(shared, "alpha")["id"])
     commands = [
-        ("status",), ("status", "alpha"), ("runs", "alpha"), ("show", run), ("failures",),
-        ("findings", "alpha"), ("logs", run), ("search", person), ("audit",),
+        ("status",),
+        ("status", "alpha"),
+        ("runs", "alpha"),
+        ("show", run),
+        ("failures",),
+        ("findings", "alpha"),
+        ("logs", run),
+        ("search", person),
+        ("audit",),
         ("explain", "alpha", "person", person),
     ]
     for args in commands:

@@ -1,0 +1,79 @@
+"""A DataTable that keeps its rows, filters them by text and holds the cursor on the same row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.widgets import DataTable
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    cells: tuple[RenderableType, ...]
+
+    @property
+    def haystack(self) -> str:
+        return " ".join(c.plain if isinstance(c, Text) else str(c) for c in self.cells).lower()
+
+
+class RowTable(DataTable[RenderableType]):
+    """Rows are replaced wholesale on each refresh; the filter and the cursor survive it."""
+
+    def __init__(self, columns: Sequence[str], *, empty: str = "nothing here", id: str) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.column_labels = tuple(columns)
+        self.empty = empty
+        self.rows_all: list[Row] = []
+        self.filter_text = ""
+
+    def on_mount(self) -> None:
+        self.add_columns(*self.column_labels)
+
+    @property
+    def shown(self) -> list[Row]:
+        needle = self.filter_text.lower().strip()
+        if not needle:
+            return self.rows_all
+        return [r for r in self.rows_all if needle in r.haystack]
+
+    def set_rows(self, rows: Iterable[Row]) -> None:
+        keep = self.selected_key()
+        self.rows_all = list(rows)
+        self._redraw(keep)
+
+    def set_filter(self, text: str) -> None:
+        keep = self.selected_key()
+        self.filter_text = text
+        self._redraw(keep)
+
+    def selected_key(self) -> str | None:
+        shown = self.shown
+        if not shown or not self.row_count or self.cursor_row < 0 or self.cursor_row >= len(shown):
+            return None
+        return shown[self.cursor_row].key
+
+    def _redraw(self, keep: str | None) -> None:
+        self.clear()
+        shown = self.shown
+        for row in shown:
+            # plain strings become Text, so brackets in names are shown and not read as markup
+            cells = [Text(c) if isinstance(c, str) else c for c in row.cells]
+            self.add_row(*cells, key=row.key)
+        if not shown:
+            self.border_subtitle = (
+                f"no rows match {self.filter_text!r}" if self.filter_text else self.empty
+            )
+        else:
+            total = len(self.rows_all)
+            self.border_subtitle = (
+                f"{len(shown)} of {total}" if self.filter_text else f"{total} rows"
+            )
+        if keep is not None:
+            for index, row in enumerate(shown):
+                if row.key == keep:
+                    self.move_cursor(row=index, animate=False)
+                    break
