@@ -210,11 +210,13 @@ class SchoolRole:
         return f"{self.start or ''}|{self.end or ''}|{self.school_year or ''}|{self.title or ''}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Snapshot:
     """Everything a source says at one moment, keyed by the source's ids.
 
-    ``as_of`` is the day against which memberships and roles are judged current.
+    ``as_of`` is the day against which memberships and roles are judged current. Its repr
+    gives counts only: a whole municipality's names have no place in a log line or a
+    traceback (and a full repr of two million records takes minutes).
     """
 
     schools: Mapping[str, School]
@@ -224,6 +226,10 @@ class Snapshot:
     school_roles: tuple[SchoolRole, ...]
     as_of: date
     source: str = ""
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.counts().items())
+        return f"Snapshot({self.source or 'source'} as of {self.as_of}: {counts})"
 
     def counts(self) -> dict[str, int]:
         return {

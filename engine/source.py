@@ -52,7 +52,7 @@ class SourceContext:
     progress: Callable[[str, int], None] = lambda entity, count: None  # records read so far
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SourceRead:
     """A snapshot, the findings made while reading it, and how it was read."""
 
@@ -60,6 +60,9 @@ class SourceRead:
     findings: tuple[Finding, ...] = ()
     mode: Literal["full", "incremental", "folder"] = "full"
     stats: Mapping[str, int] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"SourceRead({self.mode}, {self.snapshot!r}, {len(self.findings)} findings)"
 
 
 class SourceError(Exception):

@@ -80,13 +80,16 @@ class DesiredObject:
             object.__setattr__(self, "fingerprint", fingerprint(repr(self.attrs)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DesiredState:
-    """The target's whole desired state for one snapshot."""
+    """The target's whole desired state for one snapshot (its repr gives counts only)."""
 
     objects: Mapping[str, Mapping[str, DesiredObject]]  # kind -> key -> object
     links: Mapping[str, frozenset[tuple[str, str]]]  # link kind -> {(parent key, child key)}
     findings: tuple[Finding, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"DesiredState({self.count()})"
 
     def count(self) -> dict[str, int]:
         out = {k: len(v) for k, v in self.objects.items()}
@@ -108,12 +111,15 @@ class MirrorObject:
     label: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ObservedState:
     """The target as ESS believes it is: the journal's mirror, refreshed from the target."""
 
     objects: Mapping[str, Mapping[str, MirrorObject]]
     links: Mapping[str, frozenset[tuple[str, str]]]
+
+    def __repr__(self) -> str:
+        return f"ObservedState({self.count()})"
 
     def count(self) -> dict[str, int]:
         out = {k: len(v) for k, v in self.objects.items()}
