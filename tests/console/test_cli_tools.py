@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def plugin_or_skip(group: str, name: str) -> None:
+    """Every plugin this project ships must load; a missing one is a broken install."""
     try:
         load_plugin(group, name)
     except PluginError as exc:
-        pytest.skip(f"{group} plugin {name} is not available: {exc}")
+        pytest.fail(f"{group} plugin {name} is not available: {exc}")
 
 
 def test_sample_generate_writes_a_folder_and_counts(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import AppFactory, notices, screen_text, settle
 from console_fake_ops import FakeOps
+from console_support import AppFactory, notices, screen_text, settle
 from textual.pilot import Pilot
 
 from console.tui.app import ConsoleApp

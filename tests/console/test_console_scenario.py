@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import notices, screen_text, settle
+from console_support import notices, screen_text, settle
 
 from console.tui.app import ConsoleApp
 from console.tui.screens.approvals import ApprovalsScreen

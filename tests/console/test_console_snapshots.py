@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from conftest import AppFactory, settle
+from console_support import AppFactory, settle
 from textual.pilot import Pilot
 
 from console.tui.app import ConsoleApp

@@ -26,17 +26,9 @@ from mcp.types import Implementation
 from mcp_support import ClientFactory, everything_text, structured
 
 from engine.ops import Ops
+from engine.testing.scenario import build_scenario
 from server.app import build_server
 from server.scrub import PERSONNUMMER
-
-try:
-    from engine.testing.scenario import build_scenario
-except ImportError:  # pragma: no cover - only while the engine's test scenario is missing
-    build_scenario = None  # type: ignore[assignment]
-
-pytestmark = pytest.mark.skipif(
-    build_scenario is None, reason="engine.testing.scenario.build_scenario is not available"
-)
 
 TOKEN_ENV = "ESS_SCENARIO_MCP_TOKEN"
 TOKEN = "scenario-token-0123456789abcdef"
@@ -190,8 +182,7 @@ async def test_stdio_subprocess(scenario: Path, command: str):
         )
     else:
         ess = Path(sys.executable).with_name("ess")
-        if not ess.exists():
-            pytest.skip("the `ess` console script is not installed")
+        assert ess.exists(), "the `ess` console script is not installed (pip install -e .)"
         params = StdioServerParameters(
             command=str(ess),
             args=["--config", str(scenario), "mcp", "--allow-writes"],
