@@ -1,0 +1,232 @@
+"""JSON batching: up to 20 requests per ``POST /$batch``, each inner answer handled alone.
+
+A 200 envelope says nothing about the inner requests (reference §3.1): each inner 429 or 5xx is
+sent again on its own after its own Retry-After, together with whatever depended on it (those
+come back 424). Requests that must run in order carry ``dependsOn`` and stay in one envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import WRITE_METHODS, GraphClient
+from .errors import GraphResponse
+
+MAX_BATCH = 20
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class SubRequest:
+    """One request of a batch. ``id`` is unique within a call of :func:`run_requests`."""
+
+    id: str
+    method: str
+    url: str  # relative to the version root, e.g. "/groups/{id}"
+    body: Any = None
+    depends_on: tuple[str, ...] = ()
+    write_units: int | None = None  # default: 1 for a write, 0 for a read
+
+    @property
+    def units(self) -> int:
+        if self.write_units is not None:
+            return self.write_units
+        return 1 if self.method in WRITE_METHODS else 0
+
+    def wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "method": self.method, "url": self.url}
+        if self.body is not None:
+            out["body"] = self.body
+            out["headers"] = {"Content-Type": "application/json"}
+        if self.depends_on:
+            out["dependsOn"] = list(self.depends_on)
+        return out
+
+
+@dataclass
+class BatchRun:
+    """Answers by request id, and how many rounds and envelopes it took."""
+
+    responses: dict[str, GraphResponse] = field(default_factory=dict)
+    rounds: int = 0
+    envelopes: int = 0
+
+
+def chunk(
+    requests: Sequence[SubRequest], size: int = MAX_BATCH, max_units: int | None = None
+) -> list[list[SubRequest]]:
+    """Split into envelopes of at most ``size`` requests (and ``max_units`` writes), keeping
+    each dependsOn chain in one envelope where it fits."""
+    groups: list[list[SubRequest]] = []
+    where: dict[str, int] = {}
+
+    def fits(group: list[SubRequest], req: SubRequest) -> bool:
+        if len(group) >= size:
+            return False
+        return max_units is None or sum(r.units for r in group) + req.units <= max_units
+
+    for req in requests:
+        home = next((where[d] for d in req.depends_on if d in where), None)
+        if home is not None and fits(groups[home], req):
+            groups[home].append(req)
+            where[req.id] = home
+            continue
+        if home is not None:  # a chain longer than an envelope: break it (order kept by rounds)
+            req = SubRequest(req.id, req.method, req.url, req.body, (), req.write_units)
+        groups.append([req])
+        where[req.id] = len(groups) - 1
+    out: list[list[SubRequest]] = []
+    for g in groups:  # pack small groups together
+        units = sum(r.units for r in g)
+        if (
+            out
+            and len(out[-1]) + len(g) <= size
+            and (max_units is None or sum(r.units for r in out[-1]) + units <= max_units)
+        ):
+            out[-1].extend(g)
+        else:
+            out.append(list(g))
+    return out
+
+
+async def run_requests(
+    client: GraphClient, requests: Sequence[SubRequest], *, max_rounds: int = 4
+) -> BatchRun:
+    """Send the requests (one alone, more in $batch envelopes), retrying inner transient
+    failures alone, at most ``max_rounds`` times; the last answer of each id is returned."""
+    run = BatchRun()
+    todo = list(requests)
+    while todo and run.rounds < max_rounds:
+        run.rounds += 1
+        envelopes = chunk(todo, MAX_BATCH, client.writes.limit)
+        answers = await asyncio.gather(*(_send_envelope(client, env) for env in envelopes))
+        run.envelopes += len(envelopes)
+        for part in answers:
+            run.responses.update(part)
+        transient = {r.id for r in todo if run.responses[r.id].status in TRANSIENT}
+        # a 424 is resent only with the transient failure it depended on
+        again_ids = transient | {
+            r.id
+            for r in todo
+            if run.responses[r.id].status == 424 and any(d in transient for d in r.depends_on)
+        }
+        todo = [r for r in todo if r.id in again_ids]
+        if not todo:
+            break
+        waits = [
+            run.responses[r.id].retry_after or 0.0
+            for r in todo
+            if run.responses[r.id].status in (500, 502, 503, 504)  # 429s hold the client's gate
+        ]
+        wait = max(waits, default=0.0)
+        if wait:
+            await asyncio.sleep(min(wait, 60.0))
+        todo = [_without_done_deps(r, run) for r in todo]
+    return run
+
+
+def _without_done_deps(req: SubRequest, run: BatchRun) -> SubRequest:
+    """Drop dependsOn entries that already succeeded (they are not resent)."""
+    deps = tuple(d for d in req.depends_on if not run.responses.get(d, GraphResponse(0)).ok)
+    if deps == req.depends_on:
+        return req
+    return SubRequest(req.id, req.method, req.url, req.body, deps, req.write_units)
+
+
+async def _send_envelope(
+    client: GraphClient, envelope: list[SubRequest]
+) -> dict[str, GraphResponse]:
+    units = sum(r.units for r in envelope)
+    if len(envelope) == 1:
+        r = envelope[0]
+        resp = await client.send(
+            r.method, r.url, json=r.body, write_units=units, retry_transient=False
+        )
+        return {r.id: resp}
+    resp = await client.send(
+        "POST",
+        "/$batch",
+        json={"requests": [r.wire() for r in envelope]},
+        write_units=units,
+        retry_transient=False,
+    )
+    if not resp.ok or not isinstance(resp.body, dict):
+        return {r.id: resp for r in envelope}  # the envelope failed: every request shares it
+    out: dict[str, GraphResponse] = {}
+    for item in resp.body.get("responses", []):
+        rid = str(item.get("id"))
+        inner = GraphResponse(
+            int(item.get("status", 0)), item.get("body"), dict(item.get("headers") or {})
+        )
+        client.hold_for(inner)
+        out[rid] = inner
+    for r in envelope:
+        if r.id not in out:
+            out[r.id] = GraphResponse(
+                502, {"error": {"code": "MissingResponse", "message": "no answer in $batch"}}
+            )
+    return out
+
+
+class Coalescer:
+    """Gathers the requests that concurrent operations make in the same moment into $batch
+    envelopes, so each operation's logic reads as plain sequential calls."""
+
+    def __init__(self, client: GraphClient, *, max_rounds: int = 4) -> None:
+        self._client = client
+        self._max_rounds = max_rounds
+        self._pending: list[tuple[list[SubRequest], asyncio.Future[list[GraphResponse]]]] = []
+        self._collecting = False  # a flush is scheduled and has not taken the pending list yet
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._seq = 0
+        self.envelopes = 0
+
+    async def call(
+        self, method: str, url: str, body: Any = None, *, write_units: int | None = None
+    ) -> GraphResponse:
+        (resp,) = await self.call_many([(method, url, body, write_units)], chain=False)
+        return resp
+
+    async def call_many(
+        self, calls: Sequence[tuple[str, str, Any, int | None]], *, chain: bool
+    ) -> list[GraphResponse]:
+        """Several requests of one operation; ``chain`` runs them in order (dependsOn)."""
+        reqs: list[SubRequest] = []
+        for method, url, body, units in calls:
+            self._seq += 1
+            deps = (reqs[-1].id,) if chain and reqs else ()
+            reqs.append(SubRequest(str(self._seq), method, url, body, deps, units))
+        fut: asyncio.Future[list[GraphResponse]] = asyncio.get_running_loop().create_future()
+        self._pending.append((reqs, fut))
+        if not self._collecting:
+            self._collecting = True
+            task = asyncio.create_task(self._flush())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await fut
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let every operation that is ready make its request first
+        await asyncio.sleep(0)
+        pending, self._pending = self._pending, []
+        self._collecting = False
+        if not pending:
+            return
+        try:
+            run = await run_requests(
+                self._client,
+                [r for reqs, _ in pending for r in reqs],
+                max_rounds=self._max_rounds,
+            )
+        except Exception as exc:  # handed to every waiting operation
+            for _, fut in pending:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        self.envelopes += run.envelopes
+        for reqs, fut in pending:
+            if not fut.done():
+                fut.set_result([run.responses[r.id] for r in reqs])

@@ -1,0 +1,112 @@
+"""What one ``apply`` call works with, and what the target remembers between calls of a run."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from engine.findings import Finding, Severity
+from engine.plan import Operation
+from engine.target import DesiredState, Outcome, TargetContext
+
+from .batch import Coalescer
+from .client import GraphClient
+from .config import MicrosoftConfig
+from .errors import Classified, GraphResponse, Verdict, classify
+
+ORIGIN = "microsoft"
+RECORD_TYPES = {
+    "school": "school",
+    "user": "person",
+    "class": "group",
+    "team": "group",
+    "school.user": "school_role",
+    "school.class": "group",
+    "class.member": "membership",
+    "class.teacher": "membership",
+}
+
+
+@dataclass
+class Memory:
+    """Facts a run learns that later operations of the same run need."""
+
+    desired: DesiredState | None = None
+    prebound: set[tuple[str, str, str]] = field(default_factory=set)  # (link, parent, child)
+    created_classes: dict[str, float] = field(default_factory=dict)  # class key -> monotonic
+
+    def class_teachers(self, class_key: str) -> list[str]:
+        if self.desired is None:
+            return []
+        pairs = self.desired.links.get("class.teacher", frozenset())
+        return sorted(c for p, c in pairs if p == class_key)
+
+    def class_students(self, class_key: str) -> list[str]:
+        if self.desired is None:
+            return []
+        pairs = self.desired.links.get("class.member", frozenset())
+        return sorted(c for p, c in pairs if p == class_key)
+
+    def is_desired_link(self, link: str, parent: str, child: str) -> bool:
+        if self.desired is None:
+            return False
+        return (parent, child) in self.desired.links.get(link, frozenset())
+
+    def class_created(self, class_key: str) -> None:
+        self.created_classes[class_key] = time.monotonic()
+
+
+@dataclass
+class Runtime:
+    config: MicrosoftConfig
+    client: GraphClient
+    ctx: TargetContext
+    calls: Coalescer
+    memory: Memory
+
+    def target_id(self, kind: str, key: str, known: str | None = None) -> str | None:
+        return known or self.ctx.target_ids(kind, key)
+
+    def outcome(
+        self,
+        op: Operation,
+        resp: GraphResponse,
+        method: str,
+        url: str,
+        *,
+        target_id: str | None = None,
+        fresh: bool = False,
+    ) -> Outcome:
+        """The outcome of one answer for one operation."""
+        return outcome_of(op, classify(resp, method, url, fresh=fresh), target_id)
+
+
+def outcome_of(op: Operation, c: Classified, target_id: str | None = None) -> Outcome:
+    if c.verdict is Verdict.OK or c.verdict is Verdict.GONE:
+        return Outcome.done(target_id)
+    if c.verdict is Verdict.EXISTS:
+        return Outcome.done(target_id, adopted=True)
+    if c.verdict is Verdict.RETRY:
+        return Outcome.retry(c.reason, c.message, c.retry_after)
+    if c.verdict is Verdict.FATAL:
+        return Outcome.fatal(c.reason, c.message)
+    return failed(op, c.reason, c.message)
+
+
+def failed(op: Operation, reason: str, message: str, fix: str = "") -> Outcome:
+    """A refusal only a change to the data fixes: an outcome with a finding on the record."""
+    record = RECORD_TYPES.get(op.kind, op.kind)
+    record_id = f"{op.parent}/{op.key}" if op.parent else op.key
+    finding = Finding(
+        code=f"microsoft_{reason}",
+        severity=Severity.WARNING,
+        record_type=record,
+        record_id=record_id,
+        message=f"Microsoft 365 refused to {op.action.value} {op.kind} "
+        f"{op.label or record_id}: {message}",
+        fix=fix
+        or "correct the record in the student administration system, or the naming "
+        "templates in the tenant's configuration, then sync again",
+        origin=ORIGIN,
+    )
+    return Outcome.failed(reason, message, finding)

@@ -1,0 +1,266 @@
+"""MicrosoftTarget: Microsoft 365 Education (Graph education API, groups, Class Teams).
+
+The engine plans; this target maps the snapshot to Graph objects, groups ready operations into
+as few write requests as Graph allows ($batch of 20, member binds of 20 per PATCH), applies
+them, classifies every answer, reads drift back, and checks in-flight work after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from engine.model import Snapshot
+from engine.plan import Action, Operation
+from engine.secrets import Secret, SecretResolver
+from engine.target import (
+    Batch,
+    DesiredState,
+    KindSpec,
+    LinkSpec,
+    ObservedState,
+    Outcome,
+    RateLimit,
+    TargetContext,
+)
+
+from .auth import AuthError, TokenProvider, load_certificate
+from .batch import MAX_BATCH, Coalescer
+from .client import GraphClient, GraphUnavailable
+from .config import MicrosoftConfig
+from .drift import read_drift
+from .links import apply_binds, apply_link, bind_requests, is_bind
+from .mapping import MappingPolicy, desired_state
+from .objects import apply_object
+from .runtime import Memory, Runtime
+from .teams import apply_team
+from .verify import verify_operation
+
+TEAMS_PER_BATCH = 100  # POSTs paced at 10/s, then polled together
+
+
+def kind_specs(config: MicrosoftConfig, policy: Any) -> tuple[KindSpec, ...]:
+    """Kinds in creation order, with retirement from the tenant's policy."""
+    grace = int(getattr(policy, "suspend_grace_days", 30))
+    class_end = str(getattr(policy, "class_end", "archive"))
+    class_retire = {"archive": "archive", "keep": "keep", "delete": "delete"}[class_end]
+    if class_end == "archive":
+        team_retire = "archive" if config.team_archive_on_end else "keep"
+    else:
+        team_retire = class_retire
+    kinds = [
+        KindSpec("school", 1, retire="keep"),
+        KindSpec("user", 2, retire="suspend", grace_days=grace),
+        KindSpec("class", 3, retire=class_retire),  # type: ignore[arg-type]
+    ]
+    if config.create_teams:
+        kinds.append(KindSpec("team", 4, retire=team_retire, depends_on=("class",)))  # type: ignore[arg-type]
+    return tuple(kinds)
+
+
+LINK_SPECS = (
+    LinkSpec("school.user", "school", "user", rank=1),
+    LinkSpec("school.class", "school", "class", rank=2),
+    LinkSpec("class.member", "class", "user", rank=3),
+    LinkSpec("class.teacher", "class", "user", rank=3),
+)
+
+
+class MicrosoftTarget:
+    """One Microsoft 365 Education tenant."""
+
+    config_model: ClassVar[type[Any]] = MicrosoftConfig
+
+    def __init__(
+        self,
+        name: str,
+        config: MicrosoftConfig,
+        policy: Any,
+        client: GraphClient,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.policy = policy
+        self.client = client
+        self.kinds = kind_specs(config, policy)
+        self.links = LINK_SPECS
+        self.rate_limit = RateLimit(
+            writes=config.write_limit,
+            per_seconds=config.write_window_s,
+            max_concurrency=config.max_concurrency,
+        )
+        self.memory = Memory()
+
+    @classmethod
+    def from_config(
+        cls, name: str, settings: Mapping[str, Any], policy: Any, secrets: SecretResolver
+    ) -> MicrosoftTarget:
+        config = MicrosoftConfig.model_validate(dict(settings))
+        return cls(name, config, policy, build_client(config, secrets))
+
+    # desired and observed ----------------------------------------------------------------
+
+    def desired(self, snapshot: Snapshot) -> DesiredState:
+        state = desired_state(snapshot, self.config, MappingPolicy.of(self.policy))
+        self.memory = Memory(desired=state)  # a new run: forget what the last one bound
+        return state
+
+    async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
+        try:
+            corrected, report = await read_drift(self.client, observed, self.memory)
+        except (AuthError, GraphUnavailable) as exc:
+            ctx.emit("error", f"cannot read Microsoft 365 to look for drift: {exc}")
+            return observed
+        if report.unreadable:
+            ctx.emit(
+                "warning",
+                f"{report.unreadable} class(es) could not be read for drift; "
+                "they are checked again next run",
+            )
+        if not report.any:
+            return observed
+        if str(getattr(self.policy, "drift", "repair")) == "report":
+            ctx.emit(
+                "warning", f'drift: {report.summary()} (policy drift = "report": left as it is)'
+            )
+            return observed
+        ctx.emit("warning", f"drift: {report.summary()}; this run repairs it")
+        return corrected
+
+    # batching and applying ---------------------------------------------------------------
+
+    def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
+        out: list[Batch] = []
+        plain: list[Operation] = []
+        teams: list[Operation] = []
+        binds: dict[str, list[Operation]] = {}
+        for op in ready:
+            if op.kind == "team":
+                teams.append(op)
+            elif is_bind(op):
+                binds.setdefault(op.parent or "", []).append(op)
+            else:
+                plain.append(op)
+        current: list[Operation] = []
+        patches = 0
+        for ops in binds.values():
+            n = bind_requests(ops)
+            if current and patches + n > MAX_BATCH:
+                out.append(Batch(tuple(current), cost=patches))
+                current, patches = [], 0
+            current.extend(ops)
+            patches += n
+        if current:
+            out.append(Batch(tuple(current), cost=patches))
+        current, units = [], 0
+        for op in plain:
+            n = write_units(op)
+            if current and (len(current) >= MAX_BATCH or units + n > MAX_BATCH):
+                out.append(Batch(tuple(current), cost=units))
+                current, units = [], 0
+            current.append(op)
+            units += n
+        if current:
+            out.append(Batch(tuple(current), cost=units))
+        for i in range(0, len(teams), TEAMS_PER_BATCH):
+            out.append(Batch(tuple(teams[i : i + TEAMS_PER_BATCH]), cost=0))
+        return out
+
+    async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
+        rt = Runtime(self.config, self.client, ctx, Coalescer(self.client), self.memory)
+        ops = batch.operations
+        results: dict[int, Outcome] = {}
+        try:
+            binds: dict[str, list[Operation]] = {}
+            singles: list[Operation] = []
+            for op in ops:
+                if is_bind(op):
+                    binds.setdefault(op.parent or "", []).append(op)
+                else:
+                    singles.append(op)
+            bind_results, single_results = await asyncio.gather(
+                asyncio.gather(*(apply_binds(rt, group) for group in binds.values())),
+                asyncio.gather(*(self._one(rt, op) for op in singles)),
+            )
+            for part in bind_results:
+                results.update(part)
+            for op, outcome in zip(singles, single_results, strict=True):
+                results[op.seq] = outcome
+        except AuthError as exc:
+            if exc.transient:
+                return [Outcome.retry("auth_unreachable", str(exc), 30.0)] * len(ops)
+            return [Outcome.fatal("auth", str(exc))] * len(ops)
+        except GraphUnavailable as exc:
+            return [Outcome.retry("unreachable", str(exc), 30.0)] * len(ops)
+        return [results.get(op.seq) or Outcome.retry("error", "no outcome") for op in ops]
+
+    async def _one(self, rt: Runtime, op: Operation) -> Outcome:
+        if op.kind == "team":
+            return await apply_team(rt, op)
+        if op.is_link:
+            return await apply_link(rt, op)
+        return await apply_object(rt, op)
+
+    async def verify(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+        rt = Runtime(self.config, self.client, ctx, Coalescer(self.client), self.memory)
+        try:
+            return await verify_operation(rt, op)
+        except (AuthError, GraphUnavailable):
+            return None
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def write_units(op: Operation) -> int:
+    """Directory writes one (non-bind) operation is expected to cost."""
+    if op.kind == "team" or (op.kind == "class" and op.action is Action.ARCHIVE):
+        return 0
+    if op.kind == "class.teacher" and op.action is Action.UNLINK:
+        return 2
+    return 1
+
+
+def _path(value: Path | None, base: Path) -> Path | None:
+    if value is None:
+        return None
+    value = value.expanduser()
+    return value if value.is_absolute() else base / value
+
+
+def build_client(config: MicrosoftConfig, secrets: SecretResolver) -> GraphClient:
+    """Resolve the credential and build the token provider and HTTP client."""
+    base = secrets.base_dir
+    verify_path = _path(config.verify, base)
+    verify: str | bool = str(verify_path) if verify_path else True
+    secret: Secret | None = None
+    certificate = None
+    if config.client_secret is not None:
+        secret = secrets.resolve(config.client_secret)
+    else:
+        cert_path = _path(config.certificate_path, base)
+        assert cert_path is not None  # the config model requires one credential
+        password = (
+            secrets.resolve(config.certificate_password) if config.certificate_password else None
+        )
+        certificate = load_certificate(cert_path, password, config.certificate_thumbprint)
+    tokens = TokenProvider(
+        client_id=config.client_id,
+        authority=config.authority_url,
+        custom_authority=config.custom_authority,
+        secret=secret,
+        certificate=certificate,
+        verify=verify,
+        timeout_s=config.timeout_s,
+    )
+    return GraphClient(
+        config.graph_url,
+        tokens,
+        verify=verify,
+        timeout_s=config.timeout_s,
+        max_concurrency=config.max_concurrency,
+        write_limit=config.write_limit,
+        write_window_s=config.write_window_s,
+    )
