@@ -81,10 +81,16 @@ def floor_parse(folder: Path) -> tuple[float, int]:
 def microsoft_target() -> Any:
     from adapters.microsoft.target import MicrosoftTarget
 
-    settings = {"type": "microsoft", "tenant_id": "bench", "client_id": "bench",
-                "client_secret": "env:ESS_BENCH_UNUSED", "domain": "skola.example"}
-    return MicrosoftTarget.from_config("microsoft", settings, TenantPolicy(),
-                                       SecretResolver(environ={"ESS_BENCH_UNUSED": "x"}))
+    settings = {
+        "type": "microsoft",
+        "tenant_id": "bench",
+        "client_id": "bench",
+        "client_secret": "env:ESS_BENCH_UNUSED",
+        "domain": "skola.example",
+    }
+    return MicrosoftTarget.from_config(
+        "microsoft", settings, TenantPolicy(), SecretResolver(environ={"ESS_BENCH_UNUSED": "x"})
+    )
 
 
 def run(size: str, seed: int) -> dict[str, Any]:
@@ -93,11 +99,15 @@ def run(size: str, seed: int) -> dict[str, Any]:
     folder = ensure_dataset(size, seed)
     floor_s, nbytes = floor_parse(folder)
     gc.collect()
-    figures: dict[str, Any] = {"size": size, "json_mb": round(nbytes / 2**20, 1),
-                               "floor_parse_s": round(floor_s, 2)}
+    figures: dict[str, Any] = {
+        "size": size,
+        "json_mb": round(nbytes / 2**20, 1),
+        "floor_parse_s": round(floor_s, 2),
+    }
 
-    source = SS12000Source.from_config({"type": "ss12000", "path": str(folder)},
-                                       SecretResolver(base_dir=folder))
+    source = SS12000Source.from_config(
+        {"type": "ss12000", "path": str(folder)}, SecretResolver(base_dir=folder)
+    )
     ctx = SourceContext(tenant="bench", cache=NoCache(), today=AS_OF)
     t = time.perf_counter()
     read = asyncio.run(source.read(ctx, full=True))
@@ -127,8 +137,9 @@ def run(size: str, seed: int) -> dict[str, Any]:
     now = datetime.now(UTC)
     t = time.perf_counter()
     with gc_paused():
-        first = plan(PlanInput("microsoft", target.kinds, target.links, desired,
-                               ObservedState({}, {}), now))
+        first = plan(
+            PlanInput("microsoft", target.kinds, target.links, desired, ObservedState({}, {}), now)
+        )
     figures["diff_first_sync_s"] = round(time.perf_counter() - t, 2)
     figures["ops_first_sync"] = len(first)
     full = apply_to_observed(ObservedState({}, {}), first, now, target.links)
@@ -140,12 +151,17 @@ def run(size: str, seed: int) -> dict[str, Any]:
     figures["diff_no_change_s"] = round(time.perf_counter() - t, 2)
     figures["ops_no_change"] = len(again)
     figures["peak_mb"] = round(peak_mb())
-    whole = (figures["parse_map_s"] + figures["validate_s"] + figures["desired_s"]
-             + figures["diff_first_sync_s"])
+    whole = (
+        figures["parse_map_s"]
+        + figures["validate_s"]
+        + figures["desired_s"]
+        + figures["diff_first_sync_s"]
+    )
     figures["plan_total_s"] = round(whole, 2)
     figures["plan_over_floor"] = round(whole / floor_s, 2)
-    figures["no_change_total_s"] = round(whole - figures["diff_first_sync_s"]
-                                         + figures["diff_no_change_s"], 2)
+    figures["no_change_total_s"] = round(
+        whole - figures["diff_first_sync_s"] + figures["diff_no_change_s"], 2
+    )
     return figures
 
 
@@ -163,15 +179,23 @@ def main() -> None:
     print(f"JSON on disk                {figures['json_mb']:>10} MB")
     print(f"floor: orjson parse only    {figures['floor_parse_s']:>10} s")
     print(f"parse and map to the model  {figures['parse_map_s']:>10} s")
-    print(f"validate                    {figures['validate_s']:>10} s   "
-          f"({figures['findings']} findings)")
+    print(
+        f"validate                    {figures['validate_s']:>10} s   "
+        f"({figures['findings']} findings)"
+    )
     print(f"desired state (Microsoft)   {figures['desired_s']:>10} s   {figures['desired']}")
-    print(f"diff, first sync            {figures['diff_first_sync_s']:>10} s   "
-          f"({figures['ops_first_sync']} operations)")
-    print(f"diff, no change             {figures['diff_no_change_s']:>10} s   "
-          f"({figures['ops_no_change']} operations)")
-    print(f"whole plan (first sync)     {figures['plan_total_s']:>10} s   "
-          f"= {figures['plan_over_floor']} x the floor")
+    print(
+        f"diff, first sync            {figures['diff_first_sync_s']:>10} s   "
+        f"({figures['ops_first_sync']} operations)"
+    )
+    print(
+        f"diff, no change             {figures['diff_no_change_s']:>10} s   "
+        f"({figures['ops_no_change']} operations)"
+    )
+    print(
+        f"whole plan (first sync)     {figures['plan_total_s']:>10} s   "
+        f"= {figures['plan_over_floor']} x the floor"
+    )
     print(f"whole plan (no change)      {figures['no_change_total_s']:>10} s")
     print(f"peak memory (max RSS)       {figures['peak_mb']:>10} MB")
 

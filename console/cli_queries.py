@@ -87,9 +87,7 @@ def findings(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Argument(help="Tenant id.")],
     run: Annotated[int | None, typer.Option("--run", help="Findings of this run.")] = None,
-    severity: Annotated[
-        str | None, typer.Option("--severity", help="blocking or warning.")
-    ] = None,
+    severity: Annotated[str | None, typer.Option("--severity", help="blocking or warning.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 200,
     as_json: JsonOpt = False,
 ) -> None:

@@ -117,9 +117,7 @@ def report_run(summary: RunSummary, held: HeldPlanView | None, as_json: bool) ->
 def sync(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Argument(help="Tenant id from ess.toml.")],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Plan only; apply nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; apply nothing.")] = False,
     target: Annotated[
         list[str] | None, typer.Option("--target", "-t", help="Only this target (repeatable).")
     ] = None,

@@ -70,9 +70,7 @@ def scheduler(
 
     live = Live(board(cfg, latest), console=out(), auto_refresh=False)
     with live, contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            run_scheduler(cfg.path, actor=st.actor, on_event=on_event_for(live), once=once)
-        )
+        asyncio.run(run_scheduler(cfg.path, actor=st.actor, on_event=on_event_for(live), once=once))
     if failed:
         raise typer.Exit(int(ExitCode.PARTIAL))
 

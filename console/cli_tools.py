@@ -219,7 +219,11 @@ def mcp(
     try:
         if http:
             run_http(
-                config, host=host, port=port, allow_writes=allow_writes, toolsets=sets,
+                config,
+                host=host,
+                port=port,
+                allow_writes=allow_writes,
+                toolsets=sets,
                 token_ref=token,
             )
         else:
@@ -259,4 +263,3 @@ def register(app: typer.Typer, sample: typer.Typer) -> None:
     app.command()(demo)
     sample.command("generate")(sample_generate)
     sample.command("advance")(sample_advance)
-

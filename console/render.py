@@ -104,7 +104,15 @@ def _row(table: Table, *values: Any) -> None:
 
 def tenants_table(rows: Sequence[TenantHealth]) -> Table:
     table = _table(
-        None, "tenant", "tier", "health", "last run", "next run", "failed", "held", "blocking",
+        None,
+        "tenant",
+        "tier",
+        "health",
+        "last run",
+        "next run",
+        "failed",
+        "held",
+        "blocking",
         "warnings",
     )
     for t in rows:
@@ -179,9 +187,7 @@ def _elevation_line(e: ElevationView) -> str:
 
 
 def runs_table(rows: Sequence[RunSummary]) -> Table:
-    table = _table(
-        None, "run", "status", "trigger", "actor", "started", "took", *SUMMARY_COLUMNS
-    )
+    table = _table(None, "run", "status", "trigger", "actor", "started", "took", *SUMMARY_COLUMNS)
     for r in rows:
         took = f"{r.duration_s:.1f}s" if r.duration_s is not None else None
         status = styled(r.status)
@@ -248,8 +254,18 @@ def run_detail(detail: RunDetail) -> RenderableType:
 
 def operations_table(rows: Sequence[OperationView], title: str | None = None) -> Table:
     table = _table(
-        title, "op", "run", "tenant", "target", "action", "kind", "label", "status", "tries",
-        "reason", "advice",
+        title,
+        "op",
+        "run",
+        "tenant",
+        "target",
+        "action",
+        "kind",
+        "label",
+        "status",
+        "tries",
+        "reason",
+        "advice",
     )
     for o in rows:
         _row(
@@ -341,7 +357,13 @@ def elevations_table(rows: Sequence[ElevationView]) -> Table:
     table = _table(None, "id", "tenant", "status", "actor", "reason", "expires", "approved by")
     for e in rows:
         _row(
-            table, e.id, e.tenant, styled(e.status), e.actor, e.reason, when(e.expires_at),
+            table,
+            e.id,
+            e.tenant,
+            styled(e.status),
+            e.actor,
+            e.reason,
+            when(e.expires_at),
             e.approved_by,
         )
     return table

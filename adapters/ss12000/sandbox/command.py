@@ -57,8 +57,7 @@ class SS12000SandboxCommand:
                             f"  token_url     {info.token_url}",
                             f"  client_id     {info.client_id}",
                             f"  client_secret {info.client_secret}  (sandbox credential)",
-                            f"  advance       POST {root}/_sandbox/advance "
-                            '{"kind": "term"}',
+                            f'  advance       POST {root}/_sandbox/advance {{"kind": "term"}}',
                             "Press Ctrl+C to stop.",
                         ]
                     )
