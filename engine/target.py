@@ -28,7 +28,12 @@ def attrs_of(mapping: Mapping[str, Any]) -> Attrs:
     return tuple(sorted((k, _freeze(v)) for k, v in mapping.items()))
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _freeze(value: Any) -> Any:
+    if type(value) in _SCALARS:  # the common case, decided without isinstance chains
+        return value
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, Mapping):

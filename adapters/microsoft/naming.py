@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from engine.model import fingerprint
 
@@ -22,13 +23,19 @@ MAX_LOCAL = 64
 MAX_NICKNAME = 64
 
 
+@lru_cache(maxsize=1 << 16)
 def ascii_fold(text: str) -> str:
-    """Lower-case ASCII with accents dropped (Åsa Öberg -> asa oberg)."""
+    """Lower-case ASCII with accents dropped (Åsa Öberg -> asa oberg).
+
+    Cached: a municipality has a few thousand distinct names among hundreds of thousands of
+    people, and folding is the costliest step of naming an account.
+    """
     text = text.lower().translate(_SPECIAL)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c) and ord(c) < 128)
 
 
+@lru_cache(maxsize=1 << 16)
 def name_part(text: str | None) -> str:
     """One name as it may appear in an account name: folded, spaces to dashes, no punctuation."""
     if not text:
