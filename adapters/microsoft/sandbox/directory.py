@@ -9,6 +9,7 @@ remembered [memory for the exact messages].
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from .errors import (
@@ -148,6 +149,42 @@ def get_user(ctx: Ctx, req: GraphRequest, id: str) -> GraphResponse:
 def patch_user_route(ctx: Ctx, req: GraphRequest, id: str) -> GraphResponse:
     patch_user(ctx, find_user(ctx, id), body_object(req))
     return GraphResponse(204)
+
+
+# Every SKU the sandbox tenant "owns"; any GUID-shaped skuId is accepted so that tests and demos
+# can configure their own. Real tenants answer an unknown SKU with 400 (wording [memory]).
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def assign_license(ctx: Ctx, req: GraphRequest, id: str) -> GraphResponse:
+    """POST /users/{id}/assignLicense: needs a usageLocation on the user first, as Entra does."""
+    user = find_user(ctx, id)
+    body = body_object(req)
+    add, remove = body.get("addLicenses"), body.get("removeLicenses")
+    if not isinstance(add, list) or not isinstance(remove, list):
+        raise GraphError(
+            400, "Request_BadRequest", "addLicenses and removeLicenses are both required."
+        )
+    if not user.props.get("usageLocation"):
+        raise GraphError(
+            400,
+            "Request_BadRequest",
+            "License assignment cannot be done for user with invalid usage location.",
+        )
+    held = {lic["skuId"]: lic for lic in user.props.get("assignedLicenses", [])}
+    for lic in add:
+        sku = lic.get("skuId") if isinstance(lic, dict) else None
+        if not isinstance(sku, str) or not _GUID.match(sku):
+            raise GraphError(
+                400,
+                "Request_BadRequest",
+                f"License {sku} does not correspond to a valid company License.",
+            )
+        held[sku] = {"skuId": sku, "disabledPlans": list(lic.get("disabledPlans") or [])}
+    for sku in remove:
+        held.pop(str(sku), None)
+    ctx.store.update_user(user, {"assignedLicenses": list(held.values())})
+    return GraphResponse(200, user_view(user, None))
 
 
 def delete_user(ctx: Ctx, req: GraphRequest, id: str) -> GraphResponse:
@@ -360,6 +397,7 @@ def register(router: Router) -> None:
     router.add("GET", "/users/{id}", get_user)
     router.add("PATCH", "/users/{id}", patch_user_route)
     router.add("DELETE", "/users/{id}", delete_user)
+    router.add("POST", "/users/{id}/assignLicense", assign_license)
     router.add("GET", "/users/{id}/memberOf", user_member_of)
     router.add("GET", "/groups", list_groups)
     router.add("POST", "/groups", post_group)
