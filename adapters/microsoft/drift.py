@@ -1,7 +1,8 @@
 """Drift: what was changed by hand in the tenant since ESS last wrote it.
 
 The mirror says what ESS wrote; this reads what is there now for the objects people touch by
-hand: class groups (renamed, deleted) and their members and owners (added, removed). With
+hand: accounts (disabled, re-enabled, renamed, deleted), class groups (renamed, deleted) and
+their members and owners (added, removed). With
 ``drift = "repair"`` the corrected observed state goes to the planner, which plans the repair;
 with ``"report"`` the differences are only written to the run log.
 """
@@ -28,13 +29,26 @@ class DriftReport:
     links_added: int = 0
     links_removed: int = 0
     unreadable: int = 0
+    users_changed: list[str] = field(default_factory=list)
+    users_deleted: list[str] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
-        return bool(self.renamed or self.deleted or self.links_added or self.links_removed)
+        return bool(
+            self.renamed
+            or self.deleted
+            or self.links_added
+            or self.links_removed
+            or self.users_changed
+            or self.users_deleted
+        )
 
     def summary(self) -> str:
         parts = []
+        if self.users_changed:
+            parts.append(f"{len(self.users_changed)} account(s) enabled, disabled or renamed")
+        if self.users_deleted:
+            parts.append(f"{len(self.users_deleted)} account(s) deleted")
         if self.renamed:
             parts.append(f"{len(self.renamed)} class(es) renamed")
         if self.deleted:
@@ -51,6 +65,7 @@ async def read_drift(
 ) -> tuple[ObservedState, DriftReport]:
     """The observed state corrected from Graph, and what differed."""
     report = DriftReport()
+    observed = await _user_drift(client, observed, report)
     classes = {key: m for key, m in observed.objects.get("class", {}).items() if m.target_id}
     if not classes:
         return observed, report
@@ -155,3 +170,46 @@ async def _memberships(
             if uid in user_keys:
                 members.add((key, user_keys[uid]))
     return {"class.member": members, "class.teacher": teachers, "read": read}
+
+
+async def _user_drift(
+    client: GraphClient, observed: ObservedState, report: DriftReport
+) -> ObservedState:
+    """Accounts changed by hand: a deleted one is made again, one disabled or renamed is put
+    back by an update, and one a person re-enabled after ESS suspended it is suspended again."""
+    users = {key: m for key, m in observed.objects.get("user", {}).items() if m.target_id}
+    if not users:
+        return observed
+    listed: dict[str, dict[str, Any]] = {}
+    try:
+        async for item in client.pages("users?$select=id,accountEnabled,displayName&$top=999"):
+            listed[str(item["id"])] = item
+    except PageError:
+        report.unreadable += len(users)
+        return observed
+    table = dict(observed.objects.get("user", {}))
+    for key, m in users.items():
+        found = listed.get(str(m.target_id))
+        if found is None:
+            report.users_deleted.append(key)
+            table.pop(key, None)
+            continue
+        enabled = found.get("accountEnabled") is not False
+        name = dict(m.attrs).get("displayName")
+        if m.suspended_at is not None:
+            if enabled:  # re-enabled by hand: the planner suspends it again
+                report.users_changed.append(key)
+                table[key] = replace(m, suspended_at=None)
+        elif not enabled or (name is not None and found.get("displayName") != name):
+            report.users_changed.append(key)
+            table[key] = replace(m, fingerprint="drifted")
+    if not (report.users_changed or report.users_deleted):
+        return observed
+    gone = set(report.users_deleted)
+    links = {
+        kind: frozenset((p, c) for p, c in pairs if c not in gone) if gone else pairs
+        for kind, pairs in observed.links.items()
+    }
+    objects = dict(observed.objects)
+    objects["user"] = table
+    return ObservedState(objects, links)

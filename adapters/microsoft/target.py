@@ -116,7 +116,7 @@ class MicrosoftTarget:
         if report.unreadable:
             ctx.emit(
                 "warning",
-                f"{report.unreadable} class(es) could not be read for drift; "
+                f"{report.unreadable} account(s) or class(es) could not be read for drift; "
                 "they are checked again next run",
             )
         if not report.any:
