@@ -3,7 +3,7 @@
 Records are frozen, slotted dataclasses keyed by the source's stable ids (SS 12000 UUIDs), small
 enough that the large municipality (about two million memberships) fits comfortably in memory.
 School, Person and Group carry a content fingerprint computed once; Membership and SchoolRole are
-small enough that their content is their fingerprint.
+small enough that their content is their fingerprint, and numerous enough to be NamedTuples.
 
 A personnummer (``Person.civic_no``) is held for identity matching only: it is left out of
 ``repr`` and of every fingerprint, and no code outside identity matching may read it.
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class GroupType(StrEnum):
@@ -80,13 +80,15 @@ class School:
     municipality_code: str | None = None
     start: date | None = None
     end: date | None = None
-    fingerprint: str = field(default="", compare=False)
+    _fingerprint: str = field(default="", init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if not self.fingerprint:
+    @property
+    def fingerprint(self) -> str:
+        """The content hash, made on first use (most records of a read never need it)."""
+        if not self._fingerprint:
             object.__setattr__(
                 self,
-                "fingerprint",
+                "_fingerprint",
                 fingerprint(
                     self.name,
                     self.school_unit_code,
@@ -97,6 +99,7 @@ class School:
                     self.end,
                 ),
             )
+        return self._fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +115,15 @@ class Person:
     protection: Protection = Protection.NONE
     middle_name: str | None = None
     external_ids: tuple[tuple[str, str], ...] = ()  # (context, value); never a personnummer
-    fingerprint: str = field(default="", compare=False)
+    _fingerprint: str = field(default="", init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if not self.fingerprint:
+    @property
+    def fingerprint(self) -> str:
+        """The content hash, made on first use (most records of a read never need it)."""
+        if not self._fingerprint:
             object.__setattr__(
                 self,
-                "fingerprint",
+                "_fingerprint",
                 fingerprint(
                     self.given_name,
                     self.middle_name,
@@ -129,6 +134,7 @@ class Person:
                     ",".join(f"{c}={v}" for c, v in self.external_ids),
                 ),
             )
+        return self._fingerprint
 
     @property
     def display_name(self) -> str:
@@ -151,13 +157,15 @@ class Group:
     start: date | None = None
     end: date | None = None
     subject: str | None = None  # subject or course code, for naming
-    fingerprint: str = field(default="", compare=False)
+    _fingerprint: str = field(default="", init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if not self.fingerprint:
+    @property
+    def fingerprint(self) -> str:
+        """The content hash, made on first use (most records of a read never need it)."""
+        if not self._fingerprint:
             object.__setattr__(
                 self,
-                "fingerprint",
+                "_fingerprint",
                 fingerprint(
                     self.name,
                     self.group_type.value,
@@ -168,11 +176,16 @@ class Group:
                     self.subject,
                 ),
             )
+        return self._fingerprint
 
 
-@dataclass(frozen=True, slots=True)
-class Membership:
-    """A person in a group as student, teacher or mentor, with dates."""
+class Membership(NamedTuple):
+    """A person in a group as student, teacher or mentor, with dates.
+
+    Immutable like the other records, but a NamedTuple: a large municipality has about two
+    million of these, and a tuple is several times quicker to make than a frozen dataclass
+    (whose ``__init__`` sets each field through ``object.__setattr__``).
+    """
 
     group_id: str
     person_id: str
@@ -189,9 +202,9 @@ class Membership:
         return f"{self.start or ''}|{self.end or ''}"
 
 
-@dataclass(frozen=True, slots=True)
-class SchoolRole:
-    """A person at a school unit as student, teacher or other staff, with dates."""
+class SchoolRole(NamedTuple):
+    """A person at a school unit as student, teacher or other staff, with dates (a NamedTuple
+    for the same reason as :class:`Membership`)."""
 
     school_id: str
     person_id: str

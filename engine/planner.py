@@ -7,11 +7,12 @@ with no source change plans zero operations. The planner is pure: no I/O, no clo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine.links import EMPTY_LINKS, LinkSet
 from engine.plan import Action, Operation, Plan
 from engine.target import (
     DesiredObject,
@@ -38,56 +39,114 @@ class PlanInput:
 
 
 class _Builder:
-    """Collects operations per phase; seqs are given in the final order, so dependencies
-    (which only point at phase-1 operations) never need renumbering."""
+    """Collects operations in their final order: objects (phase 1) first, then links
+    (additions before removals), then retirements. Seqs are given as operations are made, so
+    dependencies (which only point at phase-1 operations) never need renumbering."""
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self.objects: list[Operation] = []  # phase 1, already in final order
-        self.later: dict[int, list[tuple[Any, ...]]] = {2: [], 3: [], 4: [], 5: []}
+        self.ops: list[Operation] = []
+        self.retire: dict[int, list[tuple[Any, ...]]] = {4: [], 5: []}
         self.by_object: dict[tuple[str, str], int] = {}
         self.skipped = 0
+        self._labels: dict[str, dict[str, str]] = {}
+
+    def labels(self, desired: DesiredState, observed: ObservedState, kind: str) -> dict[str, str]:
+        """One kind's labels for the links' labels, made once per plan."""
+        got = self._labels.get(kind)
+        if got is None:
+            got = self._labels[kind] = _labels(
+                desired.objects.get(kind, {}), observed.objects.get(kind, {})
+            )
+        return got
 
     def add_object(self, action: Action, kind: str, key: str, **kw: Any) -> int:
-        seq = len(self.objects) + 1
-        self.objects.append(
+        seq = len(self.ops) + 1
+        self.ops.append(
             Operation(seq=seq, target=self.target, action=action, kind=kind, key=key, **kw)
         )
         return seq
 
-    def add_later(
+    def add_retirement(
         self,
         phase: int,
         sort_key: Any,
         action: Action,
         kind: str,
         key: str,
-        parent: str | None,
-        depends_on: tuple[int, ...],
         label: str,
-        target_id: str | None = None,
-        fingerprint: str = "",
+        target_id: str | None,
+        fingerprint: str,
     ) -> None:
-        self.later[phase].append(
-            (sort_key, action, kind, key, parent, depends_on, label, target_id, fingerprint)
-        )
+        self.retire[phase].append((sort_key, action, kind, key, label, target_id, fingerprint))
+
+    def add_links(
+        self,
+        action: Action,
+        link: str,
+        parent: str,
+        children: Iterable[str],
+        parent_seq: int | None,
+        child_seqs: Mapping[str, int],
+        present: Container[str] | None,
+        label_head: str,
+        labels: Mapping[str, str],
+    ) -> None:
+        """One operation per child of one parent, made as plain tuples (two million of these
+        are the bulk of a first sync). With ``present`` given, a child that is neither there
+        nor being made in this plan is skipped (it was left out, e.g. blocked)."""
+        ops, target, make, get_seq = self.ops, self.target, tuple.__new__, child_seqs.get
+        seq = len(ops)
+        for child in children:
+            sc = get_seq(child)
+            if sc is None and present is not None and child not in present:
+                self.skipped += 1
+                continue
+            seq += 1
+            if parent_seq:
+                deps: tuple[int, ...] = (parent_seq, sc) if sc else (parent_seq,)
+            else:
+                deps = (sc,) if sc else ()
+            label = f"{label_head}{labels.get(child, child)}"
+            ops.append(
+                make(
+                    Operation,
+                    (
+                        seq,
+                        target,
+                        action,
+                        link,
+                        child,
+                        parent,
+                        (),
+                        "",
+                        deps,
+                        label,
+                        0,
+                        0,
+                        None,
+                        None,
+                    ),
+                )
+            )
 
     def build(self) -> tuple[Operation, ...]:
-        out = list(self.objects)
+        out, target = self.ops, self.target
         seq = len(out)
-        target = self.target
-        for phase in (2, 3, 4, 5):
-            rows = self.later[phase]
-            if phase >= 4:  # links arrive in order already; retirements sort by kind rank
-                rows.sort(key=lambda r: r[0])
-            for _, action, kind, key, parent, deps, label, target_id, fp in rows:
+        for phase in (4, 5):
+            rows = self.retire[phase]
+            rows.sort(key=lambda r: r[0])
+            for _, action, kind, key, label, target_id, fp in rows:
                 seq += 1
                 out.append(
                     Operation(
-                        seq, target, action, kind, key, parent, (), fp, deps, label, 0, 0, target_id
+                        seq, target, action, kind, key, None, (), fp, (), label, 0, 0, target_id
                     )
                 )
         return tuple(out)
+
+
+Skipped = Callable[[Action, str, str, str | None, str], bool]
 
 
 def plan(inp: PlanInput) -> Plan:
@@ -95,8 +154,8 @@ def plan(inp: PlanInput) -> Plan:
     b = _Builder(inp.target)
     desired, observed = inp.desired, inp.observed
     kinds = sorted(inp.kinds, key=lambda k: k.rank)
-    going: set[tuple[str, str]] = set()  # objects deleted in this plan
-    retired_parents: set[tuple[str, str]] = set()  # archived or kept: their links stay
+    going: dict[str, set[str]] = {}  # kind -> keys deleted in this plan
+    kept: dict[str, set[str]] = {}  # kind -> keys archived or kept: their links stay
 
     def skipped(action: Action, kind: str, key: str, parent: str | None, fp: str) -> bool:
         if not inp.skips:
@@ -140,84 +199,35 @@ def plan(inp: PlanInput) -> Plan:
             retire = _retire(spec, o, inp.now)
             if retire is None:
                 if spec.retire in ("archive", "keep"):
-                    retired_parents.add((spec.name, key))
+                    kept.setdefault(spec.name, set()).add(key)
                 continue
             if retire is Action.ARCHIVE:
-                retired_parents.add((spec.name, key))
+                kept.setdefault(spec.name, set()).add(key)
             if retire is Action.DELETE:
-                going.add((spec.name, key))
+                going.setdefault(spec.name, set()).add(key)
             if skipped(retire, spec.name, key, None, o.fingerprint):
                 continue
             phase = 5 if retire is Action.DELETE else 4
             rank = -spec.rank if retire is Action.DELETE else spec.rank
-            b.add_later(
-                phase,
-                (rank, key),
-                retire,
-                spec.name,
-                key,
-                None,
-                (),
-                o.label,
-                o.target_id,
-                o.fingerprint,
+            b.add_retirement(
+                phase, (rank, key), retire, spec.name, key, o.label, o.target_id, o.fingerprint
             )
 
-    for link in sorted(inp.links, key=lambda s: s.rank):
-        want_l = desired.links.get(link.name, frozenset())
-        have_l = observed.links.get(link.name, frozenset())
-        if want_l == have_l:
-            continue
-        pk, ck = link.parent_kind, link.child_kind
-        by_object = b.by_object
-        plabel = _labels(desired.objects.get(pk, {}), observed.objects.get(pk, {}))
-        clabel = _labels(desired.objects.get(ck, {}), observed.objects.get(ck, {}))
-        have_p = observed.objects.get(pk, {})
-        have_c = observed.objects.get(ck, {})
-        add_later = b.add_later
-        for parent, children in _by_parent(want_l - have_l):
-            sp = by_object.get((pk, parent))
-            if sp is None and parent not in have_p:
-                b.skipped += len(children)  # the parent is not there and not being made
-                continue
-            plab = plabel.get(parent, parent)
-            for child in children:
-                if inp.skips and skipped(Action.LINK, link.name, child, parent, ""):
-                    continue
-                sc = by_object.get((ck, child))
-                if sc is None and child not in have_c:
-                    b.skipped += 1
-                    continue
-                deps = (sp, sc) if sp and sc else (sp,) if sp else (sc,) if sc else ()
-                add_later(
-                    2,
-                    None,
-                    Action.LINK,
-                    link.name,
-                    child,
-                    parent,
-                    deps,
-                    f"{plab} ← {clabel.get(child, child)}",
-                )
-        for parent, children in _by_parent(have_l - want_l):
-            if (pk, parent) in going or (pk, parent) in retired_parents:
-                continue  # deleting removes its links; an archived class keeps its members
-            plab = plabel.get(parent, parent)
-            for child in children:
-                if (ck, child) in going:
-                    continue
-                if inp.skips and skipped(Action.UNLINK, link.name, child, parent, ""):
-                    continue
-                add_later(
-                    3,
-                    None,
-                    Action.UNLINK,
-                    link.name,
-                    child,
-                    parent,
-                    (),
-                    f"{plab} ← {clabel.get(child, child)}",
-                )
+    seqs: dict[str, dict[str, int]] = {}  # kind -> key -> seq of its phase-1 operation
+    for (kind, key), seq in b.by_object.items():
+        seqs.setdefault(kind, {})[key] = seq
+
+    links = sorted(inp.links, key=lambda s: s.rank)
+    changed = [
+        (ls, want_l, have_l)
+        for ls in links
+        if (want_l := desired.links.get(ls.name, EMPTY_LINKS))
+        != (have_l := observed.links.get(ls.name, EMPTY_LINKS))
+    ]
+    for ls, want_l, have_l in changed:
+        _additions(b, inp, ls, want_l, have_l, seqs, skipped)
+    for ls, want_l, have_l in changed:
+        _removals(b, inp, ls, want_l, have_l, going, kept, skipped)
 
     return Plan(
         target=inp.target,
@@ -227,12 +237,69 @@ def plan(inp: PlanInput) -> Plan:
     )
 
 
-def _by_parent(pairs: frozenset[tuple[str, str]]) -> list[tuple[str, list[str]]]:
-    """Links grouped by parent, both in a stable order, so a target can batch per parent."""
-    groups: dict[str, list[str]] = {}
-    for parent, child in pairs:
-        groups.setdefault(parent, []).append(child)
-    return [(p, sorted(groups[p])) for p in sorted(groups)]
+def _additions(
+    b: _Builder,
+    inp: PlanInput,
+    link: LinkSpec,
+    want_l: LinkSet,
+    have_l: LinkSet,
+    seqs: Mapping[str, Mapping[str, int]],
+    skipped: Skipped,
+) -> None:
+    """Links to add, parent by parent; each depends on its parent and child being made."""
+    pk, ck = link.parent_kind, link.child_kind
+    desired, observed = inp.desired, inp.observed
+    plabel, clabel = b.labels(desired, observed, pk), b.labels(desired, observed, ck)
+    have_p = observed.objects.get(pk, {})
+    have_c = observed.objects.get(ck, {})
+    p_seqs, c_seqs = seqs.get(pk, {}), seqs.get(ck, {})
+    have_by = have_l.by_parent
+    for parent, want_kids in want_l.by_parent.items():
+        have_kids = have_by.get(parent)
+        if have_kids == want_kids:
+            continue
+        kids: Sequence[str] = want_kids
+        if have_kids:
+            there = set(have_kids)
+            kids = [c for c in want_kids if c not in there]
+        sp = p_seqs.get(parent)
+        if sp is None and parent not in have_p:
+            b.skipped += len(kids)  # the parent is not there and not being made
+            continue
+        if inp.skips:
+            kids = [c for c in kids if not skipped(Action.LINK, link.name, c, parent, "")]
+        head = f"{plabel.get(parent, parent)} ← "
+        b.add_links(Action.LINK, link.name, parent, kids, sp, c_seqs, have_c, head, clabel)
+
+
+def _removals(
+    b: _Builder,
+    inp: PlanInput,
+    link: LinkSpec,
+    want_l: LinkSet,
+    have_l: LinkSet,
+    going: Mapping[str, set[str]],
+    kept: Mapping[str, set[str]],
+    skipped: Skipped,
+) -> None:
+    """Links to remove, parent by parent; none for a parent being deleted (that removes its
+    links) or archived (an archived class keeps its members), none to a child being deleted."""
+    pk, ck = link.parent_kind, link.child_kind
+    desired, observed = inp.desired, inp.observed
+    plabel, clabel = b.labels(desired, observed, pk), b.labels(desired, observed, ck)
+    p_going, p_kept = going.get(pk, set()), kept.get(pk, set())
+    c_going = going.get(ck, set())
+    want_by = want_l.by_parent
+    for parent, have_kids in have_l.by_parent.items():
+        want_kids = want_by.get(parent)
+        if want_kids == have_kids or parent in p_going or parent in p_kept:
+            continue
+        wanted = set(want_kids) if want_kids else set()
+        kids = [c for c in have_kids if c not in wanted and c not in c_going]
+        if inp.skips:
+            kids = [c for c in kids if not skipped(Action.UNLINK, link.name, c, parent, "")]
+        head = f"{plabel.get(parent, parent)} ← "
+        b.add_links(Action.UNLINK, link.name, parent, kids, None, {}, None, head, clabel)
 
 
 def _labels(want: Mapping[str, DesiredObject], have: Mapping[str, MirrorObject]) -> dict[str, str]:
@@ -299,7 +366,7 @@ def apply_to_observed(
                     pairs -= {p for p in pairs if p[0] == op.key}
                 if spec.child_kind == op.kind:
                     pairs -= {p for p in pairs if p[1] == op.key}
-    return ObservedState(objects, {k: frozenset(v) for k, v in links.items()})
+    return ObservedState(objects, {k: LinkSet(v) for k, v in links.items()})
 
 
 def _with_mirror(o: MirrorObject, **changes: object) -> MirrorObject:

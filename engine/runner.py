@@ -27,6 +27,7 @@ from engine.findings import Finding
 from engine.guard import judge
 from engine.journal import Lease, LeaseHeld, SqliteJournal
 from engine.journal.sqlite import now_iso
+from engine.links import EMPTY_LINKS
 from engine.model import Snapshot
 from engine.perf import gc_paused
 from engine.plan import Operation, OpStatus, Plan
@@ -317,9 +318,12 @@ async def _plan_target(
 def _drift(before: ObservedState, after: ObservedState) -> str:
     parts = []
     for kind in sorted(set(before.links) | set(after.links)):
-        b, a = before.links.get(kind, frozenset()), after.links.get(kind, frozenset())
+        b, a = before.links.get(kind, EMPTY_LINKS), after.links.get(kind, EMPTY_LINKS)
         if a != b:
-            parts.append(f"{kind}: {len(b - a)} removed, {len(a - b)} added by hand")
+            b_pairs, a_pairs = set(b), set(a)
+            parts.append(
+                f"{kind}: {len(b_pairs - a_pairs)} removed, {len(a_pairs - b_pairs)} added by hand"
+            )
     for kind in sorted(set(before.objects) | set(after.objects)):
         b_o, a_o = before.objects.get(kind, {}), after.objects.get(kind, {})
         changed = sum(1 for k, o in a_o.items() if k in b_o and b_o[k].fingerprint != o.fingerprint)

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.model import fingerprint
-from engine.target import MirrorObject, ObservedState, attrs_of
+from engine.links import EMPTY_LINKS, LinkSet
+from engine.target import MirrorObject, ObservedState, attrs_fingerprint, attrs_of
 
 from .batch import Coalescer
 from .client import GraphClient, PageError
@@ -101,7 +101,7 @@ async def read_drift(
             report.renamed.append(key)
             mirror["displayName"] = actual
             frozen = attrs_of(mirror)
-            new_classes[key] = replace(m, attrs=frozen, fingerprint=fingerprint(repr(frozen)))
+            new_classes[key] = replace(m, attrs=frozen, fingerprint=attrs_fingerprint(frozen))
 
     user_keys = {
         str(m.target_id): key for key, m in observed.objects.get("user", {}).items() if m.target_id
@@ -111,16 +111,16 @@ async def read_drift(
     links = dict(observed.links)
     read_now = actual_links["read"]
     for link in ("class.member", "class.teacher"):
-        before = observed.links.get(link, frozenset())
+        before = observed.links.get(link, EMPTY_LINKS)
         was = {(p, c) for p, c in before if p in read_now}
         now_read: set[tuple[str, str]] = actual_links[link]
         report.links_removed += len(was - now_read)
         report.links_added += len(now_read - was)
         kept = {(p, c) for p, c in before if p not in read_now and p not in gone}
-        links[link] = frozenset(kept | now_read)
+        links[link] = LinkSet(kept | now_read)
     for link in ("school.class",):
         if gone and link in links:
-            links[link] = frozenset((p, c) for p, c in links[link] if c not in gone)
+            links[link] = links[link].without(children=gone)
     objects = dict(observed.objects)
     objects["class"] = new_classes
     if gone and "team" in objects:
@@ -206,10 +206,7 @@ async def _user_drift(
     if not (report.users_changed or report.users_deleted):
         return observed
     gone = set(report.users_deleted)
-    links = {
-        kind: frozenset((p, c) for p, c in pairs if c not in gone) if gone else pairs
-        for kind, pairs in observed.links.items()
-    }
+    links = {kind: pairs.without(children=gone) for kind, pairs in observed.links.items()}
     objects = dict(observed.objects)
     objects["user"] = table
     return ObservedState(objects, links)

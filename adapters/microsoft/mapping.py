@@ -8,11 +8,13 @@ owners and members). A personnummer is never read here, so it cannot reach a pay
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from engine.findings import Finding, Severity
+from engine.links import LinkSet
 from engine.model import (
     Group,
     MemberRole,
@@ -21,9 +23,9 @@ from engine.model import (
     Snapshot,
     is_current,
 )
-from engine.target import DesiredObject, DesiredState, attrs_of
+from engine.target import Attrs, DesiredObject, DesiredState, attrs_fingerprint, attrs_of
 
-from .config import MicrosoftConfig
+from .config import MicrosoftConfig, template_fields
 from .naming import (
     SchoolYear,
     clean_local,
@@ -40,6 +42,8 @@ ORIGIN = "microsoft"
 SCHOOL, USER, CLASS, TEAM = "school", "user", "class", "team"
 SCHOOL_USER, SCHOOL_CLASS = "school.user", "school.class"
 CLASS_MEMBER, CLASS_TEACHER = "class.member", "class.teacher"
+TEAM_ATTRS = attrs_of({"template": "educationClass"})
+TEAM_FINGERPRINT = attrs_fingerprint(TEAM_ATTRS)
 
 
 @dataclass(frozen=True)
@@ -77,31 +81,46 @@ def desired_state(
         if g.group_type.value in policy.group_types and is_current(g.start, g.end, today)
     }
 
-    roles: dict[str, set[str]] = {}
-    school_users: set[tuple[str, str]] = set()
+    # Who teaches and who studies: roles from the school roles and the memberships.
+    teaching: set[str] = set()
+    studying: set[str] = set()
+    school_users: list[tuple[str, str]] = []
     for r in snapshot.current_school_roles():
         if r.person_id not in persons:
             continue
-        roles.setdefault(r.person_id, set()).add(
-            "student" if r.role is SchoolRoleType.STUDENT else "teacher"
-        )
+        (studying if r.role is SchoolRoleType.STUDENT else teaching).add(r.person_id)
         if r.school_id in snapshot.schools:
-            school_users.add((r.school_id, r.person_id))
+            school_users.append((r.school_id, r.person_id))
 
-    members: set[tuple[str, str]] = set()
-    teachers: set[tuple[str, str]] = set()
-    for m in snapshot.current_memberships():
-        if m.group_id not in groups or m.person_id not in persons:
+    # Two million memberships in a large municipality: one pass, grouped by class as we go.
+    members: dict[str, set[str]] = {}
+    teachers: dict[str, set[str]] = {}
+    student = MemberRole.STUDENT
+    for m in snapshot.memberships:
+        gid, pid = m.group_id, m.person_id
+        if gid not in groups or pid not in persons:
             continue
-        if m.role is MemberRole.STUDENT:
-            members.add((m.group_id, m.person_id))
-            roles.setdefault(m.person_id, set()).add("student")
+        start, end = m.start, m.end
+        if (start is not None and start > today) or (end is not None and end < today):
+            continue
+        if m.role is student:
+            into, who = members, studying
         else:
-            teachers.add((m.group_id, m.person_id))
-            roles.setdefault(m.person_id, set()).add("teacher")
-    members -= teachers  # a teacher of a class is linked once, as teacher (owner and member)
+            into, who = teachers, teaching
+        kids = into.get(gid)
+        if kids is None:
+            into[gid] = {pid}
+        else:
+            kids.add(pid)
+        who.add(pid)
+    for gid, owners in teachers.items():  # a teacher of a class is linked once, as teacher
+        kids = members.get(gid)
+        if kids is not None:
+            kids -= owners
+    roles = {pid: "student" for pid in studying if pid not in teaching}
+    roles.update(dict.fromkeys(teaching, "teacher"))
 
-    users = _users({pid: persons[pid] for pid in roles}, roles, config, policy)
+    users = _users({pid: p for pid, p in persons.items() if pid in roles}, roles, config, policy)
 
     schools = {
         sid: DesiredObject(
@@ -124,14 +143,14 @@ def desired_state(
 
     classes: dict[str, DesiredObject] = {}
     teams: dict[str, DesiredObject] = {}
-    taught = {gid for gid, _ in teachers}
+    taught = teachers.keys()
     for gid, g in groups.items():
         school = snapshot.schools.get(g.school_id)
         classes[gid] = _class(g, school.name if school else "", school, config, today)
         if not config.create_teams:
             continue
         teams[gid] = DesiredObject(
-            TEAM, gid, attrs_of({"template": "educationClass"}), label=classes[gid].label
+            TEAM, gid, TEAM_ATTRS, label=classes[gid].label, fingerprint=TEAM_FINGERPRINT
         )
         if gid not in taught:
             findings.append(
@@ -149,12 +168,12 @@ def desired_state(
 
     classes = _unique_nicknames(classes)
     links = {
-        SCHOOL_USER: frozenset(school_users),
-        SCHOOL_CLASS: frozenset(
+        SCHOOL_USER: LinkSet(school_users),
+        SCHOOL_CLASS: LinkSet(
             (g.school_id, gid) for gid, g in groups.items() if g.school_id in schools
         ),
-        CLASS_MEMBER: frozenset(members),
-        CLASS_TEACHER: frozenset(teachers),
+        CLASS_MEMBER: LinkSet.from_groups(members),
+        CLASS_TEACHER: LinkSet.from_groups(teachers),
     }
     objects = {SCHOOL: schools, USER: users, CLASS: classes}
     if config.create_teams:
@@ -162,14 +181,9 @@ def desired_state(
     return DesiredState(objects=objects, links=links, findings=tuple(findings))
 
 
-def primary_role(roles: Iterable[str]) -> str:
-    """Teacher wins: a member of staff who also studies is managed as staff."""
-    return "teacher" if "teacher" in set(roles) else "student"
-
-
 def _users(
     persons: dict[str, Person],
-    roles: dict[str, set[str]],
+    roles: dict[str, str],
     config: MicrosoftConfig,
     policy: MappingPolicy,
 ) -> dict[str, DesiredObject]:
@@ -178,18 +192,20 @@ def _users(
     }
     locals_wanted: dict[str, str] = {}
     domains: dict[str, str] = {}
+    template, domain_value = config.upn_template, config.domain
+    wants_id8 = "id8" in template_fields(template)  # a regex per person only when used
     for pid, p in persons.items():
         if pid in masked:
-            upn = f"u{pseudonym(pid)}@{config.domain}"
+            upn = f"u{pseudonym(pid)}@{domain_value}"
         else:
             upn = render(
-                config.upn_template,
+                template,
                 {
                     "given": name_part(p.given_name),
                     "family": name_part(p.family_name),
                     "middle": name_part(p.middle_name),
-                    "domain": config.domain,
-                    "id8": short_id(pid),
+                    "domain": domain_value,
+                    "id8": short_id(pid) if wants_id8 else "",
                     "id": pid,
                 },
             ).replace(" ", "")
@@ -200,7 +216,7 @@ def _users(
 
     out: dict[str, DesiredObject] = {}
     for pid, p in persons.items():
-        role = primary_role(roles.get(pid, ()))
+        role = roles.get(pid, "student")
         local = unique[pid]
         if pid in masked:
             tag = pseudonym(pid)
@@ -227,7 +243,9 @@ def _users(
             attrs["employeeId"] = _employee_id(p, config)
         elif config.match_on == "mail" and p.emails and pid not in masked:
             attrs["mail"] = p.emails[0].lower()
-        out[pid] = DesiredObject(USER, pid, attrs_of(_drop_none(attrs)), label=display)
+        # every value is a scalar: sorted pairs are the frozen form (see attrs_of)
+        frozen = tuple(sorted((k, v) for k, v in attrs.items() if v is not None))
+        out[pid] = DesiredObject(USER, pid, frozen, label=display)
     return out
 
 
@@ -240,15 +258,28 @@ def _employee_id(p: Person, config: MicrosoftConfig) -> str:
     return p.id
 
 
+@lru_cache(maxsize=4096)
+def _term(start: date | None, end: date | None, today: date) -> tuple[dict[str, str], Attrs]:
+    """A class's school-year template values and its frozen term: a municipality has a
+    handful of distinct date pairs among tens of thousands of classes."""
+    year = SchoolYear.of(start or today)
+    term = {
+        "displayName": year.label,
+        "externalId": year.short,
+        "startDate": (start or year.first_day).isoformat(),
+        "endDate": (end or year.last_day).isoformat(),
+    }
+    values = {"school_year": year.label, "school_year_short": year.short, "term": year.term}
+    return values, attrs_of(term)
+
+
 def _class(
-    g: Group, school_name: str, school: Any, config: MicrosoftConfig, today: Any
+    g: Group, school_name: str, school: Any, config: MicrosoftConfig, today: date
 ) -> DesiredObject:
-    year = SchoolYear.of(g.start or today)
+    year_values, term = _term(g.start, g.end, today)
     values = {
+        **year_values,
         "name": g.name,
-        "school_year": year.label,
-        "school_year_short": year.short,
-        "term": year.term,
         "id8": short_id(g.id),
         "id": g.id,
         "school": school_name,
@@ -257,12 +288,6 @@ def _class(
         "type": g.group_type.value,
     }
     display = render(config.class_name_template, values)[:256]
-    term: dict[str, Any] = {
-        "displayName": year.label,
-        "externalId": year.short,
-        "startDate": (g.start or year.first_day).isoformat(),
-        "endDate": (g.end or year.last_day).isoformat(),
-    }
     attrs = _drop_none(
         {
             "displayName": display,
@@ -274,7 +299,7 @@ def _class(
             "term": term,
         }
     )
-    return DesiredObject(CLASS, g.id, attrs_of(attrs), label=display)
+    return DesiredObject(CLASS, g.id, tuple(sorted(attrs.items())), label=display)
 
 
 def _unique_nicknames(classes: dict[str, DesiredObject]) -> dict[str, DesiredObject]:

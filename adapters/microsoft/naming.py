@@ -23,13 +23,20 @@ MAX_LOCAL = 64
 MAX_NICKNAME = 64
 
 
-@lru_cache(maxsize=1 << 16)
 def ascii_fold(text: str) -> str:
     """Lower-case ASCII with accents dropped (Åsa Öberg -> asa oberg).
 
-    Cached: a municipality has a few thousand distinct names among hundreds of thousands of
-    people, and folding is the costliest step of naming an account.
+    Most names are ASCII already and only need lower-casing; the rest are few (a municipality
+    has a few thousand distinct names among hundreds of thousands of people) and cached, as
+    folding them is the costliest step of naming an account.
     """
+    if text.isascii():
+        return text.lower()
+    return _fold(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold(text: str) -> str:
     text = text.lower().translate(_SPECIAL)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c) and ord(c) < 128)
@@ -118,17 +125,21 @@ def unique_names(wanted: dict[str, str], sep: str = "") -> dict[str, str]:
     Deterministic for one snapshot; creates never rename an existing account (the
     userPrincipalName is written on create only), so a later namesake never moves anyone.
     """
-    taken: set[str] = set()
     by_name: dict[str, list[str]] = {}
     for key, name in wanted.items():
-        by_name.setdefault(name.lower(), []).append(key)
-    out: dict[str, str] = {}
-    for keys in by_name.values():
-        first = min(keys)
-        out[first] = wanted[first]
-        taken.add(wanted[first].lower())
-    for name, keys in sorted(by_name.items()):
-        for key in sorted(keys)[1:]:
+        lower = name.lower()
+        keys = by_name.get(lower)
+        if keys is None:
+            by_name[lower] = [key]
+        else:
+            keys.append(key)
+    out = dict(wanted)  # most names are nobody else's
+    shared = sorted((name, sorted(keys)) for name, keys in by_name.items() if len(keys) > 1)
+    if not shared:
+        return out
+    taken = {name.lower() for name in wanted.values()}  # every name's first holder keeps it
+    for name, keys in shared:
+        for key in keys[1:]:
             n = 2
             while f"{name}{sep}{n}" in taken or f"{name}{sep}{n}" in by_name:
                 n += 1

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from engine.findings import Finding, Severity
+from engine.links import EMPTY_LINKS
 from engine.plan import Operation
 from engine.target import DesiredState, Outcome, TargetContext
 
@@ -38,19 +39,17 @@ class Memory:
     def class_teachers(self, class_key: str) -> list[str]:
         if self.desired is None:
             return []
-        pairs = self.desired.links.get("class.teacher", frozenset())
-        return sorted(c for p, c in pairs if p == class_key)
+        return list(self.desired.links.get("class.teacher", EMPTY_LINKS).children(class_key))
 
     def class_students(self, class_key: str) -> list[str]:
         if self.desired is None:
             return []
-        pairs = self.desired.links.get("class.member", frozenset())
-        return sorted(c for p, c in pairs if p == class_key)
+        return list(self.desired.links.get("class.member", EMPTY_LINKS).children(class_key))
 
     def is_desired_link(self, link: str, parent: str, child: str) -> bool:
         if self.desired is None:
             return False
-        return (parent, child) in self.desired.links.get(link, frozenset())
+        return (parent, child) in self.desired.links.get(link, EMPTY_LINKS)
 
     def class_created(self, class_key: str) -> None:
         self.created_classes[class_key] = time.monotonic()

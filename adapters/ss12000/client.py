@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 import httpx
@@ -101,7 +102,7 @@ class SS12000Client:
         number = 1
         while True:
             where = f"{entity} page {number}"
-            page = await self._page(entity, params, where, decode_page)
+            page = await self._page(entity, params, where, partial(decode_page, entity=entity))
             self.pages_read += 1
             yield page
             if page.token is None:

@@ -44,5 +44,5 @@ def folder_pages(root: Path) -> Iterator[tuple[str, str, list[Any]]]:
                 body = path.read_bytes()
             except OSError as exc:
                 raise SourceError(f"{path}: cannot be read ({exc.strerror})") from None
-            page = decode_page(body, str(path))
+            page = decode_page(body, str(path), entity=entity)
             yield entity, path.name, page.records

@@ -1,11 +1,12 @@
 """SS 12000 objects to the canonical model, shared by the HTTP and the folder reads.
 
-Records arrive one by one (any order, any page) through :meth:`Collector.add`, are checked with
-plain ``isinstance`` tests (no per-record pydantic: the large municipality has two million
-memberships) and kept in compact tuples of interned ids and cached dates. :meth:`Collector.finish`
-resolves the references between entities and builds the :class:`Snapshot`. Every merge is
-independent of record order, so an incremental read and a full read of the same data give the
-same snapshot.
+Records arrive one by one (any order, any page) through :meth:`Collector.add`, as typed structs
+decoded straight from the page (:mod:`adapters.ss12000.records`; a plain JSON object is
+converted first). The structs have checked the types; the handlers check what is missing, empty,
+outside a code list or not a date, and keep compact tuples of interned ids and cached dates.
+:meth:`Collector.finish` resolves the references between entities and builds the
+:class:`Snapshot`. Every merge is independent of record order, so an incremental read and a full
+read of the same data give the same snapshot.
 
 A record that breaks the schema becomes one blocking :class:`Finding` naming the object and the
 field, and is left out; a personnummer never appears in a message.
@@ -20,6 +21,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import msgspec
+
+from adapters.ss12000 import records as r
 from adapters.ss12000 import vocabulary as v
 from engine.findings import Finding, Severity
 from engine.model import (
@@ -37,6 +41,7 @@ from engine.model import (
 )
 
 ORIGIN = "ss12000"
+INVALID = "ss12000.invalid_record"
 _intern = sys.intern
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
 
@@ -57,7 +62,7 @@ _Activity = tuple[str, tuple[str, ...], tuple[_Teacher, ...], date | None, date 
 class _Bad(Exception):
     """One problem with one field of one record."""
 
-    def __init__(self, field: str, problem: str, code: str = "ss12000.invalid_record") -> None:
+    def __init__(self, field: str, problem: str, code: str = INVALID) -> None:
         super().__init__(field, problem)
         self.field = field
         self.problem = problem
@@ -74,74 +79,60 @@ class MapResult:
 class _Dates:
     """ISO dates parsed once each: a municipality has few distinct dates and many records."""
 
-    __slots__ = ("_seen",)
+    __slots__ = ("seen",)
 
     def __init__(self) -> None:
-        self._seen: dict[str, date] = {}
+        self.seen: dict[str, date] = {}
 
-    def get(self, rec: Mapping[str, Any], key: str, where: str = "") -> date | None:
-        raw = rec.get(key)
+    def get(self, raw: str | None, field: str) -> date | None:
         if raw is None:
             return None
-        hit = self._seen.get(raw) if type(raw) is str else None
+        hit = self.seen.get(raw)
         if hit is not None:
             return hit
-        if type(raw) is not str:
-            raise _Bad(where + key, "is not a date string")
         text = raw[:10] if len(raw) > 10 and raw[10] in "T " else raw
         try:
             parsed = date.fromisoformat(text)
         except ValueError:
-            raise _Bad(where + key, f"is not a date (YYYY-MM-DD): {raw[:40]!r}") from None
-        self._seen[raw] = parsed
+            raise _Bad(field, f"is not a date (YYYY-MM-DD): {raw[:40]!r}") from None
+        self.seen[raw] = parsed
         return parsed
 
 
-def _str(rec: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
-    value = rec.get(key)
-    if value is None or value == "":
-        if required:
-            raise _Bad(key, "is missing")
-        return None
-    if type(value) is not str:
-        raise _Bad(key, f"is not a string (found {type(value).__name__})")
+def _str(value: str | None, field: str) -> str:
+    """A required string: missing and empty are both missing."""
+    if not value:
+        raise _Bad(field, "is missing")
     return value
 
 
-def _ref(rec: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
-    value = rec.get(key)
+def _ref(ref: r.Ref | None, field: str) -> str:
+    if ref is None:
+        raise _Bad(field, "is missing")
+    if not ref.id:
+        raise _Bad(field + ".id", "is missing or not a string")
+    return _intern(ref.id)
+
+
+def _enum(value: str | None, allowed: frozenset[str], field: str) -> str:
     if value is None:
-        if required:
-            raise _Bad(key, "is missing")
-        return None
-    if type(value) is not dict:
-        raise _Bad(key, "is not an object reference {id}")
-    rid = value.get("id")
-    if type(rid) is not str or not rid:
-        raise _Bad(key + ".id", "is missing or not a string")
-    return _intern(rid)
-
-
-def _enum(value: Any, allowed: frozenset[str], field: str) -> str:
-    if type(value) is not str:
         raise _Bad(field, "is missing or not a string")
     if value not in allowed:
         raise _Bad(field, f"has the unknown value {value[:60]!r}", "ss12000.unknown_value")
     return value
 
 
-def _list(rec: Mapping[str, Any], key: str) -> list[Any]:
-    value = rec.get(key)
-    if value is None:
-        return []
-    if type(value) is not list:
-        raise _Bad(key, "is not a list")
-    return value
-
-
-def _at(items: list[Any], item: Any) -> str:
-    """``groupMemberships[i].`` for a message; only on the error path, where speed is moot."""
-    return f"groupMemberships[{next(i for i, x in enumerate(items) if x is item)}]."
+def _type_problem(exc: msgspec.ValidationError) -> tuple[str, str]:
+    """(field, problem) from msgspec's ``Expected `str | null`, got `int` - at `$.a[0].b```."""
+    text = str(exc)
+    message, _, path = text.rpartition(" - at `")
+    if not message:
+        message, path = text, "$`"
+    field = path.rstrip("`").removeprefix("$").lstrip(".") or "(record)"
+    problem = message.replace(" | null", "").replace("`", "")
+    if problem.startswith("Expected "):
+        problem = "has the wrong type (" + problem[0].lower() + problem[1:] + ")"
+    return field, problem
 
 
 def _merge(a: Span, b: Span) -> Span:
@@ -165,7 +156,7 @@ class Collector:
         self._activities: dict[str, _Activity] = {}
         self._findings: dict[tuple[str, str], Finding] = {}
         self._warnings: list[Finding] = []
-        self._handlers = {
+        self._handlers: dict[str, Any] = {
             "organisations": self._organisation,
             "persons": self._person,
             "duties": self._duty,
@@ -185,16 +176,34 @@ class Collector:
     def add(self, entity: str, rec: Any, where: str) -> str | None:
         """Check and keep one record; returns its id, or None when it was refused.
 
-        ``where`` says where the record came from (endpoint and page, or file) for findings
-        about a record whose id cannot be read.
+        ``rec`` is a typed record (:mod:`adapters.ss12000.records`) or a plain JSON value,
+        which is converted first. ``where`` says where the record came from (endpoint and
+        page, or file) for findings about a record whose id cannot be read.
         """
         kind = v.KIND[entity]
-        if type(rec) is not dict:
-            self._refuse(kind, where, "(record)", "is not a JSON object", "ss12000.invalid_record")
-            return None
-        rid = rec.get("id")
-        if type(rid) is not str or not rid:
-            self._refuse(kind, where, "id", "is missing or not a string", "ss12000.invalid_record")
+        if type(rec) is not r.RECORD_TYPES[entity]:
+            if type(rec) is not dict:
+                self._refuse(
+                    kind, where, "(record)", "is not a JSON object", "ss12000.invalid_record"
+                )
+                return None
+            raw_id = rec.get("id")
+            try:
+                rec = r.convert(rec, entity)
+            except msgspec.ValidationError as exc:
+                field, problem = _type_problem(exc)
+                if type(raw_id) is not str or not raw_id:
+                    self._refuse(
+                        kind, where, "id", "is missing or not a string", "ss12000.invalid_record"
+                    )
+                    return None
+                rid = _intern(raw_id)
+                self._drop(entity, rid)
+                self._refuse(kind, rid, field, problem, INVALID)
+                return None
+        rid = rec.id
+        if not rid:
+            self._refuse(kind, where, "id", "is missing or not a string", INVALID)
             return None
         rid = _intern(rid)
         try:
@@ -202,11 +211,6 @@ class Collector:
         except _Bad as bad:
             self._drop(entity, rid)
             self._refuse(kind, rid, bad.field, bad.problem, bad.code)
-            return None
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError):
-            # a shape no check above foresaw: still the record's problem, not the read's
-            self._drop(entity, rid)
-            self._refuse(kind, rid, "(record)", "has an unexpected shape", "ss12000.invalid_record")
             return None
         self._findings.pop((kind, rid), None)
         return rid
@@ -236,77 +240,70 @@ class Collector:
 
     # -- one handler per entity -----------------------------------------------------------
 
-    def _organisation(self, rid: str, rec: dict[str, Any]) -> None:
-        name = _str(rec, "displayName")
-        assert name is not None
-        code = _str(rec, "schoolUnitCode", required=False)
-        otype = rec.get("organisationType")
+    def _organisation(self, rid: str, rec: r.Organisation) -> None:
+        name = _str(rec.display_name, "displayName")
+        code = rec.school_unit_code or None
+        otype = rec.organisation_type
         if otype is None and code is not None:
             otype = v.SKOLENHET  # Skolverket's profile leaves the type out of school units
         otype = _enum(otype, v.ORGANISATION_TYPES, "organisationType")
-        types = tuple(_enum(t, v.SCHOOL_TYPES, "schoolTypes") for t in _list(rec, "schoolTypes"))
+        types = tuple(_enum(t, v.SCHOOL_TYPES, "schoolTypes") for t in rec.school_types or ())
         d = self._dates
+        parent = rec.parent_organisation
         self._orgs[rid] = (
             otype,
             name,
             code,
-            _ref(rec, "parentOrganisation", required=False),
+            None if parent is None else _ref(parent, "parentOrganisation"),
             types,
-            _str(rec, "municipalityCode", required=False),
-            d.get(rec, "startDate"),
-            d.get(rec, "endDate"),
+            rec.municipality_code or None,
+            d.get(rec.start_date, "startDate"),
+            d.get(rec.end_date, "endDate"),
         )
 
-    def _person(self, rid: str, rec: dict[str, Any]) -> None:
-        given = _str(rec, "givenName")
-        family = _str(rec, "familyName")
-        assert given is not None
-        assert family is not None
-        marking = rec.get("securityMarking")
+    def _person(self, rid: str, rec: r.Person) -> None:
+        given = _str(rec.given_name, "givenName")
+        family = _str(rec.family_name, "familyName")
+        marking = rec.security_marking
         protection = (
             Protection.NONE
             if marking is None
             else v.PROTECTION[_enum(marking, v.SECURITY_MARKINGS, "securityMarking")]
         )
         civic: str | None = None
-        civic_obj = rec.get("civicNo")
-        if civic_obj is not None:
-            if type(civic_obj) is not dict or type(civic_obj.get("value")) is not str:
+        if rec.civic_no is not None:
+            civic = rec.civic_no.value
+            if civic is None:
                 raise _Bad("civicNo.value", "is missing or not a string")
-            civic = civic_obj["value"]
         emails: list[str] = []
-        for i, e in enumerate(_list(rec, "emails")):
-            if type(e) is not dict or type(e.get("value")) is not str:
+        for i, e in enumerate(rec.emails or ()):
+            if e.value is None:
                 raise _Bad(f"emails[{i}].value", "is missing or not a string")
-            etype = e.get("type")
+            etype = e.type
             if etype is not None:
                 etype = _enum(etype, v.EMAIL_TYPES, f"emails[{i}].type")
             if etype != v.PRIVATE_EMAIL:
-                emails.append(e["value"])
-        eppns = _list(rec, "eduPersonPrincipalNames")
-        for i, p in enumerate(eppns):
-            if type(p) is not str:
-                raise _Bad(f"eduPersonPrincipalNames[{i}]", "is not a string")
+                emails.append(e.value)
         ext: list[tuple[str, str]] = []
-        for i, x in enumerate(_list(rec, "externalIdentifiers")):
-            if type(x) is not dict or type(x.get("value")) is not str:
+        for i, x in enumerate(rec.external_identifiers or ()):
+            value, context = x.value, x.context
+            if value is None:
                 raise _Bad(f"externalIdentifiers[{i}].value", "is missing or not a string")
-            value, context = x["value"], x.get("context")
-            if type(context) is not str:
+            if context is None:
                 raise _Bad(f"externalIdentifiers[{i}].context", "is missing or not a string")
             if value == civic or _CIVIC_LIKE.match(value):
                 continue  # a personnummer never leaves ESS, whatever field it hides in
             ext.append((context, value))
-        enrolments = tuple(self._enrolment(e, i) for i, e in enumerate(_list(rec, "enrolments")))
+        enrolments = tuple(self._enrolment(e, i) for i, e in enumerate(rec.enrolments or ()))
         self._persons[rid] = Person(
             id=rid,
             given_name=given,
             family_name=family,
             emails=tuple(emails),
-            eppns=tuple(eppns),
+            eppns=tuple(rec.edu_person_principal_names or ()),
             civic_no=civic,
             protection=protection,
-            middle_name=_str(rec, "middleName", required=False),
+            middle_name=rec.middle_name or None,
             external_ids=tuple(ext),
         )
         if enrolments:
@@ -314,138 +311,125 @@ class Collector:
         else:
             self._enrolments.pop(rid, None)
 
-    def _enrolment(self, e: Any, i: int) -> _Enrol:
+    def _enrolment(self, e: r.Enrolment, i: int) -> _Enrol:
         where = f"enrolments[{i}]."
-        if type(e) is not dict:
-            raise _Bad(f"enrolments[{i}]", "is not an object")
-        try:
-            unit = _ref(e, "enroledAt")
-        except _Bad as bad:
-            raise _Bad(where + bad.field, bad.problem) from None
-        stype = _enum(e.get("schoolType"), v.SCHOOL_TYPES, where + "schoolType")
-        year = e.get("schoolYear")
-        if year is not None and (type(year) is not int or not 0 <= year <= 13):
+        unit = _ref(e.enroled_at, where + "enroledAt")
+        stype = _enum(e.school_type, v.SCHOOL_TYPES, where + "schoolType")
+        year = e.school_year
+        if year is not None:
             if type(year) is float and year.is_integer():
                 year = int(year)
-            else:
+            if type(year) is not int or not 0 <= year <= 13:
                 raise _Bad(where + "schoolYear", "is not a school year (a whole number 0-13)")
-        cancelled = e.get("cancelled")
-        if cancelled is not None and type(cancelled) is not bool:
-            raise _Bad(where + "cancelled", "is not true or false")
-        start = self._dates.get(e, "startDate", where)
-        end = self._dates.get(e, "endDate", where)
-        assert unit is not None
-        return ("" if cancelled else unit, stype, year, start, end)
+        d = self._dates
+        start = d.get(e.start_date, where + "startDate")
+        end = d.get(e.end_date, where + "endDate")
+        return ("" if e.cancelled else unit, stype, year, start, end)
 
-    def _duty(self, rid: str, rec: dict[str, Any]) -> None:
-        person = _ref(rec, "person")
-        at = _ref(rec, "dutyAt")
-        role = _enum(rec.get("dutyRole"), v.DUTY_ROLES, "dutyRole")
+    def _duty(self, rid: str, rec: r.Duty) -> None:
+        person = _ref(rec.person, "person")
+        at = _ref(rec.duty_at, "dutyAt")
+        role = _enum(rec.duty_role, v.DUTY_ROLES, "dutyRole")
         d = self._dates
         assigns: list[_Assign] = []
-        for i, a in enumerate(_list(rec, "assignmentRole")):
+        for i, a in enumerate(rec.assignment_role or ()):
             where = f"assignmentRole[{i}]."
-            if type(a) is not dict:
-                raise _Bad(f"assignmentRole[{i}]", "is not an object")
-            try:
-                group = _ref(a, "group")
-            except _Bad as bad:
-                raise _Bad(where + bad.field, bad.problem) from None
-            atype = _enum(
-                a.get("assignmentRoleType"), v.ASSIGNMENT_ROLES, where + "assignmentRoleType"
+            group = _ref(a.group, where + "group")
+            atype = _enum(a.assignment_role_type, v.ASSIGNMENT_ROLES, where + "assignmentRoleType")
+            assigns.append(
+                (
+                    group,
+                    atype,
+                    d.get(a.start_date, where + "startDate"),
+                    d.get(a.end_date, where + "endDate"),
+                )
             )
-            assert group is not None
-            assigns.append((group, atype, d.get(a, "startDate", where), d.get(a, "endDate", where)))
-        assert person is not None
-        assert at is not None
         self._duties[rid] = (
             person,
             at,
             role,
-            d.get(rec, "startDate"),
-            d.get(rec, "endDate"),
+            d.get(rec.start_date, "startDate"),
+            d.get(rec.end_date, "endDate"),
             tuple(assigns),
         )
 
-    def _group(self, rid: str, rec: dict[str, Any]) -> None:
-        name = _str(rec, "displayName")
-        gtype = v.GROUP_TYPES[_enum(rec.get("groupType"), v.GROUP_TYPE_NAMES, "groupType")]
-        org = _ref(rec, "organisation")
-        stype = rec.get("schoolType")
+    def _group(self, rid: str, rec: r.Group) -> None:
+        name = _str(rec.display_name, "displayName")
+        gtype = v.GROUP_TYPES[_enum(rec.group_type, v.GROUP_TYPE_NAMES, "groupType")]
+        org = _ref(rec.organisation, "organisation")
+        stype = rec.school_type
         if stype is not None:
             stype = _enum(stype, v.SCHOOL_TYPES, "schoolType")
         d = self._dates
-        seen = d._seen
+        seen = d.seen
         members: list[_Member] = []
         append = members.append
-        raw = _list(rec, "groupMemberships")
-        for m in raw:  # the hot loop: two million memberships in a large municipality
-            try:
-                pid = m["person"]["id"]
-                s = m.get("startDate")
-                e = m.get("endDate")
-            except (TypeError, KeyError, AttributeError):
-                raise _Bad(_at(raw, m) + "person.id", "is missing") from None
-            if type(pid) is not str:
-                raise _Bad(_at(raw, m) + "person.id", "is not a string")
-            sd = seen.get(s) if type(s) is str else None
-            if sd is None and s is not None:
-                sd = d.get(m, "startDate", _at(raw, m))
-            ed = seen.get(e) if type(e) is str else None
-            if ed is None and e is not None:
-                ed = d.get(m, "endDate", _at(raw, m))
+        for m in rec.group_memberships or ():  # the hot loop: two million in a large municipality
+            person = m.person
+            pid = None if person is None else person.id
+            s, e = m.start_date, m.end_date
+            sd = seen.get(s) if s is not None else None
+            ed = seen.get(e) if e is not None else None
+            if pid is None or (sd is None and s is not None) or (ed is None and e is not None):
+                pid, sd, ed = self._member_slow(rec, m, d)
             append((_intern(pid), sd, ed))
-        assert name is not None
-        assert org is not None
         self._groups[rid] = (
             name,
             gtype,
             org,
             stype,
-            d.get(rec, "startDate"),
-            d.get(rec, "endDate"),
+            d.get(rec.start_date, "startDate"),
+            d.get(rec.end_date, "endDate"),
             tuple(members),
         )
 
-    def _activity(self, rid: str, rec: dict[str, Any]) -> None:
-        name = _str(rec, "displayName")
-        atype = rec.get("activityType")
-        if atype is not None:
-            _enum(atype, v.ACTIVITY_TYPES, "activityType")
-        groups_raw = rec.get("groups")
-        if type(groups_raw) is not list or not groups_raw:
+    @staticmethod
+    def _member_slow(
+        rec: r.Group, m: r.GroupMembership, d: _Dates
+    ) -> tuple[str, date | None, date | None]:
+        """A membership the hot loop could not take: a new date, or a problem to name."""
+        assert rec.group_memberships is not None
+        i = next(i for i, x in enumerate(rec.group_memberships) if x is m)
+        where = f"groupMemberships[{i}]."
+        if m.person is None or not m.person.id:
+            raise _Bad(where + "person.id", "is missing")
+        return (
+            m.person.id,
+            d.get(m.start_date, where + "startDate"),
+            d.get(m.end_date, where + "endDate"),
+        )
+
+    def _activity(self, rid: str, rec: r.Activity) -> None:
+        name = _str(rec.display_name, "displayName")
+        if rec.activity_type is not None:
+            _enum(rec.activity_type, v.ACTIVITY_TYPES, "activityType")
+        if not rec.groups:
             raise _Bad("groups", "is missing or empty (an activity needs at least one group)")
-        groups: list[str] = []
-        for i, g in enumerate(groups_raw):
-            if type(g) is not dict or type(g.get("id")) is not str:
-                raise _Bad(f"groups[{i}].id", "is missing or not a string")
-            groups.append(_intern(g["id"]))
-        _ref(rec, "organisation")
+        groups = tuple(_ref(g, f"groups[{i}]") for i, g in enumerate(rec.groups))
+        _ref(rec.organisation, "organisation")
         d = self._dates
         teachers: list[_Teacher] = []
-        for i, t in enumerate(_list(rec, "teachers")):
+        for i, t in enumerate(rec.teachers or ()):
             where = f"teachers[{i}]."
-            if type(t) is not dict:
-                raise _Bad(f"teachers[{i}]", "is not an object")
-            try:
-                duty = _ref(t, "duty")
-            except _Bad as bad:
-                raise _Bad(where + bad.field, bad.problem) from None
-            assert duty is not None
-            teachers.append((duty, d.get(t, "startDate", where), d.get(t, "endDate", where)))
+            teachers.append(
+                (
+                    _ref(t.duty, where + "duty"),
+                    d.get(t.start_date, where + "startDate"),
+                    d.get(t.end_date, where + "endDate"),
+                )
+            )
         subject: str | None = None
-        syllabus = rec.get("syllabus")
+        syllabus = rec.syllabus
         if type(syllabus) is dict and type(syllabus.get("displayName")) is str:
             subject = syllabus["displayName"]
         elif self._subject_from_name:
             subject = name
-        assert name is not None
         self._activities[rid] = (
             name,
-            tuple(groups),
+            groups,
             tuple(teachers),
-            d.get(rec, "startDate"),
-            d.get(rec, "endDate"),
+            d.get(rec.start_date, "startDate"),
+            d.get(rec.end_date, "endDate"),
             subject,
         )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from adapters.ss12000.records import decode_typed_page
 from adapters.ss12000.vocabulary import DELETED_KEYS
 from engine.source import SourceError
 
@@ -62,7 +63,19 @@ def parse_json(body: bytes, where: str, content_type: str | None = None) -> Any:
         ) from None
 
 
-def decode_page(body: bytes, where: str, content_type: str | None = None) -> Page:
+def decode_page(
+    body: bytes, where: str, content_type: str | None = None, entity: str | None = None
+) -> Page:
+    """One page's records: typed structs when the whole page fits the entity's types (the
+    quick path, see :mod:`adapters.ss12000.records`), else plain JSON values, which the
+    mapping converts one by one so that a bad record blocks only itself."""
+    if entity is not None and (content_type is None or "html" not in content_type.lower()):
+        typed = decode_typed_page(body, entity)
+        if typed is not None:
+            records, token = typed
+            if token is not None and (type(token) is not str or not token):
+                raise PageError(where, "pageToken is neither null nor a non-empty string")
+            return Page(records, token)
     doc = parse_json(body, where, content_type)
     if type(doc) is list:
         return Page(doc, None)

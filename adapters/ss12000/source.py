@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import httpx
-import orjson
 from pydantic import ValidationError
 
 from adapters.ss12000.auth import TokenSource
@@ -24,6 +23,7 @@ from adapters.ss12000.client import SS12000Client
 from adapters.ss12000.config import SS12000Config, describe
 from adapters.ss12000.folder import entity_files, folder_pages
 from adapters.ss12000.mapping import ORIGIN, Collector, MapResult
+from adapters.ss12000.records import decode_record, encode, record_id
 from adapters.ss12000.retry import RetryPolicy
 from adapters.ss12000.transport import Http
 from adapters.ss12000.vocabulary import ENTITIES
@@ -193,7 +193,7 @@ class SS12000Source:
             add = collector.add
             for rid, body in stored.items():
                 if rid not in changed and rid not in gone:
-                    add(entity, orjson.loads(body), f"stored {entity} {rid}")
+                    add(entity, decode_record(body, entity), f"stored {entity} {rid}")
         result = await asyncio.to_thread(collector.finish)
         return result, upserts, deletes
 
@@ -209,16 +209,14 @@ class SS12000Source:
         filters = {"meta.modified.after": after} if after else None
         count = 0
         number = 0
-        dumps = orjson.dumps
         add = collector.add
         async for page in client.pages(entity, filters):
             number += 1
             for i, rec in enumerate(page.records, start=1):
-                add(entity, rec, f"{entity} page {number} item {i}")
-                rid = rec.get("id") if type(rec) is dict else None
-                if type(rid) is str and rid:
+                rid = add(entity, rec, f"{entity} page {number} item {i}") or record_id(rec)
+                if rid:
                     # blocked records are stored too, so later reads raise their finding again
-                    raw[rid] = dumps(rec)
+                    raw[rid] = encode(rec)
             count += len(page.records)
             ctx.progress(entity, count)
 

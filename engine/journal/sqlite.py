@@ -22,6 +22,7 @@ import orjson
 
 from engine.findings import Finding
 from engine.journal.schema import MIGRATIONS
+from engine.links import LinkSet
 from engine.plan import Action, Operation, OpStatus
 from engine.source import CachedSource
 from engine.target import MirrorObject, ObservedState
@@ -641,7 +642,7 @@ class SqliteJournal:
         ) as cur:
             async for r in cur:
                 links.setdefault(r[0], set()).add((r[1], r[2]))
-        return ObservedState(objects, {k: frozenset(v) for k, v in links.items()})
+        return ObservedState(objects, {k: LinkSet(v) for k, v in links.items()})
 
     async def replace_mirror(self, tenant: str, target: str, observed: ObservedState) -> None:
         """Store a refreshed view of the target (drift read back) as the mirror."""

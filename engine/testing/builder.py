@@ -210,5 +210,5 @@ def next_term(snap: Snapshot, seed: int = 3) -> Snapshot:
     out = snap.without(persons=leavers)
     gid = sorted(out.groups)[0]
     groups = dict(out.groups)
-    groups[gid] = replace(groups[gid], name=groups[gid].name + " (ny)", fingerprint="")
+    groups[gid] = replace(groups[gid], name=groups[gid].name + " (ny)")
     return replace(out, groups=groups)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.config import TenantPolicy
 from engine.findings import Finding, Severity
+from engine.links import LinkSet
 from engine.model import MemberRole, Snapshot
 from engine.plan import Action, Operation
 from engine.redact import person_label
@@ -160,9 +161,9 @@ class MemoryTarget:
         return DesiredState(
             {"school": schools, "user": users, "group": groups},
             {
-                "school.user": frozenset(school_user),
-                "group.member": frozenset(member),
-                "group.teacher": frozenset(teacher),
+                "school.user": LinkSet(school_user),
+                "group.member": LinkSet(member),
+                "group.teacher": LinkSet(teacher),
             },
             tuple(findings),
         )
@@ -194,7 +195,7 @@ class MemoryTarget:
         managed = {k: set(t) for k, t in objects.items()}
         for spec in self.links:
             have = self.link_set(spec.name)
-            links[spec.name] = frozenset(
+            links[spec.name] = LinkSet(
                 (p, c)
                 for p, c in have
                 if p in managed.get(spec.parent_kind, ()) and c in managed.get(spec.child_kind, ())

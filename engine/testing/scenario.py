@@ -96,7 +96,7 @@ async def build_scenario_async(workdir: Path) -> Path:
     groups = dict(alpha.groups)
     model = groups[sorted(alpha.groups)[1]]
     flaky_group = "g-11-new-drama"
-    groups[flaky_group] = replace(model, id=flaky_group, name="DR 9A", subject="DR", fingerprint="")
+    groups[flaky_group] = replace(model, id=flaky_group, name="DR 9A", subject="DR")
     extra = (
         Membership(sorted(alpha.groups)[0], "p-missing-1", MemberRole.STUDENT),
         *(
@@ -106,9 +106,7 @@ async def build_scenario_async(workdir: Path) -> Path:
     )
     persons = dict(alpha.persons)
     for pid in refused:
-        persons[pid] = replace(
-            persons[pid], given_name=persons[pid].given_name + "-Marie", fingerprint=""
-        )
+        persons[pid] = replace(persons[pid], given_name=persons[pid].given_name + "-Marie")
     day2 = replace(alpha, persons=persons, groups=groups, memberships=alpha.memberships + extra)
     write_snapshot(day2, workdir / "alpha.json")
     faults = f"reject_keys = {list(refused)!r}\nflaky_keys = [{flaky_group!r}]\n"

@@ -38,10 +38,10 @@ def test_validation_findings_name_records_and_block_them() -> None:
     snap = tiny_snapshot()
     p1, p2 = sorted(snap.persons)[:2]
     persons = dict(snap.persons)
-    persons[p2] = replace(persons[p2], eppns=persons[p1].eppns, fingerprint="")
+    persons[p2] = replace(persons[p2], eppns=persons[p1].eppns)
     gid = sorted(snap.groups)[0]
     groups = dict(snap.groups)
-    groups[gid] = replace(groups[gid], start=date(2027, 1, 1), end=date(2026, 1, 1), fingerprint="")
+    groups[gid] = replace(groups[gid], start=date(2027, 1, 1), end=date(2026, 1, 1))
     extra = (Membership(gid, "nobody", MemberRole.STUDENT),)
     bad = replace(snap, persons=persons, groups=groups, memberships=snap.memberships + extra)
     findings = validate(bad)
