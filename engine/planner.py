@@ -7,15 +7,14 @@ with no source change plans zero operations. The planner is pure: no I/O, no clo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from engine.links import EMPTY_LINKS, LinkSet
 from engine.plan import Action, Operation, Plan
 from engine.target import (
-    DesiredObject,
     DesiredState,
     KindSpec,
     LinkSpec,
@@ -47,25 +46,44 @@ class _Builder:
         self.target = target
         self.ops: list[Operation] = []
         self.retire: dict[int, list[tuple[Any, ...]]] = {4: [], 5: []}
-        self.by_object: dict[tuple[str, str], int] = {}
+        self.seqs: dict[str, dict[str, int]] = {}  # kind -> key -> seq of its phase-1 operation
         self.skipped = 0
-        self._labels: dict[str, dict[str, str]] = {}
+        self._known: dict[str, dict[str, tuple[int, str]]] = {}
 
-    def labels(self, desired: DesiredState, observed: ObservedState, kind: str) -> dict[str, str]:
-        """One kind's labels for the links' labels, made once per plan."""
-        got = self._labels.get(kind)
-        if got is None:
-            got = self._labels[kind] = _labels(
-                desired.objects.get(kind, {}), observed.objects.get(kind, {})
-            )
+    def known(
+        self, desired: DesiredState, observed: ObservedState, kind: str
+    ) -> dict[str, tuple[int, str]]:
+        """One kind's objects that are there or being made in this plan, as key -> (seq of
+        its phase-1 operation or 0, label); made once per plan, one look-up per link."""
+        got = self._known.get(kind)
+        if got is not None:
+            return got
+        got = {k: (0, o.label or k) for k, o in observed.objects.get(kind, {}).items()}
+        seq_of = self.seqs.get(kind, {})
+        for k, d in desired.objects.get(kind, {}).items():
+            seq = seq_of.get(k, 0)
+            old = got.get(k)
+            if old is None and not seq:
+                continue  # neither there nor being made (its create was skipped)
+            got[k] = (seq, d.label or (old[1] if old else k))
+        self._known[kind] = got
         return got
 
-    def add_object(self, action: Action, kind: str, key: str, **kw: Any) -> int:
-        seq = len(self.ops) + 1
-        self.ops.append(
-            Operation(seq=seq, target=self.target, action=action, kind=kind, key=key, **kw)
-        )
-        return seq
+    def skip(
+        self,
+        inp: PlanInput,
+        action: Action,
+        kind: str,
+        key: str,
+        parent: str | None,
+        fingerprint: str = "",
+    ) -> bool:
+        """True when an operator skipped this very operation (same fingerprint)."""
+        got = inp.skips.get((action.value, kind, key, parent or ""))
+        if got is not None and got == fingerprint:
+            self.skipped += 1
+            return True
+        return False
 
     def add_retirement(
         self,
@@ -85,50 +103,48 @@ class _Builder:
         action: Action,
         link: str,
         parent: str,
-        children: Iterable[str],
-        parent_seq: int | None,
-        child_seqs: Mapping[str, int],
-        present: Container[str] | None,
+        children: Sequence[str],
+        parent_seq: int,
+        known: Mapping[str, tuple[int, str]],
         label_head: str,
-        labels: Mapping[str, str],
     ) -> None:
         """One operation per child of one parent, made as plain tuples (two million of these
-        are the bulk of a first sync). With ``present`` given, a child that is neither there
-        nor being made in this plan is skipped (it was left out, e.g. blocked)."""
-        ops, target, make, get_seq = self.ops, self.target, tuple.__new__, child_seqs.get
+        are the bulk of a first sync).
+
+        ``known`` maps each child that is there or being made to (seq of its create or 0, its
+        label). An addition whose child is unknown is skipped (it was left out, e.g. blocked);
+        a removal never waits for anything (``parent_seq`` 0 and no child seqs).
+        """
+        ops, target, make, get = self.ops, self.target, tuple.__new__, known.get
         seq = len(ops)
-        for child in children:
-            sc = get_seq(child)
-            if sc is None and present is not None and child not in present:
-                self.skipped += 1
-                continue
-            seq += 1
-            if parent_seq:
-                deps: tuple[int, ...] = (parent_seq, sc) if sc else (parent_seq,)
+        found = [get(child) for child in children]
+        if action is not Action.LINK:  # a removal waits for nothing; unknown children too
+            labels = [label_head + (f[1] if f else c) for c, f in zip(children, found, strict=True)]
+            deps: list[tuple[int, ...]] = [()] * len(labels)
+        else:
+            if None in found:  # an addition to a child neither there nor being made: skipped
+                kept = [(c, f) for c, f in zip(children, found, strict=True) if f]
+                self.skipped += len(found) - len(kept)
+                children, found = [c for c, _ in kept], [f for _, f in kept]
+            infos = cast(list[tuple[int, str]], found)
+            labels = [label_head + lab for _, lab in infos]
+            p = parent_seq
+            if p:
+                deps = [(p, sc) if sc else (p,) for sc, _ in infos]
             else:
-                deps = (sc,) if sc else ()
-            label = f"{label_head}{labels.get(child, child)}"
-            ops.append(
+                deps = [(sc,) if sc else () for sc, _ in infos]
+        # comprehensions, not a loop with appends: this is the plan's innermost work
+        ops.extend(
+            [
                 make(
                     Operation,
-                    (
-                        seq,
-                        target,
-                        action,
-                        link,
-                        child,
-                        parent,
-                        (),
-                        "",
-                        deps,
-                        label,
-                        0,
-                        0,
-                        None,
-                        None,
-                    ),
+                    (n, target, action, link, c, parent, (), "", d, lab, 0, 0, None, None),
                 )
-            )
+                for n, c, d, lab in zip(
+                    range(seq + 1, seq + len(labels) + 1), children, deps, labels, strict=True
+                )
+            ]
+        )
 
     def build(self) -> tuple[Operation, ...]:
         out, target = self.ops, self.target
@@ -146,9 +162,6 @@ class _Builder:
         return tuple(out)
 
 
-Skipped = Callable[[Action, str, str, str | None, str], bool]
-
-
 def plan(inp: PlanInput) -> Plan:
     """Diff desired against observed for one target."""
     b = _Builder(inp.target)
@@ -157,18 +170,13 @@ def plan(inp: PlanInput) -> Plan:
     going: dict[str, set[str]] = {}  # kind -> keys deleted in this plan
     kept: dict[str, set[str]] = {}  # kind -> keys archived or kept: their links stay
 
-    def skipped(action: Action, kind: str, key: str, parent: str | None, fp: str) -> bool:
-        if not inp.skips:
-            return False
-        got = inp.skips.get((action.value, kind, key, parent or ""))
-        if got is not None and got == fp:
-            b.skipped += 1
-            return True
-        return False
-
+    ops, target, make = b.ops, inp.target, tuple.__new__
     for spec in kinds:
-        want = desired.objects.get(spec.name, {})
-        have = observed.objects.get(spec.name, {})
+        kind = spec.name
+        want = desired.objects.get(kind, {})
+        have = observed.objects.get(kind, {})
+        seqs = b.seqs.setdefault(kind, {})
+        before = [b.seqs.get(k, {}) for k in spec.depends_on]
         for key, d in want.items():
             o = have.get(key)
             if o is None:
@@ -179,20 +187,32 @@ def plan(inp: PlanInput) -> Plan:
                 action = Action.UPDATE
             else:
                 continue
-            if skipped(action, spec.name, key, None, d.fingerprint):
+            if inp.skips and b.skip(inp, action, kind, key, None, d.fingerprint):
                 continue
-            deps = tuple(s for k in spec.depends_on if (s := b.by_object.get((k, key))) is not None)
-            seq = b.add_object(
-                action,
-                spec.name,
-                key,
-                attrs=d.attrs,
-                fingerprint=d.fingerprint,
-                depends_on=deps,
-                label=d.label,
-                target_id=o.target_id if o else None,
+            deps = tuple(s for m in before if (s := m.get(key)) is not None) if before else ()
+            seq = len(ops) + 1
+            ops.append(
+                make(
+                    Operation,
+                    (
+                        seq,
+                        target,
+                        action,
+                        kind,
+                        key,
+                        None,
+                        d.attrs,
+                        d.fingerprint,
+                        deps,
+                        d.label,
+                        0,
+                        0,
+                        o.target_id if o else None,
+                        None,
+                    ),
+                )
             )
-            b.by_object[(spec.name, key)] = seq
+            seqs[key] = seq
         for key, o in have.items():
             if key in want:
                 continue
@@ -205,17 +225,13 @@ def plan(inp: PlanInput) -> Plan:
                 kept.setdefault(spec.name, set()).add(key)
             if retire is Action.DELETE:
                 going.setdefault(spec.name, set()).add(key)
-            if skipped(retire, spec.name, key, None, o.fingerprint):
+            if inp.skips and b.skip(inp, retire, spec.name, key, None, o.fingerprint):
                 continue
             phase = 5 if retire is Action.DELETE else 4
             rank = -spec.rank if retire is Action.DELETE else spec.rank
             b.add_retirement(
                 phase, (rank, key), retire, spec.name, key, o.label, o.target_id, o.fingerprint
             )
-
-    seqs: dict[str, dict[str, int]] = {}  # kind -> key -> seq of its phase-1 operation
-    for (kind, key), seq in b.by_object.items():
-        seqs.setdefault(kind, {})[key] = seq
 
     links = sorted(inp.links, key=lambda s: s.rank)
     changed = [
@@ -225,9 +241,9 @@ def plan(inp: PlanInput) -> Plan:
         != (have_l := observed.links.get(ls.name, EMPTY_LINKS))
     ]
     for ls, want_l, have_l in changed:
-        _additions(b, inp, ls, want_l, have_l, seqs, skipped)
+        _additions(b, inp, ls, want_l, have_l)
     for ls, want_l, have_l in changed:
-        _removals(b, inp, ls, want_l, have_l, going, kept, skipped)
+        _removals(b, inp, ls, want_l, have_l, going, kept)
 
     return Plan(
         target=inp.target,
@@ -238,21 +254,12 @@ def plan(inp: PlanInput) -> Plan:
 
 
 def _additions(
-    b: _Builder,
-    inp: PlanInput,
-    link: LinkSpec,
-    want_l: LinkSet,
-    have_l: LinkSet,
-    seqs: Mapping[str, Mapping[str, int]],
-    skipped: Skipped,
+    b: _Builder, inp: PlanInput, link: LinkSpec, want_l: LinkSet, have_l: LinkSet
 ) -> None:
     """Links to add, parent by parent; each depends on its parent and child being made."""
     pk, ck = link.parent_kind, link.child_kind
     desired, observed = inp.desired, inp.observed
-    plabel, clabel = b.labels(desired, observed, pk), b.labels(desired, observed, ck)
-    have_p = observed.objects.get(pk, {})
-    have_c = observed.objects.get(ck, {})
-    p_seqs, c_seqs = seqs.get(pk, {}), seqs.get(ck, {})
+    parents, children = b.known(desired, observed, pk), b.known(desired, observed, ck)
     have_by = have_l.by_parent
     for parent, want_kids in want_l.by_parent.items():
         have_kids = have_by.get(parent)
@@ -262,14 +269,13 @@ def _additions(
         if have_kids:
             there = set(have_kids)
             kids = [c for c in want_kids if c not in there]
-        sp = p_seqs.get(parent)
-        if sp is None and parent not in have_p:
+        p = parents.get(parent)
+        if p is None:
             b.skipped += len(kids)  # the parent is not there and not being made
             continue
         if inp.skips:
-            kids = [c for c in kids if not skipped(Action.LINK, link.name, c, parent, "")]
-        head = f"{plabel.get(parent, parent)} ← "
-        b.add_links(Action.LINK, link.name, parent, kids, sp, c_seqs, have_c, head, clabel)
+            kids = [c for c in kids if not b.skip(inp, Action.LINK, link.name, c, parent)]
+        b.add_links(Action.LINK, link.name, parent, kids, p[0], children, f"{p[1]} ← ")
 
 
 def _removals(
@@ -280,13 +286,12 @@ def _removals(
     have_l: LinkSet,
     going: Mapping[str, set[str]],
     kept: Mapping[str, set[str]],
-    skipped: Skipped,
 ) -> None:
     """Links to remove, parent by parent; none for a parent being deleted (that removes its
     links) or archived (an archived class keeps its members), none to a child being deleted."""
     pk, ck = link.parent_kind, link.child_kind
     desired, observed = inp.desired, inp.observed
-    plabel, clabel = b.labels(desired, observed, pk), b.labels(desired, observed, ck)
+    parents, children = b.known(desired, observed, pk), b.known(desired, observed, ck)
     p_going, p_kept = going.get(pk, set()), kept.get(pk, set())
     c_going = going.get(ck, set())
     want_by = want_l.by_parent
@@ -297,16 +302,9 @@ def _removals(
         wanted = set(want_kids) if want_kids else set()
         kids = [c for c in have_kids if c not in wanted and c not in c_going]
         if inp.skips:
-            kids = [c for c in kids if not skipped(Action.UNLINK, link.name, c, parent, "")]
-        head = f"{plabel.get(parent, parent)} ← "
-        b.add_links(Action.UNLINK, link.name, parent, kids, None, {}, None, head, clabel)
-
-
-def _labels(want: Mapping[str, DesiredObject], have: Mapping[str, MirrorObject]) -> dict[str, str]:
-    """Labels of one kind's objects, desired first, for the links' labels."""
-    out = {k: o.label for k, o in have.items() if o.label}
-    out.update({k: d.label for k, d in want.items() if d.label})
-    return out
+            kids = [c for c in kids if not b.skip(inp, Action.UNLINK, link.name, c, parent)]
+        label = parents.get(parent, (0, parent))[1]
+        b.add_links(Action.UNLINK, link.name, parent, kids, 0, children, f"{label} ← ")
 
 
 def _retire(spec: KindSpec, o: MirrorObject, now: datetime) -> Action | None:

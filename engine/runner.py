@@ -29,7 +29,7 @@ from engine.journal import Lease, LeaseHeld, SqliteJournal
 from engine.journal.sqlite import now_iso
 from engine.links import EMPTY_LINKS
 from engine.model import Snapshot
-from engine.perf import gc_paused
+from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
 from engine.planner import PlanInput, plan
 from engine.redact import group_record, person_label, person_record, school_record
@@ -134,6 +134,7 @@ async def sync(journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, opts: 
         return await _fresh_run(journal, cfg, tenant_id, tenant, names, lease, opts)
     finally:
         await journal.release_lease(lease)
+        thaw()  # the run's bulk objects were frozen out of the collector's way
 
 
 async def _lease(journal: SqliteJournal, tenant_id: str, actor: str) -> Lease:

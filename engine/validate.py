@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from engine.findings import Finding, Severity
-from engine.model import MemberRole, Snapshot
+from engine.model import Group, MemberRole, Snapshot
 
 B, W = Severity.BLOCKING, Severity.WARNING
 
@@ -110,9 +110,13 @@ def validate(snap: Snapshot) -> list[Finding]:
             has_role.add(r.person_id)
 
     teachers: set[str] = set()
-    for m in snap.memberships:
-        gid, pid = m.group_id, m.person_id
-        mg = groups.get(gid)
+    today = snap.as_of
+    student = MemberRole.STUDENT
+    last: str | None = None
+    mg: Group | None = None
+    for gid, pid, role, start, end in snap.memberships:  # two million: kept lean
+        if gid is not last:  # a source lists a group's memberships together
+            last, mg = gid, groups.get(gid)
         if mg is None or pid not in persons:
             add(
                 Finding(
@@ -127,7 +131,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                 )
             )
             continue
-        if m.start and m.end and m.start > m.end:
+        if start is not None and end is not None and start > end:
             add(
                 Finding(
                     "membership.dates",
@@ -139,9 +143,8 @@ def validate(snap: Snapshot) -> list[Finding]:
                 )
             )
             continue
-        today = snap.as_of
-        if (m.start is None or m.start <= today) and (m.end is None or today <= m.end):
-            if m.role is not MemberRole.STUDENT:
+        if (start is None or start <= today) and (end is None or today <= end):
+            if role is not student:
                 teachers.add(gid)
             elif mg.school_id not in at_school.get(pid, ()):
                 add(

@@ -31,6 +31,7 @@ from .naming import (
     clean_local,
     clean_nickname,
     name_part,
+    nickname_of_local,
     pseudonym,
     render,
     short_id,
@@ -93,26 +94,32 @@ def desired_state(
             school_users.append((r.school_id, r.person_id))
 
     # Two million memberships in a large municipality: one pass, grouped by class as we go.
+    # A source lists a group's memberships together, so the group is looked up once per run
+    # of equal group ids rather than once per membership.
     members: dict[str, set[str]] = {}
     teachers: dict[str, set[str]] = {}
     student = MemberRole.STUDENT
-    for m in snapshot.memberships:
-        gid, pid = m.group_id, m.person_id
-        if gid not in groups or pid not in persons:
+    last: str | None = None
+    in_class: set[str] | None = None
+    owning: set[str] = set()
+    for gid, pid, role, start, end in snapshot.memberships:
+        if gid is not last:
+            last = gid
+            if gid in groups:
+                in_class = members.setdefault(gid, set())
+                owning = teachers.setdefault(gid, set())
+            else:
+                in_class = None
+        if in_class is None or pid not in persons:
             continue
-        start, end = m.start, m.end
         if (start is not None and start > today) or (end is not None and end < today):
             continue
-        if m.role is student:
-            into, who = members, studying
+        if role is student:
+            in_class.add(pid)
+            studying.add(pid)
         else:
-            into, who = teachers, teaching
-        kids = into.get(gid)
-        if kids is None:
-            into[gid] = {pid}
-        else:
-            kids.add(pid)
-        who.add(pid)
+            owning.add(pid)
+            teaching.add(pid)
     for gid, owners in teachers.items():  # a teacher of a class is linked once, as teacher
         kids = members.get(gid)
         if kids is not None:
@@ -143,7 +150,7 @@ def desired_state(
 
     classes: dict[str, DesiredObject] = {}
     teams: dict[str, DesiredObject] = {}
-    taught = teachers.keys()
+    taught = {gid for gid, owners in teachers.items() if owners}
     for gid, g in groups.items():
         school = snapshot.schools.get(g.school_id)
         classes[gid] = _class(g, school.name if school else "", school, config, today)
@@ -187,17 +194,24 @@ def _users(
     config: MicrosoftConfig,
     policy: MappingPolicy,
 ) -> dict[str, DesiredObject]:
-    masked = {
-        pid for pid, p in persons.items() if p.is_protected and policy.protected_identity == "mask"
-    }
+    """Accounts for the persons who have a role; two passes, as account names are unique
+    across the whole snapshot. Written for the large municipality's 170,000 people: the
+    second pass walks the first pass's rows rather than looking each person up again."""
+    mask = policy.protected_identity == "mask"
     locals_wanted: dict[str, str] = {}
-    domains: dict[str, str] = {}
+    rows: list[tuple[str, Person, bool, str]] = []  # pid, person, masked, domain
     template, domain_value = config.upn_template, config.domain
-    wants_id8 = "id8" in template_fields(template)  # a regex per person only when used
+    used = template_fields(template)
+    by_id = bool(used & {"id", "id8"})  # otherwise namesakes share the work: names repeat a lot
+    made: dict[tuple[str, str | None, str], tuple[str, str]] = {}
     for pid, p in persons.items():
-        if pid in masked:
-            upn = f"u{pseudonym(pid)}@{domain_value}"
-        else:
+        if mask and p.is_protected:
+            locals_wanted[pid] = f"u{pseudonym(pid)}"
+            rows.append((pid, p, True, domain_value.lower()))
+            continue
+        names = (p.given_name, p.middle_name, p.family_name)
+        hit = None if by_id else made.get(names)
+        if hit is None:
             upn = render(
                 template,
                 {
@@ -205,47 +219,56 @@ def _users(
                     "family": name_part(p.family_name),
                     "middle": name_part(p.middle_name),
                     "domain": domain_value,
-                    "id8": short_id(pid) if wants_id8 else "",
+                    "id8": short_id(pid) if "id8" in used else "",
                     "id": pid,
                 },
             ).replace(" ", "")
-        local, _, domain = upn.rpartition("@")
-        locals_wanted[pid] = clean_local(local) or f"u{short_id(pid)}"
-        domains[pid] = domain.lower()
-    unique = unique_names(locals_wanted)
+            local, _, domain = upn.rpartition("@")
+            hit = (clean_local(local), domain.lower())
+            if not by_id:
+                made[names] = hit
+        locals_wanted[pid] = hit[0] or f"u{short_id(pid)}"
+        rows.append((pid, p, False, hit[1]))
+    unique = unique_names(locals_wanted)  # same keys, same order
 
     out: dict[str, DesiredObject] = {}
-    for pid, p in persons.items():
-        role = roles.get(pid, "student")
-        local = unique[pid]
-        if pid in masked:
-            tag = pseudonym(pid)
-            display = f"{'Elev' if role == 'student' else 'Personal'} {tag}"
+    usage = config.usage_location
+    skus = {"student": config.student_license_sku, "teacher": config.teacher_license_sku}
+    match_on, roles_get = config.match_on, roles.get
+    for (pid, p, masked, domain), local in zip(rows, unique.values(), strict=True):
+        role = roles_get(pid, "student")
+        if masked:
+            display = f"{'Elev' if role == 'student' else 'Personal'} {pseudonym(pid)}"
             given: str | None = None
             family: str | None = None
         else:
-            display, given, family = p.display_name, p.given_name, p.family_name
-        attrs: dict[str, Any] = {
-            "userPrincipalName": f"{local}@{domains[pid]}",
-            "mailNickname": clean_nickname(local),
-            "displayName": display,
-            "givenName": given,
-            "surname": family,
-            "usageLocation": config.usage_location,
-            "primaryRole": role,
-            "externalId": pid,
-            "accountEnabled": True,
-        }
-        sku = config.student_license_sku if role == "student" else config.teacher_license_sku
+            given, family = p.given_name, p.family_name
+            display = f"{given} {family}"
+        sku = skus.get(role)
+        employee = mail = None
+        if match_on == "employeeId":
+            employee = _employee_id(p, config)
+        elif match_on == "mail" and p.emails and not masked:
+            mail = p.emails[0].lower()
+        # the frozen attribute map (see attrs_of), written out in key order: no dict, no sort
+        pairs: list[tuple[str, Any]] = [("accountEnabled", True), ("displayName", display)]
+        if employee is not None:
+            pairs.append(("employeeId", employee))
+        pairs.append(("externalId", pid))
+        if given is not None:
+            pairs.append(("givenName", given))
         if sku:
-            attrs["licenseSku"] = sku
-        if config.match_on == "employeeId":
-            attrs["employeeId"] = _employee_id(p, config)
-        elif config.match_on == "mail" and p.emails and pid not in masked:
-            attrs["mail"] = p.emails[0].lower()
-        # every value is a scalar: sorted pairs are the frozen form (see attrs_of)
-        frozen = tuple(sorted((k, v) for k, v in attrs.items() if v is not None))
-        out[pid] = DesiredObject(USER, pid, frozen, label=display)
+            pairs.append(("licenseSku", sku))
+        if mail is not None:
+            pairs.append(("mail", mail))
+        pairs.append(("mailNickname", nickname_of_local(local)))
+        pairs.append(("primaryRole", role))
+        if family is not None:
+            pairs.append(("surname", family))
+        if usage is not None:
+            pairs.append(("usageLocation", usage))
+        pairs.append(("userPrincipalName", f"{local}@{domain}"))
+        out[pid] = DesiredObject(USER, pid, tuple(pairs), label=display)
     return out
 
 

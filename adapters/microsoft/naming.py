@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -17,6 +18,8 @@ from engine.model import fingerprint
 _LOCAL_OK = re.compile(r"[^a-z0-9._-]+")
 _NICK_OK = re.compile(r"[^a-z0-9_-]+")
 _DOTS = re.compile(r"\.{2,}")
+_HEX8 = re.compile(r"[0-9a-f]{8}")
+_NOT_HEX = re.compile(r"[^0-9a-f]")
 _SPECIAL = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "þ": "th"})
 
 MAX_LOCAL = 64
@@ -63,9 +66,18 @@ def clean_nickname(text: str) -> str:
     return nick[:MAX_NICKNAME].strip("-_") or "x" + fingerprint(text)[:8]
 
 
+def nickname_of_local(local: str) -> str:
+    """The mailNickname of an account name that :func:`clean_local` made (dots become dashes);
+    quicker than :func:`clean_nickname`, which it equals on such names."""
+    return local.replace(".", "-")[:MAX_NICKNAME].strip("-_") or clean_nickname(local)
+
+
 def short_id(source_id: str) -> str:
     """Eight characters that identify a source id: its first hex digits, else a hash."""
-    hexdigits = re.sub(r"[^0-9a-f]", "", source_id.lower())
+    head = source_id[:8].lower()
+    if _HEX8.fullmatch(head):  # a UUID: decided without rewriting the whole id
+        return head
+    hexdigits = _NOT_HEX.sub("", source_id.lower())
     return hexdigits[:8] if len(hexdigits) >= 8 else fingerprint(source_id)[:8]
 
 
@@ -125,24 +137,22 @@ def unique_names(wanted: dict[str, str], sep: str = "") -> dict[str, str]:
     Deterministic for one snapshot; creates never rename an existing account (the
     userPrincipalName is written on create only), so a later namesake never moves anyone.
     """
-    by_name: dict[str, list[str]] = {}
-    for key, name in wanted.items():
-        lower = name.lower()
-        keys = by_name.get(lower)
-        if keys is None:
-            by_name[lower] = [key]
-        else:
-            keys.append(key)
+    lowered = [name.lower() for name in wanted.values()]
+    counts = Counter(lowered)
     out = dict(wanted)  # most names are nobody else's
-    shared = sorted((name, sorted(keys)) for name, keys in by_name.items() if len(keys) > 1)
-    if not shared:
+    if len(counts) == len(lowered):
         return out
-    taken = {name.lower() for name in wanted.values()}  # every name's first holder keeps it
-    for name, keys in shared:
-        for key in keys[1:]:
-            n = 2
-            while f"{name}{sep}{n}" in taken or f"{name}{sep}{n}" in by_name:
+    by_name: dict[str, list[str]] = {}
+    for key, name in zip(wanted, lowered, strict=True):
+        if counts[name] > 1:
+            by_name.setdefault(name, []).append(key)
+    taken = set(counts)  # every name's first holder keeps it
+    for name, keys in sorted(by_name.items()):
+        n = 2  # counts on from the last number given: a common name costs linear, not square
+        for key in sorted(keys)[1:]:
+            while f"{name}{sep}{n}" in taken:
                 n += 1
             out[key] = f"{wanted[key]}{sep}{n}"
             taken.add(f"{name}{sep}{n}")
+            n += 1
     return out

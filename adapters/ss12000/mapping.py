@@ -53,8 +53,7 @@ _Org = tuple[
 _Enrol = tuple[str, str, int | None, date | None, date | None]
 _Assign = tuple[str, str, date | None, date | None]
 _Duty = tuple[str, str, str, date | None, date | None, tuple[_Assign, ...]]
-_Member = tuple[str, date | None, date | None]
-_Group = tuple[str, GroupType, str, str | None, date | None, date | None, tuple[_Member, ...]]
+_Group = tuple[str, GroupType, str, str | None, date | None, date | None, tuple[Membership, ...]]
 _Teacher = tuple[str, date | None, date | None]
 _Activity = tuple[str, tuple[str, ...], tuple[_Teacher, ...], date | None, date | None, str | None]
 
@@ -141,6 +140,17 @@ def _merge(a: Span, b: Span) -> Span:
     return start, end
 
 
+# entity -> handler method; looked up per call rather than kept as bound methods on the
+# collector, which would make it a reference cycle that only the cyclic collector frees
+_HANDLERS = {
+    "organisations": "_organisation",
+    "persons": "_person",
+    "duties": "_duty",
+    "groups": "_group",
+    "activities": "_activity",
+}
+
+
 class Collector:
     """Gathers SS 12000 records of one read and builds the snapshot from them."""
 
@@ -156,13 +166,6 @@ class Collector:
         self._activities: dict[str, _Activity] = {}
         self._findings: dict[tuple[str, str], Finding] = {}
         self._warnings: list[Finding] = []
-        self._handlers: dict[str, Any] = {
-            "organisations": self._organisation,
-            "persons": self._person,
-            "duties": self._duty,
-            "groups": self._group,
-            "activities": self._activity,
-        }
         self._stores: dict[str, dict[str, Any]] = {
             "organisations": self._orgs,
             "persons": self._persons,
@@ -207,7 +210,7 @@ class Collector:
             return None
         rid = _intern(rid)
         try:
-            self._handlers[entity](rid, rec)
+            getattr(self, _HANDLERS[entity])(rid, rec)
         except _Bad as bad:
             self._drop(entity, rid)
             self._refuse(kind, rid, bad.field, bad.problem, bad.code)
@@ -362,8 +365,8 @@ class Collector:
             stype = _enum(stype, v.SCHOOL_TYPES, "schoolType")
         d = self._dates
         seen = d.seen
-        members: list[_Member] = []
-        append = members.append
+        members: list[Membership] = []
+        append, make, student = members.append, tuple.__new__, MemberRole.STUDENT
         for m in rec.group_memberships or ():  # the hot loop: two million in a large municipality
             person = m.person
             pid = None if person is None else person.id
@@ -372,7 +375,8 @@ class Collector:
             ed = seen.get(e) if e is not None else None
             if pid is None or (sd is None and s is not None) or (ed is None and e is not None):
                 pid, sd, ed = self._member_slow(rec, m, d)
-            append((_intern(pid), sd, ed))
+            # the snapshot's own records, made here once (finish keeps them as they are)
+            append(make(Membership, (rid, _intern(pid), student, sd, ed)))
         self._groups[rid] = (
             name,
             gtype,
@@ -546,13 +550,13 @@ class Collector:
         return out
 
     def _by_members(
-        self, cands: tuple[str, ...], members: tuple[_Member, ...], units: Any
+        self, cands: tuple[str, ...], members: tuple[Membership, ...], units: Any
     ) -> tuple[str, ...]:
         """The unit most of a group's students are enrolled at, when its organisation (a Skola)
         has several; ties go to the lowest id so every read chooses alike."""
         votes = dict.fromkeys(cands, 0)
-        for pid, _, _ in members:
-            for enrol in self._enrolments.get(pid, ()):
+        for m in members:
+            for enrol in self._enrolments.get(m.person_id, ()):
                 for unit in units(enrol[0]):
                     if unit in votes:
                         votes[unit] += 1
@@ -648,15 +652,13 @@ class Collector:
                 continue
             members = g[6]
             missing = 0
-            if len({m[0] for m in members}) == len(members):
-                for pid, start, end in members:
-                    if pid in persons:
-                        out.append(Membership(gid, pid, student, start, end))
-                    else:
-                        missing += 1
+            if len({m[1] for m in members}) == len(members):
+                known = [m for m in members if m[1] in persons]
+                missing = len(members) - len(known)
+                out.extend(known)
             else:
                 spans: dict[str, Span] = {}
-                for pid, start, end in members:
+                for _, pid, _, start, end in members:
                     old = spans.get(pid)
                     spans[pid] = (start, end) if old is None else _merge(old, (start, end))
                 for pid, span in spans.items():

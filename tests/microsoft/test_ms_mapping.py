@@ -15,7 +15,7 @@ from adapters.microsoft.mapping import MappingPolicy, desired_state
 from adapters.microsoft.naming import SchoolYear, clean_nickname, unique_names
 from adapters.microsoft.target import kind_specs
 from engine.config import TenantPolicy
-from engine.target import DesiredState
+from engine.target import DesiredState, attrs_fingerprint, attrs_of
 
 
 def config(**changes: Any) -> MicrosoftConfig:
@@ -189,3 +189,35 @@ def test_config_problems_are_named() -> None:
         config(colour="blue")
     assert config().authority_url == "https://login.microsoftonline.com/t"
     assert not config().custom_authority
+
+
+@pytest.mark.parametrize(
+    ("changes", "mode"),
+    [
+        ({}, "mask"),
+        ({"match_on": "mail", "student_license_sku": "S-SKU"}, "include"),
+        ({"match_on": "employeeId", "teacher_license_sku": "T-SKU"}, "mask"),
+        ({"usage_location": "NO"}, "exclude"),
+    ],
+)
+def test_attributes_are_in_their_frozen_form(changes: dict[str, Any], mode: str) -> None:
+    """Users' attributes are written out in key order by hand (for speed); they must equal
+    what attrs_of makes of the same values, or fingerprints would differ between paths."""
+    state = desired_state(
+        small_snapshot(), config(**changes), MappingPolicy(protected_identity=mode)
+    )
+    for kind in ("school", "user", "class", "team"):
+        for obj in state.objects[kind].values():
+            assert obj.attrs == attrs_of(dict(obj.attrs))
+            assert None not in dict(obj.attrs).values()
+            assert obj.fingerprint == attrs_fingerprint(obj.attrs)
+    users = [dict(u.attrs) for u in state.objects["user"].values()]
+    if changes.get("match_on") == "mail":
+        assert any("mail" in u for u in users)
+    if changes.get("match_on") == "employeeId":
+        assert all("employeeId" in u for u in users)
+    if changes.get("student_license_sku"):
+        assert any(u.get("licenseSku") == "S-SKU" for u in users)
+    assert all(u["usageLocation"] == changes.get("usage_location", "SE") for u in users)
+    for u in users:
+        assert u["mailNickname"] == clean_nickname(u["userPrincipalName"].split("@")[0])

@@ -4,6 +4,8 @@ one badly typed record still yields the rest, and what is cached is only what ES
 from __future__ import annotations
 
 import copy
+import gc
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from ss12000_helpers import AS_OF, MemoryCache, context, same_snapshot, source_f
 
 from adapters.ss12000 import records
 from adapters.ss12000.config import SS12000Config
-from adapters.ss12000.mapping import map_records
+from adapters.ss12000.mapping import Collector, map_records
 from adapters.ss12000.pages import decode_page
 from adapters.ss12000.sample.dataset import Dataset, write_dataset
 from adapters.ss12000.sandbox import SS12000Sandbox
@@ -86,3 +88,18 @@ async def test_the_cache_keeps_only_what_ess_reads(small_dataset: Dataset) -> No
     assert some["givenName"] == served["givenName"]
     # and a stored record decodes back into the struct it came from
     assert type(records.decode_record(orjson.dumps(some), "persons")) is records.Person
+
+
+def test_a_read_leaves_no_cyclic_garbage_behind() -> None:
+    """What a bulk step drops must go by reference counting alone: while frozen, anything
+    held only by a cycle would stay until the run ends."""
+    collector = Collector(AS_OF)
+    collector.add("persons", {"id": "p1", "givenName": "A", "familyName": "B"}, "test")
+    ref = weakref.ref(collector)
+    collector.finish()
+    gc.disable()
+    try:
+        del collector
+        assert ref() is None
+    finally:
+        gc.enable()
