@@ -45,7 +45,8 @@ class LinkSet:
         out = cls.__new__(cls)
         by_parent: dict[str, tuple[str, ...]] = {}
         for parent in sorted(groups):
-            kids = tuple(sorted(set(groups[parent])))
+            given = groups[parent]
+            kids = tuple(sorted(given if isinstance(given, set | frozenset) else set(given)))
             if kids:
                 by_parent[parent] = kids
         out._set(by_parent)

@@ -7,7 +7,7 @@ stops the run. Sources add their own findings for malformed input.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from engine.findings import Finding, Severity
@@ -186,11 +186,15 @@ def validate(snap: Snapshot) -> list[Finding]:
 
 
 def _duplicates(out: list[Finding], snap: Snapshot, attr: str, code: str, what: str) -> None:
+    # counted first in C; owners listed only for the few values that are shared
+    values = [(v.lower(), p.id) for p in snap.persons.values() for v in getattr(p, attr)]
+    counts = Counter(v for v, _ in values)
+    if len(counts) == len(values):
+        return
     owners: dict[str, list[str]] = defaultdict(list)
-    for p in snap.persons.values():
-        values: Iterable[str] = getattr(p, attr)
-        for v in values:
-            owners[v.lower()].append(p.id)
+    for v, pid in values:
+        if counts[v] > 1:
+            owners[v].append(pid)
     for ids in owners.values():
         if len(ids) > 1:
             for pid in ids:

@@ -95,7 +95,7 @@ def desired_state(
 
     # Two million memberships in a large municipality: one pass, grouped by class as we go.
     # A source lists a group's memberships together, so the group is looked up once per run
-    # of equal group ids rather than once per membership.
+    # of equal group ids rather than once per membership; persons are checked once each, after.
     members: dict[str, set[str]] = {}
     teachers: dict[str, set[str]] = {}
     student = MemberRole.STUDENT
@@ -110,21 +110,29 @@ def desired_state(
                 owning = teachers.setdefault(gid, set())
             else:
                 in_class = None
-        if in_class is None or pid not in persons:
+        if in_class is None:
             continue
         if (start is not None and start > today) or (end is not None and end < today):
             continue
         if role is student:
             in_class.add(pid)
-            studying.add(pid)
         else:
             owning.add(pid)
-            teaching.add(pid)
-    for gid, owners in teachers.items():  # a teacher of a class is linked once, as teacher
+    in_classes = set().union(*members.values())
+    owners_all = set().union(*teachers.values())
+    left_out = {pid for pid in in_classes | owners_all if pid not in persons}  # excluded, unknown
+    for gid, owners in teachers.items():
+        if left_out:
+            owners -= left_out
         kids = members.get(gid)
         if kids is not None:
-            kids -= owners
-    roles = {pid: "student" for pid in studying if pid not in teaching}
+            kids -= owners  # a teacher of a class is linked once, as teacher
+    if left_out:
+        for kids in members.values():
+            kids -= left_out
+    studying |= in_classes - left_out
+    teaching |= owners_all - left_out
+    roles = dict.fromkeys(studying - teaching, "student")
     roles.update(dict.fromkeys(teaching, "teacher"))
 
     users = _users({pid: p for pid, p in persons.items() if pid in roles}, roles, config, policy)
