@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from engine import runner
+from engine import plugins, runner
 from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
 from engine.executor import RetryPolicy
@@ -337,6 +337,25 @@ class Ops:
         )
         return [self._op_view(r) for r in rows]
 
+    def _record_of(self, r: Any) -> tuple[str, str]:
+        """The source record behind an operation: what its target says the kind stands for
+        (for a link, the child), else a guess from the usual kind names."""
+        kind: str = r["kind"]
+        record_type: str | None = None
+        tenant = self.cfg.config.tenants.get(r["tenant"])
+        if tenant is not None and r["target"] in tenant.targets:
+            try:
+                cls = plugins.load("ess.targets", tenant.target_type(r["target"]))
+                record_type = getattr(cls, "record_types", {}).get(kind)
+            except plugins.PluginError:  # an adapter that cannot load here: guess below
+                record_type = None
+        if record_type is None:
+            if r["parent"] is not None or kind == "user":
+                record_type = "person"
+            else:
+                record_type = "school" if kind == "school" else "group"
+        return record_type, r["key"]
+
     async def operation(self, op_id: int) -> OperationDetail:
         r = await self.journal.get_operation(op_id)
         if r is None:
@@ -352,7 +371,7 @@ class Ops:
             )
             for a in await self.journal.attempts_of(op_id)
         )
-        record_type, record_key = _record_of(r)
+        record_type, record_key = self._record_of(r)
         idx = await self.journal.index_record(r["tenant"], record_type, record_key)
         desired = dict(_pairs(orjson.loads(r["attrs"]))) if r["attrs"] else {}
         return OperationDetail(
@@ -754,17 +773,6 @@ class _ReadOnlyCache:
 
 def _pairs(value: Any) -> list[tuple[str, Any]]:
     return [(str(k), v) for k, v in value] if isinstance(value, list) else []
-
-
-def _record_of(r: Any) -> tuple[str, str]:
-    kind: str = r["kind"]
-    if r["parent"] is not None:
-        return ("person", r["key"])
-    if kind in ("user",):
-        return ("person", r["key"])
-    if kind in ("school",):
-        return ("school", r["key"])
-    return ("group", r["key"])
 
 
 def _finding_view(f: Any) -> FindingView:

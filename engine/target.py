@@ -261,6 +261,10 @@ class Target(Protocol):
     """
 
     config_model: ClassVar[type[Any]]
+    record_types: ClassVar[Mapping[str, str]]
+    """Which source record each object kind stands for (``person``, ``group`` or ``school``),
+    and each link kind's child: how a support engineer's "explain" finds the record behind an
+    operation."""
     kinds: tuple[KindSpec, ...]
     links: tuple[LinkSpec, ...]
     rate_limit: RateLimit

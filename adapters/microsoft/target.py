@@ -72,6 +72,16 @@ class MicrosoftTarget:
     """One Microsoft 365 Education tenant."""
 
     config_model: ClassVar[type[Any]] = MicrosoftConfig
+    record_types: ClassVar[Mapping[str, str]] = {
+        "school": "school",
+        "user": "person",
+        "class": "group",
+        "team": "group",
+        "school.user": "person",
+        "school.class": "group",
+        "class.member": "person",
+        "class.teacher": "person",
+    }
 
     def __init__(
         self,

@@ -64,6 +64,14 @@ class MemoryTarget:
     """Schools, users and groups with members and teachers, kept in a JSON file."""
 
     config_model: ClassVar[type[Any]] = MemoryTargetConfig
+    record_types: ClassVar[Mapping[str, str]] = {
+        "school": "school",
+        "user": "person",
+        "group": "group",
+        "school.user": "person",
+        "group.member": "person",
+        "group.teacher": "person",
+    }
 
     def __init__(
         self, name: str, cfg: MemoryTargetConfig, policy: TenantPolicy, base_dir: Path

@@ -232,3 +232,37 @@ async def test_truncated_source_is_held_by_the_guard(
     assert ms_sandbox.stats().write_requests == 0
     accounts = [u for u in ms_sandbox.state()["users"] if u.get("accountEnabled") is False]
     assert accounts == []
+
+
+async def test_each_operation_leads_to_its_source_record(
+    ms_sandbox: MicrosoftSandbox, workdir: Path
+) -> None:
+    """The target says which source record each kind stands for: a class's school link leads
+    to the group, a member link to the person, a team to its group."""
+    from engine.ops import Ops
+
+    config = write_config(workdir, ms_sandbox)
+    snap = current_snapshot(today())
+    put_snapshot(workdir, snap)
+    async with await Ops.open(config, actor="test") as ops:
+        run = await ops.sync("alpha")
+        assert run.status == "succeeded"
+        items = await ops.operations(run.id, limit=10_000)
+        want = {
+            "school": "school",
+            "user": "person",
+            "class": "group",
+            "team": "group",
+            "school.user": "person",
+            "school.class": "group",
+            "class.member": "person",
+            "class.teacher": "person",
+        }
+        seen = set()
+        for kind, record_type in want.items():
+            item = next(o for o in items if o.kind == kind)
+            detail = await ops.operation(item.id)
+            assert (detail.record_type, detail.record_key) == (record_type, item.key)
+            assert detail.source_record is not None, kind
+            seen.add(kind)
+        assert seen == {o.kind for o in items}
