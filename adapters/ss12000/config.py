@@ -29,9 +29,12 @@ class SS12000Config(BaseModel):
     timeout_s: float = Field(60.0, gt=0, le=600)
     full_read_days: int = Field(7, ge=0, le=365)  # 0: every read is a full read
     verify: bool | str = True  # TLS: True, False, or the path of a CA bundle
+    client_cert: str | None = None  # PEM client certificate (mutual TLS), its key too or below
+    client_key: str | None = None  # PEM private key of client_cert, when kept apart
+    client_key_password: str | None = None  # a secret reference, for an encrypted key
     paging: bool | None = None  # None: the profile's default
 
-    @field_validator("client_secret")
+    @field_validator("client_secret", "client_key_password")
     @classmethod
     def _secret_ref(cls, value: str | None) -> str | None:
         if value is not None and (problem := check_reference(value)):
@@ -57,7 +60,14 @@ class SS12000Config(BaseModel):
         if self.path is not None:
             http_keys = [
                 k
-                for k in ("base_url", "token_url", "customer_id", "server", "client_id")
+                for k in (
+                    "base_url",
+                    "token_url",
+                    "customer_id",
+                    "server",
+                    "client_id",
+                    "client_cert",
+                )
                 if getattr(self, k) is not None
             ]
             if http_keys:
@@ -65,6 +75,8 @@ class SS12000Config(BaseModel):
                     "path (folder mode) cannot be combined with " + ", ".join(http_keys)
                 )
             return self
+        if self.client_cert is None and (self.client_key or self.client_key_password):
+            raise ValueError("client_key and client_key_password need client_cert")
         prof = self.vendor
         if self.resolved_base_url is None:
             hint = {"ist": "customer_id", "edlevo": "server"}.get(self.profile)

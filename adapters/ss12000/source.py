@@ -25,6 +25,7 @@ from adapters.ss12000.folder import entity_files, folder_pages
 from adapters.ss12000.mapping import ORIGIN, Collector, MapResult
 from adapters.ss12000.records import decode_record, encode, record_id
 from adapters.ss12000.retry import RetryPolicy
+from adapters.ss12000.tls import ClientCert, TLSConfigError, tls_context
 from adapters.ss12000.transport import Http
 from adapters.ss12000.vocabulary import ENTITIES
 from engine.findings import Finding, Severity
@@ -37,6 +38,29 @@ OVERLAP = timedelta(minutes=2)
 
 class SS12000ConfigError(ValueError):
     """The source table cannot be used; the message names each bad key."""
+
+
+def _client_cert(config: SS12000Config, secrets: SecretResolver) -> ClientCert | None:
+    """The client certificate, loaded once now so that a problem is a configuration error
+    naming the key; relative paths are taken from the configuration file's folder."""
+    if config.client_cert is None:
+        return None
+    password = None
+    if config.client_key_password is not None:
+        try:
+            password = secrets.resolve(config.client_key_password)
+        except SecretError as exc:
+            raise SS12000ConfigError(f"ss12000 source: client_key_password: {exc}") from None
+    cert = ClientCert(
+        secrets.base_dir / config.client_cert,
+        secrets.base_dir / config.client_key if config.client_key else None,
+        password,
+    )
+    try:
+        tls_context(config.verify, cert)
+    except TLSConfigError as exc:
+        raise SS12000ConfigError(f"ss12000 source: {exc}") from None
+    return cert
 
 
 def format_checkpoint(moment: datetime) -> str:
@@ -65,9 +89,11 @@ class SS12000Source:
         *,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        client_cert: ClientCert | None = None,
     ) -> None:
         self.config = config
         self._secret = secret
+        self._client_cert = client_cert
         self._retry = retry
         self._transport = transport
         self._client: SS12000Client | None = None
@@ -84,7 +110,7 @@ class SS12000Source:
                 secret = secrets.resolve(config.client_secret)
             except SecretError as exc:
                 raise SS12000ConfigError(f"ss12000 source: client_secret: {exc}") from None
-        return cls(config, secret)
+        return cls(config, secret, client_cert=_client_cert(config, secrets))
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -101,6 +127,7 @@ class SS12000Source:
             http = Http(
                 timeout_s=cfg.timeout_s,
                 verify=cfg.verify,
+                client_cert=self._client_cert,
                 policy=self._retry,
                 transport=self._transport,
             )

@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from adapters.ss12000.retry import RETRY_STATUS, RetryPolicy, parse_retry_after
+from adapters.ss12000.tls import ClientCert, TLSConfigError, tls_context
 from engine.source import SourceError
 
 
@@ -26,13 +27,15 @@ class Http:
         *,
         timeout_s: float,
         verify: bool | str = True,
+        client_cert: ClientCert | None = None,
         policy: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.policy = policy or RetryPolicy()
+        self._client_cert = client_cert
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
-            verify=_tls(verify),
+            verify=_tls(verify, client_cert),
             headers={"Accept": "application/json", "User-Agent": "ess-ss12000/1"},
             transport=transport,
             follow_redirects=False,
@@ -40,6 +43,17 @@ class Http:
         self.requests = 0
         self.retries = 0
         self.throttled = 0
+
+    def _hint(self, url: str, exc: httpx.TransportError) -> str:
+        """What a dropped HTTPS connection most likely means, for the message."""
+        dropped = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+        if url.startswith("https://") and self._client_cert is None and isinstance(exc, dropped):
+            return (
+                "; the server closed the connection at or right after the TLS handshake, "
+                "which is what a server that requires a client certificate does (see "
+                "client_cert in docs/sources/ss12000.md)"
+            )
+        return ""
 
     async def sleep(self, seconds: float) -> None:
         await (self.policy.sleep or asyncio.sleep)(seconds)
@@ -78,7 +92,7 @@ class Http:
                 if last:
                     raise SourceError(
                         f"{where}: cannot reach the server after {policy.attempts} attempts "
-                        f"({type(exc).__name__})"
+                        f"({type(exc).__name__}){self._hint(url, exc)}"
                     ) from None
                 await self._wait(attempt, None)
                 continue
@@ -127,11 +141,8 @@ def _query(
     return httpx.QueryParams(params if isinstance(params, Mapping) else tuple(params))
 
 
-def _tls(verify: bool | str) -> bool | ssl.SSLContext:
-    """``verify`` as config gives it: a bool, or the path of a CA bundle to trust."""
-    if isinstance(verify, bool):
-        return verify
+def _tls(verify: bool | str, client_cert: ClientCert | None) -> bool | ssl.SSLContext:
     try:
-        return ssl.create_default_context(cafile=verify)
-    except (OSError, ssl.SSLError) as exc:
-        raise SourceError(f"verify: cannot load the CA bundle {verify} ({exc})") from None
+        return tls_context(verify, client_cert)
+    except TLSConfigError as exc:
+        raise SourceError(str(exc)) from None

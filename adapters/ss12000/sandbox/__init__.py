@@ -10,11 +10,15 @@ an advance changes are stamped with the time of the advance, as a real server wo
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -43,6 +47,7 @@ class SandboxSettings:
     profile: str = "generic"  # generic, ist or edlevo; fixed once started
     token_lifetime_s: float = 3600
     paging: bool = True  # False: ignore limit and pageToken, like Edlevo before 1.1.0
+    client_certs: bool = False  # True: HTTPS that requires a client certificate (mutual TLS)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -63,21 +68,54 @@ class SandboxInfo:
     client_id: str
     client_secret: str
     profile: str
+    ca_cert: str | None = None  # with client_certs: the CA to trust (the source's verify)
+    client_cert: str | None = None  # ... and a client certificate with its key, in one PEM
 
     def to_json(self) -> str:
-        return orjson.dumps(
-            {
-                "base_url": self.base_url,
-                "token_url": self.token_url,
-                "client_id": self.client_id,
-                "client_secret": self.client_secret,
-                "profile": self.profile,
-            }
-        ).decode()
+        out: dict[str, str] = {
+            "base_url": self.base_url,
+            "token_url": self.token_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "profile": self.profile,
+        }
+        if self.ca_cert and self.client_cert:
+            out.update(ca_cert=self.ca_cert, client_cert=self.client_cert)
+        return orjson.dumps(out).decode()
 
 
 def _now_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class _Certs:
+    """A throw-away CA (trustme), the server's certificate and one client certificate, as PEM
+    files in a private temporary folder for the sandbox's lifetime."""
+
+    folder: Path
+    ca: Path
+    server: Path  # certificate and key
+    client: Path  # certificate and key
+
+    @classmethod
+    def make(cls, host: str) -> _Certs:
+        import trustme
+
+        folder = Path(tempfile.mkdtemp(prefix="ess-ss12000-sandbox-"))
+        ca = trustme.CA(organization_name="ESS SS 12000 sandbox CA")
+        paths = cls(folder, folder / "ca.pem", folder / "server.pem", folder / "client.pem")
+        ca.cert_pem.write_to_path(str(paths.ca))
+        ca.issue_cert(host, "localhost").private_key_and_cert_chain_pem.write_to_path(
+            str(paths.server)
+        )
+        ca.issue_cert("ess-client.example").private_key_and_cert_chain_pem.write_to_path(
+            str(paths.client)
+        )
+        return paths
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @dataclass
@@ -113,6 +151,7 @@ class SS12000Sandbox:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._info: SandboxInfo | None = None
+        self._certs: _Certs | None = None
 
     # -- data -----------------------------------------------------------------------------
 
@@ -187,8 +226,17 @@ class SS12000Sandbox:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         port = sock.getsockname()[1]
+        tls: dict[str, Any] = {}
+        certs: _Certs | None = None
+        if self.settings.client_certs:
+            certs = _Certs.make(self.host)
+            tls = {
+                "ssl_certfile": str(certs.server),
+                "ssl_ca_certs": str(certs.ca),
+                "ssl_cert_reqs": ssl.CERT_REQUIRED,  # no client certificate, no handshake
+            }
         config = uvicorn.Config(
-            self._service.app(), log_level="warning", access_log=False, lifespan="off"
+            self._service.app(), log_level="warning", access_log=False, lifespan="off", **tls
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(
@@ -204,13 +252,16 @@ class SS12000Sandbox:
                 raise RuntimeError(f"the SS 12000 sandbox did not start on {self.host}:{port}")
             time.sleep(0.01)
         self._server, self._thread = server, thread
-        root = f"http://{self.host}:{port}"
+        root = f"{'https' if certs else 'http'}://{self.host}:{port}"
+        self._certs = certs
         self._info = SandboxInfo(
             base_url=root + self._profile.api_prefix,
             token_url=root + self._profile.token_path,
             client_id=DEMO_CLIENT_ID,
             client_secret=DEMO_CLIENT_SECRET,
             profile=self._profile.name,
+            ca_cert=str(certs.ca) if certs else None,
+            client_cert=str(certs.client) if certs else None,
         )
         return self._info
 
@@ -220,6 +271,9 @@ class SS12000Sandbox:
             self._thread.join(timeout=15)
         self._server = self._thread = None
         self._info = None
+        if self._certs is not None:
+            self._certs.remove()
+            self._certs = None
 
     def __enter__(self) -> SS12000Sandbox:
         self.start()

@@ -14,7 +14,8 @@ class SS12000SandboxCommand:
     """engine.plugins.SandboxCommand for the SS 12000 sandbox.
 
     ``options.extra`` may set ``profile`` (generic, ist, edlevo), ``requests_per_second``,
-    ``fault_kinds`` (comma separated), ``token_lifetime_s`` and ``paging`` (true/false).
+    ``fault_kinds`` (comma separated), ``token_lifetime_s``, ``paging`` (true/false) and
+    ``client_certs`` (true: HTTPS that requires a client certificate).
     """
 
     name = "ss12000"
@@ -36,6 +37,7 @@ class SS12000SandboxCommand:
             profile=extra.get("profile", "generic"),
             token_lifetime_s=float(extra.get("token_lifetime_s", 3600)),
             paging=extra.get("paging", "true").lower() not in ("false", "0", "no"),
+            client_certs=extra.get("client_certs", "false").lower() in ("true", "1", "yes"),
         )
         dataset = await asyncio.to_thread(generate, options.size, options.seed, date.today())
         sandbox = SS12000Sandbox(dataset, host=options.host, port=options.port, settings=settings)
@@ -57,6 +59,14 @@ class SS12000SandboxCommand:
                             f"  token_url     {info.token_url}",
                             f"  client_id     {info.client_id}",
                             f"  client_secret {info.client_secret}  (sandbox credential)",
+                            *(
+                                [
+                                    f"  verify        {info.ca_cert}  (the sandbox's CA)",
+                                    f"  client_cert   {info.client_cert}  (certificate and key)",
+                                ]
+                                if info.client_cert
+                                else []
+                            ),
                             f'  advance       POST {root}/_sandbox/advance {{"kind": "term"}}',
                             "Press Ctrl+C to stop.",
                         ]
