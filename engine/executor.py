@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from engine.faults import crash_point
 from engine.journal import Lease, OutcomeRow, SqliteJournal
-from engine.plan import Action, Operation, OpStatus
+from engine.plan import Action, Operation, OpStatus, Phase
 from engine.ratelimit import SlidingWindowLimiter
 from engine.target import Batch, Outcome, OutcomeKind, Target, TargetContext
 from engine.views import Progress
@@ -97,8 +97,19 @@ class Executor:
         self._renewed = time.monotonic()
 
     def _level(self, op: Operation) -> tuple[int, int]:
+        """Operations of one level run together, levels one after another. Creates, updates
+        and link additions form one level: each waits only for what it depends on (a link for
+        its parent and child), so slow creates of one kind never idle the writes of another.
+        Removals come after all additions, suspensions and archives next, deletions last (in
+        reverse creation order)."""
+        if op.phase.value <= Phase.LINKS_ADD.value:
+            return (Phase.LINKS_ADD.value, 0)
         r = self._rank.get(op.kind, 0)
         return (op.phase.value, -r if op.action is Action.DELETE else r)
+
+    def _lane(self, op: Operation) -> str:
+        lane = getattr(self.target, "lane", None)
+        return str(lane(op)) if lane is not None else ""
 
     async def run(self, rows: Sequence[tuple[Operation, OpStatus, float]]) -> ExecResult:
         result = ExecResult()
@@ -172,19 +183,26 @@ class Executor:
         result: ExecResult,
         total: int,
     ) -> str | None:
-        waiting = dict.fromkeys(pending_seqs)  # ordered set of seqs still to do in this level
+        # one ordered set of seqs still to do per lane, each scanned and bounded on its own
+        lanes: dict[str, dict[int, None]] = {}
+        for seq in pending_seqs:
+            lanes.setdefault(self._lane(ops[seq]), {})[seq] = None
+        caps = {"": self.max_concurrency, **dict(self.target.rate_limit.lanes)}
+        in_lane: dict[str, int] = dict.fromkeys(lanes, 0)
         running: set[int] = set()
-        tasks: dict[asyncio.Task[list[OutcomeRow]], Batch] = {}
+        tasks: dict[asyncio.Task[list[OutcomeRow]], tuple[Batch, str]] = {}
         fatal: str | None = None
         window = self.max_concurrency * 400
         try:
-            while waiting or tasks:
+            while any(lanes.values()) or tasks:
                 await self._renew_if_due()
                 now = time.time()
-                ready: list[Operation] = []
                 blocked: list[OutcomeRow] = []
                 soonest: float | None = None
-                if fatal is None:
+                for lane, waiting in lanes.items():
+                    ready: list[Operation] = []
+                    if fatal is not None or in_lane[lane] >= caps.get(lane, 1):
+                        continue
                     for seq in waiting:
                         if seq in running:
                             continue
@@ -213,23 +231,23 @@ class Executor:
                         ready.append(op)
                         if len(ready) >= window:
                             break
-                if blocked:
-                    self._finished += len(blocked)
-                    for row in blocked:
-                        waiting.pop(row.op.seq, None)
-                    await self.journal.record_outcomes(
-                        self.lease, self.tenant, blocked, self._link_specs
-                    )
-                if ready and len(tasks) < self.max_concurrency:
-                    for batch in self.target.batches(ready):
-                        if len(tasks) >= self.max_concurrency:
+                    for batch in self.target.batches(ready) if ready else ():
+                        if in_lane[lane] >= caps.get(lane, 1):
                             break
                         for op in batch.operations:
                             running.add(op.seq)
                         task = asyncio.create_task(self._send(batch))
-                        tasks[task] = batch
+                        tasks[task] = (batch, lane)
+                        in_lane[lane] += 1
+                if blocked:
+                    self._finished += len(blocked)
+                    for row in blocked:
+                        lanes[self._lane(row.op)].pop(row.op.seq, None)
+                    await self.journal.record_outcomes(
+                        self.lease, self.tenant, blocked, self._link_specs
+                    )
                 if not tasks:
-                    if fatal is not None or not waiting:
+                    if fatal is not None or not any(lanes.values()):
                         break
                     if soonest is None:
                         # Nothing ready, nothing running, nothing scheduled: dependencies that
@@ -242,7 +260,8 @@ class Executor:
                     tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 for task in done:
-                    batch = tasks.pop(task)
+                    _, lane = tasks.pop(task)
+                    in_lane[lane] -= 1
                     rows = task.result()
                     for row in rows:
                         seq = row.op.seq
@@ -251,7 +270,7 @@ class Executor:
                         status[seq] = row.status
                         not_before[seq] = row.not_before
                         if row.status in FINAL:
-                            waiting.pop(seq, None)
+                            lanes[lane].pop(seq, None)
                             self._finished += 1
                         if row.outcome == "fatal" and fatal is None:
                             fatal = row.message

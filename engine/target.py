@@ -206,11 +206,18 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
-    """A published service limit, for the executor's token bucket."""
+    """A published service limit, for the executor's token bucket.
+
+    ``max_concurrency`` bounds the batches in flight in the default lane. ``lanes`` names work
+    a target paces on its own (Class Teams: a separate limit and minutes of polling), each with
+    its own bound, so that slow work there never holds up the default lane's writes; a target
+    says which lane an operation goes in through ``lane(op)``.
+    """
 
     writes: int  # write requests allowed ...
     per_seconds: float  # ... in this window
     max_concurrency: int = 4
+    lanes: tuple[tuple[str, int], ...] = ()  # (lane, batches in flight at most)
 
 
 def _no_ids(kind: str, key: str) -> str | None:

@@ -39,6 +39,8 @@ from .teams import apply_team
 from .verify import verify_operation
 
 TEAMS_PER_BATCH = 100  # POSTs paced at 10/s, then polled together
+TEAMS_LANE = "teams"
+TEAM_BATCHES_IN_FLIGHT = 2  # 200 teams at a time: the creation limit, not this, sets the pace
 
 
 def kind_specs(config: MicrosoftConfig, policy: Any) -> tuple[KindSpec, ...]:
@@ -100,6 +102,7 @@ class MicrosoftTarget:
             writes=config.write_limit,
             per_seconds=config.write_window_s,
             max_concurrency=config.max_concurrency,
+            lanes=((TEAMS_LANE, TEAM_BATCHES_IN_FLIGHT),),
         )
         self.memory = Memory()
 
@@ -140,6 +143,11 @@ class MicrosoftTarget:
         return corrected
 
     # batching and applying ---------------------------------------------------------------
+
+    def lane(self, op: Operation) -> str:
+        """Class Teams go in a lane of their own: their own limit (10 creations a second, not
+        directory writes) and minutes of polling must not hold up the directory writes."""
+        return TEAMS_LANE if op.kind == "team" else ""
 
     def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
         out: list[Batch] = []

@@ -144,3 +144,64 @@ def test_backoff_uses_full_jitter_within_the_cap() -> None:
     assert all(0 <= d <= 5.0 for d in delays)
     assert max(delays) > 3.0  # the cap is reached, not just the base
     assert min(policy.delay(3, 7.0, rng) for _ in range(20)) >= 7.0
+
+
+class LanedTarget(ScriptedTarget):
+    """Teams-like work in a lane of its own: slow, and bounded to one batch at a time."""
+
+    kinds = (KindSpec("user", 1), KindSpec("class", 2), KindSpec("team", 3))
+
+    def __init__(self) -> None:
+        super().__init__({}, concurrency=2)
+        self.rate_limit = RateLimit(1000, 1.0, 2, lanes=(("slow", 1),))
+        self.in_flight: dict[str, int] = {"": 0, "slow": 0}
+        self.most: dict[str, int] = {"": 0, "slow": 0}
+        self.spans: dict[tuple[str, str], tuple[float, float]] = {}  # (kind, key)
+
+    def lane(self, op: Operation) -> str:
+        return "slow" if op.kind == "team" else ""
+
+    async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
+        import asyncio
+
+        lane = self.lane(batch.operations[0])
+        self.in_flight[lane] += 1
+        self.most[lane] = max(self.most[lane], self.in_flight[lane])
+        start = time.monotonic()
+        await asyncio.sleep(0.3 if lane == "slow" else 0.01)
+        self.in_flight[lane] -= 1
+        for o in batch.operations:
+            self.spans[(o.kind if o.action is not Action.UNLINK else "unlink", o.key)] = (
+                start,
+                time.monotonic(),
+            )
+        return [Outcome.done(f"t-{o.key}") for o in batch.operations]
+
+
+async def test_slow_work_in_its_own_lane_never_holds_up_the_rest(tmp_path: Path) -> None:
+    """Teams take minutes and have their own limit: while they are made, links go on (within
+    the creates-and-additions level, each waits only for what it depends on)."""
+    target = LanedTarget()
+    plan = [
+        op(1, "c1", kind="class"),
+        op(2, "t1", kind="team", deps=(1,)),
+        op(3, "t2", kind="team", deps=(1,)),
+        op(4, "u1"),
+        *(op(5 + i, f"u{i + 2}") for i in range(6)),
+        *(
+            op(11 + i, f"u{i + 1}", Action.LINK, "class.member", "c1", deps=(1, 4 + i))
+            for i in range(6)
+        ),
+        op(17, "u7", Action.UNLINK, "class.member", "c1"),
+    ]
+    statuses = await run(tmp_path, target, plan, RetryPolicy(max_attempts=2))
+    assert set(statuses.values()) == {OpStatus.DONE}
+    assert target.most == {"": 2, "slow": 1}  # each lane within its bound
+    spans = target.spans
+    teams_done = max(spans[("team", k)][1] for k in ("t1", "t2"))
+    links = [end for (kind, _), (_, end) in spans.items() if kind == "class.member"]
+    assert len(links) == 6
+    # the links ran while the teams were being made, not after them ...
+    assert max(links) < teams_done
+    # ... yet the removal still waited until every creation and addition was done
+    assert spans[("unlink", "u7")][0] >= max([teams_done, *links])
