@@ -74,7 +74,7 @@ async def apply_binds(rt: Runtime, ops: Sequence[Operation]) -> dict[int, Outcom
     cid = rt.target_id("class", parent, ops[0].parent_target_id)
     todo: list[_Ref] = []
     for op in ops:
-        if (op.kind, parent, op.key) in rt.memory.prebound:
+        if (op.kind, parent, op.key) in rt.memory.bound:  # the class's team creation bound it
             out[op.seq] = Outcome.done()
             continue
         uid = rt.target_id("user", op.key, op.target_id)
@@ -84,7 +84,11 @@ async def apply_binds(rt: Runtime, ops: Sequence[Operation]) -> dict[int, Outcom
         todo.append(_Ref(op, uid))
     if not todo or cid is None:
         return out
-    out.update(await bind(rt, cid, todo))
+    done = await bind(rt, cid, todo)
+    out.update(done)
+    for r in todo:  # so that the class's team, made meanwhile, does not bind them again
+        if done[r.op.seq].kind.value == "done":
+            rt.memory.link_bound(r.op.kind, parent)
     return out
 
 

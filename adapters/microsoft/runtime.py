@@ -33,7 +33,10 @@ class Memory:
     """Facts a run learns that later operations of the same run need."""
 
     desired: DesiredState | None = None
-    prebound: set[tuple[str, str, str]] = field(default_factory=set)  # (link, parent, child)
+    # (link, parent, child) binds a team's creation made, which its link operations then skip
+    bound: set[tuple[str, str, str]] = field(default_factory=set)
+    owned: set[str] = field(default_factory=set)  # classes with a teacher bound as owner
+    linked: set[str] = field(default_factory=set)  # classes whose link operations bound some
     created_classes: dict[str, float] = field(default_factory=dict)  # class key -> monotonic
 
     def class_teachers(self, class_key: str) -> list[str]:
@@ -50,6 +53,18 @@ class Memory:
         if self.desired is None:
             return False
         return (parent, child) in self.desired.links.get(link, EMPTY_LINKS)
+
+    def team_bound(self, link: str, parent: str, child: str) -> None:
+        """A team's creation bound this; the link operation will find it done."""
+        self.bound.add((link, parent, child))
+        if link == "class.teacher":
+            self.owned.add(parent)
+
+    def link_bound(self, link: str, parent: str) -> None:
+        """Link operations bound members of this class (the team must not bind them again)."""
+        self.linked.add(parent)
+        if link == "class.teacher":
+            self.owned.add(parent)
 
     def class_created(self, class_key: str) -> None:
         self.created_classes[class_key] = time.monotonic()

@@ -4,8 +4,10 @@ the class ends.
 ``POST /teams`` answers 202 with a Location to poll: a first look after 5 s, then every
 ``team_poll_interval_s`` (Microsoft asks for more than 30 s between polls). The group needs an
 owner first, so a new class gets its teachers bound as owners and members here (filling the
-rest of that request with students); those memberships are then already done when the link
-phase comes. A group too young to become a team answers 404: the operation is rescheduled with
+rest of that request with students); the link operations then find those done. Teams are made
+in a lane of their own while link operations run, so a class whose teachers a link operation
+has bound already is not bound again, and one whose students are being bound gets its
+teachers alone. A group too young to become a team answers 404: the operation is rescheduled with
 a Retry-After rather than failed.
 """
 
@@ -77,9 +79,8 @@ async def _create(rt: Runtime, op: Operation, cid: str) -> Outcome:
 
 
 def _owners_bound(rt: Runtime, class_key: str) -> bool:
-    return any(
-        link == "class.teacher" and parent == class_key for link, parent, _ in rt.memory.prebound
-    )
+    """Whether this run has bound a teacher of the class (as owner), here or as a link."""
+    return class_key in rt.memory.owned
 
 
 async def _bind_owners(rt: Runtime, op: Operation, cid: str) -> Outcome | None:
@@ -97,10 +98,9 @@ async def _bind_owners(rt: Runtime, op: Operation, cid: str) -> Outcome | None:
         )
     refs: list[_Ref] = []
     size = 0
-    for link, keys in (
-        ("class.teacher", teachers),
-        ("class.member", rt.memory.class_students(op.key)),
-    ):
+    # students fill the request, unless the class's link operations have begun binding
+    students = [] if op.key in rt.memory.linked else rt.memory.class_students(op.key)
+    for link, keys in (("class.teacher", teachers), ("class.member", students)):
         for key in keys:
             uid = rt.target_id("user", key)
             n = 2 if link == "class.teacher" else 1
@@ -117,7 +117,7 @@ async def _bind_owners(rt: Runtime, op: Operation, cid: str) -> Outcome | None:
         results = await bind(rt, cid, refs)
     for r in refs:
         if results[r.op.seq].kind.value == "done":
-            rt.memory.prebound.add((r.op.kind, op.key, r.op.key))
+            rt.memory.team_bound(r.op.kind, op.key, r.op.key)
     if not _owners_bound(rt, op.key):
         worst = next(o for o in results.values() if o.kind.value != "done")
         return Outcome.retry(worst.reason or "owner_bind", worst.message, worst.retry_after)
