@@ -240,8 +240,13 @@ def plan(inp: PlanInput) -> Plan:
         if (want_l := desired.links.get(ls.name, EMPTY_LINKS))
         != (have_l := observed.links.get(ls.name, EMPTY_LINKS))
     ]
-    for ls, want_l, have_l in changed:
-        _additions(b, inp, ls, want_l, have_l)
+    # Additions of link kinds that share a parent kind come parent by parent (a class's
+    # members, then its teachers), so a target can send one parent's links in one request.
+    by_parent_kind: dict[str, list[tuple[LinkSpec, LinkSet, LinkSet]]] = {}
+    for entry in changed:
+        by_parent_kind.setdefault(entry[0].parent_kind, []).append(entry)
+    for group in by_parent_kind.values():
+        _additions(b, inp, group)
     for ls, want_l, have_l in changed:
         _removals(b, inp, ls, want_l, have_l, going, kept)
 
@@ -254,28 +259,41 @@ def plan(inp: PlanInput) -> Plan:
 
 
 def _additions(
-    b: _Builder, inp: PlanInput, link: LinkSpec, want_l: LinkSet, have_l: LinkSet
+    b: _Builder, inp: PlanInput, group: Sequence[tuple[LinkSpec, LinkSet, LinkSet]]
 ) -> None:
-    """Links to add, parent by parent; each depends on its parent and child being made."""
-    pk, ck = link.parent_kind, link.child_kind
+    """Links to add for link kinds with one parent kind, parent by parent and within a parent
+    kind by kind; each depends on its parent and child being made."""
     desired, observed = inp.desired, inp.observed
-    parents, children = b.known(desired, observed, pk), b.known(desired, observed, ck)
-    have_by = have_l.by_parent
-    for parent, want_kids in want_l.by_parent.items():
-        have_kids = have_by.get(parent)
-        if have_kids == want_kids:
-            continue
-        kids: Sequence[str] = want_kids
-        if have_kids:
-            there = set(have_kids)
-            kids = [c for c in want_kids if c not in there]
-        p = parents.get(parent)
-        if p is None:
-            b.skipped += len(kids)  # the parent is not there and not being made
-            continue
-        if inp.skips:
-            kids = [c for c in kids if not b.skip(inp, Action.LINK, link.name, c, parent)]
-        b.add_links(Action.LINK, link.name, parent, kids, p[0], children, f"{p[1]} ← ")
+    specs = [
+        (
+            link,
+            want_l.by_parent,
+            have_l.by_parent,
+            b.known(desired, observed, link.parent_kind),
+            b.known(desired, observed, link.child_kind),
+        )
+        for link, want_l, have_l in group
+    ]
+    parents = sorted(set().union(*(want_by for _, want_by, _, _, _ in specs)))
+    for parent in parents:
+        for link, want_by, have_by, known_parents, children in specs:
+            want_kids = want_by.get(parent)
+            if want_kids is None:
+                continue
+            have_kids = have_by.get(parent)
+            if have_kids == want_kids:
+                continue
+            kids: Sequence[str] = want_kids
+            if have_kids:
+                there = set(have_kids)
+                kids = [c for c in want_kids if c not in there]
+            p = known_parents.get(parent)
+            if p is None:
+                b.skipped += len(kids)  # the parent is not there and not being made
+                continue
+            if inp.skips:
+                kids = [c for c in kids if not b.skip(inp, Action.LINK, link.name, c, parent)]
+            b.add_links(Action.LINK, link.name, parent, kids, p[0], children, f"{p[1]} ← ")
 
 
 def _removals(
