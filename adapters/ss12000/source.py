@@ -40,17 +40,22 @@ class SS12000ConfigError(ValueError):
     """The source table cannot be used; the message names each bad key."""
 
 
+def _resolve(secrets: SecretResolver, key: str, reference: str | None) -> Secret | None:
+    """A secret reference of the config, resolved; a failure names the key, not the secret."""
+    if reference is None:
+        return None
+    try:
+        return secrets.resolve(reference)
+    except SecretError as exc:
+        raise SS12000ConfigError(f"ss12000 source: {key}: {exc}") from None
+
+
 def _client_cert(config: SS12000Config, secrets: SecretResolver) -> ClientCert | None:
     """The client certificate, loaded once now so that a problem is a configuration error
     naming the key; relative paths are taken from the configuration file's folder."""
     if config.client_cert is None:
         return None
-    password = None
-    if config.client_key_password is not None:
-        try:
-            password = secrets.resolve(config.client_key_password)
-        except SecretError as exc:
-            raise SS12000ConfigError(f"ss12000 source: client_key_password: {exc}") from None
+    password = _resolve(secrets, "client_key_password", config.client_key_password)
     cert = ClientCert(
         secrets.base_dir / config.client_cert,
         secrets.base_dir / config.client_key if config.client_key else None,
@@ -104,12 +109,7 @@ class SS12000Source:
             config = SS12000Config.model_validate(dict(settings))
         except ValidationError as exc:
             raise SS12000ConfigError(f"ss12000 source: {describe(exc)}") from None
-        secret = None
-        if config.client_secret is not None:
-            try:
-                secret = secrets.resolve(config.client_secret)
-            except SecretError as exc:
-                raise SS12000ConfigError(f"ss12000 source: client_secret: {exc}") from None
+        secret = _resolve(secrets, "client_secret", config.client_secret)
         return cls(config, secret, client_cert=_client_cert(config, secrets))
 
     # -- plumbing -------------------------------------------------------------------------
