@@ -49,7 +49,8 @@ from engine.plan import Action, Operation, Plan
 from engine.planner import PlanInput, plan
 from engine.plugins import SampleRequest
 from engine.secrets import SecretResolver
-from engine.target import DesiredState, MirrorObject, ObservedState
+from engine.target import DesiredState, ObservedState
+from engine.testing.mirror import mirror_of
 
 SECRET_ENV = "ESS_BENCH_MS_SECRET"
 TENANT = "bench"
@@ -141,18 +142,6 @@ async def engine_sync(config: Path) -> float:
 
 
 # ----- the minimum and the naive client ------------------------------------------------------
-
-
-def observed_from(desired: DesiredState) -> ObservedState:
-    """What a complete earlier run leaves in the mirror."""
-    objects = {
-        kind: {
-            key: MirrorObject(kind, key, f"id-{kind}-{key}", o.fingerprint, o.attrs)
-            for key, o in table.items()
-        }
-        for kind, table in desired.objects.items()
-    }
-    return ObservedState(objects, dict(desired.links))
 
 
 def the_plan(target: MicrosoftTarget, desired: DesiredState, before: ObservedState) -> Plan:
@@ -445,7 +434,7 @@ def main() -> None:
 
             SAMPLE.run(SampleRequest(out=data, advance="term"))
             snap2 = snapshot_of(data, day)  # the engine judges the data at today's date too
-            before = observed_from(desired1)
+            before = mirror_of(desired1)
             second, desired2 = asyncio.run(
                 measure("next-term sync", sb, config, target, snap2, before, args.naive_limit)
             )

@@ -36,6 +36,7 @@ from engine.perf import gc_paused  # noqa: E402
 from engine.planner import PlanInput, plan  # noqa: E402
 from engine.secrets import SecretResolver  # noqa: E402
 from engine.source import CachedSource, SourceContext  # noqa: E402
+from engine.testing.mirror import mirror_of  # noqa: E402
 from engine.validate import blocked_ids, validate  # noqa: E402
 
 AS_OF = date(2026, 10, 5)
@@ -95,20 +96,6 @@ def floor_in_child(folder: Path) -> tuple[float, int, str]:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
         return pool.apply(floor_parse, (folder,))
-
-
-def mirror_of(desired: Any) -> Any:
-    """The observed state after a perfect first sync: every desired object and link there."""
-    from engine.target import MirrorObject, ObservedState
-
-    objects = {
-        kind: {
-            key: MirrorObject(kind, key, f"t-{key}", d.fingerprint, d.attrs, None, False, d.label)
-            for key, d in table.items()
-        }
-        for kind, table in desired.objects.items()
-    }
-    return ObservedState(objects, dict(desired.links))
 
 
 def microsoft_target() -> Any:

@@ -94,6 +94,7 @@ class Executor:
         self._rng = random.Random(seed)
         self._rank = {k.name: k.rank for k in target.kinds}
         self._link_specs = {s.name: (s.parent_kind, s.child_kind) for s in target.links}
+        self._lane_of = getattr(target, "lane", None)  # optional: a target without lanes
         self._renewed = time.monotonic()
 
     def _level(self, op: Operation) -> tuple[int, int]:
@@ -108,8 +109,7 @@ class Executor:
         return (op.phase.value, -r if op.action is Action.DELETE else r)
 
     def _lane(self, op: Operation) -> str:
-        lane = getattr(self.target, "lane", None)
-        return str(lane(op)) if lane is not None else ""
+        return str(self._lane_of(op)) if self._lane_of is not None else ""
 
     async def run(self, rows: Sequence[tuple[Operation, OpStatus, float]]) -> ExecResult:
         result = ExecResult()

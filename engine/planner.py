@@ -7,7 +7,7 @@ with no source change plans zero operations. The planner is pure: no I/O, no clo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -345,9 +345,22 @@ def apply_to_observed(
 ) -> ObservedState:
     """The observed state after every operation of the plan succeeded (for property tests and
     dry-run previews). Deleting an object removes its links, as targets do."""
+    return apply_operations(observed, plan_.operations, now, links_spec)
+
+
+def apply_operations(
+    observed: ObservedState,
+    operations: Iterable[Operation],
+    now: datetime,
+    links_spec: Sequence[LinkSpec],
+    target_ids: Mapping[tuple[str, str], str] | None = None,
+) -> ObservedState:
+    """The observed state after these operations took effect, in their order. ``target_ids``
+    gives the ids the target assigned (kind, key); without it an object keeps the id it had,
+    or gets a made-up one."""
     objects = {k: dict(v) for k, v in observed.objects.items()}
     links = {k: set(v) for k, v in observed.links.items()}
-    for op in plan_.operations:
+    for op in operations:
         if op.is_link:
             pair = (op.parent or "", op.key)
             if op.action is Action.LINK:
@@ -358,10 +371,14 @@ def apply_to_observed(
         table = objects.setdefault(op.kind, {})
         current = table.get(op.key)
         if op.action in (Action.CREATE, Action.UPDATE, Action.RESTORE):
+            if target_ids is not None:
+                target_id = target_ids.get((op.kind, op.key))
+            else:
+                target_id = current.target_id if current else f"t-{op.kind}-{op.key}"
             table[op.key] = MirrorObject(
                 op.kind,
                 op.key,
-                current.target_id if current else f"t-{op.kind}-{op.key}",
+                target_id,
                 op.fingerprint,
                 op.attrs,
                 None,

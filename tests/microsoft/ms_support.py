@@ -5,13 +5,15 @@ executor does (levels, dependencies, Retry-After), so the target is tested witho
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from adapters.microsoft.sandbox import SandboxInfo
+import httpx
+
+from adapters.microsoft.sandbox import MicrosoftSandbox, SandboxInfo
 from adapters.microsoft.target import MicrosoftTarget
 from engine.config import TenantPolicy
 from engine.model import (
@@ -27,10 +29,9 @@ from engine.model import (
     Snapshot,
 )
 from engine.plan import Action, Operation
-from engine.planner import PlanInput, plan
+from engine.planner import PlanInput, apply_operations, plan
 from engine.secrets import SecretResolver
 from engine.target import (
-    MirrorObject,
     ObservedState,
     Outcome,
     OutcomeKind,
@@ -242,54 +243,9 @@ async def drive(
                         status[op.seq] = "failed"
                     else:
                         not_before[op.seq] = time.monotonic() + (outcome.retry_after or 0.1)
-    result.observed = _observed_after(observed, ops, status, ids, now, target)
+    done = (ops[seq] for seq in sorted(ops) if status[seq] == "done")
+    result.observed = apply_operations(observed, done, now, target.links, ids)
     return result
-
-
-def _observed_after(
-    observed: ObservedState,
-    ops: Mapping[int, Operation],
-    status: Mapping[int, str],
-    ids: Mapping[tuple[str, str], str],
-    now: datetime,
-    target: MicrosoftTarget,
-) -> ObservedState:
-    objects = {k: dict(v) for k, v in observed.objects.items()}
-    links = {k: set(v) for k, v in observed.links.items()}
-    for seq in sorted(ops):
-        op = ops[seq]
-        if status[seq] != "done":
-            continue
-        if op.is_link:
-            pair = (op.parent or "", op.key)
-            if op.action is Action.LINK:
-                links.setdefault(op.kind, set()).add(pair)
-            else:
-                links.setdefault(op.kind, set()).discard(pair)
-            continue
-        table = objects.setdefault(op.kind, {})
-        current = table.get(op.key)
-        if op.action in (Action.CREATE, Action.UPDATE, Action.RESTORE):
-            table[op.key] = MirrorObject(
-                kind=op.kind,
-                key=op.key,
-                target_id=ids.get((op.kind, op.key)),
-                fingerprint=op.fingerprint,
-                attrs=op.attrs,
-            )
-        elif op.action is Action.SUSPEND and current:
-            table[op.key] = replace(current, suspended_at=now)
-        elif op.action is Action.ARCHIVE and current:
-            table[op.key] = replace(current, archived=True)
-        elif op.action is Action.DELETE:
-            table.pop(op.key, None)
-            for spec in target.links:
-                pairs = links.get(spec.name, set())
-                if spec.parent_kind == op.kind:
-                    pairs -= {p for p in pairs if p[0] == op.key}
-                if spec.child_kind == op.kind:
-                    pairs -= {p for p in pairs if p[1] == op.key}
-    return ObservedState(objects, {k: frozenset(v) for k, v in links.items()})
 
 
 def by_external(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -326,4 +282,23 @@ def current_snapshot(today: date, *, extra_pupils: int = 0) -> Snapshot:
         persons=persons,
         memberships=tuple(memberships),
         school_roles=tuple(roles),
+    )
+
+
+def graph_client(sb: MicrosoftSandbox) -> httpx.Client:
+    """A plain Graph client with an app token, for arranging the sandbox by hand in a test."""
+    info = sb.info
+    ctx = ssl.create_default_context(cafile=info.ca_path)
+    token = httpx.post(
+        f"{info.authority}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": info.client_id,
+            "client_secret": info.client_secret,
+            "scope": "https://graph.microsoft.com/.default",
+        },
+        verify=ctx,
+    ).json()["access_token"]
+    return httpx.Client(
+        base_url=info.graph_url, verify=ctx, headers={"Authorization": f"Bearer {token}"}
     )

@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ms_support import G_KLASS, G_UND, S1, SECRET_ENV, by_external, current_snapshot, pid
+from ms_support import (
+    G_KLASS,
+    G_UND,
+    S1,
+    SECRET_ENV,
+    by_external,
+    current_snapshot,
+    pid,
+    settings_for,
+)
 
 from adapters.microsoft.config import MicrosoftConfig
 from adapters.microsoft.mapping import MappingPolicy, desired_state
@@ -38,21 +47,7 @@ def write_config(
     target: dict[str, Any] | None = None,
     policy: str = "",
 ) -> Path:
-    info = sb.info
-    settings: dict[str, Any] = {
-        "type": "microsoft",
-        "tenant_id": info.tenant_id,
-        "client_id": info.client_id,
-        "client_secret": f"env:{SECRET_ENV}",
-        "authority": info.authority,
-        "graph_url": info.graph_url,
-        "verify": info.ca_path,
-        "domain": "skola.example",
-        "timeout_s": 5.0,
-        "team_poll_interval_s": 0.05,
-        "team_retry_s": 0.3,
-    }
-    settings.update(target or {})
+    settings = settings_for(sb.info, **(target or {}))
     lines = [
         "[journal]",
         'path = "ess.db"',

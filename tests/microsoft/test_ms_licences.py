@@ -3,10 +3,7 @@ sandbox refuses an assignment the way Entra does when the user has no usage loca
 
 from __future__ import annotations
 
-import ssl
-
-import httpx
-from ms_support import build_target, drive, small_snapshot
+from ms_support import build_target, drive, graph_client, small_snapshot
 
 from adapters.microsoft.sandbox import MicrosoftSandbox
 from engine.target import OutcomeKind
@@ -32,20 +29,7 @@ async def test_accounts_get_their_roles_licence(ms_sandbox: MicrosoftSandbox) ->
 
 
 def test_sandbox_refuses_a_licence_without_usage_location(ms_sandbox: MicrosoftSandbox) -> None:
-    info = ms_sandbox.info
-    ctx = ssl.create_default_context(cafile=info.ca_path)
-    token = httpx.post(
-        f"{info.authority}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": info.client_id,
-            "client_secret": info.client_secret,
-            "scope": "https://graph.microsoft.com/.default",
-        },
-        verify=ctx,
-    ).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=info.graph_url, headers=headers, verify=ctx) as client:
+    with graph_client(ms_sandbox) as client:
         user = client.post(
             "/users",
             json={

@@ -4,32 +4,11 @@ after ESS suspended it is suspended again."""
 
 from __future__ import annotations
 
-import ssl
-
-import httpx
-from ms_support import by_external, drive, pid, small_snapshot
+from ms_support import by_external, drive, graph_client, pid, small_snapshot
 
 from adapters.microsoft.sandbox import MicrosoftSandbox
 from adapters.microsoft.target import MicrosoftTarget
 from engine.plan import Action
-
-
-def graph(sb: MicrosoftSandbox) -> httpx.Client:
-    info = sb.info
-    ctx = ssl.create_default_context(cafile=info.ca_path)
-    token = httpx.post(
-        f"{info.authority}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": info.client_id,
-            "client_secret": info.client_secret,
-            "scope": "https://graph.microsoft.com/.default",
-        },
-        verify=ctx,
-    ).json()["access_token"]
-    return httpx.Client(
-        base_url=info.graph_url, verify=ctx, headers={"Authorization": f"Bearer {token}"}
-    )
 
 
 async def test_accounts_changed_by_hand_are_repaired(
@@ -39,7 +18,7 @@ async def test_accounts_changed_by_hand_are_repaired(
     first = await drive(ms_target, snap)
     users = first.observed.objects["user"]
     disabled, deleted = users[pid(1)].target_id, users[pid(3)].target_id
-    with graph(ms_sandbox) as client:
+    with graph_client(ms_sandbox) as client:
         assert client.patch(f"/users/{disabled}", json={"accountEnabled": False}).status_code == 204
         assert client.delete(f"/users/{deleted}").status_code == 204
     second = await drive(ms_target, snap, first.observed)
@@ -67,7 +46,7 @@ async def test_a_suspended_account_re_enabled_by_hand_is_suspended_again(
     second = await drive(ms_target, left, first.observed)
     assert ("user", Action.SUSPEND) in {(op.kind, op.action) for op, _ in second.outcomes}
     uid = second.observed.objects["user"][leaver].target_id
-    with graph(ms_sandbox) as client:
+    with graph_client(ms_sandbox) as client:
         assert client.patch(f"/users/{uid}", json={"accountEnabled": True}).status_code == 204
     third = await drive(ms_target, left, second.observed)
     assert ("user", Action.SUSPEND, leaver) in {
