@@ -32,18 +32,23 @@ class Verdict:
 def removals_by_type(plan: Plan) -> Counter[str]:
     """Removal operations counted per object or link type (suspend and delete together)."""
     out: Counter[str] = Counter()
-    for op in plan.operations:
-        if op.action in REMOVALS or op.action is LINK_REMOVAL:
-            out[op.kind] += 1
+    for (action, kind), n in plan.counts().items():
+        if Action(action) in _REMOVING:
+            out[kind] += n
     return out
 
 
 def removal_breakdown(plan: Plan) -> Counter[str]:
-    out: Counter[str] = Counter()
-    for op in plan.operations:
-        if op.action in REMOVALS or op.action is LINK_REMOVAL:
-            out[f"{op.action.value} {op.kind}"] += 1
-    return out
+    return Counter(
+        {
+            f"{action} {kind}": n
+            for (action, kind), n in plan.counts().items()
+            if Action(action) in _REMOVING
+        }
+    )
+
+
+_REMOVING = REMOVALS | {LINK_REMOVAL}
 
 
 def judge(

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from engine.links import EMPTY_LINKS, LinkSet
-from engine.plan import Action, Operation, Plan
+from engine.plan import Action, LinkRun, Operation, Plan
 from engine.target import (
     DesiredState,
     KindSpec,
@@ -44,7 +44,9 @@ class _Builder:
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self.ops: list[Operation] = []
+        self.ops: list[Operation] = []  # object operations (phase 1)
+        self.runs: list[LinkRun] = []  # link operations, one run per parent and link kind
+        self.made = 0  # operations so far, objects and links: the last seq given
         self.retire: dict[int, list[tuple[Any, ...]]] = {4: [], 5: []}
         self.seqs: dict[str, dict[str, int]] = {}  # kind -> key -> seq of its phase-1 operation
         self.skipped = 0
@@ -108,58 +110,36 @@ class _Builder:
         known: Mapping[str, tuple[int, str]],
         label_head: str,
     ) -> None:
-        """One operation per child of one parent, made as plain tuples (two million of these
-        are the bulk of a first sync).
+        """The operations for one parent's links, kept as one run (see
+        :class:`engine.plan.LinkRun`) rather than one object per link."""
+        if children:
+            seq = self.made + 1
+            self.made += len(children)
+            self.runs.append(
+                LinkRun(seq, action, link, parent, children, parent_seq, label_head, known)
+            )
 
-        ``known`` maps each child that is there or being made to (seq of its create or 0, its
-        label). An addition whose child is unknown is skipped (it was left out, e.g. blocked);
-        a removal never waits for anything (``parent_seq`` 0 and no child seqs).
-        """
-        ops, target, make, get = self.ops, self.target, tuple.__new__, known.get
-        seq = len(ops)
-        found = [get(child) for child in children]
-        if action is not Action.LINK:  # a removal waits for nothing; unknown children too
-            labels = [label_head + (f[1] if f else c) for c, f in zip(children, found, strict=True)]
-            deps: list[tuple[int, ...]] = [()] * len(labels)
-        else:
-            if None in found:  # an addition to a child neither there nor being made: skipped
-                kept = [(c, f) for c, f in zip(children, found, strict=True) if f]
-                self.skipped += len(found) - len(kept)
-                children, found = [c for c, _ in kept], [f for _, f in kept]
-            infos = cast(list[tuple[int, str]], found)
-            labels = [label_head + lab for _, lab in infos]
-            p = parent_seq
-            if p:
-                deps = [(p, sc) if sc else (p,) for sc, _ in infos]
-            else:
-                deps = [(sc,) if sc else () for sc, _ in infos]
-        # comprehensions, not a loop with appends: this is the plan's innermost work
-        ops.extend(
-            [
-                make(
-                    Operation,
-                    (n, target, action, link, c, parent, (), "", d, lab, 0, 0, None, None),
-                )
-                for n, c, d, lab in zip(
-                    range(seq + 1, seq + len(labels) + 1), children, deps, labels, strict=True
-                )
-            ]
-        )
-
-    def build(self) -> tuple[Operation, ...]:
-        out, target = self.ops, self.target
-        seq = len(out)
+    def build(self, inp: PlanInput, observed: ObservedState, desired: DesiredState) -> Plan:
+        retired: list[Operation] = []
+        seq, target = self.made, self.target
         for phase in (4, 5):
             rows = self.retire[phase]
             rows.sort(key=lambda r: r[0])
             for _, action, kind, key, label, target_id, fp in rows:
                 seq += 1
-                out.append(
+                retired.append(
                     Operation(
                         seq, target, action, kind, key, None, (), fp, (), label, 0, 0, target_id
                     )
                 )
-        return tuple(out)
+        return Plan(
+            target=target,
+            objects=tuple(self.ops),
+            links=tuple(self.runs),
+            retirements=tuple(retired),
+            observed_counts=observed.count(),
+            desired_counts=desired.count(),
+        )
 
 
 def plan(inp: PlanInput) -> Plan:
@@ -190,7 +170,7 @@ def plan(inp: PlanInput) -> Plan:
             if inp.skips and b.skip(inp, action, kind, key, None, d.fingerprint):
                 continue
             deps = tuple(s for m in before if (s := m.get(key)) is not None) if before else ()
-            seq = len(ops) + 1
+            seq = b.made = len(ops) + 1
             ops.append(
                 make(
                     Operation,
@@ -250,33 +230,34 @@ def plan(inp: PlanInput) -> Plan:
     for ls, want_l, have_l in changed:
         _removals(b, inp, ls, want_l, have_l, going, kept)
 
-    return Plan(
-        target=inp.target,
-        operations=b.build(),
-        observed_counts=observed.count(),
-        desired_counts=desired.count(),
-    )
+    return b.build(inp, observed, desired)
 
 
 def _additions(
     b: _Builder, inp: PlanInput, group: Sequence[tuple[LinkSpec, LinkSet, LinkSet]]
 ) -> None:
     """Links to add for link kinds with one parent kind, parent by parent and within a parent
-    kind by kind; each depends on its parent and child being made."""
+    kind by kind; each depends on its parent and child being made. An addition whose child is
+    neither there nor being made (left out, e.g. blocked) is skipped."""
     desired, observed = inp.desired, inp.observed
-    specs = [
-        (
-            link,
-            want_l.by_parent,
-            have_l.by_parent,
-            b.known(desired, observed, link.parent_kind),
-            b.known(desired, observed, link.child_kind),
+    specs = []
+    for link, want_l, have_l in group:
+        children = b.known(desired, observed, link.child_kind)
+        wanted = set().union(*want_l.by_parent.values())  # C-level: no step per link
+        missing = wanted.difference(children)
+        specs.append(
+            (
+                link,
+                want_l.by_parent,
+                have_l.by_parent,
+                b.known(desired, observed, link.parent_kind),
+                children,
+                missing,
+            )
         )
-        for link, want_l, have_l in group
-    ]
-    parents = sorted(set().union(*(want_by for _, want_by, _, _, _ in specs)))
+    parents = sorted(set().union(*(want_by for _, want_by, _, _, _, _ in specs)))
     for parent in parents:
-        for link, want_by, have_by, known_parents, children in specs:
+        for link, want_by, have_by, known_parents, children, missing in specs:
             want_kids = want_by.get(parent)
             if want_kids is None:
                 continue
@@ -291,6 +272,10 @@ def _additions(
             if p is None:
                 b.skipped += len(kids)  # the parent is not there and not being made
                 continue
+            if missing and not missing.isdisjoint(kids):
+                kept = [c for c in kids if c not in missing]
+                b.skipped += len(kids) - len(kept)
+                kids = kept
             if inp.skips:
                 kids = [c for c in kids if not b.skip(inp, Action.LINK, link.name, c, parent)]
             b.add_links(Action.LINK, link.name, parent, kids, p[0], children, f"{p[1]} ← ")

@@ -239,8 +239,7 @@ async def _fresh_run(
             return run_id
 
         await journal.supersede_held(tenant_id, run_id)
-        all_ops = [op for p in plans for op in p.operations]
-        stored = await journal.store_plan(run_id, tenant_id, all_ops)
+        stored = await journal.store_plans(run_id, tenant_id, plans)
         from engine.faults import crash_point
 
         crash_point("after_plan")

@@ -23,7 +23,7 @@ import orjson
 from engine.findings import Finding
 from engine.journal.schema import MIGRATIONS
 from engine.links import LinkSet
-from engine.plan import Action, Operation, OpStatus
+from engine.plan import Action, Operation, OpStatus, Plan
 from engine.source import CachedSource
 from engine.target import MirrorObject, ObservedState
 
@@ -374,48 +374,35 @@ class SqliteJournal:
     async def store_plan(
         self, run_id: int, tenant: str, ops: Sequence[Operation], *, supersede: bool = True
     ) -> list[Operation]:
-        """Write a plan in one transaction before anything is applied; returns the operations
-        with their row ids. A new plan supersedes earlier open trouble of the same targets."""
+        """Write operations in one transaction before anything is applied; returns them with
+        their row ids. A new plan supersedes earlier open trouble of the same targets."""
         if not ops:
             return []
-        stamp = now_iso()
         async with self.transaction() as tx:
             if supersede:
-                for target in sorted({op.target for op in ops}):
-                    await tx.execute(
-                        "UPDATE operations SET superseded=1 WHERE tenant=? AND target=? "
-                        "AND superseded=0 AND run_id<>? AND status IN (?,?,?)",
-                        (tenant, target, run_id, "failed", "dead", "blocked"),
-                    )
-            row = await tx.one("SELECT COALESCE(MAX(id), 0) AS m FROM operations")
-            first = int(row["m"] if row else 0) + 1
-            await tx.executemany(
-                "INSERT INTO operations(id, run_id, tenant, target, seq, action, kind, key, "
-                "parent, attrs, fingerprint, depends_on, label, status, target_id, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        first + i,
-                        run_id,
-                        tenant,
-                        op.target,
-                        op.seq,
-                        op.action.value,
-                        op.kind,
-                        op.key,
-                        op.parent,
-                        _dumps(op.attrs) if op.attrs else None,
-                        op.fingerprint,
-                        _dumps(op.depends_on) if op.depends_on else None,
-                        op.label,
-                        OpStatus.PENDING.value,
-                        op.target_id,
-                        stamp,
-                    )
-                    for i, op in enumerate(ops)
-                ],
-            )
-        return [op._replace(id=first + i) for i, op in enumerate(ops)]
+                await _supersede_trouble(tx, tenant, run_id, {op.target for op in ops})
+            first = await _next_operation_id(tx)
+            stored = [op._replace(id=first + i) for i, op in enumerate(ops)]
+            await _insert_operations(tx, run_id, tenant, stored)
+        return stored
+
+    async def store_plans(self, run_id: int, tenant: str, plans: Sequence[Plan]) -> list[Operation]:
+        """Write a run's plans in one transaction before anything is applied, superseding
+        earlier open trouble of their targets; returns the operations with their row ids.
+
+        A plan's link operations are written out here, once, already carrying their ids."""
+        targets = {p.target for p in plans if len(p)}
+        if not targets:
+            return []
+        async with self.transaction() as tx:
+            await _supersede_trouble(tx, tenant, run_id, targets)
+            base = await _next_operation_id(tx) - 1
+            stored: list[Operation] = []
+            for p in plans:
+                stored.extend(p.iter_operations(id_base=base))
+                base += len(p)
+            await _insert_operations(tx, run_id, tenant, stored)
+        return stored
 
     async def load_operations(
         self, run_id: int, statuses: Iterable[str] | None = None
@@ -1057,3 +1044,49 @@ async def _apply_mirror(
             "child=?",
             unlink,
         )
+
+
+async def _supersede_trouble(tx: _Tx, tenant: str, run_id: int, targets: Iterable[str]) -> None:
+    """Earlier failed, dead and blocked items of these targets give way to a new plan."""
+    for target in sorted(targets):
+        await tx.execute(
+            "UPDATE operations SET superseded=1 WHERE tenant=? AND target=? "
+            "AND superseded=0 AND run_id<>? AND status IN (?,?,?)",
+            (tenant, target, run_id, "failed", "dead", "blocked"),
+        )
+
+
+async def _next_operation_id(tx: _Tx) -> int:
+    row = await tx.one("SELECT COALESCE(MAX(id), 0) AS m FROM operations")
+    return int(row["m"] if row else 0) + 1
+
+
+async def _insert_operations(tx: _Tx, run_id: int, tenant: str, ops: Sequence[Operation]) -> None:
+    """Insert operations that carry their row ids, as pending (rows made as they are written)."""
+    stamp, pending = now_iso(), OpStatus.PENDING.value
+    await tx.executemany(
+        "INSERT INTO operations(id, run_id, tenant, target, seq, action, kind, key, "
+        "parent, attrs, fingerprint, depends_on, label, status, target_id, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            (
+                op.id,
+                run_id,
+                tenant,
+                op.target,
+                op.seq,
+                op.action.value,
+                op.kind,
+                op.key,
+                op.parent,
+                _dumps(op.attrs) if op.attrs else None,
+                op.fingerprint,
+                _dumps(op.depends_on) if op.depends_on else None,
+                op.label,
+                pending,
+                op.target_id,
+                stamp,
+            )
+            for op in ops
+        ),
+    )

@@ -3,6 +3,7 @@ plan after that is empty."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -127,6 +128,21 @@ def test_phases_are_ordered_and_dependencies_point_backwards(
         (ranks[o.kind] for o in deletes), reverse=True
     )
     assert all(op.phase is Phase.DELETE for op in deletes)
+
+
+@settings(max_examples=100, deadline=None)
+@given(states())
+def test_a_plan_counts_and_numbers_its_link_runs_as_if_written_out(
+    s: tuple[DesiredState, ObservedState],
+) -> None:
+    p = _plan(*s)
+    ops = p.operations
+    assert [op.seq for op in ops] == list(range(1, len(ops) + 1))
+    assert len(p) == len(ops)
+    assert p.counts() == Counter((op.action.value, op.kind) for op in ops)
+    with_ids = list(p.iter_operations(id_base=100))
+    assert [op.id for op in with_ids] == [100 + op.seq for op in ops]
+    assert [op._replace(id=0) for op in with_ids] == list(ops)
 
 
 def test_leaver_is_suspended_then_deleted_after_grace() -> None:
