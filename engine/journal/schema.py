@@ -1,10 +1,30 @@
 """Numbered migrations of the journal's SQLite schema.
 
 Each entry runs once, in order, inside one transaction; ``PRAGMA user_version`` records the
-last applied. Never edit an applied migration: add the next number.
+last applied. Never edit an applied migration: add the next number. An entry is an SQL script,
+or an async function given the transaction, for a change SQL cannot make (one that needs the
+engine's own code).
 """
 
-MIGRATIONS: tuple[str, ...] = (
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+
+class MigrationTx(Protocol):
+    """The part of the journal's write transaction a migration function may use."""
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+
+
+Migration = str | Callable[[MigrationTx], Awaitable[None]]
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: the whole first schema
     """
     CREATE TABLE tenants (

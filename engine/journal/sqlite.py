@@ -119,7 +119,11 @@ class SqliteJournal:
             )
         for number in range(version + 1, len(MIGRATIONS) + 1):
             async with self.transaction() as tx:
-                await tx.executescript_in_tx(MIGRATIONS[number - 1])
+                step = MIGRATIONS[number - 1]
+                if isinstance(step, str):
+                    await tx.executescript_in_tx(step)
+                else:
+                    await step(tx)
                 await tx.execute(f"PRAGMA user_version={number}")
 
     async def close(self) -> None:
