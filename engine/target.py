@@ -88,8 +88,9 @@ def attrs_from_json(text: str | bytes | None) -> Attrs:
 
 
 def _thaw(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_thaw(v) for v in value)
+    # a list comprehension, and no call for a scalar: the mirror loads every row through this
+    if type(value) is list:
+        return tuple([_thaw(v) if type(v) is list else v for v in value])
     return value
 
 
