@@ -15,11 +15,14 @@ from typing import Any
 from engine.links import EMPTY_LINKS, LinkSet
 from engine.plan import Action, LinkRun, Operation, Plan
 from engine.target import (
+    FINGERPRINT_LENGTH,
+    Attrs,
     DesiredState,
     KindSpec,
     LinkSpec,
     MirrorObject,
     ObservedState,
+    is_legacy_of,
 )
 
 SkipKey = tuple[str, str, str, str]
@@ -79,10 +82,17 @@ class _Builder:
         key: str,
         parent: str | None,
         fingerprint: str = "",
+        attrs: Attrs | None = None,
     ) -> bool:
-        """True when an operator skipped this very operation (same fingerprint)."""
+        """True when an operator skipped this very operation (same fingerprint).
+
+        A skip made before schema 2 holds a legacy fingerprint: it still holds when it is the
+        legacy fingerprint of ``attrs``, the attributes ``fingerprint`` was made from.
+        """
         got = inp.skips.get((action.value, kind, key, parent or ""))
-        if got is not None and got == fingerprint:
+        if got is not None and (
+            got == fingerprint or (attrs is not None and is_legacy_of(got, attrs))
+        ):
             self.skipped += 1
             return True
         return False
@@ -163,11 +173,11 @@ def plan(inp: PlanInput) -> Plan:
                 action = Action.CREATE
             elif o.suspended_at is not None or o.archived:
                 action = Action.RESTORE
-            elif o.fingerprint != d.fingerprint:
-                action = Action.UPDATE
+            elif o.fingerprint != d.fingerprint and not is_legacy_of(o.fingerprint, d.attrs):
+                action = Action.UPDATE  # a legacy fingerprint of unchanged attrs is no change
             else:
                 continue
-            if inp.skips and b.skip(inp, action, kind, key, None, d.fingerprint):
+            if inp.skips and b.skip(inp, action, kind, key, None, d.fingerprint, d.attrs):
                 continue
             deps = tuple(s for m in before if (s := m.get(key)) is not None) if before else ()
             seq = b.made = len(ops) + 1
@@ -205,7 +215,7 @@ def plan(inp: PlanInput) -> Plan:
                 kept.setdefault(spec.name, set()).add(key)
             if retire is Action.DELETE:
                 going.setdefault(spec.name, set()).add(key)
-            if inp.skips and b.skip(inp, retire, spec.name, key, None, o.fingerprint):
+            if inp.skips and b.skip(inp, retire, spec.name, key, None, o.fingerprint, _vouch(o)):
                 continue
             phase = 5 if retire is Action.DELETE else 4
             rank = -spec.rank if retire is Action.DELETE else spec.rank
@@ -308,6 +318,13 @@ def _removals(
             kids = [c for c in kids if not b.skip(inp, Action.UNLINK, link.name, c, parent)]
         label = parents.get(parent, (0, parent))[1]
         b.add_links(Action.UNLINK, link.name, parent, kids, 0, children, f"{label} ← ")
+
+
+def _vouch(o: MirrorObject) -> Attrs | None:
+    """The attributes a mirror row's fingerprint was made from, when it is a current one: a
+    legacy skip of the row's retirement is checked against their legacy fingerprint. A legacy
+    fingerprint or a sentinel such as ``drifted`` is compared as it is (``None``)."""
+    return o.attrs if len(o.fingerprint) == FINGERPRINT_LENGTH else None
 
 
 def _retire(spec: KindSpec, o: MirrorObject, now: datetime) -> Action | None:

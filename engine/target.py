@@ -8,11 +8,14 @@ owns its wire format, how it groups operations into requests, and how it classif
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import orjson
 
 from engine.findings import Finding
 from engine.links import LinkSet
@@ -43,12 +46,52 @@ def _freeze(value: Any) -> Any:
 
 
 def attrs_fingerprint(attrs: Attrs) -> str:
-    """A stable 16-hex-digit hash of an attribute map, the same in every process.
+    """A 32-hex-digit hash (blake2b-128) of the map's JSON as orjson writes it.
 
-    The mirror in every journal holds these: changing how they are made would make every
-    object look changed on the next run, so this stays the hash of the map's ``repr``.
+    That is the JSON the journal stores as the mirror's attributes: it depends on neither
+    Python's ``repr`` nor its version, and attributes read back from the journal hash as they
+    did when written. Values JSON cannot tell apart hash alike (a tuple and a list, a date and
+    its ISO string). Journals hold these: a change needs a migration (engine.journal.schema).
+    """
+    return hashlib.blake2b(orjson.dumps(attrs), digest_size=16).hexdigest()
+
+
+FINGERPRINT_LENGTH, LEGACY_LENGTH = 32, 16
+"""Hex digits of a current and of a legacy fingerprint: the length tells them apart."""
+
+
+def legacy_attrs_fingerprint(attrs: Attrs) -> str:
+    """The fingerprint journals before schema 2 hold: 16 hex digits of the map's ``repr``.
+
+    Kept to recognise what an old journal still holds (skips, planned operations, mirror rows
+    whose stored attributes could not vouch for their fingerprint), never to make new ones.
     """
     return fingerprint(repr(attrs))
+
+
+def is_legacy_of(stored: str, attrs: Attrs) -> bool:
+    """True when ``stored`` is the legacy fingerprint of ``attrs``: then it stands for the
+    same attributes as their current fingerprint does."""
+    return len(stored) == LEGACY_LENGTH and stored == legacy_attrs_fingerprint(attrs)
+
+
+def upgraded_fingerprint(stored: str, attrs: Attrs) -> str:
+    """The current fingerprint of ``attrs`` when ``stored`` is their legacy one, else ``stored``
+    unchanged (a sentinel such as ``drifted``, or one the attributes cannot vouch for)."""
+    return attrs_fingerprint(attrs) if is_legacy_of(stored, attrs) else stored
+
+
+def attrs_from_json(text: str | bytes | None) -> Attrs:
+    """An attribute map as the journal stores it (orjson's JSON; ``NULL`` for no attributes),
+    frozen again: arrays become tuples, so nested maps are sorted pairs once more."""
+    return _thaw(orjson.loads(text)) if text else ()
+
+
+def _thaw(value: Any) -> Any:
+    # a list comprehension, and no call for a scalar: the mirror loads every row through this
+    if type(value) is list:
+        return tuple([_thaw(v) if type(v) is list else v for v in value])
+    return value
 
 
 def attrs_dict(attrs: Attrs) -> dict[str, Any]:

@@ -1,10 +1,66 @@
 """Numbered migrations of the journal's SQLite schema.
 
 Each entry runs once, in order, inside one transaction; ``PRAGMA user_version`` records the
-last applied. Never edit an applied migration: add the next number.
+last applied. Never edit an applied migration: add the next number. An entry is an SQL script,
+or an async function given the transaction, for a change SQL cannot make (one that needs the
+engine's own code).
 """
 
-MIGRATIONS: tuple[str, ...] = (
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from engine.target import attrs_from_json, upgraded_fingerprint
+
+
+class MigrationTx(Protocol):
+    """The part of the journal's write transaction a migration function may use."""
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+
+
+Migration = str | Callable[[MigrationTx], Awaitable[None]]
+
+_PAGE = 5000
+
+
+async def _current_mirror_fingerprints(tx: MigrationTx) -> None:
+    """2: the mirror's fingerprints made the current way (``attrs_fingerprint``).
+
+    A row changes only when its stored attributes reproduce its legacy fingerprint, so they are
+    exactly what it was made from and an unchanged object still plans nothing. Other rows stay
+    as they are: ``drifted`` must still plan its repair, and a legacy fingerprint of attributes
+    that do not survive JSON is recognised by the planner, as are the legacy fingerprints of
+    skips and planned operations (whose outcome writes a current one to the mirror).
+    """
+    after: tuple[Any, ...] = ()  # pages in key order: no update under an open cursor
+    while True:
+        rows = await tx.all(
+            "SELECT tenant, target, kind, key, fingerprint, attrs FROM mirror "
+            + ("WHERE (tenant, target, kind, key) > (?, ?, ?, ?) " if after else "")
+            + "ORDER BY tenant, target, kind, key LIMIT ?",
+            (*after, _PAGE),
+        )
+        if not rows:
+            return
+        changed: list[tuple[str, ...]] = []
+        for tenant, target, kind, key, old, attrs in rows:
+            new = upgraded_fingerprint(old, attrs_from_json(attrs))
+            if new != old:
+                changed.append((new, tenant, target, kind, key))
+        await tx.executemany(
+            "UPDATE mirror SET fingerprint=? WHERE tenant=? AND target=? AND kind=? AND key=?",
+            changed,
+        )
+        after = tuple(rows[-1])[:4]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: the whole first schema
     """
     CREATE TABLE tenants (
@@ -186,4 +242,6 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tenant, record_type, key)
     ) WITHOUT ROWID;
     """,
+    # 2: attribute fingerprints from orjson's JSON instead of the repr
+    _current_mirror_fingerprints,
 )

@@ -25,7 +25,7 @@ from engine.journal.schema import MIGRATIONS
 from engine.links import LinkSet
 from engine.plan import Action, Operation, OpStatus, Plan
 from engine.source import CachedSource
-from engine.target import MirrorObject, ObservedState
+from engine.target import MirrorObject, ObservedState, attrs_from_json, upgraded_fingerprint
 
 
 class JournalError(Exception):
@@ -119,7 +119,11 @@ class SqliteJournal:
             )
         for number in range(version + 1, len(MIGRATIONS) + 1):
             async with self.transaction() as tx:
-                await tx.executescript_in_tx(MIGRATIONS[number - 1])
+                step = MIGRATIONS[number - 1]
+                if isinstance(step, str):
+                    await tx.executescript_in_tx(step)
+                else:
+                    await step(tx)
                 await tx.execute(f"PRAGMA user_version={number}")
 
     async def close(self) -> None:
@@ -618,9 +622,8 @@ class SqliteJournal:
             (tenant, target),
         ) as cur:
             async for r in cur:
-                attrs = orjson.loads(r[4]) if r[4] else []
                 objects.setdefault(r[0], {})[r[1]] = MirrorObject(
-                    r[0], r[1], r[2], r[3], _freeze_pairs(attrs), parse_ts(r[6]), bool(r[7]), r[5]
+                    r[0], r[1], r[2], r[3], attrs_from_json(r[4]), parse_ts(r[6]), bool(r[7]), r[5]
                 )
         links: dict[str, set[tuple[str, str]]] = {}
         async with self._db.execute(
@@ -933,12 +936,6 @@ async def _check_lease(tx: _Tx, lease: Lease) -> None:
         )
 
 
-def _freeze_pairs(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_freeze_pairs(v) for v in value)
-    return value
-
-
 def _op(r: aiosqlite.Row) -> Operation:
     return Operation(
         seq=r["seq"],
@@ -947,7 +944,7 @@ def _op(r: aiosqlite.Row) -> Operation:
         kind=r["kind"],
         key=r["key"],
         parent=r["parent"],
-        attrs=_freeze_pairs(orjson.loads(r["attrs"])) if r["attrs"] else (),
+        attrs=attrs_from_json(r["attrs"]),
         fingerprint=r["fingerprint"],
         depends_on=tuple(orjson.loads(r["depends_on"])) if r["depends_on"] else (),
         label=r["label"],
@@ -976,7 +973,7 @@ async def _apply_mirror(
                     kind,
                     key,
                     r.target_id or op.target_id,
-                    op.fingerprint,
+                    upgraded_fingerprint(op.fingerprint, op.attrs),  # planned before the upgrade?
                     _dumps(op.attrs) if op.attrs else None,
                     op.label,
                     stamp,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
-from engine.journal import LeaseLost, SqliteJournal
+from engine.journal import JournalError, LeaseLost, SqliteJournal
+from engine.journal import sqlite as journal_sqlite
+from engine.journal.schema import MIGRATIONS, MigrationTx
 from engine.ops import Busy, Ops, PolicyRefused
 from tests.conftest import Workdir
 
@@ -52,10 +55,46 @@ async def test_journal_pragmas_and_migrations(tmp_path) -> None:  # type: ignore
     db.execute("PRAGMA user_version=999")
     db.commit()
     db.close()
-    from engine.journal import JournalError
-
     with pytest.raises(JournalError, match="newer ESS"):
         await SqliteJournal.open(tmp_path / "j.db")
+
+
+async def test_a_python_migration_runs_in_the_version_bumps_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failing one leaves the journal as it was; the next open tries it again."""
+    first = MIGRATIONS[0]
+    monkeypatch.setattr(journal_sqlite, "MIGRATIONS", (first,))
+    j = await SqliteJournal.open(tmp_path / "j.db")
+    await j.upsert_tenant("t", "T", "bronze")
+    await j.close()
+
+    async def half_then_fail(tx: MigrationTx) -> None:
+        await tx.execute("UPDATE tenants SET name='half'")
+        raise RuntimeError("disk on fire")
+
+    async def rename(tx: MigrationTx) -> None:
+        rows = await tx.all("SELECT id, name FROM tenants")
+        await tx.executemany(
+            "UPDATE tenants SET name=? WHERE id=?", [(r[1] + "!", r[0]) for r in rows]
+        )
+
+    def state() -> tuple[int, str]:
+        db = sqlite3.connect(tmp_path / "j.db")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            return version, db.execute("SELECT name FROM tenants").fetchone()[0]
+        finally:
+            db.close()
+
+    monkeypatch.setattr(journal_sqlite, "MIGRATIONS", (first, half_then_fail))
+    with pytest.raises(JournalError, match="disk on fire"):
+        await SqliteJournal.open(tmp_path / "j.db")
+    assert state() == (1, "T")
+    monkeypatch.setattr(journal_sqlite, "MIGRATIONS", (first, rename))
+    j = await SqliteJournal.open(tmp_path / "j.db")
+    await j.close()
+    assert state() == (2, "T!")
 
 
 async def test_source_cache_save_is_all_or_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
