@@ -93,31 +93,31 @@ def desired_state(
         if r.school_id in snapshot.schools:
             school_users.append((r.school_id, r.person_id))
 
-    # Two million memberships in a large municipality: one pass, grouped by class as we go.
-    # A source lists a group's memberships together, so the group is looked up once per run
-    # of equal group ids rather than once per membership; persons are checked once each, after.
+    # Two million memberships in a large municipality, in runs of one group each (a source
+    # lists a group's memberships together): a run whose memberships are all current or all
+    # not is taken whole, in C; persons are checked once each, after.
     members: dict[str, set[str]] = {}
     teachers: dict[str, set[str]] = {}
     student = MemberRole.STUDENT
-    last: str | None = None
-    in_class: set[str] | None = None
-    owning: set[str] = set()
-    for gid, pid, role, start, end in snapshot.memberships:
-        if gid is not last:
-            last = gid
-            if gid in groups:
-                in_class = members.setdefault(gid, set())
-                owning = teachers.setdefault(gid, set())
+    for run in snapshot.membership_runs():
+        gid = run.group_id
+        if gid not in groups:
+            continue
+        in_class = members.setdefault(gid, set())
+        owning = teachers.setdefault(gid, set())
+        current = run.current(today)
+        if current is False:
+            continue
+        if current and not (run.students and run.staff):
+            (in_class if run.students else owning).update(run.person_ids)
+            continue
+        for _, pid, role, start, end in run.memberships:
+            if (start is not None and start > today) or (end is not None and end < today):
+                continue
+            if role is student:
+                in_class.add(pid)
             else:
-                in_class = None
-        if in_class is None:
-            continue
-        if (start is not None and start > today) or (end is not None and end < today):
-            continue
-        if role is student:
-            in_class.add(pid)
-        else:
-            owning.add(pid)
+                owning.add(pid)
     in_classes = set().union(*members.values())
     owners_all = set().union(*teachers.values())
     left_out = {pid for pid in in_classes | owners_all if pid not in persons}  # excluded, unknown

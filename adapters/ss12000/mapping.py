@@ -19,6 +19,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -31,6 +33,7 @@ from engine.model import (
     GroupType,
     MemberRole,
     Membership,
+    MembershipRun,
     Person,
     Protection,
     School,
@@ -44,6 +47,7 @@ ORIGIN = "ss12000"
 INVALID = "ss12000.invalid_record"
 _intern = sys.intern
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
+_GROUP_ID = itemgetter(0)
 
 Span = tuple[date | None, date | None]
 # compact forms kept between add() and finish()
@@ -496,16 +500,8 @@ class Collector:
         groups = self._build_groups(units)
         persons = self._persons
         roles = self._student_roles(units, schools) + self._staff_roles(units, schools)
-        memberships = self._memberships(groups, persons)
-        snapshot = Snapshot(
-            schools=schools,
-            persons=dict(persons),
-            groups=groups,
-            memberships=memberships,
-            school_roles=roles,
-            as_of=today,
-            source=ORIGIN,
-        )
+        runs = self._memberships(groups, persons)
+        snapshot = Snapshot.of_runs(schools, dict(persons), groups, runs, roles, today, ORIGIN)
         stats = {
             "organisations": len(self._orgs),
             "persons": len(self._persons),
@@ -644,28 +640,37 @@ class Collector:
 
     def _memberships(
         self, groups: Mapping[str, Group], persons: Mapping[str, Person]
-    ) -> tuple[Membership, ...]:
-        out: list[Membership] = []
+    ) -> list[MembershipRun]:
+        """Each group's memberships as one run (students), then the teachers' and mentors'."""
+        runs: list[MembershipRun] = []
         student = MemberRole.STUDENT
+        known = persons.__contains__
         for gid, g in self._groups.items():
-            if gid not in groups:
+            if gid not in groups or not g[6]:
                 continue
-            members = g[6]
+            whole = MembershipRun.of(gid, g[6])  # the person ids in one C pass
+            run: MembershipRun | None = whole
+            pids = whole.person_ids
             missing = 0
-            if len({m[1] for m in members}) == len(members):
-                known = [m for m in members if m[1] in persons]
-                missing = len(members) - len(known)
-                out.extend(known)
+            if len(set(pids)) == len(pids):
+                if not all(map(known, pids)):
+                    kept = tuple(m for m in whole.memberships if m[1] in persons)
+                    missing = len(pids) - len(kept)
+                    run = MembershipRun.of(gid, kept) if kept else None
             else:
                 spans: dict[str, Span] = {}
-                for _, pid, _, start, end in members:
+                for _, pid, _, start, end in whole.memberships:
                     old = spans.get(pid)
                     spans[pid] = (start, end) if old is None else _merge(old, (start, end))
+                merged: list[Membership] = []
                 for pid, span in spans.items():
                     if pid in persons:
-                        out.append(Membership(gid, pid, student, span[0], span[1]))
+                        merged.append(Membership(gid, pid, student, span[0], span[1]))
                     else:
                         missing += 1
+                run = MembershipRun.of(gid, tuple(merged)) if merged else None
+            if run is not None:
+                runs.append(run)
             if missing:
                 self._warn(
                     "ss12000.unknown_member",
@@ -706,8 +711,9 @@ class Collector:
                     key = (gid, pid, MemberRole.MENTOR)
                     old = linked.get(key)
                     linked[key] = span if old is None else _merge(old, span)
-        out.extend(Membership(g, p, r, s, e) for (g, p, r), (s, e) in linked.items())
-        return tuple(out)
+        staff = [Membership(g, p, r, s, e) for (g, p, r), (s, e) in linked.items()]
+        runs.extend(MembershipRun.of(gid, tuple(ms)) for gid, ms in groupby(staff, _GROUP_ID))
+        return runs
 
 
 def map_records(
