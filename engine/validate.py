@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from itertools import chain
+from operator import attrgetter
 
 from engine.findings import Finding, Severity
 from engine.model import MemberRole, Snapshot
@@ -204,11 +206,15 @@ def _dangling(add: Callable[[Finding], None], gid: str, pid: str, missing: str) 
 
 
 def _duplicates(out: list[Finding], snap: Snapshot, attr: str, code: str, what: str) -> None:
-    # counted first in C; owners listed only for the few values that are shared
+    # judged first in C (all values distinct, the usual case); owners listed only for the few
+    # values that are shared
+    lowered = list(
+        map(str.lower, chain.from_iterable(map(attrgetter(attr), snap.persons.values())))
+    )
+    if len(set(lowered)) == len(lowered):
+        return
     values = [(v.lower(), p.id) for p in snap.persons.values() for v in getattr(p, attr)]
     counts = Counter(v for v, _ in values)
-    if len(counts) == len(values):
-        return
     owners: dict[str, list[str]] = defaultdict(list)
     for v, pid in values:
         if counts[v] > 1:

@@ -157,11 +157,14 @@ def desired_state(
     }
 
     classes: dict[str, DesiredObject] = {}
+    nicknames: dict[str, str] = {}
     teams: dict[str, DesiredObject] = {}
     taught = {gid for gid, owners in teachers.items() if owners}
     for gid, g in groups.items():
         school = snapshot.schools.get(g.school_id)
-        classes[gid] = _class(g, school.name if school else "", school, config, today)
+        classes[gid], nicknames[gid] = _class(
+            g, school.name if school else "", school, config, today
+        )
         if not config.create_teams:
             continue
         teams[gid] = DesiredObject(
@@ -181,7 +184,7 @@ def desired_state(
                 )
             )
 
-    classes = _unique_nicknames(classes)
+    classes = _unique_nicknames(classes, nicknames)
     links = {
         SCHOOL_USER: LinkSet(school_users),
         SCHOOL_CLASS: LinkSet(
@@ -306,7 +309,8 @@ def _term(start: date | None, end: date | None, today: date) -> tuple[dict[str, 
 
 def _class(
     g: Group, school_name: str, school: Any, config: MicrosoftConfig, today: date
-) -> DesiredObject:
+) -> tuple[DesiredObject, str]:
+    """The class and the mailNickname it asks for."""
     year_values, term = _term(g.start, g.end, today)
     values = {
         **year_values,
@@ -319,10 +323,11 @@ def _class(
         "type": g.group_type.value,
     }
     display = render(config.class_name_template, values)[:256]
+    nickname = clean_nickname(render(config.class_mail_template, values))
     attrs = _drop_none(
         {
             "displayName": display,
-            "mailNickname": clean_nickname(render(config.class_mail_template, values)),
+            "mailNickname": nickname,
             "externalId": g.id,
             "externalName": g.name,
             "externalSource": "sis",
@@ -330,12 +335,14 @@ def _class(
             "term": term,
         }
     )
-    return DesiredObject(CLASS, g.id, tuple(sorted(attrs.items())), label=display)
+    return DesiredObject(CLASS, g.id, tuple(sorted(attrs.items())), label=display), nickname
 
 
-def _unique_nicknames(classes: dict[str, DesiredObject]) -> dict[str, DesiredObject]:
-    """Two classes of one snapshot never share a mailNickname (the lowest id keeps it)."""
-    wanted = {key: str(dict(c.attrs)["mailNickname"]) for key, c in classes.items()}
+def _unique_nicknames(
+    classes: dict[str, DesiredObject], wanted: dict[str, str]
+) -> dict[str, DesiredObject]:
+    """Two classes of one snapshot never share a mailNickname (the lowest id keeps it);
+    ``wanted`` holds the nickname each class asks for, in the same order."""
     unique = unique_names(wanted, sep="-")
     out = {}
     for key, c in classes.items():
