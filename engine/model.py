@@ -147,6 +147,41 @@ class Person:
         return self.protection is not Protection.NONE
 
 
+# Person's slots, set straight through their descriptors by make_person
+(_id, _given, _family, _emails, _eppns, _civic, _protection, _middle, _external, _fp) = (
+    Person.__dict__[name].__set__ for name in Person.__slots__
+)
+_new_object = object.__new__
+
+
+def make_person(
+    id: str,
+    given_name: str,
+    family_name: str,
+    emails: tuple[str, ...],
+    eppns: tuple[str, ...],
+    civic_no: str | None,
+    protection: Protection,
+    middle_name: str | None,
+    external_ids: tuple[tuple[str, str], ...],
+) -> Person:
+    """``Person(...)`` with every field given, made twice as quickly, for a source that reads a
+    whole municipality: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``, this sets the slots straight through their descriptors."""
+    p = _new_object(Person)
+    _id(p, id)
+    _given(p, given_name)
+    _family(p, family_name)
+    _emails(p, emails)
+    _eppns(p, eppns)
+    _civic(p, civic_no)
+    _protection(p, protection)
+    _middle(p, middle_name)
+    _external(p, external_ids)
+    _fp(p, "")
+    return p
+
+
 @dataclass(frozen=True, slots=True)
 class Group:
     """A class (Klass), teaching group (Undervisning) or any other SS 12000 group."""
@@ -247,9 +282,15 @@ class MembershipRun(NamedTuple):
     @classmethod
     def of(cls, group_id: str, memberships: tuple[Membership, ...]) -> MembershipRun:
         """The run of these memberships (all of ``group_id``; at least one)."""
+        student = MemberRole.STUDENT
+        if len(memberships) == 1:  # a teacher or mentor on their own, as they often are
+            _, pid, role, start, end = memberships[0]
+            students = role is student
+            return cls(
+                group_id, memberships, (pid,), students, not students, start, start, end, end
+            )
         _, pids, roles, starts, ends = zip(*memberships, strict=True)  # one pass, in C
         n, role, start, end = len(pids), roles[0], starts[0], ends[0]
-        student = MemberRole.STUDENT
         if roles.count(role) == starts.count(start) == ends.count(end) == n:  # the usual case
             students = role is student
             return cls(group_id, memberships, pids, students, not students, start, start, end, end)

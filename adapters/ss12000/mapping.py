@@ -41,13 +41,15 @@ from engine.model import (
     SchoolRoleType,
     Snapshot,
     is_current,
+    make_person,
 )
 
 ORIGIN = "ss12000"
 INVALID = "ss12000.invalid_record"
 _intern = sys.intern
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
-_GROUP_ID = itemgetter(0)
+_GROUP_ID = itemgetter(0)  # a membership's group
+_UNIT = itemgetter(0)  # an enrolment's school unit ("" when it is cancelled)
 
 Span = tuple[date | None, date | None]
 # compact forms kept between add() and finish()
@@ -301,20 +303,20 @@ class Collector:
             if value == civic or _CIVIC_LIKE.match(value):
                 continue  # a personnummer never leaves ESS, whatever field it hides in
             ext.append((context, value))
-        enrolments = tuple(self._enrolment(e, i) for i, e in enumerate(rec.enrolments or ()))
-        self._persons[rid] = Person(
-            id=rid,
-            given_name=given,
-            family_name=family,
-            emails=tuple(emails),
-            eppns=tuple(rec.edu_person_principal_names or ()),
-            civic_no=civic,
-            protection=protection,
-            middle_name=rec.middle_name or None,
-            external_ids=tuple(ext),
+        enrolments = [self._enrolment(e, i) for i, e in enumerate(rec.enrolments or ())]
+        self._persons[rid] = make_person(
+            rid,
+            given,
+            family,
+            tuple(emails),
+            tuple(rec.edu_person_principal_names or ()),
+            civic,
+            protection,
+            rec.middle_name or None,
+            tuple(ext),
         )
         if enrolments:
-            self._enrolments[rid] = tuple(e for e in enrolments if e[0])
+            self._enrolments[rid] = tuple(filter(_UNIT, enrolments))
         else:
             self._enrolments.pop(rid, None)
 
