@@ -75,9 +75,8 @@ def validate(snap: Snapshot) -> list[Finding]:
     _duplicates(out, snap, "eppns", "person.duplicate_eppn", "eduPersonPrincipalName")
     _duplicates(out, snap, "emails", "person.duplicate_email", "email address")
 
-    # Who is where, now: schools by person, and persons by school.
+    # Who is where, now: the persons of each school.
     today = snap.as_of
-    at_school: dict[str, set[str]] = defaultdict(set)
     on_roll: dict[str, set[str]] = defaultdict(set)
     has_role: set[str] = set()
     for r in snap.school_roles:
@@ -109,7 +108,6 @@ def validate(snap: Snapshot) -> list[Finding]:
         if r.person_id not in persons:
             continue
         if (r.start is None or r.start <= today) and (r.end is None or today <= r.end):
-            at_school[r.person_id].add(r.school_id)
             on_roll[r.school_id].add(r.person_id)
             has_role.add(r.person_id)
 
@@ -153,7 +151,7 @@ def validate(snap: Snapshot) -> list[Finding]:
             if (start is None or start <= today) and (end is None or today <= end):
                 if role is not student:
                     teachers.add(gid)
-                elif mg.school_id not in at_school.get(pid, ()):
+                elif pid not in on_roll[mg.school_id]:
                     add(
                         Finding(
                             "membership.not_at_school",

@@ -120,7 +120,7 @@ def desired_state(
                 owning.add(pid)
     in_classes = set().union(*members.values())
     owners_all = set().union(*teachers.values())
-    left_out = {pid for pid in in_classes | owners_all if pid not in persons}  # excluded, unknown
+    left_out = (in_classes | owners_all).difference(persons)  # excluded, unknown
     for gid, owners in teachers.items():
         if left_out:
             owners -= left_out
