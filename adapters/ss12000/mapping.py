@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
@@ -214,14 +214,20 @@ class Collector:
         if not rid:
             self._refuse(kind, where, "id", "is missing or not a string", INVALID)
             return None
-        rid = _intern(rid)
+        return self._take(entity, kind, getattr(self, _HANDLERS[entity]), _intern(rid), rec)
+
+    def _take(
+        self, entity: str, kind: str, handle: Callable[[str, Any], None], rid: str, rec: Any
+    ) -> str | None:
+        """Hand a typed record with an id to its entity's handler."""
         try:
-            getattr(self, _HANDLERS[entity])(rid, rec)
+            handle(rid, rec)
         except _Bad as bad:
             self._drop(entity, rid)
             self._refuse(kind, rid, bad.field, bad.problem, bad.code)
             return None
-        self._findings.pop((kind, rid), None)
+        if self._findings:  # an earlier version of the record may have been refused
+            self._findings.pop((kind, rid), None)
         return rid
 
     def _drop(self, entity: str, rid: str) -> None:
@@ -230,8 +236,15 @@ class Collector:
             self._enrolments.pop(rid, None)
 
     def add_all(self, entity: str, records: Iterable[Any], where: str) -> None:
+        """:meth:`add` each record; a typed one with an id (all of them, on a page that fit the
+        types) goes straight to its handler, the rest through :meth:`add`."""
+        typed, kind, take = r.RECORD_TYPES[entity], v.KIND[entity], self._take
+        handle = getattr(self, _HANDLERS[entity])  # a local: kept on self it would be a cycle
         for i, rec in enumerate(records, start=1):
-            self.add(entity, rec, f"{where} item {i}")
+            if type(rec) is typed and rec.id:
+                take(entity, kind, handle, _intern(rec.id), rec)
+            else:
+                self.add(entity, rec, f"{where} item {i}")
 
     def _refuse(self, kind: str, rid: str, field: str, problem: str, code: str) -> None:
         self._findings[(kind, rid)] = Finding(
