@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 
@@ -145,6 +147,41 @@ class Person:
         return self.protection is not Protection.NONE
 
 
+# Person's slots, set straight through their descriptors by make_person
+(_id, _given, _family, _emails, _eppns, _civic, _protection, _middle, _external, _fp) = (
+    Person.__dict__[name].__set__ for name in Person.__slots__
+)
+_new_object = object.__new__
+
+
+def make_person(
+    id: str,
+    given_name: str,
+    family_name: str,
+    emails: tuple[str, ...],
+    eppns: tuple[str, ...],
+    civic_no: str | None,
+    protection: Protection,
+    middle_name: str | None,
+    external_ids: tuple[tuple[str, str], ...],
+) -> Person:
+    """``Person(...)`` with every field given, made twice as quickly, for a source that reads a
+    whole municipality: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``, this sets the slots straight through their descriptors."""
+    p = _new_object(Person)
+    _id(p, id)
+    _given(p, given_name)
+    _family(p, family_name)
+    _emails(p, emails)
+    _eppns(p, eppns)
+    _civic(p, civic_no)
+    _protection(p, protection)
+    _middle(p, middle_name)
+    _external(p, external_ids)
+    _fp(p, "")
+    return p
+
+
 @dataclass(frozen=True, slots=True)
 class Group:
     """A class (Klass), teaching group (Undervisning) or any other SS 12000 group."""
@@ -223,6 +260,79 @@ class SchoolRole(NamedTuple):
         return f"{self.start or ''}|{self.end or ''}|{self.school_year or ''}|{self.title or ''}"
 
 
+class MembershipRun(NamedTuple):
+    """Memberships of one group that stand together in :attr:`Snapshot.memberships`, summed up
+    so that a long run can be judged whole (see :meth:`Snapshot.membership_runs`).
+
+    The summary comes from the run's distinct roles and dates, found in a few C-level passes:
+    where it is sure (every membership current, none current, none ending before it starts)
+    the run's memberships need no look one by one.
+    """
+
+    group_id: str
+    memberships: tuple[Membership, ...]
+    person_ids: tuple[str, ...]  # in the memberships' order, repeats kept
+    students: bool  # a student membership is among them
+    staff: bool  # a teacher's or mentor's is
+    first_start: date | None  # None when some membership has no start
+    last_start: date | None  # the latest start given (None when none is)
+    first_end: date | None  # the earliest end given (None when none is)
+    last_end: date | None  # None when some membership has no end
+
+    @classmethod
+    def of(cls, group_id: str, memberships: tuple[Membership, ...]) -> MembershipRun:
+        """The run of these memberships (all of ``group_id``; at least one)."""
+        student = MemberRole.STUDENT
+        if len(memberships) == 1:  # a teacher or mentor on their own, as they often are
+            _, pid, role, start, end = memberships[0]
+            students = role is student
+            return cls(
+                group_id, memberships, (pid,), students, not students, start, start, end, end
+            )
+        _, pids, roles, starts, ends = zip(*memberships, strict=True)  # one pass, in C
+        n, role, start, end = len(pids), roles[0], starts[0], ends[0]
+        if roles.count(role) == starts.count(start) == ends.count(end) == n:  # the usual case
+            students = role is student
+            return cls(group_id, memberships, pids, students, not students, start, start, end, end)
+        role_set, start_set, end_set = set(roles), set(starts), set(ends)
+        open_start, open_end = None in start_set, None in end_set
+        start_set.discard(None)
+        end_set.discard(None)
+        return cls(
+            group_id,
+            memberships,
+            pids,
+            any(r is student for r in role_set),
+            any(r is not student for r in role_set),
+            None if open_start else min(start_set),
+            max(start_set, default=None),
+            min(end_set, default=None),
+            None if open_end else max(end_set),
+        )
+
+    @property
+    def ordered(self) -> bool:
+        """True when no membership of the run ends before it starts (False: some may)."""
+        last_start, first_end = self.last_start, self.first_end
+        return last_start is None or first_end is None or last_start <= first_end
+
+    def current(self, today: date) -> bool | None:
+        """True when every membership of the run is current on ``today``, False when none is,
+        None when that takes a look at each."""
+        if (self.last_start is None or self.last_start <= today) and (
+            self.first_end is None or today <= self.first_end
+        ):
+            return True
+        if (self.first_start is not None and self.first_start > today) or (
+            self.last_end is not None and self.last_end < today
+        ):
+            return False
+        return None
+
+
+_GROUP_ID = itemgetter(0)
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class Snapshot:
     """Everything a source says at one moment, keyed by the source's ids.
@@ -239,6 +349,9 @@ class Snapshot:
     school_roles: tuple[SchoolRole, ...]
     as_of: date
     source: str = ""
+    _runs: tuple[MembershipRun, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in self.counts().items())
@@ -258,6 +371,41 @@ class Snapshot:
         for m in self.memberships:
             if is_current(m.start, m.end, today):
                 yield m
+
+    @classmethod
+    def of_runs(
+        cls,
+        schools: Mapping[str, School],
+        persons: Mapping[str, Person],
+        groups: Mapping[str, Group],
+        runs: Iterable[MembershipRun],
+        school_roles: tuple[SchoolRole, ...],
+        as_of: date,
+        source: str = "",
+    ) -> Snapshot:
+        """A snapshot whose memberships are those of ``runs``, in order; the runs are kept as
+        its :meth:`membership_runs` (for a source that has its memberships by group anyway)."""
+        kept = tuple(runs)
+        memberships = tuple(chain.from_iterable(r.memberships for r in kept))
+        snap = cls(schools, persons, groups, memberships, school_roles, as_of, source)
+        object.__setattr__(snap, "_runs", kept)
+        return snap
+
+    def membership_runs(self) -> tuple[MembershipRun, ...]:
+        """``memberships`` as runs of one group id each, in order.
+
+        A source lists a group's memberships together, so most of a group's memberships form
+        one long run (teachers and mentors may stand apart in short runs of their own). Code
+        that judges memberships a group at a time (validation, a target's desired state) takes
+        a long run whole from its summary instead of one Python step per membership. Made on
+        first use and kept (or handed over by :meth:`of_runs`).
+        """
+        runs = self._runs
+        if runs is None:
+            of = MembershipRun.of
+            runs = tuple(of(gid, tuple(ms)) for gid, ms in groupby(self.memberships, _GROUP_ID))
+            object.__setattr__(self, "_runs", runs)
+        return runs
 
     def current_school_roles(self) -> Iterator[SchoolRole]:
         today = self.as_of
@@ -284,22 +432,29 @@ class Snapshot:
         }
         kept_schools = {k: s for k, s in self.schools.items() if k not in drop_s}
         kept_persons = {k: p for k, p in self.persons.items() if k not in drop_p}
-        return Snapshot(
-            schools=kept_schools,
-            persons=kept_persons,
-            groups=kept_groups,
-            memberships=tuple(
-                m
-                for m in self.memberships
-                if m.group_id in kept_groups and m.person_id in kept_persons
-            ),
-            school_roles=tuple(
+        known = kept_persons.__contains__
+        runs: list[MembershipRun] = []
+        for run in self.membership_runs():  # a run whole when all its persons stay
+            if run.group_id not in kept_groups:
+                continue
+            if all(map(known, run.person_ids)):
+                runs.append(run)
+                continue
+            kept = tuple(m for m in run.memberships if m.person_id in kept_persons)
+            if kept:
+                runs.append(MembershipRun.of(run.group_id, kept))
+        return Snapshot.of_runs(
+            kept_schools,
+            kept_persons,
+            kept_groups,
+            runs,
+            tuple(
                 r
                 for r in self.school_roles
                 if r.school_id in kept_schools and r.person_id in kept_persons
             ),
-            as_of=self.as_of,
-            source=self.source,
+            self.as_of,
+            self.source,
         )
 
 

@@ -8,10 +8,12 @@ stops the run. Sources add their own findings for malformed input.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from itertools import chain
+from operator import attrgetter
 
 from engine.findings import Finding, Severity
-from engine.model import Group, MemberRole, Snapshot
+from engine.model import MemberRole, Snapshot
 
 B, W = Severity.BLOCKING, Severity.WARNING
 
@@ -73,8 +75,9 @@ def validate(snap: Snapshot) -> list[Finding]:
     _duplicates(out, snap, "eppns", "person.duplicate_eppn", "eduPersonPrincipalName")
     _duplicates(out, snap, "emails", "person.duplicate_email", "email address")
 
-    # Who is where, now.
-    at_school: dict[str, set[str]] = defaultdict(set)
+    # Who is where, now: the persons of each school.
+    today = snap.as_of
+    on_roll: dict[str, set[str]] = defaultdict(set)
     has_role: set[str] = set()
     for r in snap.school_roles:
         if r.start and r.end and r.start > r.end:
@@ -104,59 +107,61 @@ def validate(snap: Snapshot) -> list[Finding]:
             continue
         if r.person_id not in persons:
             continue
-        today = snap.as_of
         if (r.start is None or r.start <= today) and (r.end is None or today <= r.end):
-            at_school[r.person_id].add(r.school_id)
+            on_roll[r.school_id].add(r.person_id)
             has_role.add(r.person_id)
 
     teachers: set[str] = set()
-    today = snap.as_of
     student = MemberRole.STUDENT
-    last: str | None = None
-    mg: Group | None = None
-    for gid, pid, role, start, end in snap.memberships:  # two million: kept lean
-        if gid is not last:  # a source lists a group's memberships together
-            last, mg = gid, groups.get(gid)
-        if mg is None or pid not in persons:
-            add(
-                Finding(
-                    "membership.dangling",
-                    B,
-                    "membership",
-                    f"{gid}/{pid}",
-                    "a membership refers to a "
-                    + ("group" if mg is None else "person")
-                    + " the source did not deliver",
-                    "check the group's members in the source system",
-                )
-            )
+    known = persons.__contains__
+    for run in snap.membership_runs():  # two million memberships: a group's run at a time
+        gid = run.group_id
+        mg = groups.get(gid)
+        if mg is None:
+            for m in run.memberships:
+                _dangling(add, gid, m.person_id, "group")
             continue
-        if start is not None and end is not None and start > end:
-            add(
-                Finding(
-                    "membership.dates",
-                    B,
-                    "membership",
-                    f"{gid}/{pid}",
-                    f"a membership of group {mg.name!r} ends before it starts",
-                    "correct the membership's dates",
-                )
-            )
-            continue
-        if (start is None or start <= today) and (end is None or today <= end):
-            if role is not student:
+        # in the usual case the run's summary shows it has nothing to report
+        if run.ordered and all(map(known, run.person_ids)):
+            current = run.current(today)
+            if current is False:
+                continue
+            if current and not run.students:
                 teachers.add(gid)
-            elif mg.school_id not in at_school.get(pid, ()):
+                continue
+            if current and not run.staff and on_roll[mg.school_id].issuperset(run.person_ids):
+                continue
+        # a run with something to report: membership by membership
+        for _, pid, role, start, end in run.memberships:
+            if pid not in persons:
+                _dangling(add, gid, pid, "person")
+                continue
+            if start is not None and end is not None and start > end:
                 add(
                     Finding(
-                        "membership.not_at_school",
-                        W,
-                        "person",
-                        pid,
-                        f"is a member of group {mg.name!r} but not enrolled at its school",
-                        "add the enrolment at the group's school, or remove the membership",
+                        "membership.dates",
+                        B,
+                        "membership",
+                        f"{gid}/{pid}",
+                        f"a membership of group {mg.name!r} ends before it starts",
+                        "correct the membership's dates",
                     )
                 )
+                continue
+            if (start is None or start <= today) and (end is None or today <= end):
+                if role is not student:
+                    teachers.add(gid)
+                elif pid not in on_roll[mg.school_id]:
+                    add(
+                        Finding(
+                            "membership.not_at_school",
+                            W,
+                            "person",
+                            pid,
+                            f"is a member of group {mg.name!r} but not enrolled at its school",
+                            "add the enrolment at the group's school, or remove the membership",
+                        )
+                    )
 
     for grp in groups.values():
         if grp.id not in teachers and (grp.end is None or grp.end >= snap.as_of):
@@ -185,12 +190,29 @@ def validate(snap: Snapshot) -> list[Finding]:
     return out
 
 
+def _dangling(add: Callable[[Finding], None], gid: str, pid: str, missing: str) -> None:
+    add(
+        Finding(
+            "membership.dangling",
+            B,
+            "membership",
+            f"{gid}/{pid}",
+            f"a membership refers to a {missing} the source did not deliver",
+            "check the group's members in the source system",
+        )
+    )
+
+
 def _duplicates(out: list[Finding], snap: Snapshot, attr: str, code: str, what: str) -> None:
-    # counted first in C; owners listed only for the few values that are shared
+    # judged first in C (all values distinct, the usual case); owners listed only for the few
+    # values that are shared
+    lowered = list(
+        map(str.lower, chain.from_iterable(map(attrgetter(attr), snap.persons.values())))
+    )
+    if len(set(lowered)) == len(lowered):
+        return
     values = [(v.lower(), p.id) for p in snap.persons.values() for v in getattr(p, attr)]
     counts = Counter(v for v, _ in values)
-    if len(counts) == len(values):
-        return
     owners: dict[str, list[str]] = defaultdict(list)
     for v, pid in values:
         if counts[v] > 1:

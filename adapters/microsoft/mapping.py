@@ -93,34 +93,34 @@ def desired_state(
         if r.school_id in snapshot.schools:
             school_users.append((r.school_id, r.person_id))
 
-    # Two million memberships in a large municipality: one pass, grouped by class as we go.
-    # A source lists a group's memberships together, so the group is looked up once per run
-    # of equal group ids rather than once per membership; persons are checked once each, after.
+    # Two million memberships in a large municipality, in runs of one group each (a source
+    # lists a group's memberships together): a run whose memberships are all current or all
+    # not is taken whole, in C; persons are checked once each, after.
     members: dict[str, set[str]] = {}
     teachers: dict[str, set[str]] = {}
     student = MemberRole.STUDENT
-    last: str | None = None
-    in_class: set[str] | None = None
-    owning: set[str] = set()
-    for gid, pid, role, start, end in snapshot.memberships:
-        if gid is not last:
-            last = gid
-            if gid in groups:
-                in_class = members.setdefault(gid, set())
-                owning = teachers.setdefault(gid, set())
+    for run in snapshot.membership_runs():
+        gid = run.group_id
+        if gid not in groups:
+            continue
+        in_class = members.setdefault(gid, set())
+        owning = teachers.setdefault(gid, set())
+        current = run.current(today)
+        if current is False:
+            continue
+        if current and not (run.students and run.staff):
+            (in_class if run.students else owning).update(run.person_ids)
+            continue
+        for _, pid, role, start, end in run.memberships:
+            if (start is not None and start > today) or (end is not None and end < today):
+                continue
+            if role is student:
+                in_class.add(pid)
             else:
-                in_class = None
-        if in_class is None:
-            continue
-        if (start is not None and start > today) or (end is not None and end < today):
-            continue
-        if role is student:
-            in_class.add(pid)
-        else:
-            owning.add(pid)
+                owning.add(pid)
     in_classes = set().union(*members.values())
     owners_all = set().union(*teachers.values())
-    left_out = {pid for pid in in_classes | owners_all if pid not in persons}  # excluded, unknown
+    left_out = (in_classes | owners_all).difference(persons)  # excluded, unknown
     for gid, owners in teachers.items():
         if left_out:
             owners -= left_out
@@ -157,11 +157,14 @@ def desired_state(
     }
 
     classes: dict[str, DesiredObject] = {}
+    nicknames: dict[str, str] = {}
     teams: dict[str, DesiredObject] = {}
     taught = {gid for gid, owners in teachers.items() if owners}
     for gid, g in groups.items():
         school = snapshot.schools.get(g.school_id)
-        classes[gid] = _class(g, school.name if school else "", school, config, today)
+        classes[gid], nicknames[gid] = _class(
+            g, school.name if school else "", school, config, today
+        )
         if not config.create_teams:
             continue
         teams[gid] = DesiredObject(
@@ -181,7 +184,7 @@ def desired_state(
                 )
             )
 
-    classes = _unique_nicknames(classes)
+    classes = _unique_nicknames(classes, nicknames)
     links = {
         SCHOOL_USER: LinkSet(school_users),
         SCHOOL_CLASS: LinkSet(
@@ -306,7 +309,8 @@ def _term(start: date | None, end: date | None, today: date) -> tuple[dict[str, 
 
 def _class(
     g: Group, school_name: str, school: Any, config: MicrosoftConfig, today: date
-) -> DesiredObject:
+) -> tuple[DesiredObject, str]:
+    """The class and the mailNickname it asks for."""
     year_values, term = _term(g.start, g.end, today)
     values = {
         **year_values,
@@ -319,10 +323,11 @@ def _class(
         "type": g.group_type.value,
     }
     display = render(config.class_name_template, values)[:256]
+    nickname = clean_nickname(render(config.class_mail_template, values))
     attrs = _drop_none(
         {
             "displayName": display,
-            "mailNickname": clean_nickname(render(config.class_mail_template, values)),
+            "mailNickname": nickname,
             "externalId": g.id,
             "externalName": g.name,
             "externalSource": "sis",
@@ -330,12 +335,14 @@ def _class(
             "term": term,
         }
     )
-    return DesiredObject(CLASS, g.id, tuple(sorted(attrs.items())), label=display)
+    return DesiredObject(CLASS, g.id, tuple(sorted(attrs.items())), label=display), nickname
 
 
-def _unique_nicknames(classes: dict[str, DesiredObject]) -> dict[str, DesiredObject]:
-    """Two classes of one snapshot never share a mailNickname (the lowest id keeps it)."""
-    wanted = {key: str(dict(c.attrs)["mailNickname"]) for key, c in classes.items()}
+def _unique_nicknames(
+    classes: dict[str, DesiredObject], wanted: dict[str, str]
+) -> dict[str, DesiredObject]:
+    """Two classes of one snapshot never share a mailNickname (the lowest id keeps it);
+    ``wanted`` holds the nickname each class asks for, in the same order."""
     unique = unique_names(wanted, sep="-")
     out = {}
     for key, c in classes.items():

@@ -127,7 +127,7 @@ class SchoolYear:
 
 def render(template: str, values: dict[str, str]) -> str:
     """Fill a template validated by the config model; collapses doubled spaces."""
-    return " ".join(template.format(**values).split())
+    return " ".join(template.format_map(values).split())
 
 
 def unique_names(wanted: dict[str, str], sep: str = "") -> dict[str, str]:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -31,6 +33,7 @@ from engine.model import (
     GroupType,
     MemberRole,
     Membership,
+    MembershipRun,
     Person,
     Protection,
     School,
@@ -38,12 +41,15 @@ from engine.model import (
     SchoolRoleType,
     Snapshot,
     is_current,
+    make_person,
 )
 
 ORIGIN = "ss12000"
 INVALID = "ss12000.invalid_record"
 _intern = sys.intern
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
+_GROUP_ID = itemgetter(0)  # a membership's group
+_UNIT = itemgetter(0)  # an enrolment's school unit ("" when it is cancelled)
 
 Span = tuple[date | None, date | None]
 # compact forms kept between add() and finish()
@@ -208,14 +214,20 @@ class Collector:
         if not rid:
             self._refuse(kind, where, "id", "is missing or not a string", INVALID)
             return None
-        rid = _intern(rid)
+        return self._take(entity, kind, getattr(self, _HANDLERS[entity]), _intern(rid), rec)
+
+    def _take(
+        self, entity: str, kind: str, handle: Callable[[str, Any], None], rid: str, rec: Any
+    ) -> str | None:
+        """Hand a typed record with an id to its entity's handler."""
         try:
-            getattr(self, _HANDLERS[entity])(rid, rec)
+            handle(rid, rec)
         except _Bad as bad:
             self._drop(entity, rid)
             self._refuse(kind, rid, bad.field, bad.problem, bad.code)
             return None
-        self._findings.pop((kind, rid), None)
+        if self._findings:  # an earlier version of the record may have been refused
+            self._findings.pop((kind, rid), None)
         return rid
 
     def _drop(self, entity: str, rid: str) -> None:
@@ -224,8 +236,15 @@ class Collector:
             self._enrolments.pop(rid, None)
 
     def add_all(self, entity: str, records: Iterable[Any], where: str) -> None:
+        """:meth:`add` each record; a typed one with an id (all of them, on a page that fit the
+        types) goes straight to its handler, the rest through :meth:`add`."""
+        typed, kind, take = r.RECORD_TYPES[entity], v.KIND[entity], self._take
+        handle = getattr(self, _HANDLERS[entity])  # a local: kept on self it would be a cycle
         for i, rec in enumerate(records, start=1):
-            self.add(entity, rec, f"{where} item {i}")
+            if type(rec) is typed and rec.id:
+                take(entity, kind, handle, _intern(rec.id), rec)
+            else:
+                self.add(entity, rec, f"{where} item {i}")
 
     def _refuse(self, kind: str, rid: str, field: str, problem: str, code: str) -> None:
         self._findings[(kind, rid)] = Finding(
@@ -297,20 +316,20 @@ class Collector:
             if value == civic or _CIVIC_LIKE.match(value):
                 continue  # a personnummer never leaves ESS, whatever field it hides in
             ext.append((context, value))
-        enrolments = tuple(self._enrolment(e, i) for i, e in enumerate(rec.enrolments or ()))
-        self._persons[rid] = Person(
-            id=rid,
-            given_name=given,
-            family_name=family,
-            emails=tuple(emails),
-            eppns=tuple(rec.edu_person_principal_names or ()),
-            civic_no=civic,
-            protection=protection,
-            middle_name=rec.middle_name or None,
-            external_ids=tuple(ext),
+        enrolments = [self._enrolment(e, i) for i, e in enumerate(rec.enrolments or ())]
+        self._persons[rid] = make_person(
+            rid,
+            given,
+            family,
+            tuple(emails),
+            tuple(rec.edu_person_principal_names or ()),
+            civic,
+            protection,
+            rec.middle_name or None,
+            tuple(ext),
         )
         if enrolments:
-            self._enrolments[rid] = tuple(e for e in enrolments if e[0])
+            self._enrolments[rid] = tuple(filter(_UNIT, enrolments))
         else:
             self._enrolments.pop(rid, None)
 
@@ -496,16 +515,8 @@ class Collector:
         groups = self._build_groups(units)
         persons = self._persons
         roles = self._student_roles(units, schools) + self._staff_roles(units, schools)
-        memberships = self._memberships(groups, persons)
-        snapshot = Snapshot(
-            schools=schools,
-            persons=dict(persons),
-            groups=groups,
-            memberships=memberships,
-            school_roles=roles,
-            as_of=today,
-            source=ORIGIN,
-        )
+        runs = self._memberships(groups, persons)
+        snapshot = Snapshot.of_runs(schools, dict(persons), groups, runs, roles, today, ORIGIN)
         stats = {
             "organisations": len(self._orgs),
             "persons": len(self._persons),
@@ -644,28 +655,37 @@ class Collector:
 
     def _memberships(
         self, groups: Mapping[str, Group], persons: Mapping[str, Person]
-    ) -> tuple[Membership, ...]:
-        out: list[Membership] = []
+    ) -> list[MembershipRun]:
+        """Each group's memberships as one run (students), then the teachers' and mentors'."""
+        runs: list[MembershipRun] = []
         student = MemberRole.STUDENT
+        known = persons.__contains__
         for gid, g in self._groups.items():
-            if gid not in groups:
+            if gid not in groups or not g[6]:
                 continue
-            members = g[6]
+            whole = MembershipRun.of(gid, g[6])  # the person ids in one C pass
+            run: MembershipRun | None = whole
+            pids = whole.person_ids
             missing = 0
-            if len({m[1] for m in members}) == len(members):
-                known = [m for m in members if m[1] in persons]
-                missing = len(members) - len(known)
-                out.extend(known)
+            if len(set(pids)) == len(pids):
+                if not all(map(known, pids)):
+                    kept = tuple(m for m in whole.memberships if m[1] in persons)
+                    missing = len(pids) - len(kept)
+                    run = MembershipRun.of(gid, kept) if kept else None
             else:
                 spans: dict[str, Span] = {}
-                for _, pid, _, start, end in members:
+                for _, pid, _, start, end in whole.memberships:
                     old = spans.get(pid)
                     spans[pid] = (start, end) if old is None else _merge(old, (start, end))
+                merged: list[Membership] = []
                 for pid, span in spans.items():
                     if pid in persons:
-                        out.append(Membership(gid, pid, student, span[0], span[1]))
+                        merged.append(Membership(gid, pid, student, span[0], span[1]))
                     else:
                         missing += 1
+                run = MembershipRun.of(gid, tuple(merged)) if merged else None
+            if run is not None:
+                runs.append(run)
             if missing:
                 self._warn(
                     "ss12000.unknown_member",
@@ -706,8 +726,9 @@ class Collector:
                     key = (gid, pid, MemberRole.MENTOR)
                     old = linked.get(key)
                     linked[key] = span if old is None else _merge(old, span)
-        out.extend(Membership(g, p, r, s, e) for (g, p, r), (s, e) in linked.items())
-        return tuple(out)
+        staff = [Membership(g, p, r, s, e) for (g, p, r), (s, e) in linked.items()]
+        runs.extend(MembershipRun.of(gid, tuple(ms)) for gid, ms in groupby(staff, _GROUP_ID))
+        return runs
 
 
 def map_records(
