@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from functools import cached_property
@@ -105,10 +105,10 @@ class LinkRun(NamedTuple):
     """The link operations of one parent and one link kind, before they are written out.
 
     A first sync of a large municipality plans about two million link operations under some
-    240,000 parents. The planner keeps them as one run per parent, so planning, the guard and
+    130,000 parents. The planner keeps them as one run per parent, so planning, the guard and
     a dry run never make two million operation objects; :meth:`Plan.iter_operations` writes
-    each out when the journal stores the plan. Operation ``seq + i`` is the link to
-    ``children[i]``.
+    each out when the journal stores the plan. Operation ``seq + i`` is the link to the i-th
+    child in sorted order (children are kept as the planner found them, in no order).
 
     ``known`` maps each child that is there or being made to (seq of its create or 0, label);
     every child of an addition is in it (the planner leaves the others out).
@@ -118,14 +118,14 @@ class LinkRun(NamedTuple):
     action: Action  # LINK or UNLINK
     kind: str  # the link kind
     parent: str
-    children: Sequence[str]
+    children: Collection[str]
     parent_seq: int  # seq of the parent's create, 0 when it is there already
     label_head: str  # "parent label ← "
     known: Mapping[str, tuple[int, str]]
 
     def operations(self, target: str, id_base: int | None = None) -> list[Operation]:
         """This run's operations; with ``id_base``, each gets the row id ``id_base + seq``."""
-        kids, known, head, first = self.children, self.known, self.label_head, self.seq
+        kids, known, head, first = sorted(self.children), self.known, self.label_head, self.seq
         make = tuple.__new__
         if self.action is Action.LINK:
             found = [known[c] for c in kids]

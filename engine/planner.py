@@ -7,7 +7,7 @@ with no source change plans zero operations. The planner is pure: no I/O, no clo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,7 +115,7 @@ class _Builder:
         action: Action,
         link: str,
         parent: str,
-        children: Sequence[str],
+        children: Collection[str],
         parent_seq: int,
         known: Mapping[str, tuple[int, str]],
         label_head: str,
@@ -274,20 +274,19 @@ def _additions(
             have_kids = have_by.get(parent)
             if have_kids == want_kids:
                 continue
-            kids: Sequence[str] = want_kids
-            if have_kids:
-                there = set(have_kids)
-                kids = [c for c in want_kids if c not in there]
+            kids = want_kids - have_kids if have_kids else want_kids
             p = known_parents.get(parent)
             if p is None:
                 b.skipped += len(kids)  # the parent is not there and not being made
                 continue
             if missing and not missing.isdisjoint(kids):
-                kept = [c for c in kids if c not in missing]
+                kept = kids - missing
                 b.skipped += len(kids) - len(kept)
                 kids = kept
             if inp.skips:
-                kids = [c for c in kids if not b.skip(inp, Action.LINK, link.name, c, parent)]
+                kids = frozenset(
+                    c for c in kids if not b.skip(inp, Action.LINK, link.name, c, parent)
+                )
             b.add_links(Action.LINK, link.name, parent, kids, p[0], children, f"{p[1]} ← ")
 
 
@@ -307,15 +306,18 @@ def _removals(
     parents, children = b.known(desired, observed, pk), b.known(desired, observed, ck)
     p_going, p_kept = going.get(pk, set()), kept.get(pk, set())
     c_going = going.get(ck, set())
-    want_by = want_l.by_parent
-    for parent, have_kids in have_l.by_parent.items():
-        want_kids = want_by.get(parent)
+    want_by, have_by = want_l.by_parent, have_l.by_parent
+    for parent in sorted(have_by):
+        have_kids, want_kids = have_by[parent], want_by.get(parent)
         if want_kids == have_kids or parent in p_going or parent in p_kept:
             continue
-        wanted = set(want_kids) if want_kids else set()
-        kids = [c for c in have_kids if c not in wanted and c not in c_going]
+        kids = have_kids - want_kids if want_kids else have_kids
+        if c_going and not c_going.isdisjoint(kids):
+            kids = kids - c_going
         if inp.skips:
-            kids = [c for c in kids if not b.skip(inp, Action.UNLINK, link.name, c, parent)]
+            kids = frozenset(
+                c for c in kids if not b.skip(inp, Action.UNLINK, link.name, c, parent)
+            )
         label = parents.get(parent, (0, parent))[1]
         b.add_links(Action.UNLINK, link.name, parent, kids, 0, children, f"{label} ← ")
 

@@ -100,7 +100,8 @@ def test_a_link_set_is_a_set_of_pairs_grouped_by_parent() -> None:
     links = LinkSet(pairs)
     assert list(links) == sorted(pairs)
     assert len(links) == 4 and ("c1", "u2") in links and ("c1", "u3") not in links
-    assert links.by_parent == {"c1": ("u1", "u2"), "c2": ("u1", "u3")}
+    assert links.by_parent == {"c1": {"u1", "u2"}, "c2": {"u1", "u3"}}
+    assert links.children("c2") == ("u1", "u3") and links.children("c9") == ()
     assert links == LinkSet.from_groups({"c2": ["u3", "u1", "u1"], "c1": {"u2", "u1"}, "c3": []})
     assert links == frozenset(pairs)
     assert set(links.without(children={"u1"})) == {("c1", "u2"), ("c2", "u3")}
