@@ -138,6 +138,28 @@ class DesiredObject:
             object.__setattr__(self, "fingerprint", attrs_fingerprint(self.attrs))
 
 
+# DesiredObject's slots, set straight through their descriptors by desired_object
+_kind, _key, _attrs, _label, _fingerprint = (
+    DesiredObject.__dict__[name].__set__ for name in DesiredObject.__slots__
+)
+_new_object = object.__new__
+
+
+def desired_object(
+    kind: str, key: str, attrs: Attrs, label: str, fingerprint: str = ""
+) -> DesiredObject:
+    """``DesiredObject(...)`` made twice as quickly, for a mapping that makes hundreds of
+    thousands: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``; this sets the slots straight through their descriptors."""
+    o = _new_object(DesiredObject)
+    _kind(o, kind)
+    _key(o, key)
+    _attrs(o, attrs)
+    _label(o, label)
+    _fingerprint(o, fingerprint or attrs_fingerprint(attrs))
+    return o
+
+
 def _link_sets(links: Mapping[str, Iterable[tuple[str, str]]]) -> Mapping[str, LinkSet]:
     """Links as :class:`LinkSet`; a target may hand over plain sets of pairs."""
     if all(type(v) is LinkSet for v in links.values()):

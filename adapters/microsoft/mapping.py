@@ -23,7 +23,14 @@ from engine.model import (
     Snapshot,
     is_current,
 )
-from engine.target import Attrs, DesiredObject, DesiredState, attrs_fingerprint, attrs_of
+from engine.target import (
+    Attrs,
+    DesiredObject,
+    DesiredState,
+    attrs_fingerprint,
+    attrs_of,
+    desired_object,
+)
 
 from .config import MicrosoftConfig, template_fields
 from .naming import (
@@ -167,9 +174,7 @@ def desired_state(
         )
         if not config.create_teams:
             continue
-        teams[gid] = DesiredObject(
-            TEAM, gid, TEAM_ATTRS, label=classes[gid].label, fingerprint=TEAM_FINGERPRINT
-        )
+        teams[gid] = desired_object(TEAM, gid, TEAM_ATTRS, classes[gid].label, TEAM_FINGERPRINT)
         if gid not in taught:
             findings.append(
                 Finding(
@@ -243,8 +248,11 @@ def _users(
     unique = unique_names(locals_wanted)  # same keys, same order
 
     out: dict[str, DesiredObject] = {}
-    usage = config.usage_location
+    # pairs whose value depends on the role or the config alone are made once, not per user
+    usage = None if config.usage_location is None else ("usageLocation", config.usage_location)
     skus = {"student": config.student_license_sku, "teacher": config.teacher_license_sku}
+    sku_pairs = {role: ("licenseSku", sku) for role, sku in skus.items() if sku}
+    role_pairs = {role: ("primaryRole", role) for role in ("student", "teacher")}
     match_on, roles_get = config.match_on, roles.get
     for (pid, p, masked, domain), local in zip(rows, unique.values(), strict=True):
         role = roles_get(pid, "student")
@@ -255,32 +263,35 @@ def _users(
         else:
             given, family = p.given_name, p.family_name
             display = f"{given} {family}"
-        sku = skus.get(role)
         employee = mail = None
         if match_on == "employeeId":
             employee = _employee_id(p, config)
         elif match_on == "mail" and p.emails and not masked:
             mail = p.emails[0].lower()
         # the frozen attribute map (see attrs_of), written out in key order: no dict, no sort
-        pairs: list[tuple[str, Any]] = [("accountEnabled", True), ("displayName", display)]
+        pairs: list[tuple[str, Any]] = [_ENABLED, ("displayName", display)]
         if employee is not None:
             pairs.append(("employeeId", employee))
         pairs.append(("externalId", pid))
         if given is not None:
             pairs.append(("givenName", given))
-        if sku:
-            pairs.append(("licenseSku", sku))
+        sku = sku_pairs.get(role)
+        if sku is not None:
+            pairs.append(sku)
         if mail is not None:
             pairs.append(("mail", mail))
         pairs.append(("mailNickname", nickname_of_local(local)))
-        pairs.append(("primaryRole", role))
+        pairs.append(role_pairs.get(role) or ("primaryRole", role))
         if family is not None:
             pairs.append(("surname", family))
         if usage is not None:
-            pairs.append(("usageLocation", usage))
+            pairs.append(usage)
         pairs.append(("userPrincipalName", f"{local}@{domain}"))
-        out[pid] = DesiredObject(USER, pid, tuple(pairs), label=display)
+        out[pid] = desired_object(USER, pid, tuple(pairs), display)
     return out
+
+
+_ENABLED = ("accountEnabled", True)
 
 
 def _employee_id(p: Person, config: MicrosoftConfig) -> str:
@@ -335,7 +346,7 @@ def _class(
             "term": term,
         }
     )
-    return DesiredObject(CLASS, g.id, tuple(sorted(attrs.items())), label=display), nickname
+    return desired_object(CLASS, g.id, tuple(sorted(attrs.items())), display), nickname
 
 
 def _unique_nicknames(

@@ -20,6 +20,7 @@ from engine.target import (
     attrs_fingerprint,
     attrs_from_json,
     attrs_of,
+    desired_object,
     is_legacy_of,
     legacy_attrs_fingerprint,
     upgraded_fingerprint,
@@ -107,3 +108,11 @@ def test_a_link_set_is_a_set_of_pairs_grouped_by_parent() -> None:
     assert set(links.without(children={"u1"})) == {("c1", "u2"), ("c2", "u3")}
     assert set(links.without(parents={"c1"})) == {("c2", "u1"), ("c2", "u3")}
     assert not LinkSet() and repr(links) == "LinkSet(4 links under 2 parents)"
+
+
+def test_the_quick_desired_object_is_the_same_object() -> None:
+    attrs = attrs_of({"displayName": "7A", "term": {"startDate": "2026-08-17"}})
+    quick = desired_object("class", "g1", attrs, "7A")
+    assert quick == DesiredObject("class", "g1", attrs, label="7A")
+    assert quick.fingerprint == attrs_fingerprint(attrs)
+    assert desired_object("team", "g1", (), "7A", "f" * 32).fingerprint == "f" * 32
