@@ -335,18 +335,21 @@ def _class(
     }
     display = render(config.class_name_template, values)[:256]
     nickname = clean_nickname(render(config.class_mail_template, values))
-    attrs = _drop_none(
-        {
-            "displayName": display,
-            "mailNickname": nickname,
-            "externalId": g.id,
-            "externalName": g.name,
-            "externalSource": "sis",
-            "classCode": g.subject,
-            "term": term,
-        }
+    # the frozen attribute map (see attrs_of), written out in key order: no dict, no sort
+    head = [] if g.subject is None else [("classCode", g.subject)]
+    attrs = (
+        *head,
+        ("displayName", display),
+        ("externalId", g.id),
+        ("externalName", g.name),
+        _SIS,
+        ("mailNickname", nickname),
+        ("term", term),
     )
-    return desired_object(CLASS, g.id, tuple(sorted(attrs.items())), display), nickname
+    return desired_object(CLASS, g.id, attrs, display), nickname
+
+
+_SIS = ("externalSource", "sis")
 
 
 def _unique_nicknames(
