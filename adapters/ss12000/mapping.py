@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import msgspec
@@ -50,6 +50,8 @@ _intern = sys.intern
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
 _GROUP_ID = itemgetter(0)  # a membership's group
 _UNIT = itemgetter(0)  # an enrolment's school unit ("" when it is cancelled)
+_MEMBER_ID = attrgetter("person.id")
+_START, _END = attrgetter("start_date"), attrgetter("end_date")
 
 Span = tuple[date | None, date | None]
 # compact forms kept between add() and finish()
@@ -59,7 +61,7 @@ _Org = tuple[
 _Enrol = tuple[str, str, int | None, date | None, date | None]
 _Assign = tuple[str, str, date | None, date | None]
 _Duty = tuple[str, str, str, date | None, date | None, tuple[_Assign, ...]]
-_Group = tuple[str, GroupType, str, str | None, date | None, date | None, tuple[Membership, ...]]
+_Group = tuple[str, GroupType, str, str | None, date | None, date | None, MembershipRun | None]
 _Teacher = tuple[str, date | None, date | None]
 _Activity = tuple[str, tuple[str, ...], tuple[_Teacher, ...], date | None, date | None, str | None]
 
@@ -383,19 +385,6 @@ class Collector:
         if stype is not None:
             stype = _enum(stype, v.SCHOOL_TYPES, "schoolType")
         d = self._dates
-        seen = d.seen
-        members: list[Membership] = []
-        append, make, student = members.append, tuple.__new__, MemberRole.STUDENT
-        for m in rec.group_memberships or ():  # the hot loop: two million in a large municipality
-            person = m.person
-            pid = None if person is None else person.id
-            s, e = m.start_date, m.end_date
-            sd = seen.get(s) if s is not None else None
-            ed = seen.get(e) if e is not None else None
-            if pid is None or (sd is None and s is not None) or (ed is None and e is not None):
-                pid, sd, ed = self._member_slow(rec, m, d)
-            # the snapshot's own records, made here once (finish keeps them as they are)
-            append(make(Membership, (rid, _intern(pid), student, sd, ed)))
         self._groups[rid] = (
             name,
             gtype,
@@ -403,8 +392,43 @@ class Collector:
             stype,
             d.get(rec.start_date, "startDate"),
             d.get(rec.end_date, "endDate"),
-            tuple(members),
+            self._members(rid, rec, d) if rec.group_memberships else None,
         )
+
+    def _members(self, rid: str, rec: r.Group, d: _Dates) -> MembershipRun:
+        """A group's memberships (two million in a large municipality) as one run of students.
+
+        When every membership has a person id and they all share their dates (a class as a
+        source lists it), the run is the ids alone, taken in a few C passes; otherwise each
+        membership is looked at in turn."""
+        gm = rec.group_memberships
+        assert gm
+        n = len(gm)
+        try:
+            pids = list(map(_MEMBER_ID, gm))
+        except AttributeError:  # a membership without a person
+            pids = []
+        starts, ends = list(map(_START, gm)), list(map(_END, gm))
+        s, e = starts[0], ends[0]
+        if len(pids) == n and None not in pids and starts.count(s) == n and ends.count(e) == n:
+            where = "groupMemberships[0]."  # the first that has the date, as in the loop below
+            start, end = d.get(s, where + "startDate"), d.get(e, where + "endDate")
+            return MembershipRun.uniform(
+                rid, tuple(map(_intern, pids)), MemberRole.STUDENT, start, end
+            )
+        seen = d.seen
+        members: list[Membership] = []
+        append, make, student = members.append, tuple.__new__, MemberRole.STUDENT
+        for m in gm:
+            person = m.person
+            pid = None if person is None else person.id
+            s, e = m.start_date, m.end_date
+            sd = seen.get(s) if s is not None else None
+            ed = seen.get(e) if e is not None else None
+            if pid is None or (sd is None and s is not None) or (ed is None and e is not None):
+                pid, sd, ed = self._member_slow(rec, m, d)
+            append(make(Membership, (rid, _intern(pid), student, sd, ed)))
+        return MembershipRun.of(rid, tuple(members))
 
     @staticmethod
     def _member_slow(
@@ -542,7 +566,7 @@ class Collector:
             if len(cands) > 1 and stype is not None:
                 cands = tuple(u for u in cands if stype in self._orgs[u][4]) or cands
             if len(cands) > 1:
-                cands = self._by_members(cands, g[6], units)
+                cands = self._by_members(cands, () if g[6] is None else g[6].person_ids, units)
             if len(cands) != 1:
                 self._refuse(
                     "group",
@@ -561,13 +585,13 @@ class Collector:
         return out
 
     def _by_members(
-        self, cands: tuple[str, ...], members: tuple[Membership, ...], units: Any
+        self, cands: tuple[str, ...], members: tuple[str, ...], units: Any
     ) -> tuple[str, ...]:
         """The unit most of a group's students are enrolled at, when its organisation (a Skola)
         has several; ties go to the lowest id so every read chooses alike."""
         votes = dict.fromkeys(cands, 0)
-        for m in members:
-            for enrol in self._enrolments.get(m.person_id, ()):
+        for pid in members:
+            for enrol in self._enrolments.get(pid, ()):
                 for unit in units(enrol[0]):
                     if unit in votes:
                         votes[unit] += 1
@@ -661,9 +685,9 @@ class Collector:
         student = MemberRole.STUDENT
         known = persons.__contains__
         for gid, g in self._groups.items():
-            if gid not in groups or not g[6]:
+            whole = g[6]
+            if whole is None or gid not in groups:
                 continue
-            whole = MembershipRun.of(gid, g[6])  # the person ids in one C pass
             run: MembershipRun | None = whole
             pids = whole.person_ids
             missing = 0
