@@ -286,14 +286,16 @@ class Collector:
         )
 
     def _person(self, rid: str, rec: r.Person) -> None:
+        # 170,000 in a large municipality: field names for a finding are made only for one
         given = _str(rec.given_name, "givenName")
         family = _str(rec.family_name, "familyName")
         marking = rec.security_marking
-        protection = (
-            Protection.NONE
-            if marking is None
-            else v.PROTECTION[_enum(marking, v.SECURITY_MARKINGS, "securityMarking")]
-        )
+        protection = Protection.NONE
+        if marking is not None:
+            known = v.PROTECTION.get(marking)
+            protection = (
+                known or v.PROTECTION[_enum(marking, v.SECURITY_MARKINGS, "securityMarking")]
+            )
         civic: str | None = None
         if rec.civic_no is not None:
             civic = rec.civic_no.value
@@ -304,8 +306,8 @@ class Collector:
             if e.value is None:
                 raise _Bad(f"emails[{i}].value", "is missing or not a string")
             etype = e.type
-            if etype is not None:
-                etype = _enum(etype, v.EMAIL_TYPES, f"emails[{i}].type")
+            if etype is not None and etype not in v.EMAIL_TYPES:
+                _enum(etype, v.EMAIL_TYPES, f"emails[{i}].type")
             if etype != v.PRIVATE_EMAIL:
                 emails.append(e.value)
         ext: list[tuple[str, str]] = []
@@ -336,6 +338,24 @@ class Collector:
             self._enrolments.pop(rid, None)
 
     def _enrolment(self, e: r.Enrolment, i: int) -> _Enrol:
+        """An enrolment that needs no conversion and has known dates, in one look; any
+        other goes through :meth:`_enrolment_checked`, which names what is wrong."""
+        unit = e.enroled_at.id if e.enroled_at is not None else None
+        stype, year, s, t = e.school_type, e.school_year, e.start_date, e.end_date
+        seen = self._dates.seen
+        start = None if s is None else seen.get(s)
+        end = None if t is None else seen.get(t)
+        if (
+            not unit
+            or stype not in v.SCHOOL_TYPES
+            or (year is not None and (type(year) is not int or not 0 <= year <= 13))
+            or (start is None and s is not None)
+            or (end is None and t is not None)
+        ):
+            return self._enrolment_checked(e, i)
+        return ("" if e.cancelled else _intern(unit), stype, year, start, end)
+
+    def _enrolment_checked(self, e: r.Enrolment, i: int) -> _Enrol:
         where = f"enrolments[{i}]."
         unit = _ref(e.enroled_at, where + "enroledAt")
         stype = _enum(e.school_type, v.SCHOOL_TYPES, where + "schoolType")

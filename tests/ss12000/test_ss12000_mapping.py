@@ -222,6 +222,47 @@ BASE: dict[str, Any] = {
             "enrolments[0].schoolType",
             "ss12000.unknown_value",
         ),
+        (
+            "persons",
+            {"enrolments": [{"enroledAt": {"id": UNIT}, "schoolType": "GR", "schoolYear": 14}]},
+            "enrolments[0].schoolYear",
+            "ss12000.invalid_record",
+        ),
+        (
+            "persons",
+            {"enrolments": [{"enroledAt": {}, "schoolType": "GR"}]},
+            "enrolments[0].enroledAt.id",
+            "ss12000.invalid_record",
+        ),
+        (
+            "persons",
+            {"enrolments": [{"enroledAt": {"id": UNIT}, "schoolType": "GR", "endDate": "x"}]},
+            "enrolments[0].endDate",
+            "ss12000.invalid_record",
+        ),
+        (
+            "persons",
+            {"emails": [{"value": "a@b.example", "type": "Hem"}]},
+            "emails[0].type",
+            "ss12000.unknown_value",
+        ),
+        (
+            "groups",
+            {"groupMemberships": [{"person": {"id": "p1"}, "startDate": "2025-02-30"}]},
+            "groupMemberships[0].startDate",
+            "ss12000.invalid_record",
+        ),
+        (
+            "groups",
+            {
+                "groupMemberships": [
+                    {"person": {"id": "p1"}, "endDate": "2025-06-30"},
+                    {"person": {"id": "p2"}, "endDate": "2025-06-31"},
+                ]
+            },
+            "groupMemberships[1].endDate",
+            "ss12000.invalid_record",
+        ),
         ("groups", {"groupType": "Okänd"}, "groupType", "ss12000.unknown_value"),
         ("groups", {"organisation": "nope"}, "organisation", "ss12000.invalid_record"),
         (
