@@ -54,6 +54,7 @@ _MEMBER_ID = attrgetter("person.id")
 _START, _END = attrgetter("start_date"), attrgetter("end_date")
 
 Span = tuple[date | None, date | None]
+_Term = tuple[date | None, date | None, int | None]  # an enrolment's start, end and school year
 # compact forms kept between add() and finish()
 _Org = tuple[
     str, str, str | None, str | None, tuple[str, ...], str | None, date | None, date | None
@@ -623,11 +624,21 @@ class Collector:
     def _best(self, start: date | None, end: date | None) -> tuple[bool, date, date]:
         return (is_current(start, end, self.today), start or date.min, end or date.max)
 
+    def _rank(
+        self, start: date | None, end: date | None, year: int | None
+    ) -> tuple[bool, date, date, int]:
+        """Which of a pupil's enrolments at one unit gives the school year: a current one,
+        then the latest start, the latest end, the highest year."""
+        return (*self._best(start, end), -1 if year is None else year)
+
     def _student_roles(self, units: Any, schools: Mapping[str, School]) -> tuple[SchoolRole, ...]:
-        merged: dict[tuple[str, str], tuple[Span, tuple[bool, date, date, int], int | None]] = {}
+        # (unit, person) -> the span of their enrolments there, and the start, end and year of
+        # the best of them (ranked only when a second one comes: most pupils have one)
+        merged: dict[tuple[str, str], tuple[date | None, date | None, _Term]] = {}
         unresolved: dict[str, str] = {}
+        persons = self._persons
         for pid, enrols in self._enrolments.items():
-            if pid not in self._persons:
+            if pid not in persons:
                 continue
             for unit_ref, stype, year, start, end in enrols:
                 cands = units(unit_ref)
@@ -637,13 +648,14 @@ class Collector:
                     unresolved[pid] = unit_ref
                     continue
                 key = (cands[0], pid)
-                rank = (*self._best(start, end), -1 if year is None else year)
                 old = merged.get(key)
                 if old is None:
-                    merged[key] = ((start, end), rank, year)
+                    merged[key] = (start, end, (start, end, year))
                 else:
-                    best = (rank, year) if rank > old[1] else (old[1], old[2])
-                    merged[key] = (_merge(old[0], (start, end)), best[0], best[1])
+                    best = old[2]
+                    if self._rank(start, end, year) > self._rank(*best):
+                        best = (start, end, year)
+                    merged[key] = (*_merge((old[0], old[1]), (start, end)), best)
         for pid, unit_ref in sorted(unresolved.items()):
             self._warn(
                 "ss12000.enrolment_without_school",
@@ -654,10 +666,10 @@ class Collector:
                 "Check the enrolment's school unit (enroledAt) in the student administration "
                 "system.",
             )
-        student = SchoolRoleType.STUDENT
+        student, make = SchoolRoleType.STUDENT, tuple.__new__
         return tuple(
-            SchoolRole(sid, pid, student, span[0], span[1], school_year=year)
-            for (sid, pid), (span, _, year) in merged.items()
+            make(SchoolRole, (sid, pid, student, start, end, best[2], None))
+            for (sid, pid), (start, end, best) in merged.items()
             if sid in schools
         )
 

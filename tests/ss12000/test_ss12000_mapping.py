@@ -204,6 +204,25 @@ BASE: dict[str, Any] = {
 }
 
 
+@pytest.mark.parametrize("current_first", [True, False])
+def test_enrolments_at_one_unit_merge_and_the_current_one_gives_the_year(
+    current_first: bool,
+) -> None:
+    past = {"schoolYear": 5, "startDate": "2023-08-15", "endDate": "2024-06-10"}
+    now = {"schoolYear": 4, "startDate": "2024-08-15"}
+    later = {"schoolYear": 7, "startDate": "2099-08-15", "endDate": "2100-06-10"}
+    enrols = [now, past, later] if current_first else [past, later, now]
+    person = {
+        "id": "p1",
+        "givenName": "A",
+        "familyName": "B",
+        "enrolments": [{"enroledAt": {"id": UNIT}, "schoolType": "GR", **e} for e in enrols],
+    }
+    result = map_records({"organisations": [unit()], "persons": [person]}, AS_OF)
+    [role] = result.snapshot.school_roles
+    assert (role.start, role.end, role.school_year) == (date(2023, 8, 15), None, 4)
+
+
 @pytest.mark.parametrize(
     ("entity", "change", "field", "code"),
     [
