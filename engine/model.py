@@ -18,7 +18,7 @@ from datetime import date
 from enum import StrEnum
 from itertools import chain, groupby
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 
 class GroupType(StrEnum):
@@ -267,10 +267,14 @@ class MembershipRun(NamedTuple):
     The summary comes from the run's distinct roles and dates, found in a few C-level passes:
     where it is sure (every membership current, none current, none ending before it starts)
     the run's memberships need no look one by one.
+
+    A uniform run (one role, one start, one end: a class as a source usually lists it) is kept
+    as its person ids alone, and its :attr:`memberships` are made when asked for: validation
+    and a target's desired state take such a run whole from its summary, so a large
+    municipality's two million membership tuples are mostly never made.
     """
 
     group_id: str
-    memberships: tuple[Membership, ...]
     person_ids: tuple[str, ...]  # in the memberships' order, repeats kept
     students: bool  # a student membership is among them
     staff: bool  # a teacher's or mentor's is
@@ -278,6 +282,22 @@ class MembershipRun(NamedTuple):
     last_start: date | None  # the latest start given (None when none is)
     first_end: date | None  # the earliest end given (None when none is)
     last_end: date | None  # None when some membership has no end
+    listed: tuple[Membership, ...] | None  # None: made from the ids and ``role`` (uniform)
+    role: MemberRole | None  # the role of every membership of a uniform run
+
+    @classmethod
+    def uniform(
+        cls,
+        group_id: str,
+        person_ids: tuple[str, ...],
+        role: MemberRole,
+        start: date | None,
+        end: date | None,
+    ) -> MembershipRun:
+        """The run of ``person_ids`` (at least one) in ``group_id``, all in ``role`` from
+        ``start`` to ``end``, without making their memberships."""
+        students = role is MemberRole.STUDENT
+        return cls(group_id, person_ids, students, not students, start, start, end, end, None, role)
 
     @classmethod
     def of(cls, group_id: str, memberships: tuple[Membership, ...]) -> MembershipRun:
@@ -287,20 +307,21 @@ class MembershipRun(NamedTuple):
             _, pid, role, start, end = memberships[0]
             students = role is student
             return cls(
-                group_id, memberships, (pid,), students, not students, start, start, end, end
+                group_id, (pid,), students, not students, start, start, end, end, memberships, role
             )
         _, pids, roles, starts, ends = zip(*memberships, strict=True)  # one pass, in C
         n, role, start, end = len(pids), roles[0], starts[0], ends[0]
         if roles.count(role) == starts.count(start) == ends.count(end) == n:  # the usual case
             students = role is student
-            return cls(group_id, memberships, pids, students, not students, start, start, end, end)
+            return cls(
+                group_id, pids, students, not students, start, start, end, end, memberships, role
+            )
         role_set, start_set, end_set = set(roles), set(starts), set(ends)
         open_start, open_end = None in start_set, None in end_set
         start_set.discard(None)
         end_set.discard(None)
         return cls(
             group_id,
-            memberships,
             pids,
             any(r is student for r in role_set),
             any(r is not student for r in role_set),
@@ -308,7 +329,19 @@ class MembershipRun(NamedTuple):
             max(start_set, default=None),
             min(end_set, default=None),
             None if open_end else max(end_set),
+            memberships,
+            None,
         )
+
+    @property
+    def memberships(self) -> tuple[Membership, ...]:
+        """The run's memberships, in order (made afresh each time for a uniform run)."""
+        listed = self.listed
+        if listed is not None:
+            return listed
+        gid, role, start, end = self.group_id, self.role, self.first_start, self.first_end
+        assert role is not None
+        return tuple(Membership(gid, pid, role, start, end) for pid in self.person_ids)
 
     @property
     def ordered(self) -> bool:
@@ -340,6 +373,9 @@ class Snapshot:
     ``as_of`` is the day against which memberships and roles are judged current. Its repr
     gives counts only: a whole municipality's names have no place in a log line or a
     traceback (and a full repr of two million records takes minutes).
+
+    A snapshot made by :meth:`of_runs` joins its ``memberships`` from the runs on first use:
+    the plan itself reads the runs, and most of them keep no membership tuples to join.
     """
 
     schools: Mapping[str, School]
@@ -357,12 +393,26 @@ class Snapshot:
         counts = ", ".join(f"{k}={v}" for k, v in self.counts().items())
         return f"Snapshot({self.source or 'source'} as of {self.as_of}: {counts})"
 
+    if not TYPE_CHECKING:  # to the type checker ``memberships`` is a plain field
+
+        def __getattr__(self, name: str) -> Any:
+            """``memberships`` of a snapshot made by :meth:`of_runs`, joined on first use."""
+            runs = self._runs
+            if name != "memberships" or runs is None:
+                raise AttributeError(name)
+            memberships = tuple(chain.from_iterable(r.memberships for r in runs))
+            object.__setattr__(self, "memberships", memberships)
+            return memberships
+
     def counts(self) -> dict[str, int]:
+        runs = self._runs
         return {
             "schools": len(self.schools),
             "persons": len(self.persons),
             "groups": len(self.groups),
-            "memberships": len(self.memberships),
+            "memberships": (
+                len(self.memberships) if runs is None else sum(len(r.person_ids) for r in runs)
+            ),
             "school_roles": len(self.school_roles),
         }
 
@@ -384,11 +434,11 @@ class Snapshot:
         source: str = "",
     ) -> Snapshot:
         """A snapshot whose memberships are those of ``runs``, in order; the runs are kept as
-        its :meth:`membership_runs` (for a source that has its memberships by group anyway)."""
-        kept = tuple(runs)
-        memberships = tuple(chain.from_iterable(r.memberships for r in kept))
-        snap = cls(schools, persons, groups, memberships, school_roles, as_of, source)
-        object.__setattr__(snap, "_runs", kept)
+        its :meth:`membership_runs` (for a source that has its memberships by group anyway),
+        and ``memberships`` is joined from them when first asked for."""
+        snap = cls(schools, persons, groups, (), school_roles, as_of, source)
+        object.__delattr__(snap, "memberships")  # left unset: see __getattr__
+        object.__setattr__(snap, "_runs", tuple(runs))
         return snap
 
     def membership_runs(self) -> tuple[MembershipRun, ...]:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import msgspec
@@ -50,8 +50,11 @@ _intern = sys.intern
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
 _GROUP_ID = itemgetter(0)  # a membership's group
 _UNIT = itemgetter(0)  # an enrolment's school unit ("" when it is cancelled)
+_MEMBER_ID = attrgetter("person.id")
+_START, _END = attrgetter("start_date"), attrgetter("end_date")
 
 Span = tuple[date | None, date | None]
+_Term = tuple[date | None, date | None, int | None]  # an enrolment's start, end and school year
 # compact forms kept between add() and finish()
 _Org = tuple[
     str, str, str | None, str | None, tuple[str, ...], str | None, date | None, date | None
@@ -59,7 +62,7 @@ _Org = tuple[
 _Enrol = tuple[str, str, int | None, date | None, date | None]
 _Assign = tuple[str, str, date | None, date | None]
 _Duty = tuple[str, str, str, date | None, date | None, tuple[_Assign, ...]]
-_Group = tuple[str, GroupType, str, str | None, date | None, date | None, tuple[Membership, ...]]
+_Group = tuple[str, GroupType, str, str | None, date | None, date | None, MembershipRun | None]
 _Teacher = tuple[str, date | None, date | None]
 _Activity = tuple[str, tuple[str, ...], tuple[_Teacher, ...], date | None, date | None, str | None]
 
@@ -284,14 +287,16 @@ class Collector:
         )
 
     def _person(self, rid: str, rec: r.Person) -> None:
+        # 170,000 in a large municipality: field names for a finding are made only for one
         given = _str(rec.given_name, "givenName")
         family = _str(rec.family_name, "familyName")
         marking = rec.security_marking
-        protection = (
-            Protection.NONE
-            if marking is None
-            else v.PROTECTION[_enum(marking, v.SECURITY_MARKINGS, "securityMarking")]
-        )
+        protection = Protection.NONE
+        if marking is not None:
+            known = v.PROTECTION.get(marking)
+            protection = (
+                known or v.PROTECTION[_enum(marking, v.SECURITY_MARKINGS, "securityMarking")]
+            )
         civic: str | None = None
         if rec.civic_no is not None:
             civic = rec.civic_no.value
@@ -302,8 +307,8 @@ class Collector:
             if e.value is None:
                 raise _Bad(f"emails[{i}].value", "is missing or not a string")
             etype = e.type
-            if etype is not None:
-                etype = _enum(etype, v.EMAIL_TYPES, f"emails[{i}].type")
+            if etype is not None and etype not in v.EMAIL_TYPES:
+                _enum(etype, v.EMAIL_TYPES, f"emails[{i}].type")
             if etype != v.PRIVATE_EMAIL:
                 emails.append(e.value)
         ext: list[tuple[str, str]] = []
@@ -334,6 +339,24 @@ class Collector:
             self._enrolments.pop(rid, None)
 
     def _enrolment(self, e: r.Enrolment, i: int) -> _Enrol:
+        """An enrolment that needs no conversion and has known dates, in one look; any
+        other goes through :meth:`_enrolment_checked`, which names what is wrong."""
+        unit = e.enroled_at.id if e.enroled_at is not None else None
+        stype, year, s, t = e.school_type, e.school_year, e.start_date, e.end_date
+        seen = self._dates.seen
+        start = None if s is None else seen.get(s)
+        end = None if t is None else seen.get(t)
+        if (
+            not unit
+            or stype not in v.SCHOOL_TYPES
+            or (year is not None and (type(year) is not int or not 0 <= year <= 13))
+            or (start is None and s is not None)
+            or (end is None and t is not None)
+        ):
+            return self._enrolment_checked(e, i)
+        return ("" if e.cancelled else _intern(unit), stype, year, start, end)
+
+    def _enrolment_checked(self, e: r.Enrolment, i: int) -> _Enrol:
         where = f"enrolments[{i}]."
         unit = _ref(e.enroled_at, where + "enroledAt")
         stype = _enum(e.school_type, v.SCHOOL_TYPES, where + "schoolType")
@@ -383,19 +406,6 @@ class Collector:
         if stype is not None:
             stype = _enum(stype, v.SCHOOL_TYPES, "schoolType")
         d = self._dates
-        seen = d.seen
-        members: list[Membership] = []
-        append, make, student = members.append, tuple.__new__, MemberRole.STUDENT
-        for m in rec.group_memberships or ():  # the hot loop: two million in a large municipality
-            person = m.person
-            pid = None if person is None else person.id
-            s, e = m.start_date, m.end_date
-            sd = seen.get(s) if s is not None else None
-            ed = seen.get(e) if e is not None else None
-            if pid is None or (sd is None and s is not None) or (ed is None and e is not None):
-                pid, sd, ed = self._member_slow(rec, m, d)
-            # the snapshot's own records, made here once (finish keeps them as they are)
-            append(make(Membership, (rid, _intern(pid), student, sd, ed)))
         self._groups[rid] = (
             name,
             gtype,
@@ -403,8 +413,43 @@ class Collector:
             stype,
             d.get(rec.start_date, "startDate"),
             d.get(rec.end_date, "endDate"),
-            tuple(members),
+            self._members(rid, rec, d) if rec.group_memberships else None,
         )
+
+    def _members(self, rid: str, rec: r.Group, d: _Dates) -> MembershipRun:
+        """A group's memberships (two million in a large municipality) as one run of students.
+
+        When every membership has a person id and they all share their dates (a class as a
+        source lists it), the run is the ids alone, taken in a few C passes; otherwise each
+        membership is looked at in turn."""
+        gm = rec.group_memberships
+        assert gm
+        n = len(gm)
+        try:
+            pids = list(map(_MEMBER_ID, gm))
+        except AttributeError:  # a membership without a person
+            pids = []
+        starts, ends = list(map(_START, gm)), list(map(_END, gm))
+        s, e = starts[0], ends[0]
+        if len(pids) == n and None not in pids and starts.count(s) == n and ends.count(e) == n:
+            where = "groupMemberships[0]."  # the first that has the date, as in the loop below
+            start, end = d.get(s, where + "startDate"), d.get(e, where + "endDate")
+            return MembershipRun.uniform(
+                rid, tuple(map(_intern, pids)), MemberRole.STUDENT, start, end
+            )
+        seen = d.seen
+        members: list[Membership] = []
+        append, make, student = members.append, tuple.__new__, MemberRole.STUDENT
+        for m in gm:
+            person = m.person
+            pid = None if person is None else person.id
+            s, e = m.start_date, m.end_date
+            sd = seen.get(s) if s is not None else None
+            ed = seen.get(e) if e is not None else None
+            if pid is None or (sd is None and s is not None) or (ed is None and e is not None):
+                pid, sd, ed = self._member_slow(rec, m, d)
+            append(make(Membership, (rid, _intern(pid), student, sd, ed)))
+        return MembershipRun.of(rid, tuple(members))
 
     @staticmethod
     def _member_slow(
@@ -542,7 +587,7 @@ class Collector:
             if len(cands) > 1 and stype is not None:
                 cands = tuple(u for u in cands if stype in self._orgs[u][4]) or cands
             if len(cands) > 1:
-                cands = self._by_members(cands, g[6], units)
+                cands = self._by_members(cands, () if g[6] is None else g[6].person_ids, units)
             if len(cands) != 1:
                 self._refuse(
                     "group",
@@ -561,13 +606,13 @@ class Collector:
         return out
 
     def _by_members(
-        self, cands: tuple[str, ...], members: tuple[Membership, ...], units: Any
+        self, cands: tuple[str, ...], members: tuple[str, ...], units: Any
     ) -> tuple[str, ...]:
         """The unit most of a group's students are enrolled at, when its organisation (a Skola)
         has several; ties go to the lowest id so every read chooses alike."""
         votes = dict.fromkeys(cands, 0)
-        for m in members:
-            for enrol in self._enrolments.get(m.person_id, ()):
+        for pid in members:
+            for enrol in self._enrolments.get(pid, ()):
                 for unit in units(enrol[0]):
                     if unit in votes:
                         votes[unit] += 1
@@ -579,11 +624,21 @@ class Collector:
     def _best(self, start: date | None, end: date | None) -> tuple[bool, date, date]:
         return (is_current(start, end, self.today), start or date.min, end or date.max)
 
+    def _rank(
+        self, start: date | None, end: date | None, year: int | None
+    ) -> tuple[bool, date, date, int]:
+        """Which of a pupil's enrolments at one unit gives the school year: a current one,
+        then the latest start, the latest end, the highest year."""
+        return (*self._best(start, end), -1 if year is None else year)
+
     def _student_roles(self, units: Any, schools: Mapping[str, School]) -> tuple[SchoolRole, ...]:
-        merged: dict[tuple[str, str], tuple[Span, tuple[bool, date, date, int], int | None]] = {}
+        # (unit, person) -> the span of their enrolments there, and the start, end and year of
+        # the best of them (ranked only when a second one comes: most pupils have one)
+        merged: dict[tuple[str, str], tuple[date | None, date | None, _Term]] = {}
         unresolved: dict[str, str] = {}
+        persons = self._persons
         for pid, enrols in self._enrolments.items():
-            if pid not in self._persons:
+            if pid not in persons:
                 continue
             for unit_ref, stype, year, start, end in enrols:
                 cands = units(unit_ref)
@@ -593,13 +648,14 @@ class Collector:
                     unresolved[pid] = unit_ref
                     continue
                 key = (cands[0], pid)
-                rank = (*self._best(start, end), -1 if year is None else year)
                 old = merged.get(key)
                 if old is None:
-                    merged[key] = ((start, end), rank, year)
+                    merged[key] = (start, end, (start, end, year))
                 else:
-                    best = (rank, year) if rank > old[1] else (old[1], old[2])
-                    merged[key] = (_merge(old[0], (start, end)), best[0], best[1])
+                    best = old[2]
+                    if self._rank(start, end, year) > self._rank(*best):
+                        best = (start, end, year)
+                    merged[key] = (*_merge((old[0], old[1]), (start, end)), best)
         for pid, unit_ref in sorted(unresolved.items()):
             self._warn(
                 "ss12000.enrolment_without_school",
@@ -610,10 +666,10 @@ class Collector:
                 "Check the enrolment's school unit (enroledAt) in the student administration "
                 "system.",
             )
-        student = SchoolRoleType.STUDENT
+        student, make = SchoolRoleType.STUDENT, tuple.__new__
         return tuple(
-            SchoolRole(sid, pid, student, span[0], span[1], school_year=year)
-            for (sid, pid), (span, _, year) in merged.items()
+            make(SchoolRole, (sid, pid, student, start, end, best[2], None))
+            for (sid, pid), (start, end, best) in merged.items()
             if sid in schools
         )
 
@@ -661,9 +717,9 @@ class Collector:
         student = MemberRole.STUDENT
         known = persons.__contains__
         for gid, g in self._groups.items():
-            if gid not in groups or not g[6]:
+            whole = g[6]
+            if whole is None or gid not in groups:
                 continue
-            whole = MembershipRun.of(gid, g[6])  # the person ids in one C pass
             run: MembershipRun | None = whole
             pids = whole.person_ids
             missing = 0

@@ -124,3 +124,21 @@ def test_a_run_of_one_membership_is_summed_up_like_any_other() -> None:
     one = MembershipRun.of("g1", (m,))
     assert (one.students, one.staff, one.ordered, one.current(TODAY)) == (False, True, True, True)
     assert one.current(TODAY - timedelta(days=1)) is False
+
+
+def test_a_uniform_run_and_a_snapshot_of_runs_make_their_memberships_when_asked() -> None:
+    start, end = TODAY - timedelta(days=30), TODAY + timedelta(days=30)
+    pids = ("p1", "p2", "p1")
+    uniform = MembershipRun.uniform("g1", pids, MemberRole.STUDENT, start, end)
+    listed = MembershipRun.of(
+        "g1", tuple(Membership("g1", p, MemberRole.STUDENT, start, end) for p in pids)
+    )
+    assert uniform.memberships == listed.memberships
+    assert uniform._replace(listed=None, role=None) == listed._replace(listed=None, role=None)
+    mentor = MembershipRun.uniform("g2", ("p3",), MemberRole.MENTOR, None, None)
+    assert (mentor.students, mentor.staff, mentor.current(TODAY)) == (False, True, True)
+    snap = Snapshot.of_runs({}, {}, {}, [uniform, mentor], (), TODAY)
+    assert snap.counts()["memberships"] == 4
+    assert snap.membership_runs() == (uniform, mentor)
+    assert snap.memberships == uniform.memberships + mentor.memberships
+    assert replace(snap, source="x").memberships == snap.memberships

@@ -204,6 +204,25 @@ BASE: dict[str, Any] = {
 }
 
 
+@pytest.mark.parametrize("current_first", [True, False])
+def test_enrolments_at_one_unit_merge_and_the_current_one_gives_the_year(
+    current_first: bool,
+) -> None:
+    past = {"schoolYear": 5, "startDate": "2023-08-15", "endDate": "2024-06-10"}
+    now = {"schoolYear": 4, "startDate": "2024-08-15"}
+    later = {"schoolYear": 7, "startDate": "2099-08-15", "endDate": "2100-06-10"}
+    enrols = [now, past, later] if current_first else [past, later, now]
+    person = {
+        "id": "p1",
+        "givenName": "A",
+        "familyName": "B",
+        "enrolments": [{"enroledAt": {"id": UNIT}, "schoolType": "GR", **e} for e in enrols],
+    }
+    result = map_records({"organisations": [unit()], "persons": [person]}, AS_OF)
+    [role] = result.snapshot.school_roles
+    assert (role.start, role.end, role.school_year) == (date(2023, 8, 15), None, 4)
+
+
 @pytest.mark.parametrize(
     ("entity", "change", "field", "code"),
     [
@@ -221,6 +240,47 @@ BASE: dict[str, Any] = {
             {"enrolments": [{"enroledAt": {"id": UNIT}, "schoolType": "XX"}]},
             "enrolments[0].schoolType",
             "ss12000.unknown_value",
+        ),
+        (
+            "persons",
+            {"enrolments": [{"enroledAt": {"id": UNIT}, "schoolType": "GR", "schoolYear": 14}]},
+            "enrolments[0].schoolYear",
+            "ss12000.invalid_record",
+        ),
+        (
+            "persons",
+            {"enrolments": [{"enroledAt": {}, "schoolType": "GR"}]},
+            "enrolments[0].enroledAt.id",
+            "ss12000.invalid_record",
+        ),
+        (
+            "persons",
+            {"enrolments": [{"enroledAt": {"id": UNIT}, "schoolType": "GR", "endDate": "x"}]},
+            "enrolments[0].endDate",
+            "ss12000.invalid_record",
+        ),
+        (
+            "persons",
+            {"emails": [{"value": "a@b.example", "type": "Hem"}]},
+            "emails[0].type",
+            "ss12000.unknown_value",
+        ),
+        (
+            "groups",
+            {"groupMemberships": [{"person": {"id": "p1"}, "startDate": "2025-02-30"}]},
+            "groupMemberships[0].startDate",
+            "ss12000.invalid_record",
+        ),
+        (
+            "groups",
+            {
+                "groupMemberships": [
+                    {"person": {"id": "p1"}, "endDate": "2025-06-30"},
+                    {"person": {"id": "p2"}, "endDate": "2025-06-31"},
+                ]
+            },
+            "groupMemberships[1].endDate",
+            "ss12000.invalid_record",
         ),
         ("groups", {"groupType": "Okänd"}, "groupType", "ss12000.unknown_value"),
         ("groups", {"organisation": "nope"}, "organisation", "ss12000.invalid_record"),
