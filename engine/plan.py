@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from functools import cached_property
@@ -139,26 +139,16 @@ class LinkRun(NamedTuple):
             get = known.get
             labels = [head + (f[1] if (f := get(c)) else c) for c in kids]
             deps = [()] * len(labels)
-        action, kind, parent = self.action, self.kind, self.parent
-        seqs = range(first, first + len(kids))
-        if id_base is not None:  # comprehensions, not appends: this is a large first sync's bulk
-            return [
-                make(
-                    Operation,
-                    (n, target, action, kind, c, parent, (), "", d, lab, i, 0, None, None),
-                )
-                for n, i, c, d, lab in zip(
-                    seqs,
-                    range(id_base + first, id_base + first + len(kids)),
-                    kids,
-                    deps,
-                    labels,
-                    strict=True,
-                )
-            ]
+        action, kind, parent, n = self.action, self.kind, self.parent, len(kids)
+        ids = [0] * n if id_base is None else range(id_base + first, id_base + first + n)
+        # a comprehension, not appends: this is a large first sync's bulk
         return [
-            make(Operation, (n, target, action, kind, c, parent, (), "", d, lab, 0, 0, None, None))
-            for n, c, d, lab in zip(seqs, kids, deps, labels, strict=True)
+            make(
+                Operation, (seq, target, action, kind, c, parent, (), "", d, lab, i, 0, None, None)
+            )
+            for seq, i, c, d, lab in zip(
+                range(first, first + n), ids, kids, deps, labels, strict=True
+            )
         ]
 
 
@@ -186,16 +176,10 @@ class Plan:
     def iter_operations(self, id_base: int | None = None) -> Iterator[Operation]:
         """Every operation in order, made as it is reached; with ``id_base``, operation ``seq``
         gets the row id ``id_base + seq``."""
-        if id_base is not None:
-            yield from (op._replace(id=id_base + op.seq) for op in self.objects)
-        else:
-            yield from self.objects
+        yield from _with_ids(self.objects, id_base)
         for run in self.links:
             yield from run.operations(self.target, id_base)
-        if id_base is not None:
-            yield from (op._replace(id=id_base + op.seq) for op in self.retirements)
-        else:
-            yield from self.retirements
+        yield from _with_ids(self.retirements, id_base)
 
     def counts(self) -> Counter[tuple[str, str]]:
         """Operations per (action, kind), without writing the link operations out."""
@@ -209,3 +193,9 @@ class Plan:
         return (
             len(self.objects) + sum(len(run.children) for run in self.links) + len(self.retirements)
         )
+
+
+def _with_ids(ops: tuple[Operation, ...], id_base: int | None) -> Iterable[Operation]:
+    if id_base is None:
+        return ops
+    return (op._replace(id=id_base + op.seq) for op in ops)

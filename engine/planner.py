@@ -129,7 +129,7 @@ class _Builder:
                 LinkRun(seq, action, link, parent, children, parent_seq, label_head, known)
             )
 
-    def build(self, inp: PlanInput, observed: ObservedState, desired: DesiredState) -> Plan:
+    def build(self, observed: ObservedState, desired: DesiredState) -> Plan:
         retired: list[Operation] = []
         seq, target = self.made, self.target
         for phase in (4, 5):
@@ -240,7 +240,7 @@ def plan(inp: PlanInput) -> Plan:
     for ls, want_l, have_l in changed:
         _removals(b, inp, ls, want_l, have_l, going, kept)
 
-    return b.build(inp, observed, desired)
+    return b.build(observed, desired)
 
 
 def _additions(

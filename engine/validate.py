@@ -7,7 +7,7 @@ stops the run. Sources add their own findings for malformed input.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from itertools import chain
 from operator import attrgetter
@@ -211,12 +211,10 @@ def _duplicates(out: list[Finding], snap: Snapshot, attr: str, code: str, what: 
     )
     if len(set(lowered)) == len(lowered):
         return
-    values = [(v.lower(), p.id) for p in snap.persons.values() for v in getattr(p, attr)]
-    counts = Counter(v for v, _ in values)
     owners: dict[str, list[str]] = defaultdict(list)
-    for v, pid in values:
-        if counts[v] > 1:
-            owners[v].append(pid)
+    for p in snap.persons.values():
+        for v in getattr(p, attr):
+            owners[v.lower()].append(p.id)
     for ids in owners.values():
         if len(ids) > 1:
             for pid in ids:

@@ -285,20 +285,31 @@ def current_snapshot(today: date, *, extra_pupils: int = 0) -> Snapshot:
     )
 
 
-def graph_client(sb: MicrosoftSandbox) -> httpx.Client:
-    """A plain Graph client with an app token, for arranging the sandbox by hand in a test."""
-    info = sb.info
-    ctx = ssl.create_default_context(cafile=info.ca_path)
-    token = httpx.post(
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+
+def app_token(info: SandboxInfo, verify: ssl.SSLContext) -> str:
+    """An app-only Graph token from the sandbox's token endpoint (client credentials)."""
+    response = httpx.post(
         f"{info.authority}/oauth2/v2.0/token",
         data={
             "grant_type": "client_credentials",
             "client_id": info.client_id,
             "client_secret": info.client_secret,
-            "scope": "https://graph.microsoft.com/.default",
+            "scope": GRAPH_SCOPE,
         },
-        verify=ctx,
-    ).json()["access_token"]
+        verify=verify,
+    )
+    response.raise_for_status()
+    value: str = response.json()["access_token"]
+    return value
+
+
+def graph_client(sb: MicrosoftSandbox) -> httpx.Client:
+    """A plain Graph client with an app token, for arranging the sandbox by hand in a test."""
+    info = sb.info
+    ctx = ssl.create_default_context(cafile=info.ca_path)
+    token = app_token(info, ctx)
     return httpx.Client(
         base_url=info.graph_url, verify=ctx, headers={"Authorization": f"Bearer {token}"}
     )

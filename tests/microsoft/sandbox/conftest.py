@@ -9,10 +9,9 @@ from typing import Any
 import httpx
 import pytest
 import requests
+from ms_support import app_token
 
 from adapters.microsoft.sandbox import MicrosoftSandbox, SandboxInfo, SandboxSettings
-
-GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
 
 def test_settings() -> SandboxSettings:
@@ -55,19 +54,7 @@ def msal_session(info: SandboxInfo) -> Iterator[requests.Session]:
 
 @pytest.fixture
 def token(info: SandboxInfo, tls: ssl.SSLContext) -> str:
-    response = httpx.post(
-        f"{info.authority}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": info.client_id,
-            "client_secret": info.client_secret,
-            "scope": GRAPH_SCOPE,
-        },
-        verify=tls,
-    )
-    response.raise_for_status()
-    value: str = response.json()["access_token"]
-    return value
+    return app_token(info, tls)
 
 
 @pytest.fixture
