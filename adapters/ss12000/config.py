@@ -33,6 +33,7 @@ class SS12000Config(BaseModel):
     client_key: str | None = None  # PEM private key of client_cert, when kept apart
     client_key_password: str | None = None  # a secret reference, for an encrypted key
     paging: bool | None = None  # None: the profile's default
+    parallel_read: bool = True  # folder mode: the largest entity in a second process
 
     @field_validator("client_secret", "client_key_password")
     @classmethod

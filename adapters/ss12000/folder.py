@@ -27,9 +27,8 @@ def entity_files(root: Path, entity: str) -> list[Path]:
     return files
 
 
-def folder_pages(root: Path) -> Iterator[tuple[str, str, list[Any]]]:
-    """(entity, where, records) for every page in the folder; a missing folder, a missing
-    required entity or an unreadable page is a :class:`SourceError` naming the file."""
+def check_folder(root: Path) -> None:
+    """A missing folder or a missing required entity is a :class:`SourceError` naming it."""
     if not root.is_dir():
         raise SourceError(f"{root}: not a folder of SS 12000 JSON pages")
     missing = [e for e in REQUIRED if not entity_files(root, e)]
@@ -38,11 +37,16 @@ def folder_pages(root: Path) -> Iterator[tuple[str, str, list[Any]]]:
             f"{root}: no pages for {', '.join(missing)} "
             f"(expected <entity>.json or <entity>/*.json for {', '.join(ENTITIES)})"
         )
-    for entity in ENTITIES:
-        for path in entity_files(root, entity):
-            try:
-                body = path.read_bytes()
-            except OSError as exc:
-                raise SourceError(f"{path}: cannot be read ({exc.strerror})") from None
-            page = decode_page(body, str(path), entity=entity)
-            yield entity, path.name, page.records
+
+
+def entity_pages(root: Path, entity: str) -> Iterator[tuple[str, list[Any]]]:
+    """(where, records) for every page of one entity; an unreadable page is a
+    :class:`SourceError` naming the file."""
+    for path in entity_files(root, entity):
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            raise SourceError(f"{path}: cannot be read ({exc.strerror})") from None
+        page = decode_page(body, str(path), entity=entity)
+        del body  # the page's records are all that is kept
+        yield path.name, page.records

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -75,6 +75,20 @@ class _Bad(Exception):
         self.field = field
         self.problem = problem
         self.code = code
+
+
+@dataclass(frozen=True)
+class CollectorPart:
+    """What a collector gathered for some entities, before :meth:`Collector.finish`: handed
+    from a read helper process to the collector of the read (see
+    :mod:`adapters.ss12000.read_helper`). Entities are independent until ``finish``, so a part
+    covers whole entities and takes the place of reading them."""
+
+    entities: tuple[str, ...]
+    stores: dict[str, dict[str, Any]]  # entity -> id -> its compact form
+    enrolments: dict[str, tuple[_Enrol, ...]]  # with persons only
+    findings: dict[tuple[str, str], Finding]
+    warnings: tuple[Finding, ...]
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,16 @@ def _merge(a: Span, b: Span) -> Span:
     return start, end
 
 
+class _Roles(NamedTuple):
+    """Schools and school roles, resolved from organisations, persons and duties alone."""
+
+    schools: dict[str, School]
+    roles: tuple[SchoolRole, ...]
+    units: Callable[[str], tuple[str, ...]]  # an organisation's school units, cached
+
+
+_ROLES_NEED = frozenset({"organisations", "persons", "duties"})
+
 # entity -> handler method; looked up per call rather than kept as bound methods on the
 # collector, which would make it a reference cycle that only the cyclic collector frees
 _HANDLERS = {
@@ -175,6 +199,7 @@ class Collector:
         self._activities: dict[str, _Activity] = {}
         self._findings: dict[tuple[str, str], Finding] = {}
         self._warnings: list[Finding] = []
+        self._ahead: _Roles | None = None  # see resolve_ahead
         self._stores: dict[str, dict[str, Any]] = {
             "organisations": self._orgs,
             "persons": self._persons,
@@ -248,6 +273,35 @@ class Collector:
                 take(entity, kind, handle, _intern(rec.id), rec)
             else:
                 self.add(entity, rec, f"{where} item {i}")
+
+    def part(self, entities: Iterable[str]) -> CollectorPart:
+        """What was gathered for ``entities`` (all that this collector was given)."""
+        chosen = tuple(entities)
+        kinds = {v.KIND[e] for e in chosen}
+        return CollectorPart(
+            chosen,
+            {e: self._stores[e] for e in chosen},
+            self._enrolments if "persons" in chosen else {},
+            {k: f for k, f in self._findings.items() if k[0] in kinds},
+            tuple(self._warnings),
+        )
+
+    def absorb(self, part: CollectorPart) -> None:
+        """Take a part in place of reading its entities here (none of them was added here).
+
+        Findings end up in the order a read of every entity here would give them: entity by
+        entity, as :data:`~adapters.ss12000.vocabulary.ENTITIES` lists them."""
+        for entity in part.entities:
+            self._stores[entity].update(part.stores[entity])
+        self._enrolments.update(part.enrolments)
+        theirs = {v.KIND[e] for e in part.entities}
+        findings: dict[tuple[str, str], Finding] = {}
+        for entity in v.ENTITIES:
+            kind = v.KIND[entity]
+            source = part.findings if kind in theirs else self._findings
+            findings.update((k, f) for k, f in source.items() if k[0] == kind)
+        self._findings = findings
+        self._warnings.extend(part.warnings)
 
     def _refuse(self, kind: str, rid: str, field: str, problem: str, code: str) -> None:
         self._findings[(kind, rid)] = Finding(
@@ -532,8 +586,16 @@ class Collector:
                 return tuple(kids)
         return ()
 
-    def finish(self) -> MapResult:
-        today = self.today
+    def resolve_ahead(self, pending: str) -> None:
+        """Resolve now what needs nothing of the ``pending`` entity, which is still on its way
+        (a read helper reads it) while every other entity is in: the schools and school
+        roles, which need neither groups nor activities. :meth:`finish` uses them as they are,
+        so nothing of the other entities may be added after this."""
+        if pending in _ROLES_NEED:
+            return
+        self._ahead = self._resolve_roles()
+
+    def _resolve_roles(self) -> _Roles:
         children = self._unit_index()
         units_cache: dict[str, tuple[str, ...]] = {}
 
@@ -556,10 +618,15 @@ class Collector:
                     "Enter the skolenhetskod from Skolverket's register on the school unit.",
                 )
             schools[oid] = School(oid, o[1], o[2], o[3], o[4], o[5], o[6], o[7])
+        roles = self._student_roles(units, schools) + self._staff_roles(units, schools)
+        return _Roles(schools, roles, units)
 
+    def finish(self) -> MapResult:
+        today = self.today
+        schools, roles, units = self._ahead or self._resolve_roles()
+        self._ahead = None
         groups = self._build_groups(units)
         persons = self._persons
-        roles = self._student_roles(units, schools) + self._staff_roles(units, schools)
         runs = self._memberships(groups, persons)
         snapshot = Snapshot.of_runs(schools, dict(persons), groups, runs, roles, today, ORIGIN)
         stats = {

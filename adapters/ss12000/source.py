@@ -10,7 +10,7 @@ part way raises SourceError before ``save``: the stored snapshot stays as it was
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -21,8 +21,15 @@ from pydantic import ValidationError
 from adapters.ss12000.auth import TokenSource
 from adapters.ss12000.client import SS12000Client
 from adapters.ss12000.config import SS12000Config, describe
-from adapters.ss12000.folder import entity_files, folder_pages
+from adapters.ss12000.folder import check_folder, entity_files
 from adapters.ss12000.mapping import ORIGIN, Collector, MapResult
+from adapters.ss12000.read_helper import (
+    HelperFailed,
+    HelperSettings,
+    ReadHelper,
+    helper_entity,
+    read_with_helper,
+)
 from adapters.ss12000.records import decode_record, encode, record_id
 from adapters.ss12000.retry import RetryPolicy
 from adapters.ss12000.tls import ClientCert, TLSConfigError, tls_context
@@ -95,6 +102,7 @@ class SS12000Source:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         client_cert: ClientCert | None = None,
+        helper: HelperSettings | None = None,
     ) -> None:
         self.config = config
         self._secret = secret
@@ -102,6 +110,7 @@ class SS12000Source:
         self._retry = retry
         self._transport = transport
         self._client: SS12000Client | None = None
+        self._helper = helper or HelperSettings()
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any], secrets: SecretResolver) -> SS12000Source:
@@ -248,11 +257,16 @@ class SS12000Source:
             ctx.progress(entity, count)
 
     def _read_folder(self, ctx: SourceContext, root: Path) -> SourceRead:
+        check_folder(root)
         collector = self._collector(ctx)
-        pages = 0
-        for entity, where, records in folder_pages(root):
-            collector.add_all(entity, records, where)
-            pages += 1
+        helper = self._start_helper(ctx, root)
+        try:
+            figures = read_with_helper(
+                root, collector, lambda: self._collector(ctx), helper, self._warn(ctx)
+            )
+        finally:
+            if helper is not None:
+                helper.stop()
         result = collector.finish()
         findings = list(result.findings)
         for entity in ENTITIES:
@@ -269,8 +283,31 @@ class SS12000Source:
                     )
                 )
         stats = dict(result.stats)
-        stats["pages"] = pages
+        stats.update(figures)
         return SourceRead(result.snapshot, tuple(findings), "folder", stats)
+
+    def _start_helper(self, ctx: SourceContext, root: Path) -> ReadHelper | None:
+        """A helper process for the folder's largest entity, when it is worth one."""
+        if not self.config.parallel_read:
+            return None
+        entity = helper_entity(root, self._helper)
+        if entity is None:
+            return None
+        try:
+            return ReadHelper.start(
+                root,
+                entity,
+                ctx.today,
+                activity_name_is_subject=self.config.vendor.activity_name_is_subject,
+                python=self._helper.python,
+            )
+        except HelperFailed as exc:
+            self._warn(ctx)(f"{exc}; the whole folder is read in this process")
+            return None
+
+    @staticmethod
+    def _warn(ctx: SourceContext) -> Callable[[str], None]:
+        return lambda message: ctx.emit("warning", f"ss12000 folder read: {message}")
 
     async def aclose(self) -> None:
         if self._client is not None:
