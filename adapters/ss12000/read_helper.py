@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import resource
 import subprocess
 import sys
 from collections.abc import Callable
@@ -105,8 +104,17 @@ def read_entity(root: Path, entity: str, collector: Collector) -> EntityRead:
     for where, records in entity_pages(root, entity):
         collector.add_all(entity, records, where)
         pages += 1
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    return EntityRead(collector.part((entity,)), pages, peak)
+    return EntityRead(collector.part((entity,)), pages, _peak_mb())
+
+
+def _peak_mb() -> int:
+    """This process's peak resident memory in MB; 0 where the system does not tell."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, bytes on macOS
+    return peak // (2**20 if sys.platform == "darwin" else 1024)
 
 
 class ReadHelper:
