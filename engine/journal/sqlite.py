@@ -119,6 +119,11 @@ class SqliteJournal:
             )
         for number in range(version + 1, len(MIGRATIONS) + 1):
             async with self.transaction() as tx:
+                # another process opening the same new journal may have taken this step while
+                # this one waited for the write lock: the version read under the lock decides
+                now = await tx.one("PRAGMA user_version")
+                if now is not None and now[0] >= number:
+                    continue
                 step = MIGRATIONS[number - 1]
                 if isinstance(step, str):
                     await tx.executescript_in_tx(step)
