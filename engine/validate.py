@@ -176,7 +176,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                 )
             )
 
-    for pid in persons.keys() - has_role:
+    for pid in sorted(persons.keys() - has_role):  # in id order, whatever the hash seed
         add(
             Finding(
                 "person.no_role",
