@@ -122,15 +122,17 @@ def validate(snap: Snapshot) -> list[Finding]:
                 _dangling(add, gid, m.person_id, "group")
             continue
         # in the usual case the run's summary shows it has nothing to report
-        if run.ordered and all(map(known, run.person_ids)):
+        if run.ordered:
             current = run.current(today)
-            if current is False:
-                continue
-            if current and not run.students:
-                teachers.add(gid)
-                continue
+            # pupils all on the school's roll, and so all known: the roll holds known persons
             if current and not run.staff and on_roll[mg.school_id].issuperset(run.person_ids):
                 continue
+            if all(map(known, run.person_ids)):
+                if current is False:
+                    continue
+                if current and not run.students:
+                    teachers.add(gid)
+                    continue
         # a run with something to report: membership by membership
         for _, pid, role, start, end in run.memberships:
             if pid not in persons:
