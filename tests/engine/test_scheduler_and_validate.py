@@ -65,3 +65,30 @@ def test_persons_without_a_role_are_reported_in_id_order() -> None:
     no_role = [f.record_id for f in findings if f.code == "person.no_role"]
     assert sorted(no_role) == sorted(gone)
     assert no_role == sorted(gone)
+
+
+def test_pupils_off_the_roll_and_groups_without_a_teacher_are_reported() -> None:
+    snap = tiny_snapshot()
+    assert not [
+        f for f in validate(snap) if f.code in ("membership.not_at_school", "group.no_teacher")
+    ]
+    students = MemberRole.STUDENT
+    taught = sorted({m.group_id for m in snap.memberships if m.role is not students})
+    off_roll_group, untaught = taught[0], taught[1]
+    pupil = min(
+        m.person_id for m in snap.memberships if m.group_id == off_roll_group and m.role is students
+    )
+    school = snap.groups[off_roll_group].school_id
+    roles = tuple(r for r in snap.school_roles if (r.person_id, r.school_id) != (pupil, school))
+    memberships = tuple(
+        m for m in snap.memberships if not (m.group_id == untaught and m.role is not students)
+    )
+    findings = validate(replace(snap, school_roles=roles, memberships=memberships))
+    off_roll = {
+        (f.record_id, f.severity.value) for f in findings if f.code == "membership.not_at_school"
+    }
+    assert off_roll and {rid for rid, _ in off_roll} == {pupil}
+    assert {sev for _, sev in off_roll} == {"warning"}
+    no_teacher = [f.record_id for f in findings if f.code == "group.no_teacher"]
+    assert no_teacher == [untaught]
+    assert not blocked_ids(findings)[1]  # warnings keep nobody out
