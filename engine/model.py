@@ -216,6 +216,36 @@ class Group:
         return self._fingerprint
 
 
+# Group's slots, set straight through their descriptors by make_group
+(_gid, _gname, _gtype, _gschool, _gstype, _gstart, _gend, _gsubject, _gfp) = (
+    Group.__dict__[name].__set__ for name in Group.__slots__
+)
+
+
+def make_group(
+    id: str,
+    name: str,
+    group_type: GroupType,
+    school_id: str,
+    school_type: str | None,
+    start: date | None,
+    end: date | None,
+    subject: str | None,
+) -> Group:
+    """``Group(...)`` with every field given, made as :func:`make_person` makes a person."""
+    g = _new_object(Group)
+    _gid(g, id)
+    _gname(g, name)
+    _gtype(g, group_type)
+    _gschool(g, school_id)
+    _gstype(g, school_type)
+    _gstart(g, start)
+    _gend(g, end)
+    _gsubject(g, subject)
+    _gfp(g, "")
+    return g
+
+
 class Membership(NamedTuple):
     """A person in a group as student, teacher or mentor, with dates.
 

@@ -41,6 +41,7 @@ from engine.model import (
     SchoolRoleType,
     Snapshot,
     is_current,
+    make_group,
     make_person,
 )
 
@@ -172,6 +173,7 @@ class _Roles(NamedTuple):
 
 
 _ROLES_NEED = frozenset({"organisations", "persons", "duties"})
+_STAFF_NEED = frozenset({"persons", "duties", "activities"})
 
 # entity -> handler method; looked up per call rather than kept as bound methods on the
 # collector, which would make it a reference cycle that only the cyclic collector frees
@@ -200,6 +202,10 @@ class Collector:
         self._findings: dict[tuple[str, str], Finding] = {}
         self._warnings: list[Finding] = []
         self._ahead: _Roles | None = None  # see resolve_ahead
+        self._subjects_ahead: dict[str, str] | None = None
+        self._staff_ahead: tuple[dict[tuple[str, str, MemberRole], Span], list[Finding]] | None = (
+            None
+        )
         self._stores: dict[str, dict[str, Any]] = {
             "organisations": self._orgs,
             "persons": self._persons,
@@ -589,11 +595,16 @@ class Collector:
     def resolve_ahead(self, pending: str) -> None:
         """Resolve now what needs nothing of the ``pending`` entity, which is still on its way
         (a read helper reads it) while every other entity is in: the schools and school
-        roles, which need neither groups nor activities. :meth:`finish` uses them as they are,
-        so nothing of the other entities may be added after this."""
-        if pending in _ROLES_NEED:
-            return
-        self._ahead = self._resolve_roles()
+        roles, which need neither groups nor activities, the teachers and mentors of the groups
+        activities and duties name, and the groups' subjects, which need no groups.
+        :meth:`finish` uses them as they are, so nothing of the other entities may be added
+        after this."""
+        if pending not in _ROLES_NEED:
+            self._ahead = self._resolve_roles()
+        if pending not in _STAFF_NEED:
+            self._staff_ahead = self._staff_links(self._persons)
+        if pending != "activities":
+            self._subjects_ahead = self._subjects()
 
     def _resolve_roles(self) -> _Roles:
         children = self._unit_index()
@@ -640,13 +651,19 @@ class Collector:
         findings = tuple(self._findings.values()) + tuple(self._warnings)
         return MapResult(snapshot, findings, stats)
 
-    def _build_groups(self, units: Any) -> dict[str, Group]:
+    def _subjects(self) -> dict[str, str]:
+        """Each group's subject: that of the activity with the lowest id that names one."""
         subjects: dict[str, str] = {}
         for aid in sorted(self._activities):
             act = self._activities[aid]
             if act[5]:
                 for gid in act[1]:
                     subjects.setdefault(gid, act[5])
+        return subjects
+
+    def _build_groups(self, units: Any) -> dict[str, Group]:
+        subjects = self._subjects_ahead or self._subjects()
+        self._subjects_ahead = None
         out: dict[str, Group] = {}
         for gid, g in self._groups.items():
             name, gtype, org, stype, start, end, _ = g
@@ -669,7 +686,7 @@ class Collector:
                     "ss12000.unresolved_school",
                 )
                 continue
-            out[gid] = Group(gid, name, gtype, cands[0], stype, start, end, subjects.get(gid))
+            out[gid] = make_group(gid, name, gtype, cands[0], stype, start, end, subjects.get(gid))
         return out
 
     def _by_members(
@@ -776,6 +793,51 @@ class Collector:
             if sid in schools
         )
 
+    def _staff_links(
+        self, persons: Mapping[str, Person]
+    ) -> tuple[dict[tuple[str, str, MemberRole], Span], list[Finding]]:
+        """Teachers (activity -> duty -> person) and mentors (a duty's assignment) of every
+        group the activities and duties name, with the span of their dates, and the warnings
+        about teachers who are not there. Neither needs the groups themselves, which are only
+        looked up afterwards, so a read whose groups are still on their way makes these ahead.
+        """
+        warnings: list[Finding] = []
+        linked: dict[tuple[str, str, MemberRole], Span] = {}
+        for aid, act in self._activities.items():
+            _, gids, teachers, a_start, a_end, _ = act
+            for duty_id, t_start, t_end in teachers:
+                duty = self._duties.get(duty_id)
+                if duty is None or duty[0] not in persons:
+                    warnings.append(
+                        Finding(
+                            "ss12000.unknown_teacher",
+                            Severity.WARNING,
+                            "activity",
+                            aid,
+                            f"activity {aid} ({act[0]}): teacher duty {duty_id} is not in the "
+                            "source (or its person is not); that teacher is left out",
+                            "Check the activity's teachers in the student administration system.",
+                            ORIGIN,
+                        )
+                    )
+                    continue
+                span = (t_start or a_start, t_end or a_end)
+                for gid in gids:
+                    key = (gid, duty[0], MemberRole.TEACHER)
+                    old = linked.get(key)
+                    linked[key] = span if old is None else _merge(old, span)
+        for duty in self._duties.values():
+            pid = duty[0]
+            if pid not in persons:
+                continue
+            for gid, atype, a_start, a_end in duty[5]:
+                if atype == v.MENTOR:
+                    span = (a_start or duty[3], a_end or duty[4])
+                    key = (gid, pid, MemberRole.MENTOR)
+                    old = linked.get(key)
+                    linked[key] = span if old is None else _merge(old, span)
+        return linked, warnings
+
     def _memberships(
         self, groups: Mapping[str, Group], persons: Mapping[str, Person]
     ) -> list[MembershipRun]:
@@ -818,38 +880,10 @@ class Collector:
                     "not return; they are left out",
                     "Check that these persons exist and are readable by the integration.",
                 )
-        linked: dict[tuple[str, str, MemberRole], Span] = {}
-        for aid, act in self._activities.items():
-            _, gids, teachers, a_start, a_end, _ = act
-            for duty_id, t_start, t_end in teachers:
-                duty = self._duties.get(duty_id)
-                if duty is None or duty[0] not in persons:
-                    self._warn(
-                        "ss12000.unknown_teacher",
-                        "activity",
-                        aid,
-                        f"activity {aid} ({act[0]}): teacher duty {duty_id} is not in the source "
-                        "(or its person is not); that teacher is left out",
-                        "Check the activity's teachers in the student administration system.",
-                    )
-                    continue
-                span = (t_start or a_start, t_end or a_end)
-                for gid in gids:
-                    if gid in groups:
-                        key = (gid, duty[0], MemberRole.TEACHER)
-                        old = linked.get(key)
-                        linked[key] = span if old is None else _merge(old, span)
-        for duty in self._duties.values():
-            pid = duty[0]
-            if pid not in persons:
-                continue
-            for gid, atype, a_start, a_end in duty[5]:
-                if atype == v.MENTOR and gid in groups:
-                    span = (a_start or duty[3], a_end or duty[4])
-                    key = (gid, pid, MemberRole.MENTOR)
-                    old = linked.get(key)
-                    linked[key] = span if old is None else _merge(old, span)
-        staff = [Membership(g, p, r, s, e) for (g, p, r), (s, e) in linked.items()]
+        linked, warnings = self._staff_ahead or self._staff_links(persons)
+        self._staff_ahead = None
+        self._warnings.extend(warnings)
+        staff = [Membership(g, p, r, s, e) for (g, p, r), (s, e) in linked.items() if g in groups]
         runs.extend(MembershipRun.of(gid, tuple(ms)) for gid, ms in groupby(staff, _GROUP_ID))
         return runs
 

@@ -1,5 +1,6 @@
-"""The model's quick paths for bulk data: a person made through its slots is the same record,
-and a snapshot's membership runs agree with its memberships however they were made."""
+"""The model's quick paths for bulk data: a person or a group made through its slots is the
+same record, and a snapshot's membership runs agree with its memberships however they were
+made."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from engine.model import (
     School,
     Snapshot,
     is_current,
+    make_group,
     make_person,
 )
 
@@ -41,6 +43,16 @@ def test_make_person_is_the_same_record_as_the_constructor() -> None:
     assert repr(made) == repr(built)
     assert made.fingerprint == built.fingerprint
     assert hash(made) == hash(built)
+
+
+def test_make_group_is_the_same_record_as_the_constructor() -> None:
+    args = ("g1", "7A", GroupType.UNDERVISNING, "s1", "GR", date(2025, 8, 18), None, "MA")
+    made, built = make_group(*args), Group(*args)
+    assert made == built
+    assert repr(made) == repr(built)
+    assert made.fingerprint == built.fingerprint
+    assert hash(made) == hash(built)
+    assert make_group(*args[:-1], None) != built  # every field counts
 
 
 def _snapshot(memberships: list[Membership]) -> Snapshot:

@@ -79,6 +79,10 @@ def _broken_copy(dataset: Dataset, folder: Path) -> None:
         index = 3 if spoil.get("displayName", 1) is None else 1
         page["data"][index].update(spoil)
         page["data"].append({"id": f"odd-{entity}-{len(page['data'])}", "displayName": 7})
+        if entity == "groups":  # a member the source does not have
+            page["data"][5]["groupMemberships"].append({"person": {"id": "nobody"}})
+        if entity == "activities":  # a teacher whose duty is not there
+            page["data"][5]["teachers"].append({"duty": {"id": "no-such-duty"}})
         path.write_bytes(orjson.dumps(page))
 
 
@@ -91,6 +95,8 @@ async def test_findings_keep_their_order_with_a_helper(
     kinds = [f.record_type for f in alone.findings]
     assert {"person", "group", "activity"} <= set(kinds)
     assert kinds.count("group") >= 3
+    codes = {f.code for f in alone.findings}
+    assert {"ss12000.unknown_member", "ss12000.unknown_teacher"} <= codes
     assert helped.findings == alone.findings  # the same findings, in the same order
     same_snapshot(alone.snapshot, helped.snapshot)
 
