@@ -36,6 +36,18 @@ async def read(
     return await source(path, helper).read(ctx)
 
 
+async def read_both(
+    path: Path, helper: HelperSettings = ALWAYS, events: list[tuple[str, str]] | None = None
+) -> tuple[SourceRead, SourceRead]:
+    """The folder read in one process and with ``helper``: the same snapshot and the same
+    findings, in the same order."""
+    alone = await read(path, None)
+    helped = await read(path, helper, events)
+    same_snapshot(alone.snapshot, helped.snapshot)
+    assert helped.findings == alone.findings
+    return alone, helped
+
+
 def test_the_largest_entity_goes_to_a_helper_only_when_worth_it(
     small_dataset: Dataset, tmp_path: Path
 ) -> None:
@@ -52,11 +64,8 @@ async def test_a_helper_read_gives_the_same_snapshot(
     small_dataset: Dataset, tmp_path: Path
 ) -> None:
     write_dataset(small_dataset, tmp_path)
-    alone = await read(tmp_path, None)
-    helped = await read(tmp_path, ALWAYS)
-    same_snapshot(alone.snapshot, helped.snapshot)
+    alone, helped = await read_both(tmp_path)
     assert list(helped.snapshot.memberships) == list(alone.snapshot.memberships)
-    assert helped.findings == alone.findings
     assert helped.stats["helper_pages"] == 1
     assert helped.stats["helper_peak_mb"] > 0
     assert "helper_pages" not in alone.stats
@@ -90,15 +99,12 @@ async def test_findings_keep_their_order_with_a_helper(
     small_dataset: Dataset, tmp_path: Path
 ) -> None:
     _broken_copy(small_dataset, tmp_path)
-    alone = await read(tmp_path, None)
-    helped = await read(tmp_path, ALWAYS)
+    alone, _ = await read_both(tmp_path)  # the same findings, in the same order
     kinds = [f.record_type for f in alone.findings]
     assert {"person", "group", "activity"} <= set(kinds)
     assert kinds.count("group") >= 3
     codes = {f.code for f in alone.findings}
     assert {"ss12000.unknown_member", "ss12000.unknown_teacher"} <= codes
-    assert helped.findings == alone.findings  # the same findings, in the same order
-    same_snapshot(alone.snapshot, helped.snapshot)
 
 
 async def test_a_bad_page_in_the_helper_is_the_same_error(
@@ -130,11 +136,9 @@ async def test_a_failing_helper_does_not_fail_the_read(
     small_dataset: Dataset, tmp_path: Path, python: str, said: str
 ) -> None:
     write_dataset(small_dataset, tmp_path)
-    alone = await read(tmp_path, None)
     events: list[tuple[str, str]] = []
-    helped = await read(tmp_path, HelperSettings(min_bytes=0, cpus=2, python=python), events)
-    same_snapshot(alone.snapshot, helped.snapshot)
-    assert helped.findings == alone.findings
+    settings = HelperSettings(min_bytes=0, cpus=2, python=python)
+    alone, helped = await read_both(tmp_path, settings, events)
     assert "helper_pages" not in helped.stats
     assert helped.stats["pages"] == alone.stats["pages"]
     warnings = [msg for level, msg in events if level == "warning"]
@@ -151,9 +155,6 @@ async def test_a_helper_killed_mid_read_leaves_the_read_whole(
     killer = tmp_path / "killed-python"
     killer.write_text("#!/bin/sh\nkill -9 $$\n")
     killer.chmod(0o755)
-    alone = await read(tmp_path, None)
     events: list[tuple[str, str]] = []
-    helped = await read(tmp_path, HelperSettings(min_bytes=0, cpus=2, python=str(killer)), events)
-    same_snapshot(alone.snapshot, helped.snapshot)
-    assert helped.findings == alone.findings
+    await read_both(tmp_path, HelperSettings(min_bytes=0, cpus=2, python=str(killer)), events)
     assert any("exit code -9" in msg for level, msg in events if level == "warning")
