@@ -65,6 +65,7 @@ class HelperSettings:
     min_bytes: int = MIN_BYTES
     cpus: int | None = None  # None: the CPUs this process may use
     python: str = sys.executable
+    entity: str | None = None  # None: the largest; else this one, whatever its size
 
 
 class HelperFailed(Exception):
@@ -92,6 +93,8 @@ def helper_entity(root: Path, settings: HelperSettings) -> str | None:
     CPU is there to read it; None when the whole folder is best read here."""
     if (usable_cpus() if settings.cpus is None else settings.cpus) < 2:
         return None
+    if settings.entity is not None:
+        return settings.entity
     sizes = {e: sum(p.stat().st_size for p in entity_files(root, e)) for e in ENTITIES}
     largest = max(ENTITIES, key=sizes.__getitem__)
     return largest if sizes[largest] >= settings.min_bytes else None
