@@ -19,6 +19,7 @@ from engine.model import (
     Group,
     MemberRole,
     Person,
+    Protection,
     SchoolRoleType,
     Snapshot,
     is_current,
@@ -78,11 +79,11 @@ def desired_state(
     findings: list[Finding] = []
     today = snapshot.as_of
 
-    persons = {
-        pid: p
-        for pid, p in snapshot.persons.items()
-        if not (p.is_protected and policy.protected_identity == "exclude")
-    }
+    persons = dict(snapshot.persons)  # copied in C; the few left out are taken away after
+    if policy.protected_identity == "exclude":
+        none = Protection.NONE
+        for pid in [pid for pid, p in persons.items() if p.protection is not none]:
+            del persons[pid]
     groups = {
         gid: g
         for gid, g in snapshot.groups.items()
@@ -93,12 +94,14 @@ def desired_state(
     teaching: set[str] = set()
     studying: set[str] = set()
     school_users: list[tuple[str, str]] = []
+    student_role, all_schools = SchoolRoleType.STUDENT, snapshot.schools
     for r in snapshot.current_school_roles():
-        if r.person_id not in persons:
+        pid = r.person_id
+        if pid not in persons:
             continue
-        (studying if r.role is SchoolRoleType.STUDENT else teaching).add(r.person_id)
-        if r.school_id in snapshot.schools:
-            school_users.append((r.school_id, r.person_id))
+        (studying if r.role is student_role else teaching).add(pid)
+        if r.school_id in all_schools:
+            school_users.append((r.school_id, pid))
 
     # Two million memberships in a large municipality, in runs of one group each (a source
     # lists a group's memberships together): a run whose memberships are all current or all
@@ -142,7 +145,10 @@ def desired_state(
     roles = dict.fromkeys(studying - teaching, "student")
     roles.update(dict.fromkeys(teaching, "teacher"))
 
-    users = _users({pid: p for pid, p in persons.items() if pid in roles}, roles, config, policy)
+    with_role = dict(persons)  # most persons have a role: copy, then take away the rest
+    for pid in persons.keys() - roles.keys():
+        del with_role[pid]
+    users = _users(with_role, roles, config, policy)
 
     schools = {
         sid: DesiredObject(
