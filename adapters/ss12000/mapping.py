@@ -172,6 +172,9 @@ class _Roles(NamedTuple):
     units: Callable[[str], tuple[str, ...]]  # an organisation's school units, cached
 
 
+_Staff = tuple[dict[tuple[str, str, MemberRole], Span], list[Finding]]
+"""Teachers' and mentors' spans by (group, person, role), and warnings about missing ones."""
+
 _ROLES_NEED = frozenset({"organisations", "persons", "duties"})
 _STAFF_NEED = frozenset({"persons", "duties", "activities"})
 
@@ -203,9 +206,7 @@ class Collector:
         self._warnings: list[Finding] = []
         self._ahead: _Roles | None = None  # see resolve_ahead
         self._subjects_ahead: dict[str, str] | None = None
-        self._staff_ahead: tuple[dict[tuple[str, str, MemberRole], Span], list[Finding]] | None = (
-            None
-        )
+        self._staff_ahead: _Staff | None = None
         self._stores: dict[str, dict[str, Any]] = {
             "organisations": self._orgs,
             "persons": self._persons,
@@ -634,7 +635,7 @@ class Collector:
 
     def finish(self) -> MapResult:
         today = self.today
-        schools, roles, units = self._ahead or self._resolve_roles()
+        schools, roles, units = self._resolve_roles() if self._ahead is None else self._ahead
         self._ahead = None
         groups = self._build_groups(units)
         persons = self._persons
@@ -662,7 +663,7 @@ class Collector:
         return subjects
 
     def _build_groups(self, units: Any) -> dict[str, Group]:
-        subjects = self._subjects_ahead or self._subjects()
+        subjects = self._subjects() if self._subjects_ahead is None else self._subjects_ahead
         self._subjects_ahead = None
         out: dict[str, Group] = {}
         for gid, g in self._groups.items():
@@ -793,9 +794,7 @@ class Collector:
             if sid in schools
         )
 
-    def _staff_links(
-        self, persons: Mapping[str, Person]
-    ) -> tuple[dict[tuple[str, str, MemberRole], Span], list[Finding]]:
+    def _staff_links(self, persons: Mapping[str, Person]) -> _Staff:
         """Teachers (activity -> duty -> person) and mentors (a duty's assignment) of every
         group the activities and duties name, with the span of their dates, and the warnings
         about teachers who are not there. Neither needs the groups themselves, which are only
@@ -880,8 +879,9 @@ class Collector:
                     "not return; they are left out",
                     "Check that these persons exist and are readable by the integration.",
                 )
-        linked, warnings = self._staff_ahead or self._staff_links(persons)
+        ahead = self._staff_ahead
         self._staff_ahead = None
+        linked, warnings = self._staff_links(persons) if ahead is None else ahead
         self._warnings.extend(warnings)
         staff = [Membership(g, p, r, s, e) for (g, p, r), (s, e) in linked.items() if g in groups]
         runs.extend(MembershipRun.of(gid, tuple(ms)) for gid, ms in groupby(staff, _GROUP_ID))
