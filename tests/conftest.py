@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +13,11 @@ import pytest
 from engine.model import Snapshot
 from engine.testing.builder import tiny_snapshot
 from engine.testing.snapshot_io import write_snapshot
+
+# Times are shown in the machine's own zone; the tests (and the console they start under tmux)
+# all see UTC, so that what they print is the same on every machine.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 BASE = """\
 [journal]

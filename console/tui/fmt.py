@@ -103,15 +103,20 @@ def counts(values: Mapping[str, int], keys: tuple[str, ...] | None = None) -> st
     return " ".join(parts) or "-"
 
 
+def _local(moment: datetime) -> datetime:
+    """The moment in this machine's time zone, as the command line shows times."""
+    return _as_utc(moment).astimezone()
+
+
 def clock_time(moment: datetime | None) -> str:
     if moment is None:
         return "-"
-    return _as_utc(moment).strftime("%Y-%m-%d %H:%M")
+    return _local(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def clock_seconds(moment: datetime) -> str:
     """Time of day with seconds, for log lines."""
-    return _as_utc(moment).strftime("%H:%M:%S")
+    return _local(moment).strftime("%H:%M:%S")
 
 
 def elevation(ev: ElevationView | None, now: datetime) -> Text:
