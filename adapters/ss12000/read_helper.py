@@ -100,13 +100,19 @@ def helper_entity(root: Path, settings: HelperSettings) -> str | None:
     return largest if sizes[largest] >= settings.min_bytes else None
 
 
-def read_entity(root: Path, entity: str, collector: Collector) -> EntityRead:
-    """Every page of one entity into a collector given nothing else; a bad page is a
-    :class:`SourceError` naming its file."""
+def add_pages(root: Path, entity: str, collector: Collector) -> int:
+    """Every page of one entity into ``collector``; returns how many pages there were. A bad
+    page is a :class:`SourceError` naming its file."""
     pages = 0
     for where, records in entity_pages(root, entity):
         collector.add_all(entity, records, where)
         pages += 1
+    return pages
+
+
+def read_entity(root: Path, entity: str, collector: Collector) -> EntityRead:
+    """Every page of one entity into a collector given nothing else, and what it gathered."""
+    pages = add_pages(root, entity, collector)
     return EntityRead(collector.part((entity,)), pages, _peak_mb())
 
 
@@ -203,11 +209,8 @@ def read_with_helper(
     helper; returns the figures of the read (pages, and the helper's pages and memory)."""
     stats = {"pages": 0}
     for entity in ENTITIES:
-        if helper is not None and entity == helper.entity:
-            continue
-        for where, records in entity_pages(root, entity):
-            collector.add_all(entity, records, where)
-            stats["pages"] += 1
+        if helper is None or entity != helper.entity:
+            stats["pages"] += add_pages(root, entity, collector)
     if helper is None:
         return stats
     collector.resolve_ahead(helper.entity)  # while the helper is still at work
