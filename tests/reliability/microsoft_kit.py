@@ -33,6 +33,8 @@ class MicrosoftKit:
     def __init__(self, sandbox: MicrosoftSandbox, base: Path) -> None:
         self.sb = sandbox
         self.base = base
+        self.fault_kinds: tuple[str, ...] = ("5xx", "applied_5xx", "timeout")
+        self.propagation_s = 0.2  # while faults are on, new objects 404 for this long
         sandbox.reset(quiet())
 
     def table(self, *, fault_rate: float, seed: int) -> dict[str, Any]:
@@ -46,9 +48,9 @@ class MicrosoftKit:
     def set_faults(self, fault_rate: float, seed: int) -> None:
         s = self.sb.settings
         s.fault_rate = fault_rate
-        s.fault_kinds = ("5xx", "applied_5xx", "timeout")
+        s.fault_kinds = self.fault_kinds
         s.timeout_hang_s = HANG_S
-        s.propagation_delay_s = 0.2 if fault_rate else 0.0
+        s.propagation_delay_s = self.propagation_s if fault_rate else 0.0
         s.seed = seed
 
     def env(self) -> dict[str, str]:

@@ -117,8 +117,9 @@ class MemoryKit:
 
     name = "mem"
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, **overrides: Any) -> None:
         self.state_path = base / "target.json"
+        self.overrides = overrides  # fixed knobs for a focused test (applied_fault_rate=1, ...)
 
     def table(self, *, fault_rate: float, seed: int) -> dict[str, Any]:
         t: dict[str, Any] = {
@@ -132,6 +133,7 @@ class MemoryKit:
         }
         for knob, share in MEMORY_FAULT_MIX.items():
             t[knob] = round(fault_rate * share, 4)
+        t.update(self.overrides)
         return t
 
     def set_faults(self, fault_rate: float, seed: int) -> None:
