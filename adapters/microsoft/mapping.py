@@ -13,6 +13,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from adapters.kit.naming import name_part, pseudonym, render, short_id, unique_names
+from adapters.kit.schoolyear import SchoolYear, term_label
 from engine.findings import Finding, Severity
 from engine.links import LinkSet
 from engine.model import Group, Person, Snapshot
@@ -27,17 +29,7 @@ from engine.target import (
 )
 
 from .config import MicrosoftConfig, template_fields
-from .naming import (
-    SchoolYear,
-    clean_local,
-    clean_nickname,
-    name_part,
-    nickname_of_local,
-    pseudonym,
-    render,
-    short_id,
-    unique_names,
-)
+from .naming import clean_local, clean_nickname, nickname_of_local
 
 ORIGIN = "microsoft"
 
@@ -228,7 +220,8 @@ def _term(start: date | None, end: date | None, today: date) -> tuple[dict[str, 
         "startDate": (start or year.first_day).isoformat(),
         "endDate": (end or year.last_day).isoformat(),
     }
-    values = {"school_year": year.label, "school_year_short": year.short, "term": year.term}
+    term_name = term_label(start or today)
+    values = {"school_year": year.label, "school_year_short": year.short, "term": term_name}
     return values, attrs_of(term)
 
 

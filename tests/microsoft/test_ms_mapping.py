@@ -10,9 +10,11 @@ import pytest
 from ms_support import G_KLASS, G_MENTOR, G_UND, S1, S2, T1, T2, pid, small_snapshot
 from pydantic import ValidationError
 
+from adapters.kit.naming import unique_names
+from adapters.kit.schoolyear import SchoolYear, term_label
 from adapters.microsoft.config import MicrosoftConfig
 from adapters.microsoft.mapping import desired_state
-from adapters.microsoft.naming import SchoolYear, clean_nickname, unique_names
+from adapters.microsoft.naming import clean_nickname
 from adapters.microsoft.target import kind_specs
 from engine.config import TenantPolicy
 from engine.roster import RosterPolicy
@@ -85,7 +87,8 @@ def test_classes_carry_the_school_year_so_next_year_never_collides() -> None:
     later = attrs(desired_state(snap2, config(), RosterPolicy()), "class", next_year.id)
     assert later["displayName"] == "7A 2025/26"
     assert later["mailNickname"] != klass["mailNickname"]
-    assert SchoolYear.of(date(2025, 3, 1)).term == "VT25"
+    assert SchoolYear.of(date(2025, 3, 1)).label == "2024/25"
+    assert term_label(date(2025, 3, 1)) == "VT25"
 
 
 def test_templates_are_configurable_and_checked() -> None:
