@@ -8,22 +8,17 @@ owners and members). A personnummer is never read here, so it cannot reach a pay
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from adapters.kit.naming import name_part, pseudonym, render, short_id, unique_names
+from adapters.kit.schoolyear import SchoolYear, term_label
 from engine.findings import Finding, Severity
 from engine.links import LinkSet
-from engine.model import (
-    Group,
-    MemberRole,
-    Person,
-    Protection,
-    SchoolRoleType,
-    Snapshot,
-    is_current,
-)
+from engine.model import Group, Person, Snapshot
+from engine.roster import Role, RosterPolicy, roster
 from engine.target import (
     Attrs,
     DesiredObject,
@@ -34,17 +29,7 @@ from engine.target import (
 )
 
 from .config import MicrosoftConfig, template_fields
-from .naming import (
-    SchoolYear,
-    clean_local,
-    clean_nickname,
-    name_part,
-    nickname_of_local,
-    pseudonym,
-    render,
-    short_id,
-    unique_names,
-)
+from .naming import clean_local, clean_nickname, nickname_of_local
 
 ORIGIN = "microsoft"
 
@@ -55,100 +40,15 @@ TEAM_ATTRS = attrs_of({"template": "educationClass"})
 TEAM_FINGERPRINT = attrs_fingerprint(TEAM_ATTRS)
 
 
-@dataclass(frozen=True)
-class MappingPolicy:
-    """The parts of the tenant policy the mapping reads."""
-
-    protected_identity: str = "exclude"  # exclude | mask | include
-    group_types: tuple[str, ...] = ("Klass", "Undervisning")
-
-    @classmethod
-    def of(cls, policy: Any) -> MappingPolicy:
-        if policy is None:
-            return cls()
-        return cls(
-            protected_identity=str(getattr(policy, "protected_identity", "exclude")),
-            group_types=tuple(getattr(policy, "group_types", cls.group_types)),
-        )
-
-
 def desired_state(
-    snapshot: Snapshot, config: MicrosoftConfig, policy: MappingPolicy
+    snapshot: Snapshot, config: MicrosoftConfig, policy: RosterPolicy
 ) -> DesiredState:
     """Map one snapshot to the objects and links this tenant should have."""
     findings: list[Finding] = []
     today = snapshot.as_of
-
-    persons = dict(snapshot.persons)  # copied in C; the few left out are taken away after
-    if policy.protected_identity == "exclude":
-        none = Protection.NONE
-        for pid in [pid for pid, p in persons.items() if p.protection is not none]:
-            del persons[pid]
-    groups = {
-        gid: g
-        for gid, g in snapshot.groups.items()
-        if g.group_type.value in policy.group_types and is_current(g.start, g.end, today)
-    }
-
-    # Who teaches and who studies: roles from the school roles and the memberships.
-    teaching: set[str] = set()
-    studying: set[str] = set()
-    school_users: list[tuple[str, str]] = []
-    student_role, all_schools = SchoolRoleType.STUDENT, snapshot.schools
-    for r in snapshot.current_school_roles():
-        pid = r.person_id
-        if pid not in persons:
-            continue
-        (studying if r.role is student_role else teaching).add(pid)
-        if r.school_id in all_schools:
-            school_users.append((r.school_id, pid))
-
-    # Two million memberships in a large municipality, in runs of one group each (a source
-    # lists a group's memberships together): a run whose memberships are all current or all
-    # not is taken whole, in C; persons are checked once each, after.
-    members: dict[str, set[str]] = {}
-    teachers: dict[str, set[str]] = {}
-    student = MemberRole.STUDENT
-    for run in snapshot.membership_runs():
-        gid = run.group_id
-        if gid not in groups:
-            continue
-        in_class = members.setdefault(gid, set())
-        owning = teachers.setdefault(gid, set())
-        current = run.current(today)
-        if current is False:
-            continue
-        if current and not (run.students and run.staff):
-            (in_class if run.students else owning).update(run.person_ids)
-            continue
-        for _, pid, role, start, end in run.memberships:
-            if (start is not None and start > today) or (end is not None and end < today):
-                continue
-            if role is student:
-                in_class.add(pid)
-            else:
-                owning.add(pid)
-    in_classes = set().union(*members.values())
-    owners_all = set().union(*teachers.values())
-    left_out = (in_classes | owners_all).difference(persons)  # excluded, unknown
-    for gid, owners in teachers.items():
-        if left_out:
-            owners -= left_out
-        kids = members.get(gid)
-        if kids is not None:
-            kids -= owners  # a teacher of a class is linked once, as teacher
-    if left_out:
-        for kids in members.values():
-            kids -= left_out
-    studying |= in_classes - left_out
-    teaching |= owners_all - left_out
-    roles = dict.fromkeys(studying - teaching, "student")
-    roles.update(dict.fromkeys(teaching, "teacher"))
-
-    with_role = dict(persons)  # most persons have a role: copy, then take away the rest
-    for pid in persons.keys() - roles.keys():
-        del with_role[pid]
-    users = _users(with_role, roles, config, policy)
+    r = roster(snapshot, policy)
+    groups, members, teachers = r.groups, r.members, r.teachers
+    users = _users(r.persons, r.roles, config, policy)
 
     schools = {
         sid: DesiredObject(
@@ -197,7 +97,7 @@ def desired_state(
 
     classes = _unique_nicknames(classes, nicknames)
     links = {
-        SCHOOL_USER: LinkSet(school_users),
+        SCHOOL_USER: LinkSet(r.school_users),
         SCHOOL_CLASS: LinkSet(
             (g.school_id, gid) for gid, g in groups.items() if g.school_id in schools
         ),
@@ -211,10 +111,10 @@ def desired_state(
 
 
 def _users(
-    persons: dict[str, Person],
-    roles: dict[str, str],
+    persons: Mapping[str, Person],
+    roles: Mapping[str, Role],
     config: MicrosoftConfig,
-    policy: MappingPolicy,
+    policy: RosterPolicy,
 ) -> dict[str, DesiredObject]:
     """Accounts for the persons who have a role; two passes, as account names are unique
     across the whole snapshot. Written for the large municipality's 170,000 people: the
@@ -320,7 +220,8 @@ def _term(start: date | None, end: date | None, today: date) -> tuple[dict[str, 
         "startDate": (start or year.first_day).isoformat(),
         "endDate": (end or year.last_day).isoformat(),
     }
-    values = {"school_year": year.label, "school_year_short": year.short, "term": year.term}
+    term_name = term_label(start or today)
+    values = {"school_year": year.label, "school_year_short": year.short, "term": term_name}
     return values, attrs_of(term)
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from engine.model import Snapshot
 from engine.plan import Action, Operation
+from engine.roster import RosterPolicy
 from engine.secrets import Secret, SecretResolver
 from engine.target import (
     Batch,
@@ -32,7 +33,7 @@ from .client import GraphClient, GraphUnavailable
 from .config import MicrosoftConfig
 from .drift import read_drift
 from .links import apply_binds, apply_link, bind_requests, is_bind
-from .mapping import MappingPolicy, desired_state
+from .mapping import desired_state
 from .objects import apply_object
 from .runtime import Memory, Runtime
 from .teams import apply_team
@@ -116,7 +117,7 @@ class MicrosoftTarget:
     # desired and observed ----------------------------------------------------------------
 
     def desired(self, snapshot: Snapshot) -> DesiredState:
-        state = desired_state(snapshot, self.config, MappingPolicy.of(self.policy))
+        state = desired_state(snapshot, self.config, RosterPolicy.of(self.policy))
         self.memory = Memory(desired=state)  # a new run: forget what the last one bound
         return state
 

@@ -56,19 +56,12 @@ class SS12000Client:
         self, path: str, params: Mapping[str, str] | list[tuple[str, str]], where: str
     ) -> httpx.Response:
         url = f"{self.base_url}/{path}"
-        refused = False
-        while True:
-            headers = {"Authorization": await self.auth.header()} if self.auth else None
-            resp = await self.http.request("GET", url, where, params=params, headers=headers)
-            if resp.status_code == 401 and self.auth is not None and not refused:
-                self.auth.invalidate()  # revoked or expired early: one fresh token, then stop
-                refused = True
-                continue
-            if resp.status_code == 200:
-                if self.server_time is None:
-                    self.server_time = date_header(resp)
-                return resp
-            raise SourceError(f"{where}: {_explain(resp)}")
+        resp = await self.http.request("GET", url, where, params=params, auth=self.auth)
+        if resp.status_code == 200:
+            if self.server_time is None:
+                self.server_time = date_header(resp)
+            return resp
+        raise SourceError(f"{where}: {_explain(resp)}")
 
     async def _page(
         self,

@@ -29,6 +29,7 @@ class SS12000Config(BaseModel):
     timeout_s: float = Field(60.0, gt=0, le=600)
     full_read_days: int = Field(7, ge=0, le=365)  # 0: every read is a full read
     verify: bool | str = True  # TLS: True, False, or the path of a CA bundle
+    proxy: str | None = None  # an HTTP(S) proxy URL; unset: HTTPS_PROXY from the environment
     client_cert: str | None = None  # PEM client certificate (mutual TLS), its key too or below
     client_key: str | None = None  # PEM private key of client_cert, when kept apart
     client_key_password: str | None = None  # a secret reference, for an encrypted key

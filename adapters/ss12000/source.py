@@ -18,6 +18,8 @@ from typing import Any, ClassVar, Literal
 import httpx
 from pydantic import ValidationError
 
+from adapters.kit.retry import Backoff
+from adapters.kit.tls import ClientCert, TLSConfigError, tls_context
 from adapters.ss12000.auth import TokenSource
 from adapters.ss12000.client import SS12000Client
 from adapters.ss12000.config import SS12000Config, describe
@@ -31,8 +33,6 @@ from adapters.ss12000.read_helper import (
     read_with_helper,
 )
 from adapters.ss12000.records import decode_record, encode, record_id
-from adapters.ss12000.retry import RetryPolicy
-from adapters.ss12000.tls import ClientCert, TLSConfigError, tls_context
 from adapters.ss12000.transport import Http
 from adapters.ss12000.vocabulary import ENTITIES
 from engine.findings import Finding, Severity
@@ -99,7 +99,7 @@ class SS12000Source:
         config: SS12000Config,
         secret: Secret | None = None,
         *,
-        retry: RetryPolicy | None = None,
+        retry: Backoff | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         client_cert: ClientCert | None = None,
         helper: HelperSettings | None = None,
@@ -138,6 +138,7 @@ class SS12000Source:
                 verify=cfg.verify,
                 client_cert=self._client_cert,
                 policy=self._retry,
+                proxy=cfg.proxy,
                 transport=self._transport,
             )
             auth = TokenSource(http, token_url, cfg.client_id, self._secret, cfg.scope)

@@ -1,26 +1,26 @@
-"""HTTP with bounded retries for the SS 12000 client and its token requests.
+"""HTTP for the SS 12000 client and its token requests, on the kit's client.
 
-Retries transport errors, 429 and 5xx (Retry-After honoured, otherwise exponential backoff with
-full jitter). Anything else is returned to the caller, which knows what it means.
+The kit retries (adapters/kit/http.py); this says in the source's words what a request that
+kept failing means, as a :class:`SourceError` naming the endpoint and page.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
 
-from adapters.ss12000.retry import RETRY_STATUS, RetryPolicy, parse_retry_after
-from adapters.ss12000.tls import ClientCert, TLSConfigError, tls_context
+from adapters.kit.http import HttpClient, NoAnswer, Params, TokenSource
+from adapters.kit.retry import TRANSIENT_STATUS, Backoff, parse_retry_after
+from adapters.kit.tls import ClientCert, TLSConfigError, tls_context
 from engine.source import SourceError
 
 
 class Http:
-    """An httpx client plus retry policy and counters for the read's stats."""
+    """The kit's client plus the source's messages and counters for the read's stats."""
 
     def __init__(
         self,
@@ -28,23 +28,41 @@ class Http:
         timeout_s: float,
         verify: bool | str = True,
         client_cert: ClientCert | None = None,
-        policy: RetryPolicy | None = None,
+        policy: Backoff | None = None,
+        proxy: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.policy = policy or RetryPolicy()
         self._client_cert = client_cert
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
+        self.kit = HttpClient(
+            timeout_s=timeout_s,
             verify=_tls(verify, client_cert),
+            backoff=policy,
             headers={"Accept": "application/json", "User-Agent": "ess-ss12000/1"},
+            proxy=proxy,
             transport=transport,
-            follow_redirects=False,
         )
-        self.requests = 0
-        self.retries = 0
-        self.throttled = 0
+        self.policy = self.kit.backoff
 
-    def _hint(self, url: str, exc: httpx.TransportError) -> str:
+    @property
+    def requests(self) -> int:
+        return self.kit.stats.requests
+
+    @property
+    def retries(self) -> int:
+        return self.kit.stats.retries
+
+    @retries.setter
+    def retries(self, value: int) -> None:
+        self.kit.stats.retries = value
+
+    @property
+    def throttled(self) -> int:
+        return self.kit.stats.throttled
+
+    async def sleep(self, seconds: float) -> None:
+        await self.kit.sleep(seconds)
+
+    def _hint(self, url: str, exc: BaseException) -> str:
         """What a dropped HTTPS connection most likely means, for the message."""
         dropped = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
         if url.startswith("https://") and self._client_cert is None and isinstance(exc, dropped):
@@ -55,72 +73,55 @@ class Http:
             )
         return ""
 
-    async def sleep(self, seconds: float) -> None:
-        await (self.policy.sleep or asyncio.sleep)(seconds)
-
     async def request(
         self,
         method: str,
         url: str,
         where: str,
         *,
-        params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        params: Params = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        auth: TokenSource | None = None,
     ) -> httpx.Response:
-        """Send with retries; the last transient failure becomes a :class:`SourceError`."""
-        policy = self.policy
-        for attempt in range(policy.attempts):
-            last = attempt == policy.attempts - 1
-            self.requests += 1
-            try:
-                resp = await self.client.request(
-                    method,
-                    url,
-                    params=_query(params),
-                    data=data,
-                    headers=headers,
-                )
-            except httpx.TimeoutException:
-                if last:
-                    raise SourceError(
-                        f"{where}: no answer within the timeout after {policy.attempts} attempts"
-                    ) from None
-                await self._wait(attempt, None)
-                continue
-            except httpx.TransportError as exc:
-                if last:
-                    raise SourceError(
-                        f"{where}: cannot reach the server after {policy.attempts} attempts "
-                        f"({type(exc).__name__}){self._hint(url, exc)}"
-                    ) from None
-                await self._wait(attempt, None)
-                continue
-            if resp.status_code not in RETRY_STATUS:
-                return resp
-            if resp.status_code == 429:
-                self.throttled += 1
-            retry_after = resp.headers.get("Retry-After")
-            wait = parse_retry_after(retry_after)
-            if wait is not None and wait > policy.retry_after_cap_s:
+        """Send with the kit's retries (every SS 12000 request, the token's too, may be sent
+        twice); the last transient failure becomes a :class:`SourceError`."""
+        attempts = self.policy.attempts
+        try:
+            resp = await self.kit.request(
+                method,
+                url,
+                where,
+                params=params,
+                data=data,
+                headers=headers,
+                idempotent=True,
+                auth=auth,
+            )
+        except NoAnswer as exc:
+            if exc.kind == "timeout":
                 raise SourceError(
-                    f"{where}: the server asks to wait {wait:.0f} s before the next request "
-                    f"(status {resp.status_code}); try the read later"
-                )
-            if last:
-                raise SourceError(
-                    f"{where}: the server answered {resp.status_code} "
-                    f"{resp.reason_phrase} {policy.attempts} times; giving up"
-                )
-            await self._wait(attempt, retry_after)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _wait(self, attempt: int, retry_after: str | None) -> None:
-        self.retries += 1
-        await self.sleep(self.policy.delay(attempt, retry_after))
+                    f"{where}: no answer within the timeout after {attempts} attempts"
+                ) from None
+            raise SourceError(
+                f"{where}: cannot reach the server after {attempts} attempts "
+                f"({type(exc.cause).__name__}){self._hint(url, exc.cause)}"
+            ) from None
+        if resp.status_code not in TRANSIENT_STATUS:
+            return resp
+        wait = parse_retry_after(resp.headers.get("Retry-After"))
+        if wait is not None and wait > self.policy.retry_after_cap_s:
+            raise SourceError(
+                f"{where}: the server asks to wait {wait:.0f} s before the next request "
+                f"(status {resp.status_code}); try the read later"
+            )
+        raise SourceError(
+            f"{where}: the server answered {resp.status_code} "
+            f"{resp.reason_phrase} {attempts} times; giving up"
+        )
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.kit.aclose()
 
 
 def date_header(resp: httpx.Response) -> datetime | None:
@@ -131,14 +132,6 @@ def date_header(resp: httpx.Response) -> datetime | None:
         return parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-
-
-def _query(
-    params: Mapping[str, str] | Sequence[tuple[str, str]] | None,
-) -> httpx.QueryParams | None:
-    if params is None:
-        return None
-    return httpx.QueryParams(params if isinstance(params, Mapping) else tuple(params))
 
 
 def _tls(verify: bool | str, client_cert: ClientCert | None) -> bool | ssl.SSLContext:

@@ -27,9 +27,10 @@ from ms_support import (
 )
 
 from adapters.microsoft.config import MicrosoftConfig
-from adapters.microsoft.mapping import MappingPolicy, desired_state
+from adapters.microsoft.mapping import desired_state
 from adapters.microsoft.sandbox import MicrosoftSandbox
 from engine.model import MemberRole, Membership, Person, SchoolRole, SchoolRoleType, Snapshot
+from engine.roster import RosterPolicy
 
 
 def _toml_value(value: Any) -> str:
@@ -87,7 +88,7 @@ def assert_matches_desired(sb: MicrosoftSandbox, snap: Snapshot) -> None:
     cfg = MicrosoftConfig.model_validate(
         {"tenant_id": "t", "client_id": "c", "client_secret": "env:X", "domain": "skola.example"}
     )
-    want = desired_state(snap, cfg, MappingPolicy())
+    want = desired_state(snap, cfg, RosterPolicy())
     state = sb.state()
     by_source = {}
     for u in state["users"]:

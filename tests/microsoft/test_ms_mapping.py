@@ -10,11 +10,14 @@ import pytest
 from ms_support import G_KLASS, G_MENTOR, G_UND, S1, S2, T1, T2, pid, small_snapshot
 from pydantic import ValidationError
 
+from adapters.kit.naming import unique_names
+from adapters.kit.schoolyear import SchoolYear, term_label
 from adapters.microsoft.config import MicrosoftConfig
-from adapters.microsoft.mapping import MappingPolicy, desired_state
-from adapters.microsoft.naming import SchoolYear, clean_nickname, unique_names
+from adapters.microsoft.mapping import desired_state
+from adapters.microsoft.naming import clean_nickname
 from adapters.microsoft.target import kind_specs
 from engine.config import TenantPolicy
+from engine.roster import RosterPolicy
 from engine.target import DesiredState, attrs_fingerprint, attrs_of
 
 
@@ -36,7 +39,7 @@ def attrs(state: DesiredState, kind: str, key: str) -> dict[str, Any]:
 
 def test_users_get_template_names_roles_and_no_civic_number() -> None:
     snap = small_snapshot()
-    state = desired_state(snap, config(), MappingPolicy())
+    state = desired_state(snap, config(), RosterPolicy())
     teacher = attrs(state, "user", T1)
     assert teacher["userPrincipalName"] == "asa.oberg@skola.example"
     assert teacher["displayName"] == "Åsa Öberg"
@@ -52,7 +55,7 @@ def test_users_get_template_names_roles_and_no_civic_number() -> None:
 
 
 def test_namesakes_get_distinct_account_names_by_source_id() -> None:
-    state = desired_state(small_snapshot(), config(), MappingPolicy())
+    state = desired_state(small_snapshot(), config(), RosterPolicy())
     first, second = attrs(state, "user", pid(1)), attrs(state, "user", pid(2))
     assert first["userPrincipalName"] == "anna.svensson@skola.example"  # the lower id keeps it
     assert second["userPrincipalName"] == "anna.svensson2@skola.example"
@@ -61,7 +64,7 @@ def test_namesakes_get_distinct_account_names_by_source_id() -> None:
 
 
 def test_classes_carry_the_school_year_so_next_year_never_collides() -> None:
-    state = desired_state(small_snapshot(), config(), MappingPolicy())
+    state = desired_state(small_snapshot(), config(), RosterPolicy())
     klass = attrs(state, "class", G_KLASS)
     assert klass["displayName"] == "7A 2024/25"
     assert klass["mailNickname"] == "c-2425-9a000000"
@@ -81,10 +84,11 @@ def test_classes_carry_the_school_year_so_next_year_never_collides() -> None:
         end=date(2026, 6, 15),
     )
     snap2 = replace(snap, groups={next_year.id: next_year}, as_of=date(2025, 9, 1))
-    later = attrs(desired_state(snap2, config(), MappingPolicy()), "class", next_year.id)
+    later = attrs(desired_state(snap2, config(), RosterPolicy()), "class", next_year.id)
     assert later["displayName"] == "7A 2025/26"
     assert later["mailNickname"] != klass["mailNickname"]
-    assert SchoolYear.of(date(2025, 3, 1)).term == "VT25"
+    assert SchoolYear.of(date(2025, 3, 1)).label == "2024/25"
+    assert term_label(date(2025, 3, 1)) == "VT25"
 
 
 def test_templates_are_configurable_and_checked() -> None:
@@ -93,7 +97,7 @@ def test_templates_are_configurable_and_checked() -> None:
         class_mail_template="{school_year_short}_{name}",
         upn_template="{given}{family}.{id8}@{domain}",
     )
-    state = desired_state(small_snapshot(), cfg, MappingPolicy())
+    state = desired_state(small_snapshot(), cfg, RosterPolicy())
     klass = attrs(state, "class", G_KLASS)
     assert klass["displayName"] == "12345678 7A HT24"
     assert klass["mailNickname"] == "2425_7a"
@@ -105,17 +109,17 @@ def test_templates_are_configurable_and_checked() -> None:
 
 def test_group_types_select_classes_and_teams_follow_classes() -> None:
     snap = small_snapshot()
-    state = desired_state(snap, config(), MappingPolicy(group_types=("Klass",)))
+    state = desired_state(snap, config(), RosterPolicy(group_types=("Klass",)))
     assert set(state.objects["class"]) == {G_KLASS}
     assert set(state.objects["team"]) == {G_KLASS}
-    state = desired_state(snap, config(), MappingPolicy(group_types=("Klass", "Mentor")))
+    state = desired_state(snap, config(), RosterPolicy(group_types=("Klass", "Mentor")))
     assert set(state.objects["class"]) == {G_KLASS, G_MENTOR}
-    no_teams = desired_state(snap, config(create_teams=False), MappingPolicy())
+    no_teams = desired_state(snap, config(create_teams=False), RosterPolicy())
     assert "team" not in no_teams.objects
 
 
 def test_links_split_students_and_teachers() -> None:
-    state = desired_state(small_snapshot(), config(), MappingPolicy())
+    state = desired_state(small_snapshot(), config(), RosterPolicy())
     assert (G_KLASS, T1) in state.links["class.teacher"]  # a mentor is a teacher of the class
     assert (G_KLASS, T1) not in state.links["class.member"]
     assert (G_UND, pid(1)) in state.links["class.member"]
@@ -129,7 +133,7 @@ def test_links_split_students_and_teachers() -> None:
 def test_protected_identity_policy(mode: str) -> None:
     snap = small_snapshot()
     protected = snap.persons[pid(6)]
-    state = desired_state(snap, config(), MappingPolicy(protected_identity=mode))
+    state = desired_state(snap, config(), RosterPolicy(protected_identity=mode))
     users = state.objects["user"]
     if mode == "exclude":
         assert pid(6) not in users
@@ -152,14 +156,14 @@ def test_ended_groups_are_not_desired() -> None:
     snap = small_snapshot()
     ended = replace(snap.groups[G_UND], end=date(2024, 8, 31))
     snap = replace(snap, groups={**snap.groups, G_UND: ended})
-    state = desired_state(snap, config(), MappingPolicy())
+    state = desired_state(snap, config(), RosterPolicy())
     assert G_UND not in state.objects["class"]
 
 
 def test_a_class_without_teacher_gives_a_finding() -> None:
     snap = small_snapshot()
     snap = replace(snap, memberships=tuple(m for m in snap.memberships if m.person_id != T2))
-    state = desired_state(snap, config(), MappingPolicy())
+    state = desired_state(snap, config(), RosterPolicy())
     assert [f.record_id for f in state.findings] == [G_UND]
     assert state.findings[0].code == "class_without_teacher"
 
@@ -204,7 +208,7 @@ def test_attributes_are_in_their_frozen_form(changes: dict[str, Any], mode: str)
     """Users' attributes are written out in key order by hand (for speed); they must equal
     what attrs_of makes of the same values, or fingerprints would differ between paths."""
     state = desired_state(
-        small_snapshot(), config(**changes), MappingPolicy(protected_identity=mode)
+        small_snapshot(), config(**changes), RosterPolicy(protected_identity=mode)
     )
     for kind in ("school", "user", "class", "team"):
         for obj in state.objects[kind].values():

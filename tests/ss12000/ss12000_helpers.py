@@ -14,8 +14,8 @@ from typing import Any
 
 import uvicorn
 
+from adapters.kit.retry import Backoff
 from adapters.ss12000.config import SS12000Config
-from adapters.ss12000.retry import RetryPolicy
 from adapters.ss12000.sandbox import SandboxInfo
 from adapters.ss12000.source import SS12000Source
 from engine.model import Snapshot
@@ -63,8 +63,8 @@ def context(cache: MemoryCache | None = None, today: date = AS_OF) -> SourceCont
     return SourceContext("test", cache or MemoryCache(), today)
 
 
-def fast_retry(attempts: int = 6) -> RetryPolicy:
-    return RetryPolicy(attempts=attempts, base_s=0.005, cap_s=0.02)
+def fast_retry(attempts: int = 6) -> Backoff:
+    return Backoff(attempts=attempts, base_s=0.005, cap_s=0.02)
 
 
 def source_for(info: SandboxInfo, *, attempts: int = 6, **overrides: Any) -> SS12000Source:

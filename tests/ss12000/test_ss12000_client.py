@@ -10,9 +10,9 @@ import httpx
 import pytest
 from ss12000_helpers import MemoryCache, context, fast_retry, same_snapshot, source_for
 
+from adapters.kit.retry import Backoff
 from adapters.ss12000.auth import TokenSource
 from adapters.ss12000.client import SS12000Client
-from adapters.ss12000.retry import RetryPolicy
 from adapters.ss12000.sample.dataset import Dataset
 from adapters.ss12000.sandbox import SandboxSettings, SS12000Sandbox
 from adapters.ss12000.transport import Http
@@ -134,7 +134,7 @@ async def test_throttling_is_waited_out_with_retry_after(small_dataset: Dataset)
     settings = SandboxSettings(requests_per_second=1)  # the token request uses the only slot
     async with SS12000Sandbox(small_dataset, settings=settings) as sandbox:
         info = sandbox.info
-        http = Http(timeout_s=10, policy=RetryPolicy(attempts=4, base_s=0.001, sleep=sleep))
+        http = Http(timeout_s=10, policy=Backoff(attempts=4, base_s=0.001, sleep=sleep))
         auth = TokenSource(
             http, info.token_url, info.client_id, Secret("env:X", info.client_secret)
         )

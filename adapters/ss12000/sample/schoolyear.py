@@ -1,58 +1,19 @@
-"""The Swedish school calendar as the generator uses it: term starts and the school year's end.
-
-A school year runs from the autumn term start (the third Monday of August) to the second Friday
-of June; the spring term starts on the second Monday of January.
-"""
+"""The school calendar as the generator writes it: the kit's school year, and the time stamp
+every change effective on a day carries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
+from adapters.kit.schoolyear import SchoolYear, term_label
 
-def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    """The n-th given weekday (Monday = 0) of a month."""
-    first = date(year, month, 1)
-    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+__all__ = ["SchoolYear", "school_year_of", "stamp", "term_label"]
 
-
-@dataclass(frozen=True, slots=True)
-class SchoolYear:
-    """One school year, named by the calendar year its autumn term starts in."""
-
-    year: int
-
-    @property
-    def autumn_start(self) -> date:
-        return nth_weekday(self.year, 8, 0, 3)
-
-    @property
-    def spring_start(self) -> date:
-        return nth_weekday(self.year + 1, 1, 0, 2)
-
-    @property
-    def end(self) -> date:
-        return nth_weekday(self.year + 1, 6, 4, 2)
-
-    def term_start(self, day: date) -> date:
-        """The start of the term that ``day`` falls in (or, in summer, the coming autumn term)."""
-        return self.spring_start if day >= self.spring_start else self.autumn_start
-
-    def next(self) -> SchoolYear:
-        return SchoolYear(self.year + 1)
-
-
-def school_year_of(day: date) -> SchoolYear:
-    """The school year containing ``day``; the summer after term end belongs to the next one."""
-    sy = SchoolYear(day.year if day.month >= 7 else day.year - 1)
-    return sy.next() if day > sy.end else sy
+school_year_of = SchoolYear.teaching_on
+"""The school year whose teaching is under way on a day (the summer after term end belongs to
+the next)."""
 
 
 def stamp(day: date) -> str:
     """The RFC 3339 time every change effective on ``day`` carries: 06:00 UTC."""
     return f"{day.isoformat()}T06:00:00Z"
-
-
-def term_label(day: date) -> str:
-    """Swedish term label for names, e.g. ``HT25`` or ``VT26``."""
-    return f"{'HT' if day.month >= 7 else 'VT'}{day.year % 100:02d}"

@@ -1,4 +1,10 @@
-"""Bounded retries: exponential backoff with full jitter, Retry-After honoured."""
+"""How long to wait before asking a service again: exponential backoff with full jitter, and
+the service's Retry-After honoured.
+
+This is the delay rule of the kit's HTTP client (:mod:`adapters.kit.http`), which retries only
+what is safe to send twice. Operations that write are retried by the engine's executor, never
+here (docs/architecture.md, "Who owns retries and pacing").
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+"""Answers that say "not now": throttled, or the service failed on its side."""
 
 
 @dataclass
-class RetryPolicy:
+class Backoff:
     """How often and how long to wait; ``sleep`` and ``rng`` are replaceable for tests."""
 
     attempts: int = 6

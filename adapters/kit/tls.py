@@ -1,5 +1,5 @@
-"""TLS for the SS 12000 client: which servers to trust, and the client certificate some
-servers require (mutual TLS; Edlevo's integration servers, for one).
+"""TLS for every adapter's client: which servers to trust, and the client certificate some
+servers require (mutual TLS: Edlevo's integration servers, Tieto's IMS APIs).
 
 The certificate is loaded when the source is built, so a wrong path, a broken PEM or a wrong
 key password is a configuration error naming the key, before any read starts. The password is

@@ -1,0 +1,198 @@
+"""One HTTP client for every adapter: timeouts, TLS, proxies, a fresh token after a 401, and
+retries of what is safe to send twice.
+
+What it retries, and why:
+
+- a request that never reached the service (the connection could not be made) and a 429 (the
+  service refused it unprocessed) may be sent again whatever its method;
+- timeouts, dropped connections and 5xx answers are retried only for idempotent requests
+  (GET, HEAD, OPTIONS, PUT, DELETE, or a caller that says so): a create answered with a 5xx
+  or no answer at all may have taken effect, and only the engine, which can look the object
+  up by its natural key first, may decide to send it again;
+- every wait honours the service's Retry-After, otherwise exponential backoff with full jitter.
+
+When the attempts run out the last answer is returned (or :class:`NoAnswer` raised), and the
+adapter says what it means in its own words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import httpx
+
+from adapters.kit.retry import TRANSIENT_STATUS, Backoff, parse_retry_after
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+Params = Mapping[str, str] | Sequence[tuple[str, str]] | None
+
+
+class TokenSource(Protocol):
+    """What the client needs of an adapter's credentials: a header, and a way to drop a token
+    the service refused so the next header is a fresh one."""
+
+    async def header(self) -> str: ...
+
+    def invalidate(self) -> None: ...
+
+
+class NoAnswer(Exception):
+    """The service did not answer: ``kind`` says how. ``may_have_arrived`` is true when the
+    request may have reached the service (a timeout or a dropped connection), so a write must
+    be looked up before it is sent again."""
+
+    def __init__(
+        self,
+        kind: Literal["timeout", "unreachable", "dropped"],
+        where: str,
+        attempts: int,
+        cause: BaseException,
+    ) -> None:
+        super().__init__(f"{where}: {kind} after {attempts} attempt(s) ({type(cause).__name__})")
+        self.kind = kind
+        self.where = where
+        self.attempts = attempts
+        self.cause = cause
+
+    @property
+    def may_have_arrived(self) -> bool:
+        return self.kind != "unreachable"
+
+
+@dataclass
+class HttpStats:
+    """What the client sent: requests, retries made, 429s seen, answers by status."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+class HttpClient:
+    """An ``httpx.AsyncClient`` with the kit's retry rules; ``transport`` is the test seam."""
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        verify: bool | ssl.SSLContext = True,
+        backoff: Backoff | None = None,
+        auth: TokenSource | None = None,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | None = None,
+        max_connections: int = 10,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.backoff = backoff or Backoff()
+        self.auth = auth
+        self.stats = HttpStats()
+        options: dict[str, Any] = {}
+        if transport is not None:
+            options["transport"] = transport
+        elif proxy:
+            options["proxy"] = proxy  # otherwise HTTPS_PROXY and NO_PROXY from the environment
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
+            verify=verify,
+            headers=dict(headers or {}),
+            limits=httpx.Limits(max_connections=max_connections),
+            follow_redirects=False,
+            **options,
+        )
+
+    async def sleep(self, seconds: float) -> None:
+        await (self.backoff.sleep or asyncio.sleep)(seconds)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        where: str,
+        *,
+        params: Params = None,
+        data: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        timeout_s: float | None = None,
+        auth: TokenSource | None = None,
+    ) -> httpx.Response:
+        """Send with the kit's retry rules; returns the last answer, or raises
+        :class:`NoAnswer`. ``where`` names the request in messages (never a secret);
+        ``auth`` overrides the client's credentials for this request."""
+        safe = method.upper() in IDEMPOTENT if idempotent is None else idempotent
+        auth = auth or self.auth
+        policy = self.backoff
+        refreshed = False
+        attempt = 0
+        query = _query(params)
+        while True:
+            last = attempt >= policy.attempts - 1
+            hdrs = dict(headers or {})
+            if auth is not None:
+                hdrs["Authorization"] = await auth.header()
+            self.stats.requests += 1
+            try:
+                resp = await self.client.request(
+                    method,
+                    url,
+                    params=query,
+                    data=data,
+                    content=content,
+                    headers=hdrs,
+                    timeout=timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if last:
+                    raise NoAnswer("unreachable", where, attempt + 1, exc) from None
+                await self._wait(attempt, None)
+                attempt += 1
+                continue
+            except httpx.TimeoutException as exc:
+                if last or not safe:
+                    raise NoAnswer("timeout", where, attempt + 1, exc) from None
+                await self._wait(attempt, None)
+                attempt += 1
+                continue
+            except httpx.TransportError as exc:
+                if last or not safe:
+                    raise NoAnswer("dropped", where, attempt + 1, exc) from None
+                await self._wait(attempt, None)
+                attempt += 1
+                continue
+            status = resp.status_code
+            self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+            if status == 401 and auth is not None and not refreshed:
+                auth.invalidate()  # revoked or expired early: one fresh token, then stop
+                refreshed = True
+                continue
+            if status not in TRANSIENT_STATUS:
+                return resp
+            if status == 429:
+                self.stats.throttled += 1
+            retry_after = resp.headers.get("Retry-After")
+            wait = parse_retry_after(retry_after)
+            too_long = wait is not None and wait > policy.retry_after_cap_s
+            if last or too_long or not (safe or status == 429):
+                return resp
+            await self._wait(attempt, retry_after)
+            attempt += 1
+
+    async def _wait(self, attempt: int, retry_after: str | None) -> None:
+        self.stats.retries += 1
+        await self.sleep(self.backoff.delay(attempt, retry_after))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _query(params: Params) -> httpx.QueryParams | None:
+    if params is None:
+        return None
+    return httpx.QueryParams(params if isinstance(params, Mapping) else tuple(params))
