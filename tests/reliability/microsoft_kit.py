@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.microsoft.config import MicrosoftConfig
-from adapters.microsoft.mapping import MappingPolicy, desired_state
 from adapters.microsoft.sandbox import MicrosoftSandbox, SandboxSettings
+from adapters.microsoft.target import MicrosoftTarget
 from engine.config import TenantPolicy
 from engine.model import Snapshot
 from tests.microsoft.ms_support import SECRET_ENV, settings_for
@@ -132,7 +132,8 @@ class MicrosoftKit:
         )
 
     def wanted(self, snap: Snapshot) -> Wanted:
-        d = desired_state(snap, self.config(), MappingPolicy.of(TenantPolicy()))
+        # the target's own mapping (it needs no client for that)
+        d = MicrosoftTarget("microsoft", self.config(), TenantPolicy(), None).desired(snap)  # type: ignore[arg-type]
         live: dict[str, dict[str, Any]] = {}
         for kind, objs in d.objects.items():
             live[kind] = {}

@@ -108,12 +108,18 @@ def same(truth: TrueState, want: Wanted) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------- memory
-MEMORY_FAULT_MIX = {"fault_rate": 0.4, "applied_fault_rate": 0.4, "throttle_rate": 0.2}
-"""How a memory target's fault rate is shared: plain 5xx, applied-then-5xx, and 429."""
+MEMORY_FAULT_MIX = {
+    "fault_rate": 0.3,
+    "applied_fault_rate": 0.3,
+    "timeout_rate": 0.2,
+    "throttle_rate": 0.2,
+}
+"""How a memory target's fault rate is shared: 5xx, applied-then-5xx, timeouts, 429s."""
 
 
 class MemoryKit:
-    """The memory target without natural-key idempotency: a second create is a duplicate."""
+    """The memory target without natural-key idempotency (a second create is a duplicate),
+    with faults that replay exactly (engine/testing/replay_target.py)."""
 
     name = "mem"
 
@@ -123,7 +129,7 @@ class MemoryKit:
 
     def table(self, *, fault_rate: float, seed: int) -> dict[str, Any]:
         t: dict[str, Any] = {
-            "type": "memory",
+            "type": "memory-replay",  # faults fixed per attempt: examples replay exactly
             "state": str(self.state_path),
             "duplicate_creates": True,
             "batch_size": 7,

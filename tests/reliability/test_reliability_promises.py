@@ -6,8 +6,9 @@ the same failures in many combinations; these name them one at a time.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -157,24 +158,29 @@ async def test_a_live_run_still_refuses_a_second(tmp_path: Path) -> None:
     alive in another process, a second run is refused."""
     w = memory_world(tmp_path, latency_s=0.5, batch_size=5, max_concurrency=1)
     w.write_config()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests/engine/sync_once.py"), str(w.config), "alpha"],
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ESS_CRASH_AT", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "tests/engine/sync_once.py"),
+        str(w.config),
+        "alpha",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 30
         while not w.kit.state_path.exists():  # type: ignore[attr-defined]
-            assert proc.poll() is None, proc.communicate()
+            assert proc.returncode is None, await proc.communicate()
             assert time.monotonic() < deadline
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
         with pytest.raises(Busy):
             async with await Ops.open(w.config, actor="test:second") as ops:
                 await ops.sync("alpha")
     finally:
-        proc.wait(timeout=120)
+        _, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    assert proc.returncode == 0, err
 
 
 # ------------------------------------------------------------------ (d) hostile values
@@ -201,8 +207,6 @@ async def test_hostile_value_gives_a_finding_and_never_reaches_the_target(
     run = await w.sync()
     async with await Ops.open(w.config, actor="test") as ops:
         findings = await ops.findings("alpha", run_id=run.id)
-    assert any(f.record_id == pid for f in findings), [
-        (f.code, f.record_id) for f in findings
-    ]
+    assert any(f.record_id == pid for f in findings), [(f.code, f.record_id) for f in findings]
     state = w.kit.state_path.read_text(encoding="utf-8")  # type: ignore[attr-defined]
     assert HOSTILE[what] not in state
