@@ -15,8 +15,9 @@ from engine.model import Snapshot
 from tests.microsoft.ms_support import SECRET_ENV, settings_for
 from tests.reliability.targets import TrueState, Wanted
 
-HANG_S = 1.2  # a timeout fault holds the request this long, then answers 504
-CLIENT_TIMEOUT_S = 0.8  # so the client gives up first: the write's fate is unknown
+HANG_S = 0.6  # a timeout fault holds the request this long, then answers 504
+CLIENT_TIMEOUT_S = 0.4  # so the client gives up first: the write's fate is unknown
+THROTTLE_WRITES = 60  # per 1 s while faults are on; the client paces itself to 200
 
 
 def quiet() -> SandboxSettings:
@@ -51,6 +52,9 @@ class MicrosoftKit:
         s.fault_kinds = self.fault_kinds
         s.timeout_hang_s = HANG_S
         s.propagation_delay_s = self.propagation_s if fault_rate else 0.0
+        # below what the client paces itself to: the sandbox answers 429 with Retry-After
+        s.directory_write_limit = THROTTLE_WRITES if fault_rate else 3000
+        s.directory_write_window_s = 1.0
         s.seed = seed
 
     def env(self) -> dict[str, str]:
