@@ -108,13 +108,16 @@ def same(truth: TrueState, want: Wanted) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------- memory
-MEMORY_FAULT_MIX = {
-    "fault_rate": 0.3,
-    "applied_fault_rate": 0.3,
-    "timeout_rate": 0.2,
-    "throttle_rate": 0.2,
-}
-"""How a memory target's fault rate is shared: 5xx, applied-then-5xx, timeouts, 429s."""
+def memory_fault_mix() -> dict[str, float]:
+    """How a memory target's fault rate is shared out among the faults it can make: 5xx before
+    and after the write, timeouts before and after it (where the double has them) and 429s."""
+    offered = MemoryTargetConfig.model_fields
+    mix = {"fault_rate": 0.25, "applied_fault_rate": 0.25, "throttle_rate": 0.2}
+    if "timeout_rate" in offered and "applied_timeout_rate" in offered:
+        mix |= {"timeout_rate": 0.15, "applied_timeout_rate": 0.15}
+    else:
+        mix["applied_fault_rate"] += 0.3
+    return mix
 
 
 class MemoryKit:
@@ -137,7 +140,7 @@ class MemoryKit:
             "retry_after_s": 0.01,
             "seed": seed,
         }
-        for knob, share in MEMORY_FAULT_MIX.items():
+        for knob, share in memory_fault_mix().items():
             t[knob] = round(fault_rate * share, 4)
         t.update(self.overrides)
         return t
