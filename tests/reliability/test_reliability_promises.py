@@ -20,7 +20,6 @@ from tests.reliability import municipality as town
 from tests.reliability.checks import (
     converge,
     done_items_present,
-    equals_desired,
     no_duplicates,
     nothing_listed_removed,
 )
