@@ -14,13 +14,20 @@ import asyncio
 import os
 import shutil
 import tempfile
+import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from tests.reliability import municipality as town
 from tests.reliability.checks import (
@@ -55,6 +62,20 @@ def life_settings(examples: int, steps: int) -> settings:
     )
 
 
+def run_life(machine: type[MunicipalityLife], examples: int, steps: int) -> None:
+    """Run the machine and print what it did (examples, runs, seconds), pass or fail."""
+    machine.tally.clear()
+    started = time.monotonic()
+    try:
+        run_state_machine_as_test(machine, settings=life_settings(examples, steps))
+    finally:
+        t = machine.tally
+        print(
+            f"{machine.__name__}: {t['examples']} example(s), {t['runs']} run(s) and "
+            f"{t['dry runs']} dry run(s) in {time.monotonic() - started:.0f} s"
+        )
+
+
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
@@ -65,6 +86,7 @@ class MunicipalityLife(RuleBasedStateMachine):
     make_kit: ClassVar[Callable[[Path], TargetKit]]
     pupils: ClassVar[int] = 30
     teachers: ClassVar[int] = 4
+    tally: ClassVar[Counter[str]] = Counter()  # examples, steps and runs, for the figures
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,6 +106,9 @@ class MunicipalityLife(RuleBasedStateMachine):
                 self.corruption = None
             run(converge(self.world, runs=3))
         finally:
+            self.tally["examples"] += 1
+            self.tally["runs"] += sum(1 for r in self.world.log if r.step != "dry run")
+            self.tally["dry runs"] += sum(1 for r in self.world.log if r.step == "dry run")
             shutil.rmtree(self.dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ the source

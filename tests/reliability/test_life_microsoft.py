@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from hypothesis.stateful import run_state_machine_as_test
 
 from adapters.microsoft.sandbox import MicrosoftSandbox
 from tests.microsoft.ms_support import SECRET_ENV
-from tests.reliability.life import MunicipalityLife, life_settings
+from tests.reliability.life import MunicipalityLife, run_life
 from tests.reliability.microsoft_kit import MicrosoftKit
 from tests.reliability.targets import TargetKit
 
@@ -37,11 +36,11 @@ def life_on_sandbox(
 
 
 def test_municipality_life_on_microsoft_sandbox(life_on_sandbox: type[MicrosoftLife]) -> None:
-    run_state_machine_as_test(life_on_sandbox, settings=life_settings(2, 8))
+    run_life(life_on_sandbox, 2, 8)
 
 
 @pytest.mark.reliability_long
 def test_municipality_life_on_microsoft_sandbox_long(
     life_on_sandbox: type[MicrosoftLife],
 ) -> None:
-    run_state_machine_as_test(life_on_sandbox, settings=life_settings(40, 25))
+    run_life(life_on_sandbox, 30, 20)
