@@ -2,8 +2,9 @@
 
 WAL, ``synchronous=FULL``, ``BEGIN IMMEDIATE`` for every write transaction, numbered migrations
 and one writer connection per process (an asyncio lock serialises its transactions). Every
-method speaks the engine's terms, never SQL, so a PostgreSQL journal can follow behind the same
-surface (:class:`engine.journal.Journal`).
+method speaks the engine's terms, never SQL, and answers with the records of
+:mod:`engine.journal.protocol`: rows stay in this module, so a PostgreSQL journal can follow
+behind the same surface (:class:`engine.journal.Journal`).
 """
 
 from __future__ import annotations
