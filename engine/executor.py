@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from engine.faults import crash_point
-from engine.journal import Lease, OutcomeRow, SqliteJournal
+from engine.journal import Journal, Lease, OutcomeRow
 from engine.plan import Action, Operation, OpStatus, Phase
 from engine.ratelimit import SlidingWindowLimiter
 from engine.target import Batch, Outcome, OutcomeKind, Target, TargetContext
@@ -66,7 +66,7 @@ class Executor:
 
     def __init__(
         self,
-        journal: SqliteJournal,
+        journal: Journal,
         lease: Lease,
         tenant: str,
         target: Target,

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 import orjson
 
@@ -25,7 +24,7 @@ from engine.config import LoadedConfig, TenantConfig
 from engine.executor import ExecResult, Executor, RetryPolicy
 from engine.findings import Finding
 from engine.guard import judge
-from engine.journal import Lease, LeaseHeld, SqliteJournal
+from engine.journal import Journal, Lease, LeaseHeld, OperationRecord
 from engine.journal.sqlite import now_iso
 from engine.links import EMPTY_LINKS
 from engine.model import Snapshot
@@ -69,7 +68,7 @@ class RunOptions:
 class RunLog:
     """Buffers the run's events and writes them in batches."""
 
-    def __init__(self, journal: SqliteJournal, tenant: str, run_id: int | None) -> None:
+    def __init__(self, journal: Journal, tenant: str, run_id: int | None) -> None:
         self.journal, self.tenant, self.run_id = journal, tenant, run_id
         self._buf: list[tuple[str, str, str]] = []
 
@@ -122,7 +121,7 @@ def chosen_targets(tenant: TenantConfig, wanted: Sequence[str] | None) -> list[s
     return list(wanted)
 
 
-async def sync(journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, opts: RunOptions) -> int:
+async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOptions) -> int:
     """A whole run; returns its id. Raises :class:`TenantBusy` when another run holds the
     lease."""
     tenant = cfg.tenant(tenant_id)
@@ -137,7 +136,7 @@ async def sync(journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, opts: 
         thaw()  # the run's bulk objects were frozen out of the collector's way
 
 
-async def _lease(journal: SqliteJournal, tenant_id: str, actor: str) -> Lease:
+async def _lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
     try:
         return await journal.acquire_lease(tenant_id, holder_name(actor), LEASE_TTL)
     except LeaseHeld as exc:
@@ -145,7 +144,7 @@ async def _lease(journal: SqliteJournal, tenant_id: str, actor: str) -> Lease:
 
 
 async def _fresh_run(
-    journal: SqliteJournal,
+    journal: Journal,
     cfg: LoadedConfig,
     tenant_id: str,
     tenant: TenantConfig,
@@ -281,7 +280,7 @@ async def _fresh_run(
 
 
 async def _plan_target(
-    journal: SqliteJournal,
+    journal: Journal,
     tenant_id: str,
     run_id: int,
     name: str,
@@ -334,7 +333,7 @@ def _drift(before: ObservedState, after: ObservedState) -> str:
 
 
 def _target_ctx(
-    journal: SqliteJournal,
+    journal: Journal,
     tenant_id: str,
     run_id: int,
     name: str,
@@ -350,7 +349,7 @@ def _target_ctx(
 
 
 async def _execute(
-    journal: SqliteJournal,
+    journal: Journal,
     tenant_id: str,
     run_id: int,
     lease: Lease,
@@ -390,7 +389,7 @@ async def _execute(
 
 
 async def _finish(
-    journal: SqliteJournal,
+    journal: Journal,
     run_id: int,
     results: Mapping[str, ExecResult],
     plan_counts: Mapping[str, int],
@@ -433,7 +432,7 @@ def _finding_counts(findings: Sequence[Finding]) -> dict[str, int]:
 
 
 async def _index_snapshot(
-    journal: SqliteJournal, tenant_id: str, snap: Snapshot, protected_identity: str
+    journal: Journal, tenant_id: str, snap: Snapshot, protected_identity: str
 ) -> dict[str, str]:
     """Write the searchable index of the snapshot (no personnummer) and return labels."""
     rows: list[tuple[str, str, str, str, str, str | None]] = []
@@ -488,14 +487,14 @@ async def _index_snapshot(
 
 
 async def _resume_interrupted(
-    journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, lease: Lease, opts: RunOptions
+    journal: Journal, cfg: LoadedConfig, tenant_id: str, lease: Lease, opts: RunOptions
 ) -> None:
     """Finish runs that a crash left behind, checking in-flight items against the target."""
     stale = await journal.list_runs(tenant_id, statuses=["running"], limit=20)
-    for row in reversed(stale):
-        run_id = int(row["id"])
+    for run in reversed(stale):
+        run_id = run.id
         log = RunLog(journal, tenant_id, run_id)
-        if row["dry_run"]:
+        if run.dry_run:
             await journal.update_run(run_id, status="failed", error="interrupted", finished=True)
             continue
         log("warning", f"run {run_id} was interrupted; resuming it under {opts.actor}")
@@ -505,7 +504,7 @@ async def _resume_interrupted(
 
 
 async def _continue_run(
-    journal: SqliteJournal,
+    journal: Journal,
     cfg: LoadedConfig,
     tenant_id: str,
     run_id: int,
@@ -516,8 +515,8 @@ async def _continue_run(
 ) -> None:
     tenant = cfg.tenant(tenant_id)
     rows = await journal.load_operations(run_id, statuses)
-    row = await journal.get_run(run_id)
-    counts: dict[str, int] = orjson.loads(row["counts"]) if row and row["counts"] else {}
+    run = await journal.get_run(run_id)
+    counts: dict[str, int] = dict(run.counts) if run else {}
     needed = sorted({op.target for op, _, _ in rows})
     targets: dict[str, Target] = {}
     try:
@@ -539,7 +538,7 @@ async def _continue_run(
 
 
 async def apply_held(
-    journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, run_id: int, opts: RunOptions
+    journal: Journal, cfg: LoadedConfig, tenant_id: str, run_id: int, opts: RunOptions
 ) -> None:
     """Apply a plan that the guard held and an operator approved."""
     lease = await _lease(journal, tenant_id, opts.actor)
@@ -554,10 +553,10 @@ async def apply_held(
 
 
 async def retry_items(
-    journal: SqliteJournal,
+    journal: Journal,
     cfg: LoadedConfig,
     tenant_id: str,
-    op_rows: Sequence[Any],
+    op_rows: Sequence[OperationRecord],
     opts: RunOptions,
 ) -> int:
     """Apply failed, dead or blocked items again in a new run; returns its id."""
@@ -582,7 +581,7 @@ async def retry_items(
             for op in ops
         ]
         await journal.supersede([op.id for op in ops])
-        stored = await journal.store_plan(run_id, tenant_id, copies, supersede=False)
+        stored = await journal.store_operations(run_id, tenant_id, copies, supersede=False)
         await journal.update_run(run_id, counts={"planned": len(stored)})
         targets = {n: build_target(cfg, tenant_id, tenant, n) for n in names}
         try:
@@ -597,32 +596,30 @@ async def retry_items(
 
 
 async def _with_failed_dependencies(
-    journal: SqliteJournal, op_rows: Sequence[Any]
+    journal: Journal, op_rows: Sequence[OperationRecord]
 ) -> list[Operation]:
     """The items asked for, plus the unfinished items they wait on (depends_on holds seqs of
     the original run, translated here to row ids)."""
-    from engine.journal.sqlite import _op
-
     chosen: dict[int, Operation] = {}
     queue = list(op_rows)
-    seen_runs: dict[tuple[int, str], dict[int, Any]] = {}
+    seen_runs: dict[tuple[int, str], dict[int, OperationRecord]] = {}
     while queue:
-        row = queue.pop()
-        op = _op(row)
+        record = queue.pop()
+        op = record.op
         if op.id in chosen:
             continue
-        key = (int(row["run_id"]), op.target)
+        key = (record.run_id, op.target)
         if key not in seen_runs:
-            all_rows = await journal.list_operations(int(row["run_id"]), limit=10**9)
-            seen_runs[key] = {r["seq"]: r for r in all_rows if r["target"] == op.target}
+            all_records = await journal.list_operations(record.run_id, limit=10**9)
+            seen_runs[key] = {r.op.seq: r for r in all_records if r.op.target == op.target}
         by_seq = seen_runs[key]
         dep_ids = []
         for d in op.depends_on:
             dep = by_seq.get(d)
             if dep is None:
                 continue
-            if dep["status"] != "done":
+            if dep.status is not OpStatus.DONE:
                 queue.append(dep)
-                dep_ids.append(int(dep["id"]))
+                dep_ids.append(dep.op.id)
         chosen[op.id] = op._replace(depends_on=tuple(dep_ids))
     return sorted(chosen.values(), key=lambda o: o.id)
