@@ -102,7 +102,10 @@ class MemoryTarget:
             LinkSpec("group.teacher", "group", "user", 3),
         )
         self.rate_limit = RateLimit(cfg.writes_per_window, cfg.window_s, cfg.max_concurrency)
-        self.consistency_window_s = cfg.visibility_s
+        # counted from when a request is sent, so it covers the request's own time too
+        self.consistency_window_s = (
+            cfg.visibility_s + cfg.latency_s + 0.2 if cfg.visibility_s else 0.0
+        )
         self._rng = random.Random(cfg.seed)
         self.state = self._load()
 
