@@ -236,15 +236,16 @@ def workdir(tmp_path: Path, ms_sandbox: MicrosoftSandbox, monkeypatch: pytest.Mo
     return tmp_path
 
 
+@pytest.mark.parametrize("seed", [1, 2, 4])
 async def test_applied_faults_timeouts_and_replication_make_no_duplicate_and_no_false_success(
-    ms_sandbox: MicrosoftSandbox, workdir: Path
+    ms_sandbox: MicrosoftSandbox, workdir: Path, seed: int
 ) -> None:
     settings = ms_sandbox.settings
-    settings.fault_rate = 0.15
+    settings.fault_rate = 0.3
     settings.fault_kinds = ("applied_5xx", "timeout")
     settings.timeout_hang_s = 0.3
     settings.propagation_delay_s = DELAY_S
-    settings.seed = 3
+    settings.seed = seed
     config = write_config(workdir, ms_sandbox, target={"consistency_window_s": DELAY_S + 0.5})
     snap = current_snapshot(today(), extra_pupils=12)
     put_snapshot(workdir, snap)
