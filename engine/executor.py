@@ -2,10 +2,11 @@
 
 Bounded concurrency, a sliding-window rate limiter per target, retries classified by reason
 with exponential backoff and full jitter, Retry-After honoured, an in-flight mark written before
-each request, and, after a restart, a check against the target before any in-flight item is
-retried. An item that keeps failing becomes a failed item with its reason, the items that depend
-on it are blocked, and the run goes on. A tenant-level error (auth, consent) stops the run with
-one clear message.
+each request. A write in doubt (a create answered with a 5xx or a timeout, or an item in
+flight when a run stopped) is read back from the target before it is sent again, and sent again
+only once the target's consistency window has passed with nothing found. An item that keeps
+failing becomes a failed item with its reason, the items that depend on it are blocked, and the
+run goes on. A tenant-level error (auth, consent) stops the run with one clear message.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 A target describes the object kinds and link kinds it manages (:class:`KindSpec`,
 :class:`LinkSpec`); the planner diffs generically over them, so a new target writes no planner
-code. The executor owns concurrency, rate limits, retries and the in-flight marks; the target
-owns its wire format, how it groups operations into requests, and how it classifies errors.
+code. The executor owns concurrency, rate limits, every retry of a write, the in-flight marks
+and what happens to a write in doubt; the target owns its wire format, how it groups
+operations into requests, how it classifies answers (saying when a write is in doubt), and how
+it reads an operation back (:meth:`Target.read_back`).
 """
 
 from __future__ import annotations
