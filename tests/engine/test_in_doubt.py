@@ -177,3 +177,28 @@ def test_a_run_killed_after_its_creates_were_applied_reads_them_back_once_visibl
     again = run_sync(workdir)  # restarts within the window: the creates are still hidden
     assert again.returncode == 0, again.stderr
     check_converged(workdir, snap)
+
+
+def test_creates_left_in_flight_by_a_stopped_run_are_read_back_by_the_next_run(
+    workdir: Workdir,
+) -> None:
+    workdir.write(target="duplicate_creates = true\nbatch_size = 7\nvisibility_s = 3.0")
+    snap = workdir.source(tiny_snapshot())
+    crashed = run_sync(workdir, "before_record:1")  # the first creates made, not recorded
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    # the run ended without being resumed (as one stopped by a tenant-level error does): the
+    # next run is a fresh one that plans the same creates again
+    db = sqlite3.connect(workdir.journal)
+    left = db.execute("SELECT COUNT(*) FROM operations WHERE status='in_flight'").fetchone()[0]
+    db.execute("UPDATE runs SET status='failed'")
+    db.execute("UPDATE leases SET expires_at = 0")
+    db.commit()
+    db.close()
+    assert left > 0
+    again = run_sync(workdir)
+    assert again.returncode == 0 and again.stdout.split()[1] == "succeeded", again.stdout
+    state = orjson.loads(workdir.target_state.read_bytes())
+    assert all(n == 1 for n in state["creations"].values()), "a create was sent twice"
+    _, (objects, _links) = target_view(workdir)
+    want_objects, _ = desired_view(workdir, snap)
+    assert objects == want_objects
