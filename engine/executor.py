@@ -106,6 +106,8 @@ class Executor:
         self._renewed = time.monotonic()
         self.window_s = max(0.0, float(getattr(target, "consistency_window_s", 0.0)))
         self._doubt: dict[int, float] = {}  # seq -> when it went in doubt (epoch seconds)
+        self._unread: dict[int, int] = {}  # seq -> read-backs that could not read the target
+        self._parked: set[int] = set()  # in doubt and unreadable: left for the next run
 
     def _level(self, op: Operation) -> tuple[int, int]:
         """Operations of one level run together, levels one after another. Creates, updates
@@ -264,6 +266,8 @@ class Executor:
                         if row.status in FINAL:
                             lanes[lane].pop(seq, None)
                             self._finished += 1
+                        elif seq in self._parked:  # stays in flight, for the next run
+                            lanes[lane].pop(seq, None)
                         if row.outcome == "fatal" and fatal is None:
                             fatal = row.message
                         if row.status is OpStatus.DEAD:
@@ -410,7 +414,15 @@ class Executor:
                 op, OpStatus.IN_FLIGHT, found.reason, found.message, None, 0.0, "fatal"
             )
         if found is not None:  # the target could not be read: nothing is known, ask again
-            delay = self.retry.delay(op.attempts, found.retry_after, self._rng)
+            self._unread[op.seq] = tries = self._unread.get(op.seq, 0) + 1
+            if tries >= self.retry.max_attempts:  # left in doubt: the next run reads it back
+                self._parked.add(op.seq)
+                self.emit(
+                    "warning",
+                    f"{op.describe()}: left in doubt; the target could not be read back "
+                    f"({found.reason}: {found.message})",
+                )
+            delay = self.retry.delay(tries, found.retry_after, self._rng)
             return OutcomeRow(op, OpStatus.IN_FLIGHT, IN_DOUBT, "", None, now + delay, "")
         if now < since + self.window_s:  # not found, but a fresh object may still be hidden
             return OutcomeRow(op, OpStatus.IN_FLIGHT, IN_DOUBT, "", None, since + self.window_s, "")

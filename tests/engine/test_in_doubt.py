@@ -4,6 +4,7 @@ when it finds nothing, and a run says ``succeeded`` only when the target holds w
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sqlite3
 import time
@@ -95,6 +96,26 @@ async def test_a_create_in_doubt_hidden_for_a_while_is_found_and_not_sent_twice(
     assert create["target_id"] == "t-a"
     link = next(r for r in rows if r["action"] == "link")
     assert link["status"] == "done"  # its dependency was found, so it went on
+
+
+class UnreadableTarget(HiddenTarget):
+    """Its look-ups never get an answer."""
+
+    async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+        self.looks.append((op.key, time.monotonic()))
+        return Outcome.retry("lookup_failed", "503")
+
+
+async def test_a_create_in_doubt_that_cannot_be_read_back_is_left_in_flight_not_resent(
+    tmp_path: Path,
+) -> None:
+    target = UnreadableTarget({"a": [Outcome.in_doubt("timeout", "no answer in time")]}, {})
+    rows = await asyncio.wait_for(execute(tmp_path, target, [op(1, "a"), op(2, "b")]), 30)
+    by_key = {r["key"]: r for r in rows}
+    assert [k for k, _ in target.calls].count("a") == 1  # never sent again unread
+    assert by_key["a"]["status"] == "in_flight" and by_key["a"]["reason"] == "in_doubt"
+    assert len([k for k, _ in target.looks if k == "a"]) == 4  # max_attempts look-ups
+    assert by_key["b"]["status"] == "done"
 
 
 async def test_a_lost_answer_under_replication_delay_makes_no_second_object(
