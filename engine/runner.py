@@ -21,7 +21,7 @@ import orjson
 
 from engine import plugins
 from engine.config import LoadedConfig, TenantConfig
-from engine.executor import ExecResult, Executor, RetryPolicy
+from engine.executor import MAKES, ExecResult, Executor, RetryPolicy
 from engine.findings import Finding
 from engine.guard import judge
 from engine.journal import Journal, Lease, LeaseHeld, OperationRecord
@@ -361,7 +361,11 @@ async def _execute(
 ) -> dict[str, ExecResult]:
     by_target: dict[str, list[tuple[Operation, OpStatus, float]]] = {}
     if rows is None:
-        rows = [(op, OpStatus.PENDING, 0.0) for op in stored]
+        doubted = await _left_in_doubt(journal, tenant_id, run_id)
+        rows = [
+            (op, OpStatus.IN_FLIGHT if _same_make(op) in doubted else OpStatus.PENDING, 0.0)
+            for op in stored
+        ]
     for row in rows:
         by_target.setdefault(row[0].target, []).append(row)
 
@@ -386,6 +390,34 @@ async def _execute(
     names = sorted(by_target)
     results = await asyncio.gather(*(one(n, by_target[n]) for n in names))
     return dict(zip(names, results, strict=True))
+
+
+EARLIER_RUNS = 10
+"""How many of a tenant's earlier finished runs are searched for creates left in doubt."""
+
+
+def _same_make(op: Operation) -> tuple[str, str, str]:
+    return (op.target, op.kind, op.key) if op.action in MAKES else ("", "", "")
+
+
+async def _left_in_doubt(
+    journal: Journal, tenant_id: str, run_id: int
+) -> set[tuple[str, str, str]]:
+    """Creates that earlier runs left in flight (a run that stopped on a tenant-level error or
+    was cancelled while they were in doubt): the same create in this run is read back before
+    it is sent, and waits out the target's window, as a resumed item would."""
+    out: set[tuple[str, str, str]] = set()
+    runs = await journal.list_runs(
+        tenant_id, before=run_id, limit=EARLIER_RUNS, statuses=FINISHED_WITH_WORK_LEFT
+    )
+    for run in runs:
+        for op, _, _ in await journal.load_operations(run.id, ["in_flight"]):
+            if op.action in MAKES:
+                out.add(_same_make(op))
+    return out
+
+
+FINISHED_WITH_WORK_LEFT = ("failed", "partial", "cancelled")
 
 
 async def _finish(

@@ -53,8 +53,11 @@ async def _create(rt: Runtime, op: Operation, cid: str) -> Outcome:
         if resp.status == 202:
             return await _wait(rt, op, cid, resp, "createTeam")
         c = classify(resp, "POST", "teams", fresh=True)
-        if c.verdict is Verdict.EXISTS:
-            return Outcome.done(cid, adopted=True)  # "already provisioned"
+        if c.verdict is Verdict.EXISTS:  # "already provisioned": believed once read back
+            found = await rt.calls.call("GET", f"teams/{cid}?$select=id")
+            if found.ok:
+                return Outcome.done(cid, adopted=True)
+            return Outcome.in_doubt("exists", "Graph says the team exists; it cannot be read yet")
         if resp.status == 404 or c.reason == "not_visible":
             wait = resp.retry_after or rt.config.team_retry_s * max(1, op.attempts)
             return Outcome.retry(

@@ -43,7 +43,7 @@ class ScriptedTarget:
             out.append(answers.pop(0) if answers else Outcome.done(f"t-{op.key}"))
         return out
 
-    async def verify(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+    async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
         return None
 
 
