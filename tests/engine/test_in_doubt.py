@@ -50,7 +50,7 @@ async def execute(tmp_path: Path, target: HiddenTarget, ops: list[Operation]) ->
         run_id = await j.create_run(
             "t", trigger="test", actor="test", dry_run=False, targets=["scripted"]
         )
-        stored = await j.store_plan(run_id, "t", ops)
+        stored = await j.store_operations(run_id, "t", ops)
         ex = Executor(
             j,
             lease,
@@ -61,7 +61,17 @@ async def execute(tmp_path: Path, target: HiddenTarget, ops: list[Operation]) ->
             seed=1,
         )
         await ex.run([(o, OpStatus.PENDING, 0.0) for o in stored])
-        return [dict(r) for r in await j.list_operations(run_id, limit=100)]
+        return [
+            {
+                "key": r.op.key,
+                "action": r.op.action.value,
+                "status": r.status.value,
+                "attempts": r.op.attempts,
+                "reason": r.reason,
+                "target_id": r.op.target_id,
+            }
+            for r in await j.list_operations(run_id, limit=100)
+        ]
     finally:
         await j.close()
 
