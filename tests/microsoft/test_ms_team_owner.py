@@ -4,12 +4,15 @@ teachers (a resumed run). Against the Microsoft sandbox over HTTP."""
 
 from __future__ import annotations
 
-from ms_support import G_KLASS, T1, build_target, drive, small_snapshot
+from datetime import UTC, datetime
+
+from ms_support import G_KLASS, G_UND, T1, build_target, drive, pid, small_snapshot
 
 from adapters.microsoft.sandbox import MicrosoftSandbox
 from adapters.microsoft.target import MicrosoftTarget
 from engine.model import MemberRole, Snapshot
 from engine.plan import Action, Operation
+from engine.planner import PlanInput, held_keys, plan
 from engine.target import OutcomeKind, TargetContext
 
 
@@ -74,3 +77,25 @@ async def test_a_resumed_team_without_owner_waits(ms_sandbox: MicrosoftSandbox) 
     finally:
         await resumed.aclose()
     assert not has_team(ms_sandbox, G_KLASS)
+
+
+async def test_a_refused_class_and_pupil_keep_class_team_and_memberships(
+    ms_sandbox: MicrosoftSandbox, ms_target: MicrosoftTarget
+) -> None:
+    """The Microsoft target's own kinds: a refused class keeps its class, team and members, a
+    refused pupil their account and memberships; without the hold they would be removed."""
+    snap = small_snapshot()
+    synced = await drive(ms_target, snap)
+    assert has_team(ms_sandbox, G_UND)
+    refused = snap.refusing(groups={G_UND}, persons={pid(3)})
+    desired = ms_target.desired(refused)
+    held = held_keys(ms_target.record_types, ms_target.kinds, refused.refused)
+    assert held["class"] == held["team"] == {G_UND} and held["user"] == {pid(3)}
+    now, observed = datetime.now(UTC), synced.observed
+    kinds, links = ms_target.kinds, ms_target.links
+    kept = plan(PlanInput(ms_target.name, kinds, links, desired, observed, now, {}, held))
+    assert not kept.counts(), kept.counts()
+    unheld = plan(PlanInput(ms_target.name, kinds, links, desired, observed, now))
+    removing = set(unheld.counts())
+    assert {("archive", "class"), ("archive", "team"), ("suspend", "user")} <= removing
+    assert ("unlink", "class.member") in removing
