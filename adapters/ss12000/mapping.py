@@ -315,7 +315,17 @@ class Collector:
     def _hold_refs(self, entity: str, kind: str, rid: str, rec: Any) -> None:
         refs = _refs(entity, rec)
         if refs[0] or refs[1]:
+            old = self._refs.get((kind, rid))
+            if old is not None:
+                refs = (old[0] + refs[0], old[1] + refs[1])
             self._refs[(kind, rid)] = refs
+
+    def hold_last_good(self, entity: str, rid: str, rec: Any) -> None:
+        """What the last good copy of a record this read refused names is held too: a duty
+        damaged in its ``person`` no longer says whose it is, its stored copy does."""
+        kind = v.KIND[entity]
+        if (kind, rid) in self._findings:
+            self._hold_refs(entity, kind, rid, rec)
 
     def _drop(self, entity: str, rid: str) -> None:
         self._stores[entity].pop(rid, None)

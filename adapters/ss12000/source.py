@@ -85,6 +85,14 @@ def _client_cert(config: SS12000Config, secrets: SecretResolver) -> ClientCert |
     return cert
 
 
+def _hold_last_good(
+    collector: Collector, entity: str, rid: str, stored: Mapping[str, bytes]
+) -> None:
+    body = stored.get(rid)
+    if body is not None:
+        collector.hold_last_good(entity, rid, decode_record(body, entity))
+
+
 def _mark_refused(
     cached: CachedSource,
     refused: Mapping[str, set[str]],
@@ -232,8 +240,10 @@ class SS12000Source:
         raw: dict[str, dict[str, bytes]] = {e: {} for e in ENTITIES}
         refused: dict[str, set[str]] = {e: set() for e in ENTITIES}
         for entity in ENTITIES:
-            await self._listing(ctx, client, collector, entity, raw[entity], None, refused[entity])
             stored = cached.records.get(entity, {})
+            await self._listing(
+                ctx, client, collector, entity, raw[entity], None, refused[entity], stored
+            )
             for rid in refused[entity]:  # the last good copy stays
                 if rid in stored:
                     raw[entity][rid] = stored[rid]
@@ -256,7 +266,14 @@ class SS12000Source:
         refused: dict[str, set[str]] = {e: set() for e in ENTITIES}
         for entity in ENTITIES:
             await self._listing(
-                ctx, client, collector, entity, upserts[entity], after, refused[entity]
+                ctx,
+                client,
+                collector,
+                entity,
+                upserts[entity],
+                after,
+                refused[entity],
+                cached.records.get(entity, {}),
             )
         for entity in ENTITIES:
             gone = deleted.setdefault(entity, set())
@@ -300,6 +317,7 @@ class SS12000Source:
                 changed[rid] = encode(rec)
             else:
                 refused.add(rid)
+                _hold_last_good(collector, entity, rid, cached.records.get(entity, {}))
 
     async def _listing(
         self,
@@ -310,6 +328,7 @@ class SS12000Source:
         raw: dict[str, bytes],
         after: str | None,
         refused: set[str],
+        stored: Mapping[str, bytes],
     ) -> None:
         filters = {"meta.modified.after": after} if after else None
         count = 0
@@ -326,6 +345,7 @@ class SS12000Source:
                     # not stored: the last good copy stays, and the next read asks again
                     raw.pop(rid, None)
                     refused.add(rid)
+                    _hold_last_good(collector, entity, rid, stored)
             count += len(page.records)
             ctx.progress(entity, count)
 

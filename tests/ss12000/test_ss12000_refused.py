@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from ss12000_helpers import MemoryCache, context, same_snapshot, source_for
+import orjson
+from ss12000_helpers import MemoryCache, context, same_snapshot, serve_app, source_for
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from adapters.ss12000.sample.dataset import Dataset
-from adapters.ss12000.sandbox import SS12000Sandbox
+from adapters.ss12000.sandbox import SandboxInfo, SS12000Sandbox
 from adapters.ss12000.source import format_checkpoint
 from engine.source import SourceRead
 
@@ -73,3 +79,58 @@ async def test_a_refused_record_gone_from_the_source_is_gone(small_dataset: Data
     assert read.mode == "incremental"
     assert "no-such-person" not in read.snapshot.refused.persons
     assert not cache.records["refused:persons"]
+
+
+def _json(doc: Any) -> Response:
+    return Response(orjson.dumps(doc), media_type="application/json")
+
+
+def duty_server(duties: list[list[dict[str, Any]]]) -> Starlette:
+    """A school unit, a teacher and her duty; each read gets the next of ``duties``."""
+    unit = {"id": "u1", "displayName": "U", "organisationType": "Skolenhet", "schoolUnitCode": "1"}
+    teacher = {"id": "p1", "givenName": "Åsa", "familyName": "Öberg"}
+    reads = iter(duties)
+    current: list[list[dict[str, Any]]] = [[]]
+
+    async def token(request: Request) -> Response:
+        return _json({"access_token": "t", "token_type": "Bearer", "expires_in": 3600})
+
+    async def listing(request: Request) -> Response:
+        if request.path_params["entity"] == "organisations":  # a read begins with them
+            current[0] = next(reads)
+        data = {"organisations": [unit], "persons": [teacher], "duties": current[0]}
+        return _json({"data": data.get(request.path_params["entity"], []), "pageToken": None})
+
+    return Starlette(
+        routes=[
+            Route("/token", token, methods=["POST"]),
+            Route("/v2.0/{entity}", listing, methods=["GET"]),
+        ]
+    )
+
+
+async def test_a_duty_damaged_in_its_person_holds_the_person_of_its_last_good_copy() -> None:
+    good = {"id": "d1", "person": {"id": "p1"}, "dutyAt": {"id": "u1"}, "dutyRole": "Lärare"}
+    bad = {**good, "person": None}
+    it = serve_app(duty_server([[good], [bad]]))
+    root = next(it)
+    try:
+        info = SandboxInfo(root + "/v2.0", root + "/token", "c", "s", "generic")
+        source = source_for(info)
+        cache = MemoryCache()
+        first = await source.read(context(cache))
+        assert {r.person_id for r in first.snapshot.school_roles} == {"p1"}
+        second = await source.read(context(cache), full=True)
+        await source.aclose()
+    finally:
+        next(it, None)
+    assert "d1" in blocking_ids(second)
+    # the damaged copy no longer says whose duty it is; the last good copy does
+    assert second.snapshot.refused.persons == {"p1"}
+    assert cache.records["duties"]["d1"] == first_copy(cache, "d1")
+
+
+def first_copy(cache: MemoryCache, rid: str) -> bytes:
+    body = cache.records["duties"][rid]
+    assert b'"p1"' in body  # the good copy, with its person
+    return body
