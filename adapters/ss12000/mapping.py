@@ -939,6 +939,7 @@ class Collector:
         """Each group's memberships as one run (students), then the teachers' and mentors'."""
         runs: list[MembershipRun] = []
         student = MemberRole.STUDENT
+        refused = {rid for kind, rid in self._findings if kind == "person"}
         known = persons.__contains__
         for gid, g in self._groups.items():
             whole = g[6]
@@ -966,6 +967,10 @@ class Collector:
                 run = MembershipRun.of(gid, tuple(merged)) if merged else None
             if run is not None:
                 runs.append(run)
+            if missing and refused:  # a refused person's own finding says it all
+                missing = sum(
+                    1 for p in dict.fromkeys(pids) if p not in persons and p not in refused
+                )
             if missing:
                 self._warn(
                     "ss12000.unknown_member",

@@ -45,6 +45,8 @@ async def test_a_record_damaged_once_is_read_again_and_its_finding_clears(
         assert refused.persons and refused.groups
         assert refused.persons <= blocking_ids(damaged)
         assert not refused.persons & set(damaged.snapshot.persons)
+        # their memberships are no "unknown member": the person's own finding says it
+        assert not [f for f in damaged.findings if f.code == "ss12000.unknown_member"]
         # the cache keeps the last good copy of a refused person, never the damaged one
         for pid in refused.persons & set(good_copies["persons"]):
             assert cache.records["persons"][pid] == good_copies["persons"][pid]
