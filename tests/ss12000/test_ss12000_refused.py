@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
-from ss12000_helpers import MemoryCache, context, same_snapshot, serve_app, source_for
+from ss12000_helpers import AS_OF, MemoryCache, context, same_snapshot, serve_app, source_for
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,7 +18,8 @@ from starlette.routing import Route
 from adapters.ss12000.sample.dataset import Dataset
 from adapters.ss12000.sandbox import SandboxInfo, SS12000Sandbox
 from adapters.ss12000.source import format_checkpoint
-from engine.source import SourceRead
+from engine.journal import SqliteJournal
+from engine.source import SourceContext, SourceRead
 
 
 def blocking_ids(read: SourceRead) -> set[str]:
@@ -136,3 +138,32 @@ def first_copy(cache: MemoryCache, rid: str) -> bytes:
     body = cache.records["duties"][rid]
     assert b'"p1"' in body  # the good copy, with its person
     return body
+
+
+async def test_the_refused_ids_live_in_the_journal_between_runs(
+    small_dataset: Dataset, tmp_path: Path
+) -> None:
+    """The same, with the journal's own source cache on a real SQLite file, reopened between
+    runs as separate runs of ``ess sync`` would."""
+    async with SS12000Sandbox(small_dataset) as sandbox:
+
+        async def read(**kw: Any) -> SourceRead:
+            journal = await SqliteJournal.open(tmp_path / "ess.db")
+            source = source_for(sandbox.info)
+            try:
+                ctx = SourceContext("t", journal.source_cache("t"), AS_OF)
+                return await source.read(ctx, **kw)
+            finally:
+                await source.aclose()
+                await journal.close()
+
+        await read()
+        sandbox.settings.fault_kinds = ("malformed",)
+        sandbox.settings.fault_rate = 1.0
+        damaged = await read(full=True)
+        sandbox.settings.fault_rate = 0.0
+        assert damaged.snapshot.refused.persons
+        healed = await read()
+    assert healed.mode == "incremental"
+    assert not blocking_ids(healed)
+    assert damaged.snapshot.refused.persons <= set(healed.snapshot.persons)
