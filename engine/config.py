@@ -34,11 +34,26 @@ class KindThreshold(_Frozen):
     count: int | None = Field(500, ge=0)
 
 
+class GrowthThreshold(_Frozen):
+    """Hold the plan when a type would grow, or be updated, by more than ``share`` of what the
+    target holds AND by more than ``count``: both, so that neither a small school's intake nor
+    a large municipality's ordinary day is held, while a source that suddenly sends a hundred
+    times its pupils is. ``share`` may pass 1 (2.0: the type would triple)."""
+
+    share: float = Field(0.75, ge=0)
+    count: int = Field(500, ge=0)
+
+
 class GuardPolicy(_Frozen):
-    """Thresholds for deletions and suspensions per object type, and for erosion over runs.
+    """Thresholds for deletions and suspensions per object type, for erosion over runs, and
+    for growth and updates per object type.
 
     Object types default to 5% or 500. Links (memberships) change a lot on an ordinary day, so
     they default to a share only (25%): a truncated source still trips it.
+
+    Growth is judged on object types only and net of the same type's removals, so that a year
+    rollover (last year's classes archived, this year's created) is no growth; a first sync
+    into an empty target has no base and is never held for growth.
     """
 
     objects: KindThreshold = KindThreshold()
@@ -47,6 +62,8 @@ class GuardPolicy(_Frozen):
     erosion_share: float = Field(0.10, ge=0, le=1)
     erosion_runs: int = Field(5, ge=1, le=100)
     min_base: int = Field(20, ge=0)  # below this many objects of a type, shares are not judged
+    growth: GrowthThreshold = GrowthThreshold()
+    growth_per_type: dict[str, GrowthThreshold] = Field(default_factory=dict)
 
 
 class TenantPolicy(_Frozen):

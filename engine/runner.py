@@ -30,7 +30,7 @@ from engine.links import EMPTY_LINKS
 from engine.model import Snapshot
 from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
-from engine.planner import PlanInput, plan
+from engine.planner import PlanInput, held_keys, plan
 from engine.redact import group_record, person_label, person_record, school_record
 from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
@@ -198,7 +198,13 @@ async def _fresh_run(
                 f"blocking findings keep out {len(s_ids)} school(s), "
                 f"{len(p_ids)} person(s) and {len(g_ids)} group(s)",
             )
-            snap = snap.without(schools=s_ids, persons=p_ids, groups=g_ids)
+            snap = snap.refusing(schools=s_ids, persons=p_ids, groups=g_ids)
+        if snap.refused:
+            log(
+                "warning",
+                f"refused records are held as they were, nothing removes them: "
+                f"{snap.refused.counts()}",
+            )
         await journal.update_run(run_id, source_mode=read.mode)
         labels = await _index_snapshot(
             journal, tenant_id, read.snapshot, tenant.policy.protected_identity
@@ -307,8 +313,18 @@ async def _plan_target(
                 log("info", f'{name}: drift is only reported (policy drift = "report")')
     skips = await journal.skips(tenant_id, name)
     with gc_paused():
+        held = held_keys(target.record_types, target.kinds, snap.refused)
         p = plan(
-            PlanInput(name, target.kinds, target.links, desired, observed, datetime.now(UTC), skips)
+            PlanInput(
+                name,
+                target.kinds,
+                target.links,
+                desired,
+                observed,
+                datetime.now(UTC),
+                skips,
+                held,
+            )
         )
     progress(Progress("plan", name, 1, 1, f"{len(p)} operations"))
     return p
