@@ -114,14 +114,16 @@ def _typed(name: str, kind: type, value: Any) -> Any:
     return float(value)
 
 
-def apply_changes(settings: KitSettings, changes: Mapping[str, Any]) -> None:
+def apply_changes(
+    settings: KitSettings, changes: Mapping[str, Any], *, running: bool = True
+) -> None:
     """Apply ``changes`` to ``settings`` in place, all or nothing.
 
-    Fields in ``FIXED`` cannot change once the sandbox started; the settings' own ``check``
-    (a subclass adds its rules) judges the whole result before anything is set."""
+    Fields in ``FIXED`` cannot change while the sandbox runs (``running``); the settings' own
+    ``check`` (a subclass adds its rules) judges the whole result before anything is set."""
     cls = type(settings)
     known = {f.name for f in dataclasses.fields(settings)}
-    frozen = settings.FIXED
+    frozen = settings.FIXED if running else frozenset()
     staged: dict[str, Any] = {}
     for name, value in changes.items():
         if name not in known:
