@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from adapters.kit.sandbox import changes_from_strings, serve_until_cancelled
+from adapters.kit.sandbox import apply_changes, changes_from_strings, serve_until_cancelled
 from engine.plugins import SandboxOptions
 
 from .server import MicrosoftSandbox
-from .settings import SandboxInfo, SandboxSettings, update_settings
+from .settings import SandboxInfo, SandboxSettings
 
 
 def settings_from_strings(extra: dict[str, str]) -> dict[str, Any]:
@@ -47,7 +47,7 @@ class MicrosoftSandboxCommand:
         settings = SandboxSettings(
             latency_ms=options.latency_ms, fault_rate=options.fault_rate, seed=options.seed
         )
-        update_settings(settings, settings_from_strings(options.extra))
+        apply_changes(settings, settings_from_strings(options.extra), running=False)
         sandbox = MicrosoftSandbox(
             host=options.host, port=options.port, settings=settings, workdir=options.state_dir
         )

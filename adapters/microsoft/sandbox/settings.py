@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from adapters.kit.sandbox import KitSettings, SettingsError, apply_changes
+from adapters.kit.sandbox import KitSettings, SettingsError
 
-__all__ = ["SandboxInfo", "SandboxSettings", "SandboxStats", "SettingsError", "update_settings"]
+__all__ = ["SandboxInfo", "SandboxSettings", "SandboxStats", "SettingsError"]
 
 
 @dataclass
@@ -34,11 +34,6 @@ class SandboxSettings(KitSettings):
     token_lifetime_s: float = 3599.0  # access token lifetime (expires_in)
     delta_token_ttl_s: float = 7 * 24 * 3600.0  # directory delta tokens live 7 days
     page_size: int = 100  # default page size of collections without $top
-
-
-def update_settings(settings: SandboxSettings, changes: dict[str, Any]) -> None:
-    """Apply ``changes`` in place, all or nothing; raises SettingsError naming the bad field."""
-    apply_changes(settings, changes)
 
 
 @dataclass(frozen=True)
