@@ -6,6 +6,7 @@ resources, paging, error bodies) and takes the rest from here.
 """
 
 from .chaos import Chaos, ChaosCounters, FaultAction, arrived_at, injected_fault
+from .demo import demo_secret
 from .faults import APPLIED_5XX, FAULT_KINDS, FAULT_STATUSES, REFUSED_5XX, TIMEOUT, FaultDice
 from .inspection import Inspection, json_response, loopback_only
 from .limits import Limit, Limiter, SlidingWindow, Throttle
@@ -43,6 +44,7 @@ __all__ = [
     "apply_changes",
     "arrived_at",
     "changes_from_strings",
+    "demo_secret",
     "injected_fault",
     "json_response",
     "loopback_only",

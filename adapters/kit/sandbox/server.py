@@ -16,7 +16,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -33,7 +33,55 @@ class SandboxError(RuntimeError):
     """The sandbox could not start (port taken, server failed) or is used before start."""
 
 
-class SandboxServer:
+class Sandbox(ABC, Generic[Info]):
+    """A sandbox's life cycle: ``start``/``stop``, as a context manager sync and async, and
+    ``info`` (how a client reaches it) while it runs.
+
+    Each adapter's sandbox class derives from this and says only how it starts and stops;
+    ``start`` sets ``_info`` and returns it, ``stop`` clears it."""
+
+    _info: Info | None = None
+
+    @property
+    def info(self) -> Info:
+        if self._info is None:
+            raise SandboxError("the sandbox is not started")
+        return self._info
+
+    @abstractmethod
+    def start(self) -> Info:
+        """Start serving; returns how a client reaches it."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop serving and remove what the sandbox made."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+
+class SandboxServer(Sandbox[str]):
     """One ASGI app served on ``host:port`` (HTTPS when ``tls`` is given) in a thread."""
 
     def __init__(
@@ -74,6 +122,13 @@ class SandboxServer:
     @property
     def running(self) -> bool:
         return self._thread is not None
+
+    @property
+    def info(self) -> str:
+        """The base URL while it runs."""
+        if self._thread is None:
+            raise SandboxError("the sandbox server is not started")
+        return self.base_url
 
     def bind(self) -> str:
         """Take the port now (0: any free one) and return the base URL."""
@@ -172,56 +227,6 @@ class SandboxServer:
         self._thread = None
         self._server = None
         self._loop = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class Sandbox(ABC):
-    """A sandbox's life cycle: ``start``/``stop``, as a context manager sync and async.
-
-    Each adapter's sandbox class derives from this and says only how it starts and stops."""
-
-    @abstractmethod
-    def start(self) -> object:
-        """Start serving; returns how a client reaches it."""
-
-    @abstractmethod
-    def stop(self) -> None:
-        """Stop serving and remove what the sandbox made."""
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
 
 async def serve_until_cancelled(

@@ -28,7 +28,7 @@ DOMAIN = "sandbox.onmicrosoft.com"
 __all__ = ["DOMAIN", "MicrosoftSandbox", "SandboxError"]
 
 
-class MicrosoftSandbox(Sandbox):
+class MicrosoftSandbox(Sandbox[SandboxInfo]):
     """A local Entra token endpoint + Microsoft Graph v1.0 over HTTPS on loopback."""
 
     def __init__(
@@ -45,7 +45,6 @@ class MicrosoftSandbox(Sandbox):
         self._workdir = Workdir(workdir, "ess-ms-sandbox-")
         self._server: SandboxServer | None = None
         self._service: GraphService | None = None
-        self._info: SandboxInfo | None = None
 
     @property
     def settings(self) -> SandboxSettings:
@@ -59,12 +58,6 @@ class MicrosoftSandbox(Sandbox):
             self._service.settings = value
 
     # lifecycle ----------------------------------------------------------------------------
-
-    @property
-    def info(self) -> SandboxInfo:
-        if self._info is None:
-            raise SandboxError("the sandbox is not started")
-        return self._info
 
     def start(self) -> SandboxInfo:
         if self._info is not None:

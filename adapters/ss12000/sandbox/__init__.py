@@ -41,7 +41,7 @@ class _Served:
     generation: int = 0
 
 
-class SS12000Sandbox(Sandbox):
+class SS12000Sandbox(Sandbox[SandboxInfo]):
     """An SS 12000 server on loopback serving ``dataset``."""
 
     def __init__(
@@ -68,7 +68,6 @@ class SS12000Sandbox(Sandbox):
         )
         self._publish()
         self._server: SandboxServer | None = None
-        self._info: SandboxInfo | None = None
         self._workdir = Workdir(None, "ess-ss12000-sandbox-")
 
     # -- data -----------------------------------------------------------------------------
@@ -132,12 +131,6 @@ class SS12000Sandbox(Sandbox):
         return self._service.stats()
 
     # -- server ---------------------------------------------------------------------------
-
-    @property
-    def info(self) -> SandboxInfo:
-        if self._info is None:
-            raise RuntimeError("the sandbox is not started")
-        return self._info
 
     def start(self) -> SandboxInfo:
         if self._info is not None:
