@@ -32,7 +32,7 @@ def test_the_ss12000_sandbox_takes_settings_and_shows_its_state_over_http() -> N
             fixed = http.post(f"{root}/_sandbox/settings", json={"profile": "edlevo"})
             assert fixed.status_code == 400
             assert "profile" in fixed.json()["error"]
-            unknown_kind = http.post(f"{root}/_sandbox/settings", json={"fault_kinds": ["timeout"]})
+            unknown_kind = http.post(f"{root}/_sandbox/settings", json={"fault_kinds": ["meteor"]})
             assert unknown_kind.status_code == 400
             changed = http.post(
                 f"{root}/_sandbox/settings", json={"fault_rate": 1.0, "fault_kinds": ["html"]}
@@ -43,11 +43,17 @@ def test_the_ss12000_sandbox_takes_settings_and_shows_its_state_over_http() -> N
             item_id = dataset.entities["persons"][0]["id"]
             item = http.get(f"{info.base_url}/persons/{item_id}", headers=headers)
             assert item.json()["id"] == item_id  # items are never broken
+            http.post(
+                f"{root}/_sandbox/settings",
+                json={"fault_kinds": ["timeout"], "timeout_hang_s": 100, "time_scale": 0.01},
+            )
+            hung = http.get(f"{info.base_url}/persons", headers=headers, timeout=5)
+            assert hung.status_code == 504  # after 100 s x 0.01
             state = http.get(f"{root}/_sandbox/state").json()
         assert state["profile"] == "ist"
         assert state["counts"]["persons"] == dataset.counts()["persons"]
-        assert sandbox.settings.fault_kinds == ("html",)
-        assert sandbox.stats()["faults"] == 1
+        assert sandbox.settings.fault_kinds == ("timeout",)
+        assert sandbox.stats()["faults"] == 2
 
 
 def test_the_microsoft_sandbox_takes_a_time_scale_over_http() -> None:

@@ -64,6 +64,7 @@ FAULT_ACTIONS: Mapping[str, FaultAction] = {
     "html": FaultAction("rewrite", _html),
     "truncated": FaultAction("rewrite", _truncated),
     "malformed": FaultAction("app"),
+    "timeout": FaultAction("hang"),
 }
 CHAOS_ERRORS = {
     "throttled": ("TOO_MANY_REQUESTS", "Too many requests"),

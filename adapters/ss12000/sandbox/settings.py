@@ -11,7 +11,8 @@ from adapters.kit.sandbox import KitSettings, SettingsError
 
 from .profiles import PROFILES
 
-FAULT_KINDS = ("5xx", "html", "truncated", "malformed")
+FAULT_KINDS = ("5xx", "html", "truncated", "malformed")  # drawn from by default
+KNOWN_FAULTS = (*FAULT_KINDS, "timeout")
 
 
 @dataclass
@@ -21,9 +22,10 @@ class SandboxSettings(KitSettings):
     The kit's fields come first (latency_ms, fault_rate, fault_kinds, timeout_hang_s, seed,
     time_scale). Fault kinds: ``5xx`` (the page is read, then 500/502/503), ``html`` (an HTML
     error page with 200), ``truncated`` (the page cut in half), ``malformed`` (one record of
-    the page broken)."""
+    the page broken), and, when named, ``timeout`` (no answer for ``timeout_hang_s``, then
+    504)."""
 
-    KNOWN_FAULTS: ClassVar[tuple[str, ...]] = FAULT_KINDS
+    KNOWN_FAULTS: ClassVar[tuple[str, ...]] = KNOWN_FAULTS
     FIXED: ClassVar[frozenset[str]] = frozenset({"profile", "client_certs"})
 
     fault_kinds: tuple[str, ...] = FAULT_KINDS
@@ -41,9 +43,9 @@ class SandboxSettings(KitSettings):
             raise SettingsError(
                 f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}"
             )
-        bad = [k for k in self.fault_kinds if k not in FAULT_KINDS]
+        bad = [k for k in self.fault_kinds if k not in KNOWN_FAULTS]
         if bad:
-            raise SettingsError(f"unknown fault kinds {bad}; known: {', '.join(FAULT_KINDS)}")
+            raise SettingsError(f"unknown fault kinds {bad}; known: {', '.join(KNOWN_FAULTS)}")
         super().check()
 
 
