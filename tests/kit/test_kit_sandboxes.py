@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
+import tempfile
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import httpx
+import pytest
 
+from adapters.kit.sandbox import SandboxError
 from adapters.microsoft.sandbox import MicrosoftSandbox
 from adapters.ss12000.sample.generate import generate
 from adapters.ss12000.sandbox import SandboxSettings, SS12000Sandbox
@@ -66,3 +72,25 @@ def test_the_microsoft_sandbox_takes_a_time_scale_over_http() -> None:
         assert refused.status_code == 400
         assert sandbox.settings.time_scale == 0.01
         assert sandbox.settings.latency_ms == 0
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+def test_a_sandbox_that_cannot_listen_says_so_and_leaves_no_files(
+    taken_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(SandboxError, match=f"cannot listen on 127.0.0.1:{taken_port}"):
+        MicrosoftSandbox(port=taken_port).start()
+    dataset = generate("40", 2, date(2026, 8, 20))
+    certs = SandboxSettings(client_certs=True)
+    with pytest.raises(SandboxError, match=f"cannot listen on 127.0.0.1:{taken_port}"):
+        SS12000Sandbox(dataset, port=taken_port, settings=certs).start()
+    assert list(tmp_path.iterdir()) == []

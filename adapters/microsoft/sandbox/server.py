@@ -71,7 +71,12 @@ class MicrosoftSandbox(Sandbox[SandboxInfo]):
         client_secret = "ess~" + secrets.token_urlsafe(30)
 
         server = SandboxServer(host=self.host, port=self.port, tls=tls, name="microsoft-sandbox")
-        base = server.bind()
+        self._server = server  # so that stop() frees the port and the folder if start fails
+        try:
+            base = server.bind()
+        except SandboxError:
+            self.stop()
+            raise
         app_reg = AppRegistration(tenant_id, client_id, client_secret, client_cert.certificate)
         entra = Entra(app_reg, base, secrets.token_bytes(32))
         self._service = GraphService(
@@ -86,7 +91,6 @@ class MicrosoftSandbox(Sandbox[SandboxInfo]):
         except SandboxError:
             self.stop()
             raise
-        self._server = server
         self._info = SandboxInfo(
             authority=f"{base}/{tenant_id}",
             graph_url=f"{base}/v1.0",
