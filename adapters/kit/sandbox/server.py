@@ -15,13 +15,14 @@ import ssl
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from .tls import SandboxTLS
+from .tls import SandboxTLS, Workdir
 
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
@@ -227,6 +228,23 @@ class SandboxServer(Sandbox[str]):
         self._thread = None
         self._server = None
         self._loop = None
+
+
+class ServedSandbox(Sandbox[Info]):
+    """A sandbox served by one :class:`SandboxServer`, with its files in one :class:`Workdir`
+    (a folder given to it, kept; or a temporary one, removed on stop). ``start`` sets
+    ``_server`` as soon as it has one, so that a failed start is cleaned up by ``stop``."""
+
+    def __init__(self, workdir: Path | None, prefix: str) -> None:
+        self._server: SandboxServer | None = None
+        self._workdir = Workdir(workdir, prefix)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        self._server = None
+        self._info = None
+        self._workdir.close()
 
 
 async def serve_until_cancelled(

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from adapters.kit.sandbox import Sandbox, SandboxError, SandboxServer, Workdir, make_tls
+from adapters.kit.sandbox import SandboxError, SandboxServer, ServedSandbox, make_tls
 
 from .app import build_app
 from .certs import write_client_cert
@@ -28,7 +28,7 @@ DOMAIN = "sandbox.onmicrosoft.com"
 __all__ = ["DOMAIN", "MicrosoftSandbox", "SandboxError"]
 
 
-class MicrosoftSandbox(Sandbox[SandboxInfo]):
+class MicrosoftSandbox(ServedSandbox[SandboxInfo]):
     """A local Entra token endpoint + Microsoft Graph v1.0 over HTTPS on loopback."""
 
     def __init__(
@@ -39,11 +39,10 @@ class MicrosoftSandbox(Sandbox[SandboxInfo]):
         settings: SandboxSettings | None = None,
         workdir: Path | None = None,
     ) -> None:
+        super().__init__(workdir, "ess-ms-sandbox-")
         self.host = host
         self.port = port
         self._settings = settings if settings is not None else SandboxSettings()
-        self._workdir = Workdir(workdir, "ess-ms-sandbox-")
-        self._server: SandboxServer | None = None
         self._service: GraphService | None = None
 
     @property
@@ -103,13 +102,6 @@ class MicrosoftSandbox(Sandbox[SandboxInfo]):
             inspect_url=f"{base}/_sandbox",
         )
         return self._info
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-        self._server = None
-        self._info = None
-        self._workdir.close()
 
     # inspection and drift -----------------------------------------------------------------
 

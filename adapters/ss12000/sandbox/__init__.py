@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from adapters.kit.sandbox import Sandbox, SandboxServer, Workdir, make_tls
+from adapters.kit.sandbox import SandboxServer, ServedSandbox, make_tls
 from adapters.ss12000.sample.dataset import Dataset, Deletion
 from adapters.ss12000.sandbox.app import Service
 from adapters.ss12000.sandbox.profiles import PROFILES, edlevo_view
@@ -41,7 +41,7 @@ class _Served:
     generation: int = 0
 
 
-class SS12000Sandbox(Sandbox[SandboxInfo]):
+class SS12000Sandbox(ServedSandbox[SandboxInfo]):
     """An SS 12000 server on loopback serving ``dataset``."""
 
     def __init__(
@@ -52,6 +52,7 @@ class SS12000Sandbox(Sandbox[SandboxInfo]):
         port: int = 0,
         settings: SandboxSettings | None = None,
     ) -> None:
+        super().__init__(None, "ess-ss12000-sandbox-")
         self.settings = settings or SandboxSettings()
         self.host = host
         self.port = port
@@ -67,8 +68,6 @@ class SS12000Sandbox(Sandbox[SandboxInfo]):
             self._describe,
         )
         self._publish()
-        self._server: SandboxServer | None = None
-        self._workdir = Workdir(None, "ess-ss12000-sandbox-")
 
     # -- data -----------------------------------------------------------------------------
 
@@ -148,12 +147,12 @@ class SS12000Sandbox(Sandbox[SandboxInfo]):
             require_client_cert=tls is not None,
             name="ss12000-sandbox",
         )
+        self._server = server  # so that stop() frees the port and the folder if start fails
         try:
             root = server.start()
         except BaseException:
-            self._workdir.close()
+            self.stop()
             raise
-        self._server = server
         self._info = SandboxInfo(
             base_url=root + self._profile.api_prefix,
             token_url=root + self._profile.token_path,
@@ -164,13 +163,6 @@ class SS12000Sandbox(Sandbox[SandboxInfo]):
             client_cert=str(client_cert) if client_cert else None,
         )
         return self._info
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-        self._server = None
-        self._info = None
-        self._workdir.close()
 
 
 def _restamp(old: Dataset, new: Dataset, now: datetime) -> Dataset:
