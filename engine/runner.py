@@ -9,8 +9,6 @@ items.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +23,7 @@ from engine.config import LoadedConfig, TenantConfig
 from engine.executor import ExecResult, Executor, RetryPolicy
 from engine.findings import Finding
 from engine.guard import judge
-from engine.journal import Lease, LeaseHeld, SqliteJournal
+from engine.journal import Lease, LeaseHeld, LeaseOwner, SqliteJournal
 from engine.journal.sqlite import now_iso
 from engine.links import EMPTY_LINKS
 from engine.model import Snapshot
@@ -82,7 +80,10 @@ class RunLog:
 
 
 def holder_name(actor: str) -> str:
-    return f"{actor} on {socket.gethostname()} pid {os.getpid()}"
+    """Who holds a lease, for people; the journal also keeps the process itself
+    (:class:`LeaseOwner`), so that a holder that died on this host is taken over at once."""
+    me = LeaseOwner.this_process()
+    return f"{actor} on {me.host} pid {me.pid}"
 
 
 ADAPTER_ERRORS = (plugins.PluginError, SecretError, ValueError, TypeError, OSError)

@@ -5,6 +5,7 @@ SQLite today (:mod:`engine.journal.sqlite`); every caller goes through the metho
 same surface can replace it for hosted installations.
 """
 
+from engine.journal.lease_owner import LeaseOwner
 from engine.journal.sqlite import (
     JournalError,
     Lease,
@@ -22,6 +23,7 @@ __all__ = [
     "Lease",
     "LeaseHeld",
     "LeaseLost",
+    "LeaseOwner",
     "OutcomeRow",
     "SqliteJournal",
 ]

@@ -21,6 +21,7 @@ import aiosqlite
 import orjson
 
 from engine.findings import Finding
+from engine.journal.lease_owner import LeaseOwner
 from engine.journal.schema import MIGRATIONS
 from engine.links import LinkSet
 from engine.plan import Action, Operation, OpStatus, Plan
@@ -170,13 +171,21 @@ class SqliteJournal:
             )
 
     # ------------------------------------------------------------------ leases
-    async def acquire_lease(self, tenant: str, holder: str, ttl: float) -> Lease:
-        """Take the tenant's lease, or raise :class:`LeaseHeld`; an expired one is taken over
-        with a new fencing token, so the old holder's writes are refused."""
+    async def acquire_lease(
+        self, tenant: str, holder: str, ttl: float, *, owner: LeaseOwner | None = None
+    ) -> Lease:
+        """Take the tenant's lease, or raise :class:`LeaseHeld`. An expired one, or one whose
+        holder died on this host, is taken over with a new fencing token, so the old holder's
+        writes are refused. ``owner`` is the holding process (default: this one)."""
+        owner = owner or LeaseOwner.this_process()
         now = time.time()
         async with self.transaction() as tx:
-            row = await tx.one("SELECT holder, expires_at FROM leases WHERE tenant=?", (tenant,))
-            if row is not None and row["expires_at"] > now:
+            row = await tx.one(
+                "SELECT holder, expires_at, token, owner_host, owner_pid, owner_started, "
+                "owner_token FROM leases WHERE tenant=?",
+                (tenant,),
+            )
+            if row is not None and row["expires_at"] > now and not _holder_gone(row):
                 raise LeaseHeld(tenant, row["holder"], row["expires_at"] - now)
             last = await tx.one("SELECT last FROM lease_tokens WHERE tenant=?", (tenant,))
             token = (last["last"] if last else 0) + 1
@@ -186,10 +195,13 @@ class SqliteJournal:
                 (tenant, token),
             )
             await tx.execute(
-                "INSERT INTO leases(tenant, holder, token, expires_at) VALUES (?,?,?,?) "
+                "INSERT INTO leases(tenant, holder, token, expires_at, owner_host, owner_pid, "
+                "owner_started, owner_token) VALUES (?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(tenant) DO UPDATE SET holder=excluded.holder, token=excluded.token, "
-                "expires_at=excluded.expires_at",
-                (tenant, holder, token, now + ttl),
+                "expires_at=excluded.expires_at, owner_host=excluded.owner_host, "
+                "owner_pid=excluded.owner_pid, owner_started=excluded.owner_started, "
+                "owner_token=excluded.owner_token",
+                (tenant, holder, token, now + ttl, owner.host, owner.pid, owner.started, token),
             )
         return Lease(tenant, holder, token)
 
@@ -208,8 +220,13 @@ class SqliteJournal:
             )
 
     async def lease_holder(self, tenant: str) -> tuple[str, float] | None:
-        row = await self._one("SELECT holder, expires_at FROM leases WHERE tenant=?", (tenant,))
-        if row is None or row["expires_at"] <= time.time():
+        """The live holder of the tenant's lease and when it expires, if any."""
+        row = await self._one(
+            "SELECT holder, expires_at, token, owner_host, owner_pid, owner_started, owner_token "
+            "FROM leases WHERE tenant=?",
+            (tenant,),
+        )
+        if row is None or row["expires_at"] <= time.time() or _holder_gone(row):
             return None
         return (str(row["holder"]), float(row["expires_at"]))
 
@@ -939,6 +956,15 @@ async def _check_lease(tx: _Tx, lease: Lease) -> None:
         raise LeaseLost(
             f"the lease of tenant {lease.tenant!r} was taken over by another run; this run stops"
         )
+
+
+def _holder_gone(row: aiosqlite.Row) -> bool:
+    """The lease row's holder is known to be dead; a row without its owner (written by an older
+    release, or taken over by one since) is not known so, and can only expire."""
+    if row["owner_host"] is None or row["owner_token"] != row["token"]:
+        return False
+    owner = LeaseOwner(row["owner_host"], int(row["owner_pid"]), float(row["owner_started"]))
+    return owner.is_gone()
 
 
 def _op(r: aiosqlite.Row) -> Operation:
