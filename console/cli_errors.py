@@ -14,7 +14,17 @@ import typer
 from typer.core import TyperGroup
 
 from engine.config import ConfigError, ConfigProblem
-from engine.ops import Busy, ConfigurationError, NotFound, OpsError, PolicyRefused, Unreachable
+from engine.ops import (
+    Busy,
+    ConfigurationError,
+    JournalError,
+    JournalWriteError,
+    LeaseLost,
+    NotFound,
+    OpsError,
+    PolicyRefused,
+    Unreachable,
+)
 from engine.plugins import PluginError
 from engine.secrets import SecretError
 
@@ -68,6 +78,12 @@ def describe(exc: BaseException) -> tuple[ExitCode, str]:
         return ExitCode.PARTIAL, f"error: {exc}"
     if isinstance(exc, PluginError | SecretError):
         return ExitCode.USAGE, f"error: {exc}"
+    if isinstance(exc, LeaseLost):
+        return ExitCode.BUSY, f"busy: {exc}"
+    if isinstance(exc, JournalWriteError):
+        return ExitCode.PARTIAL, f"journal: {exc}"
+    if isinstance(exc, JournalError):
+        return ExitCode.USAGE, f"journal: {exc}"
     name = type(exc).__name__
     return ExitCode.PARTIAL, (
         f"unexpected error ({name}): {exc} (rerun with {DEBUG_ENV}=1 to see the traceback)"

@@ -21,6 +21,9 @@ from engine import plugins, runner
 from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
 from engine.executor import RetryPolicy
+from engine.journal import JournalError as JournalError  # front ends map these to messages
+from engine.journal import JournalWriteError as JournalWriteError
+from engine.journal import LeaseLost as LeaseLost
 from engine.journal import SqliteJournal
 from engine.journal.sqlite import parse_ts
 from engine.policy import active_elevation, decide, elevation_view

@@ -17,9 +17,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from engine import plugins
-from engine.config import LoadedConfig, TenantConfig
+from engine.config import LoadedConfig, TenantConfig, validation_message
+from engine.display import scrub_personnummer
 from engine.executor import ExecResult, Executor, RetryPolicy
 from engine.findings import Finding
 from engine.guard import judge
@@ -87,8 +89,14 @@ def holder_name(actor: str) -> str:
 
 
 ADAPTER_ERRORS = (plugins.PluginError, SecretError, ValueError, TypeError, OSError)
-"""What building an adapter from its table raises for a configuration problem (pydantic's
-ValidationError is a ValueError)."""
+"""What building an adapter from its table raises for a configuration problem."""
+
+
+def _adapter_problem(where: str, exc: Exception) -> AdapterConfigError:
+    """A pydantic error is written without the values given (one may be a literal secret)."""
+    if isinstance(exc, ValidationError):
+        return AdapterConfigError(validation_message(exc, where))
+    return AdapterConfigError(f"{where}: {scrub_personnummer(str(exc))}")
 
 
 def build_source(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig) -> Source:
@@ -97,7 +105,7 @@ def build_source(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig) -> Sou
         cls = plugins.load("ess.sources", str(settings["type"]))
         source: Source = cls.from_config(settings, cfg.secrets())
     except ADAPTER_ERRORS as exc:
-        raise AdapterConfigError(f"tenants.{tenant_id}.source: {exc}") from None
+        raise _adapter_problem(f"tenants.{tenant_id}.source", exc) from None
     return source
 
 
@@ -107,7 +115,7 @@ def build_target(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig, name: 
         cls = plugins.load("ess.targets", tenant.target_type(name))
         target: Target = cls.from_config(name, settings, tenant.policy, cfg.secrets())
     except ADAPTER_ERRORS as exc:
-        raise AdapterConfigError(f"tenants.{tenant_id}.targets.{name}: {exc}") from None
+        raise _adapter_problem(f"tenants.{tenant_id}.targets.{name}", exc) from None
     return target
 
 

@@ -8,6 +8,7 @@ same surface can replace it for hosted installations.
 from engine.journal.lease_owner import LeaseOwner
 from engine.journal.sqlite import (
     JournalError,
+    JournalWriteError,
     Lease,
     LeaseHeld,
     LeaseLost,
@@ -20,6 +21,7 @@ Journal = SqliteJournal
 __all__ = [
     "Journal",
     "JournalError",
+    "JournalWriteError",
     "Lease",
     "LeaseHeld",
     "LeaseLost",

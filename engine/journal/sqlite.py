@@ -9,6 +9,7 @@ surface (:class:`engine.journal.Journal`).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -31,6 +32,11 @@ from engine.target import MirrorObject, ObservedState, attrs_from_json, upgraded
 
 class JournalError(Exception):
     """The journal cannot be opened or written (a locked, corrupt or foreign file)."""
+
+
+class JournalWriteError(JournalError):
+    """A write to the journal failed for a cause outside ESS (a full disk, an I/O error, a
+    read-only file); the transaction was rolled back, so nothing of it was written."""
 
 
 class LeaseHeld(JournalError):
@@ -91,11 +97,20 @@ class SqliteJournal:
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     async def open(cls, path: Path) -> SqliteJournal:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise JournalError(
+                f"the journal {path} is a folder; journal.path must name a file (e.g. ess.db)"
+            )
         try:
-            conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"cannot make the folder of the journal {path}: {exc}") from None
+        pending = aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
+        try:
+            conn = await pending
         except Exception as exc:  # sqlite3.Error, OSError
-            raise JournalError(f"cannot open the journal {path}: {exc}") from exc
+            await _stopped(pending)
+            raise JournalError(f"cannot open the journal {path}: {exc}") from None
         conn.row_factory = aiosqlite.Row
         j = cls(path, conn)
         try:
@@ -104,7 +119,7 @@ class SqliteJournal:
             await conn.close()
             if isinstance(exc, JournalError):
                 raise
-            raise JournalError(f"cannot use the journal {path}: {exc}") from exc
+            raise JournalError(f"cannot use the journal {path}: {exc}") from None
         return j
 
     async def _setup(self) -> None:
@@ -139,14 +154,27 @@ class SqliteJournal:
     async def transaction(self) -> AsyncIterator[_Tx]:
         """A write transaction: BEGIN IMMEDIATE, commit on success, roll back on error."""
         async with self._write:
-            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _write_error(self.path, exc) from None
             try:
                 yield _Tx(self._db)
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            else:
                 await self._db.execute("COMMIT")
+            except BaseException as exc:
+                await self._roll_back()
+                if isinstance(exc, sqlite3.Error):
+                    raise _write_error(self.path, exc) from None
+                raise
+
+    async def _roll_back(self) -> None:
+        """Roll back what is open. SQLite may have rolled back already (a full disk does), and
+        a failed rollback must not hide the error that caused it."""
+        try:
+            if self._db.in_transaction:
+                await self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self._db.execute(sql, params) as cur:
@@ -948,6 +976,37 @@ class _Tx:
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self._db.execute(sql, params) as cur:
             return list(await cur.fetchall())
+
+
+_WRITE_CAUSES = {
+    "SQLITE_FULL": "disk full writing {path}; free some space and run again",
+    "SQLITE_IOERR": "I/O error writing {path} ({error})",
+    "SQLITE_READONLY": "the journal {path} is read-only ({error})",
+    "SQLITE_CANTOPEN": "cannot open the journal {path} ({error})",
+    "SQLITE_CORRUPT": "the journal {path} is damaged ({error}); restore it from a backup",
+    "SQLITE_NOTADB": "{path} is not an ESS journal ({error})",
+    "SQLITE_BUSY": "the journal {path} stayed locked by another process ({error})",
+}
+
+
+def _write_error(path: Path, exc: sqlite3.Error) -> Exception:
+    """A failed statement as the cause a person can act on; an error of ESS's own SQL (a bug)
+    is kept as it is."""
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    for prefix, text in _WRITE_CAUSES.items():
+        if code.startswith(prefix):
+            return JournalWriteError(text.format(path=path, error=exc))
+    if "disk is full" in str(exc):
+        return JournalWriteError(_WRITE_CAUSES["SQLITE_FULL"].format(path=path))
+    return exc
+
+
+async def _stopped(pending: aiosqlite.Connection) -> None:
+    """Let a connection that failed to open finish stopping its thread while the event loop
+    still runs: else its thread answers a closed loop and prints a traceback."""
+    thread = getattr(pending, "_thread", None)
+    if thread is not None and thread.is_alive():
+        await asyncio.to_thread(thread.join, 5.0)
 
 
 async def _check_lease(tx: _Tx, lease: Lease) -> None:
