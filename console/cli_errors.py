@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from engine.config import ConfigError, ConfigProblem
+from engine.display import visible
 from engine.ops import (
     Busy,
     ConfigurationError,
@@ -52,9 +53,10 @@ class CliError(Exception):
 
 
 def format_problem(path: object, problem: ConfigProblem) -> str:
-    """``path:line: key: message``, the form editors and CI logs understand."""
+    """``path:line: key: message``, the form editors and CI logs understand; a key as written
+    in the file may hold any character, and is shown with its control characters written out."""
     where = f"{path}:{problem.line}" if problem.line else f"{path}"
-    return f"{where}: {problem.key}: {problem.message}"
+    return visible(f"{where}: {problem.key}: {problem.message}", newlines=False)
 
 
 def describe(exc: BaseException) -> tuple[ExitCode, str]:
@@ -108,5 +110,5 @@ class EssGroup(TyperGroup):
             if debug_enabled() and not isinstance(exc, CliError):
                 raise
             code, message = describe(exc)
-            typer.echo(message, err=True)
+            typer.echo(visible(message), err=True)
             raise typer.Exit(int(code)) from None

@@ -62,3 +62,23 @@ def visible(text: str, *, newlines: bool = True) -> str:
 def scrub_personnummer(text: str) -> str:
     """``text`` with every personnummer-like number replaced by ``[redacted]``."""
     return PERSONNUMMER.sub(REDACTED, text)
+
+
+def visible_json(document: str) -> str:
+    """A JSON document with every hidden character inside its strings written as a ``\\uXXXX``
+    escape: the same data once decoded, but nothing a terminal acts on. (The encoder already
+    escapes the C0 controls; this covers DEL, C1, bidirectional overrides and the like.)"""
+    if document.isprintable():
+        return document
+    out = []
+    for char in document:
+        if char != "\n" and _hidden(char):
+            code = ord(char)
+            if code > 0xFFFF:  # a surrogate pair, as JSON spells characters beyond the BMP
+                code -= 0x10000
+                out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+            else:
+                out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
