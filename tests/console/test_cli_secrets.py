@@ -35,7 +35,7 @@ pupil_note = "{PNR}"
 @pytest.fixture
 def leaky(workdir: Workdir) -> Workdir:
     text = workdir.config.read_text(encoding="utf-8")
-    text = text.replace('[tenants.alpha]\n', '[tenants.alpha]\nschedule = "0 3 * * *"\n')
+    text = text.replace("[tenants.alpha]\n", '[tenants.alpha]\nschedule = "0 3 * * *"\n')
     workdir.config.write_text(text + TARGET, encoding="utf-8")
     return workdir
 
