@@ -8,10 +8,12 @@ out, in the structured answer and in its text alike.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from mcp_fake_ops import LEAKY_NUMBER, FakeOps
 from mcp_support import ClientFactory, error_text, everything_text, structured
 
+from engine.ops import JournalWriteError
 from engine.views import Explanation, SearchHit
 
 SECRET = "SuperSecretValue123"
@@ -92,3 +94,14 @@ def _strings(value: object) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
+
+
+class FullDiskOps(FakeOps):
+    async def runs(self, tenant_id: str, *, limit: int = 50, before: int | None = None) -> Any:
+        raise JournalWriteError("disk full writing /srv/ess/ess.db; free some space and run again")
+
+
+async def test_a_journal_that_cannot_be_written_is_named(connect: ClientFactory) -> None:
+    async with connect(FullDiskOps()) as client:
+        text = error_text(await client.call_tool("list_runs", {"tenant": "alpha"}))
+        assert "disk full writing /srv/ess/ess.db" in text
