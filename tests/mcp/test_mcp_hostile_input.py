@@ -7,6 +7,7 @@ out, in the structured answer and in its text alike.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -105,3 +106,12 @@ async def test_a_journal_that_cannot_be_written_is_named(connect: ClientFactory)
     async with connect(FullDiskOps()) as client:
         text = error_text(await client.call_tool("list_runs", {"tenant": "alpha"}))
         assert "disk full writing /srv/ess/ess.db" in text
+
+
+async def test_a_cursor_nested_too_deeply_is_refused_like_any_foreign_cursor(
+    fake: FakeOps, connect: ClientFactory
+) -> None:
+    cursor = base64.urlsafe_b64encode(b"[" * 100_000).decode().rstrip("=")
+    async with connect(fake) as client:
+        result = await client.call_tool("list_runs", {"tenant": "alpha", "cursor": cursor})
+        assert "The cursor is not one this tool returned" in error_text(result)
