@@ -29,6 +29,7 @@ def ess(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         cwd=ROOT,
         env={**os.environ, "COLUMNS": "200", "ESS_DEBUG": ""},
+        stdin=subprocess.DEVNULL,
         timeout=120,
     )
 
@@ -41,7 +42,9 @@ def assert_clear(result: subprocess.CompletedProcess[str], code: int, *says: str
         assert text in result.stderr, result.stderr
 
 
-@pytest.mark.parametrize("command", [["status"], ["sync", "alpha"], ["search", "anna"]])
+@pytest.mark.parametrize(
+    "command", [["status"], ["sync", "alpha"], ["search", "anna"], ["console"], ["mcp"]]
+)
 def test_a_journal_path_that_is_a_folder(workdir: Workdir, command: list[str]) -> None:
     workdir.journal.mkdir()
     assert_clear(ess(workdir.config, *command), 2, f"{workdir.journal} is a folder")
@@ -57,9 +60,10 @@ def test_ess_toml_nested_too_deeply(workdir: Workdir) -> None:
     assert_clear(ess(workdir.config, "sync", "alpha"), 2, str(workdir.config), "nested too deeply")
 
 
-def test_ess_toml_that_is_not_text(workdir: Workdir) -> None:
+@pytest.mark.parametrize("command", [["sync", "alpha"], ["console"], ["mcp"]])
+def test_ess_toml_that_is_not_text(workdir: Workdir, command: list[str]) -> None:
     workdir.config.write_bytes(b"\xff\xfe\x00binary")
-    assert_clear(ess(workdir.config, "sync", "alpha"), 2, str(workdir.config), "not UTF-8 text")
+    assert_clear(ess(workdir.config, *command), 2, str(workdir.config), "not UTF-8 text")
 
 
 def test_a_secret_file_that_is_not_text(workdir: Workdir) -> None:
