@@ -13,6 +13,7 @@ from console_support import screen_text, settle
 
 from console.tui.app import ConsoleApp
 from console.tui.screens.explain import ExplainScreen
+from console.tui.widgets.help import HelpScreen
 from engine.views import Explanation, SearchHit
 
 HOSTILE = "Eve\x1b[31mil\u202eNUL\x00[red]x"
@@ -60,3 +61,23 @@ async def test_search_and_explain_show_control_characters_written_out() -> None:
         await settle(pilot)
         assert isinstance(app.screen, ExplainScreen)
         assert_shown_escaped(screen_text(app))
+
+
+class MarkupOps(HostileOps):
+    async def explain(self, tenant_id: str, record_type: str, key: str) -> Explanation:
+        return replace(await super().explain(tenant_id, record_type, key), label="[bold]Zyxo\x1b")
+
+
+async def test_help_on_a_record_shows_its_label_as_written() -> None:
+    """The help title holds the screen's crumb, and the explain screen's crumb the label."""
+    app = ConsoleApp(MarkupOps(), refresh_seconds=0, clock=fixed_clock)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await app.push_screen(ExplainScreen("alpha", "person", "p-eve"))
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen), type(app.screen)
+        text = screen_text(app)
+        assert "Help: person [bold]Zyxo" in text  # as written, not read as markup
+        assert not any(raw in text for raw in RAW)

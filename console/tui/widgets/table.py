@@ -69,8 +69,8 @@ class RowTable(DataTable[RenderableType]):
             ]
             self.add_row(*cells, key=row.key)
         if not shown:
-            self.border_subtitle = (
-                f"no rows match {self.filter_text!r}" if self.filter_text else self.empty
+            self.border_subtitle = (  # Text: what the operator typed is never markup
+                Text(f"no rows match {self.filter_text!r}") if self.filter_text else self.empty
             )
         else:
             total = len(self.rows_all)
