@@ -28,6 +28,9 @@ from engine.journal import (
     RunRecord,
     SqliteJournal,
 )
+from engine.journal import JournalError as JournalError  # front ends map these to messages
+from engine.journal import JournalWriteError as JournalWriteError
+from engine.journal import LeaseLost as LeaseLost
 from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
 from engine.source import SourceContext, SourceError
