@@ -139,7 +139,7 @@ def plan_round(size: str, seed: int, helper: bool = True) -> dict[str, Any]:
     with gc_paused():  # as the engine's runner does
         findings = list(read.findings) + validate(snap)
         s_ids, p_ids, g_ids = blocked_ids(findings)
-        snap = snap.without(schools=s_ids, persons=p_ids, groups=g_ids)
+        snap = snap.refusing(schools=s_ids, persons=p_ids, groups=g_ids)
     figures["validate_s"] = round(time.perf_counter() - t, 2)
     figures["findings"] = len(findings)
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engine.display import scrub_personnummer
 from engine.secrets import SecretResolver, check_reference
 
 DEFAULT_CONFIG = "ess.toml"
@@ -34,11 +35,26 @@ class KindThreshold(_Frozen):
     count: int | None = Field(500, ge=0)
 
 
+class GrowthThreshold(_Frozen):
+    """Hold the plan when a type would grow, or be updated, by more than ``share`` of what the
+    target holds AND by more than ``count``: both, so that neither a small school's intake nor
+    a large municipality's ordinary day is held, while a source that suddenly sends a hundred
+    times its pupils is. ``share`` may pass 1 (2.0: the type would triple)."""
+
+    share: float = Field(0.75, ge=0)
+    count: int = Field(500, ge=0)
+
+
 class GuardPolicy(_Frozen):
-    """Thresholds for deletions and suspensions per object type, and for erosion over runs.
+    """Thresholds for deletions and suspensions per object type, for erosion over runs, and
+    for growth and updates per object type.
 
     Object types default to 5% or 500. Links (memberships) change a lot on an ordinary day, so
     they default to a share only (25%): a truncated source still trips it.
+
+    Growth is judged on object types only and net of the same type's removals, so that a year
+    rollover (last year's classes archived, this year's created) is no growth; a first sync
+    into an empty target has no base and is never held for growth.
     """
 
     objects: KindThreshold = KindThreshold()
@@ -47,6 +63,8 @@ class GuardPolicy(_Frozen):
     erosion_share: float = Field(0.10, ge=0, le=1)
     erosion_runs: int = Field(5, ge=1, le=100)
     min_base: int = Field(20, ge=0)  # below this many objects of a type, shares are not judged
+    growth: GrowthThreshold = GrowthThreshold()
+    growth_per_type: dict[str, GrowthThreshold] = Field(default_factory=dict)
 
 
 class TenantPolicy(_Frozen):
@@ -247,13 +265,9 @@ def load(path: str | Path | None = None) -> LoadedConfig:
         ) from None
     except OSError as exc:
         raise ConfigError(p, [ConfigProblem("(file)", None, exc.strerror or str(exc))]) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise ConfigError(
-            p, [ConfigProblem("(syntax)", int(m.group(1)) if m else None, str(exc))]
-        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(p, [ConfigProblem("(file)", None, not_text(exc))]) from None
+    raw = parse_toml(p, text)
     try:
         cfg = EssConfig.model_validate(raw)
     except ValidationError as exc:
@@ -261,18 +275,58 @@ def load(path: str | Path | None = None) -> LoadedConfig:
     return LoadedConfig(path=p, config=cfg, raw=raw)
 
 
-def _problems(
-    exc: ValidationError, text: str, prefix: tuple[str | int, ...] = ()
-) -> list[ConfigProblem]:
+def not_text(exc: UnicodeDecodeError) -> str:
+    """What to say about a file that is not UTF-8 text (a binary file, another encoding)."""
+    return (
+        f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+        "ess.toml must be a UTF-8 text file"
+    )
+
+
+def parse_toml(path: Path, text: str) -> dict[str, Any]:
+    """The TOML document, or :class:`ConfigError` for bad syntax or nesting too deep to read."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            path, [ConfigProblem("(syntax)", int(m.group(1)) if m else None, str(exc))]
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            path, [ConfigProblem("(syntax)", None, "arrays or tables nested too deeply to read")]
+        ) from None
+
+
+def validation_message(exc: ValidationError, prefix: str = "") -> str:
+    """A pydantic error as ``key: message`` parts, never the values given: a value may be a
+    secret (or a personnummer), and ``str(exc)`` would print it (``input_value=...``). Every
+    pydantic error ESS shows is written by this function or :func:`_problems`."""
+    parts = [f"{key}: {msg}" if key else msg for key, msg in _errors(exc, (prefix,))]
+    return "; ".join(parts) or "invalid"
+
+
+def _errors(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[tuple[str, str]]:
+    """(dotted key, message) per problem: no input values, personnummer scrubbed (a custom
+    validator may quote the value it refused)."""
     out = []
-    for err in exc.errors():
-        loc = prefix + tuple(err["loc"])
+    for err in exc.errors(include_input=False, include_url=False, include_context=False):
+        loc = tuple(x for x in (*prefix, *err["loc"]) if x != "")
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; docs/configuration.md lists every key)"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        out.append(ConfigProblem(".".join(str(x) for x in loc), find_line(text, loc), msg))
+        out.append((".".join(str(x) for x in loc), scrub_personnummer(msg)))
+    return out
+
+
+def _problems(
+    exc: ValidationError, text: str, prefix: tuple[str | int, ...] = ()
+) -> list[ConfigProblem]:
+    out = []
+    for err, (key, msg) in zip(exc.errors(), _errors(exc, prefix), strict=True):
+        out.append(ConfigProblem(key, find_line(text, prefix + tuple(err["loc"])), msg))
     return out
 
 

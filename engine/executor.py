@@ -2,10 +2,11 @@
 
 Bounded concurrency, a sliding-window rate limiter per target, retries classified by reason
 with exponential backoff and full jitter, Retry-After honoured, an in-flight mark written before
-each request, and, after a restart, a check against the target before any in-flight item is
-retried. An item that keeps failing becomes a failed item with its reason, the items that depend
-on it are blocked, and the run goes on. A tenant-level error (auth, consent) stops the run with
-one clear message.
+each request. A write in doubt (a create answered with a 5xx or a timeout, or an item in
+flight when a run stopped) is read back from the target before it is sent again, and sent again
+only once the target's consistency window has passed with nothing found. An item that keeps
+failing becomes a failed item with its reason, the items that depend on it are blocked, and the
+run goes on. A tenant-level error (auth, consent) stops the run with one clear message.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from engine.faults import crash_point
-from engine.journal import Lease, OutcomeRow, SqliteJournal
+from engine.journal import Journal, Lease, OutcomeRow
 from engine.plan import Action, Operation, OpStatus, Phase
 from engine.ratelimit import SlidingWindowLimiter
 from engine.target import Batch, Outcome, OutcomeKind, Target, TargetContext
@@ -38,6 +39,12 @@ FINAL = frozenset(
 BAD = frozenset(
     {OpStatus.FAILED, OpStatus.DEAD, OpStatus.BLOCKED, OpStatus.SKIPPED, OpStatus.CANCELLED}
 )
+OPEN = frozenset({OpStatus.PENDING, OpStatus.IN_FLIGHT})  # in flight: in doubt, read back first
+MAKES = frozenset({Action.CREATE, Action.RESTORE})
+"""Actions that may make a new object: sent twice, they may make it twice."""
+IN_DOUBT = "in_doubt"  # reason of an item whose write may have taken effect
+ADOPTED = "adopted"  # reason of an item found done by reading the target, not by an answer
+LOOK_UPS_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,7 @@ class Executor:
 
     def __init__(
         self,
-        journal: SqliteJournal,
+        journal: Journal,
         lease: Lease,
         tenant: str,
         target: Target,
@@ -96,6 +103,10 @@ class Executor:
         self._link_specs = {s.name: (s.parent_kind, s.child_kind) for s in target.links}
         self._lane_of = getattr(target, "lane", None)  # optional: a target without lanes
         self._renewed = time.monotonic()
+        self.window_s = max(0.0, float(getattr(target, "consistency_window_s", 0.0)))
+        self._doubt: dict[int, float] = {}  # seq -> when it went in doubt (epoch seconds)
+        self._unread: dict[int, int] = {}  # seq -> read-backs that could not read the target
+        self._parked: set[int] = set()  # in doubt and unreadable: left for the next run
 
     def _level(self, op: Operation) -> tuple[int, int]:
         """Operations of one level run together, levels one after another. Creates, updates
@@ -123,48 +134,23 @@ class Executor:
         total = len(ops)
         self._finished = sum(1 for st in status.values() if st in FINAL)
 
-        # After a crash: ask the target whether each in-flight item took effect.
+        # Items still in flight when a run stopped, or left in doubt, are read back from the
+        # target before they are sent again; an item that may have made an object waits out the
+        # target's window, counted from its last mark.
         in_flight = [ops[s] for s, st in status.items() if st is OpStatus.IN_FLIGHT]
         if in_flight:
             self.emit(
                 "warning",
-                f"{len(in_flight)} item(s) were in flight when the last run "
-                "stopped; checking the target before retrying them",
+                f"{len(in_flight)} item(s) were in flight or in doubt when the last run "
+                "stopped; reading them back from the target before sending them again",
             )
-            recorded: list[OutcomeRow] = []
+            since = await self._marked_at([op.id for op in in_flight])
             for op in in_flight:
-                outcome = await self.target.verify(op, self.ctx)
-                if outcome is not None and outcome.kind is OutcomeKind.DONE:
-                    status[op.seq] = OpStatus.DONE
-                    if not op.is_link:
-                        self.ctx.learn(op.kind, op.key, outcome.target_id or op.target_id)
-                    recorded.append(
-                        OutcomeRow(
-                            op, OpStatus.DONE, "verified", "", outcome.target_id, 0.0, "done"
-                        )
-                    )
-                else:
-                    status[op.seq] = OpStatus.PENDING
-                    recorded.append(
-                        OutcomeRow(
-                            op,
-                            OpStatus.PENDING,
-                            "not_applied",
-                            "not found in the target after a restart",
-                            None,
-                            0.0,
-                            "retry",
-                        )
-                    )
-            await self.journal.record_outcomes(self.lease, self.tenant, recorded, self._link_specs)
+                self._doubt[op.seq] = since.get(op.id, time.time()) if op.action in MAKES else 0.0
 
         levels = sorted({self._level(op) for op in ops.values()})
         for level in levels:
-            pending = [
-                s
-                for s in sorted(ops)
-                if self._level(ops[s]) == level and status[s] in (OpStatus.PENDING,)
-            ]
+            pending = [s for s in sorted(ops) if self._level(ops[s]) == level and status[s] in OPEN]
             if not pending:
                 continue
             fatal = await self._run_level(pending, ops, status, not_before, result, total)
@@ -201,6 +187,7 @@ class Executor:
                 soonest: float | None = None
                 for lane, waiting in lanes.items():
                     ready: list[Operation] = []
+                    looks: list[Operation] = []
                     if fatal is not None or in_lane[lane] >= caps.get(lane, 1):
                         continue
                     for seq in waiting:
@@ -228,9 +215,15 @@ class Executor:
                         if nb > now:
                             soonest = nb if soonest is None else min(soonest, nb)
                             continue
-                        ready.append(op)
-                        if len(ready) >= window:
+                        (looks if seq in self._doubt else ready).append(op)
+                        if len(ready) + len(looks) >= window:
                             break
+                    if looks:
+                        for op in looks:
+                            running.add(op.seq)
+                        task = asyncio.create_task(self._look_up(looks))
+                        tasks[task] = (Batch(tuple(looks), 0), lane)
+                        in_lane[lane] += 1
                     for batch in self.target.batches(ready) if ready else ():
                         if in_lane[lane] >= caps.get(lane, 1):
                             break
@@ -272,6 +265,8 @@ class Executor:
                         if row.status in FINAL:
                             lanes[lane].pop(seq, None)
                             self._finished += 1
+                        elif seq in self._parked:  # stays in flight, for the next run
+                            lanes[lane].pop(seq, None)
                         if row.outcome == "fatal" and fatal is None:
                             fatal = row.message
                         if row.status is OpStatus.DEAD:
@@ -279,8 +274,9 @@ class Executor:
                                 (row.op, Outcome.failed(row.reason, row.message))
                             )
                     crash_point("before_record")
+                    # a look-up that found nothing yet changes nothing the journal holds
                     await self.journal.record_outcomes(
-                        self.lease, self.tenant, rows, self._link_specs
+                        self.lease, self.tenant, [r for r in rows if r.outcome], self._link_specs
                     )
                     crash_point("after_record")
                     self._tick(status, total)
@@ -319,7 +315,7 @@ class Executor:
             return OutcomeRow(
                 op,
                 OpStatus.DONE,
-                "adopted" if outcome.adopted else "",
+                ADOPTED if outcome.adopted else "",
                 "",
                 outcome.target_id,
                 0.0,
@@ -334,6 +330,21 @@ class Executor:
             self.emit("error", outcome.message)
             return OutcomeRow(
                 op, OpStatus.PENDING, outcome.reason, outcome.message, None, 0.0, "fatal"
+            )
+        if kind is OutcomeKind.IN_DOUBT:
+            # it may have taken effect: it stays in flight and is read back, first soon, then
+            # once the target's window has passed; only then may it be sent again
+            now = time.time()
+            self._doubt[op.seq] = now
+            first = min(self.window_s, self.retry.delay(op.attempts, None, self._rng))
+            return OutcomeRow(
+                op,
+                OpStatus.IN_FLIGHT,
+                IN_DOUBT,
+                f"{outcome.reason}: {outcome.message}" if outcome.message else outcome.reason,
+                None,
+                now + first,
+                "in_doubt",
             )
         # retry
         if outcome.retry_after is not None and outcome.reason == "throttled":
@@ -363,6 +374,75 @@ class Executor:
             time.time() + delay,
             "retry",
         )
+
+    async def _look_up(self, looks: Sequence[Operation]) -> list[OutcomeRow]:
+        """Read items in doubt back from the target, a few at a time."""
+        gate = asyncio.Semaphore(LOOK_UPS_AT_ONCE)
+
+        async def one(op: Operation) -> OutcomeRow:
+            async with gate:
+                try:
+                    found = await self.target.read_back(op, self.ctx)
+                except Exception as exc:  # an adapter bug or an unclassified transport error
+                    found = Outcome.retry("error", f"{type(exc).__name__}: {exc}")
+            return self._after_look_up(op, found)
+
+        return list(await asyncio.gather(*(one(op) for op in looks)))
+
+    def _after_look_up(self, op: Operation, found: Outcome | None) -> OutcomeRow:
+        """What a read-back decides. Rows without an ``outcome`` only change the schedule and
+        are not written: the journal keeps the item in flight, to be read back again."""
+        now = time.time()
+        since = self._doubt.get(op.seq, 0.0)
+        if found is not None and found.kind is OutcomeKind.DONE:
+            self._doubt.pop(op.seq, None)
+            if not op.is_link:
+                self.ctx.learn(op.kind, op.key, found.target_id or op.target_id)
+            return OutcomeRow(
+                op,
+                OpStatus.DONE,
+                ADOPTED,
+                "read back from the target: the write had taken effect",
+                found.target_id,
+                0.0,
+                "done",
+            )
+        if found is not None and found.kind is OutcomeKind.FATAL:
+            self.emit("error", found.message)
+            return OutcomeRow(
+                op, OpStatus.IN_FLIGHT, found.reason, found.message, None, 0.0, "fatal"
+            )
+        if found is not None:  # the target could not be read: nothing is known, ask again
+            self._unread[op.seq] = tries = self._unread.get(op.seq, 0) + 1
+            if tries >= self.retry.max_attempts:  # left in doubt: the next run reads it back
+                self._parked.add(op.seq)
+                self.emit(
+                    "warning",
+                    f"{op.describe()}: left in doubt; the target could not be read back "
+                    f"({found.reason}: {found.message})",
+                )
+            delay = self.retry.delay(tries, found.retry_after, self._rng)
+            return OutcomeRow(op, OpStatus.IN_FLIGHT, IN_DOUBT, "", None, now + delay, "")
+        if now < since + self.window_s:  # not found, but a fresh object may still be hidden
+            return OutcomeRow(op, OpStatus.IN_FLIGHT, IN_DOUBT, "", None, since + self.window_s, "")
+        self._doubt.pop(op.seq, None)
+        if op.attempts >= self.retry.max_attempts:
+            message = (
+                f"gave up after {op.attempts} attempts; the last got no answer and its "
+                "effect is not in the target"
+            )
+            self.emit("error", f"{op.describe()}: {message}")
+            return OutcomeRow(op, OpStatus.FAILED, "not_applied", message, None, 0.0, "retry")
+        return OutcomeRow(op, OpStatus.PENDING, "not_applied", "", None, 0.0, "")
+
+    async def _marked_at(self, op_ids: Sequence[int]) -> dict[int, float]:
+        """When each item was last marked or answered (its row's ``updated_at``)."""
+        out: dict[int, float] = {}
+        for i in range(0, len(op_ids), 500):
+            for rec in await self.journal.get_operations(op_ids[i : i + 500]):
+                if rec.updated_at is not None:
+                    out[rec.op.id] = rec.updated_at.timestamp()
+        return out
 
     async def _renew_if_due(self) -> None:
         if time.monotonic() - self._renewed > self.lease_ttl / 3:

@@ -1,8 +1,10 @@
-"""The guard: holds a plan that would remove too much, before anything is applied.
+"""The guard: holds a plan that would remove too much, or grow or change too much, before
+anything is applied.
 
 Thresholds are per object type, by count and by share of what the target holds now, and for
-erosion (removals summed over the last runs). A held plan applies nothing until an operator
-approves or rejects it.
+erosion (removals summed over the last runs). Growth (creates and restores, net of the same
+type's removals) and updates are held when they pass both a share of a non-empty base and a
+count. A held plan applies nothing until an operator approves or rejects it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engine.config import GuardPolicy, KindThreshold
+from engine.config import GrowthThreshold, GuardPolicy, KindThreshold
 from engine.plan import REMOVALS, Action, Plan
 
 LINK_REMOVAL = Action.UNLINK
@@ -24,9 +26,17 @@ class Verdict:
     held: bool
     reasons: tuple[str, ...] = ()
     removals: Mapping[str, int] = field(default_factory=dict)  # "suspend user" -> n
+    growth: Mapping[str, int] = field(default_factory=dict)  # "create user" -> n, when held
 
     def as_dict(self) -> dict[str, object]:
-        return {"held": self.held, "reasons": list(self.reasons), "removals": dict(self.removals)}
+        out: dict[str, object] = {
+            "held": self.held,
+            "reasons": list(self.reasons),
+            "removals": dict(self.removals),
+        }
+        if self.growth:
+            out["growth"] = dict(self.growth)
+        return out
 
 
 def removals_by_type(plan: Plan) -> Counter[str]:
@@ -35,6 +45,19 @@ def removals_by_type(plan: Plan) -> Counter[str]:
     for (action, kind), n in plan.counts().items():
         if Action(action) in _REMOVING:
             out[kind] += n
+    return out
+
+
+def judged_removals(plan: Plan) -> Counter[str]:
+    """Removals per type as the guard judges them: an archive that a create of the same type
+    replaces is not counted. A year rollover archives every class of last year and creates
+    this year's; an archived class is kept, read-only, and can be restored, so a replacement
+    is no loss. Suspensions and deletions always count."""
+    counts = plan.counts()
+    out = removals_by_type(plan)
+    for (action, kind), n in counts.items():
+        if action == Action.ARCHIVE.value:
+            out[kind] -= min(n, counts.get((Action.CREATE.value, kind), 0))
     return out
 
 
@@ -61,10 +84,13 @@ def judge(
     runs, newest first."""
     reasons: list[str] = []
     breakdown: Counter[str] = Counter()
+    grown: Counter[str] = Counter()
     for plan in plans:
         breakdown.update(removal_breakdown(plan))
-        going = removals_by_type(plan)
+        going = judged_removals(plan)
         for kind, n in sorted(going.items()):
+            if not n:
+                continue
             base = plan.observed_counts.get(kind, 0)
             is_link = kind in link_kinds
             limit = _threshold(policy, kind, is_link)
@@ -93,7 +119,60 @@ def judge(
                     f"({(n + earlier) / base:.1%} of {base}), more than "
                     f"{policy.erosion_share:.0%}"
                 )
-    return Verdict(held=bool(reasons), reasons=tuple(reasons), removals=dict(breakdown))
+        _growth(plan, policy, link_kinds, reasons, grown)
+    return Verdict(
+        held=bool(reasons), reasons=tuple(reasons), removals=dict(breakdown), growth=dict(grown)
+    )
+
+
+_ADDING = frozenset({Action.CREATE, Action.RESTORE})
+
+
+def _growth(
+    plan: Plan,
+    policy: GuardPolicy,
+    link_kinds: set[str],
+    reasons: list[str],
+    grown: Counter[str],
+) -> None:
+    """Reasons to hold for object types that would grow, or be updated, past their threshold.
+
+    Growth is what the type would hold after the plan less what it holds now (the desired
+    count less the observed), and no more than it creates or restores: a year rollover
+    replaces last year's classes with this year's, whether the old ones are archived or kept,
+    and adds nothing. The base is what the target holds now; with none (a first sync) there
+    is nothing to judge against."""
+    added: Counter[str] = Counter()
+    updated: Counter[str] = Counter()
+    for (action, kind), n in plan.counts().items():
+        if kind in link_kinds:
+            continue
+        act = Action(action)
+        if act in _ADDING:
+            added[kind] += n
+        elif act is Action.UPDATE:
+            updated[kind] += n
+    for kind in sorted(set(added) | set(updated)):
+        base = plan.observed_counts.get(kind, 0)
+        if not base:
+            continue
+        limit = policy.growth_per_type.get(kind, policy.growth)
+        where = f"{plan.target} {kind}"
+        growth = min(added[kind], plan.desired_counts.get(kind, 0) - base)
+        for n, verb, action in (
+            (growth, "be added", "create"),
+            (updated[kind], "change", "update"),
+        ):
+            if _grows_past(n, base, limit):
+                grown[f"{action} {kind}"] += n
+                reasons.append(
+                    f"{where}: {n} would {verb} on a base of {base} ({n / base:.0%}), more "
+                    f"than {limit.share:.0%} and more than {limit.count}"
+                )
+
+
+def _grows_past(n: int, base: int, limit: GrowthThreshold) -> bool:
+    return n > limit.count and n / base > limit.share
 
 
 def _threshold(policy: GuardPolicy, kind: str, is_link: bool) -> KindThreshold:

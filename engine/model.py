@@ -396,6 +396,54 @@ class MembershipRun(NamedTuple):
 _GROUP_ID = itemgetter(0)
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Records the source still lists but ESS refused (a field it cannot use, a reference it
+    cannot resolve), or that rest on one: they are *unknown*, not *gone*.
+
+    Nothing is planned that removes them (no suspension, archive or deletion, no link removal
+    where they are parent or child) and nothing updates them from the refused data: their
+    last good state stays until the source delivers a copy ESS can take.
+    """
+
+    schools: frozenset[str] = frozenset()
+    persons: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.schools or self.persons or self.groups)
+
+    def of(self, record_type: str) -> frozenset[str]:
+        """The refused ids of one record type (``school``, ``person`` or ``group``)."""
+        if record_type == "person":
+            return self.persons
+        if record_type == "group":
+            return self.groups
+        if record_type == "school":
+            return self.schools
+        return frozenset()
+
+    def with_ids(
+        self,
+        *,
+        schools: Iterable[str] = (),
+        persons: Iterable[str] = (),
+        groups: Iterable[str] = (),
+    ) -> Refused:
+        """These refused ids and the given ones together."""
+        return Refused(
+            self.schools.union(schools), self.persons.union(persons), self.groups.union(groups)
+        )
+
+    def counts(self) -> str:
+        return f"{len(self.schools)} school(s), {len(self.persons)} person(s), " + (
+            f"{len(self.groups)} group(s)"
+        )
+
+
+NOTHING_REFUSED = Refused()
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class Snapshot:
     """Everything a source says at one moment, keyed by the source's ids.
@@ -406,6 +454,9 @@ class Snapshot:
 
     A snapshot made by :meth:`of_runs` joins its ``memberships`` from the runs on first use:
     the plan itself reads the runs, and most of them keep no membership tuples to join.
+
+    ``refused`` names the records the source lists but that are not here (or not whole):
+    refused by the source's mapping or by validation (see :class:`Refused`).
     """
 
     schools: Mapping[str, School]
@@ -415,6 +466,7 @@ class Snapshot:
     school_roles: tuple[SchoolRole, ...]
     as_of: date
     source: str = ""
+    refused: Refused = NOTHING_REFUSED
     _runs: tuple[MembershipRun, ...] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -462,11 +514,12 @@ class Snapshot:
         school_roles: tuple[SchoolRole, ...],
         as_of: date,
         source: str = "",
+        refused: Refused = NOTHING_REFUSED,
     ) -> Snapshot:
         """A snapshot whose memberships are those of ``runs``, in order; the runs are kept as
         its :meth:`membership_runs` (for a source that has its memberships by group anyway),
         and ``memberships`` is joined from them when first asked for."""
-        snap = cls(schools, persons, groups, (), school_roles, as_of, source)
+        snap = cls(schools, persons, groups, (), school_roles, as_of, source, refused)
         object.__delattr__(snap, "memberships")  # left unset: see __getattr__
         object.__setattr__(snap, "_runs", tuple(runs))
         return snap
@@ -500,13 +553,37 @@ class Snapshot:
         persons: Iterable[str] = (),
         groups: Iterable[str] = (),
     ) -> Snapshot:
-        """A copy with the named records (and everything that hangs on them) left out.
-
-        Validation uses this to keep blocked records out of the desired state.
-        """
+        """A copy with the named records (and everything that hangs on them) left out, as if
+        the source no longer had them (validation uses :meth:`refusing` instead)."""
         drop_s, drop_p, drop_g = set(schools), set(persons), set(groups)
         if not (drop_s or drop_p or drop_g):
             return self
+        return self._left_out(drop_s, drop_p, drop_g, self.refused)
+
+    def refusing(
+        self,
+        *,
+        schools: Iterable[str] = (),
+        persons: Iterable[str] = (),
+        groups: Iterable[str] = (),
+    ) -> Snapshot:
+        """:meth:`without` these records, which the source lists but ESS refused: they are
+        unknown, not gone. The copy's ``refused`` names them, the groups of a refused school
+        and the persons who lose a school role with it (they stay, with their other roles), so
+        that nothing removes any of them while the source's data is unusable."""
+        drop_s, drop_p, drop_g = set(schools), set(persons), set(groups)
+        if not (drop_s or drop_p or drop_g):
+            return self
+        held_p = set(drop_p)
+        if drop_s:
+            drop_g.update(k for k, g in self.groups.items() if g.school_id in drop_s)
+            held_p.update(r.person_id for r in self.school_roles if r.school_id in drop_s)
+        refused = self.refused.with_ids(schools=drop_s, persons=held_p, groups=drop_g)
+        return self._left_out(drop_s, drop_p, drop_g, refused)
+
+    def _left_out(
+        self, drop_s: set[str], drop_p: set[str], drop_g: set[str], refused: Refused
+    ) -> Snapshot:
         kept_groups = {
             k: g for k, g in self.groups.items() if k not in drop_g and g.school_id not in drop_s
         }
@@ -535,6 +612,7 @@ class Snapshot:
             ),
             self.as_of,
             self.source,
+            refused,
         )
 
 

@@ -15,16 +15,26 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-import orjson
-
 from engine import plugins, runner
 from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
 from engine.executor import RetryPolicy
-from engine.journal import SqliteJournal
-from engine.journal.sqlite import parse_ts
+from engine.journal import (
+    ElevationRecord,
+    EventRecord,
+    FindingRecord,
+    Journal,
+    OperationRecord,
+    RunRecord,
+    SqliteJournal,
+)
+from engine.journal import JournalError as JournalError  # front ends map these to messages
+from engine.journal import JournalWriteError as JournalWriteError
+from engine.journal import LeaseLost as LeaseLost
+from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
 from engine.source import SourceContext, SourceError
+from engine.target import Attrs
 from engine.validate import validate
 from engine.views import (
     Attempt,
@@ -36,7 +46,6 @@ from engine.views import (
     Explanation,
     FindingView,
     HeldPlanView,
-    OperationCount,
     OperationDetail,
     OperationView,
     Progress,
@@ -97,7 +106,7 @@ class Ops:
     """Queries and commands over one configuration and its journal, on behalf of one actor."""
 
     def __init__(
-        self, cfg: LoadedConfig, journal: SqliteJournal, *, actor: str, read_only: bool = False
+        self, cfg: LoadedConfig, journal: Journal, *, actor: str, read_only: bool = False
     ) -> None:
         self.cfg = cfg
         self.journal = journal
@@ -140,44 +149,45 @@ class Ops:
         retry = RetryPolicy(pol.max_attempts, pol.retry_base_s, pol.retry_max_s)
         return runner.RunOptions(actor=self.actor, trigger=trigger, retry=retry, **kw)
 
-    async def _run_row(self, run_id: int) -> Any:
-        row = await self.journal.get_run(run_id)
-        if row is None:
+    async def _run_record(self, run_id: int) -> RunRecord:
+        run = await self.journal.get_run(run_id)
+        if run is None:
             raise NotFound(f"no run {run_id}; `ess runs TENANT` lists a tenant's runs")
-        return row
+        return run
 
-    def _summary(self, row: Any) -> RunSummary:
+    def _summary(self, run: RunRecord) -> RunSummary:
         return RunSummary(
-            id=int(row["id"]),
-            tenant=row["tenant"],
-            status=row["status"],
-            trigger=row["trigger"],
-            actor=row["actor"],
-            dry_run=bool(row["dry_run"]),
-            started_at=datetime.fromisoformat(row["started_at"]),
-            finished_at=parse_ts(row["finished_at"]),
-            counts=orjson.loads(row["counts"]) if row["counts"] else {},
-            error=row["error"],
-            targets=tuple(orjson.loads(row["targets"])) if row["targets"] else (),
+            id=run.id,
+            tenant=run.tenant,
+            status=run.status,
+            trigger=run.trigger,
+            actor=run.actor,
+            dry_run=run.dry_run,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            counts=run.counts,
+            error=run.error,
+            targets=run.targets,
         )
 
-    def _op_view(self, r: Any) -> OperationView:
+    def _op_view(self, r: OperationRecord) -> OperationView:
+        op = r.op
         return OperationView(
-            id=int(r["id"]),
-            run_id=int(r["run_id"]),
-            tenant=r["tenant"],
-            target=r["target"],
-            action=r["action"],
-            kind=r["kind"],
-            key=r["key"],
-            parent=r["parent"],
-            label=r["label"] or r["key"],
-            status=r["status"],
-            attempts=int(r["attempts"]),
-            reason=r["reason"],
-            last_error=r["last_error"],
-            target_id=r["target_id"],
-            updated_at=parse_ts(r["updated_at"]),
+            id=op.id,
+            run_id=r.run_id,
+            tenant=r.tenant,
+            target=op.target,
+            action=op.action.value,
+            kind=op.kind,
+            key=op.key,
+            parent=op.parent,
+            label=op.label or op.key,
+            status=r.status.value,
+            attempts=op.attempts,
+            reason=r.reason,
+            last_error=r.last_error,
+            target_id=op.target_id,
+            updated_at=r.updated_at,
             advice=_advice(r),
         )
 
@@ -230,7 +240,7 @@ class Ops:
         held = await self.journal.list_runs(None, statuses=["held"], limit=1000)
         held_by: dict[str, int] = {}
         for r in held:
-            held_by[r["tenant"]] = held_by.get(r["tenant"], 0) + 1
+            held_by[r.tenant] = held_by.get(r.tenant, 0) + 1
         out = []
         for tid in self.cfg.config.tenants:
             out.append(
@@ -239,7 +249,9 @@ class Ops:
         out.sort(key=lambda h: (HEALTH_ORDER[h.health], h.id))
         return out
 
-    async def _health(self, tid: str, last: Any, trouble: int, held: int) -> TenantHealth:
+    async def _health(
+        self, tid: str, last: RunRecord | None, trouble: int, held: int
+    ) -> TenantHealth:
         t = self.cfg.config.tenants[tid]
         summary = self._summary(last) if last is not None else None
         read_run = await self.journal.last_read_run(tid)
@@ -252,7 +264,7 @@ class Ops:
         elif summary is None:
             health = "never_run"
         elif summary.status == "failed" or any(
-            r["status"] in ("failed", "dead") for r in failing_ops
+            r.status in (OpStatus.FAILED, OpStatus.DEAD) for r in failing_ops
         ):
             health = "failing"
         elif held:
@@ -295,30 +307,16 @@ class Ops:
         return [self._summary(r) for r in rows]
 
     async def run(self, run_id: int) -> RunDetail:
-        row = await self._run_row(run_id)
-        counts = [
-            OperationCount(r["status"], r["action"], r["kind"], int(r["n"]))
-            for r in await self.journal.operation_counts(run_id)
-        ]
+        run = await self._run_record(run_id)
+        counts = await self.journal.operation_counts(run_id)
         fc = await self.journal.finding_counts(run_id)
         events = await self.journal.list_events(run_id, limit=200)
-        timeline = tuple(
-            EventView(
-                int(e["id"]),
-                e["run_id"],
-                e["tenant"],
-                datetime.fromisoformat(e["at"]),
-                e["level"],
-                e["message"],
-            )
-            for e in events
-            if e["level"] != "debug"
-        )[:40]
+        timeline = tuple(_event_view(e) for e in events if e.level != "debug")[:40]
         return RunDetail(
-            summary=self._summary(row),
+            summary=self._summary(run),
             operations=tuple(counts),
             findings=sum(fc.values()),
-            guard=orjson.loads(row["guard"]) if row["guard"] else {},
+            guard=run.guard,
             timeline=timeline,
         )
 
@@ -331,30 +329,30 @@ class Ops:
         limit: int = 200,
         offset: int = 0,
     ) -> list[OperationView]:
-        await self._run_row(run_id)
+        await self._run_record(run_id)
         rows = await self.journal.list_operations(
             run_id, status=status, kind=kind, limit=limit, offset=offset
         )
         return [self._op_view(r) for r in rows]
 
-    def _record_of(self, r: Any) -> tuple[str, str]:
+    def _record_of(self, r: OperationRecord) -> tuple[str, str]:
         """The source record behind an operation: what its target says the kind stands for
         (for a link, the child), else a guess from the usual kind names."""
-        kind: str = r["kind"]
+        kind = r.op.kind
         record_type: str | None = None
-        tenant = self.cfg.config.tenants.get(r["tenant"])
-        if tenant is not None and r["target"] in tenant.targets:
+        tenant = self.cfg.config.tenants.get(r.tenant)
+        if tenant is not None and r.op.target in tenant.targets:
             try:
-                cls = plugins.load("ess.targets", tenant.target_type(r["target"]))
+                cls = plugins.load("ess.targets", tenant.target_type(r.op.target))
                 record_type = getattr(cls, "record_types", {}).get(kind)
             except plugins.PluginError:  # an adapter that cannot load here: guess below
                 record_type = None
         if record_type is None:
-            if r["parent"] is not None or kind == "user":
+            if r.op.parent is not None or kind == "user":
                 record_type = "person"
             else:
                 record_type = "school" if kind == "school" else "group"
-        return record_type, r["key"]
+        return record_type, r.op.key
 
     async def operation(self, op_id: int) -> OperationDetail:
         r = await self.journal.get_operation(op_id)
@@ -362,23 +360,16 @@ class Ops:
             raise NotFound(f"no item {op_id}; `ess failures` lists the open ones")
         view = self._op_view(r)
         attempts = tuple(
-            Attempt(
-                int(a["number"]),
-                datetime.fromisoformat(a["at"]),
-                a["outcome"],
-                a["reason"],
-                a["message"],
-            )
+            Attempt(a.number, a.at, a.outcome, a.reason, a.message)
             for a in await self.journal.attempts_of(op_id)
         )
         record_type, record_key = self._record_of(r)
-        idx = await self.journal.index_record(r["tenant"], record_type, record_key)
-        desired = dict(_pairs(orjson.loads(r["attrs"]))) if r["attrs"] else {}
+        idx = await self.journal.index_record(r.tenant, record_type, record_key)
         return OperationDetail(
             operation=view,
             attempts=attempts,
-            desired=desired,
-            source_record=orjson.loads(idx["body"]) if idx and idx["body"] else None,
+            desired=_attrs_dict(r.op.attrs),
+            source_record=idx.body if idx else None,
             record_type=record_type,
             record_key=record_key,
         )
@@ -411,24 +402,19 @@ class Ops:
         rows = await self.journal.list_runs(tenant_id, statuses=["held"], limit=200)
         out = []
         for r in rows:
-            guard = orjson.loads(r["guard"]) if r["guard"] else {}
-            removals = guard.get("removals", {})
-            ops = await self.journal.list_operations(int(r["id"]), limit=2000)
+            ops = [o.op for o in await self.journal.list_operations(r.id, limit=2000)]
             examples = tuple(
-                f"{o['action']} {o['kind']} {o['label'] or o['key']}"
-                for o in ops
-                if o["action"] in ("delete", "suspend", "archive")
+                f"{o.action.value} {o.kind} {o.label or o.key}" for o in ops if o.action in REMOVALS
             )[:8]
-            counts = orjson.loads(r["counts"]) if r["counts"] else {}
             out.append(
                 HeldPlanView(
-                    run_id=int(r["id"]),
-                    tenant=r["tenant"],
-                    held_at=parse_ts(r["finished_at"]) or datetime.fromisoformat(r["started_at"]),
-                    reasons=tuple(guard.get("reasons", ())),
-                    would_remove=removals,
+                    run_id=r.id,
+                    tenant=r.tenant,
+                    held_at=r.finished_at or r.started_at,
+                    reasons=tuple(r.guard.get("reasons", ())),
+                    would_remove=r.guard.get("removals", {}),
                     examples=examples,
-                    total_operations=int(counts.get("planned", len(ops))),
+                    total_operations=int(r.counts.get("planned", len(ops))),
                 )
             )
         return out
@@ -442,21 +428,11 @@ class Ops:
         contains: str | None = None,
         limit: int = 500,
     ) -> list[EventView]:
-        await self._run_row(run_id)
+        await self._run_record(run_id)
         rows = await self.journal.list_events(
             run_id, after_id=after_id, level=level, contains=contains, limit=limit
         )
-        return [
-            EventView(
-                int(e["id"]),
-                e["run_id"],
-                e["tenant"],
-                datetime.fromisoformat(e["at"]),
-                e["level"],
-                e["message"],
-            )
-            for e in rows
-        ]
+        return [_event_view(e) for e in rows]
 
     async def search(
         self, query: str, *, tenant_id: str | None = None, limit: int = 50
@@ -472,15 +448,15 @@ class Ops:
         rows = await self.journal.search_index(q, tenant_id, limit)
         out = []
         for r in rows:
-            mirror = await self.journal.mirror_for_key(r["tenant"], r["key"])
+            mirror = await self.journal.mirror_for_key(r.tenant, r.key)
             out.append(
                 SearchHit(
-                    tenant=r["tenant"],
-                    record_type=r["record_type"],
-                    key=r["key"],
-                    label=r["label"],
-                    detail=r["detail"],
-                    targets={f"{m['target']}:{m['kind']}": m["target_id"] for m in mirror},
+                    tenant=r.tenant,
+                    record_type=r.record_type,  # type: ignore[arg-type]
+                    key=r.key,
+                    label=r.label,
+                    detail=r.detail,
+                    targets={f"{m.target}:{m.kind}": m.target_id for m in mirror},
                 )
             )
         return out
@@ -488,8 +464,8 @@ class Ops:
     async def explain(self, tenant_id: str, record_type: str, key: str) -> Explanation:
         tenant = self._tenant(tenant_id)
         idx = await self.journal.index_record(tenant_id, record_type, key)
-        source_record = orjson.loads(idx["body"]) if idx and idx["body"] else None
-        label = idx["label"] if idx else key
+        source_record = idx.body if idx else None
+        label = idx.label if idx else key
         read_run = await self.journal.last_read_run(tenant_id)
         findings = tuple(
             _finding_view(f)
@@ -498,20 +474,18 @@ class Ops:
         desired: dict[str, dict[str, Any]] = {}
         observed: dict[str, dict[str, Any]] = {}
         for m in await self.journal.mirror_for_key(tenant_id, key):
-            observed.setdefault(m["target"], {})[m["kind"]] = {
-                "target_id": m["target_id"],
-                "attrs": dict(_pairs(orjson.loads(m["attrs"]))) if m["attrs"] else {},
-                "suspended_at": m["suspended_at"],
-                "archived": bool(m["archived"]),
+            observed.setdefault(m.target, {})[m.kind] = {
+                "target_id": m.target_id,
+                "attrs": _attrs_dict(m.attrs),
+                "suspended_at": m.suspended_at.isoformat() if m.suspended_at else None,
+                "archived": m.archived,
             }
-        ops = [self._op_view(r) for r in await self.journal.operations_for_record(tenant_id, key)]
-        for o in ops:
-            if o.action in ("create", "update", "restore") and o.parent is None:
-                row = await self.journal.get_operation(o.id)
-                if row and row["attrs"]:
-                    desired.setdefault(o.target, {}).setdefault(
-                        o.kind, dict(_pairs(orjson.loads(row["attrs"])))
-                    )
+        records = await self.journal.operations_for_record(tenant_id, key)
+        ops = [self._op_view(r) for r in records]
+        for r in records:
+            op = r.op
+            if op.action in _MAKES and op.parent is None and op.attrs:
+                desired.setdefault(op.target, {}).setdefault(op.kind, _attrs_dict(op.attrs))
         summary = _explain_summary(
             record_type, label, source_record, findings, observed, ops, list(tenant.targets)
         )
@@ -534,15 +508,7 @@ class Ops:
 
     async def audit(self, tenant_id: str | None = None, *, limit: int = 200) -> list[AuditView]:
         return [
-            AuditView(
-                int(a["id"]),
-                datetime.fromisoformat(a["at"]),
-                a["actor"],
-                a["action"],
-                a["tenant"],
-                bool(a["allowed"]),
-                a["detail"],
-            )
+            AuditView(a.id, a.at, a.actor, a.action, a.tenant, a.allowed, a.detail)
             for a in await self.journal.list_audit(tenant_id, limit)
         ]
 
@@ -618,22 +584,18 @@ class Ops:
             tenant_id, trigger, dry_run=dry_run, targets=targets, full=full, progress=progress
         )
         run_id = await _mapped(runner.sync(self.journal, self.cfg, tenant_id, opts))
-        return self._summary(await self._run_row(run_id))
+        return self._summary(await self._run_record(run_id))
 
     async def retry(self, op_ids: Sequence[int]) -> CommandResult:
         rows = await self.journal.get_operations(list(op_ids))
-        missing = set(op_ids) - {int(r["id"]) for r in rows}
+        missing = set(op_ids) - {r.op.id for r in rows}
         if missing:
             raise NotFound(f"no item(s) {', '.join(map(str, sorted(missing)))}")
-        tenants = {r["tenant"] for r in rows}
+        tenants = {r.tenant for r in rows}
         if len(tenants) != 1:
             raise OpsError("retry items of one tenant at a time")
         tenant_id = tenants.pop()
-        not_open = [
-            int(r["id"])
-            for r in rows
-            if r["status"] not in ("failed", "dead", "blocked") or r["superseded"]
-        ]
+        not_open = [r.op.id for r in rows if r.status not in TROUBLE_STATUSES or r.superseded]
         if not_open:
             raise OpsError(
                 f"item(s) {', '.join(map(str, not_open))} are not open failures "
@@ -642,11 +604,11 @@ class Ops:
         await self._guarded(
             "retry",
             tenant_id,
-            f"retry {len(rows)} item(s): " + ", ".join(str(r["id"]) for r in rows[:20]),
+            f"retry {len(rows)} item(s): " + ", ".join(str(r.op.id) for r in rows[:20]),
         )
         opts = self._opts(tenant_id, "retry")
         run_id = await _mapped(runner.retry_items(self.journal, self.cfg, tenant_id, rows, opts))
-        summary = self._summary(await self._run_row(run_id))
+        summary = self._summary(await self._run_record(run_id))
         done = summary.counts.get("done", 0)
         return CommandResult(
             ok=summary.status == "succeeded",
@@ -662,14 +624,12 @@ class Ops:
         rows = await self.journal.get_operations(list(op_ids))
         if len(rows) != len(set(op_ids)):
             raise NotFound("some of those items do not exist")
-        for tenant_id in sorted({r["tenant"] for r in rows}):
-            mine = [r for r in rows if r["tenant"] == tenant_id]
+        for tenant_id in sorted({r.tenant for r in rows}):
+            mine = [r.op for r in rows if r.tenant == tenant_id]
             await self._guarded("skip", tenant_id, f"skip {len(mine)} item(s): {reason}")
             await self.journal.add_skips(tenant_id, mine, self.actor, reason)
-        from engine.plan import OpStatus
-
         await self.journal.set_status(
-            [int(r["id"]) for r in rows], OpStatus.SKIPPED, f"skipped by {self.actor}: {reason}"
+            [r.op.id for r in rows], OpStatus.SKIPPED, f"skipped by {self.actor}: {reason}"
         )
         return CommandResult(
             True,
@@ -678,27 +638,25 @@ class Ops:
         )
 
     async def approve(self, run_id: int, *, reason: str = "") -> RunSummary:
-        row = await self._run_row(run_id)
-        if row["status"] != "held":
-            raise OpsError(f"run {run_id} is {row['status']}, not held for approval")
-        tenant_id = row["tenant"]
+        run = await self._run_record(run_id)
+        if run.status != "held":
+            raise OpsError(f"run {run_id} is {run.status}, not held for approval")
+        tenant_id = run.tenant
         await self._guarded("approve", tenant_id, f"approve held run {run_id}: {reason}")
         await self.journal.add_approval(run_id, "approved", self.actor, reason)
         opts = self._opts(tenant_id, "approve")
         await _mapped(runner.apply_held(self.journal, self.cfg, tenant_id, run_id, opts))
-        return self._summary(await self._run_row(run_id))
+        return self._summary(await self._run_record(run_id))
 
     async def reject(self, run_id: int, *, reason: str = "") -> CommandResult:
-        row = await self._run_row(run_id)
-        if row["status"] != "held":
-            raise OpsError(f"run {run_id} is {row['status']}, not held for approval")
-        await self._guarded("reject", row["tenant"], f"reject held run {run_id}: {reason}")
+        run = await self._run_record(run_id)
+        if run.status != "held":
+            raise OpsError(f"run {run_id} is {run.status}, not held for approval")
+        await self._guarded("reject", run.tenant, f"reject held run {run_id}: {reason}")
         await self.journal.add_approval(run_id, "rejected", self.actor, reason)
         ops = await self.journal.list_operations(run_id, status="pending", limit=10**9)
-        from engine.plan import OpStatus
-
         await self.journal.set_status(
-            [int(o["id"]) for o in ops], OpStatus.CANCELLED, f"plan rejected by {self.actor}"
+            [o.op.id for o in ops], OpStatus.CANCELLED, f"plan rejected by {self.actor}"
         )
         await self.journal.update_run(
             run_id, status="rejected", error=f"rejected by {self.actor}: {reason}".strip(": ")
@@ -718,13 +676,16 @@ class Ops:
         eid = await self.journal.add_elevation(
             tenant_id, self.actor, reason, expires, needs_approval=tenant.tier == "gold"
         )
-        row = await self.journal.get_elevation(eid)
-        return elevation_view(row)
+        return elevation_view(await self._elevation(eid))
 
-    async def approve_elevation(self, elevation_id: int, *, approver: str) -> ElevationView:
+    async def _elevation(self, elevation_id: int) -> ElevationRecord:
         row = await self.journal.get_elevation(elevation_id)
         if row is None:
             raise NotFound(f"no elevation {elevation_id}")
+        return row
+
+    async def approve_elevation(self, elevation_id: int, *, approver: str) -> ElevationView:
+        row = await self._elevation(elevation_id)
         if not approver.strip():
             raise OpsError("name the customer's approver (--approver)")
         view = elevation_view(row)
@@ -732,18 +693,18 @@ class Ops:
             raise OpsError(f"elevation {elevation_id} is {view.status}, not waiting for approval")
         if self.read_only:
             await self.journal.add_audit(
-                self.actor, "approve_elevation", row["tenant"], False, "refused: read-only mode"
+                self.actor, "approve_elevation", row.tenant, False, "refused: read-only mode"
             )
             raise PolicyRefused("read-only mode: this session may look but not change anything")
         await self.journal.approve_elevation(elevation_id, approver)
         await self.journal.add_audit(
             self.actor,
             "approve_elevation",
-            row["tenant"],
+            row.tenant,
             True,
             f"elevation {elevation_id} approved by customer {approver}",
         )
-        return elevation_view(await self.journal.get_elevation(elevation_id))
+        return elevation_view(await self._elevation(elevation_id))
 
 
 async def _mapped(work: Awaitable[T]) -> T:
@@ -771,27 +732,42 @@ class _ReadOnlyCache:
         return None
 
 
-def _pairs(value: Any) -> list[tuple[str, Any]]:
-    return [(str(k), v) for k, v in value] if isinstance(value, list) else []
+_MAKES = frozenset({Action.CREATE, Action.UPDATE, Action.RESTORE})
+"""Actions whose attributes are what a target should hold."""
 
 
-def _finding_view(f: Any) -> FindingView:
+def _attrs_dict(attrs: Attrs) -> dict[str, Any]:
+    """Attributes as the JSON they are stored as: a map, with arrays as lists again."""
+    return {str(k): _as_json(v) for k, v in attrs}
+
+
+def _as_json(value: Any) -> Any:
+    if type(value) is tuple:
+        return [_as_json(v) for v in value]
+    return value
+
+
+def _finding_view(f: FindingRecord) -> FindingView:
     return FindingView(
-        id=int(f["id"]),
-        run_id=int(f["run_id"]),
-        tenant=f["tenant"],
-        code=f["code"],
-        severity=f["severity"],
-        record_type=f["record_type"],
-        record_id=f["record_id"],
-        label=f["label"],
-        message=f["message"],
-        fix=f["fix"],
+        id=f.id,
+        run_id=f.run_id,
+        tenant=f.tenant,
+        code=f.code,
+        severity=f.severity,
+        record_type=f.record_type,
+        record_id=f.record_id,
+        label=f.label,
+        message=f.message,
+        fix=f.fix,
     )
 
 
-def _advice(r: Any) -> str:
-    status, reason = r["status"], r["reason"]
+def _event_view(e: EventRecord) -> EventView:
+    return EventView(e.id, e.run_id, e.tenant, e.at, e.level, e.message)
+
+
+def _advice(r: OperationRecord) -> str:
+    status, reason = r.status.value, r.reason
     if status == "dead":
         return (
             "the target refused the data: fix the record in the source system (see the "

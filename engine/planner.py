@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.links import EMPTY_LINKS, LinkSet
+from engine.model import Refused
 from engine.plan import Action, LinkRun, Operation, Plan
 from engine.target import (
     FINGERPRINT_LENGTH,
@@ -38,6 +39,24 @@ class PlanInput:
     observed: ObservedState
     now: datetime
     skips: Mapping[SkipKey, str] = field(default_factory=dict)  # -> fingerprint when skipped
+    held: Mapping[str, Collection[str]] = field(default_factory=dict)  # kind -> keys (refused)
+
+
+def held_keys(
+    record_types: Mapping[str, str], kinds: Iterable[KindSpec], refused: Refused
+) -> dict[str, frozenset[str]]:
+    """The keys of each object kind whose source record was refused (see
+    :class:`engine.model.Refused`): ``record_types`` says which record a kind stands for. The
+    planner plans no removal of them, nor of a link where one is parent or child."""
+    out: dict[str, frozenset[str]] = {}
+    if not refused:
+        return out
+    for spec in kinds:
+        record_type = record_types.get(spec.name)
+        ids = refused.of(record_type) if record_type else frozenset()
+        if ids:
+            out[spec.name] = ids
+    return out
 
 
 class _Builder:
@@ -165,6 +184,7 @@ def plan(inp: PlanInput) -> Plan:
         kind = spec.name
         want = desired.objects.get(kind, {})
         have = observed.objects.get(kind, {})
+        held = inp.held.get(kind, ())
         seqs = b.seqs.setdefault(kind, {})
         before = [b.seqs.get(k, {}) for k in spec.depends_on]
         for key, d in want.items():
@@ -206,6 +226,8 @@ def plan(inp: PlanInput) -> Plan:
         for key, o in have.items():
             if key in want:
                 continue
+            if key in held:
+                continue  # the source lists it but it was refused: unknown, not gone
             retire = _retire(spec, o, inp.now)
             if retire is None:
                 if spec.retire in ("archive", "keep"):
@@ -300,20 +322,24 @@ def _removals(
     kept: Mapping[str, set[str]],
 ) -> None:
     """Links to remove, parent by parent; none for a parent being deleted (that removes its
-    links) or archived (an archived class keeps its members), none to a child being deleted."""
+    links) or archived (an archived class keeps its members), none to a child being deleted,
+    none where the parent or the child is held (its source record was refused)."""
     pk, ck = link.parent_kind, link.child_kind
     desired, observed = inp.desired, inp.observed
     parents, children = b.known(desired, observed, pk), b.known(desired, observed, ck)
     p_going, p_kept = going.get(pk, set()), kept.get(pk, set())
     c_going = going.get(ck, set())
+    p_held, c_held = inp.held.get(pk, ()), inp.held.get(ck, ())
     want_by, have_by = want_l.by_parent, have_l.by_parent
     for parent in sorted(have_by):
         have_kids, want_kids = have_by[parent], want_by.get(parent)
-        if want_kids == have_kids or parent in p_going or parent in p_kept:
+        if want_kids == have_kids or parent in p_going or parent in p_kept or parent in p_held:
             continue
         kids = have_kids - want_kids if want_kids else have_kids
         if c_going and not c_going.isdisjoint(kids):
             kids = kids - c_going
+        if c_held and not kids.isdisjoint(c_held):
+            kids = kids.difference(c_held)
         if inp.skips:
             kids = frozenset(
                 c for c in kids if not b.skip(inp, Action.UNLINK, link.name, c, parent)

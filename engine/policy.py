@@ -9,31 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
+from engine.journal.protocol import ElevationRecord
 from engine.views import Decision, ElevationView
 
 
-def elevation_view(row: Any, now: datetime | None = None) -> ElevationView:
+def elevation_view(row: ElevationRecord, now: datetime | None = None) -> ElevationView:
     now = now or datetime.now(UTC)
-    expires = datetime.fromisoformat(row["expires_at"])
-    if row["revoked"]:
+    if row.revoked:
         status = "revoked"
-    elif expires <= now:
+    elif row.expires_at <= now:
         status = "expired"
-    elif row["needs_approval"] and not row["approved_by"]:
+    elif row.needs_approval and not row.approved_by:
         status = "pending_approval"
     else:
         status = "active"
     return ElevationView(
-        id=int(row["id"]),
-        tenant=row["tenant"],
-        actor=row["actor"],
-        reason=row["reason"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        expires_at=expires,
+        id=row.id,
+        tenant=row.tenant,
+        actor=row.actor,
+        reason=row.reason,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
         status=status,  # type: ignore[arg-type]
-        approved_by=row["approved_by"],
+        approved_by=row.approved_by,
     )
 
 

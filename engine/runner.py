@@ -9,29 +9,28 @@ items.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from engine import plugins
-from engine.config import LoadedConfig, TenantConfig
-from engine.executor import ExecResult, Executor, RetryPolicy
+from engine.config import LoadedConfig, TenantConfig, validation_message
+from engine.display import scrub_personnummer
+from engine.executor import MAKES, ExecResult, Executor, RetryPolicy
 from engine.findings import Finding
 from engine.guard import judge
-from engine.journal import Lease, LeaseHeld, SqliteJournal
+from engine.journal import Journal, Lease, LeaseHeld, LeaseOwner, OperationRecord
 from engine.journal.sqlite import now_iso
 from engine.links import EMPTY_LINKS
 from engine.model import Snapshot
 from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
-from engine.planner import PlanInput, plan
+from engine.planner import PlanInput, held_keys, plan
 from engine.redact import group_record, person_label, person_record, school_record
 from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
@@ -69,7 +68,7 @@ class RunOptions:
 class RunLog:
     """Buffers the run's events and writes them in batches."""
 
-    def __init__(self, journal: SqliteJournal, tenant: str, run_id: int | None) -> None:
+    def __init__(self, journal: Journal, tenant: str, run_id: int | None) -> None:
         self.journal, self.tenant, self.run_id = journal, tenant, run_id
         self._buf: list[tuple[str, str, str]] = []
 
@@ -82,12 +81,21 @@ class RunLog:
 
 
 def holder_name(actor: str) -> str:
-    return f"{actor} on {socket.gethostname()} pid {os.getpid()}"
+    """Who holds a lease, for people; the journal also keeps the process itself
+    (:class:`LeaseOwner`), so that a holder that died on this host is taken over at once."""
+    me = LeaseOwner.this_process()
+    return f"{actor} on {me.host} pid {me.pid}"
 
 
 ADAPTER_ERRORS = (plugins.PluginError, SecretError, ValueError, TypeError, OSError)
-"""What building an adapter from its table raises for a configuration problem (pydantic's
-ValidationError is a ValueError)."""
+"""What building an adapter from its table raises for a configuration problem."""
+
+
+def _adapter_problem(where: str, exc: Exception) -> AdapterConfigError:
+    """A pydantic error is written without the values given (one may be a literal secret)."""
+    if isinstance(exc, ValidationError):
+        return AdapterConfigError(validation_message(exc, where))
+    return AdapterConfigError(f"{where}: {scrub_personnummer(str(exc))}")
 
 
 def build_source(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig) -> Source:
@@ -96,7 +104,7 @@ def build_source(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig) -> Sou
         cls = plugins.load("ess.sources", str(settings["type"]))
         source: Source = cls.from_config(settings, cfg.secrets())
     except ADAPTER_ERRORS as exc:
-        raise AdapterConfigError(f"tenants.{tenant_id}.source: {exc}") from None
+        raise _adapter_problem(f"tenants.{tenant_id}.source", exc) from None
     return source
 
 
@@ -106,7 +114,7 @@ def build_target(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig, name: 
         cls = plugins.load("ess.targets", tenant.target_type(name))
         target: Target = cls.from_config(name, settings, tenant.policy, cfg.secrets())
     except ADAPTER_ERRORS as exc:
-        raise AdapterConfigError(f"tenants.{tenant_id}.targets.{name}: {exc}") from None
+        raise _adapter_problem(f"tenants.{tenant_id}.targets.{name}", exc) from None
     return target
 
 
@@ -122,7 +130,7 @@ def chosen_targets(tenant: TenantConfig, wanted: Sequence[str] | None) -> list[s
     return list(wanted)
 
 
-async def sync(journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, opts: RunOptions) -> int:
+async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOptions) -> int:
     """A whole run; returns its id. Raises :class:`TenantBusy` when another run holds the
     lease."""
     tenant = cfg.tenant(tenant_id)
@@ -137,7 +145,7 @@ async def sync(journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, opts: 
         thaw()  # the run's bulk objects were frozen out of the collector's way
 
 
-async def _lease(journal: SqliteJournal, tenant_id: str, actor: str) -> Lease:
+async def _lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
     try:
         return await journal.acquire_lease(tenant_id, holder_name(actor), LEASE_TTL)
     except LeaseHeld as exc:
@@ -145,7 +153,7 @@ async def _lease(journal: SqliteJournal, tenant_id: str, actor: str) -> Lease:
 
 
 async def _fresh_run(
-    journal: SqliteJournal,
+    journal: Journal,
     cfg: LoadedConfig,
     tenant_id: str,
     tenant: TenantConfig,
@@ -199,7 +207,13 @@ async def _fresh_run(
                 f"blocking findings keep out {len(s_ids)} school(s), "
                 f"{len(p_ids)} person(s) and {len(g_ids)} group(s)",
             )
-            snap = snap.without(schools=s_ids, persons=p_ids, groups=g_ids)
+            snap = snap.refusing(schools=s_ids, persons=p_ids, groups=g_ids)
+        if snap.refused:
+            log(
+                "warning",
+                f"refused records are held as they were, nothing removes them: "
+                f"{snap.refused.counts()}",
+            )
         await journal.update_run(run_id, source_mode=read.mode)
         labels = await _index_snapshot(
             journal, tenant_id, read.snapshot, tenant.policy.protected_identity
@@ -281,7 +295,7 @@ async def _fresh_run(
 
 
 async def _plan_target(
-    journal: SqliteJournal,
+    journal: Journal,
     tenant_id: str,
     run_id: int,
     name: str,
@@ -308,8 +322,18 @@ async def _plan_target(
                 log("info", f'{name}: drift is only reported (policy drift = "report")')
     skips = await journal.skips(tenant_id, name)
     with gc_paused():
+        held = held_keys(target.record_types, target.kinds, snap.refused)
         p = plan(
-            PlanInput(name, target.kinds, target.links, desired, observed, datetime.now(UTC), skips)
+            PlanInput(
+                name,
+                target.kinds,
+                target.links,
+                desired,
+                observed,
+                datetime.now(UTC),
+                skips,
+                held,
+            )
         )
     progress(Progress("plan", name, 1, 1, f"{len(p)} operations"))
     return p
@@ -334,7 +358,7 @@ def _drift(before: ObservedState, after: ObservedState) -> str:
 
 
 def _target_ctx(
-    journal: SqliteJournal,
+    journal: Journal,
     tenant_id: str,
     run_id: int,
     name: str,
@@ -350,7 +374,7 @@ def _target_ctx(
 
 
 async def _execute(
-    journal: SqliteJournal,
+    journal: Journal,
     tenant_id: str,
     run_id: int,
     lease: Lease,
@@ -362,7 +386,11 @@ async def _execute(
 ) -> dict[str, ExecResult]:
     by_target: dict[str, list[tuple[Operation, OpStatus, float]]] = {}
     if rows is None:
-        rows = [(op, OpStatus.PENDING, 0.0) for op in stored]
+        doubted = await _left_in_doubt(journal, tenant_id, run_id)
+        rows = [
+            (op, OpStatus.IN_FLIGHT if _same_make(op) in doubted else OpStatus.PENDING, 0.0)
+            for op in stored
+        ]
     for row in rows:
         by_target.setdefault(row[0].target, []).append(row)
 
@@ -389,8 +417,36 @@ async def _execute(
     return dict(zip(names, results, strict=True))
 
 
+EARLIER_RUNS = 10
+"""How many of a tenant's earlier finished runs are searched for creates left in doubt."""
+
+
+def _same_make(op: Operation) -> tuple[str, str, str]:
+    return (op.target, op.kind, op.key) if op.action in MAKES else ("", "", "")
+
+
+async def _left_in_doubt(
+    journal: Journal, tenant_id: str, run_id: int
+) -> set[tuple[str, str, str]]:
+    """Creates that earlier runs left in flight (a run that stopped on a tenant-level error or
+    was cancelled while they were in doubt): the same create in this run is read back before
+    it is sent, and waits out the target's window, as a resumed item would."""
+    out: set[tuple[str, str, str]] = set()
+    runs = await journal.list_runs(
+        tenant_id, before=run_id, limit=EARLIER_RUNS, statuses=FINISHED_WITH_WORK_LEFT
+    )
+    for run in runs:
+        for op, _, _ in await journal.load_operations(run.id, ["in_flight"]):
+            if op.action in MAKES:
+                out.add(_same_make(op))
+    return out
+
+
+FINISHED_WITH_WORK_LEFT = ("failed", "partial", "cancelled")
+
+
 async def _finish(
-    journal: SqliteJournal,
+    journal: Journal,
     run_id: int,
     results: Mapping[str, ExecResult],
     plan_counts: Mapping[str, int],
@@ -433,7 +489,7 @@ def _finding_counts(findings: Sequence[Finding]) -> dict[str, int]:
 
 
 async def _index_snapshot(
-    journal: SqliteJournal, tenant_id: str, snap: Snapshot, protected_identity: str
+    journal: Journal, tenant_id: str, snap: Snapshot, protected_identity: str
 ) -> dict[str, str]:
     """Write the searchable index of the snapshot (no personnummer) and return labels."""
     rows: list[tuple[str, str, str, str, str, str | None]] = []
@@ -488,14 +544,14 @@ async def _index_snapshot(
 
 
 async def _resume_interrupted(
-    journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, lease: Lease, opts: RunOptions
+    journal: Journal, cfg: LoadedConfig, tenant_id: str, lease: Lease, opts: RunOptions
 ) -> None:
     """Finish runs that a crash left behind, checking in-flight items against the target."""
     stale = await journal.list_runs(tenant_id, statuses=["running"], limit=20)
-    for row in reversed(stale):
-        run_id = int(row["id"])
+    for run in reversed(stale):
+        run_id = run.id
         log = RunLog(journal, tenant_id, run_id)
-        if row["dry_run"]:
+        if run.dry_run:
             await journal.update_run(run_id, status="failed", error="interrupted", finished=True)
             continue
         log("warning", f"run {run_id} was interrupted; resuming it under {opts.actor}")
@@ -505,7 +561,7 @@ async def _resume_interrupted(
 
 
 async def _continue_run(
-    journal: SqliteJournal,
+    journal: Journal,
     cfg: LoadedConfig,
     tenant_id: str,
     run_id: int,
@@ -516,8 +572,8 @@ async def _continue_run(
 ) -> None:
     tenant = cfg.tenant(tenant_id)
     rows = await journal.load_operations(run_id, statuses)
-    row = await journal.get_run(run_id)
-    counts: dict[str, int] = orjson.loads(row["counts"]) if row and row["counts"] else {}
+    run = await journal.get_run(run_id)
+    counts: dict[str, int] = dict(run.counts) if run else {}
     needed = sorted({op.target for op, _, _ in rows})
     targets: dict[str, Target] = {}
     try:
@@ -539,7 +595,7 @@ async def _continue_run(
 
 
 async def apply_held(
-    journal: SqliteJournal, cfg: LoadedConfig, tenant_id: str, run_id: int, opts: RunOptions
+    journal: Journal, cfg: LoadedConfig, tenant_id: str, run_id: int, opts: RunOptions
 ) -> None:
     """Apply a plan that the guard held and an operator approved."""
     lease = await _lease(journal, tenant_id, opts.actor)
@@ -554,10 +610,10 @@ async def apply_held(
 
 
 async def retry_items(
-    journal: SqliteJournal,
+    journal: Journal,
     cfg: LoadedConfig,
     tenant_id: str,
-    op_rows: Sequence[Any],
+    op_rows: Sequence[OperationRecord],
     opts: RunOptions,
 ) -> int:
     """Apply failed, dead or blocked items again in a new run; returns its id."""
@@ -582,7 +638,7 @@ async def retry_items(
             for op in ops
         ]
         await journal.supersede([op.id for op in ops])
-        stored = await journal.store_plan(run_id, tenant_id, copies, supersede=False)
+        stored = await journal.store_operations(run_id, tenant_id, copies, supersede=False)
         await journal.update_run(run_id, counts={"planned": len(stored)})
         targets = {n: build_target(cfg, tenant_id, tenant, n) for n in names}
         try:
@@ -597,32 +653,30 @@ async def retry_items(
 
 
 async def _with_failed_dependencies(
-    journal: SqliteJournal, op_rows: Sequence[Any]
+    journal: Journal, op_rows: Sequence[OperationRecord]
 ) -> list[Operation]:
     """The items asked for, plus the unfinished items they wait on (depends_on holds seqs of
     the original run, translated here to row ids)."""
-    from engine.journal.sqlite import _op
-
     chosen: dict[int, Operation] = {}
     queue = list(op_rows)
-    seen_runs: dict[tuple[int, str], dict[int, Any]] = {}
+    seen_runs: dict[tuple[int, str], dict[int, OperationRecord]] = {}
     while queue:
-        row = queue.pop()
-        op = _op(row)
+        record = queue.pop()
+        op = record.op
         if op.id in chosen:
             continue
-        key = (int(row["run_id"]), op.target)
+        key = (record.run_id, op.target)
         if key not in seen_runs:
-            all_rows = await journal.list_operations(int(row["run_id"]), limit=10**9)
-            seen_runs[key] = {r["seq"]: r for r in all_rows if r["target"] == op.target}
+            all_records = await journal.list_operations(record.run_id, limit=10**9)
+            seen_runs[key] = {r.op.seq: r for r in all_records if r.op.target == op.target}
         by_seq = seen_runs[key]
         dep_ids = []
         for d in op.depends_on:
             dep = by_seq.get(d)
             if dep is None:
                 continue
-            if dep["status"] != "done":
+            if dep.status is not OpStatus.DONE:
                 queue.append(dep)
-                dep_ids.append(int(dep["id"]))
+                dep_ids.append(dep.op.id)
         chosen[op.id] = op._replace(depends_on=tuple(dep_ids))
     return sorted(chosen.values(), key=lambda o: o.id)

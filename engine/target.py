@@ -2,8 +2,10 @@
 
 A target describes the object kinds and link kinds it manages (:class:`KindSpec`,
 :class:`LinkSpec`); the planner diffs generically over them, so a new target writes no planner
-code. The executor owns concurrency, rate limits, retries and the in-flight marks; the target
-owns its wire format, how it groups operations into requests, and how it classifies errors.
+code. The executor owns concurrency, rate limits, every retry of a write, the in-flight marks
+and what happens to a write in doubt; the target owns its wire format, how it groups
+operations into requests, how it classifies answers (saying when a write is in doubt), and how
+it reads an operation back (:meth:`Target.read_back`).
 """
 
 from __future__ import annotations
@@ -226,8 +228,10 @@ EMPTY_OBSERVED = ObservedState({}, {})
 class OutcomeKind(StrEnum):
     """How the target answered one operation."""
 
-    DONE = "done"  # applied (or found already applied: ``adopted``)
-    RETRY = "retry"  # transient: throttled, 5xx, timeout, not yet visible
+    DONE = "done"  # applied (or read back and found already applied: ``adopted``)
+    RETRY = "retry"  # transient: throttled, 5xx, timeout, not yet visible; safe to send again
+    IN_DOUBT = "in_doubt"  # a write that is not safe to send again (a create) got no proof:
+    # a 5xx or a timeout; it may have taken effect. The executor reads it back first.
     FAILED = "failed"  # the data is wrong for this target: a finding, no retry until fixed
     FATAL = "fatal"  # tenant-level: auth, consent, permission; stops the run with one message
 
@@ -251,6 +255,11 @@ class Outcome:
     @classmethod
     def retry(cls, reason: str, message: str = "", retry_after: float | None = None) -> Outcome:
         return cls(OutcomeKind.RETRY, reason=reason, message=message, retry_after=retry_after)
+
+    @classmethod
+    def in_doubt(cls, reason: str, message: str = "") -> Outcome:
+        """The write may have taken effect: never send it again before reading it back."""
+        return cls(OutcomeKind.IN_DOUBT, reason=reason, message=message)
 
     @classmethod
     def failed(cls, reason: str, message: str, finding: Finding | None = None) -> Outcome:
@@ -337,6 +346,10 @@ class Target(Protocol):
     kinds: tuple[KindSpec, ...]
     links: tuple[LinkSpec, ...]
     rate_limit: RateLimit
+    consistency_window_s: float
+    """How long an object the service has just made may stay hidden from :meth:`read_back`
+    (its replication delay). A create in doubt is sent again only after this long with
+    nothing found; ``0`` for a service that reads its own writes at once."""
 
     @classmethod
     def from_config(
@@ -359,8 +372,17 @@ class Target(Protocol):
         """Apply one batch; one outcome per operation, in the batch's order."""
         ...
 
-    async def verify(self, op: Operation, ctx: TargetContext) -> Outcome | None:
-        """After a crash: did this in-flight operation take effect? ``None`` means no."""
+    async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+        """The in-doubt look-up: did this operation take effect? Read the target to find out.
+
+        Asked before an operation in doubt is sent again: one the target answered
+        ``IN_DOUBT`` (a create met a 5xx or a timeout), and every item still in flight when a
+        run stopped. Finds the object by its natural key (or the link, or the change) and
+        answers ``DONE`` with its target id when it is there: the only way an item becomes
+        done without an answer that proves it. ``None`` means not found (yet: a fresh object
+        may stay hidden for ``consistency_window_s``); a ``RETRY`` outcome means the target
+        could not be read, so nothing is known; ``FATAL`` stops the run.
+        """
         ...
 
     async def aclose(self) -> None: ...

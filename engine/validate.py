@@ -112,14 +112,16 @@ def validate(snap: Snapshot) -> list[Finding]:
             has_role.add(r.person_id)
 
     teachers: set[str] = set()
+    refused = snap.refused
     student = MemberRole.STUDENT
     known = persons.__contains__
     for run in snap.membership_runs():  # two million memberships: a group's run at a time
         gid = run.group_id
         mg = groups.get(gid)
         if mg is None:
-            for m in run.memberships:
-                _dangling(add, gid, m.person_id, "group")
+            if gid not in refused.groups:  # a refused group's finding says it all
+                for m in run.memberships:
+                    _dangling(add, gid, m.person_id, "group")
             continue
         # in the usual case the run's summary shows it has nothing to report
         if run.ordered:
@@ -136,7 +138,8 @@ def validate(snap: Snapshot) -> list[Finding]:
         # a run with something to report: membership by membership
         for _, pid, role, start, end in run.memberships:
             if pid not in persons:
-                _dangling(add, gid, pid, "person")
+                if pid not in refused.persons:
+                    _dangling(add, gid, pid, "person")
                 continue
             if start is not None and end is not None and start > end:
                 add(
@@ -234,7 +237,8 @@ def _duplicates(out: list[Finding], snap: Snapshot, attr: str, code: str, what: 
 
 
 def blocked_ids(findings: Iterable[Finding]) -> tuple[set[str], set[str], set[str]]:
-    """(schools, persons, groups) that blocking findings keep out."""
+    """(schools, persons, groups) that blocking findings keep out: refused, so held as they
+    were (see :meth:`engine.model.Snapshot.without`), never planned away."""
     s, p, g = set(), set(), set()
     for f in findings:
         if not f.blocking:

@@ -1,8 +1,12 @@
 """JSON batching: up to 20 requests per ``POST /$batch``, each inner answer handled alone.
 
-A 200 envelope says nothing about the inner requests (reference §3.1): each inner 429 or 5xx is
-sent again on its own after its own Retry-After, together with whatever depended on it (those
-come back 424). Requests that must run in order carry ``dependsOn`` and stay in one envelope.
+A 200 envelope says nothing about the inner requests (reference §3.1): each inner 429 is sent
+again on its own after its own Retry-After (Graph refused it before doing anything), and so is
+an inner 5xx or timeout of a request that is safe to send twice (GET, PUT, PATCH, DELETE),
+together with whatever depended on it (those come back 424). A POST answered with a 5xx or a
+timeout is never sent again here: it may have created its object, so its answer goes back to
+the operation, which reports it in doubt, and the executor reads it back before any resend.
+Requests that must run in order carry ``dependsOn`` and stay in one envelope.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .client import WRITE_METHODS, GraphClient
-from .errors import GraphResponse
+from .errors import SAFE_TO_RESEND, GraphResponse
 
 MAX_BATCH = 20
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
@@ -95,8 +99,9 @@ def chunk(
 async def run_requests(
     client: GraphClient, requests: Sequence[SubRequest], *, max_rounds: int = 4
 ) -> BatchRun:
-    """Send the requests (one alone, more in $batch envelopes), retrying inner transient
-    failures alone, at most ``max_rounds`` times; the last answer of each id is returned."""
+    """Send the requests (one alone, more in $batch envelopes), sending again alone, at most
+    ``max_rounds`` times, what Graph throttled and what failed but is safe to send twice; the
+    last answer of each id is returned."""
     run = BatchRun()
     todo = list(requests)
     while todo and run.rounds < max_rounds:
@@ -106,7 +111,7 @@ async def run_requests(
         run.envelopes += len(envelopes)
         for part in answers:
             run.responses.update(part)
-        transient = {r.id for r in todo if run.responses[r.id].status in TRANSIENT}
+        transient = {r.id for r in todo if _again(r, run.responses[r.id])}
         # a 424 is resent only with the transient failure it depended on
         again_ids = transient | {
             r.id
@@ -126,6 +131,14 @@ async def run_requests(
             await asyncio.sleep(min(wait, 60.0))
         todo = [_without_done_deps(r, run) for r in todo]
     return run
+
+
+def _again(req: SubRequest, resp: GraphResponse) -> bool:
+    """Whether a request may be sent again: throttled (not carried out), or a failure of a
+    request that is safe to send twice."""
+    if resp.status == 429:
+        return True
+    return resp.status in TRANSIENT and req.method in SAFE_TO_RESEND
 
 
 def _without_done_deps(req: SubRequest, run: BatchRun) -> SubRequest:

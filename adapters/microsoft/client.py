@@ -1,9 +1,12 @@
 """One async HTTP client for Graph: auth header, pacing, Retry-After, paging, transient retries.
 
 Every request goes through :meth:`GraphClient.send`, which waits for the write window (writes
-only), sends, and on 429/5xx/timeout waits as Graph says and tries again a few times before
-handing the answer back for classification. Reads are never paced, but do respect a
-Retry-After gate of the write scope so a throttled client goes quiet as Graph asks.
+only), sends, and tries again only what is safe to: once after a refused token (401, with a new
+token), after a 429 (Graph throttled it before doing anything), and a read (GET) that met a 5xx
+or a timeout. A write that met a 5xx or a timeout goes back for classification: whether and
+when it is sent again is the executor's decision (a create may have taken effect, and is read
+back first). Reads are never paced, but do respect a Retry-After gate of the write scope so a
+throttled client goes quiet as Graph asks.
 """
 
 from __future__ import annotations
@@ -114,7 +117,9 @@ class GraphClient:
         team_create: bool = False,
         retry_transient: bool = True,
     ) -> GraphResponse:
-        """One request, paced and retried on throttling and transient failures.
+        """One request, paced, and sent again after a 401 (new token), a 429, or a 5xx or
+        timeout of a read; ``retry_transient=False`` leaves 429s and read failures to the
+        caller too.
 
         ``write_units`` overrides how many directory writes the request costs (a $batch costs
         its inner writes, a bind PATCH costs one). Returns the last answer; raises
@@ -135,7 +140,7 @@ class GraphClient:
             if resp.status == 429:
                 self.stats.throttled += 1
                 self._hold(resp, team_create)
-            if not retry_transient or resp.status not in TRANSIENT or attempt >= self._retries:
+            if not retry_transient or not _safe_again(method, resp) or attempt >= self._retries:
                 return resp
             attempt += 1
             self.stats.retries += 1
@@ -245,6 +250,12 @@ class PageError(Exception):
         super().__init__(f"GET {url.split('?', 1)[0]} answered {resp.status} {resp.error_code}")
         self.url = url
         self.resp = resp
+
+
+def _safe_again(method: str, resp: GraphResponse) -> bool:
+    """A 429 was refused before Graph did anything; a read may be sent again after anything
+    transient. A write that met a 5xx or a timeout may have taken effect: not here."""
+    return resp.status == 429 or (method == "GET" and resp.status in TRANSIENT)
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

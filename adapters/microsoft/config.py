@@ -89,6 +89,10 @@ class MicrosoftConfig(BaseModel):
     team_poll_interval_s: float = Field(30.0, gt=0, le=600)  # Microsoft asks for > 30 s
     team_poll_timeout_s: float = Field(900.0, gt=0)
     team_retry_s: float = Field(10.0, gt=0)  # wait before a group too young for a team is retried
+    # How long a fresh object may stay hidden from a look-up by $filter (directory replication,
+    # reference §4.5-4.6: Microsoft gives no bound). A create in doubt is sent again only after
+    # this long with nothing found.
+    consistency_window_s: float = Field(120.0, ge=0, le=3600)
 
     @field_validator("client_secret", "certificate_password")
     @classmethod

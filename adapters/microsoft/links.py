@@ -3,8 +3,9 @@
 Students are group members; teachers are owners and members (the docs ask for both). Adding
 uses ``PATCH /groups/{id}`` with ``members@odata.bind`` / ``owners@odata.bind``: at most 20
 references per request, all or nothing, one directory write. When a bind is refused because
-some reference is already there, the class's current members and owners are read and only the
-missing ones are sent again.
+some reference is already there, the class's current members and owners are read: those
+read there are done, and only the missing ones are sent again. "Already there" is never taken
+on Graph's word: an answer that says so leaves the link in doubt, and it is read back.
 """
 
 from __future__ import annotations
@@ -246,7 +247,7 @@ def _combine(
 ) -> Outcome:
     """One outcome for several requests of one operation: the worst of them."""
     outcomes = [rt.outcome(op, resp, method, url) for resp, url in zip(answers, urls, strict=True)]
-    order = {"fatal": 0, "failed": 1, "retry": 2, "done": 3}
+    order = {"fatal": 0, "failed": 1, "in_doubt": 2, "retry": 3, "done": 4}
     return min(outcomes, key=lambda o: order[o.kind.value])
 
 

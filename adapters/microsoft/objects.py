@@ -3,7 +3,10 @@
 Creates are idempotent through natural keys: a school is looked up by externalId before it is
 created (Graph does not keep school externalIds unique), a user or class that collides on
 userPrincipalName or mailNickname is looked up and adopted when it is ours, or when the tenant
-matches existing accounts on that attribute.
+matches existing accounts on that attribute. A create answered with a 5xx or a timeout is in
+doubt: it is never sent again here, and the executor reads it back (``read_back``) before it
+may be. A class takes a nickname variant only when the group holding the nickname has been
+read and is proven not to be this class.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ class LookupFailed(Exception):
 
 def _lookup_failed(rt: Runtime, op: Operation, exc: LookupFailed) -> Outcome:
     out = rt.outcome(op, exc.resp, "GET", exc.url)
-    if out.kind.value == "done":  # a GET refused with an "exists" text is still no answer
+    if out.kind.value in ("done", "in_doubt"):  # a GET refused with an "exists" text
         return Outcome.retry("lookup_failed", f"look-up answered {exc.resp.status}")
     return out
 
@@ -274,13 +277,11 @@ async def _create_class(rt: Runtime, op: Operation, a: dict[str, Any]) -> Outcom
             )
             if ours:
                 return Outcome.done(str(ours["id"]), adopted=True)
-            other = await lookup(rt, "groups", "mailNickname", nick, "id")
+            holder = await _nickname_holder(rt, nick, a["externalId"])
         except LookupFailed as exc:
             return _lookup_failed(rt, op, exc)
-        if other is None:
-            return Outcome.retry(
-                "not_visible", "the class nickname is taken by an object not visible yet"
-            )
+        if holder is not None:
+            return holder
         rt.ctx.emit(
             "info",
             f"class {op.label or op.key}: mailNickname {nick} belongs to "
@@ -291,6 +292,35 @@ async def _create_class(rt: Runtime, op: Operation, a: dict[str, Any]) -> Outcom
         "name_taken",
         f"mailNickname {nickname} and {MAX_NAME_VARIANTS - 1} variants belong to other groups",
         fix="change class_mail_template",
+    )
+
+
+async def _nickname_holder(rt: Runtime, nick: str, external_id: str) -> Outcome | None:
+    """Who holds a taken nickname. ``None`` only when the holder was read and is proven not this
+    class: another class (its externalId differs) or a group that is no class. Our own copy
+    (a create in doubt, or one that replication hides from the externalId look-up) is adopted
+    once readable; until then the create waits. Never a variant on a guess."""
+    group = await lookup(rt, "groups", "mailNickname", nick, "id,creationOptions")
+    if group is None:
+        return Outcome.retry(
+            "not_visible", "the class nickname is taken by an object not visible yet"
+        )
+    gid = str(group["id"])
+    url = f"education/classes/{gid}?$select=id,externalId"
+    resp = await rt.calls.call("GET", url)
+    if resp.ok and isinstance(resp.body, dict):
+        if resp.body.get("externalId") == external_id:
+            return Outcome.done(gid, adopted=True)  # ours, read back
+        return None  # another class
+    options = group.get("creationOptions")
+    if (
+        resp.status in (400, 404)
+        and isinstance(options, list)
+        and "classAssignments" not in options
+    ):
+        return None  # a group that says it is no class: not ours
+    return Outcome.retry(
+        "not_visible", "the group holding the class nickname cannot be read as a class yet"
     )
 
 

@@ -13,7 +13,7 @@ from engine.target import DesiredState, Outcome, TargetContext
 from .batch import Coalescer
 from .client import GraphClient
 from .config import MicrosoftConfig
-from .errors import Classified, GraphResponse, Verdict, classify
+from .errors import Classified, GraphResponse, Verdict, classify, unanswered_write
 
 ORIGIN = "microsoft"
 RECORD_TYPES = {
@@ -91,15 +91,20 @@ class Runtime:
         target_id: str | None = None,
         fresh: bool = False,
     ) -> Outcome:
-        """The outcome of one answer for one operation."""
-        return outcome_of(op, classify(resp, method, url, fresh=fresh), target_id)
+        """The outcome of one answer for one operation; a POST that met a 5xx or a timeout is
+        in doubt (it may have taken effect), never simply retried."""
+        c = classify(resp, method, url, fresh=fresh)
+        if unanswered_write(resp, method):
+            return Outcome.in_doubt(c.reason, f"{method} {url.split('?', 1)[0]}: {c.message}")
+        return outcome_of(op, c, target_id)
 
 
 def outcome_of(op: Operation, c: Classified, target_id: str | None = None) -> Outcome:
     if c.verdict is Verdict.OK or c.verdict is Verdict.GONE:
         return Outcome.done(target_id)
     if c.verdict is Verdict.EXISTS:
-        return Outcome.done(target_id, adopted=True)
+        # Graph says it is there already: believed only once read back (the executor does)
+        return Outcome.in_doubt(c.reason, f"Graph answered that it exists: {c.message}")
     if c.verdict is Verdict.RETRY:
         return Outcome.retry(c.reason, c.message, c.retry_after)
     if c.verdict is Verdict.FATAL:

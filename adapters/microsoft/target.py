@@ -2,7 +2,8 @@
 
 The engine plans; this target maps the snapshot to Graph objects, groups ready operations into
 as few write requests as Graph allows ($batch of 20, member binds of 20 per PATCH), applies
-them, classifies every answer, reads drift back, and checks in-flight work after a crash.
+them, classifies every answer, reads drift back, and reads back work in doubt (a create
+that met a 5xx or a timeout, work in flight when a run stopped) before it is sent again.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from .mapping import desired_state
 from .objects import apply_object
 from .runtime import Memory, Runtime
 from .teams import apply_team
-from .verify import verify_operation
+from .verify import read_back_operation
 
 TEAMS_PER_BATCH = 100  # POSTs paced at 10/s, then polled together
 TEAMS_LANE = "teams"
@@ -106,6 +107,7 @@ class MicrosoftTarget:
             lanes=((TEAMS_LANE, TEAM_BATCHES_IN_FLIGHT),),
         )
         self.memory = Memory()
+        self.consistency_window_s = config.consistency_window_s
 
     @classmethod
     def from_config(
@@ -222,12 +224,18 @@ class MicrosoftTarget:
             return await apply_link(rt, op)
         return await apply_object(rt, op)
 
-    async def verify(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+    async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+        """The in-doubt look-up: read the operation's object, link or change back by natural
+        key (:mod:`adapters.microsoft.verify`)."""
         rt = Runtime(self.config, self.client, ctx, Coalescer(self.client), self.memory)
         try:
-            return await verify_operation(rt, op)
-        except (AuthError, GraphUnavailable):
-            return None
+            return await read_back_operation(rt, op)
+        except AuthError as exc:
+            if exc.transient:
+                return Outcome.retry("auth_unreachable", str(exc), 30.0)
+            return Outcome.fatal("auth", str(exc))
+        except GraphUnavailable as exc:
+            return Outcome.retry("unreachable", str(exc), 30.0)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -8,7 +8,10 @@ rest of that request with students); the link operations then find those done. T
 in a lane of their own while link operations run, so a class whose teachers a link operation
 has bound already is not bound again, and one whose students are being bound gets its
 teachers alone. A group too young to become a team answers 404: the operation is rescheduled with
-a Retry-After rather than failed.
+a Retry-After rather than failed. So is a class without an owner yet (its teacher's record
+refused at the source, not yet made, or made by a run that stopped, which this process does not
+know of): the team waits for its owner, and is planned again by the next run if it is still
+waiting when its tries run out; it is never refused as bad data.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from engine.target import Outcome
 
 from .errors import GraphResponse, Verdict, classify
 from .links import MAX_BINDS, _Ref, bind
-from .runtime import Runtime, failed
+from .runtime import Runtime
 
 TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('educationClass')"
 _STAND_IN = itertools.count(1)
@@ -53,8 +56,11 @@ async def _create(rt: Runtime, op: Operation, cid: str) -> Outcome:
         if resp.status == 202:
             return await _wait(rt, op, cid, resp, "createTeam")
         c = classify(resp, "POST", "teams", fresh=True)
-        if c.verdict is Verdict.EXISTS:
-            return Outcome.done(cid, adopted=True)  # "already provisioned"
+        if c.verdict is Verdict.EXISTS:  # "already provisioned": believed once read back
+            found = await rt.calls.call("GET", f"teams/{cid}?$select=id")
+            if found.ok:
+                return Outcome.done(cid, adopted=True)
+            return Outcome.in_doubt("exists", "Graph says the team exists; it cannot be read yet")
         if resp.status == 404 or c.reason == "not_visible":
             wait = resp.retry_after or rt.config.team_retry_s * max(1, op.attempts)
             return Outcome.retry(
@@ -68,14 +74,19 @@ async def _create(rt: Runtime, op: Operation, cid: str) -> Outcome:
                 return bound
             continue
         if "owner" in resp.error_message.lower():
-            return failed(
-                op,
-                "no_owner",
-                "the class has no owner, so no team can be made",
-                fix="give the group a teacher in the student administration system",
-            )
+            return _wait_for_owner(rt, op, "the class has no owner yet, so no team can be made")
         return rt.outcome(op, resp, "POST", "teams", target_id=cid)
     return Outcome.retry("no_owner", "the class's owners are not visible yet")
+
+
+def _wait_for_owner(rt: Runtime, op: Operation, message: str) -> Outcome:
+    """A team whose class has no owner waits for one (a retry, later each time), never dead."""
+    return Outcome.retry(
+        "no_owner",
+        message + "; it waits for a teacher (give the group one in the student administration "
+        "system if it has none)",
+        retry_after=rt.config.team_retry_s * max(1, op.attempts),
+    )
 
 
 def _owners_bound(rt: Runtime, class_key: str) -> bool:
@@ -90,12 +101,7 @@ async def _bind_owners(rt: Runtime, op: Operation, cid: str) -> Outcome | None:
     """
     teachers = rt.memory.class_teachers(op.key)
     if not teachers:
-        return failed(
-            op,
-            "no_owner",
-            "the class has no teacher, and a team needs an owner",
-            fix="give the group a teacher or mentor in the student administration system",
-        )
+        return _wait_for_owner(rt, op, "no teacher of the class is known to this run yet")
     refs: list[_Ref] = []
     size = 0
     # students fill the request, unless the class's link operations have begun binding

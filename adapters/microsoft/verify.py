@@ -1,7 +1,10 @@
-"""After a crash: did an in-flight operation take effect? Looked up by natural key.
+"""The in-doubt look-up: did an operation take effect? Read back by natural key.
 
-``None`` means "not applied (or not known)": the executor applies it again, which is safe
-because every write here is idempotent or adopts what it finds.
+Asked by the executor before it sends again an operation in doubt (a create that met a 5xx or
+a timeout, an "already exists" answer, an item in flight when a run stopped). ``DONE`` means
+read back and found; ``None`` means not found (a fresh object may still be hidden: the executor
+waits out the target's consistency window before it sends a create again); a ``RETRY``
+outcome means Graph could not be read, so nothing is known.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 from engine.plan import Action, Operation
 from engine.target import Outcome
 
+from .errors import GraphResponse
 from .objects import LookupFailed, lookup
 from .payloads import CLASS_SELECT, attrs, odata_literal
 from .runtime import Runtime
@@ -23,11 +27,18 @@ NATURAL_KEYS = {
 PATHS = {"school": "education/schools", "class": "education/classes", "user": "users"}
 
 
-async def verify_operation(rt: Runtime, op: Operation) -> Outcome | None:
-    if op.is_link:
-        return await _verify_link(rt, op)
-    if op.kind == "team":
-        return await _verify_team(rt, op)
+async def read_back_operation(rt: Runtime, op: Operation) -> Outcome | None:
+    try:
+        if op.is_link:
+            return await _verify_link(rt, op)
+        if op.kind == "team":
+            return await _verify_team(rt, op)
+        return await _verify_object(rt, op)
+    except LookupFailed as exc:
+        return Outcome.retry("lookup_failed", f"the look-up answered {exc.resp.status}")
+
+
+async def _verify_object(rt: Runtime, op: Operation) -> Outcome | None:
     tid = rt.target_id(op.kind, op.key, op.target_id)
     if op.action is Action.CREATE or (op.action is Action.RESTORE and tid is None):
         found = await _by_natural_key(rt, op)
@@ -36,12 +47,12 @@ async def verify_operation(rt: Runtime, op: Operation) -> Outcome | None:
         return None
     if op.action is Action.DELETE:
         resp = await rt.calls.call("GET", f"{PATHS[op.kind]}/{tid}?$select=id")
-        return Outcome.done(tid) if resp.status == 404 else None
+        return Outcome.done(tid) if resp.status == 404 else _unread(resp)
     if op.action is Action.SUSPEND and op.kind == "user":
         resp = await rt.calls.call("GET", f"users/{tid}?$select=id,accountEnabled")
         if resp.ok and isinstance(resp.body, dict) and resp.body.get("accountEnabled") is False:
             return Outcome.done(tid)
-        return None
+        return _unread(resp)
     if op.action is Action.ARCHIVE and op.kind == "class":
         return Outcome.done(tid)  # archiving a class writes nothing
     return None  # updates and restores are simply applied again
@@ -53,11 +64,15 @@ async def _by_natural_key(rt: Runtime, op: Operation) -> dict[str, Any] | None:
     if not value:
         return None
     select = CLASS_SELECT if op.kind == "class" else "id"
-    try:
-        found: dict[str, Any] | None = await lookup(rt, collection, prop, str(value), select)
-    except LookupFailed:
-        return None
+    found: dict[str, Any] | None = await lookup(rt, collection, prop, str(value), select)
     return found
+
+
+def _unread(resp: GraphResponse) -> Outcome | None:
+    """``None`` (not done) when Graph answered, a retry when it could not be read."""
+    if resp.ok or resp.status in (400, 404):
+        return None
+    return Outcome.retry("lookup_failed", f"the look-up answered {resp.status}")
 
 
 async def _verify_team(rt: Runtime, op: Operation) -> Outcome | None:
@@ -66,7 +81,7 @@ async def _verify_team(rt: Runtime, op: Operation) -> Outcome | None:
         return None
     resp = await rt.calls.call("GET", f"teams/{cid}")
     if op.action is Action.CREATE:
-        return Outcome.done(cid) if resp.ok else None
+        return Outcome.done(cid, adopted=True) if resp.ok else _unread(resp)
     if op.action in (Action.ARCHIVE, Action.RESTORE) and resp.ok and isinstance(resp.body, dict):
         archived = bool(resp.body.get("isArchived"))
         return Outcome.done(cid) if archived == (op.action is Action.ARCHIVE) else None
@@ -96,10 +111,10 @@ async def _verify_link(rt: Runtime, op: Operation) -> Outcome | None:
             "GET", f"{url}?$filter=id%20eq%20{odata_literal(cid)}&$select=id"
         )
         if not resp.ok or not isinstance(resp.body, dict):
-            return None
+            return _unread(resp)
         present.append(bool(resp.body.get("value")))
     if op.action is Action.LINK:
-        return Outcome.done() if all(present) else None
+        return Outcome.done(adopted=True) if all(present) else None
     if op.kind == "class.teacher":  # the owner link is what a teacher removal takes away
         return Outcome.done() if not present[-1] else None
     return Outcome.done() if not any(present) else None

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -53,13 +54,20 @@ class SS12000Client:
         self.server_time = None
 
     async def _get(
-        self, path: str, params: Mapping[str, str] | list[tuple[str, str]], where: str
+        self,
+        path: str,
+        params: Mapping[str, str] | list[tuple[str, str]],
+        where: str,
+        *,
+        missing_ok: bool = False,
     ) -> httpx.Response:
         url = f"{self.base_url}/{path}"
         resp = await self.http.request("GET", url, where, params=params, auth=self.auth)
         if resp.status_code == 200:
             if self.server_time is None:
                 self.server_time = date_header(resp)
+            return resp
+        if resp.status_code == 404 and missing_ok:
             return resp
         raise SourceError(f"{where}: {_explain(resp)}")
 
@@ -105,6 +113,21 @@ class SS12000Client:
             seen.add(page.token)
             params = {"pageToken": page.token}
             number += 1
+
+    async def item(self, entity: str, rid: str) -> Any | None:
+        """One object by its id (``GET /{entity}/{id}``) as plain JSON, or None when the
+        server has no such object (404). A body that is not a JSON object is a SourceError."""
+        where = f"{entity} {rid}"
+        resp = await self._get(f"{entity}/{quote(rid, safe='')}", {}, where, missing_ok=True)
+        if resp.status_code == 404:
+            return None
+        try:
+            body = orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            raise SourceError(f"{where}: the answer is not JSON") from None
+        if not isinstance(body, dict):
+            raise SourceError(f"{where}: the answer is not a JSON object")
+        return body
 
     async def deleted(self, after: str, entities: list[str]) -> dict[str, set[str]]:
         """Ids deleted at or after ``after``, per endpoint name."""

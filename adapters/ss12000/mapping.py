@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import groupby
 from operator import attrgetter, itemgetter
@@ -36,6 +36,7 @@ from engine.model import (
     MembershipRun,
     Person,
     Protection,
+    Refused,
     School,
     SchoolRole,
     SchoolRoleType,
@@ -47,6 +48,7 @@ from engine.model import (
 
 ORIGIN = "ss12000"
 INVALID = "ss12000.invalid_record"
+_UNNAMED = "\0"  # heads the key of a finding about a record without a usable id
 _intern = sys.intern
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
 _GROUP_ID = itemgetter(0)  # a membership's group
@@ -66,6 +68,36 @@ _Duty = tuple[str, str, str, date | None, date | None, tuple[_Assign, ...]]
 _Group = tuple[str, GroupType, str, str | None, date | None, date | None, MembershipRun | None]
 _Teacher = tuple[str, date | None, date | None]
 _Activity = tuple[str, tuple[str, ...], tuple[_Teacher, ...], date | None, date | None, str | None]
+_Refs = tuple[tuple[str, ...], tuple[str, ...]]  # persons and groups a refused record names
+
+
+def _ids(refs: Any) -> tuple[str, ...]:
+    """The ids of a list of references, typed or plain JSON; whatever cannot be read is
+    passed over (the record is refused already: this only decides what it holds)."""
+    out: list[str] = []
+    for ref in refs if isinstance(refs, list) else ():
+        rid = ref.get("id") if isinstance(ref, dict) else getattr(ref, "id", None)
+        if isinstance(rid, str) and rid:
+            out.append(_intern(rid))
+    return tuple(out)
+
+
+def _field(rec: Any, typed: str, camel: str) -> Any:
+    return rec.get(camel) if isinstance(rec, dict) else getattr(rec, typed, None)
+
+
+def _refs(entity: str, rec: Any) -> _Refs:
+    """Who and what a refused duty or activity names: while it is refused they are held, for
+    the teacher's school role and the groups' teachers rest on it."""
+    if entity == "duties":
+        assigns = _field(rec, "assignment_role", "assignmentRole")
+        groups = _ids(
+            [_field(a, "group", "group") for a in assigns] if isinstance(assigns, list) else []
+        )
+        return _ids([_field(rec, "person", "person")]), groups
+    if entity == "activities":
+        return (), _ids(_field(rec, "groups", "groups"))
+    return (), ()
 
 
 class _Bad(Exception):
@@ -90,6 +122,7 @@ class CollectorPart:
     enrolments: dict[str, tuple[_Enrol, ...]]  # with persons only
     findings: dict[tuple[str, str], Finding]
     warnings: tuple[Finding, ...]
+    refs: dict[tuple[str, str], _Refs] = field(default_factory=dict)  # of refused records
 
 
 @dataclass(frozen=True)
@@ -203,6 +236,7 @@ class Collector:
         self._groups: dict[str, _Group] = {}
         self._activities: dict[str, _Activity] = {}
         self._findings: dict[tuple[str, str], Finding] = {}
+        self._refs: dict[tuple[str, str], _Refs] = {}  # what refused duties and activities name
         self._warnings: list[Finding] = []
         self._ahead: _Roles | None = None  # see resolve_ahead
         self._subjects_ahead: dict[str, str] | None = None
@@ -228,7 +262,12 @@ class Collector:
         if type(rec) is not r.RECORD_TYPES[entity]:
             if type(rec) is not dict:
                 self._refuse(
-                    kind, where, "(record)", "is not a JSON object", "ss12000.invalid_record"
+                    kind,
+                    where,
+                    "(record)",
+                    "is not a JSON object",
+                    "ss12000.invalid_record",
+                    named=False,
                 )
                 return None
             raw_id = rec.get("id")
@@ -238,16 +277,22 @@ class Collector:
                 field, problem = _type_problem(exc)
                 if type(raw_id) is not str or not raw_id:
                     self._refuse(
-                        kind, where, "id", "is missing or not a string", "ss12000.invalid_record"
+                        kind,
+                        where,
+                        "id",
+                        "is missing or not a string",
+                        "ss12000.invalid_record",
+                        named=False,
                     )
                     return None
                 rid = _intern(raw_id)
                 self._drop(entity, rid)
                 self._refuse(kind, rid, field, problem, INVALID)
+                self._hold_refs(entity, kind, rid, rec)
                 return None
         rid = rec.id
         if not rid:
-            self._refuse(kind, where, "id", "is missing or not a string", INVALID)
+            self._refuse(kind, where, "id", "is missing or not a string", INVALID, named=False)
             return None
         return self._take(entity, kind, getattr(self, _HANDLERS[entity]), _intern(rid), rec)
 
@@ -260,10 +305,27 @@ class Collector:
         except _Bad as bad:
             self._drop(entity, rid)
             self._refuse(kind, rid, bad.field, bad.problem, bad.code)
+            self._hold_refs(entity, kind, rid, rec)
             return None
-        if self._findings:  # an earlier version of the record may have been refused
-            self._findings.pop((kind, rid), None)
+        # an earlier version of the record may have been refused
+        if self._findings and self._findings.pop((kind, rid), None) is not None:
+            self._refs.pop((kind, rid), None)
         return rid
+
+    def _hold_refs(self, entity: str, kind: str, rid: str, rec: Any) -> None:
+        refs = _refs(entity, rec)
+        if refs[0] or refs[1]:
+            old = self._refs.get((kind, rid))
+            if old is not None:
+                refs = (old[0] + refs[0], old[1] + refs[1])
+            self._refs[(kind, rid)] = refs
+
+    def hold_last_good(self, entity: str, rid: str, rec: Any) -> None:
+        """What the last good copy of a record this read refused names is held too: a duty
+        damaged in its ``person`` no longer says whose it is, its stored copy does."""
+        kind = v.KIND[entity]
+        if (kind, rid) in self._findings:
+            self._hold_refs(entity, kind, rid, rec)
 
     def _drop(self, entity: str, rid: str) -> None:
         self._stores[entity].pop(rid, None)
@@ -291,6 +353,7 @@ class Collector:
             self._enrolments if "persons" in chosen else {},
             {k: f for k, f in self._findings.items() if k[0] in kinds},
             tuple(self._warnings),
+            {k: r for k, r in self._refs.items() if k[0] in kinds},
         )
 
     def absorb(self, part: CollectorPart) -> None:
@@ -308,10 +371,15 @@ class Collector:
             source = part.findings if kind in theirs else self._findings
             findings.update((k, f) for k, f in source.items() if k[0] == kind)
         self._findings = findings
+        self._refs.update(part.refs)
         self._warnings.extend(part.warnings)
 
-    def _refuse(self, kind: str, rid: str, field: str, problem: str, code: str) -> None:
-        self._findings[(kind, rid)] = Finding(
+    def _refuse(
+        self, kind: str, rid: str, field: str, problem: str, code: str, *, named: bool = True
+    ) -> None:
+        """A blocking finding; ``named=False`` when ``rid`` only says where a record without a
+        usable id was found (such a record names nothing ESS could hold)."""
+        self._findings[(kind, rid if named else _UNNAMED + rid)] = Finding(
             code=code,
             severity=Severity.BLOCKING,
             record_type=kind,
@@ -640,7 +708,9 @@ class Collector:
         groups = self._build_groups(units)
         persons = self._persons
         runs = self._memberships(groups, persons)
-        snapshot = Snapshot.of_runs(schools, dict(persons), groups, runs, roles, today, ORIGIN)
+        snapshot = Snapshot.of_runs(
+            schools, dict(persons), groups, runs, roles, today, ORIGIN, self._refused()
+        )
         stats = {
             "organisations": len(self._orgs),
             "persons": len(self._persons),
@@ -651,6 +721,32 @@ class Collector:
         }
         findings = tuple(self._findings.values()) + tuple(self._warnings)
         return MapResult(snapshot, findings, stats)
+
+    def _refused(self) -> Refused:
+        """The records the source lists but this read refused, and what rests on them: the
+        persons and groups a refused duty or activity names, and the persons whose
+        enrolment or duty names a refused organisation (a school role is lost with it)."""
+        if not self._findings:
+            return Refused()
+        schools: set[str] = set()
+        persons: set[str] = set()
+        groups: set[str] = set()
+        by_kind = {"organisation": schools, "person": persons, "group": groups}
+        for kind, rid in self._findings:
+            got = by_kind.get(kind)
+            if got is not None and not rid.startswith(_UNNAMED):
+                got.add(rid)
+        for held_persons, held_groups in self._refs.values():
+            persons.update(held_persons)
+            groups.update(held_groups)
+        if schools:
+            for pid, enrols in self._enrolments.items():
+                if any(e[0] in schools for e in enrols):
+                    persons.add(pid)
+            for duty in self._duties.values():
+                if duty[1] in schools:
+                    persons.add(duty[0])
+        return Refused(frozenset(schools), frozenset(persons), frozenset(groups))
 
     def _subjects(self) -> dict[str, str]:
         """Each group's subject: that of the activity with the lowest id that names one."""
@@ -843,6 +939,7 @@ class Collector:
         """Each group's memberships as one run (students), then the teachers' and mentors'."""
         runs: list[MembershipRun] = []
         student = MemberRole.STUDENT
+        refused = {rid for kind, rid in self._findings if kind == "person"}
         known = persons.__contains__
         for gid, g in self._groups.items():
             whole = g[6]
@@ -870,6 +967,10 @@ class Collector:
                 run = MembershipRun.of(gid, tuple(merged)) if merged else None
             if run is not None:
                 runs.append(run)
+            if missing and refused:  # a refused person's own finding says it all
+                missing = sum(
+                    1 for p in dict.fromkeys(pids) if p not in persons and p not in refused
+                )
             if missing:
                 self._warn(
                     "ss12000.unknown_member",

@@ -41,6 +41,16 @@ from engine.secrets import Secret, SecretError, SecretResolver
 from engine.source import CachedSource, SourceContext, SourceError, SourceRead
 
 OVERLAP = timedelta(minutes=2)
+REFUSED = "refused:"
+"""The cache's entity prefix for the ids a read refused (``refused:persons`` holds the refused
+persons' ids): the next incremental read asks for each of them again by id, so a record
+corrupted once is not kept refused until the next full read."""
+REREAD_BY_ID = 100
+"""More refused ids of one entity than this, and the next read is full instead."""
+
+
+def _refused_in(cached: CachedSource, entity: str) -> Mapping[str, bytes]:
+    return cached.records.get(REFUSED + entity, {})
 
 
 class SS12000ConfigError(ValueError):
@@ -73,6 +83,28 @@ def _client_cert(config: SS12000Config, secrets: SecretResolver) -> ClientCert |
     except TLSConfigError as exc:
         raise SS12000ConfigError(f"ss12000 source: {exc}") from None
     return cert
+
+
+def _hold_last_good(
+    collector: Collector, entity: str, rid: str, stored: Mapping[str, bytes]
+) -> None:
+    body = stored.get(rid)
+    if body is not None:
+        collector.hold_last_good(entity, rid, decode_record(body, entity))
+
+
+def _mark_refused(
+    cached: CachedSource,
+    refused: Mapping[str, set[str]],
+    upserts: dict[str, dict[str, bytes]],
+    deletes: dict[str, list[str]],
+) -> None:
+    """Keep this read's refused ids in the cache (and forget those taken again), so that
+    the next read asks for them again."""
+    for entity, ids in refused.items():
+        key = REFUSED + entity
+        upserts[key] = dict.fromkeys(ids, b"")
+        deletes[key] = [rid for rid in _refused_in(cached, entity) if rid not in ids]
 
 
 def format_checkpoint(moment: datetime) -> str:
@@ -155,6 +187,8 @@ class SS12000Source:
     def _full_due(self, cached: CachedSource, now: datetime) -> bool:
         if cached.checkpoint is None or self.config.full_read_days == 0:
             return True
+        if any(len(_refused_in(cached, e)) > REREAD_BY_ID for e in ENTITIES):
+            return True  # quicker than asking for each refused record by id
         last_full = _parse_time(cached.full_read_at)
         return last_full is None or now - last_full >= timedelta(days=self.config.full_read_days)
 
@@ -186,8 +220,9 @@ class SS12000Source:
             upserts=upserts, deletes=deletes, checkpoint=checkpoint, full=mode == "full"
         )
         stats = dict(result.stats)
-        stats["upserts"] = sum(len(v) for v in upserts.values())
-        stats["deletes"] = sum(len(v) for v in deletes.values())
+        stats["upserts"] = sum(len(upserts.get(e, ())) for e in ENTITIES)
+        stats["deletes"] = sum(len(deletes.get(e, ())) for e in ENTITIES)
+        stats["refused"] = sum(len(upserts.get(REFUSED + e, ())) for e in ENTITIES)
         stats["requests"] = client.http.requests - requests_before
         stats["pages"] = client.pages_read - pages_before
         ctx.emit(
@@ -203,11 +238,19 @@ class SS12000Source:
     ) -> tuple[MapResult, dict[str, dict[str, bytes]], dict[str, list[str]]]:
         collector = self._collector(ctx)
         raw: dict[str, dict[str, bytes]] = {e: {} for e in ENTITIES}
+        refused: dict[str, set[str]] = {e: set() for e in ENTITIES}
         for entity in ENTITIES:
-            await self._listing(ctx, client, collector, entity, raw[entity], None)
+            stored = cached.records.get(entity, {})
+            await self._listing(
+                ctx, client, collector, entity, raw[entity], None, refused[entity], stored
+            )
+            for rid in refused[entity]:  # the last good copy stays
+                if rid in stored:
+                    raw[entity][rid] = stored[rid]
         deletes = {
             e: [rid for rid in cached.records.get(e, {}) if rid not in raw[e]] for e in ENTITIES
         }
+        _mark_refused(cached, refused, raw, deletes)
         result = await asyncio.to_thread(collector.finish)
         return result, raw, deletes
 
@@ -220,19 +263,61 @@ class SS12000Source:
         deleted = await client.deleted(after, list(ENTITIES))
         collector = self._collector(ctx)
         upserts: dict[str, dict[str, bytes]] = {e: {} for e in ENTITIES}
+        refused: dict[str, set[str]] = {e: set() for e in ENTITIES}
         for entity in ENTITIES:
-            await self._listing(ctx, client, collector, entity, upserts[entity], after)
+            await self._listing(
+                ctx,
+                client,
+                collector,
+                entity,
+                upserts[entity],
+                after,
+                refused[entity],
+                cached.records.get(entity, {}),
+            )
+        for entity in ENTITIES:
+            gone = deleted.setdefault(entity, set())
+            await self._read_again(
+                client, collector, entity, cached, upserts[entity], refused[entity], gone
+            )
         deletes: dict[str, list[str]] = {}
         for entity in ENTITIES:
             stored = cached.records.get(entity, {})
-            changed, gone = upserts[entity], deleted.get(entity, set())
+            changed, gone, bad = upserts[entity], deleted[entity], refused[entity]
             deletes[entity] = [rid for rid in gone if rid in stored and rid not in changed]
             add = collector.add
             for rid, body in stored.items():
-                if rid not in changed and rid not in gone:
+                # a refused record's stored copy is its last good one: kept, not used
+                if rid not in changed and rid not in gone and rid not in bad:
                     add(entity, decode_record(body, entity), f"stored {entity} {rid}")
+        _mark_refused(cached, refused, upserts, deletes)
         result = await asyncio.to_thread(collector.finish)
         return result, upserts, deletes
+
+    async def _read_again(
+        self,
+        client: SS12000Client,
+        collector: Collector,
+        entity: str,
+        cached: CachedSource,
+        changed: dict[str, bytes],
+        refused: set[str],
+        gone: set[str],
+    ) -> None:
+        """Ask again by id for each record the last read refused and this one has not listed
+        (it has not changed since, so a copy damaged once would otherwise stay refused)."""
+        for rid in sorted(_refused_in(cached, entity)):
+            if rid in changed or rid in refused or rid in gone:
+                continue
+            rec = await client.item(entity, rid)
+            if rec is None:
+                gone.add(rid)  # no longer there: gone, like a listed deletion
+                continue
+            if collector.add(entity, rec, f"{entity} {rid}"):
+                changed[rid] = encode(rec)
+            else:
+                refused.add(rid)
+                _hold_last_good(collector, entity, rid, cached.records.get(entity, {}))
 
     async def _listing(
         self,
@@ -242,6 +327,8 @@ class SS12000Source:
         entity: str,
         raw: dict[str, bytes],
         after: str | None,
+        refused: set[str],
+        stored: Mapping[str, bytes],
     ) -> None:
         filters = {"meta.modified.after": after} if after else None
         count = 0
@@ -250,10 +337,15 @@ class SS12000Source:
         async for page in client.pages(entity, filters):
             number += 1
             for i, rec in enumerate(page.records, start=1):
-                rid = add(entity, rec, f"{entity} page {number} item {i}") or record_id(rec)
+                rid = add(entity, rec, f"{entity} page {number} item {i}")
                 if rid:
-                    # blocked records are stored too, so later reads raise their finding again
                     raw[rid] = encode(rec)
+                    refused.discard(rid)
+                elif rid := record_id(rec):
+                    # not stored: the last good copy stays, and the next read asks again
+                    raw.pop(rid, None)
+                    refused.add(rid)
+                    _hold_last_good(collector, entity, rid, stored)
             count += len(page.records)
             ctx.progress(entity, count)
 

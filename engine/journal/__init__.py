@@ -1,27 +1,65 @@
 """The journal: runs, plans, operations, the target mirror, events, approvals, audit.
 
-SQLite today (:mod:`engine.journal.sqlite`); every caller goes through the methods of
-:class:`SqliteJournal`, which speak the engine's terms, so a PostgreSQL implementation of the
-same surface can replace it for hosted installations.
+:class:`Journal` (:mod:`engine.journal.protocol`) is the contract: every method the engine, the
+ops facade and the runner call, each returning typed records (:class:`RunRecord`,
+:class:`OperationRecord`, ...), never a database row. Code that uses a journal is typed with
+:class:`Journal`; code that makes one opens an implementation: SQLite today
+(:meth:`SqliteJournal.open`), PostgreSQL for hosted installations later, which joins by
+implementing the same protocol and passing the same contract tests (tests/journal).
 """
 
-from engine.journal.sqlite import (
+from engine.journal.lease_owner import LeaseOwner
+from engine.journal.protocol import (
+    AttemptRecord,
+    AuditRecord,
+    ElevationRecord,
+    EventRecord,
+    FindingRecord,
+    IndexEntry,
+    IndexHit,
+    IndexRecord,
+    Journal,
     JournalError,
+    JournalSourceCache,
+    JournalWriteError,
     Lease,
     LeaseHeld,
+    LeaseHolder,
     LeaseLost,
+    MirrorRow,
+    OperationCount,
+    OperationRecord,
+    OperationState,
     OutcomeRow,
-    SqliteJournal,
+    RunRecord,
+    SkipKey,
 )
-
-Journal = SqliteJournal
+from engine.journal.sqlite import SqliteJournal
 
 __all__ = [
+    "AttemptRecord",
+    "AuditRecord",
+    "ElevationRecord",
+    "EventRecord",
+    "FindingRecord",
+    "IndexEntry",
+    "IndexHit",
+    "IndexRecord",
     "Journal",
     "JournalError",
+    "JournalSourceCache",
+    "JournalWriteError",
     "Lease",
     "LeaseHeld",
+    "LeaseHolder",
     "LeaseLost",
+    "LeaseOwner",
+    "MirrorRow",
+    "OperationCount",
+    "OperationRecord",
+    "OperationState",
     "OutcomeRow",
+    "RunRecord",
+    "SkipKey",
     "SqliteJournal",
 ]

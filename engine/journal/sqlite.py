@@ -2,17 +2,18 @@
 
 WAL, ``synchronous=FULL``, ``BEGIN IMMEDIATE`` for every write transaction, numbered migrations
 and one writer connection per process (an asyncio lock serialises its transactions). Every
-method speaks the engine's terms, never SQL, so a PostgreSQL journal can follow behind the same
-surface (:class:`engine.journal.Journal`).
+method speaks the engine's terms, never SQL, and answers with the records of
+:mod:`engine.journal.protocol`: rows stay in this module, so a PostgreSQL journal can follow
+behind the same surface (:class:`engine.journal.Journal`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,30 +22,36 @@ import aiosqlite
 import orjson
 
 from engine.findings import Finding
+from engine.journal.lease_owner import LeaseOwner
+from engine.journal.protocol import (
+    AttemptRecord,
+    AuditRecord,
+    ElevationRecord,
+    EventRecord,
+    FindingRecord,
+    IndexEntry,
+    IndexHit,
+    IndexRecord,
+    Journal,
+    JournalError,
+    JournalWriteError,
+    Lease,
+    LeaseHeld,
+    LeaseHolder,
+    LeaseLost,
+    MirrorRow,
+    OperationCount,
+    OperationRecord,
+    OperationState,
+    OutcomeRow,
+    RunRecord,
+    SkipKey,
+)
 from engine.journal.schema import MIGRATIONS
 from engine.links import LinkSet
 from engine.plan import Action, Operation, OpStatus, Plan
 from engine.source import CachedSource
 from engine.target import MirrorObject, ObservedState, attrs_from_json, upgraded_fingerprint
-
-
-class JournalError(Exception):
-    """The journal cannot be opened or written (a locked, corrupt or foreign file)."""
-
-
-class LeaseHeld(JournalError):
-    """Another run holds the tenant's lease."""
-
-    def __init__(self, tenant: str, holder: str, expires_in: float) -> None:
-        self.tenant, self.holder, self.expires_in = tenant, holder, expires_in
-        super().__init__(
-            f"tenant {tenant!r} is being synced by {holder} (lease expires in "
-            f"{max(0, int(expires_in))} s); wait for it to finish"
-        )
-
-
-class LeaseLost(JournalError):
-    """Our lease was taken over (it expired); this run must stop writing."""
 
 
 def now_iso() -> str:
@@ -59,27 +66,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-@dataclass(frozen=True)
-class Lease:
-    tenant: str
-    holder: str
-    token: int
-
-
-@dataclass(frozen=True)
-class OutcomeRow:
-    """One operation's new state after an attempt, with its mirror effect."""
-
-    op: Operation
-    status: OpStatus
-    reason: str = ""
-    message: str = ""
-    target_id: str | None = None
-    not_before: float = 0.0
-    outcome: str = ""  # what the attempt answered: done, retry, failed, fatal, blocked
-
-
-class SqliteJournal:
+class SqliteJournal(Journal):
     """One journal file. Open with :meth:`open`; close when done."""
 
     def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
@@ -90,11 +77,20 @@ class SqliteJournal:
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     async def open(cls, path: Path) -> SqliteJournal:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise JournalError(
+                f"the journal {path} is a folder; journal.path must name a file (e.g. ess.db)"
+            )
         try:
-            conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"cannot make the folder of the journal {path}: {exc}") from None
+        pending = aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
+        try:
+            conn = await pending
         except Exception as exc:  # sqlite3.Error, OSError
-            raise JournalError(f"cannot open the journal {path}: {exc}") from exc
+            await _stopped(pending)
+            raise JournalError(f"cannot open the journal {path}: {exc}") from None
         conn.row_factory = aiosqlite.Row
         j = cls(path, conn)
         try:
@@ -103,7 +99,7 @@ class SqliteJournal:
             await conn.close()
             if isinstance(exc, JournalError):
                 raise
-            raise JournalError(f"cannot use the journal {path}: {exc}") from exc
+            raise JournalError(f"cannot use the journal {path}: {exc}") from None
         return j
 
     async def _setup(self) -> None:
@@ -138,14 +134,27 @@ class SqliteJournal:
     async def transaction(self) -> AsyncIterator[_Tx]:
         """A write transaction: BEGIN IMMEDIATE, commit on success, roll back on error."""
         async with self._write:
-            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _write_error(self.path, exc) from None
             try:
                 yield _Tx(self._db)
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            else:
                 await self._db.execute("COMMIT")
+            except BaseException as exc:
+                await self._roll_back()
+                if isinstance(exc, sqlite3.Error):
+                    raise _write_error(self.path, exc) from None
+                raise
+
+    async def _roll_back(self) -> None:
+        """Roll back what is open. SQLite may have rolled back already (a full disk does), and
+        a failed rollback must not hide the error that caused it."""
+        try:
+            if self._db.in_transaction:
+                await self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self._db.execute(sql, params) as cur:
@@ -170,13 +179,21 @@ class SqliteJournal:
             )
 
     # ------------------------------------------------------------------ leases
-    async def acquire_lease(self, tenant: str, holder: str, ttl: float) -> Lease:
-        """Take the tenant's lease, or raise :class:`LeaseHeld`; an expired one is taken over
-        with a new fencing token, so the old holder's writes are refused."""
+    async def acquire_lease(
+        self, tenant: str, holder: str, ttl: float, *, owner: LeaseOwner | None = None
+    ) -> Lease:
+        """Take the tenant's lease, or raise :class:`LeaseHeld`. An expired one, or one whose
+        holder died on this host, is taken over with a new fencing token, so the old holder's
+        writes are refused. ``owner`` is the holding process (default: this one)."""
+        owner = owner or LeaseOwner.this_process()
         now = time.time()
         async with self.transaction() as tx:
-            row = await tx.one("SELECT holder, expires_at FROM leases WHERE tenant=?", (tenant,))
-            if row is not None and row["expires_at"] > now:
+            row = await tx.one(
+                "SELECT holder, expires_at, token, owner_host, owner_pid, owner_started, "
+                "owner_token FROM leases WHERE tenant=?",
+                (tenant,),
+            )
+            if row is not None and row["expires_at"] > now and not _holder_gone(row):
                 raise LeaseHeld(tenant, row["holder"], row["expires_at"] - now)
             last = await tx.one("SELECT last FROM lease_tokens WHERE tenant=?", (tenant,))
             token = (last["last"] if last else 0) + 1
@@ -186,10 +203,13 @@ class SqliteJournal:
                 (tenant, token),
             )
             await tx.execute(
-                "INSERT INTO leases(tenant, holder, token, expires_at) VALUES (?,?,?,?) "
+                "INSERT INTO leases(tenant, holder, token, expires_at, owner_host, owner_pid, "
+                "owner_started, owner_token) VALUES (?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(tenant) DO UPDATE SET holder=excluded.holder, token=excluded.token, "
-                "expires_at=excluded.expires_at",
-                (tenant, holder, token, now + ttl),
+                "expires_at=excluded.expires_at, owner_host=excluded.owner_host, "
+                "owner_pid=excluded.owner_pid, owner_started=excluded.owner_started, "
+                "owner_token=excluded.owner_token",
+                (tenant, holder, token, now + ttl, owner.host, owner.pid, owner.started, token),
             )
         return Lease(tenant, holder, token)
 
@@ -207,11 +227,16 @@ class SqliteJournal:
                 "DELETE FROM leases WHERE tenant=? AND token=?", (lease.tenant, lease.token)
             )
 
-    async def lease_holder(self, tenant: str) -> tuple[str, float] | None:
-        row = await self._one("SELECT holder, expires_at FROM leases WHERE tenant=?", (tenant,))
-        if row is None or row["expires_at"] <= time.time():
+    async def lease_holder(self, tenant: str) -> LeaseHolder | None:
+        """The live holder of the tenant's lease and when it expires, if any."""
+        row = await self._one(
+            "SELECT holder, expires_at, token, owner_host, owner_pid, owner_started, owner_token "
+            "FROM leases WHERE tenant=?",
+            (tenant,),
+        )
+        if row is None or row["expires_at"] <= time.time() or _holder_gone(row):
             return None
-        return (str(row["holder"]), float(row["expires_at"]))
+        return LeaseHolder(str(row["holder"]), float(row["expires_at"]))
 
     # ------------------------------------------------------------------ runs
     async def create_run(
@@ -263,8 +288,9 @@ class SqliteJournal:
         async with self.transaction() as tx:
             await tx.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*params, run_id))
 
-    async def get_run(self, run_id: int) -> aiosqlite.Row | None:
-        return await self._one("SELECT * FROM runs WHERE id=?", (run_id,))
+    async def get_run(self, run_id: int) -> RunRecord | None:
+        row = await self._one("SELECT * FROM runs WHERE id=?", (run_id,))
+        return _run(row) if row is not None else None
 
     async def list_runs(
         self,
@@ -273,7 +299,7 @@ class SqliteJournal:
         limit: int = 50,
         before: int | None = None,
         statuses: Iterable[str] | None = None,
-    ) -> list[aiosqlite.Row]:
+    ) -> list[RunRecord]:
         where: list[str] = ["1=1"]
         params: list[Any] = []
         if tenant is not None:
@@ -286,17 +312,18 @@ class SqliteJournal:
             st = list(statuses)
             where.append(f"status IN ({','.join('?' * len(st))})")
             params.extend(st)
-        return await self._all(
+        rows = await self._all(
             f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
             (*params, limit),
         )
+        return [_run(r) for r in rows]
 
-    async def last_runs(self) -> dict[str, aiosqlite.Row]:
+    async def last_runs(self) -> dict[str, RunRecord]:
         rows = await self._all(
             "SELECT r.* FROM runs r JOIN (SELECT tenant, MAX(id) AS id FROM runs GROUP BY tenant)"
             " m ON r.id = m.id"
         )
-        return {r["tenant"]: r for r in rows}
+        return {r["tenant"]: _run(r) for r in rows}
 
     async def supersede_held(self, tenant: str, by_run: int) -> int:
         """A new plan replaces any plan still held for approval."""
@@ -349,7 +376,7 @@ class SqliteJournal:
         record_id: str | None = None,
         limit: int = 200,
         offset: int = 0,
-    ) -> list[aiosqlite.Row]:
+    ) -> list[FindingRecord]:
         where: list[str] = ["run_id=?"]
         params: list[Any] = [run_id]
         if severity:
@@ -358,11 +385,27 @@ class SqliteJournal:
         if record_id:
             where.append("record_id=?")
             params.append(record_id)
-        return await self._all(
+        rows = await self._all(
             f"SELECT * FROM findings WHERE {' AND '.join(where)} "
             "ORDER BY severity, code, id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
+        return [
+            FindingRecord(
+                r["id"],
+                r["run_id"],
+                r["tenant"],
+                r["code"],
+                r["severity"],
+                r["record_type"],
+                r["record_id"],
+                r["label"],
+                r["message"],
+                r["fix"],
+                r["origin"],
+            )
+            for r in rows
+        ]
 
     async def finding_counts(self, run_id: int) -> dict[str, int]:
         rows = await self._all(
@@ -380,7 +423,7 @@ class SqliteJournal:
         return int(row["id"]) if row else None
 
     # ------------------------------------------------------------------ plans and operations
-    async def store_plan(
+    async def store_operations(
         self, run_id: int, tenant: str, ops: Sequence[Operation], *, supersede: bool = True
     ) -> list[Operation]:
         """Write operations in one transaction before anything is applied; returns them with
@@ -415,7 +458,7 @@ class SqliteJournal:
 
     async def load_operations(
         self, run_id: int, statuses: Iterable[str] | None = None
-    ) -> list[tuple[Operation, OpStatus, float]]:
+    ) -> list[OperationState]:
         """A run's operations with their status and not-before time, in plan order."""
         where: list[str] = ["run_id=?"]
         params: list[Any] = [run_id]
@@ -426,7 +469,7 @@ class SqliteJournal:
         rows = await self._all(
             f"SELECT * FROM operations WHERE {' AND '.join(where)} ORDER BY target, seq", params
         )
-        return [(_op(r), OpStatus(r["status"]), float(r["not_before"])) for r in rows]
+        return [OperationState(_op(r), OpStatus(r["status"]), float(r["not_before"])) for r in rows]
 
     async def mark_in_flight(self, lease: Lease, ops: Sequence[Operation]) -> None:
         """The intent mark: written before the request leaves, so a crash is detectable."""
@@ -475,17 +518,30 @@ class SqliteJournal:
             if done:
                 await _apply_mirror(tx, tenant, done, link_specs, stamp)
 
-    async def attempts_of(self, op_id: int) -> list[aiosqlite.Row]:
-        return await self._all("SELECT * FROM attempts WHERE op_id=? ORDER BY number", (op_id,))
+    async def attempts_of(self, op_id: int) -> list[AttemptRecord]:
+        rows = await self._all("SELECT * FROM attempts WHERE op_id=? ORDER BY number", (op_id,))
+        return [
+            AttemptRecord(
+                r["op_id"],
+                r["number"],
+                datetime.fromisoformat(r["at"]),
+                r["outcome"],
+                r["reason"],
+                r["message"],
+            )
+            for r in rows
+        ]
 
-    async def get_operation(self, op_id: int) -> aiosqlite.Row | None:
-        return await self._one("SELECT * FROM operations WHERE id=?", (op_id,))
+    async def get_operation(self, op_id: int) -> OperationRecord | None:
+        row = await self._one("SELECT * FROM operations WHERE id=?", (op_id,))
+        return _operation(row) if row is not None else None
 
-    async def get_operations(self, op_ids: Sequence[int]) -> list[aiosqlite.Row]:
+    async def get_operations(self, op_ids: Sequence[int]) -> list[OperationRecord]:
         if not op_ids:
             return []
         marks = ",".join("?" * len(op_ids))
-        return await self._all(f"SELECT * FROM operations WHERE id IN ({marks})", list(op_ids))
+        rows = await self._all(f"SELECT * FROM operations WHERE id IN ({marks})", list(op_ids))
+        return [_operation(r) for r in rows]
 
     async def list_operations(
         self,
@@ -495,7 +551,7 @@ class SqliteJournal:
         kind: str | None = None,
         limit: int = 200,
         offset: int = 0,
-    ) -> list[aiosqlite.Row]:
+    ) -> list[OperationRecord]:
         where: list[str] = ["run_id=?"]
         params: list[Any] = [run_id]
         if status:
@@ -504,17 +560,19 @@ class SqliteJournal:
         if kind:
             where.append("kind=?")
             params.append(kind)
-        return await self._all(
+        rows = await self._all(
             f"SELECT * FROM operations WHERE {' AND '.join(where)} ORDER BY id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
+        return [_operation(r) for r in rows]
 
-    async def operation_counts(self, run_id: int) -> list[aiosqlite.Row]:
-        return await self._all(
+    async def operation_counts(self, run_id: int) -> list[OperationCount]:
+        rows = await self._all(
             "SELECT status, action, kind, COUNT(*) AS n FROM operations WHERE run_id=? "
             "GROUP BY status, action, kind ORDER BY status, action, kind",
             (run_id,),
         )
+        return [OperationCount(r[0], r[1], r[2], int(r[3])) for r in rows]
 
     async def status_counts(self, run_id: int) -> dict[str, int]:
         rows = await self._all(
@@ -525,17 +583,18 @@ class SqliteJournal:
 
     async def open_trouble(
         self, tenant: str | None, *, limit: int = 200, offset: int = 0
-    ) -> list[aiosqlite.Row]:
+    ) -> list[OperationRecord]:
         where, params = ["superseded=0", "status IN ('failed','dead','blocked')"], []
         if tenant is not None:
             where.append("tenant=?")
             params.append(tenant)
-        return await self._all(
+        rows = await self._all(
             f"SELECT * FROM operations WHERE {' AND '.join(where)} "
             "ORDER BY tenant, CASE status WHEN 'dead' THEN 0 WHEN 'failed' THEN 1 ELSE 2 END, id "
             "LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
+        return [_operation(r) for r in rows]
 
     async def trouble_counts(self) -> dict[str, int]:
         rows = await self._all(
@@ -578,16 +637,17 @@ class SqliteJournal:
 
     async def operations_for_record(
         self, tenant: str, key: str, limit: int = 50
-    ) -> list[aiosqlite.Row]:
-        return await self._all(
+    ) -> list[OperationRecord]:
+        rows = await self._all(
             "SELECT * FROM operations WHERE tenant=? AND (key=? OR parent=?) "
             "ORDER BY id DESC LIMIT ?",
             (tenant, key, key, limit),
         )
+        return [_operation(r) for r in rows]
 
     # ------------------------------------------------------------------ skips
     async def add_skips(
-        self, tenant: str, ops: Sequence[aiosqlite.Row], actor: str, reason: str
+        self, tenant: str, ops: Sequence[Operation], actor: str, reason: str
     ) -> None:
         stamp = now_iso()
         async with self.transaction() as tx:
@@ -597,21 +657,21 @@ class SqliteJournal:
                 [
                     (
                         tenant,
-                        r["target"],
-                        r["action"],
-                        r["kind"],
-                        r["key"],
-                        r["parent"] or "",
-                        r["fingerprint"],
+                        op.target,
+                        op.action.value,
+                        op.kind,
+                        op.key,
+                        op.parent or "",
+                        op.fingerprint,
                         actor,
                         reason,
                         stamp,
                     )
-                    for r in ops
+                    for op in ops
                 ],
             )
 
-    async def skips(self, tenant: str, target: str) -> dict[tuple[str, str, str, str], str]:
+    async def skips(self, tenant: str, target: str) -> dict[SkipKey, str]:
         rows = await self._all(
             "SELECT action, kind, key, parent, fingerprint FROM skips WHERE tenant=? AND target=?",
             (tenant, target),
@@ -677,30 +737,24 @@ class SqliteJournal:
                 ],
             )
 
-    async def target_id(self, tenant: str, target: str, kind: str, key: str) -> str | None:
-        row = await self._one(
-            "SELECT target_id FROM mirror WHERE tenant=? AND target=? AND kind=? AND key=?",
-            (tenant, target, kind, key),
-        )
-        return str(row["target_id"]) if row and row["target_id"] else None
-
-    async def mirror_for_key(self, tenant: str, key: str) -> list[aiosqlite.Row]:
-        return await self._all("SELECT * FROM mirror WHERE tenant=? AND key=?", (tenant, key))
-
-    async def mirror_counts(self, tenant: str) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for r in await self._all(
-            "SELECT target, kind, COUNT(*) AS n FROM mirror WHERE tenant=? GROUP BY target, kind",
-            (tenant,),
-        ):
-            out.setdefault(r["target"], {})[r["kind"]] = r["n"]
-        for r in await self._all(
-            "SELECT target, kind, COUNT(*) AS n FROM mirror_links WHERE tenant=? "
-            "GROUP BY target, kind",
-            (tenant,),
-        ):
-            out.setdefault(r["target"], {})[r["kind"]] = r["n"]
-        return out
+    async def mirror_for_key(self, tenant: str, key: str) -> list[MirrorRow]:
+        rows = await self._all("SELECT * FROM mirror WHERE tenant=? AND key=?", (tenant, key))
+        return [
+            MirrorRow(
+                r["tenant"],
+                r["target"],
+                r["kind"],
+                r["key"],
+                r["target_id"],
+                r["fingerprint"],
+                attrs_from_json(r["attrs"]),
+                r["label"],
+                parse_ts(r["suspended_at"]),
+                bool(r["archived"]),
+                datetime.fromisoformat(r["updated_at"]),
+            )
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ events
     async def add_events(
@@ -723,7 +777,7 @@ class SqliteJournal:
         level: str | None = None,
         contains: str | None = None,
         limit: int = 500,
-    ) -> list[aiosqlite.Row]:
+    ) -> list[EventRecord]:
         where: list[str] = ["run_id=?", "id>?"]
         params: list[Any] = [run_id, after_id]
         if level:
@@ -732,10 +786,21 @@ class SqliteJournal:
         if contains:
             where.append("message LIKE ? ESCAPE '\\'")
             params.append("%" + contains.replace("%", "\\%").replace("_", "\\_") + "%")
-        return await self._all(
+        rows = await self._all(
             f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
             (*params, limit),
         )
+        return [
+            EventRecord(
+                r["id"],
+                r["tenant"],
+                r["run_id"],
+                datetime.fromisoformat(r["at"]),
+                r["level"],
+                r["message"],
+            )
+            for r in rows
+        ]
 
     # ------------------------------------------------------- approvals, elevations, audit
     async def add_approval(self, run_id: int, decision: str, actor: str, reason: str) -> None:
@@ -763,15 +828,18 @@ class SqliteJournal:
                 (approver, now_iso(), elevation_id),
             )
 
-    async def list_elevations(self, tenant: str | None = None) -> list[aiosqlite.Row]:
+    async def list_elevations(self, tenant: str | None = None) -> list[ElevationRecord]:
         if tenant is None:
-            return await self._all("SELECT * FROM elevations ORDER BY id DESC LIMIT 500")
-        return await self._all(
-            "SELECT * FROM elevations WHERE tenant=? ORDER BY id DESC LIMIT 500", (tenant,)
-        )
+            rows = await self._all("SELECT * FROM elevations ORDER BY id DESC LIMIT 500")
+        else:
+            rows = await self._all(
+                "SELECT * FROM elevations WHERE tenant=? ORDER BY id DESC LIMIT 500", (tenant,)
+            )
+        return [_elevation(r) for r in rows]
 
-    async def get_elevation(self, elevation_id: int) -> aiosqlite.Row | None:
-        return await self._one("SELECT * FROM elevations WHERE id=?", (elevation_id,))
+    async def get_elevation(self, elevation_id: int) -> ElevationRecord | None:
+        row = await self._one("SELECT * FROM elevations WHERE id=?", (elevation_id,))
+        return _elevation(row) if row is not None else None
 
     async def add_audit(
         self, actor: str, action: str, tenant: str | None, allowed: bool, detail: str
@@ -783,17 +851,27 @@ class SqliteJournal:
                 (now_iso(), actor, action, tenant, int(allowed), detail),
             )
 
-    async def list_audit(self, tenant: str | None, limit: int) -> list[aiosqlite.Row]:
+    async def list_audit(self, tenant: str | None, limit: int) -> list[AuditRecord]:
         if tenant is None:
-            return await self._all("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,))
-        return await self._all(
-            "SELECT * FROM audit WHERE tenant=? ORDER BY id DESC LIMIT ?", (tenant, limit)
-        )
+            rows = await self._all("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = await self._all(
+                "SELECT * FROM audit WHERE tenant=? ORDER BY id DESC LIMIT ?", (tenant, limit)
+            )
+        return [
+            AuditRecord(
+                r["id"],
+                datetime.fromisoformat(r["at"]),
+                r["actor"],
+                r["action"],
+                r["tenant"],
+                bool(r["allowed"]),
+                r["detail"],
+            )
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ source cache
-    def source_cache(self, tenant: str) -> JournalSourceCache:
-        return JournalSourceCache(self, tenant)
-
     async def load_source(self, tenant: str) -> CachedSource:
         records: dict[str, dict[str, bytes]] = {}
         async with self._db.execute(
@@ -841,70 +919,38 @@ class SqliteJournal:
             )
 
     # ------------------------------------------------------------------ snapshot index
-    async def replace_index(
-        self, tenant: str, rows: Sequence[tuple[str, str, str, str, str, str | None]]
-    ) -> None:
+    async def replace_index(self, tenant: str, entries: Sequence[IndexEntry]) -> None:
         """(record_type, key, label, detail, search text, redacted JSON body) per record."""
         async with self.transaction() as tx:
             await tx.execute("DELETE FROM snapshot_index WHERE tenant=?", (tenant,))
             await tx.executemany(
                 "INSERT INTO snapshot_index(tenant, record_type, key, label, detail, search, body)"
                 " VALUES (?,?,?,?,?,?,?)",
-                [(tenant, *r) for r in rows],
+                [(tenant, *e) for e in entries],
             )
 
-    async def search_index(self, query: str, tenant: str | None, limit: int) -> list[aiosqlite.Row]:
+    async def search_index(self, query: str, tenant: str | None, limit: int) -> list[IndexHit]:
         like = "%" + query.lower().replace("%", "\\%").replace("_", "\\_") + "%"
         where, params = ["(search LIKE ? ESCAPE '\\' OR key = ?)"], [like, query]
         if tenant is not None:
             where.append("tenant=?")
             params.append(tenant)
-        return await self._all(
+        rows = await self._all(
             f"SELECT tenant, record_type, key, label, detail FROM snapshot_index "
             f"WHERE {' AND '.join(where)} ORDER BY record_type, label LIMIT ?",
             (*params, limit),
         )
+        return [IndexHit(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
-    async def index_record(self, tenant: str, record_type: str, key: str) -> aiosqlite.Row | None:
-        return await self._one(
-            "SELECT * FROM snapshot_index WHERE tenant=? AND record_type=? AND key=?",
+    async def index_record(self, tenant: str, record_type: str, key: str) -> IndexRecord | None:
+        r = await self._one(
+            "SELECT tenant, record_type, key, label, detail, body FROM snapshot_index "
+            "WHERE tenant=? AND record_type=? AND key=?",
             (tenant, record_type, key),
         )
-
-    async def labels(self, tenant: str, keys: Iterable[str]) -> dict[str, str]:
-        ks = list(set(keys))
-        out: dict[str, str] = {}
-        for i in range(0, len(ks), 500):
-            chunk = ks[i : i + 500]
-            rows = await self._all(
-                f"SELECT key, label FROM snapshot_index WHERE tenant=? AND key IN "
-                f"({','.join('?' * len(chunk))})",
-                (tenant, *chunk),
-            )
-            out.update({r["key"]: r["label"] for r in rows})
-        return out
-
-
-class JournalSourceCache:
-    """:class:`engine.source.SourceCache` over the journal, for one tenant."""
-
-    def __init__(self, journal: SqliteJournal, tenant: str) -> None:
-        self._j, self._tenant = journal, tenant
-
-    async def load(self) -> CachedSource:
-        return await self._j.load_source(self._tenant)
-
-    async def save(
-        self,
-        *,
-        upserts: Mapping[str, Mapping[str, bytes]],
-        deletes: Mapping[str, Iterable[str]],
-        checkpoint: str,
-        full: bool,
-    ) -> None:
-        await self._j.save_source(
-            self._tenant, upserts=upserts, deletes=deletes, checkpoint=checkpoint, full=full
-        )
+        if r is None:
+            return None
+        return IndexRecord(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]) if r[5] else None)
 
 
 class _Tx:
@@ -933,12 +979,99 @@ class _Tx:
             return list(await cur.fetchall())
 
 
+_WRITE_CAUSES = {
+    "SQLITE_FULL": "disk full writing {path}; free some space and run again",
+    "SQLITE_IOERR": "I/O error writing {path} ({error})",
+    "SQLITE_READONLY": "the journal {path} is read-only ({error})",
+    "SQLITE_CANTOPEN": "cannot open the journal {path} ({error})",
+    "SQLITE_CORRUPT": "the journal {path} is damaged ({error}); restore it from a backup",
+    "SQLITE_NOTADB": "{path} is not an ESS journal ({error})",
+    "SQLITE_BUSY": "the journal {path} stayed locked by another process ({error})",
+}
+
+
+def _write_error(path: Path, exc: sqlite3.Error) -> Exception:
+    """A failed statement as the cause a person can act on; an error of ESS's own SQL (a bug)
+    is kept as it is."""
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    for prefix, text in _WRITE_CAUSES.items():
+        if code.startswith(prefix):
+            return JournalWriteError(text.format(path=path, error=exc))
+    if "disk is full" in str(exc):
+        return JournalWriteError(_WRITE_CAUSES["SQLITE_FULL"].format(path=path))
+    return exc
+
+
+async def _stopped(pending: aiosqlite.Connection) -> None:
+    """Let a connection that failed to open finish stopping its thread while the event loop
+    still runs: else its thread answers a closed loop and prints a traceback."""
+    thread = getattr(pending, "_thread", None)
+    if thread is not None and thread.is_alive():
+        await asyncio.to_thread(thread.join, 5.0)
+
+
 async def _check_lease(tx: _Tx, lease: Lease) -> None:
     row = await tx.one("SELECT token FROM leases WHERE tenant=?", (lease.tenant,))
     if row is None or row["token"] != lease.token:
         raise LeaseLost(
             f"the lease of tenant {lease.tenant!r} was taken over by another run; this run stops"
         )
+
+
+def _run(r: aiosqlite.Row) -> RunRecord:
+    return RunRecord(
+        id=r["id"],
+        tenant=r["tenant"],
+        status=r["status"],
+        trigger=r["trigger"],
+        actor=r["actor"],
+        dry_run=bool(r["dry_run"]),
+        targets=tuple(orjson.loads(r["targets"])) if r["targets"] else (),
+        started_at=datetime.fromisoformat(r["started_at"]),
+        finished_at=parse_ts(r["finished_at"]),
+        counts=orjson.loads(r["counts"]) if r["counts"] else {},
+        guard=orjson.loads(r["guard"]) if r["guard"] else {},
+        error=r["error"],
+        source_mode=r["source_mode"],
+    )
+
+
+def _operation(r: aiosqlite.Row) -> OperationRecord:
+    return OperationRecord(
+        op=_op(r),
+        run_id=r["run_id"],
+        tenant=r["tenant"],
+        status=OpStatus(r["status"]),
+        reason=r["reason"],
+        last_error=r["last_error"],
+        not_before=float(r["not_before"]),
+        superseded=bool(r["superseded"]),
+        updated_at=parse_ts(r["updated_at"]),
+    )
+
+
+def _elevation(r: aiosqlite.Row) -> ElevationRecord:
+    return ElevationRecord(
+        id=r["id"],
+        tenant=r["tenant"],
+        actor=r["actor"],
+        reason=r["reason"],
+        created_at=datetime.fromisoformat(r["created_at"]),
+        expires_at=datetime.fromisoformat(r["expires_at"]),
+        needs_approval=bool(r["needs_approval"]),
+        approved_by=r["approved_by"],
+        approved_at=parse_ts(r["approved_at"]),
+        revoked=bool(r["revoked"]),
+    )
+
+
+def _holder_gone(row: aiosqlite.Row) -> bool:
+    """The lease row's holder is known to be dead; a row without its owner (written by an older
+    release, or taken over by one since) is not known so, and can only expire."""
+    if row["owner_host"] is None or row["owner_token"] != row["token"]:
+        return False
+    owner = LeaseOwner(row["owner_host"], int(row["owner_pid"]), float(row["owner_started"]))
+    return owner.is_gone()
 
 
 def _op(r: aiosqlite.Row) -> Operation:

@@ -9,11 +9,31 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from engine.findings import Finding, Severity
+from engine.model import Snapshot
 from engine.secrets import SecretResolver
 from engine.source import SourceContext, SourceError, SourceRead
 from engine.testing.snapshot_io import read_snapshot, write_snapshot
 
 __all__ = ["MemorySource", "write_snapshot"]
+
+
+def refusals(snap: Snapshot) -> tuple[Finding, ...]:
+    """A blocking finding for each record the snapshot file lists as refused, as a real
+    source's mapping makes one for a record it lists but cannot use."""
+    return tuple(
+        Finding(
+            "memory.refused",
+            Severity.BLOCKING,
+            kind,
+            rid,
+            f"{kind} {rid} is listed but cannot be used; the {kind} is left out",
+            f"Correct the {kind} in the snapshot file.",
+            "memory",
+        )
+        for kind in ("school", "person", "group")
+        for rid in sorted(snap.refused.of(kind))
+    )
 
 
 class MemorySourceConfig(BaseModel):
@@ -43,7 +63,7 @@ class MemorySource:
             raise SourceError(f"snapshot file {self.path} not found") from None
         except (orjson.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
             raise SourceError(f"snapshot file {self.path} is not a snapshot: {exc}") from None
-        return SourceRead(snap, (), "full", {k: v for k, v in snap.counts().items()})
+        return SourceRead(snap, refusals(snap), "full", {k: v for k, v in snap.counts().items()})
 
     async def aclose(self) -> None:
         return None

@@ -1,5 +1,11 @@
 """A target double that honours the Target protocol and can inject faults.
 
+Faults come as a service's do: errors before the write (``fault_rate``), errors and timeouts
+after it (``applied_fault_rate``, ``applied_timeout_rate``), timeouts before it
+(``timeout_rate``), throttling, and a replication delay (``visibility_s``: a fresh object is
+not found by a look-up for that long). Like an adapter, it cannot tell an error before the
+write from one after it: a create answered with a 5xx or a timeout is in doubt.
+
 Its state lives in a JSON file (``state = "target.json"``) written after every batch, so that a
 process killed mid-run and restarted sees what really happened: the crash tests rely on it. It
 counts how often each object was created, so a duplicate create is visible.
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -44,6 +51,10 @@ class MemoryTargetConfig(BaseModel):
     state: Path = Path("memory-target.json")
     fault_rate: float = Field(0.0, ge=0, le=1)  # share of ops answered "retry: server_error"
     applied_fault_rate: float = Field(0.0, ge=0, le=1)  # applied, then answered with an error
+    timeout_rate: float = Field(0.0, ge=0, le=1)  # no answer in time, not applied
+    applied_timeout_rate: float = Field(0.0, ge=0, le=1)  # applied, then no answer in time
+    lost_answer_keys: tuple[str, ...] = ()  # the first write of these is applied, then times out
+    visibility_s: float = Field(0.0, ge=0, le=60)  # a fresh object stays hidden from look-ups
     throttle_rate: float = Field(0.0, ge=0, le=1)  # share answered 429 with retry_after
     retry_after_s: float = 0.05
     reject_keys: tuple[str, ...] = ()  # refused as bad data (dead items)
@@ -91,6 +102,10 @@ class MemoryTarget:
             LinkSpec("group.teacher", "group", "user", 3),
         )
         self.rate_limit = RateLimit(cfg.writes_per_window, cfg.window_s, cfg.max_concurrency)
+        # counted from when a request is sent, so it covers the request's own time too
+        self.consistency_window_s = (
+            cfg.visibility_s + cfg.latency_s + 0.2 if cfg.visibility_s else 0.0
+        )
         self._rng = random.Random(cfg.seed)
         self.state = self._load()
 
@@ -106,8 +121,16 @@ class MemoryTarget:
     def _load(self) -> dict[str, Any]:
         if self.path.exists():
             data: dict[str, Any] = orjson.loads(self.path.read_bytes())
+            data.setdefault("lost", [])
             return data
-        return {"objects": {}, "links": {}, "creations": {}, "next_id": 1, "writes": 0}
+        return {
+            "objects": {},
+            "links": {},
+            "creations": {},
+            "next_id": 1,
+            "writes": 0,
+            "lost": [],
+        }
 
     def _save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
@@ -250,13 +273,32 @@ class MemoryTarget:
         roll = self._rng.random()
         if roll < cfg.throttle_rate:
             return Outcome.retry("throttled", "429 Too Many Requests", cfg.retry_after_s)
-        if roll < cfg.throttle_rate + cfg.fault_rate:
-            return Outcome.retry("server_error", "500 Internal Server Error")
+        roll -= cfg.throttle_rate
+        if roll < cfg.fault_rate:
+            return self._unanswered(op, "server_error", "500 Internal Server Error")
+        if roll - cfg.fault_rate < cfg.timeout_rate:
+            return self._unanswered(op, "timeout", "no answer in time")
+        lost = op.key in cfg.lost_answer_keys and op.key not in self.state["lost"]
         outcome = self._effect(op, ctx)
         self.state["writes"] += 1
-        if self._rng.random() < cfg.applied_fault_rate:
-            return Outcome.retry("server_error", "502 after the write was applied")
+        if lost:
+            self.state["lost"].append(op.key)
+            return self._unanswered(op, "timeout", "no answer in time (it was applied)")
+        roll = self._rng.random()
+        if roll < cfg.applied_fault_rate:
+            return self._unanswered(op, "server_error", "502 (it was applied)")
+        if roll - cfg.applied_fault_rate < cfg.applied_timeout_rate:
+            return self._unanswered(op, "timeout", "no answer in time (it was applied)")
         return outcome
+
+    @staticmethod
+    def _unanswered(op: Operation, reason: str, message: str) -> Outcome:
+        """An error or timeout says nothing of whether the write took effect: a create, which
+        makes a second object when sent twice, is in doubt; anything else may simply be sent
+        again."""
+        if op.action is Action.CREATE:
+            return Outcome.in_doubt(reason, message)
+        return Outcome.retry(reason, message)
 
     def _effect(self, op: Operation, ctx: TargetContext) -> Outcome:
         if op.is_link:
@@ -280,7 +322,7 @@ class MemoryTarget:
                 return Outcome.done(obj["id"], adopted=True)
             tid = f"m-{op.kind}-{self.state['next_id']}"
             self.state["next_id"] += 1
-            table[op.key] = {"id": tid, "attrs": _jsonable(op.attrs)}
+            table[op.key] = {"id": tid, "attrs": _jsonable(op.attrs), "made": time.time()}
             key = f"{op.kind}:{op.key}"
             self.state["creations"][key] = self.state["creations"].get(key, 0) + 1
             return Outcome.done(tid)
@@ -306,7 +348,9 @@ class MemoryTarget:
                     pairs[:] = [p for p in pairs if p[1] != op.key]
         return Outcome.done(obj["id"])
 
-    async def verify(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+    async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+        """Find the operation's effect by natural key; a fresh object stays hidden for
+        ``visibility_s``, as a replicated service's would."""
         self.state = self._load()
         if op.is_link:
             present = [op.parent, op.key] in self.state["links"].get(op.kind, [])
@@ -314,7 +358,7 @@ class MemoryTarget:
         obj = self.objects(op.kind).get(op.key)
         if op.action is Action.DELETE:
             return Outcome.done() if obj is None else None
-        if obj is None:
+        if obj is None or time.time() < float(obj.get("made", 0.0)) + self.cfg.visibility_s:
             return None
         if op.action is Action.SUSPEND:
             return Outcome.done(obj["id"]) if obj.get("suspended") else None

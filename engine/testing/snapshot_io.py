@@ -15,6 +15,7 @@ from engine.model import (
     Membership,
     Person,
     Protection,
+    Refused,
     School,
     SchoolRole,
     SchoolRoleType,
@@ -34,7 +35,14 @@ def snapshot_to_json(s: Snapshot) -> dict[str, Any]:
     return {
         "as_of": s.as_of.isoformat(),
         "schools": [
-            {"id": x.id, "name": x.name, "code": x.school_unit_code, "parent": x.parent_id}
+            {
+                "id": x.id,
+                "name": x.name,
+                "code": x.school_unit_code,
+                "parent": x.parent_id,
+                "start": _s(x.start),
+                "end": _s(x.end),
+            }
             for x in s.schools.values()
         ],
         "persons": [
@@ -67,13 +75,26 @@ def snapshot_to_json(s: Snapshot) -> dict[str, Any]:
             [r.school_id, r.person_id, r.role.value, _s(r.start), _s(r.end), r.school_year]
             for r in s.school_roles
         ],
+        "refused": {
+            "schools": sorted(s.refused.schools),
+            "persons": sorted(s.refused.persons),
+            "groups": sorted(s.refused.groups),
+        },
     }
 
 
 def snapshot_from_json(data: dict[str, Any], as_of: date | None = None) -> Snapshot:
+    refused = data.get("refused", {})
     return Snapshot(
         schools={
-            x["id"]: School(x["id"], x["name"], x.get("code"), x.get("parent"))
+            x["id"]: School(
+                x["id"],
+                x["name"],
+                x.get("code"),
+                x.get("parent"),
+                start=_d(x.get("start")),
+                end=_d(x.get("end")),
+            )
             for x in data.get("schools", [])
         },
         persons={
@@ -109,6 +130,11 @@ def snapshot_from_json(data: dict[str, Any], as_of: date | None = None) -> Snaps
         ),
         as_of=as_of or date.fromisoformat(data["as_of"]),
         source="memory",
+        refused=Refused(
+            frozenset(refused.get("schools", ())),
+            frozenset(refused.get("persons", ())),
+            frozenset(refused.get("groups", ())),
+        ),
     )
 
 

@@ -43,7 +43,7 @@ class ScriptedTarget:
             out.append(answers.pop(0) if answers else Outcome.done(f"t-{op.key}"))
         return out
 
-    async def verify(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+    async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
         return None
 
 
@@ -56,11 +56,11 @@ async def run(
         run_id = await j.create_run(
             "t", trigger="test", actor="test", dry_run=False, targets=["scripted"]
         )
-        stored = await j.store_plan(run_id, "t", ops)
+        stored = await j.store_operations(run_id, "t", ops)
         ex = Executor(j, lease, "t", target, TargetContext("t", run_id), retry=retry, seed=1)
         await ex.run([(op, OpStatus.PENDING, 0.0) for op in stored])
         rows = await j.list_operations(run_id, limit=100)
-        return {r["key"]: OpStatus(r["status"]) for r in rows}
+        return {r.op.key: r.status for r in rows}
     finally:
         await j.close()
 
@@ -115,8 +115,8 @@ async def test_gives_up_after_max_attempts_and_blocks_dependants(tmp_path: Path)
         rows = await j.list_operations(1, limit=100)
     finally:
         await j.close()
-    link = next(r for r in rows if r["action"] == "link")
-    assert link["status"] == "blocked"
+    link = next(r for r in rows if r.op.action == "link")
+    assert link.status == "blocked"
     assert [k for k, _ in target.calls].count("u1") == 1  # the create, never the link
 
 

@@ -292,7 +292,7 @@ async def test_an_operation_planned_before_the_upgrade_writes_a_current_fingerpr
             fingerprint=legacy_attrs_fingerprint(user("New")),
             target_id="id-u",
         )
-        await j.store_plan(run, "t", [legacy])
+        await j.store_operations(run, "t", [legacy])
         (loaded, _, _) = (await j.load_operations(run))[0]
         assert loaded.fingerprint == legacy.fingerprint  # the plan keeps what it was made with
         await j.record_outcomes(None, "t", [OutcomeRow(loaded, OpStatus.DONE, outcome="done")], {})

@@ -201,3 +201,41 @@ def test_skipped_operation_is_not_planned_until_the_record_changes() -> None:
     d2 = DesiredObject("user", "u", attrs_of({"v": 2}))
     changed = DesiredState({"user": {"u": d2}}, {})
     assert len(plan(PlanInput("t", KINDS, LINKS, changed, ObservedState({}, {}), NOW, skips))) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(states(), st.frozensets(KEYS, max_size=4), st.frozensets(KEYS, max_size=4))
+def test_held_keys_are_never_removed_nor_unlinked(
+    state: tuple[DesiredState, ObservedState],
+    held_users: frozenset[str],
+    held_classes: frozenset[str],
+) -> None:
+    """A held object (its source record refused) is never retired, and no link where it is
+    parent or child is removed; everything else is planned as without the hold."""
+    d, o = state
+    held = {"user": held_users, "class": held_classes, "team": held_classes}
+    p = plan(PlanInput("t", KINDS, LINKS, d, o, NOW, {}, held))
+    for op in p.operations:
+        if op.action in (Action.SUSPEND, Action.ARCHIVE, Action.DELETE):
+            assert op.key not in held.get(op.kind, ()), op
+        if op.action is Action.UNLINK:
+            spec = next(s for s in LINKS if s.name == op.kind)
+            assert op.key not in held.get(spec.child_kind, ()), op
+            assert op.parent not in held.get(spec.parent_kind, ()), op
+    free = plan(PlanInput("t", KINDS, LINKS, d, o, NOW))
+
+    def touches_held(op: Any) -> bool:
+        if op.is_link:
+            spec = next(s for s in LINKS if s.name == op.kind)
+            return op.action is Action.UNLINK and (
+                op.key in held.get(spec.child_kind, ())
+                or op.parent in held.get(spec.parent_kind, ())
+            )
+        retiring = op.action in (Action.SUSPEND, Action.ARCHIVE, Action.DELETE)
+        return retiring and op.key in held.get(op.kind, ())
+
+    expected = Counter(
+        (op.action, op.kind, op.key, op.parent) for op in free.operations if not touches_held(op)
+    )
+    got = Counter((op.action, op.kind, op.key, op.parent) for op in p.operations)
+    assert got == expected

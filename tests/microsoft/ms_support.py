@@ -119,6 +119,8 @@ def settings_for(info: SandboxInfo, **overrides: Any) -> dict[str, Any]:
         "timeout_s": 5.0,
         "team_poll_interval_s": 0.05,
         "team_retry_s": 0.3,
+        # the sandbox makes objects visible at once unless a test sets a propagation delay
+        "consistency_window_s": 0.5,
     }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}

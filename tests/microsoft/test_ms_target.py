@@ -275,11 +275,11 @@ async def test_verify_after_a_crash_finds_what_was_applied(
     )
     klass = desired.objects["class"][G_KLASS]
     create = Operation(1, "microsoft", Action.CREATE, "class", G_KLASS, attrs=klass.attrs)
-    found = await ms_target.verify(create, ctx)
+    found = await ms_target.read_back(create, ctx)
     assert found is not None
     assert found.target_id == observed.objects["class"][G_KLASS].target_id
     user = desired.objects["user"][pid(2)]
-    found_user = await ms_target.verify(
+    found_user = await ms_target.read_back(
         Operation(2, "microsoft", Action.CREATE, "user", pid(2), attrs=user.attrs), ctx
     )
     assert found_user is not None
@@ -288,10 +288,10 @@ async def test_verify_after_a_crash_finds_what_was_applied(
         klass, attrs=tuple((k, "never-made" if k == "externalId" else v) for k, v in klass.attrs)
     )
     missing = Operation(3, "microsoft", Action.CREATE, "class", "never-made", attrs=never.attrs)
-    assert await ms_target.verify(missing, ctx) is None
+    assert await ms_target.read_back(missing, ctx) is None
     linked = Operation(4, "microsoft", Action.LINK, "class.teacher", T1, parent=G_KLASS)
-    assert await ms_target.verify(linked, ctx) is not None
+    assert await ms_target.read_back(linked, ctx) is not None
     not_linked = Operation(5, "microsoft", Action.LINK, "class.member", pid(5), parent=G_UND)
-    assert await ms_target.verify(not_linked, ctx) is None
+    assert await ms_target.read_back(not_linked, ctx) is None
     team = Operation(6, "microsoft", Action.CREATE, "team", G_KLASS)
-    assert await ms_target.verify(team, ctx) is not None
+    assert await ms_target.read_back(team, ctx) is not None

@@ -136,8 +136,11 @@ async def test_broken_objects_become_findings_and_the_rest_is_read(
     assert "familyName is missing" in by_id["nofamily"].message
     assert "securityMarking has the unknown value 'X'" in by_id["badmark"].message
     assert all(CIVIC not in f.message for f in read.findings)
-    # blocked objects are kept in the cache so the next incremental read reports them again
-    assert set(cache.records["persons"]) == {"ok", "nofamily", "badmark"}
+    # refused, not gone: the snapshot names them, so nothing removes what ESS made of them
+    assert read.snapshot.refused.persons == {"nofamily", "badmark"}
+    # the cache keeps only good copies, and the refused ids, which the next read asks for again
+    assert set(cache.records["persons"]) == {"ok"}
+    assert set(cache.records["refused:persons"]) == {"nofamily", "badmark"}
 
 
 async def test_sandbox_faults_html_and_truncated_persist_into_a_clear_error(

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from adapters.kit.sandbox import apply_changes, changes_from_strings, serve_until_cancelled
 from engine.plugins import SandboxOptions
 
 from .server import MicrosoftSandbox
-from .settings import SandboxInfo, SandboxSettings, SettingsError, update_settings
+from .settings import SandboxInfo, SandboxSettings
 
 
 def settings_from_strings(extra: dict[str, str]) -> dict[str, Any]:
     """``name=value`` extras from the command line, typed like the SandboxSettings fields.
 
     Raises SettingsError naming an unknown setting or a value that is not a number."""
-    types = {f.name: f.type for f in dataclasses.fields(SandboxSettings)}
-    changes: dict[str, Any] = {}
-    for name, text in extra.items():
-        if name not in types:
-            raise SettingsError(f"unknown sandbox setting {name!r} (known: {', '.join(types)})")
-        if name == "fault_kinds":
-            changes[name] = [kind.strip() for kind in text.split(",") if kind.strip()]
-            continue
-        try:
-            changes[name] = int(text) if types[name] == "int" else float(text)
-        except ValueError:
-            raise SettingsError(f"sandbox setting {name!r} needs a number, got {text!r}") from None
-    return changes
+    return changes_from_strings(SandboxSettings, extra)
 
 
 def banner(info: SandboxInfo) -> str:
@@ -60,16 +47,15 @@ class MicrosoftSandboxCommand:
         settings = SandboxSettings(
             latency_ms=options.latency_ms, fault_rate=options.fault_rate, seed=options.seed
         )
-        update_settings(settings, settings_from_strings(options.extra))
+        apply_changes(settings, settings_from_strings(options.extra), running=False)
         sandbox = MicrosoftSandbox(
             host=options.host, port=options.port, settings=settings, workdir=options.state_dir
         )
-        info = await asyncio.to_thread(sandbox.start)
-        try:
+
+        def announce(info: SandboxInfo) -> None:
             emit(info.to_json() if options.json_output else banner(info))
-            await asyncio.Event().wait()  # until cancelled
-        finally:
-            await asyncio.shield(asyncio.to_thread(sandbox.stop))
+
+        await serve_until_cancelled(sandbox.start, sandbox.stop, announce)
 
 
 SANDBOX = MicrosoftSandboxCommand()

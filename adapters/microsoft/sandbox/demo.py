@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.kit.sandbox import demo_secret
 from engine.plugins import DemoOptions
 
 from .server import MicrosoftSandbox
@@ -23,16 +24,12 @@ class MicrosoftDemo:
         self.info = self.sandbox.start()
 
     def settings(self) -> dict[str, Any]:
-        secrets = self.options.workdir / "secrets"
-        secrets.mkdir(parents=True, exist_ok=True)
-        secret = secrets / "microsoft-client-secret"
-        secret.write_text(self.info.client_secret + "\n", encoding="utf-8")
-        secret.chmod(0o600)
+        secret = demo_secret(self.options.workdir, "microsoft", self.info.client_secret)
         return {
             "type": "microsoft",
             "tenant_id": self.info.tenant_id,
             "client_id": self.info.client_id,
-            "client_secret": "file:secrets/microsoft-client-secret",
+            "client_secret": secret,
             "authority": self.info.authority,
             "graph_url": self.info.graph_url,
             "verify": self.info.ca_path,

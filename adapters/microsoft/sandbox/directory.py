@@ -105,7 +105,7 @@ def create_user(ctx: Ctx, body: dict[str, Any]) -> User:
     check_upn_free(ctx, body["userPrincipalName"])
     props = user_props(body)
     props.setdefault("createdDateTime", now_iso())
-    return ctx.store.add_user(props, ctx.now, ctx.settings.propagation_delay_s)
+    return ctx.store.add_user(props, ctx.now, ctx.settings.scaled(ctx.settings.propagation_delay_s))
 
 
 def patch_user(ctx: Ctx, user: User, body: dict[str, Any]) -> None:
@@ -275,7 +275,9 @@ def create_group(ctx: Ctx, body: dict[str, Any], edu: dict[str, Any] | None) -> 
     props.setdefault("resourceProvisioningOptions", [])
     props.setdefault("creationOptions", [])
     props["createdDateTime"] = now_iso()
-    group = ctx.store.add_group(props, edu, ctx.now, ctx.settings.propagation_delay_s)
+    group = ctx.store.add_group(
+        props, edu, ctx.now, ctx.settings.scaled(ctx.settings.propagation_delay_s)
+    )
     for rel, uid in binds:
         ctx.store.link(group, rel, uid)
     return group

@@ -371,7 +371,9 @@ def post_school(ctx: Ctx, req: GraphRequest) -> GraphResponse:
         "createdBy", {"application": {"id": req.caller.client_id, "displayName": None}}
     )
     props["createdDateTime"] = now_iso()
-    school = ctx.store.add_school(props, ctx.now, ctx.settings.propagation_delay_s)
+    school = ctx.store.add_school(
+        props, ctx.now, ctx.settings.scaled(ctx.settings.propagation_delay_s)
+    )
     return GraphResponse(201, {**_context(ctx, "schools"), **school_view(school)})
 
 

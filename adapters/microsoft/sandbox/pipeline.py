@@ -22,17 +22,28 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from adapters.kit.sandbox import (
+    APPLIED_5XX,
+    FAULT_STATUSES,
+    REFUSED_5XX,
+    TIMEOUT,
+    FaultDice,
+    Limiter,
+    Throttle,
+)
+
 from . import directory, education, teams
 from .entra import Caller
 from .errors import GraphError, error_body
 from .graph import Ctx, GraphRequest, GraphResponse, Router, normalise_path
-from .limits import TEAM_SCOPE, WRITE_SCOPE, FaultInjector, Limiter, Throttle
+from .limits import TEAM_SCOPE, WRITE_SCOPE, scope_limit
 from .odata import TokenCodec
 from .settings import SandboxSettings, SandboxStats, StatsCounter
 from .store import Store
 
 log = logging.getLogger(__name__)
 
+ThrottleKey = tuple[Caller, str]  # app + tenant, scope
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 MAX_BATCH = 20
 FAULT_ERRORS = {
@@ -65,8 +76,8 @@ class GraphService:
         self.domain = domain
         self.lock = threading.Lock()
         self.counter = StatsCounter()
-        self.limiter = Limiter()
-        self.faults = FaultInjector(settings.seed)
+        self.limiter: Limiter[ThrottleKey] = Limiter()
+        self.faults = FaultDice(settings.seed)
         self._batch_rng = random.Random(settings.seed + 1)
         self.router = Router()
         directory.register(self.router)
@@ -79,7 +90,7 @@ class GraphService:
             self.store = Store(self.settings.seed)
             self.counter = StatsCounter()
             self.limiter = Limiter()
-            self.faults = FaultInjector(self.settings.seed)
+            self.faults = FaultDice(self.settings.seed)
             self._batch_rng = random.Random(self.settings.seed + 1)
 
     # stats --------------------------------------------------------------------------------
@@ -164,10 +175,15 @@ class GraphService:
         return max(1, cost)
 
     def _throttled(
-        self, req: GraphRequest, throttle: Throttle, request_id: str, client_request_id: str
+        self,
+        req: GraphRequest,
+        scope: str,
+        throttle: Throttle,
+        request_id: str,
+        client_request_id: str,
     ) -> GraphResponse:
-        headers = {"Retry-After": str(throttle.retry_after)}
-        if throttle.scope == WRITE_SCOPE:
+        headers = {"Retry-After": throttle.header}
+        if scope == WRITE_SCOPE:
             caller = req.caller
             headers["x-ms-throttle-scope"] = (
                 f"Tenant_Application/Write/{caller.client_id}/{caller.tenant_id}"
@@ -177,7 +193,7 @@ class GraphService:
         err = GraphError(
             429,
             "TooManyRequests",
-            f"Too many requests. Retry after {throttle.retry_after} seconds.",
+            f"Too many requests. Retry after {throttle.header} seconds.",
             headers,
         )
         return self._error(err, request_id, client_request_id)
@@ -200,34 +216,41 @@ class GraphService:
             throttle = None
             if scope is not None:
                 throttle = self.limiter.check(
-                    req.caller,
-                    scope,
+                    (req.caller, scope),
+                    scope_limit(scope, self.settings),
                     time.monotonic(),
-                    self.settings,
                     req.arrived_at,
-                    req.batch_throttles,
+                    scale=self.settings.time_scale,
+                    pending=req.batch_throttles,
                 )
                 if throttle is not None and throttle.early:
                     self.counter.early_retries += 1
-            fault = None if throttle is not None else self.faults.draw(self.settings)
-            fault_status = self.faults.status() if fault is not None else 0
+            fault = None
+            if throttle is None:
+                self.faults.reseed(self.settings.seed)
+                fault = self.faults.draw(self.settings.fault_rate, self.settings.fault_kinds)
+            fault_status = self.faults.choice(FAULT_STATUSES) if fault is not None else 0
             if fault is not None:
                 self.counter.faults_injected += 1
-        if throttle is not None:
-            response = self._throttled(req, throttle, request_id, client_request_id)
-        elif fault == "5xx":
+        if throttle is not None and scope is not None:
+            response = self._throttled(req, scope, throttle, request_id, client_request_id)
+        elif fault == REFUSED_5XX:
             response = self._fault(fault_status, request_id, client_request_id)
-        elif fault == "timeout":
-            await asyncio.sleep(self.settings.timeout_hang_s)
+        elif fault == TIMEOUT:
+            await asyncio.sleep(self.settings.scaled(self.settings.timeout_hang_s))
             response = self._fault(504, request_id, client_request_id)
         else:
             response = self._dispatch(req, request_id, client_request_id)
-            if fault == "applied_5xx":
+            if fault == APPLIED_5XX:
                 response = self._fault(fault_status, request_id, client_request_id)
         response.headers["x-ms-resource-unit"] = str(self._resource_units(req))
         if scope == WRITE_SCOPE:
             with self.lock:
-                usage = self.limiter.write_usage(req.caller, time.monotonic(), self.settings)
+                usage = self.limiter.usage(
+                    (req.caller, WRITE_SCOPE),
+                    scope_limit(WRITE_SCOPE, self.settings),
+                    time.monotonic(),
+                )
             if usage >= 0.8:
                 response.headers["x-ms-throttle-limit-percentage"] = f"{usage:.1f}"
         with self.lock:
@@ -384,7 +407,7 @@ class GraphService:
             return self._decorate(response, request_id, client_request_id)
         statuses: dict[str, int] = {}
         responses: list[dict[str, Any]] = []
-        throttles: list[tuple[Caller, str]] = []
+        throttles: list[ThrottleKey] = []
         for item in items:
             failed = [d for d in item.get("dependsOn") or [] if statuses[d.lower()] >= 400]
             if failed:

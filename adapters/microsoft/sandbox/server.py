@@ -1,44 +1,34 @@
-"""MicrosoftSandbox: the emulator served by uvicorn over TLS in a background thread.
+"""MicrosoftSandbox: the emulator served over TLS on loopback by the kit's server thread.
 
-The thread owns its own event loop, so the sandbox works the same from sync tests, async tests
-and the ``ess sandbox microsoft`` command; ``start`` returns once the socket is listening.
+``start`` returns once the socket is listening; the sandbox works the same from sync tests, async
+tests and the ``ess sandbox microsoft`` command.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import random
 import secrets
-import shutil
-import socket
-import tempfile
-import threading
 import uuid
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-import uvicorn
+from adapters.kit.sandbox import SandboxError, SandboxServer, ServedSandbox, make_tls
 
 from .app import build_app
-from .certs import write_cert_files
+from .certs import write_client_cert
 from .entra import AppRegistration, Entra
 from .odata import TokenCodec
 from .pipeline import GraphService
 from .settings import SandboxInfo, SandboxSettings, SandboxStats
 from .store import Store
 
-START_TIMEOUT_S = 15.0
 DOMAIN = "sandbox.onmicrosoft.com"
 
-
-class SandboxError(RuntimeError):
-    """The sandbox could not start (port taken, server failed) or is used before start."""
+__all__ = ["DOMAIN", "MicrosoftSandbox", "SandboxError"]
 
 
-class MicrosoftSandbox:
+class MicrosoftSandbox(ServedSandbox[SandboxInfo]):
     """A local Entra token endpoint + Microsoft Graph v1.0 over HTTPS on loopback."""
 
     def __init__(
@@ -49,17 +39,11 @@ class MicrosoftSandbox:
         settings: SandboxSettings | None = None,
         workdir: Path | None = None,
     ) -> None:
+        super().__init__(workdir, "ess-ms-sandbox-")
         self.host = host
         self.port = port
         self._settings = settings if settings is not None else SandboxSettings()
-        self._workdir = workdir
-        self._own_workdir = False
-        self._thread: threading.Thread | None = None
-        self._server: uvicorn.Server | None = None
         self._service: GraphService | None = None
-        self._info: SandboxInfo | None = None
-        self._failure: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def settings(self) -> SandboxSettings:
@@ -74,144 +58,50 @@ class MicrosoftSandbox:
 
     # lifecycle ----------------------------------------------------------------------------
 
-    @property
-    def info(self) -> SandboxInfo:
-        if self._info is None:
-            raise SandboxError("the sandbox is not started")
-        return self._info
-
     def start(self) -> SandboxInfo:
         if self._info is not None:
             return self._info
-        if self._workdir is None:
-            self._workdir = Path(tempfile.mkdtemp(prefix="ess-ms-sandbox-"))
-            self._own_workdir = True
-        certs = write_cert_files(self._workdir, ("127.0.0.1", "localhost", self.host))
+        folder = self._workdir.path
+        tls = make_tls(folder, (self.host,), "ESS sandbox")
+        client_cert = write_client_cert(folder)
         ids = random.Random(f"ess-tenant-{self.settings.seed}")
         tenant_id = str(uuid.UUID(int=ids.getrandbits(128), version=4))
         client_id = str(uuid.UUID(int=ids.getrandbits(128), version=4))
         client_secret = "ess~" + secrets.token_urlsafe(30)
 
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that name it.
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server = SandboxServer(host=self.host, port=self.port, tls=tls, name="microsoft-sandbox")
+        self._server = server  # so that stop() frees the port and the folder if start fails
         try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise SandboxError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
-        sock.listen(1024)
-        port = sock.getsockname()[1]
-        shown_host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        if ":" in shown_host:
-            shown_host = f"[{shown_host}]"
-        base = f"https://{shown_host}:{port}"
-
-        app_reg = AppRegistration(tenant_id, client_id, client_secret, certs.client_cert)
+            base = server.bind()
+        except SandboxError:
+            self.stop()
+            raise
+        app_reg = AppRegistration(tenant_id, client_id, client_secret, client_cert.certificate)
         entra = Entra(app_reg, base, secrets.token_bytes(32))
-        store = Store(self.settings.seed)
         self._service = GraphService(
-            store, self.settings, TokenCodec(secrets.token_bytes(32)), f"{base}/v1.0", DOMAIN
+            Store(self.settings.seed),
+            self.settings,
+            TokenCodec(secrets.token_bytes(32)),
+            f"{base}/v1.0",
+            DOMAIN,
         )
-        app = build_app(self._service, entra, lambda: {"tenant_id": tenant_id})
-        config = uvicorn.Config(
-            app,
-            ssl_certfile=str(certs.server_cert_path),
-            ssl_keyfile=str(certs.server_key_path),
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-        )
-        server = uvicorn.Server(config)
-        # uvicorn installs signal handlers only on the main thread, so none are set here.
-        self._server = server
-
-        async def serve() -> None:
-            self._loop = asyncio.get_running_loop()
-            await server.serve(sockets=[sock])
-
-        def run() -> None:
-            try:
-                asyncio.run(serve())
-            except BaseException as exc:  # reported to start() and stop()
-                self._failure = exc
-            finally:
-                sock.close()
-
-        self._thread = threading.Thread(target=run, name="ess-microsoft-sandbox", daemon=True)
-        self._thread.start()
-        waited = 0.0
-        while not server.started:
-            if not self._thread.is_alive() or waited > START_TIMEOUT_S:
-                self.stop()
-                raise SandboxError(f"the sandbox server did not start: {self._failure!r}")
-            self._thread.join(0.01)
-            waited += 0.01
+        try:
+            server.start(build_app(self._service, entra, lambda: {"tenant_id": tenant_id}))
+        except SandboxError:
+            self.stop()
+            raise
         self._info = SandboxInfo(
             authority=f"{base}/{tenant_id}",
             graph_url=f"{base}/v1.0",
             tenant_id=tenant_id,
             client_id=client_id,
             client_secret=client_secret,
-            client_cert_path=str(certs.client_cert_path),
-            client_cert_thumbprint=certs.client_thumbprint_sha1,
-            ca_path=str(certs.ca_path),
+            client_cert_path=str(client_cert.path),
+            client_cert_thumbprint=client_cert.thumbprint_sha1,
+            ca_path=str(tls.ca_path),
             inspect_url=f"{base}/_sandbox",
         )
         return self._info
-
-    def _abort_connections(self) -> None:
-        """Drop open keep-alive connections: a TLS close would wait for idle clients."""
-        server = self._server
-        if server is None:
-            return
-        for connection in list(server.server_state.connections):
-            transport = getattr(connection, "transport", None)
-            if transport is not None:
-                transport.abort()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-            if self._loop is not None and not self._loop.is_closed():
-                with contextlib.suppress(RuntimeError):  # the loop closed in between
-                    self._loop.call_soon_threadsafe(self._abort_connections)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._thread = None
-        self._server = None
-        self._loop = None
-        self._info = None
-        if self._own_workdir and self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
-            self._own_workdir = False
-
-    def __enter__(self) -> MicrosoftSandbox:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> MicrosoftSandbox:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
     # inspection and drift -----------------------------------------------------------------
 

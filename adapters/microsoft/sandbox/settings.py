@@ -12,67 +12,28 @@ from typing import Any
 
 import orjson
 
-FAULT_KINDS = ("5xx", "applied_5xx", "timeout")
+from adapters.kit.sandbox import KitSettings, SettingsError
+
+__all__ = ["SandboxInfo", "SandboxSettings", "SandboxStats", "SettingsError"]
 
 
 @dataclass
-class SandboxSettings:
-    """Behaviour of the sandbox; every field may change while it runs."""
+class SandboxSettings(KitSettings):
+    """Behaviour of the sandbox; every field may change while it runs.
 
-    latency_ms: float = 0.0
-    fault_rate: float = 0.0  # share of requests answered with an injected fault
-    fault_kinds: tuple[str, ...] = FAULT_KINDS
-    timeout_hang_s: float = 30.0
+    The kit's fields come first (latency_ms, fault_rate, fault_kinds: 5xx, applied_5xx,
+    timeout; timeout_hang_s, seed, time_scale); every delay and window below is multiplied by
+    ``time_scale`` when applied."""
+
     propagation_delay_s: float = 0.0  # new objects 404 for this long
     team_min_group_age_s: float = 0.0  # a group younger than this cannot become a team yet
     team_operation_delay_s: float = 0.2  # teamsAsyncOperation inProgress -> succeeded
     directory_write_limit: int = 3000  # per directory_write_window_s per app+tenant
     directory_write_window_s: float = 150.0
     team_create_per_second: float = 10.0
-    seed: int = 0  # for the fault RNG, so runs are repeatable
     token_lifetime_s: float = 3599.0  # access token lifetime (expires_in)
     delta_token_ttl_s: float = 7 * 24 * 3600.0  # directory delta tokens live 7 days
     page_size: int = 100  # default page size of collections without $top
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view (tuples become lists)."""
-        out = dataclasses.asdict(self)
-        out["fault_kinds"] = list(self.fault_kinds)
-        return out
-
-
-class SettingsError(ValueError):
-    """A settings update names an unknown field or carries a value of the wrong type."""
-
-
-def update_settings(settings: SandboxSettings, changes: dict[str, Any]) -> None:
-    """Apply ``changes`` in place, all or nothing; raises SettingsError naming the bad field."""
-    known = {f.name: f for f in dataclasses.fields(settings)}
-    staged: dict[str, Any] = {}
-    for name, value in changes.items():
-        if name not in known:
-            raise SettingsError(f"unknown setting {name!r} (known: {', '.join(sorted(known))})")
-        current = getattr(settings, name)
-        if name == "fault_kinds":
-            if not isinstance(value, list | tuple) or not all(v in FAULT_KINDS for v in value):
-                raise SettingsError(f"fault_kinds must be a list drawn from {list(FAULT_KINDS)}")
-            staged[name] = tuple(value)
-        elif isinstance(current, bool) or isinstance(value, bool):
-            raise SettingsError(f"setting {name!r} must be a number, got {value!r}")
-        elif isinstance(current, int):
-            if not isinstance(value, int):
-                raise SettingsError(f"setting {name!r} must be an integer, got {value!r}")
-            staged[name] = value
-        else:
-            if not isinstance(value, int | float):
-                raise SettingsError(f"setting {name!r} must be a number, got {value!r}")
-            staged[name] = float(value)
-        if name not in ("seed",) and isinstance(staged[name], int | float) and staged[name] < 0:
-            raise SettingsError(f"setting {name!r} must not be negative")
-    if "fault_rate" in staged and staged["fault_rate"] > 1:
-        raise SettingsError("setting 'fault_rate' must be between 0 and 1")
-    for name, value in staged.items():
-        setattr(settings, name, value)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,9 @@ FORBIDDEN_WITH_GROUP = (
 
 def _group_for_team(ctx: Ctx, gid: str) -> Group:
     group = ctx.store.groups.get(gid)
-    young = group is not None and ctx.now - group.created_at < ctx.settings.team_min_group_age_s
+    young = group is not None and ctx.now - group.created_at < ctx.settings.scaled(
+        ctx.settings.team_min_group_age_s
+    )
     if group is None or not visible(group, ctx.now) or young:
         raise GraphError(404, "NotFound", GROUP_NOT_FOUND_FOR_TEAM.format(id=gid))
     if gid in ctx.store.teams:
@@ -108,7 +110,7 @@ def post_team(ctx: Ctx, req: GraphRequest) -> GraphResponse:
         raise GraphError(400, "BadRequest", NOT_A_CLASS)
     _require_owner(group)
     settings = {k: v for k, v in body.items() if k.endswith("Settings") and isinstance(v, dict)}
-    delay = ctx.settings.team_operation_delay_s
+    delay = ctx.settings.scaled(ctx.settings.team_operation_delay_s)
     team = Team(group.id, settings, template, ready_at=ctx.now + delay)
     ctx.store.teams[team.id] = team
     _mark_team(ctx, group)
@@ -159,7 +161,9 @@ def _archive_route(archived: bool) -> Any:
         team = _ready_team(ctx, id)
         team.archived = archived
         kind = "archiveTeam" if archived else "unarchiveTeam"
-        return _start_operation(ctx, team, kind, ctx.settings.team_operation_delay_s)
+        return _start_operation(
+            ctx, team, kind, ctx.settings.scaled(ctx.settings.team_operation_delay_s)
+        )
 
     return handler
 

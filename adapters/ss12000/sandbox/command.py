@@ -7,15 +7,17 @@ from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlsplit
 
+from adapters.kit.sandbox import apply_changes, changes_from_strings, serve_until_cancelled
 from engine.plugins import SandboxOptions
 
 
 class SS12000SandboxCommand:
     """engine.plugins.SandboxCommand for the SS 12000 sandbox.
 
-    ``options.extra`` may set ``profile`` (generic, ist, edlevo), ``requests_per_second``,
-    ``fault_kinds`` (comma separated), ``token_lifetime_s``, ``paging`` (true/false) and
-    ``client_certs`` (true: HTTPS that requires a client certificate).
+    ``options.extra`` may set any setting by name, among them ``profile`` (generic, ist,
+    edlevo), ``requests_per_second``, ``fault_kinds`` (comma separated), ``token_lifetime_s``,
+    ``paging`` (true/false), ``client_certs`` (true: HTTPS that requires a client certificate)
+    and ``time_scale``; an unknown name or a bad value is refused before anything starts.
     """
 
     name = "ss12000"
@@ -23,26 +25,16 @@ class SS12000SandboxCommand:
 
     async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
         from adapters.ss12000.sample.generate import generate
-        from adapters.ss12000.sandbox import FAULT_KINDS, SandboxSettings, SS12000Sandbox
+        from adapters.ss12000.sandbox import SandboxInfo, SandboxSettings, SS12000Sandbox
 
-        extra = options.extra
         settings = SandboxSettings(
-            latency_ms=options.latency_ms,
-            fault_rate=options.fault_rate,
-            fault_kinds=tuple(
-                k.strip() for k in extra.get("fault_kinds", ",".join(FAULT_KINDS)).split(",")
-            ),
-            requests_per_second=float(extra.get("requests_per_second", 0)),
-            seed=options.seed,
-            profile=extra.get("profile", "generic"),
-            token_lifetime_s=float(extra.get("token_lifetime_s", 3600)),
-            paging=extra.get("paging", "true").lower() not in ("false", "0", "no"),
-            client_certs=extra.get("client_certs", "false").lower() in ("true", "1", "yes"),
+            latency_ms=options.latency_ms, fault_rate=options.fault_rate, seed=options.seed
         )
+        apply_changes(settings, changes_from_strings(SandboxSettings, options.extra), running=False)
         dataset = await asyncio.to_thread(generate, options.size, options.seed, date.today())
         sandbox = SS12000Sandbox(dataset, host=options.host, port=options.port, settings=settings)
-        async with sandbox:
-            info = sandbox.info
+
+        def announce(info: SandboxInfo) -> None:
             parts = urlsplit(info.base_url)
             root = f"{parts.scheme}://{parts.netloc}"
             if options.json_output:
@@ -72,7 +64,8 @@ class SS12000SandboxCommand:
                         ]
                     )
                 )
-            await asyncio.Event().wait()
+
+        await serve_until_cancelled(sandbox.start, sandbox.stop, announce)
 
 
 SANDBOX = SS12000SandboxCommand()

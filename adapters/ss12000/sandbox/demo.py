@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from adapters.kit.sandbox import demo_secret
 from adapters.ss12000.sample.generate import generate
 from engine.plugins import DemoOptions
 
@@ -27,18 +28,14 @@ class SS12000Demo:
         self.info = self.sandbox.start()
 
     def settings(self) -> dict[str, Any]:
-        secrets = self.options.workdir / "secrets"
-        secrets.mkdir(parents=True, exist_ok=True)
-        secret = secrets / "ss12000-client-secret"
-        secret.write_text(self.info.client_secret + "\n", encoding="utf-8")
-        secret.chmod(0o600)
+        secret = demo_secret(self.options.workdir, "ss12000", self.info.client_secret)
         return {
             "type": "ss12000",
             "profile": self.info.profile,
             "base_url": self.info.base_url,
             "token_url": self.info.token_url,
             "client_id": self.info.client_id,
-            "client_secret": "file:secrets/ss12000-client-secret",
+            "client_secret": secret,
         }
 
     def describe(self) -> str:

@@ -1,0 +1,114 @@
+"""The journal contract: the source's raw records (incremental reads) and the search index."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from engine.journal import IndexHit, IndexRecord, Journal
+from engine.source import SourceCache
+from tests.journal.journal_support import TENANT
+
+
+async def test_a_full_read_replaces_the_raw_records_and_stamps_the_time(journal: Journal) -> None:
+    empty = await journal.load_source(TENANT)
+    assert empty.records == {} and empty.checkpoint is None and empty.full_read_at is None
+    await journal.save_source(
+        TENANT,
+        upserts={"persons": {"a": b"1", "b": b"2"}, "groups": {"g": b"{}"}},
+        deletes={},
+        checkpoint="c1",
+        full=True,
+    )
+    first = await journal.load_source(TENANT)
+    assert first.records == {"persons": {"a": b"1", "b": b"2"}, "groups": {"g": b"{}"}}
+    assert first.checkpoint == "c1" and first.full_read_at is not None
+    await journal.save_source(
+        TENANT,
+        upserts={"persons": {"b": b"2b", "c": b"3"}},
+        deletes={"persons": ["a"], "groups": ["g"]},
+        checkpoint="c2",
+        full=False,
+    )
+    second = await journal.load_source(TENANT)
+    assert second.records == {"persons": {"b": b"2b", "c": b"3"}}
+    assert second.checkpoint == "c2" and second.full_read_at == first.full_read_at
+    await journal.save_source(
+        TENANT, upserts={"persons": {"z": b"9"}}, deletes={}, checkpoint="c3", full=True
+    )
+    assert (await journal.load_source(TENANT)).records == {"persons": {"z": b"9"}}
+    assert (await journal.load_source("other")).records == {}
+
+
+async def test_the_source_cache_saves_all_or_nothing(journal: Journal) -> None:
+    cache = journal.source_cache(TENANT)
+    assert isinstance(cache, SourceCache)
+    await cache.save(
+        upserts={"persons": {"a": b"1", "b": b"2"}}, deletes={}, checkpoint="c1", full=True
+    )
+    with pytest.raises(Exception):  # noqa: B017, PT011 - each store refuses it its own way
+        await cache.save(
+            upserts={"persons": {"c": b"3", "d": None}},  # type: ignore[dict-item]
+            deletes={"persons": ["a"]},
+            checkpoint="c2",
+            full=False,
+        )
+    got = await cache.load()
+    assert got.checkpoint == "c1" and got.records == {"persons": {"a": b"1", "b": b"2"}}
+
+
+def _entry(
+    kind: str, key: str, label: str, detail: str, body: object
+) -> tuple[str, str, str, str, str, str | None]:
+    search = f"{label} {key} {detail}".lower()
+    return (kind, key, label, detail, search, orjson.dumps(body).decode() if body else None)
+
+
+async def test_the_index_is_searched_by_text_or_key(journal: Journal) -> None:
+    await journal.replace_index(
+        TENANT,
+        [
+            _entry("person", "p1", "Åsa Berg", "student", {"givenName": "Åsa"}),
+            _entry("person", "p2", "Bo 100%_Nilsson", "teacher", None),
+            _entry("group", "g1", "7A", "class", {"name": "7A"}),
+        ],
+    )
+    await journal.replace_index("other", [_entry("person", "p9", "Åsa Lind", "student", None)])
+    hits = await journal.search_index("åsa", None, 10)
+    assert all(isinstance(h, IndexHit) for h in hits)
+    assert [(h.tenant, h.key) for h in hits] == [(TENANT, "p1"), ("other", "p9")]
+    assert (hits[0].record_type, hits[0].label, hits[0].detail) == ("person", "Åsa Berg", "student")
+    assert [h.key for h in await journal.search_index("ÅSA", TENANT, 10)] == ["p1"]
+    assert [h.key for h in await journal.search_index("G1", TENANT, 10)] == ["g1"]
+    assert [h.key for h in await journal.search_index("100%_", TENANT, 10)] == ["p2"]
+    assert await journal.search_index("0%", TENANT, 10) != []
+    assert await journal.search_index("a_b", TENANT, 10) == []  # "_" is no wildcard
+    assert len(await journal.search_index("a", TENANT, 1)) == 1
+    # the groups come before the persons, each by label
+    assert [h.key for h in await journal.search_index("", TENANT, 10)] == ["g1", "p2", "p1"]
+
+
+async def test_an_index_record_carries_its_redacted_source_record(journal: Journal) -> None:
+    await journal.replace_index(
+        TENANT,
+        [
+            _entry("person", "p1", "Åsa Berg", "student", {"givenName": "Åsa", "roles": [1, 2]}),
+            _entry("person", "p2", "Bo", "", None),
+        ],
+    )
+    record = await journal.index_record(TENANT, "person", "p1")
+    assert isinstance(record, IndexRecord)
+    assert (record.tenant, record.record_type, record.key, record.label, record.detail) == (
+        TENANT,
+        "person",
+        "p1",
+        "Åsa Berg",
+        "student",
+    )
+    assert record.body == {"givenName": "Åsa", "roles": [1, 2]}
+    bare = await journal.index_record(TENANT, "person", "p2")
+    assert bare is not None and bare.body is None
+    assert await journal.index_record(TENANT, "group", "p1") is None
+    # a new snapshot replaces the whole index
+    await journal.replace_index(TENANT, [_entry("group", "g1", "7A", "class", None)])
+    assert await journal.index_record(TENANT, "person", "p1") is None
