@@ -36,7 +36,7 @@ def life_on_sandbox(
 
 
 def test_municipality_life_on_microsoft_sandbox(life_on_sandbox: type[MicrosoftLife]) -> None:
-    run_life(life_on_sandbox, 2, 8)
+    run_life(life_on_sandbox, 4, 10)
 
 
 @pytest.mark.reliability_long
