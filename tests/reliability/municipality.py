@@ -7,6 +7,7 @@ Dates are set around today, because a run judges memberships against the real da
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -74,8 +75,6 @@ def join(snap: Snapshot, n: int) -> Snapshot:
     ]
     pid = f"p-new-{n:05d}"
     login = f"ny.elev{n}@skola.example"
-    import random
-
     person = Person(
         pid,
         "Ny",

@@ -108,6 +108,11 @@ def same(truth: TrueState, want: Wanted) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------- memory
+VISIBILITY_S = 0.05
+"""While faults are on, a fresh object stays hidden from look-ups this long (a replication
+delay), where the memory target offers it."""
+
+
 def memory_fault_mix() -> dict[str, float]:
     """How a memory target's fault rate is shared out among the faults it can make: 5xx before
     and after the write, timeouts before and after it (where the double has them) and 429s."""
@@ -142,6 +147,8 @@ class MemoryKit:
         }
         for knob, share in memory_fault_mix().items():
             t[knob] = round(fault_rate * share, 4)
+        if fault_rate and "visibility_s" in MemoryTargetConfig.model_fields:
+            t["visibility_s"] = VISIBILITY_S
         t.update(self.overrides)
         return t
 
