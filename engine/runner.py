@@ -27,12 +27,14 @@ from engine.findings import Finding
 from engine.guard import judge
 from engine.journal import Lease, LeaseHeld, SqliteJournal
 from engine.journal.sqlite import now_iso
+from engine.limits import strictest
 from engine.links import EMPTY_LINKS
 from engine.model import Snapshot
 from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
 from engine.planner import PlanInput, plan
 from engine.redact import group_record, person_label, person_record, school_record
+from engine.sanitize import sanitize, tidy_findings
 from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
 from engine.target import ObservedState, Target, TargetContext
@@ -191,7 +193,10 @@ async def _fresh_run(
             + ", ".join(f"{v} {k}" for k, v in snap.counts().items()),
         )
         with gc_paused():
-            findings = list(read.findings) + validate(snap)
+            snap, cleaned = sanitize(snap)
+            limits = strictest((n, t.field_limits) for n, t in targets.items())
+            findings = tidy_findings(list(read.findings) + cleaned + validate(snap, limits))
+        whole = snap
         s_ids, p_ids, g_ids = blocked_ids(findings)
         if s_ids or p_ids or g_ids:
             log(
@@ -201,9 +206,7 @@ async def _fresh_run(
             )
             snap = snap.without(schools=s_ids, persons=p_ids, groups=g_ids)
         await journal.update_run(run_id, source_mode=read.mode)
-        labels = await _index_snapshot(
-            journal, tenant_id, read.snapshot, tenant.policy.protected_identity
-        )
+        labels = await _index_snapshot(journal, tenant_id, whole, tenant.policy.protected_identity)
         await journal.add_findings(run_id, tenant_id, findings, labels)
 
         plans: list[Plan] = []

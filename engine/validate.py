@@ -8,20 +8,27 @@ stops the run. Sources add their own findings for malformed input.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from itertools import chain
 from operator import attrgetter
 
 from engine.findings import Finding, Severity
+from engine.limits import Limit, check
 from engine.model import MemberRole, Snapshot
+from engine.personnummer import wrong_check_digits
 
 B, W = Severity.BLOCKING, Severity.WARNING
 
 
-def validate(snap: Snapshot) -> list[Finding]:
-    out: list[Finding] = []
+def validate(
+    snap: Snapshot, limits: Mapping[tuple[str, str], Limit] | None = None
+) -> list[Finding]:
+    """The snapshot's findings; ``limits`` are the strictest field limits of the run's
+    targets (:func:`engine.limits.strictest`), checked when given."""
+    out: list[Finding] = check(snap, limits) if limits else []
     add = out.append
     schools, persons, groups = snap.schools, snap.persons, snap.groups
+    _civic_numbers(out, snap)
 
     for s in schools.values():
         if not s.school_unit_code:
@@ -31,7 +38,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                     W,
                     "school",
                     s.id,
-                    f"school unit {s.name!r} has no schoolUnitCode",
+                    f"school unit {_q(s.name)} has no schoolUnitCode",
                     "enter the Skolverket skolenhetskod on the unit in the source system",
                 )
             )
@@ -42,7 +49,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                     B,
                     "school",
                     s.id,
-                    f"school unit {s.name!r} ends ({s.end}) before it starts ({s.start})",
+                    f"school unit {_q(s.name)} ends ({s.end}) before it starts ({s.start})",
                     "correct the unit's start or end date",
                 )
             )
@@ -55,7 +62,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                     B,
                     "group",
                     g.id,
-                    f"group {g.name!r} belongs to a school unit the source did not deliver "
+                    f"group {_q(g.name)} belongs to a school unit the source did not deliver "
                     f"({g.school_id})",
                     "attach the group to an active school unit, or check the unit's export",
                 )
@@ -67,7 +74,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                     B,
                     "group",
                     g.id,
-                    f"group {g.name!r} ends ({g.end}) before it starts ({g.start})",
+                    f"group {_q(g.name)} ends ({g.end}) before it starts ({g.start})",
                     "correct the group's start or end date",
                 )
             )
@@ -145,7 +152,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                         B,
                         "membership",
                         f"{gid}/{pid}",
-                        f"a membership of group {mg.name!r} ends before it starts",
+                        f"a membership of group {_q(mg.name)} ends before it starts",
                         "correct the membership's dates",
                     )
                 )
@@ -160,7 +167,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                             W,
                             "person",
                             pid,
-                            f"is a member of group {mg.name!r} but not enrolled at its school",
+                            f"is a member of group {_q(mg.name)} but not enrolled at its school",
                             "add the enrolment at the group's school, or remove the membership",
                         )
                     )
@@ -173,7 +180,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                     W,
                     "group",
                     grp.id,
-                    f"group {grp.name!r} has no current teacher",
+                    f"group {_q(grp.name)} has no current teacher",
                     "assign a teacher to the group's activity in the source system",
                 )
             )
@@ -190,6 +197,31 @@ def validate(snap: Snapshot) -> list[Finding]:
             )
         )
     return out
+
+
+def _q(name: str, keep: int = 60) -> str:
+    """A name quoted for a message: escaped, and cut short (a source may send megabytes)."""
+    return repr(name) if len(name) <= keep else repr(name[:keep]) + "..."
+
+
+def _civic_numbers(out: list[Finding], snap: Snapshot) -> None:
+    """A warning for each personnummer whose check digit is wrong (the number never shown)."""
+    held = [(p.id, p.civic_no) for p in snap.persons.values() if p.civic_no]
+    if not held:
+        return
+    ids, numbers = zip(*held, strict=True)
+    for i in wrong_check_digits(numbers):
+        out.append(
+            Finding(
+                "person.civic_no_check_digit",
+                W,
+                "person",
+                ids[i],
+                "the personnummer's check digit is wrong (a typing error?); identity matching "
+                "on it may find no one or the wrong person",
+                "correct the personnummer in the source system",
+            )
+        )
 
 
 def _dangling(add: Callable[[Finding], None], gid: str, pid: str, missing: str) -> None:
