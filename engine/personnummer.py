@@ -45,8 +45,9 @@ class Form(StrEnum):
 
 def looks_like(value: str) -> bool:
     """True when the whole value has a personnummer's shape, reserve numbers with letters in
-    the last four places included: a field that holds one must not leave ESS."""
-    return _WHOLE.fullmatch(value) is not None
+    the last four places included (space around it ignored): a field that holds one must not
+    leave ESS."""
+    return _WHOLE.fullmatch(value.strip()) is not None
 
 
 def luhn_digit(digits: str) -> int:
