@@ -14,7 +14,7 @@ from operator import attrgetter
 
 from engine.findings import Finding, Severity
 from engine.limits import Limit, check
-from engine.model import MemberRole, Snapshot
+from engine.model import MemberRole, Person, Snapshot
 from engine.personnummer import wrong_check_digits
 
 B, W = Severity.BLOCKING, Severity.WARNING
@@ -206,11 +206,9 @@ def _q(name: str, keep: int = 60) -> str:
 
 def _civic_numbers(out: list[Finding], snap: Snapshot) -> None:
     """A warning for each personnummer whose check digit is wrong (the number never shown)."""
-    held = [(p.id, p.civic_no) for p in snap.persons.values() if p.civic_no]
-    if not held:
-        return
-    ids, numbers = zip(*held, strict=True)
-    for i in wrong_check_digits(numbers):
+    persons = snap.persons
+    ids = list(persons)
+    for i in wrong_check_digits(list(map(_CIVIC_NO, persons.values()))):
         out.append(
             Finding(
                 "person.civic_no_check_digit",
@@ -222,6 +220,9 @@ def _civic_numbers(out: list[Finding], snap: Snapshot) -> None:
                 "correct the personnummer in the source system",
             )
         )
+
+
+_CIVIC_NO: Callable[[Person], str | None] = attrgetter("civic_no")
 
 
 def _dangling(add: Callable[[Finding], None], gid: str, pid: str, missing: str) -> None:
