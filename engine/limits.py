@@ -15,7 +15,7 @@ looked at one by one only for a field that has a value past its limit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from operator import attrgetter
 from typing import Any
@@ -80,6 +80,57 @@ def check(snap: Snapshot, limits: Mapping[tuple[str, str], Limit]) -> list[Findi
                     if length > limit.most:
                         out.append(_finding(record_type, key, name, text, length, limit))
     return out
+
+
+_SHOWN_FIELDS = {
+    "school": ("name", "school_unit_code"),
+    "person": ("given_name", "family_name", "middle_name", "emails", "eppns"),
+    "group": ("name", "subject"),
+}
+
+
+def shortened(snap: Snapshot, most: int = 256) -> Snapshot:
+    """A copy for display and search (the journal's index, the labels of findings) in which
+    no text is longer than ``most``: an overlong value is cut, and says how long it was. The
+    snapshot itself when nothing is that long."""
+    tables: dict[str, Mapping[str, Any]] = {
+        "school": snap.schools,
+        "person": snap.persons,
+        "group": snap.groups,
+    }
+    changed: dict[str, dict[str, Any]] = {}
+    for record_type, table in tables.items():
+        records = table.values()
+        fields = [n for n in _SHOWN_FIELDS[record_type] if _over(records, n, most)]
+        if not fields:
+            continue
+        copy = changed[record_type] = dict(table)
+        for key, rec in table.items():
+            changes: dict[str, Any] = {}
+            for name in fields:
+                value = getattr(rec, name)
+                if type(value) is str and len(value) > most:
+                    changes[name] = _cut(value, most)
+                elif type(value) is tuple and any(len(v) > most for v in value):
+                    changes[name] = tuple(_cut(v, most) if len(v) > most else v for v in value)
+            if changes:
+                copy[key] = replace(rec, **changes)
+    if not changed:
+        return snap
+    return Snapshot.of_runs(
+        changed.get("school", snap.schools),
+        changed.get("person", snap.persons),
+        changed.get("group", snap.groups),
+        snap.membership_runs(),
+        snap.school_roles,
+        snap.as_of,
+        snap.source,
+    )
+
+
+def _cut(text: str, most: int) -> str:
+    tail = f"... ({len(text):,} characters)"
+    return text[: max(most - len(tail), 0)] + tail
 
 
 def _over(records: Iterable[Any], name: str, most: int) -> bool:

@@ -27,7 +27,7 @@ from engine.findings import Finding
 from engine.guard import judge
 from engine.journal import Lease, LeaseHeld, SqliteJournal
 from engine.journal.sqlite import now_iso
-from engine.limits import strictest
+from engine.limits import shortened, strictest
 from engine.links import EMPTY_LINKS
 from engine.model import Snapshot
 from engine.perf import gc_paused, thaw
@@ -196,7 +196,7 @@ async def _fresh_run(
             snap, cleaned = sanitize(snap)
             limits = strictest((n, t.field_limits) for n, t in targets.items())
             findings = tidy_findings(list(read.findings) + cleaned + validate(snap, limits))
-        whole = snap
+        whole = shortened(snap)  # for the index and the findings' labels
         s_ids, p_ids, g_ids = blocked_ids(findings)
         if s_ids or p_ids or g_ids:
             log(
