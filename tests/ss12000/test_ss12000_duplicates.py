@@ -135,3 +135,28 @@ async def test_a_copied_id_over_http_blocks_both(small_dataset: Dataset) -> None
     dupes = check_blocked(read, dataset, copied)
     assert "persons page 2 item 4" in dupes[copied["persons"]].message
     assert "persons page 1 item" in dupes[copied["persons"]].message
+
+
+def test_a_refused_first_copy_still_blocks_the_second() -> None:
+    """Whatever the copies hold (one broken, one fine; three of them; a plain JSON object
+    among typed ones), the id is blocked as listed more than once."""
+    from datetime import date
+
+    from adapters.ss12000.mapping import Collector
+
+    collector = Collector(date(2025, 9, 1))
+    fine = {"id": "p1", "givenName": "A", "familyName": "B", "civicNo": {"value": "201001019876"}}
+    collector.add_all("persons", [{"id": "p1", "givenName": "A"}, fine], "page-1.json")
+    collector.add_all("persons", [{"id": "p2", "givenName": "C", "familyName": "D"}], "page-2.json")
+    collector.add("persons", fine, "persons page 3 item 1")
+    collector.add_all("persons", [{"id": "p3", "givenName": 7}, {"id": "p3"}], "page-4.json")
+    result = collector.finish()
+    assert set(result.snapshot.persons) == {"p2"}
+    by_id = {f.record_id: f for f in result.findings}
+    assert by_id["p1"].code == "ss12000.duplicate_id"
+    assert "3 times (page-1.json item 1; page-1.json item 2; persons page 3 item 1)" in (
+        by_id["p1"].message
+    )
+    assert "201001019876" not in by_id["p1"].message
+    assert by_id["p3"].code == "ss12000.duplicate_id"
+    assert "(page-4.json item 1; page-4.json item 2)" in by_id["p3"].message
