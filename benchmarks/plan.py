@@ -44,11 +44,10 @@ from engine.config import TenantPolicy  # noqa: E402
 from engine.limits import strictest  # noqa: E402
 from engine.perf import gc_paused  # noqa: E402
 from engine.planner import PlanInput, plan  # noqa: E402
-from engine.sanitize import sanitize, tidy_findings  # noqa: E402
 from engine.secrets import SecretResolver  # noqa: E402
 from engine.source import CachedSource, SourceContext  # noqa: E402
 from engine.testing.mirror import mirror_of  # noqa: E402
-from engine.validate import blocked_ids, validate  # noqa: E402
+from engine.validate import blocked_ids, check_read  # noqa: E402
 
 AS_OF = date(2026, 10, 5)
 
@@ -141,9 +140,8 @@ def plan_round(size: str, seed: int, helper: bool = True) -> dict[str, Any]:
     target = microsoft_target()
     t = time.perf_counter()
     with gc_paused():  # as the engine's runner does
-        snap, cleaned = sanitize(snap)
         limits = strictest([("microsoft", target.field_limits)])
-        findings = tidy_findings(list(read.findings) + cleaned + validate(snap, limits))
+        snap, findings = check_read(snap, read.findings, limits)
         s_ids, p_ids, g_ids = blocked_ids(findings)
         snap = snap.without(schools=s_ids, persons=p_ids, groups=g_ids)
     figures["validate_s"] = round(time.perf_counter() - t, 2)

@@ -138,14 +138,15 @@ def _over(records: Iterable[Any], name: str, most: int) -> bool:
     texts = list(filter(None, map(attrgetter(name), records)))
     if not texts:
         return False
-    flat = list(chain.from_iterable(texts)) if type(texts[0]) is tuple else texts
-    if not flat:
-        return False
-    longest = max(map(len, flat))
+    if type(texts[0]) is tuple:  # a tuple of text, value by value
+        texts = list(chain.from_iterable(texts))
+        if not texts:
+            return False
+    longest = max(map(len, texts))
     if longest > most:
         return True
     # a code point may count two in UTF-16: only text past U+FFFF can make it longer
-    return longest * 2 > most and max("".join(flat)) > "\uffff"
+    return longest * 2 > most and max("".join(texts)) > "\uffff"
 
 
 def _finding(

@@ -34,11 +34,10 @@ from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
 from engine.planner import PlanInput, plan
 from engine.redact import group_record, person_label, person_record, school_record
-from engine.sanitize import sanitize, tidy_findings
 from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
 from engine.target import ObservedState, Target, TargetContext
-from engine.validate import blocked_ids, validate
+from engine.validate import blocked_ids, check_read
 from engine.views import Progress
 
 LEASE_TTL = 300.0
@@ -193,9 +192,8 @@ async def _fresh_run(
             + ", ".join(f"{v} {k}" for k, v in snap.counts().items()),
         )
         with gc_paused():
-            snap, cleaned = sanitize(snap)
             limits = strictest((n, t.field_limits) for n, t in targets.items())
-            findings = tidy_findings(list(read.findings) + cleaned + validate(snap, limits))
+            snap, findings = check_read(snap, read.findings, limits)
         whole = shortened(snap)  # for the index and the findings' labels
         s_ids, p_ids, g_ids = blocked_ids(findings)
         if s_ids or p_ids or g_ids:

@@ -16,8 +16,20 @@ from engine.findings import Finding, Severity
 from engine.limits import Limit, check
 from engine.model import MemberRole, Person, Snapshot
 from engine.personnummer import wrong_check_digits
+from engine.sanitize import sanitize, tidy_findings
 
 B, W = Severity.BLOCKING, Severity.WARNING
+
+
+def check_read(
+    snap: Snapshot, source_findings: Iterable[Finding], limits: Mapping[tuple[str, str], Limit]
+) -> tuple[Snapshot, list[Finding]]:
+    """What a run (or a source check) does with a snapshot just read: control characters out
+    (:mod:`engine.sanitize`), then the rules and the targets' field ``limits`` (see
+    :func:`engine.limits.strictest`); returns the cleaned snapshot and every finding, the
+    source's first, their texts escaped and cut."""
+    snap, cleaned = sanitize(snap)
+    return snap, tidy_findings([*source_findings, *cleaned, *validate(snap, limits)])
 
 
 def validate(

@@ -225,3 +225,29 @@ def test_school_roles_keep_their_type() -> None:
     snap, _ = hostile_snapshot()
     clean_snap, _ = sanitize(snap)
     assert all(type(r) is SchoolRole for r in clean_snap.school_roles)
+
+
+async def test_a_source_check_reports_what_a_run_would(workdir: Workdir) -> None:
+    """``ess source check`` reads without a run: the same findings, from the targets' declared
+    limits, with short labels."""
+    from engine.ops import Ops
+
+    snap, ids = hostile_snapshot()
+    persons = dict(snap.persons)
+    huge = sorted(p for p in persons if p not in ids.values())[0]
+    persons[huge] = replace(persons[huge], family_name="H" * 10_000_000)
+    workdir.source(replace(snap, persons=persons))
+    async with await Ops.open(workdir.config, actor="test") as ops:
+        check_result = await ops.source_check("alpha")
+    by_code: dict[str, set[str]] = {}
+    for f in check_result.findings:
+        by_code.setdefault(f.code, set()).add(f.record_id)
+        assert len(f.label) <= 600
+        assert not CONTROL.search(f.message + f.fix + f.label)
+    assert by_code["field.too_long"] == {huge}
+    assert by_code["text.control_characters"] == {
+        ids["person"],
+        ids["group"],
+        ids["school"],
+        ids["staff"],
+    }
