@@ -9,7 +9,8 @@ outside a code list or not a date, and keep compact tuples of interned ids and c
 read of the same data give the same snapshot.
 
 A record that breaks the schema becomes one blocking :class:`Finding` naming the object and the
-field, and is left out; a personnummer never appears in a message.
+field, and is left out; a personnummer never appears in a message. An id listed twice within
+one entity keeps both copies out, with a finding naming where each came from.
 """
 
 from __future__ import annotations
@@ -324,7 +325,7 @@ class Collector:
 
     def add_all(self, entity: str, records: Iterable[Any], where: str) -> None:
         """:meth:`add` each record; a typed one with an id (all of them, on a page that fit the
-        types) goes straight to its handler, the rest through :meth:`add`."""
+        types) goes straight to its handler, the rest the way :meth:`add` takes them."""
         typed, kind, take = r.RECORD_TYPES[entity], v.KIND[entity], self._take
         handle = getattr(self, _HANDLERS[entity])  # a local: kept on self it would be a cycle
         order, store, dupes = self._order[entity], self._stores[entity], self._dupes[entity]
