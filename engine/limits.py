@@ -14,7 +14,7 @@ looked at one by one only for a field that has a value past its limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from itertools import chain
 from operator import attrgetter
@@ -135,18 +135,23 @@ def _cut(text: str, most: int) -> str:
 
 def _over(records: Iterable[Any], name: str, most: int) -> bool:
     """True when some value of the field may be past ``most`` (judged in C, erring long)."""
-    texts = list(filter(None, map(attrgetter(name), records)))
-    if not texts:
-        return False
-    if type(texts[0]) is tuple:  # a tuple of text, value by value
-        texts = list(chain.from_iterable(texts))
-        if not texts:
-            return False
-    longest = max(map(len, texts))
+    texts = _texts(records, name)
+    longest = max(map(len, texts), default=0)
     if longest > most:
         return True
     # a code point may count two in UTF-16: only text past U+FFFF can make it longer
-    return longest * 2 > most and max("".join(texts)) > "\uffff"
+    return longest * 2 > most and max("".join(_texts(records, name))) > "\uffff"
+
+
+def _texts(records: Iterable[Any], name: str) -> Iterator[str]:
+    """The field's text across the records: its values, or each value of a tuple of text."""
+    values = filter(None, map(attrgetter(name), records))
+    first = next(values, None)
+    if first is None:
+        return iter(())
+    if type(first) is tuple:
+        return chain(first, chain.from_iterable(values))
+    return chain((first,), values)
 
 
 def _finding(
