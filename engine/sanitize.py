@@ -39,6 +39,7 @@ _SPACES = re.compile(" {2,}")
 
 CODE = "text.control_characters"
 EMPTIED = "text.empty_after_cleaning"
+ID_CODE = "text.control_characters_in_id"
 
 R = TypeVar("R", School, Person, Group)
 
@@ -91,6 +92,8 @@ def sanitize(snap: Snapshot) -> tuple[Snapshot, list[Finding]]:
     roles = _clean_roles(snap.school_roles, dirty)
     findings = [_finding(kind, key, fields) for (kind, key), fields in dirty.items()]
     findings += blocking
+    for kind, table in (("school", snap.schools), ("person", snap.persons), ("group", snap.groups)):
+        findings += _bad_ids(kind, table)
     if schools is None and persons is None and groups is None and roles is None:
         return snap, findings
     return (
@@ -105,6 +108,26 @@ def sanitize(snap: Snapshot) -> tuple[Snapshot, list[Finding]]:
         ),
         findings,
     )
+
+
+def _bad_ids(kind: str, table: Mapping[str, Any]) -> list[Finding]:
+    """A blocking finding for each id with a control character in it: an id cannot be
+    cleaned, as another id would stand for another record."""
+    if not _dirty("".join(table)):
+        return []
+    return [
+        Finding(
+            ID_CODE,
+            Severity.BLOCKING,
+            kind,
+            key,
+            f"the {kind}'s id {key[:80]!a} holds control characters; an id cannot be cleaned "
+            f"without making it another {kind}'s, so the {kind} is left out",
+            f"give the {kind} an id without control characters in the source system",
+        )
+        for key in table
+        if _dirty(key)
+    ]
 
 
 def tidy_message(text: str, limit: int = 2000) -> str:

@@ -251,3 +251,18 @@ async def test_a_source_check_reports_what_a_run_would(workdir: Workdir) -> None
         ids["school"],
         ids["staff"],
     }
+
+
+def test_an_id_with_a_control_character_blocks_its_record() -> None:
+    """An id cannot be cleaned (another id is another record): the record is kept out, and
+    the message shows the id escaped."""
+    snap = tiny_snapshot()
+    gid = sorted(snap.groups)[0]
+    bad_id = gid + "\x1b[2J"
+    groups = {k: v for k, v in snap.groups.items() if k != gid}
+    groups[bad_id] = replace(snap.groups[gid], id=bad_id)
+    _, findings = sanitize(replace(snap, groups=groups))
+    (finding,) = [f for f in findings if f.code == "text.control_characters_in_id"]
+    assert (finding.record_type, finding.record_id, finding.blocking) == ("group", bad_id, True)
+    assert "\x1b" not in finding.message and "\\x1b[2J" in finding.message
+    assert blocked_ids(findings)[2] == {bad_id}
