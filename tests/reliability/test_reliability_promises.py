@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from engine.ops import Busy, Ops
@@ -209,5 +210,16 @@ async def test_hostile_value_gives_a_finding_and_never_reaches_the_target(
     async with await Ops.open(w.config, actor="test") as ops:
         findings = await ops.findings("alpha", run_id=run.id)
     assert any(f.record_id == pid for f in findings), [(f.code, f.record_id) for f in findings]
-    state = w.kit.state_path.read_text(encoding="utf-8")  # type: ignore[attr-defined]
-    assert HOSTILE[what] not in state
+    state = orjson.loads(w.kit.state_path.read_bytes())  # type: ignore[attr-defined]
+    assert not [v for v in strings(state) if HOSTILE[what] in v]
+
+
+def strings(value: object) -> list[str]:
+    """Every string in a decoded JSON value (JSON text escapes control characters)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*strings(k), *strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
