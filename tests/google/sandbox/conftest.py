@@ -1,0 +1,15 @@
+"""One Google sandbox per test (it is cheap: an RSA key, a CA and a server thread)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.google.sandbox import GoogleSandbox, SandboxSettings
+
+
+@pytest.fixture
+def google_sandbox() -> Iterator[GoogleSandbox]:
+    with GoogleSandbox(settings=SandboxSettings()) as running:
+        yield running
