@@ -38,7 +38,6 @@ def api_routes(directory: Directory, classroom: Classroom) -> list[Route]:
         route("GET", f"{DIR}/users", d.list_users, "directory", USERS),
         route("GET", f"{DIR}/users/{{userKey}}", d.get_user, "directory", USERS),
         route("PATCH", f"{DIR}/users/{{userKey}}", d.patch_user, "directory", USERS),
-        route("PUT", f"{DIR}/users/{{userKey}}", d.patch_user, "directory", USERS),
         route("DELETE", f"{DIR}/users/{{userKey}}", d.delete_user, "directory", USERS),
         route(
             "GET", f"{DIR}/customer/{{customerId}}/orgunits", d.list_orgunits, "directory", ORGUNITS
