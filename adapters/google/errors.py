@@ -135,6 +135,8 @@ def classify(
     else:
         code, message = "", ""
     message = message.removeprefix(f"@{code} ") if code else message
+    if "insufficient authentication scopes" in message:
+        code = "insufficientPermissions"
     if 200 <= status < 300:
         return Verdict(Kind.OK, status, "", "")
     if code in TENANT_HINTS:

@@ -1,0 +1,170 @@
+"""The Google client against the sandbox over HTTPS: batches by API and size, throttled parts
+sent again alone and never before their Retry-After, calls spread over the admin subjects,
+writes answered 5xx left to the engine, and every answer classified."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.google import calls
+from adapters.google.auth import DelegatedToken, GoogleTenantError
+from adapters.google.client import GoogleClient
+from adapters.google.errors import Kind
+from adapters.google.sandbox import GoogleSandbox, SandboxSettings
+from adapters.kit.http import HttpClient
+from adapters.kit.retry import Backoff
+
+
+@pytest.fixture
+def sandbox() -> Any:
+    with GoogleSandbox(settings=SandboxSettings()) as running:
+        yield running
+
+
+def _client(sandbox: GoogleSandbox, subjects: int = 1) -> GoogleClient:
+    info = sandbox.info
+    key = json.loads(Path(info.key_file).read_text())
+    tokens = [
+        DelegatedToken(key, subject, ca_path=info.ca_path)
+        for subject in info.admin_subjects[:subjects]
+    ]
+    http = HttpClient(
+        timeout_s=30,
+        verify=ssl.create_default_context(cafile=info.ca_path),
+        backoff=Backoff(base_s=0.01, cap_s=0.1),
+    )
+    return GoogleClient(info.root_url, tokens, http, batch_url=info.batch_url)
+
+
+@pytest.fixture
+async def client(sandbox: GoogleSandbox) -> AsyncIterator[GoogleClient]:
+    made = _client(sandbox)
+    yield made
+    await made.http.aclose()
+
+
+def _user(email: str) -> dict[str, Any]:
+    return {
+        "primaryEmail": email,
+        "name": {"givenName": "G", "familyName": "F"},
+        "password": "p" * 12,
+    }
+
+
+async def _people(client: GoogleClient, domain: str, count: int) -> list[str]:
+    emails = [f"u{i}@{domain}" for i in range(count)]
+    answers = await client.batch([calls.insert_user(_user(e)) for e in emails])
+    assert all(a.ok for a in answers)
+    return emails
+
+
+async def test_throttled_parts_are_sent_again_alone_after_their_retry_after(
+    sandbox: GoogleSandbox, client: GoogleClient
+) -> None:
+    domain = sandbox.info.domain
+    owner = (await _people(client, domain, 1))[0]
+    sandbox.update_settings(classroom_per_user_per_min=5, time_scale=0.03)
+    creates = [
+        calls.create_course({"id": f"d:c{i}", "name": f"C{i}", "ownerId": owner}) for i in range(12)
+    ]
+    answers = await client.batch(creates)
+    assert [a.status for a in answers] == [200] * 12
+    stats = sandbox.stats()
+    assert stats.throttled > 0
+    assert stats.early_retries == 0  # nothing sent before its Retry-After
+    assert client.stats.resent == stats.throttled
+    assert len(sandbox.state()["courses"]) == 12
+
+
+async def test_batches_are_split_by_api_and_by_the_batch_limits(
+    sandbox: GoogleSandbox, client: GoogleClient
+) -> None:
+    domain = sandbox.info.domain
+    people = await _people(client, domain, 121)
+    owner, pupils = people[0], people[1:]
+    course = await client.call(calls.create_course({"id": "d:big", "name": "B", "ownerId": owner}))
+    assert course.ok
+    sandbox.reset_stats()
+    answers = await client.batch(
+        [calls.add_member("d:big", "students", p) for p in pupils]
+        + [calls.get_user(p) for p in pupils[:3]]
+    )
+    assert all(a.ok for a in answers)
+    stats = sandbox.stats()
+    assert stats.batch_requests == 4  # 50 + 50 + 20 Classroom, 3 Directory, never mixed
+    assert stats.largest_batch == 50
+    assert stats.calls == client.stats.calls - 121 - 1  # each part counted once
+    assert len(sandbox.state()["courses"][0]["students"]) == 120
+
+
+async def test_calls_are_spread_over_the_admin_subjects(sandbox: GoogleSandbox) -> None:
+    client = _client(sandbox, subjects=3)
+    try:
+        for _ in range(6):
+            assert (await client.call(calls.list_courses())).ok
+    finally:
+        await client.http.aclose()
+    assert [t.refreshes for t in client.tokens] == [1, 1, 1]
+
+
+async def test_a_write_answered_5xx_is_not_sent_again(
+    sandbox: GoogleSandbox, client: GoogleClient
+) -> None:
+    owner = (await _people(client, sandbox.info.domain, 1))[0]
+    sandbox.reset_stats()
+    sandbox.update_settings(fault_rate=1.0, fault_kinds=("applied_5xx",))
+    [answer] = await client.batch(
+        [calls.create_course({"id": "d:x", "name": "X", "ownerId": owner})]
+    )
+    assert answer.status >= 500 and answer.verdict.kind is Kind.RETRY
+    assert sandbox.stats().calls == 1  # left to the engine, which reads back by the alias
+    sandbox.update_settings(fault_rate=0.0)
+    again = await client.call(calls.create_course({"id": "d:x", "name": "X", "ownerId": owner}))
+    assert again.verdict.kind is Kind.ADOPT
+    assert (await client.call(calls.get_course("d:x"))).body["name"] == "X"
+
+
+async def test_answers_are_classified(sandbox: GoogleSandbox, client: GoogleClient) -> None:
+    domain = sandbox.info.domain
+    owner, co, pupil, other = await _people(client, domain, 4)
+    sandbox.update_settings(course_member_limit=2)
+    assert (await client.call(calls.create_course({"id": "d:k", "name": "K", "ownerId": owner}))).ok
+    assert (await client.call(calls.add_member("d:k", "teachers", co))).ok
+    full = await client.call(calls.add_member("d:k", "students", pupil))
+    assert full.verdict.kind is Kind.FIX_DATA
+    assert full.verdict.code == "CourseMemberLimitReached"
+    already = await client.call(calls.patch_course("d:k", {"ownerId": owner}))
+    assert already.verdict.kind is Kind.ADOPT and already.verdict.code == "UserAlreadyOwner"
+    missing = await client.call(calls.get_course("d:none"))
+    assert missing.verdict.kind is Kind.NOT_FOUND
+    sandbox.update_settings(classroom_api_enabled=False)
+    off = await client.call(calls.list_courses())
+    assert off.verdict.kind is Kind.TENANT
+    assert "Classroom > Data access" in off.verdict.describe()
+    sandbox.update_settings(classroom_api_enabled=True)
+    sandbox.update_settings(directory_per_user_per_min=1, time_scale=0.01)
+    answers = await client.batch([calls.get_user(other), calls.get_user(owner)])
+    assert [a.status for a in answers] == [200, 200]
+
+
+async def test_a_refused_subject_or_scope_is_one_clear_tenant_error(
+    sandbox: GoogleSandbox,
+) -> None:
+    info = sandbox.info
+    key = json.loads(Path(info.key_file).read_text())
+    stranger = DelegatedToken(key, f"nobody@{info.domain}", ca_path=info.ca_path)
+    with pytest.raises(GoogleTenantError, match="admin subject"):
+        await stranger.header()
+    sandbox.update_settings(
+        delegated_scopes=("https://www.googleapis.com/auth/admin.directory.user",)
+    )
+    admin = DelegatedToken(key, info.admin_subjects[0], ca_path=info.ca_path)
+    with pytest.raises(GoogleTenantError, match="Domain-wide delegation") as refused:
+        await admin.header()
+    assert refused.value.verdict.kind is Kind.TENANT
