@@ -3,7 +3,9 @@ admin subjects, each answer classified on its own.
 
 Batches hold at most 50 Classroom calls or 1,000 Directory calls and never mix the two. A part
 answered 429 (or the Directory's rate-limit 403) was not applied, so it is sent again alone,
-in a later batch, no earlier than its Retry-After; a read answered 5xx likewise. A write
+in a later batch, no earlier than its Retry-After; a read answered 5xx likewise, and a call
+answered NOT_FOUND that names an object created moments ago (Classroom learns of a new user
+with a delay), on a schedule. A write
 answered 5xx may have been applied: it is returned as it is, for the engine to read back by its
 natural key. Callers must not put two calls in one batch when one depends on the other.
 """
@@ -27,6 +29,7 @@ from .errors import Kind, Verdict, classify
 
 BATCH_LIMITS: Mapping[Api, int] = {"classroom": 50, "directory": 1000}
 RESENDS = 6
+NOT_FOUND_SCHEDULE_S = (1.0, 3.0, 9.0)  # a new user reaches Classroom within seconds (GAM: 3 tries)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class GoogleClient:
         http: HttpClient,
         *,
         batch_url: str | None = None,
+        not_found_schedule_s: Sequence[float] = NOT_FOUND_SCHEDULE_S,
     ) -> None:
         if not tokens:
             raise ValueError("at least one admin subject is needed")
@@ -68,12 +72,25 @@ class GoogleClient:
         self.http = http
         self.stats = ClientStats()
         self._turn = itertools.cycle(range(len(self.tokens)))
+        self.not_found_schedule_s = tuple(not_found_schedule_s)
 
     def _token(self) -> DelegatedToken:
         return self.tokens[next(self._turn)]
 
-    async def call(self, call: ApiCall) -> Answer:
-        """One call alone; the kit client retries what is safe to send twice."""
+    async def call(self, call: ApiCall, *, fresh: bool = False) -> Answer:
+        """One call alone; the kit client retries what is safe to send twice. ``fresh``: an
+        object the call names was created moments ago, so a NOT_FOUND is asked again on
+        ``not_found_schedule_s`` before it counts."""
+        answer = await self._call(call, fresh)
+        for wait in self.not_found_schedule_s if fresh else ():
+            if not (answer.status == 404 and answer.verdict.kind is Kind.RETRY):
+                break
+            self.stats.resent += 1
+            await self.http.sleep(wait)
+            answer = await self._call(call, fresh)
+        return answer
+
+    async def _call(self, call: ApiCall, fresh: bool) -> Answer:
         token = self._token()
         self.stats.calls += 1
         self.stats.http_requests += 1
@@ -87,10 +104,13 @@ class GoogleClient:
             auth=token,
         )
         body = resp.json() if resp.content else None
-        return Answer(resp.status_code, body, classify(resp.status_code, body))
+        return Answer(resp.status_code, body, classify(resp.status_code, body, fresh=fresh))
 
-    async def batch(self, calls: Sequence[ApiCall]) -> list[Answer]:
-        """Answers in the order of ``calls``; see the module doc for what is sent again."""
+    async def batch(
+        self, calls: Sequence[ApiCall], *, fresh: frozenset[int] = frozenset()
+    ) -> list[Answer]:
+        """Answers in the order of ``calls``; see the module doc for what is sent again.
+        ``fresh`` holds the indexes of calls naming an object created moments ago."""
         answers: list[Answer | None] = [None] * len(calls)
         todo = list(range(len(calls)))
         not_before = 0.0
@@ -103,11 +123,12 @@ class GoogleClient:
             again: list[int] = []
             not_before = 0.0
             for chunk in _chunks(calls, todo):
-                results = await self._send([calls[i] for i in chunk])
+                results = await self._send([calls[i] for i in chunk], [i in fresh for i in chunk])
                 for i, (answer, retry_after) in zip(chunk, results, strict=True):
                     answers[i] = answer
+                    # a 5xx write may have been applied: the engine reads it back, not us
                     resend = answer.verdict.kind is Kind.RETRY and (
-                        answer.status == 429 or answer.status == 403 or not calls[i].writes
+                        answer.status < 500 or not calls[i].writes
                     )
                     if resend and attempt < RESENDS - 1:
                         again.append(i)
@@ -117,7 +138,9 @@ class GoogleClient:
             todo = again
         return [a for a in answers if a is not None]
 
-    async def _send(self, chunk: Sequence[ApiCall]) -> list[tuple[Answer, float | None]]:
+    async def _send(
+        self, chunk: Sequence[ApiCall], fresh: Sequence[bool]
+    ) -> list[tuple[Answer, float | None]]:
         token = self._token()
         authorization = await token.header()
         content_type, body = encode(chunk, authorization)
@@ -143,10 +166,10 @@ class GoogleClient:
         parts = decode(resp.headers["content-type"], resp.content, len(chunk))
         return [
             (
-                Answer(p.status, p.body, classify(p.status, p.body)),
+                Answer(p.status, p.body, classify(p.status, p.body, fresh=new)),
                 parse_retry_after(p.headers.get("retry-after")),
             )
-            for p in parts
+            for p, new in zip(parts, fresh, strict=True)
         ]
 
 

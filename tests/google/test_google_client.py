@@ -168,3 +168,28 @@ async def test_a_refused_subject_or_scope_is_one_clear_tenant_error(
     with pytest.raises(GoogleTenantError, match="Domain-wide delegation") as refused:
         await admin.header()
     assert refused.value.verdict.kind is Kind.TENANT
+
+
+async def test_a_new_user_not_yet_known_to_classroom_is_asked_for_again(
+    sandbox: GoogleSandbox,
+) -> None:
+    client = _client(sandbox)
+    client.not_found_schedule_s = (0.2, 0.2, 0.2, 0.2)
+    try:
+        sandbox.update_settings(new_user_not_found_s=30.0, time_scale=0.01)  # 0.3 s
+        [owner] = await _people(client, sandbox.info.domain, 1)
+        created = await client.call(
+            calls.create_course({"id": "d:n", "name": "N", "ownerId": owner}), fresh=True
+        )
+        assert created.ok
+        pupil = f"late@{sandbox.info.domain}"
+        assert (await client.call(calls.insert_user(_user(pupil)))).ok
+        [added] = await client.batch(
+            [calls.add_member("d:n", "students", pupil)], fresh=frozenset({0})
+        )
+        assert added.ok
+        stale = await client.call(calls.get_course("d:gone"))
+        assert stale.verdict.kind is Kind.NOT_FOUND  # not fresh: a 404 is a verdict at once
+    finally:
+        await client.http.aclose()
+    assert client.stats.resent >= 2  # the create, and the batch part
