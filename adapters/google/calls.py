@@ -205,3 +205,20 @@ def list_members(
         {"courseId": course},
         params=params,
     )
+
+
+def create_invitation(
+    course: str, role: Literal["STUDENT", "TEACHER", "OWNER"], user: str
+) -> ApiCall:
+    """The way in for a user the direct-add rule keeps out (another domain)."""
+    body = {"courseId": course, "role": role, "userId": user}
+    return _call("classroom", "POST", "v1/invitations", body=body)
+
+
+def list_invitations(course: str, *, page_token: str = "") -> ApiCall:
+    params = [("courseId", course)] + ([("pageToken", page_token)] if page_token else [])
+    return _call("classroom", "GET", "v1/invitations", params=params)
+
+
+def delete_invitation(invitation: str) -> ApiCall:
+    return _call("classroom", "DELETE", "v1/invitations/{id}", {"id": invitation})

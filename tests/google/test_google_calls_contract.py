@@ -82,6 +82,9 @@ EVERY_CALL: list[ApiCall] = [
     calls.remove_member(ALIAS, "students", "s@s.example"),
     calls.list_members(ALIAS, "students", page_token="p", fields="students(userId)"),
     calls.list_members(ALIAS, "teachers"),
+    calls.create_invitation("123", "TEACHER", "x@other.example"),
+    calls.list_invitations("123", page_token="p"),
+    calls.delete_invitation("9001"),
 ]
 
 

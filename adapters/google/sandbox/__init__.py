@@ -124,6 +124,11 @@ class GoogleSandbox(ServedSandbox[SandboxInfo]):
             **self.classroom.state(),
         }
 
+    def add_external_user(self, email: str, given: str = "Extern", family: str = "Konto") -> str:
+        """A Google account of another domain, known to Classroom (invited, never added
+        directly); returns its id."""
+        return str(self.classroom.add_external_user(email, given, family)["id"])
+
     def stats(self) -> SandboxStats:
         return self._require().stats()
 

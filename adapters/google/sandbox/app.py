@@ -97,6 +97,9 @@ def api_routes(directory: Directory, classroom: Classroom) -> list[Route]:
             "classroom",
             ROSTERS,
         ),
+        route("POST", "v1/invitations", c.create_invitation, "classroom", ROSTERS),
+        route("GET", "v1/invitations", c.list_invitations, "classroom", ROSTERS),
+        route("DELETE", "v1/invitations/{id}", c.delete_invitation, "classroom", ROSTERS),
     ]
 
 

@@ -72,6 +72,26 @@ class Classroom:
         self._ids = itertools.count(700000000001)
         self.courses: dict[str, Course] = {}
         self.aliases: dict[str, str] = {}  # alias -> course id
+        self.external: dict[str, dict[str, Any]] = {}  # Google accounts of other domains
+        self.invitations: dict[str, dict[str, Any]] = {}
+        self._invitation_ids = itertools.count(900000000001)
+
+    def add_external_user(self, email: str, given: str, family: str) -> dict[str, Any]:
+        """A Google account outside the admin's domain (it can be invited, not added)."""
+        uid = str(200000000000000000000 + len(self.external) + 1)
+        name = {"givenName": given, "familyName": family, "fullName": f"{given} {family}"}
+        user = {"id": uid, "primaryEmail": email, "name": name, "suspended": False}
+        self.external[uid] = user
+        return user
+
+    def _any_user(self, key: str) -> dict[str, Any] | None:
+        user = self.directory.user(key)
+        if user is not None:
+            return user
+        for candidate in self.external.values():
+            if key in (candidate["id"], candidate["primaryEmail"]):
+                return candidate
+        return None
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -83,7 +103,7 @@ class Classroom:
         return course
 
     def _user(self, key: str, subject: str) -> dict[str, Any]:
-        user = self.directory.user(subject if key == "me" else key)
+        user = self._any_user(subject if key == "me" else key)
         if user is None:
             raise not_found()
         born = self.directory.created_at.get(user["id"], 0.0)
@@ -109,7 +129,7 @@ class Classroom:
             raise failed_precondition("InactiveCourseOwner", "The course owner is inactive.")
 
     def _direct_add(self, course: Course, user: dict[str, Any], subject: str) -> None:
-        owner = self.directory.users.get(course.body["ownerId"])
+        owner = self._any_user(course.body["ownerId"])
         domain = subject.rpartition("@")[2].lower()
         same = user["primaryEmail"].lower().endswith("@" + domain) and (
             owner is not None and owner["primaryEmail"].lower().endswith("@" + domain)
@@ -303,14 +323,14 @@ class Classroom:
 
     def _get(self, call: Call, role: str) -> tuple[int, Any]:
         course = self._course(call.params["courseId"])
-        user = self.directory.user(call.params["userId"])
+        user = self._any_user(call.params["userId"])
         if user is None or user["id"] not in self._members(call, role):
             raise not_found()
         return 200, self._member(course, user)
 
     def _list(self, call: Call, role: str) -> tuple[int, Any]:
         course = self._course(call.params["courseId"])
-        users = [self.directory.users[u] for u in self._members(call, role)]
+        users = [self._any_user(u) or {} for u in self._members(call, role)]
         items = [self._member(course, u) for u in users]
         page, token = _page(call.query, items, ROSTER_PAGE_DEFAULT)
         name = "teachers" if role == "teacher" else "students"
@@ -321,7 +341,7 @@ class Classroom:
 
     def _remove(self, call: Call, role: str) -> tuple[int, Any]:
         course = self._course(call.params["courseId"])
-        user = self.directory.user(call.params["userId"])
+        user = self._any_user(call.params["userId"])
         members = self._members(call, role)
         if user is None or user["id"] not in members:
             raise not_found()
@@ -358,12 +378,65 @@ class Classroom:
     def remove_student(self, call: Call) -> tuple[int, Any]:
         return self._remove(call, "student")
 
+    # -- invitations ------------------------------------------------------------------------
+
+    def create_invitation(self, call: Call) -> tuple[int, Any]:
+        body = call.body if isinstance(call.body, dict) else {}
+        role = str(body.get("role") or "")
+        if role not in ("STUDENT", "TEACHER", "OWNER"):
+            raise invalid("role: must be STUDENT, TEACHER or OWNER")
+        course = self._course(str(body.get("courseId") or ""))
+        user = self._user(str(body.get("userId") or ""), call.subject)
+        if course.body["courseState"] == "ARCHIVED":
+            raise failed_precondition("CourseNotModifiable", "The course is not modifiable.")
+        if user.get("suspended"):
+            raise ApiError(400, "The user account is disabled.", "FAILED_PRECONDITION")
+        if user["id"] in course.teachers or (role == "STUDENT" and user["id"] in course.students):
+            raise ApiError(
+                400, "The user already has this role or a higher one.", "FAILED_PRECONDITION"
+            )
+        cid = course.body["id"]
+        if any(
+            i["userId"] == user["id"] and i["courseId"] == cid for i in self.invitations.values()
+        ):
+            raise already_exists()
+        iid = str(next(self._invitation_ids))
+        invitation = {"id": iid, "userId": user["id"], "courseId": cid, "role": role}
+        self.invitations[iid] = invitation
+        return 200, dict(invitation)
+
+    def list_invitations(self, call: Call) -> tuple[int, Any]:
+        course = (call.query.get("courseId") or [""])[0]
+        user = (call.query.get("userId") or [""])[0]
+        if not course and not user:
+            raise invalid("Either userId or courseId must be specified.")
+        cid = self._course(course).body["id"] if course else ""
+        uid = self._user(user, call.subject)["id"] if user else ""
+        chosen = [
+            dict(i)
+            for i in self.invitations.values()
+            if (not cid or i["courseId"] == cid) and (not uid or i["userId"] == uid)
+        ]
+        page, token = _page(call.query, chosen, PAGE_MAX)
+        out: dict[str, Any] = {"invitations": page} if page else {}
+        if token:
+            out["nextPageToken"] = token
+        return 200, out
+
+    def delete_invitation(self, call: Call) -> tuple[int, Any]:
+        if self.invitations.pop(call.params["id"], None) is None:
+            raise not_found()
+        return 200, {}
+
     def state(self) -> dict[str, Any]:
         def email(uid: str) -> str:
-            user = self.directory.users.get(uid)
+            user = self._any_user(uid)
             return str(user["primaryEmail"]) if user else uid
 
         return {
+            "invitations": [
+                {**i, "userEmail": email(i["userId"])} for i in self.invitations.values()
+            ],
             "courses": [
                 {
                     **c.body,
@@ -373,7 +446,7 @@ class Classroom:
                     "students": [email(u) for u in c.students],
                 }
                 for c in self.courses.values()
-            ]
+            ],
         }
 
 

@@ -248,3 +248,29 @@ def test_org_units_and_courses_refuse_what_google_refuses(google_sandbox: Google
             json={"courseState": "ARCHIVED"},
         )
         assert client.delete(f"v1/courses/{course['id']}").json() == {}
+
+
+def test_a_user_of_another_domain_is_invited_not_added(google_sandbox: GoogleSandbox) -> None:
+    outsider = google_sandbox.add_external_user("kim@annan.example")
+    with _client(google_sandbox, mint_token(google_sandbox)) as client:
+        owner = _owner(client, google_sandbox.info.domain)
+        client.post("v1/courses", json={"id": "d:ext", "name": "E", "ownerId": owner})
+        added = client.post("v1/courses/d:ext/students", json={"userId": "kim@annan.example"})
+        assert added.status_code == 403
+        assert added.json()["error"]["message"].startswith("@CannotDirectAddUser ")
+        invited = client.post(
+            "v1/invitations",
+            json={"courseId": "d:ext", "role": "STUDENT", "userId": "kim@annan.example"},
+        )
+        assert invited.status_code == 200 and invited.json()["userId"] == outsider
+        twice = client.post(
+            "v1/invitations",
+            json={"courseId": "d:ext", "role": "STUDENT", "userId": outsider},
+        )
+        assert twice.status_code == 409
+        listed = client.get("v1/invitations", params={"courseId": "d:ext"}).json()
+        assert [i["userId"] for i in listed["invitations"]] == [outsider]
+        assert client.get("v1/invitations").status_code == 400  # a course or a user is needed
+        gone = client.delete(f"v1/invitations/{invited.json()['id']}")
+        assert gone.status_code == 200
+    assert google_sandbox.state()["invitations"] == []
