@@ -129,6 +129,51 @@ def list_orgunits() -> ApiCall:
     )
 
 
+def insert_group(email: str, name: str, description: str = "") -> ApiCall:
+    body = {"email": email, "name": name, "description": description}
+    return _call("directory", "POST", f"{DIR}/groups", body=body)
+
+
+def list_groups(*, page_token: str = "") -> ApiCall:
+    params = [("customer", "my_customer"), ("maxResults", "200")]
+    params += [("pageToken", page_token)] if page_token else []
+    return _call("directory", "GET", f"{DIR}/groups", params=params)
+
+
+def delete_group(key: str) -> ApiCall:
+    return _call("directory", "DELETE", f"{DIR}/groups/{{groupKey}}", {"groupKey": key})
+
+
+def insert_group_member(group: str, email: str) -> ApiCall:
+    return _call(
+        "directory",
+        "POST",
+        f"{DIR}/groups/{{groupKey}}/members",
+        {"groupKey": group},
+        body={"email": email, "role": "MEMBER"},
+    )
+
+
+def list_group_members(group: str, *, page_token: str = "") -> ApiCall:
+    params = [("maxResults", "200")] + ([("pageToken", page_token)] if page_token else [])
+    return _call(
+        "directory",
+        "GET",
+        f"{DIR}/groups/{{groupKey}}/members",
+        {"groupKey": group},
+        params=params,
+    )
+
+
+def delete_group_member(group: str, member: str) -> ApiCall:
+    return _call(
+        "directory",
+        "DELETE",
+        f"{DIR}/groups/{{groupKey}}/members/{{memberKey}}",
+        {"groupKey": group, "memberKey": member},
+    )
+
+
 # -- Classroom ------------------------------------------------------------------------------
 
 

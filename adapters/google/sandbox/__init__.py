@@ -1,6 +1,6 @@
 """A local Google Workspace for Education: the OAuth token endpoint (service account, JWT
-bearer grant, domain-wide delegation), the Admin SDK Directory API (users, org units) and the
-Classroom API (courses, aliases, teachers, students), with batches and the published quotas.
+bearer grant, domain-wide delegation), the Admin SDK Directory API (users, org units, groups
+and members) and the Classroom API (courses, aliases, teachers, students, invitations), with batches and the published quotas.
 
 Served over HTTPS on loopback by the kit's server thread; google-api-python-client itself can
 be pointed at it (see docs/sandboxes/google.md).
@@ -19,6 +19,7 @@ from .app import api_routes, build_app
 from .auth import Grant, ServiceAccount, jwt_bearer_grant
 from .classroom import Classroom
 from .directory import Directory
+from .groups import Groups
 from .service import Pipeline
 from .settings import SandboxInfo, SandboxSettings, SandboxStats
 
@@ -47,6 +48,7 @@ class GoogleSandbox(ServedSandbox[SandboxInfo]):
         self.customer_id = f"C0{ids.getrandbits(32):08x}"
         self.directory = Directory(self.settings.domain, self.customer_id)
         self.classroom = Classroom(self.directory, lambda: self.settings)
+        self.groups = Groups(self.directory)
         self.admins = tuple(
             f"ess-admin-{i + 1}@{self.settings.domain}" for i in range(self.settings.admins)
         )
@@ -89,7 +91,10 @@ class GoogleSandbox(ServedSandbox[SandboxInfo]):
             ),
         )
         self._pipeline = Pipeline(
-            api_routes(self.directory, self.classroom), tokens, self._grants, lambda: self.settings
+            api_routes(self.directory, self.classroom, self.groups),
+            tokens,
+            self._grants,
+            lambda: self.settings,
         )
         try:
             server.start(build_app(self._pipeline, tokens, lambda: self.settings, self.state))
@@ -121,6 +126,7 @@ class GoogleSandbox(ServedSandbox[SandboxInfo]):
             "domain": self.settings.domain,
             "customer_id": self.customer_id,
             **self.directory.state(),
+            **self.groups.state(),
             **self.classroom.state(),
         }
 

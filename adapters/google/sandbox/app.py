@@ -16,6 +16,7 @@ from adapters.kit.sandbox import Chaos, Inspection, TokenEndpoint
 
 from .classroom import Classroom
 from .directory import Directory
+from .groups import Groups
 from .routing import Route, route
 from .service import Answer, Pipeline, RawCall
 from .settings import SandboxSettings
@@ -27,13 +28,28 @@ COURSES = [AUTH + "classroom.courses"]
 ROSTERS = [AUTH + "classroom.rosters"]
 USERS = [AUTH + "admin.directory.user"]
 ORGUNITS = [AUTH + "admin.directory.orgunit"]
+GROUPS = [AUTH + "admin.directory.group"]
+MEMBERS = [AUTH + "admin.directory.group", AUTH + "admin.directory.group.member"]
 DIR = "admin/directory/v1"
 
 
-def api_routes(directory: Directory, classroom: Classroom) -> list[Route]:
+def api_routes(directory: Directory, classroom: Classroom, groups: Groups) -> list[Route]:
     """Every method the sandbox serves, with its path template from the discovery documents."""
-    d, c = directory, classroom
+    d, c, g = directory, classroom, groups
     return [
+        route("POST", f"{DIR}/groups", g.insert, "directory", GROUPS),
+        route("GET", f"{DIR}/groups", g.list, "directory", GROUPS),
+        route("GET", f"{DIR}/groups/{{groupKey}}", g.get, "directory", GROUPS),
+        route("DELETE", f"{DIR}/groups/{{groupKey}}", g.delete, "directory", GROUPS),
+        route("POST", f"{DIR}/groups/{{groupKey}}/members", g.insert_member, "directory", MEMBERS),
+        route("GET", f"{DIR}/groups/{{groupKey}}/members", g.list_members, "directory", MEMBERS),
+        route(
+            "DELETE",
+            f"{DIR}/groups/{{groupKey}}/members/{{memberKey}}",
+            g.delete_member,
+            "directory",
+            MEMBERS,
+        ),
         route("POST", f"{DIR}/users", d.insert_user, "directory", USERS),
         route("GET", f"{DIR}/users", d.list_users, "directory", USERS),
         route("GET", f"{DIR}/users/{{userKey}}", d.get_user, "directory", USERS),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import itertools
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,6 +62,7 @@ class Directory:
         self._keys: dict[str, str] = {}  # lower-cased primary email or alias -> user id
         self.orgunits: dict[str, dict[str, Any]] = {}
         self.orgunits["/"] = self._orgunit("/", "", "")
+        self.other_addresses: Callable[[str], bool] = lambda email: False  # groups' addresses
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -98,7 +100,7 @@ class Directory:
 
     def _insert_user(self, body: dict[str, Any]) -> dict[str, Any]:
         email = str(body["primaryEmail"])
-        if email.lower() in self._keys:
+        if email.lower() in self._keys or self.other_addresses(email):
             raise ApiError(409, "Entity already exists.", reason="duplicate")
         if not self.in_domain(email):
             raise ApiError(403, "Domain not found.", reason="notFound")

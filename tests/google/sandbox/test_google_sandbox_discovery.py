@@ -36,7 +36,7 @@ def test_every_route_is_a_method_of_the_discovery_documents() -> None:
         assert doc["batchPath"] == "batch"
         published |= {(m, doc["servicePath"] + p) for m, p in _methods(doc)}
     sandbox = GoogleSandbox()
-    routes = api_routes(sandbox.directory, sandbox.classroom)
+    routes = api_routes(sandbox.directory, sandbox.classroom, sandbox.groups)
     served = {(r.method, "/".join(r.template)) for r in routes}
     assert served - published == set()
-    assert len(served) == len(routes) == 28
+    assert len(served) == len(routes) == 35

@@ -274,3 +274,35 @@ def test_a_user_of_another_domain_is_invited_not_added(google_sandbox: GoogleSan
         gone = client.delete(f"v1/invitations/{invited.json()['id']}")
         assert gone.status_code == 200
     assert google_sandbox.state()["invitations"] == []
+
+
+def test_groups_share_the_address_space_and_hold_members(google_sandbox: GoogleSandbox) -> None:
+    scopes = (
+        "https://www.googleapis.com/auth/admin.directory.user",
+        "https://www.googleapis.com/auth/admin.directory.group",
+    )
+    domain = google_sandbox.info.domain
+    with _client(google_sandbox, mint_token(google_sandbox, scopes=scopes)) as client:
+        _owner(client, domain, "anna")
+        base = "admin/directory/v1/groups"
+        taken = client.post(base, json={"email": f"anna@{domain}", "name": "A"})
+        assert taken.status_code == 409
+        made = client.post(base, json={"email": f"elever@{domain}", "name": "Elever"})
+        assert made.status_code == 200
+        user = client.post(
+            "admin/directory/v1/users",
+            json={
+                "primaryEmail": f"elever@{domain}",
+                "name": {"givenName": "E", "familyName": "L"},
+                "password": "p" * 12,
+            },
+        )
+        assert user.status_code == 409  # a group's address is taken for users too
+        member = {"email": f"anna@{domain}", "role": "MEMBER"}
+        assert client.post(f"{base}/elever@{domain}/members", json=member).status_code == 200
+        assert client.post(f"{base}/elever@{domain}/members", json=member).status_code == 409
+        listed = client.get(f"{base}/elever@{domain}/members").json()
+        assert [m["email"] for m in listed["members"]] == [f"anna@{domain}"]
+        gone = client.delete(f"{base}/elever@{domain}/members/anna@{domain}")
+        assert gone.status_code == 204 and gone.content == b""
+    assert google_sandbox.state()["groups"][0]["members"] == []
