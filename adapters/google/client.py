@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,14 @@ class Answer:
     @property
     def ok(self) -> bool:
         return self.verdict.kind is Kind.OK
+
+
+class ListFailed(Exception):
+    """A page of a list could not be read; what was read so far is not the whole."""
+
+    def __init__(self, call: ApiCall, answer: Answer) -> None:
+        super().__init__(f"{call.method} {call.template}: {answer.verdict.describe()}")
+        self.answer = answer
 
 
 @dataclass
@@ -105,6 +113,23 @@ class GoogleClient:
         )
         body = resp.json() if resp.content else None
         return Answer(resp.status_code, body, classify(resp.status_code, body, fresh=fresh))
+
+    async def list_all(self, page: Callable[[str], ApiCall], items: str) -> list[dict[str, Any]]:
+        """Every item of a paged list: ``page(token)`` makes the call for one page ("" for
+        the first), ``items`` names the list in the answer. Raises :class:`ListFailed` when a
+        page cannot be read, so that a partial list is never taken for the whole."""
+        out: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            call = page(token)
+            answer = await self.call(call)
+            if not answer.ok:
+                raise ListFailed(call, answer)
+            body = answer.body if isinstance(answer.body, dict) else {}
+            out.extend(item for item in body.get(items, []) if isinstance(item, dict))
+            token = str(body.get("nextPageToken") or "")
+            if not token:
+                return out
 
     async def batch(
         self, calls: Sequence[ApiCall], *, fresh: frozenset[int] = frozenset()

@@ -193,3 +193,32 @@ async def test_a_new_user_not_yet_known_to_classroom_is_asked_for_again(
     finally:
         await client.http.aclose()
     assert client.stats.resent >= 2  # the create, and the batch part
+
+
+async def test_a_list_follows_every_page_and_a_failed_page_is_no_whole_list(
+    sandbox: GoogleSandbox, client: GoogleClient
+) -> None:
+    from adapters.google.client import ListFailed
+
+    people = await _people(client, sandbox.info.domain, 41)
+    owner, pupils = people[0], people[1:]
+    assert (await client.call(calls.create_course({"id": "d:L", "name": "L", "ownerId": owner}))).ok
+    assert all(
+        a.ok for a in await client.batch([calls.add_member("d:L", "students", p) for p in pupils])
+    )
+    students = await client.list_all(
+        lambda token: calls.list_members("d:L", "students", page_token=token), "students"
+    )
+    assert [s["profile"]["emailAddress"] for s in students] == pupils  # 30 + 10
+    users = await client.list_all(
+        lambda token: calls.list_users(page_token=token, page_size=7), "users"
+    )
+    assert len(users) == 41 + len(sandbox.info.admin_subjects)
+    sandbox.update_settings(
+        directory_per_user_per_min=2, time_scale=10.0
+    )  # the 3rd page is refused
+    client.http.backoff.attempts = 1
+    with pytest.raises(ListFailed, match="userRateLimitExceeded"):
+        await client.list_all(
+            lambda token: calls.list_users(page_token=token, page_size=7), "users"
+        )

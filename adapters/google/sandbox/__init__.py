@@ -1,6 +1,7 @@
 """A local Google Workspace for Education: the OAuth token endpoint (service account, JWT
 bearer grant, domain-wide delegation), the Admin SDK Directory API (users, org units, groups
-and members) and the Classroom API (courses, aliases, teachers, students, invitations), with batches and the published quotas.
+and members) and the Classroom API (courses, aliases, teachers, students, invitations), with
+batches and the published quotas.
 
 Served over HTTPS on loopback by the kit's server thread; google-api-python-client itself can
 be pointed at it (see docs/sandboxes/google.md).
