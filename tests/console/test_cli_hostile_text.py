@@ -70,7 +70,7 @@ def _as_an_older_release_wrote_it(db: Path) -> None:
         ):
             for column in columns:
                 conn.execute(
-                    f"UPDATE {table} SET {column} = replace({column}, ?, ?)",  # noqa: S608
+                    f"UPDATE {table} SET {column} = replace({column}, ?, ?)",
                     (CLEANED, HOSTILE if column != "body" else json.dumps(HOSTILE)[1:-1]),
                 )
 
