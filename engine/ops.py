@@ -340,8 +340,8 @@ class Ops:
         tenant = self.cfg.config.tenants.get(r.tenant)
         if tenant is not None and r.op.target in tenant.targets:
             try:
-                cls = plugins.load("ess.targets", tenant.target_type(r.op.target))
-                record_type = getattr(cls, "record_types", {}).get(kind)
+                cls = plugins.target_class(tenant.target_type(r.op.target))
+                record_type = cls.record_types.get(kind)
             except plugins.PluginError:  # an adapter that cannot load here: guess below
                 record_type = None
         if record_type is None:
