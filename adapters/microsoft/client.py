@@ -22,9 +22,10 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from adapters.kit.pacing import Pacer
+
 from .auth import AuthError, TokenProvider
 from .errors import GraphResponse
-from .pacing import WriteWindow
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
@@ -65,8 +66,8 @@ class GraphClient:
         self.graph_url = graph_url.rstrip("/")
         self._origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.graph_url))
         self.tokens = tokens
-        self.writes = WriteWindow(write_limit, write_window_s)
-        self.team_creates = WriteWindow(max(1, int(team_per_second)), 1.0, headroom=0.1)
+        self.writes = Pacer(write_limit, write_window_s)
+        self.team_creates = Pacer(max(1, int(team_per_second)), 1.0, headroom=0.1)
         self._sem = asyncio.Semaphore(max_concurrency * 2)
         self._retries = max_transport_retries
         self._timeout_s = timeout_s
