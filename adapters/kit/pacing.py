@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
+from dataclasses import dataclass
 
 
 class WindowLog:
@@ -124,3 +125,27 @@ class Pacer:
         while wait > 0:
             await asyncio.sleep(wait)
             wait = self._gate - time.monotonic()
+
+
+@dataclass(frozen=True)
+class Pace:
+    """What one request costs against which pacers, and which pacer a 429 holds.
+
+    Graph's team creation costs one directory write and one team creation, and a 429 on it
+    holds the team creations only; a read costs nothing but a 429 on it holds the writes.
+    """
+
+    costs: tuple[tuple[Pacer, int], ...]
+    holds: Pacer
+    default_hold_s: float = 5.0  # a 429 without a Retry-After
+
+    async def acquire(self) -> None:
+        for pacer, units in self.costs:
+            await pacer.acquire(units)
+
+    def settle(self, later_s: float = 0.0) -> None:
+        for pacer, units in reversed(self.costs):
+            pacer.settle(units, later_s=later_s)
+
+    def throttled(self, retry_after_s: float | None) -> None:
+        self.holds.hold(self.default_hold_s if retry_after_s is None else retry_after_s)
