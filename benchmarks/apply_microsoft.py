@@ -344,7 +344,9 @@ async def naive_for(
         }
         os.environ[SECRET_ENV + "_NAIVE"] = info.client_secret
         settings["client_secret"] = f"env:{SECRET_ENV}_NAIVE"
-        target = MicrosoftTarget.from_config("microsoft", settings, TenantPolicy(), SecretResolver())
+        target = MicrosoftTarget.from_config(
+            "microsoft", settings, TenantPolicy(), SecretResolver()
+        )
         try:
             return await naive_run(fresh, target, p, naive_limit)
         finally:
