@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+from console.render import SafeConsole
+from engine.display import visible_json
 from engine.ops import Ops
 from engine.views import to_dict
 
@@ -58,12 +60,13 @@ def with_ops(
 
 
 def out() -> Console:
-    """Rich console on stdout (made per call so test runners' captured streams are used)."""
-    return Console(highlight=False, soft_wrap=False)
+    """Rich console on stdout (made per call so test runners' captured streams are used); it
+    shows data as written, never as markup or raw control characters (:class:`SafeConsole`)."""
+    return SafeConsole(highlight=False, soft_wrap=False)
 
 
 def err() -> Console:
-    return Console(stderr=True, highlight=False)
+    return SafeConsole(stderr=True, highlight=False)
 
 
 def _jsonable(value: Any) -> Any:
@@ -80,4 +83,5 @@ def _jsonable(value: Any) -> Any:
 
 def emit_json(value: Any) -> None:
     """One JSON document on stdout and nothing else, for scripts."""
-    typer.echo(json.dumps(_jsonable(value), ensure_ascii=False, indent=2, default=str))
+    document = json.dumps(_jsonable(value), ensure_ascii=False, indent=2, default=str)
+    typer.echo(visible_json(document))

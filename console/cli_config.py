@@ -74,7 +74,7 @@ def check_file(path: Path) -> list[ConfigProblem]:
         try:
             text = path.read_text(encoding="utf-8")
             raw = tomllib.loads(text)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (OSError, UnicodeDecodeError, RecursionError, tomllib.TOMLDecodeError):
             return problems
     tenants = raw.get("tenants")
     if isinstance(tenants, Mapping):

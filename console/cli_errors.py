@@ -14,7 +14,18 @@ import typer
 from typer.core import TyperGroup
 
 from engine.config import ConfigError, ConfigProblem
-from engine.ops import Busy, ConfigurationError, NotFound, OpsError, PolicyRefused, Unreachable
+from engine.display import visible
+from engine.ops import (
+    Busy,
+    ConfigurationError,
+    JournalError,
+    JournalWriteError,
+    LeaseLost,
+    NotFound,
+    OpsError,
+    PolicyRefused,
+    Unreachable,
+)
 from engine.plugins import PluginError
 from engine.secrets import SecretError
 
@@ -42,9 +53,10 @@ class CliError(Exception):
 
 
 def format_problem(path: object, problem: ConfigProblem) -> str:
-    """``path:line: key: message``, the form editors and CI logs understand."""
+    """``path:line: key: message``, the form editors and CI logs understand; a key as written
+    in the file may hold any character, and is shown with its control characters written out."""
     where = f"{path}:{problem.line}" if problem.line else f"{path}"
-    return f"{where}: {problem.key}: {problem.message}"
+    return visible(f"{where}: {problem.key}: {problem.message}", newlines=False)
 
 
 def describe(exc: BaseException) -> tuple[ExitCode, str]:
@@ -68,6 +80,12 @@ def describe(exc: BaseException) -> tuple[ExitCode, str]:
         return ExitCode.PARTIAL, f"error: {exc}"
     if isinstance(exc, PluginError | SecretError):
         return ExitCode.USAGE, f"error: {exc}"
+    if isinstance(exc, LeaseLost):
+        return ExitCode.BUSY, f"busy: {exc}"
+    if isinstance(exc, JournalWriteError):
+        return ExitCode.PARTIAL, f"journal: {exc}"
+    if isinstance(exc, JournalError):
+        return ExitCode.USAGE, f"journal: {exc}"
     name = type(exc).__name__
     return ExitCode.PARTIAL, (
         f"unexpected error ({name}): {exc} (rerun with {DEBUG_ENV}=1 to see the traceback)"
@@ -92,5 +110,5 @@ class EssGroup(TyperGroup):
             if debug_enabled() and not isinstance(exc, CliError):
                 raise
             code, message = describe(exc)
-            typer.echo(message, err=True)
+            typer.echo(visible(message), err=True)
             raise typer.Exit(int(code)) from None

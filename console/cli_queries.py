@@ -15,6 +15,7 @@ import typer
 from console import render
 from console.cli_common import emit_json, out, with_ops
 from console.cli_runs import JsonOpt
+from engine.display import visible_json
 from engine.ops import Ops
 from engine.views import EventView, to_dict
 
@@ -162,7 +163,7 @@ def logs(
     def show_live(events: list[EventView]) -> None:
         for e in events:
             if as_json:
-                typer.echo(json.dumps(to_dict(e), ensure_ascii=False), nl=True)
+                typer.echo(visible_json(json.dumps(to_dict(e), ensure_ascii=False)), nl=True)
             else:
                 out().print(render.event_line(e))
 

@@ -1,8 +1,10 @@
-"""Rich renderings of the ops facade's views for the terminal.
+"""Rich renderings of the ops facade's views for the terminal, and the console they print on.
 
 Every dynamic value goes in as :class:`rich.text.Text`, never as markup, so a name with
-brackets in it prints as written. The views carry no personnummer and no secret; this module
-prints only what they hold.
+brackets in it prints as written, and with its control characters written out (``\x1b``), so
+a name cannot move the cursor or recolour the terminal. :class:`SafeConsole` applies the same
+rule to everything printed, whatever builds it. The views carry no personnummer and no secret;
+this module prints only what they hold.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from engine.display import visible
 from engine.views import (
     AuditView,
     ElevationView,
@@ -63,6 +67,30 @@ STATUS_STYLE = {
 SUMMARY_COLUMNS = ("planned", "done", "failed", "dead", "blocked")
 
 
+class SafeConsole(Console):
+    """A rich console for data: strings are never read as markup, and no control character
+    of what is printed reaches the terminal raw (rich's own cursor and colour codes are added
+    after this, and are not touched)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("markup", False)
+        super().__init__(**kwargs)
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control or segment.text.isprintable():
+                yield segment
+            else:
+                yield Segment(visible(segment.text), segment.style, segment.control)
+
+
+def plain(value: object, style: str = "") -> Text:
+    """A value as text: never markup, its control characters written out."""
+    return Text(visible(str(value)), style=style)
+
+
 def when(value: datetime | None) -> str:
     """A timestamp in local time, to the second; '-' when absent."""
     if value is None:
@@ -95,7 +123,7 @@ def _cell(value: Any) -> Text:
         return value
     if value is None:
         return Text("-", style="dim")
-    return Text(str(value))
+    return plain(value)
 
 
 def _row(table: Table, *values: Any) -> None:
@@ -139,7 +167,7 @@ def _pairs(title: str, pairs: Iterable[tuple[str, Any]]) -> Table:
     table.add_column("key", style="bold")
     table.add_column("value", overflow="fold")
     for k, v in pairs:
-        table.add_row(Text(k), _cell(v))
+        table.add_row(plain(k), _cell(v))
     return table
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engine.display import scrub_personnummer
 from engine.secrets import SecretResolver, check_reference
 
 DEFAULT_CONFIG = "ess.toml"
@@ -264,13 +265,9 @@ def load(path: str | Path | None = None) -> LoadedConfig:
         ) from None
     except OSError as exc:
         raise ConfigError(p, [ConfigProblem("(file)", None, exc.strerror or str(exc))]) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise ConfigError(
-            p, [ConfigProblem("(syntax)", int(m.group(1)) if m else None, str(exc))]
-        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(p, [ConfigProblem("(file)", None, not_text(exc))]) from None
+    raw = parse_toml(p, text)
     try:
         cfg = EssConfig.model_validate(raw)
     except ValidationError as exc:
@@ -278,18 +275,58 @@ def load(path: str | Path | None = None) -> LoadedConfig:
     return LoadedConfig(path=p, config=cfg, raw=raw)
 
 
-def _problems(
-    exc: ValidationError, text: str, prefix: tuple[str | int, ...] = ()
-) -> list[ConfigProblem]:
+def not_text(exc: UnicodeDecodeError) -> str:
+    """What to say about a file that is not UTF-8 text (a binary file, another encoding)."""
+    return (
+        f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+        "ess.toml must be a UTF-8 text file"
+    )
+
+
+def parse_toml(path: Path, text: str) -> dict[str, Any]:
+    """The TOML document, or :class:`ConfigError` for bad syntax or nesting too deep to read."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            path, [ConfigProblem("(syntax)", int(m.group(1)) if m else None, str(exc))]
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            path, [ConfigProblem("(syntax)", None, "arrays or tables nested too deeply to read")]
+        ) from None
+
+
+def validation_message(exc: ValidationError, prefix: str = "") -> str:
+    """A pydantic error as ``key: message`` parts, never the values given: a value may be a
+    secret (or a personnummer), and ``str(exc)`` would print it (``input_value=...``). Every
+    pydantic error ESS shows is written by this function or :func:`_problems`."""
+    parts = [f"{key}: {msg}" if key else msg for key, msg in _errors(exc, (prefix,))]
+    return "; ".join(parts) or "invalid"
+
+
+def _errors(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[tuple[str, str]]:
+    """(dotted key, message) per problem: no input values, personnummer scrubbed (a custom
+    validator may quote the value it refused)."""
     out = []
-    for err in exc.errors():
-        loc = prefix + tuple(err["loc"])
+    for err in exc.errors(include_input=False, include_url=False, include_context=False):
+        loc = tuple(x for x in (*prefix, *err["loc"]) if x != "")
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; docs/configuration.md lists every key)"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        out.append(ConfigProblem(".".join(str(x) for x in loc), find_line(text, loc), msg))
+        out.append((".".join(str(x) for x in loc), scrub_personnummer(msg)))
+    return out
+
+
+def _problems(
+    exc: ValidationError, text: str, prefix: tuple[str | int, ...] = ()
+) -> list[ConfigProblem]:
+    out = []
+    for err, (key, msg) in zip(exc.errors(), _errors(exc, prefix), strict=True):
+        out.append(ConfigProblem(key, find_line(text, prefix + tuple(err["loc"])), msg))
     return out
 
 

@@ -9,8 +9,6 @@ items.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -18,15 +16,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import orjson
+from pydantic import ValidationError
 
 from engine import plugins
-from engine.config import LoadedConfig, TenantConfig
+from engine.config import LoadedConfig, TenantConfig, validation_message
+from engine.display import scrub_personnummer
 from engine.drift import decide_drift
 from engine.executor import MAKES, ExecResult, Executor, RetryPolicy
 from engine.findings import Finding
 from engine.guard import judge
-from engine.journal import Journal, Lease, LeaseHeld, OperationRecord
+from engine.journal import Journal, Lease, LeaseHeld, LeaseOwner, OperationRecord
 from engine.journal.sqlite import now_iso
+from engine.limits import shortened, strictest
 from engine.model import Snapshot
 from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
@@ -35,7 +36,7 @@ from engine.redact import group_record, person_label, person_record, school_reco
 from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
 from engine.target import ObservedState, Target, TargetContext
-from engine.validate import blocked_ids, validate
+from engine.validate import blocked_ids, check_read
 from engine.views import Progress
 
 LEASE_TTL = 300.0
@@ -81,12 +82,21 @@ class RunLog:
 
 
 def holder_name(actor: str) -> str:
-    return f"{actor} on {socket.gethostname()} pid {os.getpid()}"
+    """Who holds a lease, for people; the journal also keeps the process itself
+    (:class:`LeaseOwner`), so that a holder that died on this host is taken over at once."""
+    me = LeaseOwner.this_process()
+    return f"{actor} on {me.host} pid {me.pid}"
 
 
 ADAPTER_ERRORS = (plugins.PluginError, SecretError, ValueError, TypeError, OSError)
-"""What building an adapter from its table raises for a configuration problem (pydantic's
-ValidationError is a ValueError)."""
+"""What building an adapter from its table raises for a configuration problem."""
+
+
+def _adapter_problem(where: str, exc: Exception) -> AdapterConfigError:
+    """A pydantic error is written without the values given (one may be a literal secret)."""
+    if isinstance(exc, ValidationError):
+        return AdapterConfigError(validation_message(exc, where))
+    return AdapterConfigError(f"{where}: {scrub_personnummer(str(exc))}")
 
 
 def build_source(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig) -> Source:
@@ -95,7 +105,7 @@ def build_source(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig) -> Sou
         cls = plugins.load("ess.sources", str(settings["type"]))
         source: Source = cls.from_config(settings, cfg.secrets())
     except ADAPTER_ERRORS as exc:
-        raise AdapterConfigError(f"tenants.{tenant_id}.source: {exc}") from None
+        raise _adapter_problem(f"tenants.{tenant_id}.source", exc) from None
     return source
 
 
@@ -105,7 +115,7 @@ def build_target(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig, name: 
         cls = plugins.target_class(tenant.target_type(name))
         target: Target = cls.from_config(name, settings, tenant.policy, cfg.secrets())
     except ADAPTER_ERRORS as exc:
-        raise AdapterConfigError(f"tenants.{tenant_id}.targets.{name}: {exc}") from None
+        raise _adapter_problem(f"tenants.{tenant_id}.targets.{name}", exc) from None
     return target
 
 
@@ -190,7 +200,9 @@ async def _fresh_run(
             + ", ".join(f"{v} {k}" for k, v in snap.counts().items()),
         )
         with gc_paused():
-            findings = list(read.findings) + validate(snap)
+            limits = strictest((n, t.field_limits) for n, t in targets.items())
+            snap, findings = check_read(snap, read.findings, limits, source.rules)
+        whole = shortened(snap)  # for the index and the findings' labels
         s_ids, p_ids, g_ids = blocked_ids(findings)
         if s_ids or p_ids or g_ids:
             log(
@@ -206,9 +218,7 @@ async def _fresh_run(
                 f"{snap.refused.counts()}",
             )
         await journal.update_run(run_id, source_mode=read.mode)
-        labels = await _index_snapshot(
-            journal, tenant_id, read.snapshot, tenant.policy.protected_identity
-        )
+        labels = await _index_snapshot(journal, tenant_id, whole, tenant.policy.protected_identity)
         await journal.add_findings(run_id, tenant_id, findings, labels)
 
         plans: list[Plan] = []

@@ -66,3 +66,8 @@ class SecretResolver:
             raise SecretError(
                 f"cannot read secret file {path} (from {ref!r}): {exc.strerror}"
             ) from exc
+        except UnicodeDecodeError:
+            raise SecretError(
+                f"secret file {path} (from {ref!r}) is not UTF-8 text; it must hold the secret "
+                "as text"
+            ) from None

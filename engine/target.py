@@ -357,6 +357,10 @@ class TargetBase(ABC):
     """Which source record each object kind stands for (``person``, ``group`` or ``school``),
     and each link kind's child: how a support engineer's "explain" finds the record behind an
     operation, and which of a refused record's objects are held. Empty: nothing is held."""
+    field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = {}
+    """The most characters the service takes in each source-model field it is sent, by record
+    type and field (``{"person": {"given_name": 64}}``): longer values are blocking findings
+    (see :mod:`engine.limits`). Empty: no limit."""
     reads_drift: ClassVar[bool] = False
     """True when :meth:`refresh` reads the service to see changes made by hand (drift)."""
 

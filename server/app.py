@@ -21,6 +21,7 @@ from engine import config as ess_config
 from engine.ops import Ops
 from engine.secrets import SecretError
 from server import prompts, resources, tools_explain, tools_logs, tools_operations, tools_status
+from server.answers import EssMcpServer
 from server.http import MIN_TOKEN_LENGTH, BearerGate, is_loopback
 from server.runtime import OpsOpener, Runtime, actor_for
 from server.toolsets import served_toolsets
@@ -73,7 +74,7 @@ def build_server(
         finally:
             await rt.aclose()
 
-    mcp: MCPServer[dict[str, Any]] = MCPServer(
+    mcp: MCPServer[dict[str, Any]] = EssMcpServer(
         "ess",
         title="ESS school data sync",
         instructions=INSTRUCTIONS,

@@ -26,7 +26,7 @@ def decode_cursor(cursor: str | None, kind: str) -> int | None:
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if data["k"] == kind and isinstance(data["v"], int) and data["v"] >= 0:
             return int(data["v"])
-    except (binascii.Error, ValueError, KeyError, TypeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
         pass
     raise ToolError(
         "The cursor is not one this tool returned. Pass the next_cursor value from the previous "

@@ -12,7 +12,7 @@ from typing import Any
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from engine.ops import Busy, NotFound, Ops, OpsError, PolicyRefused
+from engine.ops import Busy, JournalError, NotFound, Ops, OpsError, PolicyRefused
 from server.scrub import scrub_text
 
 OpsOpener = Callable[[str], Awaitable[Ops]]
@@ -106,3 +106,7 @@ def ops_errors(next_step: str = "") -> Iterator[None]:
         ) from None
     except OpsError as exc:
         raise ToolError(scrub_text(f"{sentence(exc)}{tail}")) from None
+    except JournalError as exc:  # a full disk, a damaged journal: the operator must act
+        raise ToolError(
+            scrub_text(f"The journal cannot be used: {sentence(exc)} Tell the ESS operator.")
+        ) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, TypeVar
@@ -17,6 +18,7 @@ from textual import work
 from textual.actions import parse as parse_action
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 
@@ -27,6 +29,7 @@ from console.tui.screens.base import ConsoleScreen
 from console.tui.theme import CALM
 from console.tui.widgets.dialogs import ConfirmDialog, ElevationDialog
 from console.tui.widgets.help import HelpScreen, KeyHelp, key_display
+from console.tui.widgets.visible import VisibleControls
 from engine.ops import Ops, OpsError, WriteAction
 from engine.views import Decision, HeldPlanView, OperationView, RunSummary, TenantHealth
 
@@ -47,6 +50,9 @@ GENERIC_HELP = {
     "tab": "Switch to tab N",
     "cycle": "Previous or next tab",
 }
+
+
+_VISIBLE = VisibleControls()
 
 
 class ConsoleApp(App[None]):
@@ -82,6 +88,10 @@ class ConsoleApp(App[None]):
         self._asking: set[str] = set()
         self.notices: list[tuple[str, str, str]] = []  # (severity, title, message), oldest first
         self.asking = 0  # dialogs an action is waiting on (tests settle around them)
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, and :class:`VisibleControls` for every line any widget draws."""
+        return [*super().get_line_filters(), _VISIBLE]
 
     def notify(
         self,

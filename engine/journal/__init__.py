@@ -8,6 +8,7 @@ ops facade and the runner call, each returning typed records (:class:`RunRecord`
 implementing the same protocol and passing the same contract tests (tests/journal).
 """
 
+from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
     AttemptRecord,
     AuditRecord,
@@ -20,6 +21,7 @@ from engine.journal.protocol import (
     Journal,
     JournalError,
     JournalSourceCache,
+    JournalWriteError,
     Lease,
     LeaseHeld,
     LeaseHolder,
@@ -46,10 +48,12 @@ __all__ = [
     "Journal",
     "JournalError",
     "JournalSourceCache",
+    "JournalWriteError",
     "Lease",
     "LeaseHeld",
     "LeaseHolder",
     "LeaseLost",
+    "LeaseOwner",
     "MirrorRow",
     "OperationCount",
     "OperationRecord",

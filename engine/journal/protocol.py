@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from engine.findings import Finding
+from engine.journal.lease_owner import LeaseOwner
 from engine.plan import Operation, OpStatus, Plan
 from engine.source import CachedSource
 from engine.target import Attrs, ObservedState
@@ -30,6 +31,11 @@ from engine.views import OperationCount as OperationCount  # shown as the journa
 
 class JournalError(Exception):
     """The journal cannot be opened or written (a locked, corrupt or foreign file)."""
+
+
+class JournalWriteError(JournalError):
+    """A write to the journal failed for a cause outside ESS (a full disk, an I/O error, a
+    read-only file); the transaction was rolled back, so nothing of it was written."""
 
 
 class LeaseHeld(JournalError):
@@ -269,9 +275,13 @@ class Journal(Protocol):
         ...
 
     # ------------------------------------------------------------------ leases
-    async def acquire_lease(self, tenant: str, holder: str, ttl: float) -> Lease:
+    async def acquire_lease(
+        self, tenant: str, holder: str, ttl: float, *, owner: LeaseOwner | None = None
+    ) -> Lease:
         """Take the tenant's lease for ``ttl`` seconds, or raise :class:`LeaseHeld`; an
-        expired lease is taken over with a higher token, so its old holder is fenced off."""
+        expired lease, or one whose holding process died on this host, is taken over with a
+        higher token, so its old holder is fenced off. ``owner`` is the holding process
+        (default: this one)."""
         ...
 
     async def renew_lease(self, lease: Lease, ttl: float) -> None:

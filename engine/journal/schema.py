@@ -60,6 +60,28 @@ async def _current_mirror_fingerprints(tx: MigrationTx) -> None:
         after = tuple(rows[-1])[:4]
 
 
+_LEASE_OWNER = (
+    ("owner_host", "TEXT"),
+    ("owner_pid", "INTEGER"),
+    ("owner_started", "REAL"),
+    ("owner_token", "INTEGER"),
+)
+
+
+async def _lease_owner_columns(tx: MigrationTx) -> None:
+    """3: the lease holder's host, pid and process start time (see ``lease_owner``).
+
+    ``owner_token`` is the token the row had when they were written: a row that an older
+    release took over since keeps stale values under a new token, and so is left to expire, as
+    is a row written before this step. A column already there is kept (the step may meet a
+    journal whose version was set back by hand).
+    """
+    have = {row[1] for row in await tx.all("PRAGMA table_info(leases)")}
+    for name, kind in _LEASE_OWNER:
+        if name not in have:
+            await tx.execute(f"ALTER TABLE leases ADD COLUMN {name} {kind}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: the whole first schema
     """
@@ -244,4 +266,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     """,
     # 2: attribute fingerprints from orjson's JSON instead of the repr
     _current_mirror_fingerprints,
+    # 3: the lease holder's process, so that a holder that died on this host is taken over
+    _lease_owner_columns,
 )

@@ -10,6 +10,7 @@ behind the same surface (:class:`engine.journal.Journal`).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ import aiosqlite
 import orjson
 
 from engine.findings import Finding
+from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
     AttemptRecord,
     AuditRecord,
@@ -32,6 +34,7 @@ from engine.journal.protocol import (
     IndexRecord,
     Journal,
     JournalError,
+    JournalWriteError,
     Lease,
     LeaseHeld,
     LeaseHolder,
@@ -74,11 +77,20 @@ class SqliteJournal(Journal):
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     async def open(cls, path: Path) -> SqliteJournal:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise JournalError(
+                f"the journal {path} is a folder; journal.path must name a file (e.g. ess.db)"
+            )
         try:
-            conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"cannot make the folder of the journal {path}: {exc}") from None
+        pending = aiosqlite.connect(str(path), isolation_level=None, timeout=30.0)
+        try:
+            conn = await pending
         except Exception as exc:  # sqlite3.Error, OSError
-            raise JournalError(f"cannot open the journal {path}: {exc}") from exc
+            await _stopped(pending)
+            raise JournalError(f"cannot open the journal {path}: {exc}") from None
         conn.row_factory = aiosqlite.Row
         j = cls(path, conn)
         try:
@@ -87,7 +99,7 @@ class SqliteJournal(Journal):
             await conn.close()
             if isinstance(exc, JournalError):
                 raise
-            raise JournalError(f"cannot use the journal {path}: {exc}") from exc
+            raise JournalError(f"cannot use the journal {path}: {exc}") from None
         return j
 
     async def _setup(self) -> None:
@@ -122,14 +134,27 @@ class SqliteJournal(Journal):
     async def transaction(self) -> AsyncIterator[_Tx]:
         """A write transaction: BEGIN IMMEDIATE, commit on success, roll back on error."""
         async with self._write:
-            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _write_error(self.path, exc) from None
             try:
                 yield _Tx(self._db)
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            else:
                 await self._db.execute("COMMIT")
+            except BaseException as exc:
+                await self._roll_back()
+                if isinstance(exc, sqlite3.Error):
+                    raise _write_error(self.path, exc) from None
+                raise
+
+    async def _roll_back(self) -> None:
+        """Roll back what is open. SQLite may have rolled back already (a full disk does), and
+        a failed rollback must not hide the error that caused it."""
+        try:
+            if self._db.in_transaction:
+                await self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self._db.execute(sql, params) as cur:
@@ -154,13 +179,21 @@ class SqliteJournal(Journal):
             )
 
     # ------------------------------------------------------------------ leases
-    async def acquire_lease(self, tenant: str, holder: str, ttl: float) -> Lease:
-        """Take the tenant's lease, or raise :class:`LeaseHeld`; an expired one is taken over
-        with a new fencing token, so the old holder's writes are refused."""
+    async def acquire_lease(
+        self, tenant: str, holder: str, ttl: float, *, owner: LeaseOwner | None = None
+    ) -> Lease:
+        """Take the tenant's lease, or raise :class:`LeaseHeld`. An expired one, or one whose
+        holder died on this host, is taken over with a new fencing token, so the old holder's
+        writes are refused. ``owner`` is the holding process (default: this one)."""
+        owner = owner or LeaseOwner.this_process()
         now = time.time()
         async with self.transaction() as tx:
-            row = await tx.one("SELECT holder, expires_at FROM leases WHERE tenant=?", (tenant,))
-            if row is not None and row["expires_at"] > now:
+            row = await tx.one(
+                "SELECT holder, expires_at, token, owner_host, owner_pid, owner_started, "
+                "owner_token FROM leases WHERE tenant=?",
+                (tenant,),
+            )
+            if row is not None and row["expires_at"] > now and not _holder_gone(row):
                 raise LeaseHeld(tenant, row["holder"], row["expires_at"] - now)
             last = await tx.one("SELECT last FROM lease_tokens WHERE tenant=?", (tenant,))
             token = (last["last"] if last else 0) + 1
@@ -170,10 +203,13 @@ class SqliteJournal(Journal):
                 (tenant, token),
             )
             await tx.execute(
-                "INSERT INTO leases(tenant, holder, token, expires_at) VALUES (?,?,?,?) "
+                "INSERT INTO leases(tenant, holder, token, expires_at, owner_host, owner_pid, "
+                "owner_started, owner_token) VALUES (?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(tenant) DO UPDATE SET holder=excluded.holder, token=excluded.token, "
-                "expires_at=excluded.expires_at",
-                (tenant, holder, token, now + ttl),
+                "expires_at=excluded.expires_at, owner_host=excluded.owner_host, "
+                "owner_pid=excluded.owner_pid, owner_started=excluded.owner_started, "
+                "owner_token=excluded.owner_token",
+                (tenant, holder, token, now + ttl, owner.host, owner.pid, owner.started, token),
             )
         return Lease(tenant, holder, token)
 
@@ -192,8 +228,13 @@ class SqliteJournal(Journal):
             )
 
     async def lease_holder(self, tenant: str) -> LeaseHolder | None:
-        row = await self._one("SELECT holder, expires_at FROM leases WHERE tenant=?", (tenant,))
-        if row is None or row["expires_at"] <= time.time():
+        """The live holder of the tenant's lease and when it expires, if any."""
+        row = await self._one(
+            "SELECT holder, expires_at, token, owner_host, owner_pid, owner_started, owner_token "
+            "FROM leases WHERE tenant=?",
+            (tenant,),
+        )
+        if row is None or row["expires_at"] <= time.time() or _holder_gone(row):
             return None
         return LeaseHolder(str(row["holder"]), float(row["expires_at"]))
 
@@ -938,6 +979,37 @@ class _Tx:
             return list(await cur.fetchall())
 
 
+_WRITE_CAUSES = {
+    "SQLITE_FULL": "disk full writing {path}; free some space and run again",
+    "SQLITE_IOERR": "I/O error writing {path} ({error})",
+    "SQLITE_READONLY": "the journal {path} is read-only ({error})",
+    "SQLITE_CANTOPEN": "cannot open the journal {path} ({error})",
+    "SQLITE_CORRUPT": "the journal {path} is damaged ({error}); restore it from a backup",
+    "SQLITE_NOTADB": "{path} is not an ESS journal ({error})",
+    "SQLITE_BUSY": "the journal {path} stayed locked by another process ({error})",
+}
+
+
+def _write_error(path: Path, exc: sqlite3.Error) -> Exception:
+    """A failed statement as the cause a person can act on; an error of ESS's own SQL (a bug)
+    is kept as it is."""
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    for prefix, text in _WRITE_CAUSES.items():
+        if code.startswith(prefix):
+            return JournalWriteError(text.format(path=path, error=exc))
+    if "disk is full" in str(exc):
+        return JournalWriteError(_WRITE_CAUSES["SQLITE_FULL"].format(path=path))
+    return exc
+
+
+async def _stopped(pending: aiosqlite.Connection) -> None:
+    """Let a connection that failed to open finish stopping its thread while the event loop
+    still runs: else its thread answers a closed loop and prints a traceback."""
+    thread = getattr(pending, "_thread", None)
+    if thread is not None and thread.is_alive():
+        await asyncio.to_thread(thread.join, 5.0)
+
+
 async def _check_lease(tx: _Tx, lease: Lease) -> None:
     row = await tx.one("SELECT token FROM leases WHERE tenant=?", (lease.tenant,))
     if row is None or row["token"] != lease.token:
@@ -991,6 +1063,15 @@ def _elevation(r: aiosqlite.Row) -> ElevationRecord:
         approved_at=parse_ts(r["approved_at"]),
         revoked=bool(r["revoked"]),
     )
+
+
+def _holder_gone(row: aiosqlite.Row) -> bool:
+    """The lease row's holder is known to be dead; a row without its owner (written by an older
+    release, or taken over by one since) is not known so, and can only expire."""
+    if row["owner_host"] is None or row["owner_token"] != row["token"]:
+        return False
+    owner = LeaseOwner(row["owner_host"], int(row["owner_pid"]), float(row["owner_started"]))
+    return owner.is_gone()
 
 
 def _op(r: aiosqlite.Row) -> Operation:

@@ -17,7 +17,7 @@ from test_end_to_end import assert_matches_desired, put_snapshot, sync, today, w
 
 from adapters.kit.sandbox.faults import FAULT_STATUSES, FaultDice
 from adapters.microsoft import links
-from adapters.microsoft.sandbox import MicrosoftSandbox
+from adapters.microsoft.sandbox import MicrosoftSandbox, SandboxSettings
 from adapters.microsoft.target import MicrosoftTarget
 from engine.plan import Action, Operation
 from engine.target import Batch, OutcomeKind, TargetContext
@@ -27,12 +27,14 @@ DELAY_S = 1.0  # the sandbox's replication delay in these tests
 
 def seed_for(pattern: list[bool], rate: float, kinds: tuple[str, ...]) -> int:
     """A fault seed whose first draws fault exactly as ``pattern`` says (True: a fault), found
-    with the sandbox's own dice (a draw, then a status for each fault)."""
+    with the sandbox's own injector."""
+    settings = SandboxSettings(fault_rate=rate, fault_kinds=kinds)
     for seed in range(1, 10_000):
+        settings.seed = seed
         faults = FaultDice(seed)
         draws = []
         for _ in pattern:
-            fault = faults.draw(rate, kinds)
+            fault = faults.draw(settings.fault_rate, settings.fault_kinds)
             if fault is not None:
                 faults.choice(FAULT_STATUSES)
             draws.append(fault is not None)

@@ -63,7 +63,7 @@ class HelpScreen(ModalScreen[None]):
                 note.append(f"off: {k.reason}", style=fmt.WARN)
                 table.add_row(Text(k.key, style=fmt.DIM), Text(k.label, style=fmt.DIM), note)
         with VerticalScroll(id="help"):
-            yield Label(f"Help: {self.screen_title}", id="help-title")
+            yield Label(Text(f"Help: {self.screen_title}"), id="help-title")  # a crumb holds data
             yield Static(Text(self.about), id="help-about")
             yield Static(table, id="help-keys")
             yield Static(

@@ -9,6 +9,8 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.widgets import DataTable
 
+from engine.display import visible
+
 
 @dataclass(frozen=True)
 class Row:
@@ -60,12 +62,15 @@ class RowTable(DataTable[RenderableType]):
         self.clear()
         shown = self.shown
         for row in shown:
-            # plain strings become Text, so brackets in names are shown and not read as markup
-            cells = [Text(c) if isinstance(c, str) else c for c in row.cells]
+            # plain strings become Text, so brackets in names are shown and not read as markup;
+            # control characters are written out here, so that the column is measured as shown
+            cells = [
+                Text(visible(c, newlines=False)) if isinstance(c, str) else c for c in row.cells
+            ]
             self.add_row(*cells, key=row.key)
         if not shown:
-            self.border_subtitle = (
-                f"no rows match {self.filter_text!r}" if self.filter_text else self.empty
+            self.border_subtitle = (  # Text: what the operator typed is never markup
+                Text(f"no rows match {self.filter_text!r}") if self.filter_text else self.empty
             )
         else:
             total = len(self.rows_all)
