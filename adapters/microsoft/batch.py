@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.kit.coalesce import Gatherer
+from adapters.kit.outcomes import SAFE_TO_RESEND
 
 from .client import WRITE_METHODS, GraphClient
-from .errors import SAFE_TO_RESEND, GraphResponse
+from .errors import GraphResponse
 
 MAX_BATCH = 20
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
