@@ -22,10 +22,13 @@ SAFE_TO_RESEND = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 A POST creates or adds: sent twice it may make two objects."""
 
 
-def unanswered_write(status: int, method: str) -> bool:
+def unanswered_write(status: int, method: str, *, resendable: bool | None = None) -> bool:
     """A request not safe to send twice that got an error or a timeout instead of an answer:
-    it may have taken effect."""
-    return method.upper() not in SAFE_TO_RESEND and status in UNANSWERED_STATUS
+    it may have taken effect. ``resendable`` overrides what the method says, for a request
+    whose method hides what it does (Graph adds members with a PATCH)."""
+    if resendable is None:
+        resendable = method.upper() in SAFE_TO_RESEND
+    return not resendable and status in UNANSWERED_STATUS
 
 
 def status_outcome(

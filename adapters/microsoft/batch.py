@@ -23,6 +23,14 @@ from .client import WRITE_METHODS, GraphClient
 from .errors import GraphResponse
 
 MAX_BATCH = 20
+
+
+def adds_references(body: Any) -> bool:
+    """Whether a request body binds references (``members@odata.bind``): it adds, whatever its
+    method says."""
+    return isinstance(body, dict) and any(k.endswith("@odata.bind") for k in body)
+
+
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
 
 
@@ -36,6 +44,12 @@ class SubRequest:
     body: Any = None
     depends_on: tuple[str, ...] = ()
     write_units: int | None = None  # default: 1 for a write, 0 for a read
+
+    @property
+    def resendable(self) -> bool:
+        """Safe to send twice: a method that sets rather than adds, and no reference bound (a
+        PATCH with ``members@odata.bind`` adds; sent twice, Graph refuses it as existing)."""
+        return self.method in SAFE_TO_RESEND and not adds_references(self.body)
 
     @property
     def units(self) -> int:
@@ -141,7 +155,7 @@ def _again(req: SubRequest, resp: GraphResponse) -> bool:
     request that is safe to send twice."""
     if resp.status == 429:
         return True
-    return resp.status in TRANSIENT and req.method in SAFE_TO_RESEND
+    return resp.status in TRANSIENT and req.resendable
 
 
 def _without_done_deps(req: SubRequest, run: BatchRun) -> SubRequest:

@@ -91,11 +91,13 @@ class Runtime:
         *,
         target_id: str | None = None,
         fresh: bool = False,
+        adds: bool = False,
     ) -> Outcome:
-        """The outcome of one answer for one operation; a POST that met a 5xx or a timeout is
-        in doubt (it may have taken effect), never simply retried."""
+        """The outcome of one answer for one operation; a POST (or a request that ``adds``,
+        such as a PATCH binding members) that met a 5xx or a timeout is in doubt (it may have
+        taken effect), never simply retried."""
         c = classify(resp, method, url, fresh=fresh)
-        if unanswered_write(resp.status, method):
+        if unanswered_write(resp.status, method, resendable=False if adds else None):
             return Outcome.in_doubt(c.reason, f"{method} {url.split('?', 1)[0]}: {c.message}")
         return outcome_of(op, c, target_id)
 
