@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from console import cli_config, cli_queries, cli_runs, cli_scheduler, cli_tools
+from console import cli_config, cli_journal, cli_queries, cli_runs, cli_scheduler, cli_tools
 from console.cli_common import CliState, default_actor
 from console.cli_errors import EssGroup
 from engine.config import CONFIG_ENV, DEFAULT_CONFIG
@@ -30,6 +30,9 @@ config_app = typer.Typer(name="config", help="Check ess.toml.", no_args_is_help=
 source_app = typer.Typer(name="source", help="Look at a tenant's source.", no_args_is_help=True)
 sample_app = typer.Typer(
     name="sample", help="Sample data in a source format.", no_args_is_help=True
+)
+journal_app = typer.Typer(
+    name="journal", help="Back up and check the journal.", no_args_is_help=True
 )
 elevation_app = typer.Typer(
     name="elevation", help="Time-boxed elevations of support rights.", no_args_is_help=True
@@ -78,10 +81,12 @@ cli_runs.register(app, elevation_app, source_app)
 cli_queries.register(app)
 cli_scheduler.register(app)
 cli_tools.register(app, sample_app)
+cli_journal.register(journal_app)
 app.add_typer(config_app)
 app.add_typer(source_app)
 app.add_typer(sample_app)
 app.add_typer(elevation_app)
+app.add_typer(journal_app)
 
 
 def main() -> None:

@@ -31,6 +31,9 @@ from engine.journal import (
 from engine.journal import JournalError as JournalError  # front ends map these to messages
 from engine.journal import JournalWriteError as JournalWriteError
 from engine.journal import LeaseLost as LeaseLost
+from engine.journal.upkeep import JournalBackup as JournalBackup
+from engine.journal.upkeep import JournalCheck as JournalCheck
+from engine.journal.upkeep import backup_journal, check_journal
 from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
 from engine.source import SourceContext, SourceError
@@ -705,6 +708,22 @@ class Ops:
             f"elevation {elevation_id} approved by customer {approver}",
         )
         return elevation_view(await self._elevation(elevation_id))
+
+
+async def journal_check(config: str | Path | LoadedConfig | None = None) -> JournalCheck:
+    """``ess journal check``: the journal's schema and integrity. It opens the file without
+    migrating it, so it also answers for a journal an older or a newer ESS wrote."""
+    cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    return await check_journal(cfg.journal_path)
+
+
+async def journal_backup(
+    dest: Path, config: str | Path | LoadedConfig | None = None, *, overwrite: bool = False
+) -> JournalBackup:
+    """``ess journal backup``: a consistent copy of the live journal, taken while runs go on;
+    the journal is neither migrated nor written, so a backup before an upgrade is the old one."""
+    cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    return await backup_journal(cfg.journal_path, dest, overwrite=overwrite)
 
 
 async def _mapped(work: Awaitable[T]) -> T:
