@@ -111,7 +111,8 @@ class SqliteJournal(Journal):
         version = (await (await db.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
         if version > len(MIGRATIONS):
             raise JournalError(
-                f"the journal {self.path} is from a newer ESS (schema {version}); upgrade ESS"
+                f"the journal {self.path} is from a newer ESS (schema {version}; this ESS knows up "
+                f"to {len(MIGRATIONS)}); upgrade ESS"
             )
         for number in range(version + 1, len(MIGRATIONS) + 1):
             async with self.transaction() as tx:
