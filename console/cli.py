@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 
-from console import cli_config, cli_journal, cli_queries, cli_runs, cli_scheduler, cli_tools
+from console import (
+    cli_config,
+    cli_journal,
+    cli_notify,
+    cli_queries,
+    cli_runs,
+    cli_scheduler,
+    cli_tools,
+)
 from console.cli_common import CliState, default_actor
 from console.cli_errors import EssGroup
 from engine.config import CONFIG_ENV, DEFAULT_CONFIG
@@ -33,6 +41,9 @@ sample_app = typer.Typer(
 )
 journal_app = typer.Typer(
     name="journal", help="Back up and check the journal.", no_args_is_help=True
+)
+notify_app = typer.Typer(
+    name="notify", help="Notifications of held plans and failed runs.", no_args_is_help=True
 )
 elevation_app = typer.Typer(
     name="elevation", help="Time-boxed elevations of support rights.", no_args_is_help=True
@@ -82,11 +93,13 @@ cli_queries.register(app)
 cli_scheduler.register(app)
 cli_tools.register(app, sample_app)
 cli_journal.register(journal_app)
+cli_notify.register(notify_app)
 app.add_typer(config_app)
 app.add_typer(source_app)
 app.add_typer(sample_app)
 app.add_typer(elevation_app)
 app.add_typer(journal_app)
+app.add_typer(notify_app)
 
 
 def main() -> None:

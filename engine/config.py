@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.display import scrub_personnummer
+from engine.notify.channels import Channel
 from engine.secrets import SecretResolver, check_reference
 
 DEFAULT_CONFIG = "ess.toml"
@@ -91,6 +92,15 @@ class TenantConfig(_Frozen):
     source: dict[str, Any]
     targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     policy: TenantPolicy = TenantPolicy()
+    notify: tuple[Channel, ...] = ()  # where held plans and failed runs are reported
+
+    @field_validator("notify")
+    @classmethod
+    def _channel_names(cls, value: tuple[Channel, ...]) -> tuple[Channel, ...]:
+        names = [c.name for c in value]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"channel names must differ; repeated: {', '.join(dupes)}")
+        return value
 
     @field_validator("schedule")
     @classmethod

@@ -34,6 +34,9 @@ from engine.journal import LeaseLost as LeaseLost
 from engine.journal.upkeep import JournalBackup as JournalBackup
 from engine.journal.upkeep import JournalCheck as JournalCheck
 from engine.journal.upkeep import backup_journal, check_journal
+from engine.notify.courier import ChannelTest as ChannelTest
+from engine.notify.courier import CourierReport as CourierReport
+from engine.notify.courier import deliver_due, send_tests
 from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
 from engine.source import SourceContext, SourceError
@@ -708,6 +711,29 @@ class Ops:
             f"elevation {elevation_id} approved by customer {approver}",
         )
         return elevation_view(await self._elevation(elevation_id))
+
+    # ------------------------------------------------------------------ notifications
+    async def deliver_notices(self) -> CourierReport:
+        """Deliver what the outbox holds that is due; the scheduler does this on its own."""
+        return await deliver_due(self.journal, self.cfg)
+
+    async def notify_test(self, tenant_id: str) -> list[ChannelTest]:
+        """A test message to each of the tenant's channels, now; each answers ok or why not."""
+        tenant = self._tenant(tenant_id)
+        if not tenant.notify:
+            raise ConfigurationError(
+                f"tenant {tenant_id!r} has no notification channels; add a "
+                f"[[tenants.{tenant_id}.notify]] table to {self.cfg.path}"
+            )
+        results = await send_tests(self.cfg, tenant_id)
+        await self.journal.add_audit(
+            self.actor,
+            "notify_test",
+            tenant_id,
+            True,
+            "; ".join(f"{r.channel}: {'ok' if r.ok else r.error}" for r in results),
+        )
+        return results
 
 
 async def journal_check(config: str | Path | LoadedConfig | None = None) -> JournalCheck:
