@@ -34,6 +34,7 @@ from engine.journal import LeaseLost as LeaseLost
 from engine.journal.upkeep import JournalBackup as JournalBackup
 from engine.journal.upkeep import JournalCheck as JournalCheck
 from engine.journal.upkeep import backup_journal, check_journal
+from engine.limits import Limit, shortened, strictest
 from engine.notify.courier import ChannelTest as ChannelTest
 from engine.notify.courier import CourierReport as CourierReport
 from engine.notify.courier import deliver_due, send_tests
@@ -41,7 +42,7 @@ from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
 from engine.source import SourceContext, SourceError
 from engine.target import Attrs
-from engine.validate import validate
+from engine.validate import check_read
 from engine.views import (
     Attempt,
     AuditView,
@@ -544,12 +545,15 @@ class Ops:
             raise Unreachable(f"the source of {tenant_id} could not be read: {exc}") from None
         finally:
             await source.aclose()
-        findings = list(read.findings) + validate(read.snapshot)
+        snap, findings = check_read(
+            read.snapshot, read.findings, _field_limits(tenant), source.rules
+        )
+        shown = shortened(snap)
         labels = {
             p.id: p.display_name if not p.is_protected else "Skyddad identitet"
-            for p in read.snapshot.persons.values()
+            for p in shown.persons.values()
         }
-        labels.update({g.id: g.name for g in read.snapshot.groups.values()})
+        labels.update({g.id: g.name for g in shown.groups.values()})
         views = tuple(
             FindingView(
                 0,
@@ -750,6 +754,19 @@ async def journal_backup(
     the journal is neither migrated nor written, so a backup before an upgrade is the old one."""
     cfg = config if isinstance(config, LoadedConfig) else load_config(config)
     return await backup_journal(cfg.journal_path, dest, overwrite=overwrite)
+
+
+def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
+    """The strictest field limits of the tenant's targets, from their classes (a source check
+    builds no target); a target type that cannot be loaded adds none."""
+    tables = []
+    for name in tenant.targets:
+        try:
+            cls = plugins.load("ess.targets", tenant.target_type(name))
+        except plugins.PluginError:
+            continue
+        tables.append((name, getattr(cls, "field_limits", {})))
+    return strictest(tables)
 
 
 async def _mapped(work: Awaitable[T]) -> T:
