@@ -150,6 +150,14 @@ class McpConfig(_Frozen):
         return value
 
 
+class MetricsConfig(_Frozen):
+    """``/metrics`` and ``/healthz`` of the scheduler (docs/operations.md, Monitoring)."""
+
+    port: int | None = Field(None, ge=1, le=65535)  # None: not served
+    host: str = "127.0.0.1"
+    missed_run_margin_s: float = Field(900.0, gt=0, le=86400)
+
+
 class ConsoleConfig(_Frozen):
     read_only: bool = False
     refresh_seconds: float = Field(5.0, gt=0, le=3600)
@@ -159,6 +167,7 @@ class EssConfig(_Frozen):
     journal: JournalConfig = JournalConfig()
     console: ConsoleConfig = ConsoleConfig()
     mcp: McpConfig = McpConfig()
+    metrics: MetricsConfig = MetricsConfig()
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 
     @field_validator("tenants", mode="before")

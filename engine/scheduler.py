@@ -19,6 +19,8 @@ from croniter import croniter
 
 from engine.config import LoadedConfig
 from engine.config import load as load_config
+from engine.journal import Journal
+from engine.monitoring import MetricsServer, Monitor
 
 COURIER_INTERVAL_S = 30.0
 """How often the scheduler delivers the notification outbox (retries wait their backoff)."""
@@ -74,9 +76,12 @@ async def run_scheduler(
     cfg = load_config(config)
     stop = stop or asyncio.Event()
     async with await Ops.open(cfg, actor=actor) as ops:
+        monitor = _monitor(cfg, ops.journal, clock) if not once else None
 
         async def run(tenant: str) -> None:
             on_event(SchedulerEvent("started", tenant, clock(), f"{tenant}: scheduled run"))
+            if monitor is not None:
+                monitor.running(tenant, True)
             try:
                 summary = await ops.sync(tenant, trigger="schedule")
             except Busy as exc:
@@ -89,6 +94,9 @@ async def run_scheduler(
                         "finished", tenant, clock(), f"{tenant}: run {summary.id} {summary.status}"
                     )
                 )
+            finally:
+                if monitor is not None:
+                    monitor.running(tenant, False)
 
         one_courier = asyncio.Lock()  # the timer and a finished run never deliver at once
 
@@ -117,13 +125,62 @@ async def run_scheduler(
                 await run(entry.tenant)
             await deliver()
             return
-        courier_task = asyncio.create_task(courier())
+        server = None
+        if monitor is not None:
+            host, port = cfg.config.metrics.host, metrics_port(cfg)
+            try:
+                server = MetricsServer(monitor, host, port).start()
+            except OSError as exc:
+                raise OpsError(
+                    f"cannot serve metrics on {host}:{port} ([metrics] in {cfg.path}): "
+                    f"{exc.strerror or exc}"
+                ) from None
+        tasks = [asyncio.create_task(courier())]
+        if monitor is not None:
+            tasks.append(asyncio.create_task(_refresher(monitor, stop, on_event, clock)))
         try:
-            await _loop(cfg, run, deliver, stop, on_event, clock)
+            await _loop(cfg, run, deliver, stop, on_event, clock, monitor)
         finally:
-            courier_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await courier_task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if server is not None:
+                server.stop()
+
+
+def metrics_port(cfg: LoadedConfig) -> int:
+    port = cfg.config.metrics.port
+    assert port is not None
+    return port
+
+
+def _monitor(cfg: LoadedConfig, journal: Journal, clock: Callable[[], datetime]) -> Monitor | None:
+    """The scheduler's metrics and health, when ``[metrics] port`` is set."""
+    if cfg.config.metrics.port is None:
+        return None
+    return Monitor(
+        journal,
+        cfg.journal_path,
+        process="scheduler",
+        missed_run_margin_s=cfg.config.metrics.missed_run_margin_s,
+        clock=clock,
+    )
+
+
+async def _refresher(
+    monitor: Monitor,
+    stop: asyncio.Event,
+    on_event: Callable[[SchedulerEvent], None],
+    clock: Callable[[], datetime],
+) -> None:
+    while not stop.is_set():
+        try:
+            await monitor.refresh()
+        except Exception as exc:  # the numbers go stale and /healthz says so; runs go on
+            on_event(SchedulerEvent("notified", None, clock(), f"metrics: {exc}"))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=monitor.refresh_s)
 
 
 async def _loop(
@@ -133,9 +190,12 @@ async def _loop(
     stop: asyncio.Event,
     on_event: Callable[[SchedulerEvent], None],
     clock: Callable[[], datetime],
+    monitor: Monitor | None,
 ) -> None:
     """Each tenant when it is due, the outbox after each run, until ``stop`` is set."""
     due: dict[str, datetime] = {e.tenant: e.next_run for e in schedule_table(cfg, clock())}
+    if monitor is not None:
+        monitor.scheduled(due)
     while not stop.is_set() and due:
         tenant, when = min(due.items(), key=lambda kv: (kv[1], kv[0]))
         on_event(
@@ -155,3 +215,5 @@ async def _loop(
         t = cfg.config.tenants[tenant]
         assert t.schedule is not None
         due[tenant] = next_run(t.schedule, t.timezone, max(clock(), when))
+        if monitor is not None:
+            monitor.scheduled(due)

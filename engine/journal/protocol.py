@@ -576,6 +576,16 @@ class Journal(Protocol):
         """Audit rows newest first, of one tenant or all."""
         ...
 
+    # ------------------------------------------------------------------ monitoring
+    async def run_counts(self) -> dict[str, dict[str, int]]:
+        """Runs counted per tenant and status, for the metrics."""
+        ...
+
+    async def heartbeat(self, process: str) -> None:
+        """Record that ``process`` is alive and can write; raises JournalWriteError if the
+        journal cannot be written (a full disk, a read-only file)."""
+        ...
+
     # ------------------------------------------------------------------ notification outbox
     async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
         """Notices not yet settled on every channel, oldest first. ``update_run`` writes one

@@ -269,7 +269,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 3: the lease holder's process, so that a holder that died on this host is taken over
     _lease_owner_columns,
     # 4: the notification outbox: notices written with the run change they report, and their
-    # delivery on each channel (IF NOT EXISTS, so that running the step again is harmless)
+    # delivery on each channel; the heartbeats of long-running processes (IF NOT EXISTS, so
+    # that running the step again is harmless)
     """
     CREATE TABLE IF NOT EXISTS notices (
         id INTEGER PRIMARY KEY,
@@ -290,5 +291,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         last_error TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (notice_id, channel)
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS heartbeats (
+        process TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    );
     """,
 )

@@ -965,6 +965,23 @@ class SqliteJournal(Journal):
             return None
         return IndexRecord(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]) if r[5] else None)
 
+    # ------------------------------------------------------------------ monitoring
+    async def run_counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for r in await self._all(
+            "SELECT tenant, status, count(*) AS n FROM runs GROUP BY tenant, status"
+        ):
+            out.setdefault(r["tenant"], {})[r["status"]] = r["n"]
+        return out
+
+    async def heartbeat(self, process: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO heartbeats(process, at) VALUES (?, ?) "
+                "ON CONFLICT(process) DO UPDATE SET at=excluded.at",
+                (process, now_iso()),
+            )
+
     # ------------------------------------------------------------------ notification outbox
     async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
         rows = await self._all(

@@ -65,6 +65,7 @@ CALLS: dict[str, Call] = {
     "get_elevation": lambda j: j.get_elevation(1),
     "list_audit": lambda j: j.list_audit(None, 10),
     "open_notices": lambda j: j.open_notices(),
+    "run_counts": lambda j: j.run_counts(),
     "deliveries": lambda j: j.deliveries(1),
     "load_source": lambda j: j.load_source(TENANT),
     "source_cache": lambda j: _now(j.source_cache(TENANT)),
