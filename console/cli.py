@@ -19,6 +19,7 @@ from console import (
     cli_queries,
     cli_runs,
     cli_scheduler,
+    cli_service,
     cli_tools,
 )
 from console.cli_common import CliState, default_actor
@@ -44,6 +45,9 @@ journal_app = typer.Typer(
 )
 notify_app = typer.Typer(
     name="notify", help="Notifications of held plans and failed runs.", no_args_is_help=True
+)
+service_app = typer.Typer(
+    name="service", help="Run the scheduler as a service.", no_args_is_help=True
 )
 elevation_app = typer.Typer(
     name="elevation", help="Time-boxed elevations of support rights.", no_args_is_help=True
@@ -94,12 +98,14 @@ cli_scheduler.register(app)
 cli_tools.register(app, sample_app)
 cli_journal.register(journal_app)
 cli_notify.register(notify_app)
+cli_service.register(service_app)
 app.add_typer(config_app)
 app.add_typer(source_app)
 app.add_typer(sample_app)
 app.add_typer(elevation_app)
 app.add_typer(journal_app)
 app.add_typer(notify_app)
+app.add_typer(service_app)
 
 
 def main() -> None:
