@@ -233,8 +233,9 @@ class NoticeRecord:
 
     id: int
     tenant: str
-    kind: str  # plan_held, run_failed, run_partial
-    run_id: int | None
+    kind: str  # plan_held, run_failed, run_partial, elevation_requested, elevation_approved
+    run_id: int | None  # the run it reports, for a run's end
+    elevation_id: int | None  # the elevation it reports, for an elevation
     created_at: datetime
 
 
@@ -589,7 +590,8 @@ class Journal(Protocol):
     # ------------------------------------------------------------------ notification outbox
     async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
         """Notices not yet settled on every channel, oldest first. ``update_run`` writes one
-        when a run ends held, failed or partial (not a dry run), in the same transaction."""
+        when a run ends held, failed or partial (not a dry run), ``add_elevation`` and
+        ``approve_elevation`` one for the elevation, each in the same transaction."""
         ...
 
     async def deliveries(self, notice_id: int) -> list[DeliveryRecord]:

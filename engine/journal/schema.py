@@ -277,6 +277,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         tenant TEXT NOT NULL,
         kind TEXT NOT NULL,
         run_id INTEGER,
+        elevation_id INTEGER,
         created_at TEXT NOT NULL,
         closed_at TEXT
     );

@@ -832,13 +832,23 @@ class SqliteJournal(Journal):
                 "needs_approval) VALUES (?,?,?,?,?,?)",
                 (tenant, actor, reason, now_iso(), expires_at.isoformat(), int(needs_approval)),
             )
-            return int(cur.lastrowid or 0)
+            elevation_id = int(cur.lastrowid or 0)
+            await tx.execute(
+                "INSERT INTO notices(tenant, kind, elevation_id, created_at) VALUES (?,?,?,?)",
+                (tenant, "elevation_requested", elevation_id, now_iso()),
+            )
+            return elevation_id
 
     async def approve_elevation(self, elevation_id: int, approver: str) -> None:
         async with self.transaction() as tx:
             await tx.execute(
                 "UPDATE elevations SET approved_by=?, approved_at=? WHERE id=?",
                 (approver, now_iso(), elevation_id),
+            )
+            await tx.execute(
+                "INSERT INTO notices(tenant, kind, elevation_id, created_at) "
+                "SELECT tenant, 'elevation_approved', id, ? FROM elevations WHERE id=?",
+                (now_iso(), elevation_id),
             )
 
     async def list_elevations(self, tenant: str | None = None) -> list[ElevationRecord]:
@@ -993,6 +1003,7 @@ class SqliteJournal(Journal):
                 tenant=r["tenant"],
                 kind=r["kind"],
                 run_id=r["run_id"],
+                elevation_id=r["elevation_id"],
                 created_at=datetime.fromisoformat(r["created_at"]),
             )
             for r in rows

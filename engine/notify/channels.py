@@ -12,8 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from engine.secrets import check_reference
 
-EventKind = Literal["plan_held", "run_failed", "failed_items"]
-EVENT_KINDS: tuple[EventKind, ...] = ("plan_held", "run_failed", "failed_items")
+EventKind = Literal[
+    "plan_held", "run_failed", "failed_items", "elevation_requested", "elevation_approved"
+]
+EVENT_KINDS: tuple[EventKind, ...] = (
+    "plan_held",
+    "run_failed",
+    "failed_items",
+    "elevation_requested",
+    "elevation_approved",
+)
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 

@@ -9,12 +9,21 @@ when every channel has it or gave up. The channels are read from ess.toml at del
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from engine.config import LoadedConfig
 from engine.journal import DeliveryRecord, Journal
-from engine.notify.messages import compose, event_of, failed_items, test_message
+from engine.notify.messages import (
+    Message,
+    compose,
+    compose_elevation,
+    event_of,
+    failed_items,
+    test_message,
+)
 from engine.notify.send import AnyChannel, DeliveryError, send
 
 RETRY_BASE_S = 30.0
@@ -59,10 +68,23 @@ async def deliver_due(
     for notice in await journal.open_notices(limit):
         tenant = cfg.config.tenants.get(notice.tenant)
         run = await journal.get_run(notice.run_id) if notice.run_id is not None else None
+        elevation = (
+            await journal.get_elevation(notice.elevation_id)
+            if notice.elevation_id is not None
+            else None
+        )
         event = event_of(notice, run)
+        failed = failed_items(run) if run is not None else 0
+        message_of: Callable[[str], Message] | None = None
+        if tenant is not None and event is not None:
+            name = tenant.name or notice.tenant
+            if run is not None:
+                message_of = partial(compose, notice, run, name, event=event)
+            elif elevation is not None:
+                message_of = partial(compose_elevation, notice, elevation, name, event=event)
         wanted = (
-            [c for c in tenant.notify if _wants(c, event, failed_items(run))]
-            if tenant is not None and run is not None and event is not None
+            [c for c in tenant.notify if _wants(c, event, failed)]
+            if tenant is not None and event is not None and message_of is not None
             else []
         )
         state = {d.channel: d for d in await journal.deliveries(notice.id)}
@@ -75,8 +97,8 @@ async def deliver_due(
                 waiting += 1
                 open_left = True
                 continue
-            assert run is not None and event is not None and tenant is not None
-            message = compose(notice, run, tenant.name or notice.tenant, channel.name, event)
+            assert message_of is not None
+            message = message_of(channel.name)
             try:
                 await send(channel, message, secrets, base_dir=cfg.base_dir)
             except DeliveryError as exc:

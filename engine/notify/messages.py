@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from engine.display import visible
-from engine.journal import NoticeRecord, RunRecord
+from engine.journal import ElevationRecord, NoticeRecord, RunRecord
 
 TROUBLE = ("failed", "dead", "blocked")
 
@@ -45,11 +45,15 @@ def failed_items(run: RunRecord) -> int:
 
 def event_of(notice: NoticeRecord, run: RunRecord | None) -> str | None:
     """The event a notice stands for; None when there is nothing to say (an unknown kind)."""
+    if notice.kind in ("elevation_requested", "elevation_approved"):
+        return notice.kind
+    if run is None:
+        return None
     if notice.kind == "plan_held":
         return "plan_held"
     if notice.kind == "run_failed":
         return "run_failed"
-    if notice.kind == "run_partial" and run is not None and failed_items(run):
+    if notice.kind == "run_partial" and failed_items(run):
         return "failed_items"
     return None
 
@@ -109,6 +113,47 @@ def compose(
         "went through.",
         tuple(facts),
         f"ess failures {notice.tenant}",
+    )
+
+
+def compose_elevation(
+    notice: NoticeRecord, elevation: ElevationRecord, tenant_name: str, channel: str, event: str
+) -> Message:
+    """An elevation asked for, or approved by the customer: who, why, until when."""
+    key = f"ess.{notice.tenant}.{notice.id}.{channel}"
+    who = f"{tenant_name} ({notice.tenant})" if tenant_name != notice.tenant else notice.tenant
+    facts: tuple[tuple[str, str], ...] = (
+        ("tenant", who),
+        ("elevation", str(elevation.id)),
+        ("asked by", elevation.actor),
+        ("reason", elevation.reason),
+        ("until", f"{elevation.expires_at:%Y-%m-%d %H:%M} UTC"),
+    )
+    if event == "elevation_approved":
+        return Message(
+            key,
+            event,
+            notice.tenant,
+            None,
+            notice.created_at,
+            f"{who}: elevation {elevation.id} approved",
+            f"{elevation.approved_by or 'The customer'} approved the elevation: support may "
+            "write to this tenant until it expires.",
+            (*facts, ("approved by", elevation.approved_by or "")),
+            "",
+        )
+    waits = elevation.needs_approval and elevation.approved_by is None
+    return Message(
+        key,
+        event,
+        notice.tenant,
+        None,
+        notice.created_at,
+        f"{who}: elevation {elevation.id} requested",
+        "Support asked for the right to write to this tenant"
+        + (": it needs a customer approver's approval first." if waits else "."),
+        facts,
+        f"ess elevation approve {elevation.id} --approver 'NAME'" if waits else "",
     )
 
 

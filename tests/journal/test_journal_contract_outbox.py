@@ -91,3 +91,16 @@ async def test_deliveries_are_counted_and_kept_until_the_notice_closes(
         assert await journal.open_notices() == []
     finally:
         await journal.close()
+
+
+async def test_an_elevation_asked_for_and_approved_writes_a_notice_each(
+    journal: Journal,
+) -> None:
+    until = datetime.now(UTC) + timedelta(hours=1)
+    elevation = await journal.add_elevation(TENANT, "support:eva", "year end", until, True)
+    await journal.approve_elevation(elevation, "Rektor Anna")
+    notices = await journal.open_notices()
+    assert [(n.tenant, n.kind, n.elevation_id, n.run_id) for n in notices] == [
+        (TENANT, "elevation_requested", elevation, None),
+        (TENANT, "elevation_approved", elevation, None),
+    ]

@@ -297,3 +297,30 @@ async def test_a_wrong_smtp_password_is_named_and_retried(
     monkeypatch.setenv("ESS_TEST_SMTP_PASSWORD", SMTP_PASSWORD)  # fixed: the retry goes through
     assert (await deliver(workdir, datetime.now(UTC) + timedelta(hours=1))).delivered == 1
     assert len(mailbox.mails) == 1
+
+
+async def test_an_elevation_requested_and_approved_is_told(
+    workdir: Workdir, receiver: Receiver
+) -> None:
+    workdir.write(tier="gold")
+    with_channels(workdir, webhook(receiver, "support", 'events = ["elevation_requested"]'))
+    with_channels(workdir, webhook(receiver, "all"))
+    async with await Ops.open(workdir.config, actor="support:eva") as ops:
+        elevation = await ops.elevate("alpha", reason="year-end rollover", minutes=90)
+        assert (await deliver(workdir)).delivered == 2
+        await ops.approve_elevation(elevation.id, approver="Rektor Anna")
+    assert (await deliver(workdir)).delivered == 1  # "support" wants requests only
+    got = [
+        (r.headers["ess-delivery"].rsplit(".", 1)[1], orjson.loads(r.body))
+        for r in receiver.requests
+    ]
+    assert [(c, d["event"]) for c, d in got] == [
+        ("support", "elevation_requested"),
+        ("all", "elevation_requested"),
+        ("all", "elevation_approved"),
+    ]
+    requested = got[0][1]
+    assert requested["command"] == f"ess elevation approve {elevation.id} --approver 'NAME'"
+    facts = {f["name"]: f["value"] for f in requested["facts"]}
+    assert facts["asked by"] == "support:eva" and facts["reason"] == "year-end rollover"
+    assert {f["name"]: f["value"] for f in got[2][1]["facts"]}["approved by"] == "Rektor Anna"
