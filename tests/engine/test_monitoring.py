@@ -80,7 +80,7 @@ async def get(port: int, path: str) -> httpx.Response:
 
 async def test_metrics_after_runs_and_a_missed_run_in_healthz(tmp_path: Path) -> None:
     port = free_port()
-    config = install(tmp_path, port, margin_s=1.0, slow="latency_s = 0.2\nbatch_size = 25")
+    config = install(tmp_path, port, margin_s=1.0, slow="latency_s = 0.4\nbatch_size = 25")
     events: list[SchedulerEvent] = []
     stop = asyncio.Event()
     clock = near_a_minute(0.5)
