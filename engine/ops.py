@@ -31,7 +31,13 @@ from engine.journal import (
 from engine.journal import JournalError as JournalError  # front ends map these to messages
 from engine.journal import JournalWriteError as JournalWriteError
 from engine.journal import LeaseLost as LeaseLost
+from engine.journal.upkeep import JournalBackup as JournalBackup
+from engine.journal.upkeep import JournalCheck as JournalCheck
+from engine.journal.upkeep import backup_journal, check_journal
 from engine.limits import Limit, shortened, strictest
+from engine.notify.courier import ChannelTest as ChannelTest
+from engine.notify.courier import CourierReport as CourierReport
+from engine.notify.courier import deliver_due, send_tests
 from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
 from engine.source import SourceContext, SourceError
@@ -709,6 +715,45 @@ class Ops:
             f"elevation {elevation_id} approved by customer {approver}",
         )
         return elevation_view(await self._elevation(elevation_id))
+
+    # ------------------------------------------------------------------ notifications
+    async def deliver_notices(self) -> CourierReport:
+        """Deliver what the outbox holds that is due; the scheduler does this on its own."""
+        return await deliver_due(self.journal, self.cfg)
+
+    async def notify_test(self, tenant_id: str) -> list[ChannelTest]:
+        """A test message to each of the tenant's channels, now; each answers ok or why not."""
+        tenant = self._tenant(tenant_id)
+        if not tenant.notify:
+            raise ConfigurationError(
+                f"tenant {tenant_id!r} has no notification channels; add a "
+                f"[[tenants.{tenant_id}.notify]] table to {self.cfg.path}"
+            )
+        results = await send_tests(self.cfg, tenant_id)
+        await self.journal.add_audit(
+            self.actor,
+            "notify_test",
+            tenant_id,
+            True,
+            "; ".join(f"{r.channel}: {'ok' if r.ok else r.error}" for r in results),
+        )
+        return results
+
+
+async def journal_check(config: str | Path | LoadedConfig | None = None) -> JournalCheck:
+    """``ess journal check``: the journal's schema and integrity. It opens the file without
+    migrating it, so it also answers for a journal an older or a newer ESS wrote."""
+    cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    return await check_journal(cfg.journal_path)
+
+
+async def journal_backup(
+    dest: Path, config: str | Path | LoadedConfig | None = None, *, overwrite: bool = False
+) -> JournalBackup:
+    """``ess journal backup``: a consistent copy of the live journal, taken while runs go on;
+    the journal is neither migrated nor written, so a backup before an upgrade is the old one."""
+    cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    return await backup_journal(cfg.journal_path, dest, overwrite=overwrite)
 
 
 def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
