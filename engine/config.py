@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engine.civic_hash import CivicHash, KeyedCivicHash, KeyOnFirstUse, drop
 from engine.display import scrub_personnummer
-from engine.secrets import SecretResolver, check_reference
+from engine.secrets import SecretError, SecretResolver, check_reference
 
 DEFAULT_CONFIG = "ess.toml"
 CONFIG_ENV = "ESS_CONFIG"
@@ -140,6 +141,19 @@ class McpConfig(_Frozen):
         return value
 
 
+class PrivacyConfig(_Frozen):
+    # a secret reference to the key of the personnummer hash (see engine.civic_hash); without
+    # one no personnummer is kept at all
+    civic_key: str | None = None
+
+    @field_validator("civic_key")
+    @classmethod
+    def _ref(cls, value: str | None) -> str | None:
+        if value is not None and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
+
+
 class ConsoleConfig(_Frozen):
     read_only: bool = False
     refresh_seconds: float = Field(5.0, gt=0, le=3600)
@@ -149,6 +163,7 @@ class EssConfig(_Frozen):
     journal: JournalConfig = JournalConfig()
     console: ConsoleConfig = ConsoleConfig()
     mcp: McpConfig = McpConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 
     @field_validator("tenants", mode="before")
@@ -204,6 +219,23 @@ class LoadedConfig:
 
     def secrets(self) -> SecretResolver:
         return SecretResolver(base_dir=self.base_dir)
+
+    def civic_hash(self, *, on_first_use: bool = False) -> CivicHash:
+        """The installation's personnummer hash: keyed by ``[privacy] civic_key``, or keeping
+        nothing without one. Raises :class:`SecretError` when the key does not resolve (at
+        once, or ``on_first_use``)."""
+        ref = self.config.privacy.civic_key
+        if ref is None:
+            return drop
+        resolver = self.secrets()
+
+        def keyed() -> KeyedCivicHash:
+            key = resolver.resolve(ref)
+            if len(key.reveal()) < 16:
+                raise SecretError(f"the key {ref!r} ([privacy] civic_key) is under 16 characters")
+            return KeyedCivicHash(key)
+
+        return KeyOnFirstUse(keyed) if on_first_use else keyed()
 
     def tenant(self, tenant_id: str) -> TenantConfig:
         try:

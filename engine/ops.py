@@ -122,7 +122,9 @@ class Ops:
         read_only: bool = False,
     ) -> Ops:
         cfg = config if isinstance(config, LoadedConfig) else load_config(config)
-        journal = await SqliteJournal.open(cfg.journal_path)
+        journal = await SqliteJournal.open(
+            cfg.journal_path, civic_hash=cfg.civic_hash(on_first_use=True)
+        )
         ops = cls(cfg, journal, actor=actor, read_only=read_only)
         for tid, t in cfg.config.tenants.items():
             await journal.upsert_tenant(tid, t.name or tid, t.tier)

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+import orjson
+
+from engine.civic_hash import CivicHash, drop, hashed_in_json
 from engine.target import attrs_from_json, upgraded_fingerprint
 
 
@@ -22,6 +25,11 @@ class MigrationTx(Protocol):
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+
+    @property
+    def civic_hash(self) -> CivicHash | None:
+        """The installation's keyed personnummer hash, when the journal was opened with one."""
+        ...
 
 
 Migration = str | Callable[[MigrationTx], Awaitable[None]]
@@ -80,6 +88,53 @@ async def _lease_owner_columns(tx: MigrationTx) -> None:
     for name, kind in _LEASE_OWNER:
         if name not in have:
             await tx.execute(f"ALTER TABLE leases ADD COLUMN {name} {kind}")
+
+
+async def _civic_numbers_hashed(tx: MigrationTx) -> None:
+    """4: no personnummer in the source's raw records (see ``engine.civic_hash``).
+
+    With the installation's key each one is replaced by its keyed hash in place. Without one a
+    record holding a personnummer is removed and its tenant's checkpoint cleared, so that the
+    next read is a full one and brings the record back as the source has it, hashed or without
+    the number. Bodies that are not JSON are an adapter's own and are left alone.
+    """
+    civic_hash = tx.civic_hash
+    stale: set[str] = set()
+    after: tuple[Any, ...] = ()
+    while True:
+        rows = await tx.all(
+            "SELECT tenant, entity, id, body FROM source_records "
+            + ("WHERE (tenant, entity, id) > (?, ?, ?) " if after else "")
+            + "ORDER BY tenant, entity, id LIMIT ?",
+            (*after, _PAGE),
+        )
+        if not rows:
+            break
+        updates: list[tuple[Any, ...]] = []
+        removals: list[tuple[Any, ...]] = []
+        for tenant, entity, rid, body in rows:
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                continue
+            new, hit = hashed_in_json(doc, civic_hash or drop)
+            if not hit:
+                continue
+            if civic_hash is None:
+                removals.append((tenant, entity, rid))
+                stale.add(tenant)
+            else:
+                updates.append((orjson.dumps(new), tenant, entity, rid))
+        await tx.executemany(
+            "UPDATE source_records SET body=? WHERE tenant=? AND entity=? AND id=?", updates
+        )
+        await tx.executemany(
+            "DELETE FROM source_records WHERE tenant=? AND entity=? AND id=?", removals
+        )
+        after = tuple(rows[-1])[:3]
+    await tx.executemany(
+        "UPDATE source_state SET checkpoint=NULL WHERE tenant=?", [(t,) for t in sorted(stale)]
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -268,4 +323,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _current_mirror_fingerprints,
     # 3: the lease holder's process, so that a holder that died on this host is taken over
     _lease_owner_columns,
+    # 4: personnummer in the source cache replaced by their keyed hash (or removed)
+    _civic_numbers_hashed,
 )

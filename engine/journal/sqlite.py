@@ -21,6 +21,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from engine.civic_hash import CivicHash
 from engine.findings import Finding
 from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
@@ -69,14 +70,19 @@ def _dumps(value: Any) -> str:
 class SqliteJournal(Journal):
     """One journal file. Open with :meth:`open`; close when done."""
 
-    def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
+    def __init__(
+        self, path: Path, conn: aiosqlite.Connection, civic_hash: CivicHash | None = None
+    ) -> None:
         self.path = path
         self._db = conn
         self._write = asyncio.Lock()
+        self._civic_hash = civic_hash
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    async def open(cls, path: Path) -> SqliteJournal:
+    async def open(cls, path: Path, *, civic_hash: CivicHash | None = None) -> SqliteJournal:
+        """Open (and migrate) the journal at ``path``. ``civic_hash`` is the installation's
+        keyed personnummer hash, which a migration may need; it is never stored."""
         if path.is_dir():
             raise JournalError(
                 f"the journal {path} is a folder; journal.path must name a file (e.g. ess.db)"
@@ -92,7 +98,7 @@ class SqliteJournal(Journal):
             await _stopped(pending)
             raise JournalError(f"cannot open the journal {path}: {exc}") from None
         conn.row_factory = aiosqlite.Row
-        j = cls(path, conn)
+        j = cls(path, conn, civic_hash)
         try:
             await j._setup()
         except Exception as exc:
@@ -139,7 +145,7 @@ class SqliteJournal(Journal):
             except sqlite3.Error as exc:
                 raise _write_error(self.path, exc) from None
             try:
-                yield _Tx(self._db)
+                yield _Tx(self._db, self._civic_hash)
                 await self._db.execute("COMMIT")
             except BaseException as exc:
                 await self._roll_back()
@@ -956,8 +962,13 @@ class SqliteJournal(Journal):
 class _Tx:
     """The statements allowed inside :meth:`SqliteJournal.transaction`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, civic_hash: CivicHash | None = None) -> None:
         self._db = db
+        self._civic_hash = civic_hash
+
+    @property
+    def civic_hash(self) -> CivicHash | None:
+        return self._civic_hash
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
         return await self._db.execute(sql, params)
