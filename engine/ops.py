@@ -16,6 +16,9 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from engine import plugins, runner
+from engine.audit_chain import AuditHead as AuditHead  # front ends show and parse heads
+from engine.audit_chain import AuditLink, verify_chain
+from engine.audit_chain import ChainVerdict as ChainVerdict
 from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
 from engine.executor import RetryPolicy
@@ -509,10 +512,35 @@ class Ops:
         return [elevation_view(r, now) for r in await self.journal.list_elevations(tenant_id)]
 
     async def audit(self, tenant_id: str | None = None, *, limit: int = 200) -> list[AuditView]:
+        if tenant_id is not None:
+            self._tenant(tenant_id)  # an unknown tenant is a mistake, not an empty log
         return [
             AuditView(a.id, a.at, a.actor, a.action, a.tenant, a.allowed, a.detail)
             for a in await self.journal.list_audit(tenant_id, limit)
         ]
+
+    async def audit_head(self) -> AuditHead | None:
+        """The audit log's head (newest row id and hash), to keep outside the host."""
+        return await self.journal.audit_head()
+
+    async def verify_audit(self, known: AuditHead | None = None) -> ChainVerdict:
+        """Check the audit log's hash chain, and that ``known`` (a head seen outside the host)
+        is still in it unchanged. Audited, with the verdict."""
+        links: list[AuditLink] = []
+        after = 0
+        while page := await self.journal.audit_chain(after, _AUDIT_PAGE):
+            links.extend(page)
+            after = page[-1].id
+        verdict = verify_chain(links, known)
+        detail = f"{verdict.checked} rows" + (f" against head {known.id}" if known else "")
+        await self.journal.add_audit(
+            self.actor,
+            "audit_verify",
+            None,
+            True,
+            detail + ("" if verdict.ok else f"; broken: {verdict.problem}"),
+        )
+        return verdict
 
     async def can(self, action: WriteAction, tenant_id: str) -> Decision:
         tenant = self._tenant(tenant_id)
@@ -733,6 +761,8 @@ class _ReadOnlyCache:
     async def save(self, **_: Any) -> None:
         return None
 
+
+_AUDIT_PAGE = 5000
 
 _MAKES = frozenset({Action.CREATE, Action.UPDATE, Action.RESTORE})
 """Actions whose attributes are what a target should hold."""

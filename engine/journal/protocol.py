@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+from engine.audit_chain import AuditHead, AuditLink
 from engine.findings import Finding
 from engine.journal.lease_owner import LeaseOwner
 from engine.plan import Operation, OpStatus, Plan
@@ -549,6 +550,14 @@ class Journal(Protocol):
 
     async def list_audit(self, tenant: str | None, limit: int) -> list[AuditRecord]:
         """Audit rows newest first, of one tenant or all."""
+        ...
+
+    async def audit_chain(self, after_id: int, limit: int) -> list[AuditLink]:
+        """Audit rows after an id, oldest first, as the hash chain covers them (to verify)."""
+        ...
+
+    async def audit_head(self) -> AuditHead | None:
+        """The newest audit row's id and hash, or None before the first."""
         ...
 
     # ------------------------------------------------------------------ source cache

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from engine.audit_chain import GENESIS, row_hash
 from engine.civic_hash import CivicHash, drop, hashed_in_json
 from engine.target import attrs_from_json, upgraded_fingerprint
 
@@ -135,6 +136,38 @@ async def _civic_numbers_hashed(tx: MigrationTx) -> None:
     await tx.executemany(
         "UPDATE source_state SET checkpoint=NULL WHERE tenant=?", [(t,) for t in sorted(stale)]
     )
+
+
+async def _audit_chain(tx: MigrationTx) -> None:
+    """5: the audit log as a hash chain (see ``engine.audit_chain``).
+
+    The rows already there are chained as they stand: the chain proves what happens to them
+    from now on, not what happened before.
+    """
+    have = {row[1] for row in await tx.all("PRAGMA table_info(audit)")}
+    for name, kind in (
+        ("prev", "TEXT NOT NULL DEFAULT ''"),
+        ("hash", "TEXT NOT NULL DEFAULT ''"),
+        ("tombstone", "INTEGER NOT NULL DEFAULT 0"),
+    ):
+        if name not in have:
+            await tx.execute(f"ALTER TABLE audit ADD COLUMN {name} {kind}")
+    prev, after = GENESIS, 0
+    while True:
+        rows = await tx.all(
+            "SELECT id, at, actor, action, tenant, allowed, detail FROM audit WHERE id > ? "
+            "ORDER BY id LIMIT ?",
+            (after, _PAGE),
+        )
+        if not rows:
+            return
+        chained: list[tuple[Any, ...]] = []
+        for rid, at, actor, action, tenant, allowed, detail in rows:
+            digest = row_hash(prev, rid, at, actor, action, tenant, bool(allowed), detail)
+            chained.append((prev, digest, rid))
+            prev = digest
+        await tx.executemany("UPDATE audit SET prev=?, hash=? WHERE id=?", chained)
+        after = rows[-1][0]
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -325,4 +358,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _lease_owner_columns,
     # 4: personnummer in the source cache replaced by their keyed hash (or removed)
     _civic_numbers_hashed,
+    # 5: the audit log chained by hashes, so an edited, removed or cut row is found
+    _audit_chain,
 )

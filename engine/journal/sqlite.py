@@ -21,6 +21,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from engine.audit_chain import GENESIS, AuditHead, AuditLink, row_hash
 from engine.civic_hash import CivicHash
 from engine.findings import Finding
 from engine.journal.lease_owner import LeaseOwner
@@ -851,11 +852,40 @@ class SqliteJournal(Journal):
         self, actor: str, action: str, tenant: str | None, allowed: bool, detail: str
     ) -> None:
         async with self.transaction() as tx:
+            # under the write lock, so the row after the newest is this one
+            last = await tx.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+            rid, prev = (int(last[0]) + 1, str(last[1])) if last is not None else (1, GENESIS)
+            at = now_iso()
+            digest = row_hash(prev, rid, at, actor, action, tenant, allowed, detail)
             await tx.execute(
-                "INSERT INTO audit(at, actor, action, tenant, allowed, detail) "
-                "VALUES (?,?,?,?,?,?)",
-                (now_iso(), actor, action, tenant, int(allowed), detail),
+                "INSERT INTO audit(id, at, actor, action, tenant, allowed, detail, prev, hash) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (rid, at, actor, action, tenant, int(allowed), detail, prev, digest),
             )
+
+    async def audit_chain(self, after_id: int, limit: int) -> list[AuditLink]:
+        rows = await self._all(
+            "SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [
+            AuditLink(
+                r["id"],
+                r["at"],
+                r["actor"],
+                r["action"],
+                r["tenant"],
+                bool(r["allowed"]),
+                r["detail"],
+                r["prev"],
+                r["hash"],
+                bool(r["tombstone"]),
+            )
+            for r in rows
+        ]
+
+    async def audit_head(self) -> AuditHead | None:
+        row = await self._one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+        return AuditHead(int(row["id"]), str(row["hash"])) if row is not None else None
 
     async def list_audit(self, tenant: str | None, limit: int) -> list[AuditRecord]:
         if tenant is None:

@@ -129,7 +129,7 @@ def test_search_and_explain(shared: Path) -> None:
 
 
 def test_audit_and_elevations(shared: Path) -> None:
-    rows = ess_json(shared, "audit")
+    rows = ess_json(shared, "audit", "list")
     assert any(a["actor"] == "scenario:setup" for a in rows)
     elevations = ess_json(shared, "elevation", "list", "beta")
     assert elevations
@@ -231,7 +231,7 @@ def test_no_personnummer_reaches_any_output(shared: Path) -> None:
         ("findings", "alpha"),
         ("logs", run),
         ("search", person),
-        ("audit",),
+        ("audit", "list"),
         ("explain", "alpha", "person", person),
     ]
     for args in commands:
@@ -250,5 +250,6 @@ def test_approve_applies_a_held_plan(fresh: Path) -> None:
     assert applied["status"] == "succeeded"
     assert applied["counts"]["done"] > 0
     assert any(
-        a["action"] == "approve" and a["actor"] == "cli:tester" for a in ess_json(fresh, "audit")
+        a["action"] == "approve" and a["actor"] == "cli:tester"
+        for a in ess_json(fresh, "audit", "list")
     )

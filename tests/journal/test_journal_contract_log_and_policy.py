@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
+from engine.audit_chain import GENESIS, AuditHead, link_hash, verify_chain
 from engine.journal import AuditRecord, ElevationRecord, EventRecord, Journal
 from tests.journal.journal_support import TENANT, new_run
 
@@ -94,3 +96,17 @@ async def test_the_audit_reads_back_newest_first(journal: Journal) -> None:
     everything = await journal.list_audit(None, 10)
     assert [a.tenant for a in everything] == ["other", None, TENANT, TENANT]
     assert len(await journal.list_audit(None, 2)) == 2
+
+
+async def test_the_audit_is_a_hash_chain_ending_at_its_head(journal: Journal) -> None:
+    assert await journal.audit_head() is None
+    for n in range(7):
+        await journal.add_audit("cli:eva", "sync", TENANT, n % 2 == 0, f"sync {n}")
+    links = await journal.audit_chain(0, 100)
+    assert [link.id for link in links] == list(range(1, 8))
+    assert links[0].prev == GENESIS
+    assert all(b.prev == a.hash for a, b in pairwise(links))
+    assert all(link_hash(link) == link.hash for link in links)
+    assert await journal.audit_head() == AuditHead(7, links[-1].hash)
+    assert verify_chain(links, AuditHead(7, links[-1].hash)).ok
+    assert [link.id for link in await journal.audit_chain(5, 100)] == [6, 7]

@@ -64,6 +64,8 @@ CALLS: dict[str, Call] = {
     "list_elevations": lambda j: j.list_elevations(),
     "get_elevation": lambda j: j.get_elevation(1),
     "list_audit": lambda j: j.list_audit(None, 10),
+    "audit_chain": lambda j: j.audit_chain(0, 10),
+    "audit_head": lambda j: j.audit_head(),
     "load_source": lambda j: j.load_source(TENANT),
     "source_cache": lambda j: _now(j.source_cache(TENANT)),
     "search_index": lambda j: j.search_index("berg", None, 10),

@@ -73,7 +73,7 @@ def test_a_demo_leaves_no_personnummer_and_no_key_in_the_journal_or_the_output(
         ["show", "2"],
         ["logs", "1"],
         ["findings", "demo"],
-        ["audit", "demo"],
+        ["audit", "list", "demo"],
         ["status"],
         ["search", person["familyName"]],
         ["explain", "demo", "person", person["id"]],
