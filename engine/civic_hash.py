@@ -16,17 +16,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.display import PERSONNUMMER
+from engine.personnummer import KEPT_WRONG_CHECK, looks_like, wrong_check_digit
 from engine.secrets import Secret
 
 PREFIX = "hmac-sha256:"
-"""Marks a stored value as a keyed hash, so that hashing is idempotent across reads."""
+"""Marks a stored value as a keyed hash, so that hashing is idempotent across reads; a number
+whose check digit is wrong is kept as ``KEPT_WRONG_CHECK`` + its hash, so that validation still
+finds it (the one thing about the number the hash keeps)."""
 
 CivicHash = Callable[[str], str | None]
 """A personnummer to what may be kept of it: its keyed hash, or None (nothing)."""
 
 
-def drop(civic: str) -> None:
-    """Keep nothing: the rule when no key is configured."""
+def drop(civic: str) -> str | None:
+    """Keep nothing (the rule when no key is configured) but a wrong check digit's verdict."""
+    if civic.startswith(KEPT_WRONG_CHECK) or wrong_check_digit(civic):
+        return KEPT_WRONG_CHECK
     return None
 
 
@@ -42,7 +47,7 @@ def normalised(civic: str) -> str:
 
 
 def is_hashed(value: str) -> bool:
-    return value.startswith(PREFIX)
+    return value.startswith(PREFIX) or value.startswith(KEPT_WRONG_CHECK)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class KeyedCivicHash:
         if is_hashed(civic):
             return civic
         mac = hmac.new(self.key.reveal().encode(), normalised(civic).encode(), hashlib.sha256)
-        return PREFIX + mac.hexdigest()
+        return (KEPT_WRONG_CHECK if wrong_check_digit(civic) else PREFIX) + mac.hexdigest()
 
 
 class KeyOnFirstUse:
@@ -77,6 +82,10 @@ def hashed_in_json(value: Any, civic_hash: CivicHash) -> tuple[Any, bool]:
     hash (or null without a key), and whether anything was replaced. A string that is more than
     a personnummer loses the whole string: a name or note holding one is not worth keeping."""
     if isinstance(value, str):
+        if is_hashed(value):
+            return value, False
+        if looks_like(value):
+            return civic_hash(value.strip()), True
         found = PERSONNUMMER.search(value)
         if found is None:
             return value, False

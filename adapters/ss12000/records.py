@@ -14,13 +14,13 @@ kept (data minimisation: no birth date, no sex, no metadata).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
 
 from engine.civic_hash import CivicHash, drop, hashed_in_json, is_hashed
 from engine.display import PERSONNUMMER
+from engine.personnummer import looks_like
 
 
 class _Record(msgspec.Struct, rename="camel", omit_defaults=True, gc=False):
@@ -207,13 +207,9 @@ def encode(rec: Any, civic_hash: CivicHash = drop) -> bytes:
     return msgspec.json.encode(doc)
 
 
-CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
-"""An identifier shaped like a personnummer (a temporary one has letters in its last four)."""
-
-
 def holds_civic(value: str) -> bool:
     """Whether an identifier is, or holds, a personnummer (or is the hash of one)."""
-    return bool(CIVIC_LIKE.match(value) or PERSONNUMMER.search(value) or is_hashed(value))
+    return looks_like(value) or is_hashed(value) or PERSONNUMMER.search(value) is not None
 
 
 def _minimal_person(rec: Person, civic_hash: CivicHash) -> Person:
