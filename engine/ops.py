@@ -37,6 +37,7 @@ from engine.journal import LeaseLost as LeaseLost
 from engine.limits import Limit, shortened, strictest
 from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
+from engine.redact import HIDDEN_ERROR, PROTECTED_LABEL, masked_attrs, pseudonym
 from engine.source import SourceContext, SourceError
 from engine.target import Attrs
 from engine.validate import check_read
@@ -176,8 +177,24 @@ class Ops:
             targets=run.targets,
         )
 
-    def _op_view(self, r: OperationRecord) -> OperationView:
+    async def _masked(self, tenant_id: str) -> frozenset[str]:
+        """The persons of the tenant whose identity is protected and masked now: every view
+        of their operations, past runs' included, shows the pseudonym only."""
+        return await self.journal.masked_persons(tenant_id, PROTECTED_LABEL)
+
+    async def _op_views(self, rows: list[OperationRecord]) -> list[OperationView]:
+        masked: dict[str, frozenset[str]] = {}
+        for t in {r.tenant for r in rows}:
+            masked[t] = await self._masked(t)
+        return [self._op_view(r, masked[r.tenant]) for r in rows]
+
+    def _op_view(self, r: OperationRecord, masked: frozenset[str] = frozenset()) -> OperationView:
         op = r.op
+        hidden = next((k for k in (op.key, op.parent) if k is not None and k in masked), None)
+        if hidden is not None:  # written before the person was protected: names in it
+            label, last_error = pseudonym(hidden), HIDDEN_ERROR if r.last_error else ""
+        else:
+            label, last_error = op.label or op.key, r.last_error
         return OperationView(
             id=op.id,
             run_id=r.run_id,
@@ -187,11 +204,11 @@ class Ops:
             kind=op.kind,
             key=op.key,
             parent=op.parent,
-            label=op.label or op.key,
+            label=label,
             status=r.status.value,
             attempts=op.attempts,
             reason=r.reason,
-            last_error=r.last_error,
+            last_error=last_error,
             target_id=op.target_id,
             updated_at=r.updated_at,
             advice=_advice(r),
@@ -339,7 +356,7 @@ class Ops:
         rows = await self.journal.list_operations(
             run_id, status=status, kind=kind, limit=limit, offset=offset
         )
-        return [self._op_view(r) for r in rows]
+        return await self._op_views(rows)
 
     def _record_of(self, r: OperationRecord) -> tuple[str, str]:
         """The source record behind an operation: what its target says the kind stands for
@@ -364,17 +381,19 @@ class Ops:
         r = await self.journal.get_operation(op_id)
         if r is None:
             raise NotFound(f"no item {op_id}; `ess failures` lists the open ones")
-        view = self._op_view(r)
+        (view,) = await self._op_views([r])
+        hidden = view.label != (r.op.label or r.op.key) and view.label.startswith(PROTECTED_LABEL)
         attempts = tuple(
-            Attempt(a.number, a.at, a.outcome, a.reason, a.message)
+            Attempt(a.number, a.at, a.outcome, a.reason, HIDDEN_ERROR if hidden else a.message)
             for a in await self.journal.attempts_of(op_id)
         )
         record_type, record_key = self._record_of(r)
         idx = await self.journal.index_record(r.tenant, record_type, record_key)
+        desired = _attrs_dict(r.op.attrs)
         return OperationDetail(
             operation=view,
             attempts=attempts,
-            desired=_attrs_dict(r.op.attrs),
+            desired=masked_attrs(desired) if hidden else desired,
             source_record=idx.body if idx else None,
             record_type=record_type,
             record_key=record_key,
@@ -386,7 +405,7 @@ class Ops:
         if tenant_id is not None:
             self._tenant(tenant_id)
         rows = await self.journal.open_trouble(tenant_id, limit=limit, offset=offset)
-        return [self._op_view(r) for r in rows]
+        return await self._op_views(rows)
 
     async def findings(
         self,
@@ -479,19 +498,25 @@ class Ops:
         )
         desired: dict[str, dict[str, Any]] = {}
         observed: dict[str, dict[str, Any]] = {}
+        masked = await self._masked(tenant_id)
+        hidden = record_type == "person" and key in masked
+
+        def hide(attrs: dict[str, Any]) -> dict[str, Any]:
+            return masked_attrs(attrs) if hidden else attrs
+
         for m in await self.journal.mirror_for_key(tenant_id, key):
             observed.setdefault(m.target, {})[m.kind] = {
                 "target_id": m.target_id,
-                "attrs": _attrs_dict(m.attrs),
+                "attrs": hide(_attrs_dict(m.attrs)),
                 "suspended_at": m.suspended_at.isoformat() if m.suspended_at else None,
                 "archived": m.archived,
             }
         records = await self.journal.operations_for_record(tenant_id, key)
-        ops = [self._op_view(r) for r in records]
+        ops = [self._op_view(r, masked) for r in records]
         for r in records:
             op = r.op
             if op.action in _MAKES and op.parent is None and op.attrs:
-                desired.setdefault(op.target, {}).setdefault(op.kind, _attrs_dict(op.attrs))
+                desired.setdefault(op.target, {}).setdefault(op.kind, hide(_attrs_dict(op.attrs)))
         summary = _explain_summary(
             record_type, label, source_record, findings, observed, ops, list(tenant.targets)
         )

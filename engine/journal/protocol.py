@@ -594,6 +594,11 @@ class Journal(Protocol):
         """One record of the index with its redacted source record, or None."""
         ...
 
+    async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:
+        """Source ids of the persons whose label in the last snapshot's index begins with
+        ``label_prefix`` (the pseudonym of a masked protected identity)."""
+        ...
+
 
 class JournalSourceCache:
     """:class:`engine.source.SourceCache` over a journal, for one tenant."""

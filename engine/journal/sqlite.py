@@ -988,6 +988,14 @@ class SqliteJournal(Journal):
             return None
         return IndexRecord(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]) if r[5] else None)
 
+    async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:
+        rows = await self._all(
+            "SELECT key FROM snapshot_index WHERE tenant=? AND record_type='person' "
+            "AND substr(label, 1, ?) = ?",
+            (tenant, len(label_prefix), label_prefix),
+        )
+        return frozenset(str(r[0]) for r in rows)
+
 
 class _Tx:
     """The statements allowed inside :meth:`SqliteJournal.transaction`."""

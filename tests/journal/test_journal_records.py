@@ -70,6 +70,7 @@ CALLS: dict[str, Call] = {
     "source_cache": lambda j: _now(j.source_cache(TENANT)),
     "search_index": lambda j: j.search_index("berg", None, 10),
     "index_record": lambda j: j.index_record(TENANT, "person", "u1"),
+    "masked_persons": lambda j: j.masked_persons(TENANT, "Åsa"),
 }
 
 
