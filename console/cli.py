@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 
-from console import cli_audit, cli_config, cli_queries, cli_runs, cli_scheduler, cli_tools
+from console import (
+    cli_approver,
+    cli_audit,
+    cli_config,
+    cli_queries,
+    cli_runs,
+    cli_scheduler,
+    cli_tools,
+)
 from console.cli_common import CliState, default_actor
 from console.cli_errors import EssGroup
 from engine.config import CONFIG_ENV, DEFAULT_CONFIG
@@ -77,6 +85,7 @@ cli_config.register(app, config_app)
 cli_runs.register(app, elevation_app, source_app)
 cli_queries.register(app)
 cli_audit.register(app)
+cli_approver.register(app)
 cli_scheduler.register(app)
 cli_tools.register(app, sample_app)
 app.add_typer(config_app)

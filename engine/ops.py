@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from engine import plugins, runner
+from engine import approval, plugins, runner
 from engine.audit_chain import AuditHead as AuditHead  # front ends show and parse heads
 from engine.audit_chain import AuditLink, verify_chain
 from engine.audit_chain import ChainVerdict as ChainVerdict
@@ -42,6 +43,7 @@ from engine.source import SourceContext, SourceError
 from engine.target import Attrs
 from engine.validate import check_read
 from engine.views import (
+    ApproverView,
     Attempt,
     AuditView,
     CommandResult,
@@ -216,7 +218,28 @@ class Ops:
 
     async def _elevations(self, tenant_id: str) -> list[ElevationView]:
         now = datetime.now(UTC)
-        return [elevation_view(r, now) for r in await self.journal.list_elevations(tenant_id)]
+        rows = await self._signed(await self.journal.list_elevations(tenant_id))
+        return [elevation_view(r, now) for r in rows]
+
+    async def _signed(self, rows: list[ElevationRecord]) -> list[ElevationRecord]:
+        """The rows with a gold approval kept only where the approver's enrolled key verifies
+        its signature of the elevation's challenge: an approval written into the journal any
+        other way approves nothing."""
+        keys: dict[tuple[str, str], str] = {}
+        for t in {r.tenant for r in rows if r.needs_approval and r.approved_by}:
+            keys.update(
+                ((k.tenant, k.name), k.public_key) for k in await self.journal.approver_keys(t)
+            )
+        out = []
+        for r in rows:
+            if r.needs_approval and r.approved_by:
+                key = keys.get((r.tenant, r.approved_by))
+                if key is None or not approval.verified(
+                    key, approval.challenge(_facts(r)), r.approval_signature or ""
+                ):
+                    r = replace(r, approved_by=None, approved_at=None)
+            out.append(r)
+        return out
 
     async def _guarded(
         self,
@@ -535,7 +558,8 @@ class Ops:
 
     async def elevations(self, tenant_id: str | None = None) -> list[ElevationView]:
         now = datetime.now(UTC)
-        return [elevation_view(r, now) for r in await self.journal.list_elevations(tenant_id)]
+        rows = await self._signed(await self.journal.list_elevations(tenant_id))
+        return [elevation_view(r, now) for r in rows]
 
     async def audit(self, tenant_id: str | None = None, *, limit: int = 200) -> list[AuditView]:
         if tenant_id is not None:
@@ -743,27 +767,94 @@ class Ops:
             raise NotFound(f"no elevation {elevation_id}")
         return row
 
-    async def approve_elevation(self, elevation_id: int, *, approver: str) -> ElevationView:
+    async def elevation_challenge(self, elevation_id: int) -> str:
+        """The text a gold tenant's approver signs to approve this elevation."""
+        return approval.challenge(_facts(await self._elevation(elevation_id)))
+
+    async def approve_elevation(
+        self, elevation_id: int, *, approver: str, signature: str
+    ) -> ElevationView:
+        """Approve a gold elevation with the customer approver's signature of its challenge,
+        checked against the key enrolled for them (``add_approver``)."""
         row = await self._elevation(elevation_id)
         if not approver.strip():
             raise OpsError("name the customer's approver (--approver)")
-        view = elevation_view(row)
+        (checked,) = await self._signed([row])
+        view = elevation_view(checked)
         if view.status != "pending_approval":
             raise OpsError(f"elevation {elevation_id} is {view.status}, not waiting for approval")
+        refusal = ""
         if self.read_only:
+            refusal = "read-only mode: this session may look but not change anything"
+        else:
+            keys = {k.name: k.public_key for k in await self.journal.approver_keys(row.tenant)}
+            if approver not in keys:
+                refusal = (
+                    f"no key is enrolled for approver {approver!r} of tenant {row.tenant}; "
+                    "an approval is the approver's own signature (`ess approver add`)"
+                )
+            elif not approval.verified(keys[approver], approval.challenge(_facts(row)), signature):
+                refusal = (
+                    f"the signature is not {approver}'s signature of elevation "
+                    f"{elevation_id}'s challenge (`ess elevation challenge {elevation_id}`)"
+                )
+        if refusal:
             await self.journal.add_audit(
-                self.actor, "approve_elevation", row.tenant, False, "refused: read-only mode"
+                self.actor, "approve_elevation", row.tenant, False, f"refused: {refusal}"
             )
-            raise PolicyRefused("read-only mode: this session may look but not change anything")
-        await self.journal.approve_elevation(elevation_id, approver)
+            raise PolicyRefused(refusal)
+        await self.journal.approve_elevation(elevation_id, approver, signature)
         await self.journal.add_audit(
             self.actor,
             "approve_elevation",
             row.tenant,
             True,
-            f"elevation {elevation_id} approved by customer {approver}",
+            f"elevation {elevation_id} approved by customer {approver} (signature verified)",
         )
-        return elevation_view(await self._elevation(elevation_id))
+        (done,) = await self._signed([await self._elevation(elevation_id)])
+        return elevation_view(done)
+
+    async def approvers(self, tenant_id: str | None = None) -> list[ApproverView]:
+        if tenant_id is not None:
+            self._tenant(tenant_id)
+        return [
+            ApproverView(k.tenant, k.name, k.public_key, k.enrolled_at, k.enrolled_by)
+            for k in await self.journal.approver_keys(tenant_id)
+        ]
+
+    async def add_approver(self, tenant_id: str, name: str, public_key: str) -> ApproverView:
+        """Enrol a customer approver's Ed25519 public key. Audited: whoever enrols a key can
+        approve with it, so the customer must learn of every enrolment."""
+        self._tenant(tenant_id)
+        if not name.strip():
+            raise OpsError("name the approver")
+        try:
+            key = approval.public_key_text(approval.public_key(public_key))
+        except approval.ApprovalKeyError as exc:
+            raise OpsError(f"the public key: {exc}") from None
+        await self._approver_change(tenant_id, f"enrol approver {name} key {key}")
+        await self.journal.add_approver_key(tenant_id, name, key, self.actor)
+        (view,) = [a for a in await self.approvers(tenant_id) if a.name == name]
+        return view
+
+    async def remove_approver(self, tenant_id: str, name: str) -> None:
+        self._tenant(tenant_id)
+        if name not in {a.name for a in await self.approvers(tenant_id)}:
+            raise NotFound(f"no approver {name!r} of tenant {tenant_id}")
+        await self._approver_change(tenant_id, f"remove approver {name}")
+        await self.journal.remove_approver_key(tenant_id, name)
+
+    async def _approver_change(self, tenant_id: str, detail: str) -> None:
+        if self.read_only:
+            await self.journal.add_audit(
+                self.actor, "approver", tenant_id, False, f"{detail} — refused: read-only"
+            )
+            raise PolicyRefused("read-only mode: this session may look but not change anything")
+        await self.journal.add_audit(self.actor, "approver", tenant_id, True, detail)
+
+
+def _facts(row: ElevationRecord) -> approval.ElevationFacts:
+    return approval.ElevationFacts(row.id, row.tenant, row.reason, row.created_at, row.expires_at)
 
 
 def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:

@@ -208,6 +208,17 @@ class Explanation:
 
 
 @dataclass(frozen=True)
+class ApproverView:
+    """A customer approver of a gold tenant and the public key their approvals verify with."""
+
+    tenant: str
+    name: str
+    public_key: str
+    enrolled_at: datetime
+    enrolled_by: str
+
+
+@dataclass(frozen=True)
 class AuditView:
     id: int
     at: datetime

@@ -10,6 +10,7 @@ implementing the same protocol and passing the same contract tests (tests/journa
 
 from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
+    ApproverKeyRecord,
     AttemptRecord,
     AuditRecord,
     ElevationRecord,
@@ -37,6 +38,7 @@ from engine.journal.protocol import (
 from engine.journal.sqlite import SqliteJournal
 
 __all__ = [
+    "ApproverKeyRecord",
     "AttemptRecord",
     "AuditRecord",
     "ElevationRecord",

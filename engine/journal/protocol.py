@@ -212,6 +212,18 @@ class ElevationRecord:
     approved_by: str | None
     approved_at: datetime | None
     revoked: bool
+    approval_signature: str | None = None  # the approver's Ed25519 signature of the challenge
+
+
+@dataclass(frozen=True, slots=True)
+class ApproverKeyRecord:
+    """A customer approver's enrolled Ed25519 public key for one tenant."""
+
+    tenant: str
+    name: str
+    public_key: str
+    enrolled_at: datetime
+    enrolled_by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,8 +542,22 @@ class Journal(Protocol):
         """Record an elevation request; returns its id."""
         ...
 
-    async def approve_elevation(self, elevation_id: int, approver: str) -> None:
-        """A customer approver approved a gold tenant's elevation."""
+    async def approve_elevation(
+        self, elevation_id: int, approver: str, signature: str | None = None
+    ) -> None:
+        """A customer approver approved a gold tenant's elevation (with their signature)."""
+        ...
+
+    async def add_approver_key(self, tenant: str, name: str, public_key: str, actor: str) -> None:
+        """Enrol (or replace) a customer approver's public key for a tenant."""
+        ...
+
+    async def remove_approver_key(self, tenant: str, name: str) -> bool:
+        """Remove an approver's key; False when there was none."""
+        ...
+
+    async def approver_keys(self, tenant: str | None) -> list[ApproverKeyRecord]:
+        """The enrolled approver keys of one tenant or all, by tenant and name."""
         ...
 
     async def list_elevations(self, tenant: str | None = None) -> list[ElevationRecord]:

@@ -360,4 +360,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     _civic_numbers_hashed,
     # 5: the audit log chained by hashes, so an edited, removed or cut row is found
     _audit_chain,
+    # 6: gold approvals signed by the customer's approver (Ed25519), and their enrolled keys
+    """
+    ALTER TABLE elevations ADD COLUMN approval_signature TEXT;
+    CREATE TABLE approver_keys (
+        tenant TEXT NOT NULL,
+        name TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL,
+        enrolled_by TEXT NOT NULL,
+        PRIMARY KEY (tenant, name)
+    );
+    """,
 )

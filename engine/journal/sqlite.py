@@ -26,6 +26,7 @@ from engine.civic_hash import CivicHash
 from engine.findings import Finding
 from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
+    ApproverKeyRecord,
     AttemptRecord,
     AuditRecord,
     ElevationRecord,
@@ -828,12 +829,44 @@ class SqliteJournal(Journal):
             )
             return int(cur.lastrowid or 0)
 
-    async def approve_elevation(self, elevation_id: int, approver: str) -> None:
+    async def approve_elevation(
+        self, elevation_id: int, approver: str, signature: str | None = None
+    ) -> None:
         async with self.transaction() as tx:
             await tx.execute(
-                "UPDATE elevations SET approved_by=?, approved_at=? WHERE id=?",
-                (approver, now_iso(), elevation_id),
+                "UPDATE elevations SET approved_by=?, approved_at=?, approval_signature=? "
+                "WHERE id=?",
+                (approver, now_iso(), signature, elevation_id),
             )
+
+    async def add_approver_key(self, tenant: str, name: str, public_key: str, actor: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT OR REPLACE INTO approver_keys(tenant, name, public_key, enrolled_at, "
+                "enrolled_by) VALUES (?,?,?,?,?)",
+                (tenant, name, public_key, now_iso(), actor),
+            )
+
+    async def remove_approver_key(self, tenant: str, name: str) -> bool:
+        async with self.transaction() as tx:
+            cur = await tx.execute(
+                "DELETE FROM approver_keys WHERE tenant=? AND name=?", (tenant, name)
+            )
+            return bool(cur.rowcount)
+
+    async def approver_keys(self, tenant: str | None) -> list[ApproverKeyRecord]:
+        sql = "SELECT * FROM approver_keys" + (" WHERE tenant=?" if tenant else "")
+        rows = await self._all(sql + " ORDER BY tenant, name", (tenant,) if tenant else ())
+        return [
+            ApproverKeyRecord(
+                r["tenant"],
+                r["name"],
+                r["public_key"],
+                datetime.fromisoformat(r["enrolled_at"]),
+                r["enrolled_by"],
+            )
+            for r in rows
+        ]
 
     async def list_elevations(self, tenant: str | None = None) -> list[ElevationRecord]:
         if tenant is None:
@@ -1111,6 +1144,7 @@ def _elevation(r: aiosqlite.Row) -> ElevationRecord:
         approved_by=r["approved_by"],
         approved_at=parse_ts(r["approved_at"]),
         revoked=bool(r["revoked"]),
+        approval_signature=r["approval_signature"],
     )
 
 

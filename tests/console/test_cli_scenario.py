@@ -164,7 +164,26 @@ def test_gold_tenant_refuses_without_an_approved_elevation(fresh: Path) -> None:
     elevation = ess_json(fresh, "elevate", "gamma", "--reason", "first sync")
     assert elevation["status"] == "pending_approval"
     assert ess(fresh, "sync", "gamma")[0] == 3
-    approved = ess_json(fresh, "elevation", "approve", str(elevation["id"]), "--approver", "rektor")
+    key = fresh.parent / "rektor.pem"
+    code, public, err = ess(fresh, "approver", "keygen", str(key))
+    assert code == 0, err
+    assert ess(fresh, "approver", "add", "gamma", "rektor", public.strip())[0] == 0
+    challenge = fresh.parent / "challenge.txt"
+    code, text, err = ess(fresh, "elevation", "challenge", str(elevation["id"]))
+    assert code == 0, err
+    challenge.write_text(text, encoding="utf-8")
+    code, signature, err = ess(fresh, "approver", "sign", "--key", str(key), str(challenge))
+    assert code == 0, err
+    approved = ess_json(
+        fresh,
+        "elevation",
+        "approve",
+        str(elevation["id"]),
+        "--approver",
+        "rektor",
+        "--signature",
+        signature.strip(),
+    )
     assert approved["status"] == "active"
     assert ess(fresh, "sync", "gamma", "--json")[0] == 0
 

@@ -64,6 +64,8 @@ CALLS: dict[str, Call] = {
     "list_elevations": lambda j: j.list_elevations(),
     "get_elevation": lambda j: j.get_elevation(1),
     "list_audit": lambda j: j.list_audit(None, 10),
+    "approver_keys": lambda j: j.approver_keys(None),
+    "remove_approver_key": lambda j: j.remove_approver_key(TENANT, "rektor"),
     "audit_chain": lambda j: j.audit_chain(0, 10),
     "audit_head": lambda j: j.audit_head(),
     "load_source": lambda j: j.load_source(TENANT),
@@ -127,6 +129,7 @@ async def _fill(j: Journal) -> None:
     )
     await j.approve_elevation(elevation, "chef")
     await j.add_audit("test", "sync", TENANT, True, "sync")
+    await j.add_approver_key(TENANT, "rektor", "a2V5", "cli:eva")
     await j.add_audit("test", "source_check", None, True, "read")
     await j.save_source(
         TENANT, upserts={"persons": {"u1": b"{}"}}, deletes={}, checkpoint="c", full=True
