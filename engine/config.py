@@ -145,6 +145,10 @@ class PrivacyConfig(_Frozen):
     # a secret reference to the key of the personnummer hash (see engine.civic_hash); without
     # one no personnummer is kept at all
     civic_key: str | None = None
+    # retention: the run log's events and the attempts of runs older than this are removed
+    history_days: int = Field(396, ge=30, le=3650)
+    # audit rows older than this become tombstones (content gone, the hash chain kept)
+    audit_days: int = Field(1826, ge=365, le=36500)
 
     @field_validator("civic_key")
     @classmethod

@@ -29,6 +29,7 @@ from engine.journal import (
     FindingRecord,
     Journal,
     OperationRecord,
+    Pruned,
     RunRecord,
     SqliteJournal,
 )
@@ -667,7 +668,29 @@ class Ops:
             tenant_id, trigger, dry_run=dry_run, targets=targets, full=full, progress=progress
         )
         run_id = await _mapped(runner.sync(self.journal, self.cfg, tenant_id, opts))
+        if not dry_run:
+            await self.apply_retention()
         return self._summary(await self._run_record(run_id))
+
+    async def apply_retention(self, now: datetime | None = None) -> Pruned:
+        """Remove what is past its keeping time (``[privacy] history_days``, ``audit_days``);
+        run after every sync. What it removed is audited."""
+        privacy = self.cfg.config.privacy
+        now = now or datetime.now(UTC)
+        pruned = await self.journal.prune(
+            now - timedelta(days=privacy.history_days), now - timedelta(days=privacy.audit_days)
+        )
+        if pruned.events or pruned.attempts or pruned.audit_rows:
+            await self.journal.add_audit(
+                self.actor,
+                "retention",
+                None,
+                True,
+                f"removed {pruned.events} run log events and {pruned.attempts} attempts older "
+                f"than {privacy.history_days} days; {pruned.audit_rows} audit rows older than "
+                f"{privacy.audit_days} days made tombstones",
+            )
+        return pruned
 
     async def retry(self, op_ids: Sequence[int]) -> CommandResult:
         rows = await self.journal.get_operations(list(op_ids))

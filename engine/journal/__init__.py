@@ -32,6 +32,7 @@ from engine.journal.protocol import (
     OperationRecord,
     OperationState,
     OutcomeRow,
+    Pruned,
     RunRecord,
     SkipKey,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "OperationRecord",
     "OperationState",
     "OutcomeRow",
+    "Pruned",
     "RunRecord",
     "SkipKey",
     "SqliteJournal",

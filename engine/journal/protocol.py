@@ -216,6 +216,15 @@ class ElevationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Pruned:
+    """What one pass of retention removed."""
+
+    events: int
+    attempts: int
+    audit_rows: int
+
+
+@dataclass(frozen=True, slots=True)
 class ApproverKeyRecord:
     """A customer approver's enrolled Ed25519 public key for one tenant."""
 
@@ -584,6 +593,12 @@ class Journal(Protocol):
 
     async def audit_head(self) -> AuditHead | None:
         """The newest audit row's id and hash, or None before the first."""
+        ...
+
+    async def prune(self, history_before: datetime, audit_before: datetime) -> Pruned:
+        """Retention: remove the run log's events and the attempts of runs started before
+        ``history_before``, and make audit rows written before ``audit_before`` tombstones
+        (content gone, hash kept, so the chain still verifies)."""
         ...
 
     # ------------------------------------------------------------------ source cache

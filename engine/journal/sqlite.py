@@ -47,6 +47,7 @@ from engine.journal.protocol import (
     OperationRecord,
     OperationState,
     OutcomeRow,
+    Pruned,
     RunRecord,
     SkipKey,
 )
@@ -915,6 +916,31 @@ class SqliteJournal(Journal):
             )
             for r in rows
         ]
+
+    async def prune(self, history_before: datetime, audit_before: datetime) -> Pruned:
+        async with self.transaction() as tx:
+            # runs, operations and audit rows get their ids in time order: each age is an id
+            old_run = await tx.one(
+                "SELECT max(id) FROM runs WHERE started_at < ?",
+                (history_before.isoformat(timespec="milliseconds"),),
+            )
+            last_run = int(old_run[0]) if old_run is not None and old_run[0] is not None else 0
+            events = attempts = 0
+            if last_run:
+                cur = await tx.execute("DELETE FROM events WHERE run_id <= ?", (last_run,))
+                events = cur.rowcount
+                old_op = await tx.one(
+                    "SELECT max(id) FROM operations WHERE run_id <= ?", (last_run,)
+                )
+                if old_op is not None and old_op[0] is not None:
+                    cur = await tx.execute("DELETE FROM attempts WHERE op_id <= ?", (old_op[0],))
+                    attempts = cur.rowcount
+            cur = await tx.execute(
+                "UPDATE audit SET actor='', action='tombstone', tenant=NULL, allowed=0, "
+                "detail='', tombstone=1 WHERE tombstone=0 AND at < ?",
+                (audit_before.isoformat(timespec="milliseconds"),),
+            )
+            return Pruned(events, attempts, cur.rowcount)
 
     async def audit_head(self) -> AuditHead | None:
         row = await self._one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")

@@ -65,6 +65,7 @@ CALLS: dict[str, Call] = {
     "get_elevation": lambda j: j.get_elevation(1),
     "list_audit": lambda j: j.list_audit(None, 10),
     "approver_keys": lambda j: j.approver_keys(None),
+    "prune": lambda j: j.prune(datetime.now(UTC), datetime.now(UTC) - timedelta(days=1)),
     "remove_approver_key": lambda j: j.remove_approver_key(TENANT, "rektor"),
     "audit_chain": lambda j: j.audit_chain(0, 10),
     "audit_head": lambda j: j.audit_head(),
