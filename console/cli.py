@@ -68,7 +68,10 @@ def main_options(
     ] = Path(DEFAULT_CONFIG),
     actor: Annotated[
         str | None,
-        typer.Option("--actor", help="Who acts, for the audit log (default cli:<login user>)."),
+        typer.Option(
+            "--actor",
+            help="A note for the audit log beside the OS user who acts (e.g. a ticket).",
+        ),
     ] = None,
     _version_flag: Annotated[
         bool,
@@ -78,7 +81,7 @@ def main_options(
     ] = False,
 ) -> None:
     """Options that apply to every command."""
-    ctx.obj = CliState(config=config, actor=actor or default_actor())
+    ctx.obj = CliState(config=config, actor=default_actor(actor))
 
 
 cli_config.register(app, config_app)

@@ -8,7 +8,8 @@ command checks again, so no front end can bypass the policy.
 
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from engine.audit_chain import AuditLink, verify_chain
 from engine.audit_chain import ChainVerdict as ChainVerdict
 from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
+from engine.display import visible
 from engine.executor import RetryPolicy
 from engine.journal import (
     ElevationRecord,
@@ -102,12 +104,34 @@ HEALTH_ORDER = {"failing": 0, "held": 1, "warning": 2, "running": 3, "never_run"
 
 
 def default_actor(front: str) -> str:
-    """``front:user``, the actor recorded in audit rows."""
+    """``front:user``, the actor recorded in audit rows (see :func:`os_actor`)."""
+    return os_actor(front)
+
+
+SHARED_ACCOUNT = " (shared account)"
+
+
+def os_user() -> tuple[str, bool]:
+    """The OS account this process runs as, from its user id (not from ``$USER`` or
+    ``$LOGNAME``, which anyone can set), and whether it is shared (root). Per-person accounts
+    are the documented setup."""
+    uid = os.geteuid()
     try:
-        user = getpass.getuser()
-    except Exception:  # no login name in some containers
-        user = "unknown"
-    return f"{front}:{user}"
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without an entry (some containers)
+        name = f"uid{uid}"
+    return name, uid == 0
+
+
+def os_actor(front: str, note: str | None = None, *, host: str | None = None) -> str:
+    """``front:<OS user>`` for the audit, and what the person gave (``--actor``) only as a
+    note beside it: a name typed on the command line proves nothing about who typed it. root
+    is flagged as a shared account."""
+    name, shared = os_user()
+    actor = f"{front}:{name}" + (f"@{host}" if host else "") + (SHARED_ACCOUNT if shared else "")
+    if note and note.strip():
+        actor += f" [note: {visible(' '.join(note.split()), newlines=False)}]"
+    return actor
 
 
 class Ops:

@@ -269,6 +269,6 @@ def test_approve_applies_a_held_plan(fresh: Path) -> None:
     assert applied["status"] == "succeeded"
     assert applied["counts"]["done"] > 0
     assert any(
-        a["action"] == "approve" and a["actor"] == "cli:tester"
+        a["action"] == "approve" and a["actor"].endswith("[note: cli:tester]")
         for a in ess_json(fresh, "audit", "list")
     )
