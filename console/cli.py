@@ -16,6 +16,7 @@ from console import (
     cli_approver,
     cli_audit,
     cli_config,
+    cli_person,
     cli_queries,
     cli_runs,
     cli_scheduler,
@@ -89,6 +90,7 @@ cli_runs.register(app, elevation_app, source_app)
 cli_queries.register(app)
 cli_audit.register(app)
 cli_approver.register(app)
+cli_person.register(app)
 cli_scheduler.register(app)
 cli_tools.register(app, sample_app)
 app.add_typer(config_app)

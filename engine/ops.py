@@ -17,13 +17,16 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from engine import approval, plugins, runner
 from engine.audit_chain import AuditHead as AuditHead  # front ends show and parse heads
 from engine.audit_chain import AuditLink, verify_chain
 from engine.audit_chain import ChainVerdict as ChainVerdict
+from engine.civic_hash import is_hashed
 from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
-from engine.display import visible
+from engine.display import PERSONNUMMER, visible
 from engine.executor import RetryPolicy
 from engine.journal import (
     ElevationRecord,
@@ -39,9 +42,11 @@ from engine.journal import JournalError as JournalError  # front ends map these 
 from engine.journal import JournalWriteError as JournalWriteError
 from engine.journal import LeaseLost as LeaseLost
 from engine.limits import Limit, shortened, strictest
+from engine.personnummer import KEPT_WRONG_CHECK, looks_like
 from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
 from engine.redact import HIDDEN_ERROR, PROTECTED_LABEL, masked_attrs, pseudonym
+from engine.secrets import SecretError
 from engine.source import SourceContext, SourceError
 from engine.target import Attrs
 from engine.validate import check_read
@@ -58,6 +63,7 @@ from engine.views import (
     HeldPlanView,
     OperationDetail,
     OperationView,
+    PersonExport,
     Progress,
     RunDetail,
     RunSummary,
@@ -580,6 +586,66 @@ class Ops:
             operations=tuple(ops[:50]),
             summary=summary,
         )
+
+    async def person_export(self, tenant_id: str, key: str) -> PersonExport:
+        """Everything ESS holds about one person (a data subject's request). ``key`` is their
+        source id, an account name or e-mail address, or their personnummer, which is matched
+        through its keyed hash and neither stored nor written to the audit."""
+        self._tenant(tenant_id)
+        pid, found_by = await self._person_key(tenant_id, key)
+        body = await self.journal.source_record(tenant_id, "persons", pid)
+        cached: dict[str, Any] | None = None
+        if body is not None:
+            doc = orjson.loads(body)
+            cached = doc if isinstance(doc, dict) else {"record": doc}
+            if isinstance(cached.get("civicNo"), dict):
+                cached["civicNo"] = {"value": "(kept only as a keyed hash, never shown)"}
+        explanation = await self.explain(tenant_id, "person", pid)
+        audit = tuple(a for a in await self.audit(tenant_id, limit=10_000) if pid in a.detail)
+        await self.journal.add_audit(
+            self.actor, "person_export", tenant_id, True, f"person {pid} (found by {found_by})"
+        )
+        return PersonExport(tenant_id, pid, found_by, cached, explanation, audit)
+
+    async def _person_key(self, tenant_id: str, key: str) -> tuple[str, str]:
+        key = key.strip()
+        if not key:
+            raise OpsError("name the person: a source id, an account name or a personnummer")
+        if looks_like(key) or PERSONNUMMER.fullmatch(key):
+            try:
+                civic_hash = self.cfg.civic_hash()
+            except SecretError as exc:
+                raise ConfigurationError(f"privacy.civic_key: {exc}") from None
+            hashed = civic_hash(key)
+            if hashed is None or not is_hashed(hashed) or hashed == KEPT_WRONG_CHECK:
+                raise ConfigurationError(
+                    "without [privacy] civic_key ESS keeps no personnummer, so none can be "
+                    "looked up; use the source id or the account name"
+                )
+            ids = await self.journal.source_records_holding(tenant_id, "persons", hashed)
+            if len(ids) != 1:
+                raise NotFound(
+                    f"no one in {tenant_id} with that personnummer"
+                    if not ids
+                    else f"{len(ids)} persons in {tenant_id} share that personnummer"
+                )
+            return ids[0], "personnummer (matched by its keyed hash)"
+        if (
+            await self.journal.index_record(tenant_id, "person", key)
+            or await self.journal.mirror_for_key(tenant_id, key)
+            or await self.journal.source_record(tenant_id, "persons", key)
+        ):
+            return key, "source id"
+        hits = [
+            h
+            for h in await self.journal.search_index(key.lower(), tenant_id, 5)
+            if h.record_type == "person"
+        ]
+        if len(hits) == 1:
+            return hits[0].key, "account name or e-mail address"
+        if hits:
+            raise OpsError(f"{len(hits)} persons match {key!r}; give the source id")
+        raise NotFound(f"no person {key!r} in {tenant_id}")
 
     async def elevations(self, tenant_id: str | None = None) -> list[ElevationView]:
         now = datetime.now(UTC)

@@ -635,6 +635,14 @@ class Journal(Protocol):
         """One record of the index with its redacted source record, or None."""
         ...
 
+    async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
+        """One raw record of the source cache, or None."""
+        ...
+
+    async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
+        """Ids of the cached records of an entity whose body holds ``text`` (a keyed hash)."""
+        ...
+
     async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:
         """Source ids of the persons whose label in the last snapshot's index begins with
         ``label_prefix`` (the pseudonym of a masked protected identity)."""

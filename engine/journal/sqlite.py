@@ -1047,6 +1047,21 @@ class SqliteJournal(Journal):
             return None
         return IndexRecord(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]) if r[5] else None)
 
+    async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
+        row = await self._one(
+            "SELECT body FROM source_records WHERE tenant=? AND entity=? AND id=?",
+            (tenant, entity, key),
+        )
+        return bytes(row[0]) if row is not None else None
+
+    async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
+        rows = await self._all(
+            "SELECT id FROM source_records WHERE tenant=? AND entity=? "
+            "AND instr(CAST(body AS TEXT), ?) > 0 ORDER BY id",
+            (tenant, entity, text),
+        )
+        return [str(r[0]) for r in rows]
+
     async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:
         rows = await self._all(
             "SELECT key FROM snapshot_index WHERE tenant=? AND record_type='person' "

@@ -74,6 +74,8 @@ CALLS: dict[str, Call] = {
     "search_index": lambda j: j.search_index("berg", None, 10),
     "index_record": lambda j: j.index_record(TENANT, "person", "u1"),
     "masked_persons": lambda j: j.masked_persons(TENANT, "Åsa"),
+    "source_record": lambda j: j.source_record(TENANT, "persons", "u1"),
+    "source_records_holding": lambda j: j.source_records_holding(TENANT, "persons", "{"),
 }
 
 
