@@ -170,6 +170,19 @@ async def _audit_chain(tx: MigrationTx) -> None:
         after = rows[-1][0]
 
 
+async def _signed_approvals(tx: MigrationTx) -> None:
+    """6: an approval's signature, and the approvers' enrolled keys (see ``engine.approval``).
+    What is already there is kept (the step may meet a journal whose version was set back)."""
+    have = {row[1] for row in await tx.all("PRAGMA table_info(elevations)")}
+    if "approval_signature" not in have:
+        await tx.execute("ALTER TABLE elevations ADD COLUMN approval_signature TEXT")
+    await tx.execute(
+        "CREATE TABLE IF NOT EXISTS approver_keys ("
+        "tenant TEXT NOT NULL, name TEXT NOT NULL, public_key TEXT NOT NULL, "
+        "enrolled_at TEXT NOT NULL, enrolled_by TEXT NOT NULL, PRIMARY KEY (tenant, name))"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: the whole first schema
     """
@@ -361,15 +374,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 5: the audit log chained by hashes, so an edited, removed or cut row is found
     _audit_chain,
     # 6: gold approvals signed by the customer's approver (Ed25519), and their enrolled keys
-    """
-    ALTER TABLE elevations ADD COLUMN approval_signature TEXT;
-    CREATE TABLE approver_keys (
-        tenant TEXT NOT NULL,
-        name TEXT NOT NULL,
-        public_key TEXT NOT NULL,
-        enrolled_at TEXT NOT NULL,
-        enrolled_by TEXT NOT NULL,
-        PRIMARY KEY (tenant, name)
-    );
-    """,
+    _signed_approvals,
 )
