@@ -163,6 +163,10 @@ async def _fresh_run(
     opts: RunOptions,
 ) -> int:
     # Build every adapter first: a configuration problem stops here, before a run exists.
+    try:
+        civic_hash = cfg.civic_hash()
+    except SecretError as exc:
+        raise _adapter_problem("privacy.civic_key", exc) from None
     source: Source | None = build_source(cfg, tenant_id, tenant)
     targets: dict[str, Target] = {}
     try:
@@ -191,6 +195,7 @@ async def _fresh_run(
             today=today,
             emit=log,
             progress=lambda entity, n: progress(Progress("read", "source", n, 0, entity)),
+            civic_hash=civic_hash,
         )
         read = await source.read(ctx, full=opts.full)
         snap = read.snapshot
