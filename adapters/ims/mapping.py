@@ -131,7 +131,7 @@ class ImsState:
     def __init__(self) -> None:
         self.persons: dict[str, RawPerson] = {}
         self.groups: dict[str, RawGroup] = {}
-        self.members: dict[tuple[str, str, str], RawMember] = {}
+        self.members: dict[tuple[str, str, str, str], RawMember] = {}
         self.deleted_persons: set[str] = set()
         self.deleted_groups: set[str] = set()
         self._warnings: list[Finding] = []

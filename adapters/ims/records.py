@@ -76,8 +76,9 @@ class RawMember:
     sub_role: str = ""
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.group_id, self.member_id, self.role_type)
+    def key(self) -> tuple[str, str, str, str]:
+        """A role of a member in a group; a second title (subrole) is a second role."""
+        return (self.group_id, self.member_id, self.role_type, self.sub_role)
 
 
 @dataclass(frozen=True, slots=True)
