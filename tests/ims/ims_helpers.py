@@ -129,6 +129,9 @@ def document(*records: str, kind: str = "Full", encoding: str = "utf-8") -> str:
 """
 
 
+UNIT_EXT = "<school_unit_code>12345678</school_unit_code><school_type>GR</school_type>"
+
+
 def school_file(*extra: str, kind: str = "Full") -> str:
     """A unit (U1, code 12345678) with a class (C1) of two pupils and a teacher, a teaching
     group (E1) with one pupil, and a contact group that ESS does not sync."""
@@ -136,7 +139,7 @@ def school_file(*extra: str, kind: str = "Full") -> str:
         person("P1", "Ada", "Berg", civic="201001019876"),
         person("P2", "Bo", "Ek", civic="201002029875"),
         person("T1", "Cay", "Lind", civic="197003039874", email="cay.lind@skola.example"),
-        group("U1", "Unit", "Ekskolan", begin="", end="", ext="<school_unit_code>12345678</school_unit_code><school_type>GR</school_type>"),
+        group("U1", "Unit", "Ekskolan", begin="", end="", ext=UNIT_EXT),
         group("C1", "Class", "7A", ext="<school_year>7</school_year>"),
         group("E1", "EducationGroup", "MA7", ext="<course_code>GRGRMAT01</course_code>"),
         group("CG1", "ContactGroup", "201001019876"),
@@ -148,7 +151,9 @@ def school_file(*extra: str, kind: str = "Full") -> str:
             member("P2", "Student", school_year="7"),
             member("T1", "Instructor"),
         ),
-        membership("C1", member("P1", "Student"), member("P2", "Student"), member("T1", "Instructor")),
+        membership(
+            "C1", member("P1", "Student"), member("P2", "Student"), member("T1", "Instructor")
+        ),
         membership("E1", member("P1", "Learner"), member("T1", "Instructor")),
         membership("CG1", member("P1", "Guardian")),
         *extra,

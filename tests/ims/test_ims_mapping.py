@@ -61,7 +61,7 @@ def test_protected_identity_in_tk450_text_and_in_tietos_boolean_with_a_level(
     tmp_path: Path,
 ) -> None:
     v12 = (
-        '<person><sourcedid><id>{id}</id></sourcedid><name><fn>A B</fn><n><family>B</family>'
+        "<person><sourcedid><id>{id}</id></sourcedid><name><fn>A B</fn><n><family>B</family>"
         "<given>A</given></n></name><extension>{privacy}</extension></person>"
     )
     text = document(
@@ -93,7 +93,7 @@ def test_records_the_model_cannot_hold_are_refused_and_held_never_a_crash(
     tmp_path: Path,
 ) -> None:
     text = school_file(
-        '<person><sourcedid><id>P9</id></sourcedid><name><fn></fn></name></person>',
+        "<person><sourcedid><id>P9</id></sourcedid><name><fn></fn></name></person>",
         group("G9", "Class", "9Z"),  # listed by no unit
         group("G8", "Klassrum", "R1"),  # a type ESS does not know
         group("E2", "EducationGroup", "SV7"),
