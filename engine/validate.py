@@ -8,20 +8,39 @@ stops the run. Sources add their own findings for malformed input.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from itertools import chain
 from operator import attrgetter
 
 from engine.findings import Finding, Severity
-from engine.model import MemberRole, Snapshot
+from engine.limits import Limit, check
+from engine.model import MemberRole, Person, Snapshot
+from engine.personnummer import wrong_check_digits
+from engine.sanitize import sanitize, tidy_findings
 
 B, W = Severity.BLOCKING, Severity.WARNING
 
 
-def validate(snap: Snapshot) -> list[Finding]:
-    out: list[Finding] = []
+def check_read(
+    snap: Snapshot, source_findings: Iterable[Finding], limits: Mapping[tuple[str, str], Limit]
+) -> tuple[Snapshot, list[Finding]]:
+    """What a run (or a source check) does with a snapshot just read: control characters out
+    (:mod:`engine.sanitize`), then the rules and the targets' field ``limits`` (see
+    :func:`engine.limits.strictest`); returns the cleaned snapshot and every finding, the
+    source's first, their texts escaped and cut."""
+    snap, cleaned = sanitize(snap)
+    return snap, tidy_findings([*source_findings, *cleaned, *validate(snap, limits)])
+
+
+def validate(
+    snap: Snapshot, limits: Mapping[tuple[str, str], Limit] | None = None
+) -> list[Finding]:
+    """The snapshot's findings; ``limits`` are the strictest field limits of the run's
+    targets (:func:`engine.limits.strictest`), checked when given."""
+    out: list[Finding] = check(snap, limits) if limits else []
     add = out.append
     schools, persons, groups = snap.schools, snap.persons, snap.groups
+    _civic_numbers(out, snap)
 
     for s in schools.values():
         if not s.school_unit_code:
@@ -31,7 +50,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                     W,
                     "school",
                     s.id,
-                    f"school unit {s.name!r} has no schoolUnitCode",
+                    f"school unit {_q(s.name)} has no schoolUnitCode",
                     "enter the Skolverket skolenhetskod on the unit in the source system",
                 )
             )
@@ -42,7 +61,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                     B,
                     "school",
                     s.id,
-                    f"school unit {s.name!r} ends ({s.end}) before it starts ({s.start})",
+                    f"school unit {_q(s.name)} ends ({s.end}) before it starts ({s.start})",
                     "correct the unit's start or end date",
                 )
             )
@@ -55,7 +74,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                     B,
                     "group",
                     g.id,
-                    f"group {g.name!r} belongs to a school unit the source did not deliver "
+                    f"group {_q(g.name)} belongs to a school unit the source did not deliver "
                     f"({g.school_id})",
                     "attach the group to an active school unit, or check the unit's export",
                 )
@@ -67,7 +86,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                     B,
                     "group",
                     g.id,
-                    f"group {g.name!r} ends ({g.end}) before it starts ({g.start})",
+                    f"group {_q(g.name)} ends ({g.end}) before it starts ({g.start})",
                     "correct the group's start or end date",
                 )
             )
@@ -148,7 +167,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                         B,
                         "membership",
                         f"{gid}/{pid}",
-                        f"a membership of group {mg.name!r} ends before it starts",
+                        f"a membership of group {_q(mg.name)} ends before it starts",
                         "correct the membership's dates",
                     )
                 )
@@ -163,7 +182,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                             W,
                             "person",
                             pid,
-                            f"is a member of group {mg.name!r} but not enrolled at its school",
+                            f"is a member of group {_q(mg.name)} but not enrolled at its school",
                             "add the enrolment at the group's school, or remove the membership",
                         )
                     )
@@ -176,7 +195,7 @@ def validate(snap: Snapshot) -> list[Finding]:
                     W,
                     "group",
                     grp.id,
-                    f"group {grp.name!r} has no current teacher",
+                    f"group {_q(grp.name)} has no current teacher",
                     "assign a teacher to the group's activity in the source system",
                 )
             )
@@ -193,6 +212,32 @@ def validate(snap: Snapshot) -> list[Finding]:
             )
         )
     return out
+
+
+def _q(name: str, keep: int = 60) -> str:
+    """A name quoted for a message: escaped, and cut short (a source may send megabytes)."""
+    return repr(name) if len(name) <= keep else repr(name[:keep]) + "..."
+
+
+def _civic_numbers(out: list[Finding], snap: Snapshot) -> None:
+    """A warning for each personnummer whose check digit is wrong (the number never shown)."""
+    persons = snap.persons
+    ids = list(persons)
+    for i in wrong_check_digits(list(map(_CIVIC_NO, persons.values()))):
+        out.append(
+            Finding(
+                "person.civic_no_check_digit",
+                W,
+                "person",
+                ids[i],
+                "the personnummer's check digit is wrong (a typing error?); identity matching "
+                "on it may find no one or the wrong person",
+                "correct the personnummer in the source system",
+            )
+        )
+
+
+_CIVIC_NO: Callable[[Person], str | None] = attrgetter("civic_no")
 
 
 def _dangling(add: Callable[[Finding], None], gid: str, pid: str, missing: str) -> None:
