@@ -135,7 +135,8 @@ class ImsState:
         self.deleted_persons: set[str] = set()
         self.deleted_groups: set[str] = set()
         self._warnings: list[Finding] = []
-        self._seen: set[tuple[str, str]] = set()
+        self._seen: dict[tuple[str, str], Where] = {}
+        self.duplicates: dict[tuple[str, str], list[Where]] = {}
         self.files = 0
         self.deletes = 0
 
@@ -176,17 +177,14 @@ class ImsState:
         self.files += 1
 
     def _once(self, kind: str, rid: str, where: Where) -> None:
+        """An id listed twice in one file: which copy is right cannot be told, so the record
+        is refused (see :meth:`finish`); a later file may list it again, as deltas do."""
         key = (kind, rid)
-        if key in self._seen:
-            self.warn(
-                "ims.duplicate_id",
-                kind,
-                rid,
-                f"{kind} {rid} is listed more than once in {where.file} (again at line "
-                f"{where.line}); the later copy is used",
-                "Export each record once.",
-            )
-        self._seen.add(key)
+        first = self._seen.setdefault(key, where)
+        if first is where:  # this file's copy takes the place of an earlier file's copies
+            self.duplicates.pop(key, None)
+        else:
+            self.duplicates.setdefault(key, [first]).append(where)
 
     def add_person(self, rec: RawPerson) -> None:
         if not rec.id:
@@ -299,6 +297,7 @@ class _Resolver:
 
     def run(self) -> MapResult:
         s = self.s
+        self._duplicates()
         units = {k: g for k, g in s.groups.items() if g.type_value.lower() in SCHOOL_TYPES}
         schools: dict[str, School] = {}
         parents = self._parents(units)
@@ -347,6 +346,25 @@ class _Resolver:
         }
         return MapResult(snapshot, tuple(self.blocking.values()) + tuple(self.warnings), stats)
 
+    def _duplicates(self) -> None:
+        for (kind, rid), places in self.s.duplicates.items():
+            if kind == "group" and rid in self.s.groups:
+                if self.s.groups[rid].type_value.lower() in SCHOOL_TYPES:
+                    kind = "school"
+            shown = "; ".join(str(w) for w in places[:4])
+            more = f" and {len(places) - 4} more" if len(places) > 4 else ""
+            self.blocking[(kind, rid)] = Finding(
+                "ims.duplicate_id",
+                Severity.BLOCKING,
+                kind,
+                rid,
+                f"{kind} {rid}: the export lists this id {len(places)} times ({shown}{more}); "
+                f"which copy is right cannot be told, so the {kind} is left out",
+                f"Give each {kind} an id of its own in the student administration system, "
+                "or remove the copy.",
+                ORIGIN,
+            )
+
     # -- schools --------------------------------------------------------------------------
 
     def _parents(self, units: dict[str, RawGroup]) -> dict[str, str]:
@@ -362,6 +380,8 @@ class _Resolver:
         return parents
 
     def _school(self, g: RawGroup, parent: str | None) -> School | None:
+        if ("school", g.id) in self.blocking:
+            return None
         try:
             if not g.name:
                 raise _Bad("description/short", "is missing")
@@ -415,6 +435,8 @@ class _Resolver:
         units: dict[str, RawGroup],
         schools: dict[str, School],
     ) -> Group | None:
+        if ("group", g.id) in self.blocking:
+            return None
         low = g.type_value.lower()
         gtype = GROUP_TYPES.get(low)
         if gtype is GroupType.OVRIGT and g.sub_type.lower() == PERSONALGRUPP:
@@ -458,6 +480,8 @@ class _Resolver:
     # -- persons --------------------------------------------------------------------------
 
     def _person(self, p: RawPerson) -> Person | None:
+        if ("person", p.id) in self.blocking:
+            return None
         given, family = p.given, p.family
         if (not given or not family) and p.full_name:
             first, _, last = p.full_name.rpartition(" ")

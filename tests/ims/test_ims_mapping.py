@@ -134,12 +134,20 @@ def test_dangling_references_and_unknown_roles_are_warnings(tmp_path: Path) -> N
     assert len(read.snapshot.memberships) == 5
 
 
-def test_duplicate_ids_are_a_warning_and_the_later_copy_is_used(tmp_path: Path) -> None:
-    text = school_file(person("P1", "Adina", "Berg"))
-    read = read_path(write(tmp_path, "org.xml", text))
-    assert read.snapshot.persons["P1"].given_name == "Adina"
-    (dup,) = [f for f in read.findings if f.code == "ims.duplicate_id"]
-    assert dup.record_id == "P1" and "org.xml" in dup.message
+def test_an_id_listed_twice_in_one_file_is_refused_and_held(tmp_path: Path) -> None:
+    """Which copy is right cannot be told: taking the later one could give a pupil another
+    person's name. Both places are named; a later delta may list the id again."""
+    text = school_file(person("P1", "Adina", "Berg"), group("E1", "EducationGroup", "X"))
+    read = read_path(write(tmp_path, "0001.xml", text))
+    assert "P1" not in read.snapshot.persons
+    assert read.snapshot.refused.persons == {"P1"}
+    assert read.snapshot.refused.groups == {"E1"}
+    dup = {f.record_id: f for f in read.findings if f.code == "ims.duplicate_id"}
+    assert set(dup) == {"P1", "E1"} and all(f.blocking for f in dup.values())
+    assert "0001.xml line 8;" in dup["P1"].message and "2 times" in dup["P1"].message
+    write(tmp_path, "0002.xml", document(person("P1", "Adina", "Berg"), kind="Delta"))
+    again = read_path(tmp_path)  # the delta's copy is one copy in its file
+    assert again.snapshot.persons["P1"].given_name == "Adina"
 
 
 def test_a_delta_adds_updates_and_deletes_by_recstatus(tmp_path: Path) -> None:
