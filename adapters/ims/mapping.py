@@ -348,9 +348,9 @@ class _Resolver:
 
     def _duplicates(self) -> None:
         for (kind, rid), places in self.s.duplicates.items():
-            if kind == "group" and rid in self.s.groups:
-                if self.s.groups[rid].type_value.lower() in SCHOOL_TYPES:
-                    kind = "school"
+            raw = self.s.groups.get(rid) if kind == "group" else None
+            if raw is not None and raw.type_value.lower() in SCHOOL_TYPES:
+                kind = "school"
             shown = "; ".join(str(w) for w in places[:4])
             more = f" and {len(places) - 4} more" if len(places) > 4 else ""
             self.blocking[(kind, rid)] = Finding(
