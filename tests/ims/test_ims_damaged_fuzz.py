@@ -70,11 +70,12 @@ def odd_values(draw: st.DrawFn) -> str:
         "GX", escape(kind), escape(draw(TEXT)), begin=escape(draw(DATES)), end=escape(draw(DATES))
     )
     role = draw(st.one_of(st.sampled_from(["Student", "Instructor", "Mentor"]), TEXT))
+    role = escape(role, {'"': "&quot;"})  # an attribute value
     links = membership(
         "GX",
-        member("PX", escape(role), begin=escape(draw(DATES)), school_year=escape(draw(TEXT))),
+        member("PX", role, begin=escape(draw(DATES)), school_year=escape(draw(TEXT))),
     )
-    placed = membership("U1", member("GX", "Class", idtype="Group"), member("PX", escape(role)))
+    placed = membership("U1", member("GX", "Class", idtype="Group"), member("PX", role))
     return school_file(pupil, odd_group, links, placed)
 
 
