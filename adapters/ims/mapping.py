@@ -591,15 +591,15 @@ class _Resolver:
         )
 
     def _role_unknown(self, m: RawMember, role: str) -> None:
+        """A role type ESS does not know may be a pupil or a teacher under another name:
+        the group (or, in a unit, the person) is held rather than changed without it."""
         if role in OTHER_ROLES or (role in MENTOR_ROLES | STAFF_ROLES):
             return  # guardians, contacts, staff roles in groups: not synced
-        self.warn(
-            "ims.unknown_role",
-            "membership",
-            f"{m.group_id}/{m.member_id}",
-            f"a membership at {m.where} has the role type {m.role_type[:40]!r}, which ESS "
-            "does not know; it is left out",
-            "Use the IMS role types Learner/Student, Instructor or Mentor.",
+        self._refuse_link(
+            m,
+            m.group_id in self.s.groups
+            and self.s.groups[m.group_id].type_value.lower() in SCHOOL_TYPES,
+            _Bad("role/@roletype", f"has the unknown value {m.role_type[:40]!r}"),
         )
 
     def _refuse_link(self, m: RawMember, in_unit: bool, bad: _Bad) -> None:

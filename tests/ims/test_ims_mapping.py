@@ -118,20 +118,31 @@ def test_records_the_model_cannot_hold_are_refused_and_held_never_a_crash(
         assert "201001019876" not in f.message + f.fix
 
 
-def test_dangling_references_and_unknown_roles_are_warnings(tmp_path: Path) -> None:
+def test_dangling_references_are_warnings(tmp_path: Path) -> None:
     text = school_file(
-        membership("C1", member("NOBODY", "Student"), member("P2", "Janitor")),
+        membership("C1", member("NOBODY", "Student")),
         membership("NOGROUP", member("P1", "Student")),
     )
     read = read_path(write(tmp_path, "org.xml", text))
     codes = sorted((f.code, f.severity.value) for f in read.findings)
-    assert codes == [
-        ("ims.dangling_reference", "warning"),
-        ("ims.dangling_reference", "warning"),
-        ("ims.unknown_role", "warning"),
-    ]
+    assert codes == [("ims.dangling_reference", "warning")] * 2
     assert not read.snapshot.refused
     assert len(read.snapshot.memberships) == 5
+
+
+def test_a_role_type_ess_does_not_know_holds_the_group_or_the_person(tmp_path: Path) -> None:
+    """It may be a pupil under another name: leaving it out could remove her from the class."""
+    text = school_file(
+        membership("C1", member("P2", "Elev")),
+        membership("U1", member("P1", "Vaktmästare")),
+        membership("E1", member("P2", "Guardian")),  # a role ESS knows and leaves alone
+    )
+    read = read_path(write(tmp_path, "org.xml", text))
+    assert read.snapshot.refused.groups == {"C1"}
+    assert read.snapshot.refused.persons == {"P1"}
+    messages = " ".join(f.message for f in read.findings if f.blocking)
+    assert "'Elev'" in messages and "'Vaktmästare'" in messages
+    assert "E1" in read.snapshot.groups
 
 
 def test_an_id_listed_twice_in_one_file_is_refused_and_held(tmp_path: Path) -> None:
