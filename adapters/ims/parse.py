@@ -207,6 +207,21 @@ def _head(el: etree._Element) -> FileHead:
     return FileHead(_text(_child(el, "type")), _text(_child(el, "datetime")))
 
 
+RECORD_TAGS = ("{*}enterprise", "{*}properties", "{*}person", "{*}group", "{*}membership")
+
+
+def _root(el: etree._Element, file: str) -> etree._Element:
+    """The document's root, checked: no DOCTYPE, and an ``<enterprise>``."""
+    _refuse_doctype(el, file)
+    if el.getparent() is not None or _local(el) != "enterprise":
+        top = el.getroottree().getroot()
+        raise SourceError(
+            f"{file} line {top.sourceline}: the document is <{_local(top)}>, "
+            "not an IMS Enterprise <enterprise>"
+        )
+    return el
+
+
 def _refuse_doctype(root: etree._Element, file: str) -> None:
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
@@ -223,6 +238,7 @@ def read_records(stream: Readable, file: str) -> Iterator[Record]:
     events = etree.iterparse(
         stream,
         events=("start", "end"),
+        tag=RECORD_TAGS,  # lxml filters in C: Python sees records, not every element
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -231,24 +247,15 @@ def read_records(stream: Readable, file: str) -> Iterator[Record]:
         remove_comments=True,
         remove_pis=True,
     )
-    depth = 0
     root: etree._Element | None = None
     try:
         for event, el in events:
             if event == "start":
                 if root is None:
-                    root = el
-                    _refuse_doctype(el, file)
-                    if _local(el) != "enterprise":
-                        raise SourceError(
-                            f"{file} line {el.sourceline}: the document is <{_local(el)}>, "
-                            "not an IMS Enterprise <enterprise>"
-                        )
-                depth += 1
+                    root = _root(el, file)
                 continue
-            depth -= 1
-            if depth != 1:
-                continue
+            if root is None or el.getparent() is not root:
+                continue  # the root's end, or an element of that name deeper down
             name = _local(el)
             where = Where(file, el.sourceline or 0)
             if name == "person":
@@ -260,16 +267,17 @@ def read_records(stream: Readable, file: str) -> Iterator[Record]:
             elif name == "properties":
                 yield _head(el)
             el.clear()
-            parent = el.getparent()
-            if parent is not None:
-                while el.getprevious() is not None:
-                    del parent[0]
+            while el.getprevious() is not None:
+                del root[0]
     except etree.XMLSyntaxError as exc:
         raise SourceError(_syntax_message(file, exc)) from None
     except etree.LxmlError as exc:
         raise SourceError(f"{file}: cannot be read as XML ({exc})") from None
     if root is None:
-        raise SourceError(f"{file}: the file holds no XML document")
+        top = events.root  # a document without one element ESS reads
+        if top is None:
+            raise SourceError(f"{file}: the file holds no XML document")
+        _root(top, file)
 
 
 def _syntax_message(file: str, exc: etree.XMLSyntaxError) -> str:
