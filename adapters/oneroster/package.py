@@ -9,13 +9,14 @@ encoding, a NUL byte, a header without a column ESS needs, an empty file) is one
 
 from __future__ import annotations
 
-import codecs
 import csv
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from adapters.kit.exports import ExportFile, ZipLimits, export_files
+from adapters.kit.exports import ExportFile, Readable, ZipLimits, export_files
 from adapters.oneroster.columns import NEEDED, REQUIRED_FILES, SPEC
 from engine.source import SourceError
 
@@ -35,6 +36,22 @@ class Package:
         return any(
             v.strip().lower() == "delta" for k, v in self.manifest.items() if k.startswith("file.")
         )
+
+
+class _Raw(io.RawIOBase):
+    """Any binary stream as a raw one, so that io's C text layer decodes it (several times
+    quicker than a Python codec reader)."""
+
+    def __init__(self, stream: Readable) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._stream.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
 
 
 def _base(f: ExportFile) -> str:
@@ -77,7 +94,8 @@ def rows(f: ExportFile, needed: tuple[str, ...] | None, warn: Warn) -> Iterator[
     base = _base(f)
     need = NEEDED.get(base, ()) if needed is None else needed
     with f.open() as stream:
-        text = codecs.getreader("utf-8-sig")(stream)  # type: ignore[arg-type]
+        buffered = io.BufferedReader(_Raw(stream), 1 << 16)
+        text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
         reader = csv.reader(text, strict=True)
         try:
             header = next(reader, None)
@@ -111,7 +129,7 @@ def rows(f: ExportFile, needed: tuple[str, ...] | None, warn: Warn) -> Iterator[
                 yield line, dict(zip(header, values, strict=False))
         except UnicodeDecodeError as exc:
             raise SourceError(
-                f"{f.name} line {reader.line_num + 1}: not UTF-8 ({exc.reason}); export the "
+                f"{f.name} near line {reader.line_num + 1}: not UTF-8 ({exc.reason}); export the "
                 "package as UTF-8"
             ) from None
         except csv.Error as exc:

@@ -105,7 +105,7 @@ def test_a_wrong_encoding_and_a_broken_quote_are_named(tmp_path: Path) -> None:
     folder = write_package(tmp_path)
     users = (folder / "users.csv").read_text(encoding="utf-8").replace("Berg", "Bärg")
     (folder / "users.csv").write_bytes(users.encode("latin-1"))
-    with pytest.raises(SourceError, match=r"users\.csv line \d+: not UTF-8"):
+    with pytest.raises(SourceError, match=r"users\.csv near line \d+: not UTF-8"):
         read_path(folder)
     (folder / "users.csv").write_bytes(users.replace("Bärg", '"Bä"rg').encode())
     with pytest.raises(SourceError, match=r"users\.csv line \d+: not a CSV row"):
