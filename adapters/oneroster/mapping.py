@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date
+from operator import itemgetter
 
 from adapters.oneroster.columns import SE
 from adapters.oneroster.package import Package, Row, rows
@@ -57,6 +58,7 @@ STAFF = frozenset(
 NOT_SYNCED = frozenset({"guardian", "parent", "relative"})
 CLASS_TYPES = {"homeroom": GroupType.KLASS, "scheduled": GroupType.UNDERVISNING}
 PROTECTION = {p.value.lower(): p for p in Protection} | {"": Protection.NONE}
+_FIRST_THREE = itemgetter(0, 1, 2)  # a membership's or role's group or school, person, role
 _USER_ID = re.compile(r"\{([^:{}]+):([^{}]*)\}")
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
 
@@ -67,14 +69,23 @@ class _Bad(Exception):
         self.column, self.problem = column, problem
 
 
+_DATES: dict[str, date] = {}  # a package has few distinct dates and many rows
+
+
 def _date(row: Row, column: str) -> date | None:
-    raw = row.get(column, "").strip()
+    raw = row.get(column, "")
     if not raw:
         return None
+    hit = _DATES.get(raw)
+    if hit is not None:
+        return hit
     try:
-        return date.fromisoformat(raw[:10])
+        day = date.fromisoformat(raw.strip()[:10])
     except ValueError:
         raise _Bad(column, f"is not a date (YYYY-MM-DD): {raw[:40]!r}") from None
+    if len(_DATES) < 100_000:
+        _DATES[raw] = day
+    return day
 
 
 def _need(row: Row, column: str) -> str:
@@ -82,10 +93,6 @@ def _need(row: Row, column: str) -> str:
     if not value:
         raise _Bad(column, "is empty")
     return value
-
-
-def _active(row: Row) -> bool:
-    return row.get("status", "").strip().lower() != "tobedeleted"
 
 
 class Mapper:
@@ -118,10 +125,12 @@ class Mapper:
         def header_warning(file: str, message: str) -> None:
             self.warn("oneroster.header", "source", file, f"{file}: {message}")
 
+        name_of = f.name
         for line, row in rows(f, None, header_warning):
             count += 1
-            if _active(row):
-                yield f.name, line, row
+            status = row.get("status")
+            if not status or status.strip().lower() != "tobedeleted":
+                yield name_of, line, row
         self.stats[name.removesuffix(".csv")] = count
 
     def _by_id(self, name: str, kind: str) -> dict[str, tuple[str, int, Row]]:
@@ -193,12 +202,9 @@ class Mapper:
         )
         memberships = sorted(
             (m for m in memberships if m.person_id in persons and m.group_id in groups),
-            key=lambda m: (m.group_id, m.person_id, m.role.value),
+            key=_FIRST_THREE,
         )
-        roles = sorted(
-            (r for r in roles if r.person_id in persons),
-            key=lambda r: (r.school_id, r.person_id, r.role.value),
-        )
+        roles = sorted((r for r in roles if r.person_id in persons), key=_FIRST_THREE)
         snapshot = Snapshot(
             schools,
             persons,
@@ -404,27 +410,37 @@ class Mapper:
         self, groups: dict[str, Group], persons: dict[str, Person]
     ) -> list[Membership]:
         out: list[Membership] = []
+        append, blocking, held = out.append, self.blocking, self.held_groups
+        skip = NOT_SYNCED | STAFF
+        student, teacher = MemberRole.STUDENT, MemberRole.TEACHER
         for file, line, row in self._rows("enrollments.csv"):
             gid = row.get("classSourcedId", "").strip()
             pid = row.get("userSourcedId", "").strip()
             role = row.get("role", "").strip().lower()
-            if role in NOT_SYNCED or role in STAFF:
-                continue
-            if gid not in groups:
-                if ("group", gid) not in self.blocking and gid not in self.held_groups:
-                    self._dangling(file, line, "classSourcedId", gid)
-                continue
-            if pid not in persons:
-                if ("person", pid) not in self.blocking:
+            if gid not in groups or pid not in persons:
+                if role in skip:
+                    continue
+                if gid not in groups:
+                    if ("group", gid) not in blocking and gid not in held:
+                        self._dangling(file, line, "classSourcedId", gid)
+                elif ("person", pid) not in blocking:
                     self._dangling(file, line, "userSourcedId", pid)
                 continue
+            se_role = row.get(SE + "role", "")
             try:
-                member = _member_role(role, row.get(SE + "role", "").strip().lower())
+                if role == "student" and not se_role:
+                    member = student
+                elif role == "teacher" and not se_role:
+                    member = teacher
+                elif role in skip:
+                    continue
+                else:
+                    member = _member_role(role, se_role.strip().lower())
                 start, end = _date(row, "beginDate"), _date(row, "endDate")
             except _Bad as bad:
                 self._bad("group", gid, file, line, bad)  # the class is held, not changed
                 continue
-            out.append(Membership(gid, pid, member, start, end))
+            append(Membership(gid, pid, member, start, end))
         return out
 
     def _dangling(self, file: str, line: int, column: str, rid: str) -> None:

@@ -117,16 +117,15 @@ def rows(f: ExportFile, needed: tuple[str, ...] | None, warn: Warn) -> Iterator[
                 )
             width = len(header)
             for values in reader:
-                if not any(values):
-                    continue
-                line = reader.line_num
                 if len(values) != width:
+                    if not any(values):
+                        continue
                     warn(
                         f.name,
-                        f"line {line} has {len(values)} values for {width} columns; "
-                        "the row is read as far as it goes",
+                        f"line {reader.line_num} has {len(values)} values for {width} "
+                        "columns; the row is read as far as it goes",
                     )
-                yield line, dict(zip(header, values, strict=False))
+                yield reader.line_num, dict(zip(header, values, strict=False))
         except UnicodeDecodeError as exc:
             raise SourceError(
                 f"{f.name} near line {reader.line_num + 1}: not UTF-8 ({exc.reason}); export the "
