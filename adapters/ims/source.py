@@ -10,7 +10,7 @@ is used, so a broken export never removes anything.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +21,7 @@ from adapters.ims.mapping import ImsState, apply
 from adapters.ims.parse import read_records
 from adapters.kit.exports import ZipLimits, export_files
 from engine.perf import gc_paused
+from engine.rules import Rule
 from engine.secrets import SecretResolver
 from engine.source import SourceContext, SourceRead
 
@@ -34,6 +35,7 @@ class ImsConfigError(ValueError):
 class ImsSource:
     """engine.source.Source for IMS Enterprise 1.1 exports (TK450, Tieto Organization API)."""
 
+    rules: ClassVar[Sequence[Rule]] = ()  # the standard adds no rules of its own
     config_model: ClassVar[type[Any]] = ImsConfig
 
     def __init__(self, config: ImsConfig, base_dir: Path = Path(".")) -> None:

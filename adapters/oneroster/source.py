@@ -7,7 +7,7 @@ read is used, so a broken package never removes anything.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +18,7 @@ from adapters.oneroster.config import OneRosterConfig, describe
 from adapters.oneroster.mapping import Mapper
 from adapters.oneroster.package import open_package
 from engine.perf import gc_paused
+from engine.rules import Rule
 from engine.secrets import SecretResolver
 from engine.source import SourceContext, SourceRead
 
@@ -29,6 +30,7 @@ class OneRosterConfigError(ValueError):
 class OneRosterSource:
     """engine.source.Source for OneRoster 1.2 bulk CSV packages."""
 
+    rules: ClassVar[Sequence[Rule]] = ()  # the standard adds no rules of its own
     config_model: ClassVar[type[Any]] = OneRosterConfig
 
     def __init__(self, config: OneRosterConfig, base_dir: Path = Path(".")) -> None:
