@@ -15,6 +15,7 @@ on depth and text size stay on (``huge_tree`` off). A file that is not well-form
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 from lxml import etree
@@ -24,6 +25,7 @@ from adapters.kit.exports import Readable
 from engine.source import SourceError
 
 Record = FileHead | RawPerson | RawGroup | RawMember
+_intern = sys.intern
 
 PERSON_ID_TYPES = frozenset({"person", "1"})
 GROUP_ID_TYPES = frozenset({"group", "2"})
@@ -178,10 +180,12 @@ def _group(el: etree._Element, where: Where) -> RawGroup:
 
 
 def _members(el: etree._Element, file: str) -> Iterator[RawMember]:
-    group_id = _sourced_id(el)
+    """Each role of each member. Ids, dates and role types are interned: a municipality names
+    each person and group in many memberships, and has few distinct dates and roles."""
+    group_id = _intern(_sourced_id(el))
     for member in _children(el, "member"):
         where = Where(file, member.sourceline or 0)
-        member_id = _sourced_id(member)
+        member_id = _intern(_sourced_id(member))
         id_type = _text(_child(member, "idtype")).lower()
         for role in _children(member, "role"):
             begin, end = _timeframe(role)
@@ -190,12 +194,12 @@ def _members(el: etree._Element, file: str) -> Iterator[RawMember]:
                 group_id,
                 member_id,
                 id_type in GROUP_ID_TYPES,
-                role.get("roletype", "01").strip(),
+                _intern(role.get("roletype", "01").strip()),
                 role.get("recstatus", "").strip(),
                 where,
-                status=_text(_child(role, "status")),
-                begin=begin,
-                end=end,
+                status=_intern(_text(_child(role, "status"))),
+                begin=_intern(begin),
+                end=_intern(end),
                 school_year=_first(ext, "schoolyear", "school_year"),
                 sub_role=_text(_child(role, "subrole")),
             )
