@@ -8,7 +8,8 @@ write from one after it: a create answered with a 5xx or a timeout is in doubt.
 
 Its state lives in a JSON file (``state = "target.json"``) written after every batch, so that a
 process killed mid-run and restarted sees what really happened: the crash tests rely on it. It
-counts how often each object was created, so a duplicate create is visible.
+counts how often each object was created, so a duplicate create is visible, and how many 429s
+it sent and how many writes came again before their Retry-After ran out (``throttles``).
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class MemoryTarget:
         if self.path.exists():
             data: dict[str, Any] = orjson.loads(self.path.read_bytes())
             data.setdefault("lost", [])
+            data.setdefault("throttles", {"sent": 0, "early": 0, "until": {}})
             return data
         return {
             "objects": {},
@@ -136,6 +138,7 @@ class MemoryTarget:
             "next_id": 1,
             "writes": 0,
             "lost": [],
+            "throttles": {"sent": 0, "early": 0, "until": {}},
         }
 
     def _save(self) -> None:
@@ -276,8 +279,17 @@ class MemoryTarget:
             return Outcome.failed("invalid_data", f"{self.name} refused the data", f)
         if op.key in cfg.flaky_keys:
             return Outcome.retry("server_error", "the service keeps answering 503")
+        throttles, now, mark = (
+            self.state["throttles"],
+            time.time(),
+            f"{op.action.value} {op.kind} {op.parent or ''}/{op.key}",
+        )
+        if now < throttles["until"].pop(mark, 0.0):
+            throttles["early"] += 1  # sent again before the Retry-After it was given ran out
         roll = self._rng.random()
         if roll < cfg.throttle_rate:
+            throttles["sent"] += 1
+            throttles["until"][mark] = now + cfg.retry_after_s
             return Outcome.retry("throttled", "429 Too Many Requests", cfg.retry_after_s)
         roll -= cfg.throttle_rate
         if roll < cfg.fault_rate:

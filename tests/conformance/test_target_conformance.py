@@ -1,0 +1,26 @@
+"""Every conformance case against every registered target harness (tests/conformance/conftest.py).
+
+A case the harness declares inapplicable is skipped with the harness's reason; the long
+variants (the fault matrix at 30%) carry the ``conformance`` marker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.testing.conformance import CASES, Bench, Case, TargetHarness, skip_reason
+
+
+def _param(case: Case) -> object:
+    marks = [pytest.mark.conformance] if case.long else []
+    return pytest.param(case, id=case.id, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+async def test_target_conforms(case: Case, harness: TargetHarness, tmp_path: Path) -> None:
+    reason = skip_reason(case, harness.inapplicable)
+    if reason:
+        pytest.skip(f"{harness.name} declares {case.family} inapplicable: {reason}")
+    await case.run(Bench(tmp_path, harness))
