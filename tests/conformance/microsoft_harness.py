@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from adapters.microsoft.config import MicrosoftConfig
-from adapters.microsoft.payloads import class_create_body
 from adapters.microsoft.sandbox import MicrosoftSandbox, SandboxSettings
 from adapters.microsoft.target import MicrosoftTarget
 from engine.config import TenantPolicy
@@ -177,7 +176,9 @@ class MicrosoftHarness:
     def make_by_hand(self, snap: Snapshot) -> str:
         key, obj = sorted(self._desired(snap).objects["class"].items())[0]
         with graph_client(self.sb) as client:
-            made = client.post("/education/classes", json=class_create_body(dict(obj.attrs)))
+            a = dict(obj.attrs)
+            body = {k: a[k] for k in ("displayName", "mailNickname", "externalId")}
+            made = client.post("/education/classes", json={**body, "externalSource": "sis"})
             assert made.status_code == 201, made.text
         return f"class:{key}"
 
