@@ -57,6 +57,7 @@ class MicrosoftHarness:
         self.base = base
         self.timeouts = False
         self.revoked = False
+        self.throttled = False
         sandbox.reset(quiet())
 
     def table(self) -> dict[str, Any]:
@@ -65,6 +66,10 @@ class MicrosoftHarness:
             timeout_s=CLIENT_TIMEOUT_S if self.timeouts else 5.0,
             write_limit=400,
             write_window_s=2.0,
+            # The sandbox counts as early any write that arrives after a 429 was delivered,
+            # though a concurrent client may have sent it before it could read that 429; with
+            # one request in flight its count is exact.
+            max_concurrency=1 if self.throttled else None,
         )
 
     def env(self) -> dict[str, str]:
@@ -83,6 +88,7 @@ class MicrosoftHarness:
         s.directory_write_limit = 40 if throttled else 3000
         s.directory_write_window_s = 1.0 if throttled else 150.0
         self.timeouts = Fault.TIMEOUT in mix
+        self.throttled = throttled
         self.revoked = Fault.TENANT in mix
 
     def throttle_record(self) -> tuple[int, int]:
@@ -111,14 +117,14 @@ class MicrosoftHarness:
                 copies[f"school:{s['externalId']}"] += 1
                 schools[s["externalId"]] = s
         # a class is retired by archiving its team; the class group itself stays as it was
-        live_teams = {t["id"] for t in state["teams"] if not t.get("isArchived")}
-        archived = {k for k, g in classes.items() if g["id"] not in live_teams}
+        archived_teams = {t["id"] for t in state["teams"] if t.get("isArchived")}
+        archived = {k for k, g in classes.items() if g["id"] in archived_teams}
         suspended = {k for k, u in users.items() if u.get("accountEnabled") is False}
         live_classes = {k: g for k, g in classes.items() if k not in archived}
         live: dict[str, dict[str, Any]] = {
             "school": {k: {"name": s.get("displayName")} for k, s in schools.items()},
             "user": {
-                k: {"upn": u.get("userPrincipalName"), "name": u.get("displayName")}
+                k: {"name": u.get("displayName")}  # the UPN is create-only: never updated
                 for k, u in users.items()
                 if k not in suspended
             },
@@ -166,7 +172,7 @@ class MicrosoftHarness:
             for key, o in objs.items():
                 a = dict(o.attrs)
                 if kind == "user":
-                    live[kind][key] = {"upn": a.get("userPrincipalName"), "name": a.get("displayName")}
+                    live[kind][key] = {"name": a.get("displayName")}
                 elif kind == "team":
                     live[kind][key] = {}
                 else:
