@@ -19,11 +19,15 @@ from engine.testing.conformance import Drift, Fault, TrueState, Wanted
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "microsoft"))
 
-from ms_support import SECRET_ENV, graph_client, settings_for  # noqa: E402
+from ms_support import SECRET_ENV, graph_client, settings_for
 
 HANG_S = 0.6  # a timeout fault holds the request this long, then answers 504 ...
 CLIENT_TIMEOUT_S = 0.4  # ... and the client gives up first: the write's fate is unknown
-KINDS = {Fault.SERVER_ERROR: "5xx", Fault.SERVER_ERROR_APPLIED: "applied_5xx", Fault.TIMEOUT: "timeout"}
+KINDS = {
+    Fault.SERVER_ERROR: "5xx",
+    Fault.SERVER_ERROR_APPLIED: "applied_5xx",
+    Fault.TIMEOUT: "timeout",
+}
 
 _shared: MicrosoftSandbox | None = None
 
@@ -190,9 +194,7 @@ class MicrosoftHarness:
 
     def drift(self, snap: Snapshot) -> Drift:
         state = self.sb.state()
-        key_of = {
-            u["id"]: (u.get("student") or {}).get("externalId") for u in state["users"]
-        }
+        key_of = {u["id"]: (u.get("student") or {}).get("externalId") for u in state["users"]}
         klass = next(g for g in state["groups"] if g.get("isClass") and g.get("education"))
         pupil = next(u for u in klass["members"] if key_of.get(u) and u not in klass["owners"])
         self.sb.remove_member(klass["id"], pupil)

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from adapters.ss12000.config import SS12000Config
-from adapters.ss12000.sample.generate import generate
 from adapters.ss12000.sample.dataset import write_dataset
+from adapters.ss12000.sample.generate import generate
 from adapters.ss12000.sandbox import SS12000Sandbox
 from adapters.ss12000.source import SS12000Source
 from engine.model import Snapshot
@@ -17,7 +17,7 @@ from engine.testing.conformance.sources import MunicipalitySpec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ss12000"))
 
-from ss12000_helpers import context, source_for  # noqa: E402
+from ss12000_helpers import context, source_for
 
 
 class SS12000HttpHarness:

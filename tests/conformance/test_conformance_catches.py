@@ -74,9 +74,7 @@ async def test_a_source_that_loses_a_record_fails_the_source_case() -> None:
     spec = MunicipalitySpec()
     await same_snapshot(BuilderSource(), ReadsOnlyAndDropsOne(BuilderSource(), drop=False), spec)
     with pytest.raises(ConformanceFailure, match=r"drops-one differs from builder.*person"):
-        await same_snapshot(
-            BuilderSource(), ReadsOnlyAndDropsOne(BuilderSource(), drop=True), spec
-        )
+        await same_snapshot(BuilderSource(), ReadsOnlyAndDropsOne(BuilderSource(), drop=True), spec)
 
 
 def test_a_declared_inapplicability_is_the_skip_reason() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
-from engine.model import GroupType, MemberRole, Membership, SchoolRoleType, Snapshot
+from engine.model import GroupType, MemberRole, SchoolRoleType, Snapshot
 from engine.testing.builder import tiny_snapshot
 from engine.testing.conformance.bench import Bench
 from engine.testing.conformance.harness import (
@@ -24,7 +24,13 @@ from engine.testing.conformance.harness import (
 )
 from engine.views import RunSummary
 
-CRASH_POINTS = ("after_plan:1", "after_mark:2", "after_apply:2", "before_record:2", "after_record:3")
+CRASH_POINTS = (
+    "after_plan:1",
+    "after_mark:2",
+    "after_apply:2",
+    "before_record:2",
+    "after_record:3",
+)
 """Every named crash point of the runner and executor (engine.faults), at a pass that a first
 sync of the municipality reaches."""
 
@@ -48,13 +54,17 @@ def no_duplicates(truth: TrueState) -> None:
     dups = truth.duplicates()
     if dups:
         shown = ", ".join(f"{k} x{n}" for k, n in sorted(dups.items())[:8])
-        raise fail("no duplicates", f"{len(dups)} natural key(s) with more than one object: {shown}")
+        raise fail(
+            "no duplicates", f"{len(dups)} natural key(s) with more than one object: {shown}"
+        )
 
 
 def equals_desired(bench: Bench, snap: Snapshot, truth: TrueState | None = None) -> None:
     diff = differences(truth or bench.harness.truth(), bench.harness.wanted(snap))
     if diff:
-        raise fail("target equals the desired state", f"{len(diff)} difference(s): " + "; ".join(diff[:12]))
+        raise fail(
+            "target equals the desired state", f"{len(diff)} difference(s): " + "; ".join(diff[:12])
+        )
 
 
 def done_items_present(bench: Bench, truth: TrueState) -> None:
@@ -82,12 +92,17 @@ def done_items_present(bench: Bench, truth: TrueState) -> None:
         if not ok:
             wrong.append(f"{action} {kind} {parent + '/' if parent else ''}{key}")
     if wrong:
-        raise fail("no false success", "done in the journal, not so in the target: " + ", ".join(wrong[:10]))
+        raise fail(
+            "no false success",
+            "done in the journal, not so in the target: " + ", ".join(wrong[:10]),
+        )
 
 
 def expect_run(run: RunSummary, status: str, promise: str) -> RunSummary:
     if run.status != status:
-        raise fail(promise, f"run {run.id} is {run.status}, not {status} ({run.counts}; {run.error})")
+        raise fail(
+            promise, f"run {run.id} is {run.status}, not {status} ({run.counts}; {run.error})"
+        )
     return run
 
 
@@ -121,9 +136,7 @@ async def settle(bench: Bench, snap: Snapshot, *, runs: int = 3) -> None:
 
 # ------------------------------------------------------------------------ changes to a snapshot
 def pupils(snap: Snapshot) -> list[str]:
-    return sorted(
-        r.person_id for r in snap.school_roles if r.role is SchoolRoleType.STUDENT
-    )
+    return sorted(r.person_id for r in snap.school_roles if r.role is SchoolRoleType.STUDENT)
 
 
 def renamed(snap: Snapshot) -> Snapshot:
@@ -146,8 +159,11 @@ def moved(snap: Snapshot) -> Snapshot:
             continue
         mine = {x.group_id for x in snap.memberships if x.person_id == m.person_id}
         other = next(
-            (g for g in sorted(teaching) if g not in mine
-             and teaching[g].school_id == teaching[m.group_id].school_id),
+            (
+                g
+                for g in sorted(teaching)
+                if g not in mine and teaching[g].school_id == teaching[m.group_id].school_id
+            ),
             None,
         )
         if other is None:
@@ -348,7 +364,9 @@ class Case:
     long: bool = False  # left to the ``conformance`` marker's long runs
 
 
-def _bind(fn: Callable[[Bench, str], Awaitable[None]], arg: str) -> Callable[[Bench], Awaitable[None]]:
+def _bind(
+    fn: Callable[[Bench, str], Awaitable[None]], arg: str
+) -> Callable[[Bench], Awaitable[None]]:
     async def bound(bench: Bench) -> None:
         await fn(bench, arg)
 
@@ -375,7 +393,10 @@ CASES: tuple[Case, ...] = (
     Case("update", "update", update),
     Case("link_unlink", "link_unlink", link_unlink),
     Case("suspend_retire", "suspend_retire", suspend_retire),
-    *(Case(f"crash_{p.replace(':', '_')}", "crash", _bind(crash_recovery, p)) for p in CRASH_POINTS),
+    *(
+        Case(f"crash_{p.replace(':', '_')}", "crash", _bind(crash_recovery, p))
+        for p in CRASH_POINTS
+    ),
     Case("drift_repaired", "drift", drift_repaired),
     Case("throttle_honoured", "throttle", throttle_honoured),
     Case("tenant_error_stops", "tenant_error", tenant_error_stops),

@@ -83,10 +83,9 @@ class TargetHarness(Protocol):
         """Environment a run needs, secrets by reference (a crash run's subprocess gets it)."""
         ...
 
-    def faults(self, fault: Fault | None, rate: float = 1.0, *, seed: int = 0) -> None:
-        """Answer ``rate`` of the writes from now on with ``fault``; ``None`` stops all faults.
-
-        ``TENANT`` refuses every request at the tenant level until stopped."""
+    def faults(self, mix: Mapping[Fault, float], *, seed: int = 0) -> None:
+        """From now on answer writes with each fault at its rate (``seed`` fixes the draw);
+        an empty mix stops all faults. ``TENANT`` refuses every request until stopped."""
         ...
 
     def throttle_record(self) -> tuple[int, int]:

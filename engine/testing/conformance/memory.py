@@ -126,7 +126,11 @@ class MemoryHarness:
         state = self._state()
         users = state["objects"]["user"]
         key = sorted(users)[0]
-        users[key]["attrs"] = [["login", "changed.by.hand@skola.example"], ["name", "By Hand"], ["role", "student"]]
+        users[key]["attrs"] = [
+            ["login", "changed.by.hand@skola.example"],
+            ["name", "By Hand"],
+            ["role", "student"],
+        ]
         members = state["links"]["group.member"]
         members.remove(sorted(members)[0])
         self._save(state)
