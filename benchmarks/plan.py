@@ -141,7 +141,7 @@ def plan_round(size: str, seed: int, helper: bool = True) -> dict[str, Any]:
     t = time.perf_counter()
     with gc_paused():  # as the engine's runner does
         limits = strictest([("microsoft", target.field_limits)])
-        snap, findings = check_read(snap, read.findings, limits)
+        snap, findings = check_read(snap, read.findings, limits, source.rules)
         s_ids, p_ids, g_ids = blocked_ids(findings)
         snap = snap.refusing(schools=s_ids, persons=p_ids, groups=g_ids)
     figures["validate_s"] = round(time.perf_counter() - t, 2)

@@ -539,7 +539,9 @@ class Ops:
             raise Unreachable(f"the source of {tenant_id} could not be read: {exc}") from None
         finally:
             await source.aclose()
-        snap, findings = check_read(read.snapshot, read.findings, _field_limits(tenant))
+        snap, findings = check_read(
+            read.snapshot, read.findings, _field_limits(tenant), source.rules
+        )
         shown = shortened(snap)
         labels = {
             p.id: p.display_name if not p.is_protected else "Skyddad identitet"

@@ -201,7 +201,7 @@ async def _fresh_run(
         )
         with gc_paused():
             limits = strictest((n, t.field_limits) for n, t in targets.items())
-            snap, findings = check_read(snap, read.findings, limits)
+            snap, findings = check_read(snap, read.findings, limits, source.rules)
         whole = shortened(snap)  # for the index and the findings' labels
         s_ids, p_ids, g_ids = blocked_ids(findings)
         if s_ids or p_ids or g_ids:

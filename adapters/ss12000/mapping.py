@@ -785,14 +785,6 @@ class Collector:
         for oid, o in self._orgs.items():
             if o[0] != v.SKOLENHET:
                 continue
-            if o[2] is None:
-                self._warn(
-                    "ss12000.no_school_unit_code",
-                    "organisation",
-                    oid,
-                    f"school unit {oid} ({_shown(o[1])}) has no schoolUnitCode",
-                    "Enter the skolenhetskod from Skolverket's register on the school unit.",
-                )
             schools[oid] = School(oid, o[1], o[2], o[3], o[4], o[5], o[6], o[7])
         roles = self._student_roles(units, schools) + self._staff_roles(units, schools)
         return _Roles(schools, roles, units)
