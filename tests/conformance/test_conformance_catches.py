@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from engine.model import Snapshot
-from engine.testing.conformance import CASES, Bench, ConformanceFailure, Fault, skip_reason
+from engine.testing.conformance import (
+    CASES,
+    Bench,
+    ConformanceFailure,
+    Fault,
+    capability_gaps,
+    skip_reason,
+)
 from engine.testing.conformance.cases import adopt_existing, tenant_error_stops
 from engine.testing.conformance.memory import STRICT_CANNOT_ADOPT, MemoryHarness
 from engine.testing.conformance.sources import MunicipalitySpec, same_snapshot
@@ -83,6 +90,22 @@ def test_a_declared_inapplicability_is_the_skip_reason() -> None:
     crash = next(c for c in CASES if c.family == "crash")
     assert skip_reason(adopt, strict.inapplicable) == STRICT_CANNOT_ADOPT
     assert skip_reason(crash, strict.inapplicable) is None
+
+
+def test_a_target_that_reads_no_drift_has_the_drift_case_ruled_out() -> None:
+    class FileFeed:
+        reads_drift = False
+
+    class Service:
+        reads_drift = True
+
+    class Undeclared:
+        pass
+
+    drift = next(c for c in CASES if c.family == "drift")
+    assert "reads_drift = False" in (skip_reason(drift, capability_gaps(FileFeed)) or "")
+    assert skip_reason(drift, capability_gaps(Service)) is None
+    assert skip_reason(drift, capability_gaps(Undeclared)) is None
 
 
 def test_every_case_has_its_own_id_and_the_long_ones_are_marked() -> None:

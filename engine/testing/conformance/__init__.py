@@ -11,6 +11,7 @@ from engine.testing.conformance.harness import (
     TargetHarness,
     TrueState,
     Wanted,
+    capability_gaps,
     differences,
 )
 
@@ -24,6 +25,7 @@ __all__ = [
     "TargetHarness",
     "TrueState",
     "Wanted",
+    "capability_gaps",
     "differences",
     "municipality",
     "skip_reason",

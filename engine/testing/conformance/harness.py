@@ -125,3 +125,15 @@ def differences(truth: TrueState, want: Wanted) -> list[str]:
         out += [f"{kind} {p}/{c}: desired link missing" for p, c in sorted(need_l - have_l)]
         out += [f"{kind} {p}/{c}: link not desired" for p, c in sorted(have_l - need_l)]
     return out
+
+
+def capability_gaps(target_type: type) -> dict[str, str]:
+    """Cases a target's own declared capabilities rule out, by family, with the reason: a target
+    whose refresh reads no change made by hand (``reads_drift = False``) cannot repair drift.
+    A target that does not declare the flag is held to every case."""
+    if getattr(target_type, "reads_drift", True) is False:
+        return {
+            "drift": f"{target_type.__name__} declares reads_drift = False: its refresh reads "
+            "no change made by hand"
+        }
+    return {}
