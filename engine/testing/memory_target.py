@@ -18,6 +18,7 @@ import os
 import random
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -210,8 +211,10 @@ class MemoryTarget:
 
     # ------------------------------------------------------------------ observed
     async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
-        """Drift: objects removed and links changed by hand in the target are seen."""
+        """Drift: objects removed, changed or suspended and links changed by hand in the target
+        are seen."""
         self.state = self._load()
+        now = datetime.now(UTC)
         objects: dict[str, dict[str, MirrorObject]] = {}
         for kind, table in observed.objects.items():
             live = self.objects(kind)
@@ -221,13 +224,15 @@ class MemoryTarget:
                 if obj is None:
                     continue
                 fp = o.fingerprint if obj.get("attrs") == _jsonable(o.attrs) else "drifted"
+                # suspended by hand while the mirror says active: it is suspended from now
+                suspended_at = (o.suspended_at or now) if obj.get("suspended") else None
                 objects[kind][key] = MirrorObject(
                     kind,
                     key,
                     obj["id"],
                     fp,
                     o.attrs,
-                    o.suspended_at if obj.get("suspended") else None,
+                    suspended_at,
                     bool(obj.get("archived")),
                     o.label,
                 )

@@ -196,10 +196,17 @@ class MicrosoftHarness:
         state = self.sb.state()
         key_of = {u["id"]: (u.get("student") or {}).get("externalId") for u in state["users"]}
         klass = next(g for g in state["groups"] if g.get("isClass") and g.get("education"))
-        pupil = next(u for u in klass["members"] if key_of.get(u) and u not in klass["owners"])
-        self.sb.remove_member(klass["id"], pupil)
+        pupils = [u for u in klass["members"] if key_of.get(u) and u not in klass["owners"]]
+        self.sb.remove_member(klass["id"], pupils[0])
         self.sb.rename_group(klass["id"], "Renamed by hand")
-        return Drift("a class renamed and a pupil taken out of it by hand", "class", klass["id"])
+        with graph_client(self.sb) as client:
+            disabled = client.patch(f"/users/{pupils[1]}", json={"accountEnabled": False})
+            assert disabled.status_code == 204, disabled.text
+        return Drift(
+            "a class renamed, a pupil taken out of it and another's account disabled by hand",
+            "class",
+            klass["id"],
+        )
 
     async def aclose(self) -> None:
         self.faults({})

@@ -125,16 +125,20 @@ class MemoryHarness:
     def drift(self, snap: Snapshot) -> Drift:
         state = self._state()
         users = state["objects"]["user"]
-        key = sorted(users)[0]
-        users[key]["attrs"] = [
-            ["login", "changed.by.hand@skola.example"],
-            ["name", "By Hand"],
-            ["role", "student"],
-        ]
+        renamed, suspended = sorted(users)[:2]
+        attrs = dict(users[renamed]["attrs"])
+        attrs["name"] = "By Hand"
+        users[renamed]["attrs"] = sorted([k, v] for k, v in attrs.items())
+        users[suspended]["suspended"] = True
         members = state["links"]["group.member"]
         members.remove(sorted(members)[0])
         self._save(state)
-        return Drift(f"user {key} renamed and a group member removed by hand", "user", key)
+        return Drift(
+            f"user {renamed} renamed, user {suspended} suspended and a group member removed "
+            "by hand",
+            "user",
+            renamed,
+        )
 
     async def aclose(self) -> None:
         return None
