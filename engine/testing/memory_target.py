@@ -284,18 +284,16 @@ class MemoryTarget:
             return Outcome.failed("invalid_data", f"{self.name} refused the data", f)
         if op.key in cfg.flaky_keys:
             return Outcome.retry("server_error", "the service keeps answering 503")
-        throttles, now, mark = (
-            self.state["throttles"],
-            time.time(),
-            f"{op.action.value} {op.kind} {op.parent or ''}/{op.key}",
-        )
-        if now < throttles["until"].pop(mark, 0.0):
-            throttles["early"] += 1  # sent again before the Retry-After it was given ran out
         roll = self._rng.random()
-        if roll < cfg.throttle_rate:
-            throttles["sent"] += 1
-            throttles["until"][mark] = now + cfg.retry_after_s
-            return Outcome.retry("throttled", "429 Too Many Requests", cfg.retry_after_s)
+        throttles = self.state["throttles"]
+        if cfg.throttle_rate or throttles["until"]:  # only a throttling target pays for this
+            now, mark = time.time(), f"{op.action.value} {op.kind} {op.parent or ''}/{op.key}"
+            if now < throttles["until"].pop(mark, 0.0):
+                throttles["early"] += 1  # sent again before the Retry-After it was given ran out
+            if roll < cfg.throttle_rate:
+                throttles["sent"] += 1
+                throttles["until"][mark] = now + cfg.retry_after_s
+                return Outcome.retry("throttled", "429 Too Many Requests", cfg.retry_after_s)
         roll -= cfg.throttle_rate
         if roll < cfg.fault_rate:
             return self._unanswered(op, "server_error", "500 Internal Server Error")

@@ -125,3 +125,24 @@ def test_every_case_has_its_own_id_and_the_long_ones_are_marked() -> None:
         "in_doubt",
         "fault_matrix",
     }
+
+
+async def test_the_memory_target_records_a_write_sent_again_before_its_retry_after(
+    tmp_path: Path,
+) -> None:
+    """What the throttle case reads: a client that comes back early is counted."""
+    from engine.config import TenantPolicy
+    from engine.plan import Action, Operation
+    from engine.target import Batch, TargetContext
+    from engine.testing.memory_target import MemoryTarget, MemoryTargetConfig
+
+    harness = MemoryHarness(tmp_path)
+    cfg = MemoryTargetConfig(state=harness.state_path, throttle_rate=1.0, retry_after_s=30.0)
+    target = MemoryTarget("memory", cfg, TenantPolicy(), tmp_path)
+    op = Operation(1, "memory", Action.CREATE, "school", "s-1", attrs=(("name", "Skolan"),))
+    ctx = TargetContext("alpha", 1)
+    first = await target.apply(Batch((op,)), ctx)
+    assert first[0].reason == "throttled" and first[0].retry_after == 30.0
+    assert harness.throttle_record() == (1, 0)
+    await target.apply(Batch((op,)), ctx)  # at once, not 30 s later
+    assert harness.throttle_record() == (2, 1)
