@@ -12,7 +12,16 @@ from typing import Annotated
 
 import typer
 
-from console import cli_config, cli_queries, cli_runs, cli_scheduler, cli_tools
+from console import (
+    cli_config,
+    cli_journal,
+    cli_notify,
+    cli_queries,
+    cli_runs,
+    cli_scheduler,
+    cli_service,
+    cli_tools,
+)
 from console.cli_common import CliState, default_actor
 from console.cli_errors import EssGroup
 from engine.config import CONFIG_ENV, DEFAULT_CONFIG
@@ -30,6 +39,15 @@ config_app = typer.Typer(name="config", help="Check ess.toml.", no_args_is_help=
 source_app = typer.Typer(name="source", help="Look at a tenant's source.", no_args_is_help=True)
 sample_app = typer.Typer(
     name="sample", help="Sample data in a source format.", no_args_is_help=True
+)
+journal_app = typer.Typer(
+    name="journal", help="Back up and check the journal.", no_args_is_help=True
+)
+notify_app = typer.Typer(
+    name="notify", help="Notifications of held plans and failed runs.", no_args_is_help=True
+)
+service_app = typer.Typer(
+    name="service", help="Run the scheduler as a service.", no_args_is_help=True
 )
 elevation_app = typer.Typer(
     name="elevation", help="Time-boxed elevations of support rights.", no_args_is_help=True
@@ -78,10 +96,16 @@ cli_runs.register(app, elevation_app, source_app)
 cli_queries.register(app)
 cli_scheduler.register(app)
 cli_tools.register(app, sample_app)
+cli_journal.register(journal_app)
+cli_notify.register(notify_app)
+cli_service.register(service_app)
 app.add_typer(config_app)
 app.add_typer(source_app)
 app.add_typer(sample_app)
 app.add_typer(elevation_app)
+app.add_typer(journal_app)
+app.add_typer(notify_app)
+app.add_typer(service_app)
 
 
 def main() -> None:

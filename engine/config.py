@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.display import scrub_personnummer
+from engine.notify.channels import Channel
 from engine.secrets import SecretResolver, check_reference
 
 DEFAULT_CONFIG = "ess.toml"
@@ -91,6 +92,15 @@ class TenantConfig(_Frozen):
     source: dict[str, Any]
     targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     policy: TenantPolicy = TenantPolicy()
+    notify: tuple[Channel, ...] = ()  # where held plans and failed runs are reported
+
+    @field_validator("notify")
+    @classmethod
+    def _channel_names(cls, value: tuple[Channel, ...]) -> tuple[Channel, ...]:
+        names = [c.name for c in value]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"channel names must differ; repeated: {', '.join(dupes)}")
+        return value
 
     @field_validator("schedule")
     @classmethod
@@ -140,6 +150,14 @@ class McpConfig(_Frozen):
         return value
 
 
+class MetricsConfig(_Frozen):
+    """``/metrics`` and ``/healthz`` of the scheduler (docs/operations.md, Monitoring)."""
+
+    port: int | None = Field(None, ge=1, le=65535)  # None: not served
+    host: str = "127.0.0.1"
+    missed_run_margin_s: float = Field(900.0, gt=0, le=86400)
+
+
 class ConsoleConfig(_Frozen):
     read_only: bool = False
     refresh_seconds: float = Field(5.0, gt=0, le=3600)
@@ -149,6 +167,7 @@ class EssConfig(_Frozen):
     journal: JournalConfig = JournalConfig()
     console: ConsoleConfig = ConsoleConfig()
     mcp: McpConfig = McpConfig()
+    metrics: MetricsConfig = MetricsConfig()
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 
     @field_validator("tenants", mode="before")

@@ -31,7 +31,13 @@ from engine.journal import (
 from engine.journal import JournalError as JournalError  # front ends map these to messages
 from engine.journal import JournalWriteError as JournalWriteError
 from engine.journal import LeaseLost as LeaseLost
+from engine.journal.upkeep import JournalBackup as JournalBackup
+from engine.journal.upkeep import JournalCheck as JournalCheck
+from engine.journal.upkeep import backup_journal, check_journal
 from engine.limits import Limit, shortened, strictest
+from engine.notify.courier import ChannelTest as ChannelTest
+from engine.notify.courier import CourierReport as CourierReport
+from engine.notify.courier import deliver_due, send_tests
 from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
 from engine.source import SourceContext, SourceError
@@ -344,8 +350,8 @@ class Ops:
         tenant = self.cfg.config.tenants.get(r.tenant)
         if tenant is not None and r.op.target in tenant.targets:
             try:
-                cls = plugins.load("ess.targets", tenant.target_type(r.op.target))
-                record_type = getattr(cls, "record_types", {}).get(kind)
+                cls = plugins.target_class(tenant.target_type(r.op.target))
+                record_type = cls.record_types.get(kind)
             except plugins.PluginError:  # an adapter that cannot load here: guess below
                 record_type = None
         if record_type is None:
@@ -710,6 +716,45 @@ class Ops:
         )
         return elevation_view(await self._elevation(elevation_id))
 
+    # ------------------------------------------------------------------ notifications
+    async def deliver_notices(self) -> CourierReport:
+        """Deliver what the outbox holds that is due; the scheduler does this on its own."""
+        return await deliver_due(self.journal, self.cfg)
+
+    async def notify_test(self, tenant_id: str) -> list[ChannelTest]:
+        """A test message to each of the tenant's channels, now; each answers ok or why not."""
+        tenant = self._tenant(tenant_id)
+        if not tenant.notify:
+            raise ConfigurationError(
+                f"tenant {tenant_id!r} has no notification channels; add a "
+                f"[[tenants.{tenant_id}.notify]] table to {self.cfg.path}"
+            )
+        results = await send_tests(self.cfg, tenant_id)
+        await self.journal.add_audit(
+            self.actor,
+            "notify_test",
+            tenant_id,
+            True,
+            "; ".join(f"{r.channel}: {'ok' if r.ok else r.error}" for r in results),
+        )
+        return results
+
+
+async def journal_check(config: str | Path | LoadedConfig | None = None) -> JournalCheck:
+    """``ess journal check``: the journal's schema and integrity. It opens the file without
+    migrating it, so it also answers for a journal an older or a newer ESS wrote."""
+    cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    return await check_journal(cfg.journal_path)
+
+
+async def journal_backup(
+    dest: Path, config: str | Path | LoadedConfig | None = None, *, overwrite: bool = False
+) -> JournalBackup:
+    """``ess journal backup``: a consistent copy of the live journal, taken while runs go on;
+    the journal is neither migrated nor written, so a backup before an upgrade is the old one."""
+    cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    return await backup_journal(cfg.journal_path, dest, overwrite=overwrite)
+
 
 def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
     """The strictest field limits of the tenant's targets, from their classes (a source check
@@ -717,10 +762,10 @@ def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
     tables = []
     for name in tenant.targets:
         try:
-            cls = plugins.load("ess.targets", tenant.target_type(name))
+            cls = plugins.target_class(tenant.target_type(name))
         except plugins.PluginError:
             continue
-        tables.append((name, getattr(cls, "field_limits", {})))
+        tables.append((name, cls.field_limits))
     return strictest(tables)
 
 

@@ -12,6 +12,7 @@ from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
     AttemptRecord,
     AuditRecord,
+    DeliveryRecord,
     ElevationRecord,
     EventRecord,
     FindingRecord,
@@ -27,6 +28,7 @@ from engine.journal.protocol import (
     LeaseHolder,
     LeaseLost,
     MirrorRow,
+    NoticeRecord,
     OperationCount,
     OperationRecord,
     OperationState,
@@ -39,6 +41,7 @@ from engine.journal.sqlite import SqliteJournal
 __all__ = [
     "AttemptRecord",
     "AuditRecord",
+    "DeliveryRecord",
     "ElevationRecord",
     "EventRecord",
     "FindingRecord",
@@ -55,6 +58,7 @@ __all__ = [
     "LeaseLost",
     "LeaseOwner",
     "MirrorRow",
+    "NoticeRecord",
     "OperationCount",
     "OperationRecord",
     "OperationState",

@@ -227,6 +227,32 @@ class AuditRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeRecord:
+    """An event people are told of (a held plan, a failed run), written in the same transaction
+    as the change it reports, so that no notification is lost when the process dies."""
+
+    id: int
+    tenant: str
+    kind: str  # plan_held, run_failed, run_partial, elevation_requested, elevation_approved
+    run_id: int | None  # the run it reports, for a run's end
+    elevation_id: int | None  # the elevation it reports, for an elevation
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """How one notice fared on one channel: delivered, waiting for a retry, or given up."""
+
+    notice_id: int
+    channel: str
+    attempts: int
+    retry_at: datetime | None
+    delivered_at: datetime | None
+    given_up: bool
+    last_error: str
+
+
+@dataclass(frozen=True, slots=True)
 class IndexHit:
     """A record of the snapshot index that a search matched."""
 
@@ -549,6 +575,44 @@ class Journal(Protocol):
 
     async def list_audit(self, tenant: str | None, limit: int) -> list[AuditRecord]:
         """Audit rows newest first, of one tenant or all."""
+        ...
+
+    # ------------------------------------------------------------------ monitoring
+    async def run_counts(self) -> dict[str, dict[str, int]]:
+        """Runs counted per tenant and status, for the metrics."""
+        ...
+
+    async def heartbeat(self, process: str) -> None:
+        """Record that ``process`` is alive and can write; raises JournalWriteError if the
+        journal cannot be written (a full disk, a read-only file)."""
+        ...
+
+    # ------------------------------------------------------------------ notification outbox
+    async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
+        """Notices not yet settled on every channel, oldest first. ``update_run`` writes one
+        when a run ends held, failed or partial (not a dry run), ``add_elevation`` and
+        ``approve_elevation`` one for the elevation, each in the same transaction."""
+        ...
+
+    async def deliveries(self, notice_id: int) -> list[DeliveryRecord]:
+        """The notice's delivery state on each channel tried so far."""
+        ...
+
+    async def record_delivery(
+        self,
+        notice_id: int,
+        channel: str,
+        *,
+        delivered: bool,
+        error: str = "",
+        retry_at: datetime | None = None,
+        give_up: bool = False,
+    ) -> None:
+        """One attempt on one channel: delivered, or failed with when to try again."""
+        ...
+
+    async def close_notice(self, notice_id: int) -> None:
+        """The notice is settled on every channel (or no channel wants it)."""
         ...
 
     # ------------------------------------------------------------------ source cache

@@ -268,4 +268,33 @@ MIGRATIONS: tuple[Migration, ...] = (
     _current_mirror_fingerprints,
     # 3: the lease holder's process, so that a holder that died on this host is taken over
     _lease_owner_columns,
+    # 4: the notification outbox: notices written with the run change they report, and their
+    # delivery on each channel; the heartbeats of long-running processes (IF NOT EXISTS, so
+    # that running the step again is harmless)
+    """
+    CREATE TABLE IF NOT EXISTS notices (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        run_id INTEGER,
+        elevation_id INTEGER,
+        created_at TEXT NOT NULL,
+        closed_at TEXT
+    );
+    CREATE INDEX IF NOT EXISTS notices_open ON notices(closed_at, id);
+    CREATE TABLE IF NOT EXISTS notice_deliveries (
+        notice_id INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        retry_at TEXT,
+        delivered_at TEXT,
+        given_up INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (notice_id, channel)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS heartbeats (
+        process TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    );
+    """,
 )

@@ -26,6 +26,7 @@ from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
     AttemptRecord,
     AuditRecord,
+    DeliveryRecord,
     ElevationRecord,
     EventRecord,
     FindingRecord,
@@ -40,6 +41,7 @@ from engine.journal.protocol import (
     LeaseHolder,
     LeaseLost,
     MirrorRow,
+    NoticeRecord,
     OperationCount,
     OperationRecord,
     OperationState,
@@ -52,6 +54,9 @@ from engine.links import LinkSet
 from engine.plan import Action, Operation, OpStatus, Plan
 from engine.source import CachedSource
 from engine.target import MirrorObject, ObservedState, attrs_from_json, upgraded_fingerprint
+
+NOTICE_KINDS = {"held": "plan_held", "failed": "run_failed", "partial": "run_partial"}
+"""A run that ends in one of these statuses writes a notice of this kind to the outbox."""
 
 
 def now_iso() -> str:
@@ -111,7 +116,8 @@ class SqliteJournal(Journal):
         version = (await (await db.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
         if version > len(MIGRATIONS):
             raise JournalError(
-                f"the journal {self.path} is from a newer ESS (schema {version}); upgrade ESS"
+                f"the journal {self.path} is from a newer ESS (schema {version}; this ESS knows up "
+                f"to {len(MIGRATIONS)}); upgrade ESS"
             )
         for number in range(version + 1, len(MIGRATIONS) + 1):
             async with self.transaction() as tx:
@@ -285,8 +291,15 @@ class SqliteJournal(Journal):
             params.append(now_iso())
         if not sets:
             return
+        notice = NOTICE_KINDS.get(status or "") if finished else None
         async with self.transaction() as tx:
             await tx.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*params, run_id))
+            if notice:  # the outbox row commits with the status it reports, or neither does
+                await tx.execute(
+                    "INSERT INTO notices(tenant, kind, run_id, created_at) "
+                    "SELECT tenant, ?, id, ? FROM runs WHERE id=? AND dry_run=0",
+                    (notice, now_iso(), run_id),
+                )
 
     async def get_run(self, run_id: int) -> RunRecord | None:
         row = await self._one("SELECT * FROM runs WHERE id=?", (run_id,))
@@ -819,13 +832,23 @@ class SqliteJournal(Journal):
                 "needs_approval) VALUES (?,?,?,?,?,?)",
                 (tenant, actor, reason, now_iso(), expires_at.isoformat(), int(needs_approval)),
             )
-            return int(cur.lastrowid or 0)
+            elevation_id = int(cur.lastrowid or 0)
+            await tx.execute(
+                "INSERT INTO notices(tenant, kind, elevation_id, created_at) VALUES (?,?,?,?)",
+                (tenant, "elevation_requested", elevation_id, now_iso()),
+            )
+            return elevation_id
 
     async def approve_elevation(self, elevation_id: int, approver: str) -> None:
         async with self.transaction() as tx:
             await tx.execute(
                 "UPDATE elevations SET approved_by=?, approved_at=? WHERE id=?",
                 (approver, now_iso(), elevation_id),
+            )
+            await tx.execute(
+                "INSERT INTO notices(tenant, kind, elevation_id, created_at) "
+                "SELECT tenant, 'elevation_approved', id, ? FROM elevations WHERE id=?",
+                (now_iso(), elevation_id),
             )
 
     async def list_elevations(self, tenant: str | None = None) -> list[ElevationRecord]:
@@ -951,6 +974,92 @@ class SqliteJournal(Journal):
         if r is None:
             return None
         return IndexRecord(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]) if r[5] else None)
+
+    # ------------------------------------------------------------------ monitoring
+    async def run_counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for r in await self._all(
+            "SELECT tenant, status, count(*) AS n FROM runs GROUP BY tenant, status"
+        ):
+            out.setdefault(r["tenant"], {})[r["status"]] = r["n"]
+        return out
+
+    async def heartbeat(self, process: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO heartbeats(process, at) VALUES (?, ?) "
+                "ON CONFLICT(process) DO UPDATE SET at=excluded.at",
+                (process, now_iso()),
+            )
+
+    # ------------------------------------------------------------------ notification outbox
+    async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
+        rows = await self._all(
+            "SELECT * FROM notices WHERE closed_at IS NULL ORDER BY id LIMIT ?", (limit,)
+        )
+        return [
+            NoticeRecord(
+                id=r["id"],
+                tenant=r["tenant"],
+                kind=r["kind"],
+                run_id=r["run_id"],
+                elevation_id=r["elevation_id"],
+                created_at=datetime.fromisoformat(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    async def deliveries(self, notice_id: int) -> list[DeliveryRecord]:
+        rows = await self._all(
+            "SELECT * FROM notice_deliveries WHERE notice_id=? ORDER BY channel", (notice_id,)
+        )
+        return [
+            DeliveryRecord(
+                notice_id=r["notice_id"],
+                channel=r["channel"],
+                attempts=r["attempts"],
+                retry_at=parse_ts(r["retry_at"]),
+                delivered_at=parse_ts(r["delivered_at"]),
+                given_up=bool(r["given_up"]),
+                last_error=r["last_error"],
+            )
+            for r in rows
+        ]
+
+    async def record_delivery(
+        self,
+        notice_id: int,
+        channel: str,
+        *,
+        delivered: bool,
+        error: str = "",
+        retry_at: datetime | None = None,
+        give_up: bool = False,
+    ) -> None:
+        at = now_iso()
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO notice_deliveries(notice_id, channel, attempts, retry_at, "
+                "delivered_at, given_up, last_error) VALUES (?,?,1,?,?,?,?) "
+                "ON CONFLICT(notice_id, channel) DO UPDATE SET attempts=attempts+1, "
+                "retry_at=excluded.retry_at, delivered_at=excluded.delivered_at, "
+                "given_up=excluded.given_up, last_error=excluded.last_error",
+                (
+                    notice_id,
+                    channel,
+                    retry_at.isoformat() if retry_at and not delivered else None,
+                    at if delivered else None,
+                    int(give_up and not delivered),
+                    "" if delivered else error,
+                ),
+            )
+
+    async def close_notice(self, notice_id: int) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "UPDATE notices SET closed_at=? WHERE id=? AND closed_at IS NULL",
+                (now_iso(), notice_id),
+            )
 
 
 class _Tx:

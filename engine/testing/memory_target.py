@@ -1,4 +1,4 @@
-"""A target double that honours the Target protocol and can inject faults.
+"""A target double on :class:`TargetBase` that can inject faults.
 
 Faults come as a service's do: errors before the write (``fault_rate``), errors and timeouts
 after it (``applied_fault_rate``, ``applied_timeout_rate``), timeouts before it
@@ -33,6 +33,7 @@ from engine.plan import Action, Operation
 from engine.redact import person_label
 from engine.secrets import SecretResolver
 from engine.target import (
+    DRIFTED,
     Batch,
     DesiredObject,
     DesiredState,
@@ -42,6 +43,7 @@ from engine.target import (
     ObservedState,
     Outcome,
     RateLimit,
+    TargetBase,
     TargetContext,
     attrs_of,
 )
@@ -73,7 +75,7 @@ class MemoryTargetConfig(BaseModel):
     duplicate_creates: bool = False
 
 
-class MemoryTarget:
+class MemoryTarget(TargetBase):
     """Schools, users and groups with members and teachers, kept in a JSON file."""
 
     config_model: ClassVar[type[Any]] = MemoryTargetConfig
@@ -85,6 +87,7 @@ class MemoryTarget:
         "group.member": "person",
         "group.teacher": "person",
     }
+    reads_drift: ClassVar[bool] = True
     # generous: a JSON file takes anything, but a name of a megabyte is a mistake all the same
     field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = {
         "person": {"given_name": 1000, "family_name": 1000, "middle_name": 1000, "emails": 1000},
@@ -119,7 +122,7 @@ class MemoryTarget:
 
     @classmethod
     def from_config(
-        cls, name: str, settings: Mapping[str, Any], policy: Any, secrets: SecretResolver
+        cls, name: str, settings: Mapping[str, Any], policy: TenantPolicy, secrets: SecretResolver
     ) -> MemoryTarget:
         return cls(
             name, MemoryTargetConfig.model_validate(dict(settings)), policy, secrets.base_dir
@@ -223,7 +226,7 @@ class MemoryTarget:
                 obj = live.get(key)
                 if obj is None:
                     continue
-                fp = o.fingerprint if obj.get("attrs") == _jsonable(o.attrs) else "drifted"
+                fp = o.fingerprint if obj.get("attrs") == _jsonable(o.attrs) else DRIFTED
                 # suspended by hand while the mirror says active: it is suspended from now
                 suspended_at = (o.suspended_at or now) if obj.get("suspended") else None
                 objects[kind][key] = MirrorObject(

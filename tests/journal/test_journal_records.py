@@ -64,6 +64,9 @@ CALLS: dict[str, Call] = {
     "list_elevations": lambda j: j.list_elevations(),
     "get_elevation": lambda j: j.get_elevation(1),
     "list_audit": lambda j: j.list_audit(None, 10),
+    "open_notices": lambda j: j.open_notices(),
+    "run_counts": lambda j: j.run_counts(),
+    "deliveries": lambda j: j.deliveries(1),
     "load_source": lambda j: j.load_source(TENANT),
     "source_cache": lambda j: _now(j.source_cache(TENANT)),
     "search_index": lambda j: j.search_index("berg", None, 10),
@@ -106,6 +109,7 @@ async def _fill(j: Journal) -> None:
     await finish(j, flying[2:3], OpStatus.DEAD, reason="bad", message="400")
     await finish(j, flying[3:], OpStatus.DONE)
     await j.update_run(run_id, status="partial", finished=True)
+    await j.record_delivery(1, "mail", delivered=False, error="refused", retry_at=datetime.now(UTC))
     await j.create_run(TENANT, trigger="t", actor="a", dry_run=False, targets=[], status="held")
     await j.add_findings(
         run_id, TENANT, [Finding("x.y", Severity.WARNING, "person", "u1", "m")], {"u1": "Åsa"}
