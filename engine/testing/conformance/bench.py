@@ -41,6 +41,7 @@ class Bench:
         self.config = path / "ess.toml"
         self.journal = path / "ess.db"
         self.snapshot = path / "snap.json"
+        self.policy: dict[str, Any] = {}  # extra [tenants.alpha.policy] keys for a case
 
     def write_config(self) -> Path:
         lines = [
@@ -54,6 +55,7 @@ class Bench:
             f"max_attempts = {self.max_attempts}",
             "retry_base_s = 0.01",
             "retry_max_s = 0.2",
+            *(f"{k} = {toml_value(v)}" for k, v in self.policy.items()),
             "",
             f"[tenants.{TENANT}.targets.{self.harness.name}]",
             *(f"{k} = {toml_value(v)}" for k, v in self.harness.table().items()),
@@ -79,6 +81,11 @@ class Bench:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+
+    async def log(self, run_id: int, contains: str) -> list[str]:
+        """The run log's messages of one run that contain ``contains``."""
+        async with await Ops.open(self.config, actor="conformance") as ops:
+            return [e.message for e in await ops.events(run_id, contains=contains)]
 
     def sync_in_child(self, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
         """One run in a child process; ``crash_at`` (``point:n``) kills it there with SIGKILL."""

@@ -273,17 +273,37 @@ async def crash_recovery(bench: Bench, point: str) -> None:
 
 
 async def drift_repaired(bench: Bench) -> None:
-    """A change made by hand in the target is seen by the next run and put right."""
+    """A change made by hand in the target is seen by the next run, reported in its log and
+    put right (the default policy, ``drift = "repair"``)."""
     snap = bench.source(municipality())
     expect_run(await bench.sync(), "succeeded", "a first sync succeeds")
     drift = bench.harness.drift(snap)
     if not differences(bench.harness.truth(), bench.harness.wanted(snap)):
         raise fail("drift", f"the harness's drift ({drift.description}) changed nothing")
-    expect_run(await bench.sync(), "succeeded", "a sync after drift succeeds")
+    run = expect_run(await bench.sync(), "succeeded", "a sync after drift succeeds")
+    if not await bench.log(run.id, "drift found"):
+        raise fail("drift reported", f"run {run.id}'s log says nothing of {drift.description}")
     try:
         await converged(bench, snap)
     except ConformanceFailure as exc:
         raise fail("drift reported and repaired", f"{drift.description}: {exc}") from exc
+
+
+async def drift_reported_only(bench: Bench) -> None:
+    """With ``drift = "report"`` a change made by hand is reported and left as it is."""
+    bench.policy["drift"] = "report"
+    snap = bench.source(municipality())
+    expect_run(await bench.sync(), "succeeded", "a first sync succeeds")
+    drift = bench.harness.drift(snap)
+    changed = differences(bench.harness.truth(), bench.harness.wanted(snap))
+    run = expect_run(await bench.sync(), "succeeded", "a sync after drift succeeds")
+    if not await bench.log(run.id, "drift found"):
+        raise fail("drift reported", f"run {run.id}'s log says nothing of {drift.description}")
+    if run.counts.get("planned", 0):
+        raise fail("drift only reported", f"the run planned {run.counts} to undo it")
+    left = differences(bench.harness.truth(), bench.harness.wanted(snap))
+    if left != changed:
+        raise fail("drift only reported", f"the target changed: {changed} became {left}")
 
 
 async def throttle_honoured(bench: Bench) -> None:
@@ -398,6 +418,7 @@ CASES: tuple[Case, ...] = (
         for p in CRASH_POINTS
     ),
     Case("drift_repaired", "drift", drift_repaired),
+    Case("drift_reported_only", "drift", drift_reported_only),
     Case("throttle_honoured", "throttle", throttle_honoured),
     Case("tenant_error_stops", "tenant_error", tenant_error_stops),
     *(Case(f"in_doubt_{f.value}", "in_doubt", _bind_fault(f)) for f in IN_DOUBT_FAULTS),
