@@ -26,9 +26,6 @@ from engine.ops import Ops
 from engine.views import CommandResult, HeldPlanView, RunSummary
 from engine.views import Progress as ProgressTick
 
-RETRYABLE = ("failed", "dead", "blocked")
-PAGE = 200
-
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")]
 
@@ -178,26 +175,14 @@ def reject(
     report_result(with_ops(ctx, lambda ops: ops.reject(run, reason=reason)), as_json)
 
 
-async def _open_items(ops: Ops, run_id: int) -> list[int]:
-    ids: list[int] = []
-    for status in RETRYABLE:
-        offset = 0
-        while True:
-            page = await ops.operations(run_id, status=status, limit=PAGE, offset=offset)
-            ids.extend(o.id for o in page)
-            if len(page) < PAGE:
-                break
-            offset += PAGE
-    return sorted(set(ids))
-
-
 def retry(
     ctx: typer.Context,
     op_ids: Annotated[
         list[int] | None, typer.Argument(help="Operation ids (see `ess failures`).")
     ] = None,
     run: Annotated[
-        int | None, typer.Option("--run", help="Retry every failed, dead or blocked item of run.")
+        int | None,
+        typer.Option("--run", help="Retry every open failed, dead or blocked item of this run."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -206,10 +191,9 @@ def retry(
         raise CliError("give operation ids or --run RUN (one of the two)")
 
     async def work(ops: Ops) -> CommandResult:
-        ids = list(op_ids or []) if run is None else await _open_items(ops, run)
-        if not ids:
-            return CommandResult(ok=True, message=f"run #{run} has no failed items to retry")
-        return await ops.retry(ids)
+        if run is not None:
+            return await ops.retry_run(run)
+        return await ops.retry(list(op_ids or []))
 
     report_result(with_ops(ctx, work), as_json)
 

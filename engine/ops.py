@@ -189,11 +189,20 @@ class Ops:
             target_id=op.target_id,
             updated_at=r.updated_at,
             advice=_advice(r),
+            superseded=r.superseded,
         )
 
     async def _elevations(self, tenant_id: str) -> list[ElevationView]:
         now = datetime.now(UTC)
         return [elevation_view(r, now) for r in await self.journal.list_elevations(tenant_id)]
+
+    async def _open_records(self, run_id: int) -> list[OperationRecord]:
+        """A run's open failures: failed, dead or blocked, and not replaced by a later run."""
+        found: list[OperationRecord] = []
+        for status in sorted(s.value for s in TROUBLE_STATUSES):
+            rows = await self.journal.list_operations(run_id, status=status, limit=10**9)
+            found += [r for r in rows if not r.superseded]
+        return sorted(found, key=lambda r: r.op.id)
 
     async def _guarded(
         self,
@@ -353,6 +362,12 @@ class Ops:
             else:
                 record_type = "school" if kind == "school" else "group"
         return record_type, r.op.key
+
+    async def open_failures(self, run_id: int) -> list[OperationView]:
+        """Every open failure of a run, uncapped: what "retry the run" would try again. Items a
+        later run (a retry of some of them) or a skip replaced are not among them."""
+        await self._run_record(run_id)
+        return [self._op_view(r) for r in await self._open_records(run_id)]
 
     async def operation(self, op_id: int) -> OperationDetail:
         r = await self.journal.get_operation(op_id)
@@ -617,6 +632,19 @@ class Ops:
             affected=done,
             run_id=run_id,
         )
+
+    async def retry_run(self, run_id: int) -> CommandResult:
+        """Retry every open failure of a run, however many of them were retried or skipped
+        one by one before; a run with none left says so, and what replaced them."""
+        run = await self._run_record(run_id)
+        rows = await self._open_records(run_id)
+        if not rows:
+            return CommandResult(
+                ok=True,
+                message=f"run {run_id} of {run.tenant} has no open failed items: each was "
+                "done, retried in a later run, skipped or replaced by a later plan",
+            )
+        return await self.retry([r.op.id for r in rows])
 
     async def skip(self, op_ids: Sequence[int], *, reason: str) -> CommandResult:
         if not reason.strip():

@@ -106,6 +106,12 @@ class OperationView:
     target_id: str | None
     updated_at: datetime | None
     advice: str = ""  # what a support engineer can do about it
+    superseded: bool = False  # a later run (a retry, a new plan) or a skip replaced it
+
+    @property
+    def open(self) -> bool:
+        """Whether it is still an open failure: failed, dead or blocked, and not replaced."""
+        return self.status in ("failed", "dead", "blocked") and not self.superseded
 
 
 @dataclass(frozen=True)

@@ -510,6 +510,17 @@ class FakeOps(Ops):
             self.ops_[op_id] = replace(o, status="done", attempts=o.attempts + 1)
         return CommandResult(True, f"{len(op_ids)} items retried: {len(op_ids)} done", len(op_ids))
 
+    async def open_failures(self, run_id: int) -> list[OperationView]:
+        self._run(run_id)
+        ops = sorted(self.ops_.values(), key=lambda o: o.id)
+        return [o for o in ops if o.run_id == run_id and o.open]
+
+    async def retry_run(self, run_id: int) -> CommandResult:
+        ids = [o.id for o in await self.open_failures(run_id)]
+        if not ids:
+            return CommandResult(True, f"run {run_id} has no open failed items")
+        return await self.retry(ids)
+
     async def skip(self, op_ids: Sequence[int], *, reason: str) -> CommandResult:
         self.calls.append(("skip", tuple(op_ids), reason))
         for op_id in op_ids:
