@@ -13,11 +13,11 @@ from typing import Annotated, Literal
 import typer
 
 from console import render
-from console.cli_common import emit_json, out, with_ops
+from console.cli_common import emit_json, err, out, with_ops
 from console.cli_runs import JsonOpt
 from engine.display import visible_json
 from engine.ops import Ops
-from engine.views import EventView, to_dict
+from engine.views import EventView, FindingView, OperationView, to_dict
 
 FOLLOW_POLL_S = 1.0
 EVENT_PAGE = 500
@@ -70,18 +70,55 @@ def show(
         out().print(render.run_detail(detail))
 
 
+LimitOpt = Annotated[
+    int, typer.Option("--limit", "-n", min=1, max=10_000, help="At most this many rows.")
+]
+OffsetOpt = Annotated[
+    int, typer.Option("--offset", min=0, help="Skip this many rows (the next page).")
+]
+
+
+def page_note(shown: int, offset: int, total: int, what: str) -> str | None:
+    """The line that says a list is one page of a longer one, and how to see the next; None
+    when the list is everything there is."""
+    if offset == 0 and shown >= total:
+        return None
+    first, last = (offset + 1, offset + shown) if shown else (offset, offset)
+    note = f"showing {what} {first}-{last} of {total}"
+    if last < total:
+        note += f"; `--offset {last}` shows the next page"
+    return note
+
+
+def say_page(note: str | None, as_json: bool) -> None:
+    """A page note goes after the table, or to stderr beside JSON so stdout stays one document."""
+    if note is None:
+        return
+    if as_json:
+        err().print(note)
+    else:
+        out().print(note)
+
+
 def failures(
     ctx: typer.Context,
     tenant: Annotated[str | None, typer.Argument(help="Only this tenant.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 200,
+    limit: LimitOpt = 200,
+    offset: OffsetOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Failed, dead and blocked items still open, with advice."""
-    rows = with_ops(ctx, lambda ops: ops.failures(tenant, limit=limit))
+    """Failed, dead and blocked items still open, with advice; says "N of M" when cut."""
+
+    async def work(ops: Ops) -> tuple[list[OperationView], int]:
+        rows = await ops.failures(tenant, limit=limit, offset=offset)
+        return rows, await ops.count_failures(tenant)
+
+    rows, total = with_ops(ctx, work)
     if as_json:
         emit_json(rows)
     else:
         out().print(render.operations_table(rows) if rows else "no open failures")
+    say_page(page_note(len(rows), offset, total, "items"), as_json)
 
 
 def findings(
@@ -89,17 +126,22 @@ def findings(
     tenant: Annotated[str, typer.Argument(help="Tenant id.")],
     run: Annotated[int | None, typer.Option("--run", help="Findings of this run.")] = None,
     severity: Annotated[str | None, typer.Option("--severity", help="blocking or warning.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 200,
+    limit: LimitOpt = 200,
+    offset: OffsetOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Data-quality findings of the tenant's latest read, or of one run."""
-    rows = with_ops(
-        ctx, lambda ops: ops.findings(tenant, run_id=run, severity=severity, limit=limit)
-    )
+    """Data-quality findings of the tenant's latest read, or of one run; "N of M" when cut."""
+
+    async def work(ops: Ops) -> tuple[list[FindingView], int]:
+        rows = await ops.findings(tenant, run_id=run, severity=severity, limit=limit, offset=offset)
+        return rows, await ops.count_findings(tenant, run_id=run, severity=severity)
+
+    rows, total = with_ops(ctx, work)
     if as_json:
         emit_json(rows)
     else:
         out().print(render.findings_table(rows) if rows else "no findings")
+    say_page(page_note(len(rows), offset, total, "findings"), as_json)
 
 
 def search(

@@ -363,6 +363,36 @@ class Ops:
                 record_type = "school" if kind == "school" else "group"
         return record_type, r.op.key
 
+    async def count_operations(
+        self, run_id: int, *, status: str | None = None, kind: str | None = None
+    ) -> int:
+        """How many items :meth:`operations` has for these filters in all, so that a page of
+        them is shown as "N of M", never as if it were everything."""
+        await self._run_record(run_id)
+        return sum(
+            c.count
+            for c in await self.journal.operation_counts(run_id)
+            if (status is None or c.status == status) and (kind is None or c.kind == kind)
+        )
+
+    async def count_failures(self, tenant_id: str | None = None) -> int:
+        """How many open failures :meth:`failures` has in all."""
+        if tenant_id is not None:
+            self._tenant(tenant_id)
+        counts = await self.journal.trouble_counts()
+        return counts.get(tenant_id, 0) if tenant_id is not None else sum(counts.values())
+
+    async def count_findings(
+        self, tenant_id: str, *, run_id: int | None = None, severity: str | None = None
+    ) -> int:
+        """How many findings :meth:`findings` has in all for the same run and severity."""
+        self._tenant(tenant_id)
+        rid = run_id if run_id is not None else await self.journal.last_read_run(tenant_id)
+        if rid is None:
+            return 0
+        counts = await self.journal.finding_counts(rid)
+        return counts.get(severity, 0) if severity is not None else sum(counts.values())
+
     async def open_failures(self, run_id: int) -> list[OperationView]:
         """Every open failure of a run, uncapped: what "retry the run" would try again. Items a
         later run (a retry of some of them) or a skip replaced are not among them."""

@@ -49,6 +49,7 @@ GENERIC_HELP = {
     "quit": "Leave the console",
     "tab": "Switch to tab N",
     "cycle": "Previous or next tab",
+    "more": "Load the next page of a list that says N of M",
 }
 
 
