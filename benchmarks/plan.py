@@ -1,10 +1,11 @@
 """Plan a municipality's sync and print where the time and memory go.
 
-Phases: parse and map the SS 12000 pages into the model, validate, the Microsoft target's
-desired state, and the diff against an empty mirror (the first sync) and against a mirror that
-already holds everything (a run with no change, which must plan zero operations). Beside them
-stands the floor: the time to merely parse the same JSON into plain Python values with the fastest
-parser here (orjson or msgspec, whichever is quicker on this machine).
+Phases: parse and map the SS 12000 pages into the model, validate (control characters out,
+field limits, the model's rules), the Microsoft target's desired state, and the diff against an
+empty mirror (the first sync) and against a mirror that already holds everything (a run with no
+change, which must plan zero operations). Beside them stands the floor: the time to merely
+parse the same JSON into plain Python values with the fastest parser here (orjson or msgspec,
+whichever is quicker on this machine).
 
 A shared machine's speed drifts by a third from one second to the next, so the floor and the
 plan are measured in rounds: each round parses the floor (orjson, then msgspec) and then plans,
@@ -40,12 +41,13 @@ sys.path.insert(0, str(ROOT))
 from adapters.ss12000.sample.dataset import ENTITIES, write_dataset  # noqa: E402
 from adapters.ss12000.sample.generate import generate  # noqa: E402
 from engine.config import TenantPolicy  # noqa: E402
+from engine.limits import strictest  # noqa: E402
 from engine.perf import gc_paused  # noqa: E402
 from engine.planner import PlanInput, plan  # noqa: E402
 from engine.secrets import SecretResolver  # noqa: E402
 from engine.source import CachedSource, SourceContext  # noqa: E402
 from engine.testing.mirror import mirror_of  # noqa: E402
-from engine.validate import blocked_ids, validate  # noqa: E402
+from engine.validate import blocked_ids, check_read  # noqa: E402
 
 AS_OF = date(2026, 10, 5)
 
@@ -135,15 +137,16 @@ def plan_round(size: str, seed: int, helper: bool = True) -> dict[str, Any]:
     snap = read.snapshot
     figures["counts"] = snap.counts()
 
+    target = microsoft_target()
     t = time.perf_counter()
     with gc_paused():  # as the engine's runner does
-        findings = list(read.findings) + validate(snap)
+        limits = strictest([("microsoft", target.field_limits)])
+        snap, findings = check_read(snap, read.findings, limits, source.rules)
         s_ids, p_ids, g_ids = blocked_ids(findings)
         snap = snap.refusing(schools=s_ids, persons=p_ids, groups=g_ids)
     figures["validate_s"] = round(time.perf_counter() - t, 2)
     figures["findings"] = len(findings)
 
-    target = microsoft_target()
     t = time.perf_counter()
     with gc_paused():
         desired = target.desired(snap)

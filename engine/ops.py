@@ -31,11 +31,12 @@ from engine.journal import (
 from engine.journal import JournalError as JournalError  # front ends map these to messages
 from engine.journal import JournalWriteError as JournalWriteError
 from engine.journal import LeaseLost as LeaseLost
+from engine.limits import Limit, shortened, strictest
 from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
 from engine.source import SourceContext, SourceError
 from engine.target import Attrs
-from engine.validate import validate
+from engine.validate import check_read
 from engine.views import (
     Attempt,
     AuditView,
@@ -583,12 +584,15 @@ class Ops:
             raise Unreachable(f"the source of {tenant_id} could not be read: {exc}") from None
         finally:
             await source.aclose()
-        findings = list(read.findings) + validate(read.snapshot)
+        snap, findings = check_read(
+            read.snapshot, read.findings, _field_limits(tenant), source.rules
+        )
+        shown = shortened(snap)
         labels = {
             p.id: p.display_name if not p.is_protected else "Skyddad identitet"
-            for p in read.snapshot.persons.values()
+            for p in shown.persons.values()
         }
-        labels.update({g.id: g.name for g in read.snapshot.groups.values()})
+        labels.update({g.id: g.name for g in shown.groups.values()})
         views = tuple(
             FindingView(
                 0,
@@ -763,6 +767,19 @@ class Ops:
             f"elevation {elevation_id} approved by customer {approver}",
         )
         return elevation_view(await self._elevation(elevation_id))
+
+
+def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
+    """The strictest field limits of the tenant's targets, from their classes (a source check
+    builds no target); a target type that cannot be loaded adds none."""
+    tables = []
+    for name in tenant.targets:
+        try:
+            cls = plugins.load("ess.targets", tenant.target_type(name))
+        except plugins.PluginError:
+            continue
+        tables.append((name, getattr(cls, "field_limits", {})))
+    return strictest(tables)
 
 
 async def _mapped(work: Awaitable[T]) -> T:

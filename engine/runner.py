@@ -26,6 +26,7 @@ from engine.findings import Finding
 from engine.guard import judge
 from engine.journal import Journal, Lease, LeaseHeld, LeaseOwner, OperationRecord
 from engine.journal.sqlite import now_iso
+from engine.limits import shortened, strictest
 from engine.links import EMPTY_LINKS
 from engine.model import Snapshot
 from engine.perf import gc_paused, thaw
@@ -35,7 +36,7 @@ from engine.redact import group_record, person_label, person_record, school_reco
 from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
 from engine.target import ObservedState, Target, TargetContext
-from engine.validate import blocked_ids, validate
+from engine.validate import blocked_ids, check_read
 from engine.views import Progress
 
 LEASE_TTL = 300.0
@@ -199,7 +200,9 @@ async def _fresh_run(
             + ", ".join(f"{v} {k}" for k, v in snap.counts().items()),
         )
         with gc_paused():
-            findings = list(read.findings) + validate(snap)
+            limits = strictest((n, t.field_limits) for n, t in targets.items())
+            snap, findings = check_read(snap, read.findings, limits, source.rules)
+        whole = shortened(snap)  # for the index and the findings' labels
         s_ids, p_ids, g_ids = blocked_ids(findings)
         if s_ids or p_ids or g_ids:
             log(
@@ -215,9 +218,7 @@ async def _fresh_run(
                 f"{snap.refused.counts()}",
             )
         await journal.update_run(run_id, source_mode=read.mode)
-        labels = await _index_snapshot(
-            journal, tenant_id, read.snapshot, tenant.policy.protected_identity
-        )
+        labels = await _index_snapshot(journal, tenant_id, whole, tenant.policy.protected_identity)
         await journal.add_findings(run_id, tenant_id, findings, labels)
 
         plans: list[Plan] = []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from engine.findings import Finding
 from engine.model import Snapshot
+from engine.rules import Rule
 from engine.secrets import SecretResolver
 
 
@@ -83,6 +84,9 @@ class Source(Protocol):
     """
 
     config_model: ClassVar[type[Any]]
+    rules: ClassVar[Sequence[Rule]]
+    """The data-quality rules of the source's own standard, run after the engine's
+    (:mod:`engine.rules`); ``()`` when the standard adds none."""
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any], secrets: SecretResolver) -> Source: ...

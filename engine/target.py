@@ -343,6 +343,10 @@ class Target(Protocol):
     """Which source record each object kind stands for (``person``, ``group`` or ``school``),
     and each link kind's child: how a support engineer's "explain" finds the record behind an
     operation."""
+    field_limits: ClassVar[Mapping[str, Mapping[str, int]]]
+    """The most characters the service takes in each source-model field it is sent, by record
+    type and field (``{"person": {"given_name": 64}}``): longer values are blocking findings
+    (see :mod:`engine.limits`)."""
     kinds: tuple[KindSpec, ...]
     links: tuple[LinkSpec, ...]
     rate_limit: RateLimit

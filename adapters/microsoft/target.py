@@ -40,6 +40,18 @@ from .runtime import Memory, Runtime
 from .teams import apply_team
 from .verify import read_back_operation
 
+# Graph's documented limits, in characters, for the properties each model field is sent as:
+# user givenName and surname 64 (so displayName, the two with a space, stays far below its
+# 256); the middle name goes into the userPrincipalName's local part and mailNickname, which
+# take 64; a group's and a school's displayName take 256 (a class's name and subject go into
+# its displayName, externalName and classCode). An address longer than 254 characters cannot
+# travel in mail at all (RFC 5321), so neither can a user's mail.
+FIELD_LIMITS: Mapping[str, Mapping[str, int]] = {
+    "person": {"given_name": 64, "family_name": 64, "middle_name": 64, "emails": 254},
+    "group": {"name": 256, "subject": 256},
+    "school": {"name": 256, "school_unit_code": 256},
+}
+
 TEAMS_PER_BATCH = 100  # POSTs paced at 10/s, then polled together
 TEAMS_LANE = "teams"
 TEAM_BATCHES_IN_FLIGHT = 2  # 200 teams at a time: the creation limit, not this, sets the pace
@@ -86,6 +98,7 @@ class MicrosoftTarget:
         "class.member": "person",
         "class.teacher": "person",
     }
+    field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = FIELD_LIMITS
 
     def __init__(
         self,

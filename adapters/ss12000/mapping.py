@@ -9,13 +9,14 @@ outside a code list or not a date, and keep compact tuples of interned ids and c
 read of the same data give the same snapshot.
 
 A record that breaks the schema becomes one blocking :class:`Finding` naming the object and the
-field, and is left out; a personnummer never appears in a message.
+field, and is left out; a personnummer never appears in a message. An id listed twice within
+one entity keeps both copies out, with a finding naming where each came from.
 """
 
 from __future__ import annotations
 
-import re
 import sys
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,12 +46,13 @@ from engine.model import (
     make_group,
     make_person,
 )
+from engine.personnummer import looks_like
 
 ORIGIN = "ss12000"
 INVALID = "ss12000.invalid_record"
 _UNNAMED = "\0"  # heads the key of a finding about a record without a usable id
+DUPLICATE = "ss12000.duplicate_id"
 _intern = sys.intern
-_CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
 _GROUP_ID = itemgetter(0)  # a membership's group
 _UNIT = itemgetter(0)  # an enrolment's school unit ("" when it is cancelled)
 _MEMBER_ID = attrgetter("person.id")
@@ -191,6 +193,20 @@ def _type_problem(exc: msgspec.ValidationError) -> tuple[str, str]:
     return field, problem
 
 
+def _shown(name: str, keep: int = 80) -> str:
+    """A name as a message shows it: as it is when short and printable, else escaped and cut
+    (a source may send megabytes, or a control character, in a name)."""
+    if len(name) <= keep and name.isprintable():
+        return name
+    return repr(name[:keep])[1:-1] + ("..." if len(name) > keep else "")
+
+
+def _place(pages: list[tuple[int, str, bool]], starts: list[int], ordinal: int) -> str:
+    """Where the record that arrived ``ordinal``-th came from: its page and place on it."""
+    start, where, alone = pages[bisect_right(starts, ordinal) - 1]
+    return where if alone else f"{where} item {ordinal - start + 1}"
+
+
 def _merge(a: Span, b: Span) -> Span:
     start = None if a[0] is None or b[0] is None else min(a[0], b[0])
     end = None if a[1] is None or b[1] is None else max(a[1], b[1])
@@ -238,6 +254,12 @@ class Collector:
         self._findings: dict[tuple[str, str], Finding] = {}
         self._refs: dict[tuple[str, str], _Refs] = {}  # what refused duties and activities name
         self._warnings: list[Finding] = []
+        # where each entity's records came from, to name both copies of a duplicated id: the
+        # ids in arrival order ("" for a record without one), and where each page or lone
+        # record begins in that order
+        self._order: dict[str, list[str]] = {e: [] for e in v.ENTITIES}
+        self._pages: dict[str, list[tuple[int, str, bool]]] = {e: [] for e in v.ENTITIES}
+        self._dupes: dict[str, set[str]] = {e: set() for e in v.ENTITIES}
         self._ahead: _Roles | None = None  # see resolve_ahead
         self._subjects_ahead: dict[str, str] | None = None
         self._staff_ahead: _Staff | None = None
@@ -258,9 +280,14 @@ class Collector:
         which is converted first. ``where`` says where the record came from (endpoint and
         page, or file) for findings about a record whose id cannot be read.
         """
+        self._pages[entity].append((len(self._order[entity]), where, True))
+        return self._add_one(entity, rec, where)
+
+    def _add_one(self, entity: str, rec: Any, where: str) -> str | None:
         kind = v.KIND[entity]
         if type(rec) is not r.RECORD_TYPES[entity]:
             if type(rec) is not dict:
+                self._order[entity].append("")
                 self._refuse(
                     kind,
                     where,
@@ -276,6 +303,7 @@ class Collector:
             except msgspec.ValidationError as exc:
                 field, problem = _type_problem(exc)
                 if type(raw_id) is not str or not raw_id:
+                    self._order[entity].append("")
                     self._refuse(
                         kind,
                         where,
@@ -286,20 +314,45 @@ class Collector:
                     )
                     return None
                 rid = _intern(raw_id)
+                if self._seen(entity, kind, rid):
+                    return None
                 self._drop(entity, rid)
                 self._refuse(kind, rid, field, problem, INVALID)
                 self._hold_refs(entity, kind, rid, rec)
                 return None
         rid = rec.id
         if not rid:
+            self._order[entity].append("")
             self._refuse(kind, where, "id", "is missing or not a string", INVALID, named=False)
             return None
-        return self._take(entity, kind, getattr(self, _HANDLERS[entity]), _intern(rid), rec)
+        rid = _intern(rid)
+        if self._seen(entity, kind, rid):
+            return None
+        return self._take(entity, kind, getattr(self, _HANDLERS[entity]), rid, rec)
+
+    def _seen(self, entity: str, kind: str, rid: str) -> bool:
+        """Note the record's arrival; True when its id came before in this read (kept or
+        refused): then neither copy is kept, as which one is right cannot be told."""
+        self._order[entity].append(rid)
+        if (
+            rid in self._stores[entity]
+            or rid in self._dupes[entity]
+            or (kind, rid) in self._findings
+        ):
+            self._twice(entity, rid)
+            return True
+        return False
+
+    def _twice(self, entity: str, rid: str) -> None:
+        """Neither copy of an id that came twice is kept (its finding is made at the end)."""
+        self._dupes[entity].add(rid)
+        self._drop(entity, rid)
 
     def _take(
         self, entity: str, kind: str, handle: Callable[[str, Any], None], rid: str, rec: Any
     ) -> str | None:
-        """Hand a typed record with an id to its entity's handler."""
+        """Hand a typed record with an id, new to this read (see :meth:`_seen`), to its
+        entity's handler."""
         try:
             handle(rid, rec)
         except _Bad as bad:
@@ -334,18 +387,61 @@ class Collector:
 
     def add_all(self, entity: str, records: Iterable[Any], where: str) -> None:
         """:meth:`add` each record; a typed one with an id (all of them, on a page that fit the
-        types) goes straight to its handler, the rest through :meth:`add`."""
+        types) goes straight to its handler, the rest the way :meth:`add` takes them."""
         typed, kind, take = r.RECORD_TYPES[entity], v.KIND[entity], self._take
         handle = getattr(self, _HANDLERS[entity])  # a local: kept on self it would be a cycle
+        order, store, dupes = self._order[entity], self._stores[entity], self._dupes[entity]
+        self._pages[entity].append((len(order), where, False))
+        arrive, findings = order.append, self._findings
         for i, rec in enumerate(records, start=1):
             if type(rec) is typed and rec.id:
-                take(entity, kind, handle, _intern(rec.id), rec)
+                rid = _intern(rec.id)
+                arrive(rid)
+                if rid in store or rid in dupes or (findings and (kind, rid) in findings):
+                    self._twice(entity, rid)  # as _seen, inline: this loop reads millions
+                    continue
+                take(entity, kind, handle, rid, rec)
             else:
-                self.add(entity, rec, f"{where} item {i}")
+                self._add_one(entity, rec, f"{where} item {i}")
+
+    def _settle_duplicates(self, entities: Iterable[str]) -> None:
+        """A blocking finding for each id that came more than once, naming where each copy
+        came from (a page and the record's place on it); looked for only when there are some.
+        """
+        for entity in entities:
+            dupes = self._dupes[entity]
+            if not dupes:
+                continue
+            kind = v.KIND[entity]
+            places: dict[str, list[int]] = {rid: [] for rid in sorted(dupes)}
+            for n, rid in enumerate(self._order[entity]):
+                if rid in dupes:
+                    places[rid].append(n)
+            pages = self._pages[entity]
+            starts = [p[0] for p in pages]
+            for rid, ordinals in places.items():
+                shown = [_place(pages, starts, n) for n in ordinals[:4]]
+                if len(ordinals) > 4:
+                    shown.append(f"and {len(ordinals) - 4} more")
+                self._findings[(kind, rid)] = Finding(
+                    code=DUPLICATE,
+                    severity=Severity.BLOCKING,
+                    record_type=kind,
+                    record_id=rid,
+                    message=(
+                        f"{kind} {rid}: the source lists this id {len(ordinals)} times "
+                        f"({'; '.join(shown)}); which copy is right cannot be told, so the "
+                        f"{kind} is left out"
+                    ),
+                    fix=f"Give each {kind} an id of its own in the student administration "
+                    "system, or remove the copy.",
+                    origin=ORIGIN,
+                )
 
     def part(self, entities: Iterable[str]) -> CollectorPart:
         """What was gathered for ``entities`` (all that this collector was given)."""
         chosen = tuple(entities)
+        self._settle_duplicates(chosen)
         kinds = {v.KIND[e] for e in chosen}
         return CollectorPart(
             chosen,
@@ -447,7 +543,7 @@ class Collector:
                 raise _Bad(f"externalIdentifiers[{i}].value", "is missing or not a string")
             if context is None:
                 raise _Bad(f"externalIdentifiers[{i}].context", "is missing or not a string")
-            if value == civic or _CIVIC_LIKE.match(value):
+            if value == civic or looks_like(value):
                 continue  # a personnummer never leaves ESS, whatever field it hides in
             ext.append((context, value))
         enrolments = [self._enrolment(e, i) for i, e in enumerate(rec.enrolments or ())]
@@ -689,20 +785,13 @@ class Collector:
         for oid, o in self._orgs.items():
             if o[0] != v.SKOLENHET:
                 continue
-            if o[2] is None:
-                self._warn(
-                    "ss12000.no_school_unit_code",
-                    "organisation",
-                    oid,
-                    f"school unit {oid} ({o[1]}) has no schoolUnitCode",
-                    "Enter the skolenhetskod from Skolverket's register on the school unit.",
-                )
             schools[oid] = School(oid, o[1], o[2], o[3], o[4], o[5], o[6], o[7])
         roles = self._student_roles(units, schools) + self._staff_roles(units, schools)
         return _Roles(schools, roles, units)
 
     def finish(self) -> MapResult:
         today = self.today
+        self._settle_duplicates(v.ENTITIES)
         schools, roles, units = self._resolve_roles() if self._ahead is None else self._ahead
         self._ahead = None
         groups = self._build_groups(units)
@@ -909,8 +998,8 @@ class Collector:
                             Severity.WARNING,
                             "activity",
                             aid,
-                            f"activity {aid} ({act[0]}): teacher duty {duty_id} is not in the "
-                            "source (or its person is not); that teacher is left out",
+                            f"activity {aid} ({_shown(act[0])}): teacher duty {duty_id} is not in "
+                            "the source (or its person is not); that teacher is left out",
                             "Check the activity's teachers in the student administration system.",
                             ORIGIN,
                         )
@@ -976,8 +1065,8 @@ class Collector:
                     "ss12000.unknown_member",
                     "group",
                     gid,
-                    f"group {gid} ({g[0]}): {missing} membership(s) name persons the source did "
-                    "not return; they are left out",
+                    f"group {gid} ({_shown(g[0])}): {missing} membership(s) name persons the "
+                    "source did not return; they are left out",
                     "Check that these persons exist and are readable by the integration.",
                 )
         ahead = self._staff_ahead

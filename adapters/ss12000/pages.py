@@ -7,7 +7,6 @@ whether asking again may help (a body cut short or an HTML page from a proxy may
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +14,8 @@ import orjson
 
 from adapters.ss12000.records import decode_typed_page
 from adapters.ss12000.vocabulary import DELETED_KEYS
+from engine.personnummer import IN_TEXT
 from engine.source import SourceError
-
-_CIVIC_LIKE = re.compile(r"(?<!\d)\d{6}(\d{2})?[-+]?\d{4}(?!\d)")
 
 
 class PageError(SourceError):
@@ -39,7 +37,7 @@ class Page:
 def scrub(text: str, limit: int = 200) -> str:
     """Server-supplied text made safe for a message: short, one line, no personnummer."""
     one_line = " ".join(text.split())
-    return _CIVIC_LIKE.sub("[redacted]", one_line)[:limit]
+    return IN_TEXT.sub("[redacted]", one_line)[:limit]
 
 
 def parse_json(body: bytes, where: str, content_type: str | None = None) -> Any:

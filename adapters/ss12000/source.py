@@ -10,7 +10,7 @@ part way raises SourceError before ``save``: the stored snapshot stays as it was
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -33,10 +33,12 @@ from adapters.ss12000.read_helper import (
     read_with_helper,
 )
 from adapters.ss12000.records import decode_record, encode, record_id
+from adapters.ss12000.rules import RULES
 from adapters.ss12000.transport import Http
 from adapters.ss12000.vocabulary import ENTITIES
 from engine.findings import Finding, Severity
 from engine.perf import gc_paused
+from engine.rules import Rule
 from engine.secrets import Secret, SecretError, SecretResolver
 from engine.source import CachedSource, SourceContext, SourceError, SourceRead
 
@@ -125,6 +127,7 @@ class SS12000Source:
     """engine.source.Source for SS 12000:2020 servers (profiles ist, edlevo, generic)."""
 
     config_model: ClassVar[type[Any]] = SS12000Config
+    rules: ClassVar[Sequence[Rule]] = RULES
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ from engine.model import (
     SchoolRoleType,
     Snapshot,
 )
+from engine.personnummer import luhn_digit
 
 GIVEN = (
     "Alva",
@@ -67,18 +68,10 @@ FAMILY = (
 )
 
 
-def luhn_digit(nine: str) -> str:
-    total = 0
-    for i, ch in enumerate(nine):
-        d = int(ch) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return str((10 - total % 10) % 10)
-
-
 def civic_no(rng: random.Random, birth: date) -> str:
     serial = f"{rng.randrange(0, 1000):03d}"
     nine = birth.strftime("%y%m%d") + serial
-    return birth.strftime("%Y%m%d") + serial + luhn_digit(nine)
+    return birth.strftime("%Y%m%d") + serial + str(luhn_digit(nine))
 
 
 def tiny_snapshot(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.findings import Finding, Severity
 from engine.model import Snapshot
+from engine.rules import Rule
 from engine.secrets import SecretResolver
 from engine.source import SourceContext, SourceError, SourceRead
 from engine.testing.snapshot_io import read_snapshot, write_snapshot
@@ -45,6 +46,7 @@ class MemorySourceConfig(BaseModel):
 
 class MemorySource:
     config_model: ClassVar[type[Any]] = MemorySourceConfig
+    rules: ClassVar[Sequence[Rule]] = ()
 
     def __init__(self, cfg: MemorySourceConfig, base_dir: Path) -> None:
         self.cfg = cfg

@@ -83,6 +83,12 @@ class MemoryTarget:
         "group.member": "person",
         "group.teacher": "person",
     }
+    # generous: a JSON file takes anything, but a name of a megabyte is a mistake all the same
+    field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = {
+        "person": {"given_name": 1000, "family_name": 1000, "middle_name": 1000, "emails": 1000},
+        "group": {"name": 1000, "subject": 1000},
+        "school": {"name": 1000, "school_unit_code": 1000},
+    }
 
     def __init__(
         self, name: str, cfg: MemoryTargetConfig, policy: TenantPolicy, base_dir: Path

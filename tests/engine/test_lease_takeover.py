@@ -80,7 +80,7 @@ async def test_a_live_holder_still_refuses(tmp_path: Path) -> None:
             with pytest.raises(runner.TenantBusy, match=f"cli:holder on .* pid {proc.pid}"):
                 await runner._lease(j, "t1", "cli:rerun")
             holder = await j.lease_holder("t1")
-            assert holder is not None and holder[0].startswith("cli:holder")
+            assert holder is not None and holder.holder.startswith("cli:holder")
         finally:
             await j.close()
     finally:

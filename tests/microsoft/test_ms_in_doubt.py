@@ -15,9 +15,9 @@ import pytest
 from ms_support import G_KLASS, S1, by_external, current_snapshot, small_snapshot
 from test_end_to_end import assert_matches_desired, put_snapshot, sync, today, write_config
 
+from adapters.kit.sandbox.faults import FAULT_STATUSES, FaultDice
 from adapters.microsoft import links
 from adapters.microsoft.sandbox import MicrosoftSandbox, SandboxSettings
-from adapters.microsoft.sandbox.limits import FaultInjector
 from adapters.microsoft.target import MicrosoftTarget
 from engine.plan import Action, Operation
 from engine.target import Batch, OutcomeKind, TargetContext
@@ -31,12 +31,12 @@ def seed_for(pattern: list[bool], rate: float, kinds: tuple[str, ...]) -> int:
     settings = SandboxSettings(fault_rate=rate, fault_kinds=kinds)
     for seed in range(1, 10_000):
         settings.seed = seed
-        faults = FaultInjector(seed)
+        faults = FaultDice(seed)
         draws = []
         for _ in pattern:
-            fault = faults.draw(settings)
+            fault = faults.draw(settings.fault_rate, settings.fault_kinds)
             if fault is not None:
-                faults.status()
+                faults.choice(FAULT_STATUSES)
             draws.append(fault is not None)
         if draws == pattern:
             return seed

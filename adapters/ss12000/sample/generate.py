@@ -26,8 +26,9 @@ from adapters.ss12000.sample.build import (
 )
 from adapters.ss12000.sample.cohort import TeacherPool, build_cohort, teacher_subjects
 from adapters.ss12000.sample.dataset import Dataset, Manifest
-from adapters.ss12000.sample.people import ascii_slug, luhn_digit
+from adapters.ss12000.sample.people import ascii_slug
 from adapters.ss12000.sample.schoolyear import SchoolYear, school_year_of
+from engine.personnummer import luhn_digit
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from itertools import accumulate
 
 from adapters.ss12000.sample import names
+from engine.personnummer import check_digit_ok, luhn_digit
 
 PROTECTED_SHARE = 0.005  # "Skyddad folkbokföring"
 CONFIDENTIAL_SHARE = 0.01  # "Sekretessmarkering"
@@ -24,22 +25,9 @@ FOREIGN_SHARE_STAFF = 0.08
 MIDDLE_NAME_SHARE = 0.06
 
 
-def luhn_digit(digits: str) -> int:
-    """The Luhn check digit for a string of digits (weights 2, 1, 2, ... from the left)."""
-    total = 0
-    for i, ch in enumerate(digits):
-        n = int(ch) * (2 if i % 2 == 0 else 1)
-        total += n - 9 if n > 9 else n
-    return (10 - total % 10) % 10
-
-
 def luhn_valid(civic_no: str) -> bool:
     """True when a 12-digit personnummer's last digit checks out."""
-    return (
-        len(civic_no) == 12
-        and civic_no.isdigit()
-        and luhn_digit(civic_no[2:11]) == int(civic_no[11])
-    )
+    return len(civic_no) == 12 and civic_no.isdigit() and check_digit_ok(civic_no)
 
 
 _ASCII_EXTRA = str.maketrans({"ø": "o", "æ": "ae", "đ": "d", "ß": "ss", "ł": "l", "ı": "i"})
