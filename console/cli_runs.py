@@ -31,9 +31,10 @@ ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the
 
 
 def summary_exit(summary: RunSummary) -> ExitCode:
-    """A finished run's exit code: held 5, failed items 1, and 6 for a run that stopped
-    because its source could not be read or a target refused the login (status ``failed``)."""
-    if summary.status == "held":
+    """A finished run's exit code: held (or, a dry run, would be held) 5, failed items 1, and 6
+    for a run that stopped because its source could not be read or a target refused the login
+    (status ``failed``)."""
+    if summary.status == "held" or summary.would_be_held:
         return ExitCode.HELD
     if summary.status == "failed":
         return ExitCode.UNREACHABLE
@@ -90,6 +91,13 @@ def report_run(summary: RunSummary, held: HeldPlanView | None, as_json: bool) ->
         emit_json({"run": summary, "held_plan": held})
     else:
         console = out()
+        if summary.would_be_held:
+            console.print(
+                Text(
+                    "A real run would be held by the guard: " + "; ".join(summary.held_reasons),
+                    style="bold yellow",
+                )
+            )
         console.print(render.run_summary(summary))
         if summary.error:
             console.print(Text(f"error: {summary.error}", style="red"))
@@ -100,6 +108,11 @@ def report_run(summary: RunSummary, held: HeldPlanView | None, as_json: bool) ->
                 f"Nothing was applied. Look at it with `ess show {summary.id}`; apply it "
                 f"with `ess approve {summary.id} --reason '...'` or drop it with "
                 f"`ess reject {summary.id} --reason '...'`."
+            )
+        elif summary.would_be_held:
+            typer.echo(
+                "Nothing was applied (dry run). A real run would wait for "
+                f"`ess approve`; `ess show {summary.id}` shows the guard's verdict."
             )
         elif summary_exit(summary) == ExitCode.PARTIAL:
             typer.echo(

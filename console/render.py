@@ -220,7 +220,8 @@ def runs_table(rows: Sequence[RunSummary]) -> Table:
         took = f"{r.duration_s:.1f}s" if r.duration_s is not None else None
         status = styled(r.status)
         if r.dry_run:
-            status.append(" (dry run)", style="dim")
+            kind = " (dry run, would be held)" if r.would_be_held else " (dry run)"
+            status.append(kind, style="dim")
         _row(
             table,
             r.id,
@@ -237,7 +238,9 @@ def runs_table(rows: Sequence[RunSummary]) -> Table:
 def run_summary(summary: RunSummary) -> Table:
     """The end-of-sync table: what was planned and what came of it, with the findings."""
     title = f"run #{summary.id} {summary.tenant}: {summary.status}"
-    if summary.dry_run:
+    if summary.would_be_held:
+        title = f"run #{summary.id} {summary.tenant}: dry run, a real run would be held"
+    elif summary.dry_run:
         title += " (dry run: nothing applied)"
     table = _table(title, "targets", *SUMMARY_COLUMNS, "findings")
     findings = (

@@ -169,6 +169,9 @@ class Ops:
             counts=run.counts,
             error=run.error,
             targets=run.targets,
+            held_reasons=(
+                tuple(str(r) for r in run.guard.get("reasons", ())) if run.guard.get("held") else ()
+            ),
         )
 
     def _op_view(self, r: OperationRecord) -> OperationView:

@@ -43,6 +43,13 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)  # planned, done, failed, dead, ...
     error: str | None = None
     targets: tuple[str, ...] = ()
+    # why the guard held this run, or (a dry run) would hold a real run of the same plan
+    held_reasons: tuple[str, ...] = ()
+
+    @property
+    def would_be_held(self) -> bool:
+        """A dry run whose plan the guard would hold in a real run."""
+        return self.dry_run and bool(self.held_reasons)
 
     @property
     def duration_s(self) -> float | None:

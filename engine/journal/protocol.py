@@ -340,7 +340,8 @@ class Journal(Protocol):
         ...
 
     async def last_runs(self) -> dict[str, RunRecord]:
-        """Each tenant's newest run, for the health overview."""
+        """Each tenant's newest real run, for the health overview: a dry run applies nothing,
+        so it is never a tenant's last run (it would hide a failed or held one)."""
         ...
 
     async def supersede_held(self, tenant: str, by_run: int) -> int:

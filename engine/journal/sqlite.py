@@ -320,8 +320,8 @@ class SqliteJournal(Journal):
 
     async def last_runs(self) -> dict[str, RunRecord]:
         rows = await self._all(
-            "SELECT r.* FROM runs r JOIN (SELECT tenant, MAX(id) AS id FROM runs GROUP BY tenant)"
-            " m ON r.id = m.id"
+            "SELECT r.* FROM runs r JOIN (SELECT tenant, MAX(id) AS id FROM runs "
+            "WHERE dry_run=0 GROUP BY tenant) m ON r.id = m.id"
         )
         return {r["tenant"]: _run(r) for r in rows}
 

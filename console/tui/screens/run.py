@@ -119,9 +119,14 @@ class RunScreen(ConsoleScreen):
         if s.targets:
             text.append(f"  targets {', '.join(s.targets)}")
         if d.guard.get("held"):
-            reasons = d.guard.get("reasons") or ()
-            text.append("\nheld by the guard: ", style=fmt.HELD)
-            text.append("; ".join(str(r) for r in reasons) or "over a threshold")
+            reasons = "; ".join(s.held_reasons) or "over a threshold"
+            if s.dry_run:
+                text.append("\na real run would be held by the guard: ", style=fmt.HELD)
+            elif s.status == "held":
+                text.append("\nheld by the guard: ", style=fmt.HELD)
+            else:  # approved, rejected or replaced since: the verdict is history now
+                text.append(f"\nthe guard held it (now {s.status}): ", style=fmt.DIM)
+            text.append(reasons)
         if s.error:
             text.append(f"\nerror: {s.error}", style=fmt.BAD)
         return text

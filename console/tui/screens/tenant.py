@@ -34,7 +34,7 @@ TAB_LABELS = {"runs": "1 Runs", "failures": "2 Failed", "findings": "3 Findings"
 
 
 def run_row(r: RunSummary, now: datetime, *, tenant: bool = False) -> Row:
-    kind = " (dry run)" if r.dry_run else ""
+    kind = " (dry run, would be held)" if r.would_be_held else " (dry run)" if r.dry_run else ""
     cells: list[Text | str] = [Text(f"#{r.id}", style="bold")]
     if tenant:
         cells.append(r.tenant)
