@@ -138,6 +138,14 @@ async def test_runs_list_newest_first_by_tenant_status_and_page(journal: Journal
     assert {t: r.id for t, r in last.items()} == {"a": a3, "b": b1}
 
 
+async def test_a_dry_run_is_never_a_tenants_last_run(journal: Journal) -> None:
+    held = await new_run(journal, "a", status="held")
+    await new_run(journal, "a", dry_run=True, status="succeeded")
+    await new_run(journal, "b", dry_run=True, status="succeeded")
+    last = await journal.last_runs()
+    assert {t: r.id for t, r in last.items()} == {"a": held}  # b has only dry runs: none
+
+
 async def test_a_new_plan_cancels_the_plans_held_for_approval(journal: Journal) -> None:
     held = await new_run(journal, status="held")
     ops = await journal.store_operations(held, TENANT, [op(1, Action.DELETE, "user", "u1")])
