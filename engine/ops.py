@@ -535,6 +535,11 @@ class Ops:
             op = r.op
             if op.action in _MAKES and op.parent is None and op.attrs:
                 desired.setdefault(op.target, {}).setdefault(op.kind, _attrs_dict(op.attrs))
+        if idx is None and not findings and not observed and not records:
+            raise NotFound(
+                f"no {record_type} {key!r} in {tenant_id}: not in the source's last read, in "
+                "any target or in any plan; `ess search NAME` finds a record's id"
+            )
         summary = _explain_summary(
             record_type, label, source_record, findings, observed, ops, list(tenant.targets)
         )
@@ -631,6 +636,17 @@ class Ops:
         progress: ProgressFn | None = None,
     ) -> RunSummary:
         what = ("dry run" if dry_run else "sync") + (f" of {', '.join(targets)}" if targets else "")
+        tenant = self._tenant(tenant_id)
+        unknown = [t for t in targets or () if t not in tenant.targets]
+        if unknown:  # bad input: refused and audited as such before anything starts
+            problem = (
+                f"unknown target(s) {', '.join(unknown)}; tenant {tenant_id} has "
+                f"{', '.join(tenant.targets) or 'none'}"
+            )
+            await self.journal.add_audit(
+                self.actor, "sync", tenant_id, False, f"{what} — refused: {problem}"
+            )
+            raise NotFound(problem)
         await self._guarded("sync", tenant_id, what, dry_run=dry_run)
         opts = self._opts(
             tenant_id, trigger, dry_run=dry_run, targets=targets, full=full, progress=progress
@@ -854,7 +870,8 @@ def _advice(r: OperationRecord) -> str:
     if status == "failed":
         return (
             f"kept failing ({reason or 'transient error'}); if the service is healthy "
-            "again, retry it (r); if it keeps failing, skip it (k) and report it"
+            f"again, retry it (`ess retry {r.op.id}`, or r in the console); if it keeps "
+            f"failing, skip it (`ess skip {r.op.id} --reason ...`, or k) and report it"
         )
     if status == "blocked":
         return "waits for an item it depends on: retry that item first (retry includes it)"
