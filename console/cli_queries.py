@@ -16,7 +16,7 @@ from console import render
 from console.cli_common import emit_json, err, out, with_ops
 from console.cli_runs import JsonOpt
 from engine.display import visible_json
-from engine.ops import Ops
+from engine.ops import LevelName, Ops, SeverityName
 from engine.views import EventView, FindingView, OperationView, to_dict
 
 FOLLOW_POLL_S = 1.0
@@ -125,7 +125,9 @@ def findings(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Argument(help="Tenant id.")],
     run: Annotated[int | None, typer.Option("--run", help="Findings of this run.")] = None,
-    severity: Annotated[str | None, typer.Option("--severity", help="blocking or warning.")] = None,
+    severity: Annotated[
+        SeverityName | None, typer.Option("--severity", help="Only this severity.")
+    ] = None,
     limit: LimitOpt = 200,
     offset: OffsetOpt = 0,
     as_json: JsonOpt = False,
@@ -196,7 +198,7 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing until the run ends.")
     ] = False,
-    level: Annotated[str | None, typer.Option("--level", help="Only this level.")] = None,
+    level: Annotated[LevelName | None, typer.Option("--level", help="Only this level.")] = None,
     grep: Annotated[str | None, typer.Option("--grep", help="Only lines containing this.")] = None,
     as_json: JsonOpt = False,
 ) -> None:

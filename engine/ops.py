@@ -12,13 +12,14 @@ import getpass
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
 from engine import plugins, runner
 from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
 from engine.executor import RetryPolicy
+from engine.findings import Severity
 from engine.journal import (
     ElevationRecord,
     EventRecord,
@@ -391,6 +392,7 @@ class Ops:
     ) -> int:
         """How many findings :meth:`findings` has in all for the same run and severity."""
         self._tenant(tenant_id)
+        _known("severity", severity, SEVERITIES)
         rid = run_id if run_id is not None else await self.journal.last_read_run(tenant_id)
         if rid is None:
             return 0
@@ -441,6 +443,7 @@ class Ops:
         offset: int = 0,
     ) -> list[FindingView]:
         self._tenant(tenant_id)
+        _known("severity", severity, SEVERITIES)
         rid = run_id if run_id is not None else await self.journal.last_read_run(tenant_id)
         if rid is None:
             return []
@@ -478,6 +481,7 @@ class Ops:
         limit: int = 500,
     ) -> list[EventView]:
         await self._run_record(run_id)
+        _known("level", level, LEVELS)
         rows = await self.journal.list_events(
             run_id, after_id=after_id, level=level, contains=contains, limit=limit
         )
@@ -799,6 +803,19 @@ def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
             continue
         tables.append((name, getattr(cls, "field_limits", {})))
     return strictest(tables)
+
+
+SeverityName = Literal["blocking", "warning"]  # engine.findings.Severity, for front ends
+LevelName = Literal["debug", "info", "warning", "error"]  # a run log event's level
+SEVERITIES: tuple[str, ...] = get_args(SeverityName)
+LEVELS: tuple[str, ...] = get_args(LevelName)
+assert set(SEVERITIES) == {s.value for s in Severity}
+
+
+def _known(what: str, value: str | None, allowed: Sequence[str]) -> None:
+    """A filter value must be one ESS knows: an unknown one would match nothing, silently."""
+    if value is not None and value not in allowed:
+        raise NotFound(f"no {what} {value!r}; it is one of {', '.join(allowed)}")
 
 
 async def _mapped(work: Awaitable[T]) -> T:

@@ -52,3 +52,28 @@ def test_advice_on_the_command_line_names_commands_not_console_keys(shared: Path
     for r in failed:
         assert f"ess retry {r['id']}" in r["advice"]
         assert f"ess skip {r['id']}" in r["advice"]
+
+
+@pytest.mark.parametrize(
+    ("args", "listed"),
+    [
+        (("findings", "alpha", "--severity", "critical"), "'blocking', 'warning'"),
+        (("logs", "1", "--level", "fatal"), "'debug', 'info', 'warning', 'error'"),
+    ],
+)
+def test_a_filter_value_esss_does_not_know_is_refused_with_the_valid_ones(
+    shared: Path, args: tuple[str, ...], listed: str
+) -> None:
+    code, out, err = ess(shared, *args)
+    assert code == 2, out
+    assert listed in " ".join(err.split())
+
+
+async def test_the_facade_refuses_an_unknown_severity_or_level(shared: Path) -> None:
+    from engine.ops import NotFound, Ops
+
+    async with await Ops.open(shared, actor="cli:tester") as ops:
+        with pytest.raises(NotFound, match="blocking, warning"):
+            await ops.findings("alpha", severity="critical")
+        with pytest.raises(NotFound, match="debug, info, warning, error"):
+            await ops.events(1, level="fatal")
