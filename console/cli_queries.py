@@ -202,7 +202,7 @@ def logs(
     grep: Annotated[str | None, typer.Option("--grep", help="Only lines containing this.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """A run's event log; ``--follow`` tails a live run until it ends (JSON lines with --json)."""
+    """A run's event log; --follow tails a live run until it ends (JSON lines with --json)."""
 
     def show_live(events: list[EventView]) -> None:
         for e in events:
@@ -225,7 +225,8 @@ def logs(
     async def tail(ops: Ops) -> list[EventView]:
         after = 0
         while True:
-            finished = (await ops.run(run)).summary.finished_at is not None
+            summary = (await ops.run(run)).summary
+            finished = summary.status != "running" and summary.finished_at is not None
             fresh = await read_from(ops, after)
             show_live(fresh)
             after = fresh[-1].id if fresh else after

@@ -321,7 +321,8 @@ class Journal(Protocol):
         finished: bool = False,
         source_mode: str | None = None,
     ) -> None:
-        """Change the fields given (None leaves one as it is); ``finished`` stamps the end."""
+        """Change the fields given (None leaves one as it is); ``finished`` stamps the end, and
+        a run set ``running`` again (an approved plan, a resumed run) loses its end stamp."""
         ...
 
     async def get_run(self, run_id: int) -> RunRecord | None:

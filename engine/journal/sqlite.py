@@ -283,6 +283,8 @@ class SqliteJournal(Journal):
         if finished:
             sets.append("finished_at=?")
             params.append(now_iso())
+        elif status == "running":  # an approved or resumed run is unfinished again
+            sets.append("finished_at=NULL")
         if not sets:
             return
         async with self.transaction() as tx:

@@ -120,7 +120,8 @@ async def test_an_unknown_severity_is_an_error_not_an_empty_page(
     fake: FakeOps, connect: ClientFactory
 ):
     async with connect(fake) as client:
-        answer = await client.call_tool("list_findings", {"tenant": "alpha", "severity": "critical"})
+        args = {"tenant": "alpha", "severity": "critical"}
+        answer = await client.call_tool("list_findings", args)
         assert answer.is_error
         assert "blocking" in error_text(answer) and "warning" in error_text(answer)
 
