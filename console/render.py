@@ -317,10 +317,14 @@ def operations_table(rows: Sequence[OperationView], title: str | None = None) ->
 
 
 def findings_table(rows: Sequence[FindingView], title: str | None = None) -> Table:
-    table = _table(title, "id", "severity", "code", "record", "message", "fix")
+    """Findings; the id column only for stored ones (a source check stores none, id 0)."""
+    stored = any(f.id for f in rows)
+    columns = ("severity", "code", "record", "message", "fix")
+    table = _table(title, *(("id", *columns) if stored else columns))
     for f in rows:
         record = f"{f.record_type} {f.label or f.record_id}"
-        _row(table, f.id, styled(f.severity), f.code, record, f.message, f.fix or None)
+        cells = (styled(f.severity), f.code, record, f.message, f.fix or None)
+        _row(table, *((f.id, *cells) if stored else cells))
     return table
 
 

@@ -223,18 +223,31 @@ async def _fresh_run(
 
         plans: list[Plan] = []
         link_kinds: set[str] = set()
+        # what a target's mapping finds (a class no team can own yet) is stored with the rest
+        target_findings: list[Finding] = []
         for name in names:
             target = targets[name]
             link_kinds.update(s.name for s in target.links)
             plans.append(
                 await _plan_target(
-                    journal, tenant_id, run_id, name, target, snap, log, progress, tenant
+                    journal,
+                    tenant_id,
+                    run_id,
+                    name,
+                    target,
+                    snap,
+                    log,
+                    progress,
+                    tenant,
+                    target_findings,
                 )
             )
+        if target_findings:
+            await journal.add_findings(run_id, tenant_id, target_findings, labels)
         history = await journal.removal_history(tenant_id, tenant.policy.guard.erosion_runs)
         verdict = judge(plans, tenant.policy.guard, link_kinds, history)
         counts = _plan_counts(plans)
-        counts.update(_finding_counts(findings))
+        counts.update(_finding_counts([*findings, *target_findings]))
         await journal.update_run(run_id, counts=counts, guard=verdict.as_dict())
         for p in plans:
             log(
@@ -305,10 +318,13 @@ async def _plan_target(
     log: RunLog,
     progress: Callable[[Progress], None],
     tenant: TenantConfig,
+    findings: list[Finding],
 ) -> Plan:
+    """Plan one target; the findings its mapping makes are added to ``findings``."""
     progress(Progress("plan", name, 0, 1))
     with gc_paused():
         desired = target.desired(snap)
+    findings.extend(desired.findings)
     observed = await journal.load_mirror(tenant_id, name)
     ctx = _target_ctx(journal, tenant_id, run_id, name, observed, log)
     refreshed = await target.refresh(observed, ctx)

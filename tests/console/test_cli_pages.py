@@ -47,3 +47,17 @@ def test_a_cut_list_says_n_of_m_and_pages_on(shared: Path, command: str, what: s
     assert json.loads(out) == everything[1:]
     assert f"showing {what} 2-{total} of {total}" in err
     assert "next page" not in err
+
+
+def test_source_check_shows_no_id_column_of_zeros(shared: Path) -> None:
+    """A source check stores nothing, so its findings have no id to show; stored ones do."""
+    result = runner.invoke(
+        app, ["--config", str(shared), "source", "check", "alpha"], env={"COLUMNS": "200"}
+    )
+    header = next(line for line in result.stdout.splitlines() if "severity" in line)
+    assert header.split()[0] == "severity"
+    result = runner.invoke(
+        app, ["--config", str(shared), "findings", "alpha"], env={"COLUMNS": "200"}
+    )
+    header = next(line for line in result.stdout.splitlines() if "severity" in line)
+    assert header.split()[0] == "id"
