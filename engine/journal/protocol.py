@@ -466,7 +466,9 @@ class Journal(Protocol):
 
     async def removal_history(self, tenant: str, runs: int) -> list[dict[str, int]]:
         """Removals applied per kind in the tenant's last ``runs`` completed runs, newest
-        first: the guard's erosion check."""
+        first: the guard's erosion check. The removals of a plan an operator approved are
+        counted as none: they were judged by a person, and counting them again would hold
+        every later run until they leave the window."""
         ...
 
     async def operations_for_record(

@@ -621,14 +621,19 @@ class SqliteJournal(Journal):
             )
 
     async def removal_history(self, tenant: str, runs: int) -> list[dict[str, int]]:
-        """Removals applied per type in the tenant's last completed runs, newest first."""
+        """Removals applied per type in the tenant's last completed runs, newest first; a run
+        whose plan an operator approved counts as a run that removed nothing."""
         rows = await self._all(
-            "SELECT id FROM runs WHERE tenant=? AND dry_run=0 AND status IN "
-            "('succeeded','partial') ORDER BY id DESC LIMIT ?",
+            "SELECT id, EXISTS (SELECT 1 FROM approvals a WHERE a.run_id=runs.id AND "
+            "a.decision='approved') AS approved FROM runs WHERE tenant=? AND dry_run=0 AND "
+            "status IN ('succeeded','partial') ORDER BY id DESC LIMIT ?",
             (tenant, runs),
         )
         out: list[dict[str, int]] = []
         for r in rows:
+            if r["approved"]:
+                out.append({})
+                continue
             counts = await self._all(
                 "SELECT kind, COUNT(*) AS n FROM operations WHERE run_id=? AND status='done' "
                 "AND action IN ('delete','suspend','archive','unlink') GROUP BY kind",
