@@ -1,13 +1,16 @@
 """Names from the source may hold terminal escapes, bidirectional overrides, NUL or rich
 markup: `ess search` and `ess explain` show them written out, never raw and never as markup.
 
-The name travels for real: a snapshot file, `ess sync` into the journal's search index, and
-back out through the facade.
+The name travels for real: a snapshot file and `ess sync` into the journal. A run removes
+control characters from what it reads (engine.sanitize), so the journal then holds the name
+cleaned; the journal of an older release still holds it raw, and that is planted back here (the
+index, the mirror and the operations' labels), so what the front end shows is what is tested.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -44,7 +47,32 @@ def hostile(workdir: Workdir) -> tuple[Workdir, str]:
     pid = next(p.id for p in snap.persons.values() if p.family_name == HOSTILE)
     code, _, err = ess(workdir.config, "sync", "alpha")
     assert code == 0, err
+    _as_an_older_release_wrote_it(workdir.path / "ess.db")
     return workdir, pid
+
+
+CLEANED = "".join(c for c in HOSTILE if c not in RAW)
+
+
+def _as_an_older_release_wrote_it(db: Path) -> None:
+    """Put the raw name back where a journal written before the cleaning held it."""
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM snapshot_index WHERE label LIKE ?", (f"%{CLEANED}%",)
+        ).fetchone()[0], "the run cleaned the name into the index"
+        assert not conn.execute(
+            "SELECT count(*) FROM snapshot_index WHERE instr(label, char(27))"
+        ).fetchone()[0], "a control character reached the journal"
+        for table, columns in (
+            ("snapshot_index", ("label", "search", "body")),
+            ("mirror", ("label",)),
+            ("operations", ("label",)),
+        ):
+            for column in columns:
+                conn.execute(
+                    f"UPDATE {table} SET {column} = replace({column}, ?, ?)",
+                    (CLEANED, HOSTILE if column != "body" else json.dumps(HOSTILE)[1:-1]),
+                )
 
 
 def workdir_snapshot(workdir: Workdir) -> Snapshot:

@@ -1,0 +1,1 @@
+"""Google Workspace for Education: the Directory (users, org units) and Classroom."""

@@ -1,0 +1,216 @@
+"""The Google client: calls alone or in batches, through the kit's HTTP client, spread over the
+admin subjects, each answer classified on its own.
+
+Batches hold at most 50 Classroom calls or 1,000 Directory calls and never mix the two. A part
+answered 429 (or the Directory's rate-limit 403) was not applied, so it is sent again alone,
+in a later batch, no earlier than its Retry-After; a read answered 5xx likewise, and a call
+answered NOT_FOUND that names an object created moments ago (Classroom learns of a new user
+with a delay), on a schedule. A write
+answered 5xx may have been applied: it is returned as it is, for the engine to read back by its
+natural key. Callers must not put two calls in one batch when one depends on the other.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.kit.http import HttpClient
+from adapters.kit.retry import parse_retry_after
+
+from .auth import DelegatedToken
+from .batch import decode, encode
+from .calls import Api, ApiCall
+from .errors import Kind, Verdict, classify
+
+BATCH_LIMITS: Mapping[Api, int] = {"classroom": 50, "directory": 1000}
+RESENDS = 6
+NOT_FOUND_SCHEDULE_S = (1.0, 3.0, 9.0)  # a new user reaches Classroom within seconds (GAM: 3 tries)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One call's answer: status, JSON body and the verdict on it."""
+
+    status: int
+    body: Any
+    verdict: Verdict
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.kind is Kind.OK
+
+
+class ListFailed(Exception):
+    """A page of a list could not be read; what was read so far is not the whole."""
+
+    def __init__(self, call: ApiCall, answer: Answer) -> None:
+        super().__init__(f"{call.method} {call.template}: {answer.verdict.describe()}")
+        self.answer = answer
+
+
+@dataclass
+class ClientStats:
+    calls: int = 0  # each call, a batch part included, as the quotas count
+    http_requests: int = 0
+    resent: int = 0
+
+
+class GoogleClient:
+    """Calls to one Google Workspace customer as its admin subjects."""
+
+    def __init__(
+        self,
+        root_url: str,
+        tokens: Sequence[DelegatedToken],
+        http: HttpClient,
+        *,
+        batch_url: str | None = None,
+        not_found_schedule_s: Sequence[float] = NOT_FOUND_SCHEDULE_S,
+    ) -> None:
+        if not tokens:
+            raise ValueError("at least one admin subject is needed")
+        self.root_url = root_url.rstrip("/") + "/"
+        self.batch_url = batch_url or self.root_url + "batch"
+        self.tokens = list(tokens)
+        self.http = http
+        self.stats = ClientStats()
+        self._turn = itertools.cycle(range(len(self.tokens)))
+        self.not_found_schedule_s = tuple(not_found_schedule_s)
+
+    def _token(self) -> DelegatedToken:
+        return self.tokens[next(self._turn)]
+
+    async def call(self, call: ApiCall, *, fresh: bool = False) -> Answer:
+        """One call alone; the kit client retries what is safe to send twice. ``fresh``: an
+        object the call names was created moments ago, so a NOT_FOUND is asked again on
+        ``not_found_schedule_s`` before it counts."""
+        answer = await self._call(call, fresh)
+        for wait in self.not_found_schedule_s if fresh else ():
+            if not (answer.status == 404 and answer.verdict.kind is Kind.RETRY):
+                break
+            self.stats.resent += 1
+            await self.http.sleep(wait)
+            answer = await self._call(call, fresh)
+        return answer
+
+    async def _call(self, call: ApiCall, fresh: bool) -> Answer:
+        token = self._token()
+        self.stats.calls += 1
+        self.stats.http_requests += 1
+        resp = await self.http.request(
+            call.method,
+            self.root_url + call.path,
+            f"{call.method} {call.template}",
+            params=call.params or None,
+            content=_json(call.body),
+            headers={"Content-Type": "application/json"} if call.body is not None else None,
+            auth=token,
+        )
+        body = resp.json() if resp.content else None
+        return Answer(resp.status_code, body, classify(resp.status_code, body, fresh=fresh))
+
+    async def list_all(self, page: Callable[[str], ApiCall], items: str) -> list[dict[str, Any]]:
+        """Every item of a paged list: ``page(token)`` makes the call for one page ("" for
+        the first), ``items`` names the list in the answer. Raises :class:`ListFailed` when a
+        page cannot be read, so that a partial list is never taken for the whole."""
+        out: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            call = page(token)
+            answer = await self.call(call)
+            if not answer.ok:
+                raise ListFailed(call, answer)
+            body = answer.body if isinstance(answer.body, dict) else {}
+            out.extend(item for item in body.get(items, []) if isinstance(item, dict))
+            token = str(body.get("nextPageToken") or "")
+            if not token:
+                return out
+
+    async def batch(
+        self, calls: Sequence[ApiCall], *, fresh: frozenset[int] = frozenset()
+    ) -> list[Answer]:
+        """Answers in the order of ``calls``; see the module doc for what is sent again.
+        ``fresh`` holds the indexes of calls naming an object created moments ago."""
+        answers: list[Answer | None] = [None] * len(calls)
+        todo = list(range(len(calls)))
+        not_before = 0.0
+        for attempt in range(RESENDS):
+            if not todo:
+                break
+            wait = not_before - time.monotonic()
+            if wait > 0:
+                await self.http.sleep(wait)
+            again: list[int] = []
+            not_before = 0.0
+            for chunk in _chunks(calls, todo):
+                results = await self._send([calls[i] for i in chunk], [i in fresh for i in chunk])
+                for i, (answer, retry_after) in zip(chunk, results, strict=True):
+                    answers[i] = answer
+                    # a 5xx write may have been applied: the engine reads it back, not us
+                    resend = answer.verdict.kind is Kind.RETRY and (
+                        answer.status < 500 or not calls[i].writes
+                    )
+                    if resend and attempt < RESENDS - 1:
+                        again.append(i)
+                        self.stats.resent += 1
+                        delay = retry_after if retry_after is not None else 2.0**attempt
+                        not_before = max(not_before, time.monotonic() + delay)
+            todo = again
+        return [a for a in answers if a is not None]
+
+    async def _send(
+        self, chunk: Sequence[ApiCall], fresh: Sequence[bool]
+    ) -> list[tuple[Answer, float | None]]:
+        token = self._token()
+        authorization = await token.header()
+        content_type, body = encode(chunk, authorization)
+        self.stats.calls += len(chunk)
+        self.stats.http_requests += 1
+        resp = await self.http.request(
+            "POST",
+            self.batch_url,
+            f"batch of {len(chunk)} {chunk[0].api} calls",
+            content=body,
+            headers={"Content-Type": content_type},
+            idempotent=False,
+        )
+        if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith(
+            "multipart/"
+        ):
+            body_json = resp.json() if resp.content and _is_json(resp.headers) else None
+            verdict = classify(resp.status_code, body_json)
+            if resp.status_code == 401:
+                token.invalidate()
+            wait = parse_retry_after(resp.headers.get("Retry-After"))
+            return [(Answer(resp.status_code, body_json, verdict), wait) for _ in chunk]
+        parts = decode(resp.headers["content-type"], resp.content, len(chunk))
+        return [
+            (
+                Answer(p.status, p.body, classify(p.status, p.body, fresh=new)),
+                parse_retry_after(p.headers.get("retry-after")),
+            )
+            for p, new in zip(parts, fresh, strict=True)
+        ]
+
+
+def _chunks(calls: Sequence[ApiCall], todo: Sequence[int]) -> list[list[int]]:
+    """Indexes grouped by API, at most the API's batch limit each, in order."""
+    out: list[list[int]] = []
+    for api in ("directory", "classroom"):
+        mine = [i for i in todo if calls[i].api == api]
+        size = BATCH_LIMITS[api]
+        out.extend(mine[k : k + size] for k in range(0, len(mine), size))
+    return out
+
+
+def _json(body: Any) -> bytes | None:
+    return json.dumps(body).encode() if body is not None else None
+
+
+def _is_json(headers: Mapping[str, str]) -> bool:
+    return "json" in headers.get("content-type", "")
