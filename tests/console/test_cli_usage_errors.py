@@ -77,3 +77,16 @@ async def test_the_facade_refuses_an_unknown_severity_or_level(shared: Path) -> 
             await ops.findings("alpha", severity="critical")
         with pytest.raises(NotFound, match="debug, info, warning, error"):
             await ops.events(1, level="fatal")
+
+
+async def test_the_last_attempt_of_a_failed_item_says_failed(shared: Path) -> None:
+    from engine.ops import Ops
+
+    async with await Ops.open(shared, actor="cli:tester") as ops:
+        failed = [o for o in await ops.failures("alpha") if o.status == "failed"]
+        assert failed
+        for item in failed:
+            outcomes = [a.outcome for a in (await ops.operation(item.id)).attempts]
+            assert outcomes, item
+            assert outcomes[-1] == "failed", outcomes
+            assert set(outcomes[:-1]) <= {"retry", "in_doubt"}
