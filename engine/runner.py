@@ -505,6 +505,13 @@ def _finding_counts(findings: Sequence[Finding]) -> dict[str, int]:
     return dict(c)
 
 
+def school_year(start: date) -> str:
+    """The Swedish school year a group starting on ``start`` belongs to, as "2026/27" (a
+    school year starts in July or August; a group starting in spring is of the year before)."""
+    first = start.year if start.month >= 7 else start.year - 1
+    return f"{first}/{(first + 1) % 100:02d}"
+
+
 async def _index_snapshot(
     journal: Journal, tenant_id: str, snap: Snapshot, protected_identity: str
 ) -> dict[str, str]:
@@ -534,6 +541,8 @@ async def _index_snapshot(
         labels[g.id] = g.name
         school = snap.schools.get(g.school_id)
         detail = f"{g.group_type.value}" + (f" at {school.name}" if school else "")
+        if g.start is not None:  # two classes named 9A differ by school or by year
+            detail += f", {school_year(g.start)}"
         rows.append(
             (
                 "group",

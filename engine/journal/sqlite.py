@@ -937,15 +937,24 @@ class SqliteJournal(Journal):
             )
 
     async def search_index(self, query: str, tenant: str | None, limit: int) -> list[IndexHit]:
-        like = "%" + query.lower().replace("%", "\\%").replace("_", "\\_") + "%"
-        where, params = ["(search LIKE ? ESCAPE '\\' OR key = ?)"], [like, query]
+        text = query.lower().replace("%", "\\%").replace("_", "\\_")
+        where, params = ["(search LIKE ? ESCAPE '\\' OR key = ?)"], ["%" + text + "%", query]
         if tenant is not None:
             where.append("tenant=?")
             params.append(tenant)
+        # exact first: the id; the whole name (the search text starts with the name, then the
+        # id); a whole word (a user name, an email); the start of the name; then the rest
+        rank = (
+            "CASE WHEN key = ? THEN 0 "
+            "WHEN search LIKE ? || ' ' || lower(key) || '%' ESCAPE '\\' THEN 1 "
+            "WHEN ' ' || search || ' ' LIKE ? ESCAPE '\\' THEN 2 "
+            "WHEN search LIKE ? ESCAPE '\\' THEN 3 ELSE 4 END"
+        )
+        ranks = [query, text, "% " + text + " %", text + "%"]
         rows = await self._all(
             f"SELECT tenant, record_type, key, label, detail FROM snapshot_index "
-            f"WHERE {' AND '.join(where)} ORDER BY record_type, label LIMIT ?",
-            (*params, limit),
+            f"WHERE {' AND '.join(where)} ORDER BY {rank}, record_type, label LIMIT ?",
+            (*params, *ranks, limit),
         )
         return [IndexHit(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 

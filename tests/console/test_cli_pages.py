@@ -61,3 +61,16 @@ def test_source_check_shows_no_id_column_of_zeros(shared: Path) -> None:
     )
     header = next(line for line in result.stdout.splitlines() if "severity" in line)
     assert header.split()[0] == "id"
+
+
+def test_search_puts_the_exact_name_first_and_tells_groups_apart(shared: Path) -> None:
+    groups = [
+        h
+        for h in json.loads(ess(shared, "search", "g-", "--tenant", "alpha", "--json")[1])
+        if h["record_type"] == "group"
+    ]
+    assert groups
+    name = groups[-1]["label"]
+    hits = json.loads(ess(shared, "search", name, "--tenant", "alpha", "--json")[1])
+    assert hits[0]["label"] == name
+    assert "/" in hits[0]["detail"]  # the school year, e.g. "class at Norra skolan, 2026/27"
