@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.segment import Segment
@@ -100,6 +101,15 @@ def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def when_in(value: datetime, zone: str | None = None) -> str:
+    """A schedule's time in the tenant's zone, with the zone's name (a cron line is read in
+    that zone, so it is shown in it); ``zone`` defaults to the time's own zone."""
+    if zone is not None:
+        value = value.astimezone(ZoneInfo(zone))
+    name = getattr(value.tzinfo, "key", None) or value.strftime("%Z") or "UTC"
+    return f"{value.strftime('%Y-%m-%d %H:%M:%S')} {name}"
+
+
 def styled(value: str) -> Text:
     """A status word in its colour."""
     return Text(value, style=STATUS_STYLE.get(value, ""))
@@ -151,7 +161,7 @@ def tenants_table(rows: Sequence[TenantHealth]) -> Table:
             t.tier,
             Text(t.health, style=HEALTH_STYLE.get(t.health, "")),
             f"#{last.id} {last.status}" if last else None,
-            when(t.next_run) if t.next_run else None,
+            when_in(t.next_run) if t.next_run else None,
             t.failed_items,
             t.held_plans,
             t.blocking_findings,
@@ -198,7 +208,7 @@ def tenant_detail(detail: TenantDetail) -> RenderableType:
             ("targets", ", ".join(h.targets) or None),
             ("schedule", detail.schedule),
             ("timezone", detail.timezone),
-            ("next run", when(h.next_run) if h.next_run else None),
+            ("next run", when_in(h.next_run, detail.timezone) if h.next_run else None),
             ("last run", f"#{h.last_run.id} {h.last_run.status}" if h.last_run else None),
             ("failed items", h.failed_items),
             ("held plans", h.held_plans),

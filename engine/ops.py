@@ -244,8 +244,8 @@ class Ops:
         from croniter import croniter
 
         tz = ZoneInfo(tenant.timezone)
-        nxt = croniter(tenant.schedule, datetime.now(tz)).get_next(datetime)
-        return nxt.astimezone(UTC)  # type: ignore[no-any-return]
+        # in the tenant's zone, the one its cron line is read in, so a view can show it there
+        return croniter(tenant.schedule, datetime.now(tz)).get_next(datetime)  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ queries
     async def tenants(self) -> list[TenantHealth]:

@@ -1,0 +1,39 @@
+"""A schedule's times are shown in the tenant's zone, with the zone's name: a cron line
+`0 5 * * *` in Europe/Stockholm runs at 05:00 there, whatever the machine's zone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from console.cli import app
+from engine.testing.scenario import build_scenario
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_scenario(tmp_path_factory.mktemp("scenario"))
+
+
+def test_next_run_is_shown_in_the_tenants_zone(
+    shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")  # a machine far from the tenant
+    import time
+
+    time.tzset()
+    try:
+        result = runner.invoke(
+            app, ["--config", str(shared), "status", "alpha"], env={"COLUMNS": "200"}
+        )
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert result.exit_code == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if "next run" in x)
+    assert re.search(r"\d{4}-\d\d-\d\d 05:00:00 Europe/Stockholm", line), line
