@@ -293,37 +293,41 @@ def run_detail(detail: RunDetail) -> RenderableType:
     return Group(facts, Text(""), ops, Text(""), guard, Text(""), timeline)
 
 
-def operations_table(rows: Sequence[OperationView], title: str | None = None) -> Table:
-    table = _table(
-        title,
-        "op",
-        "run",
-        "tenant",
-        "target",
-        "action",
-        "kind",
-        "label",
-        "status",
-        "tries",
-        "reason",
-        "advice",
-    )
+STATUS_ADVICE = {
+    "dead": "dead: the target refused the data; fix the record in the source system, then "
+    "`ess retry ITEM` (or let the next run pick it up)",
+    "failed": "failed: kept failing on a passing cause; `ess retry ITEM` once the service is "
+    "healthy, `ess skip ITEM --reason ...` if it keeps failing",
+    "blocked": "blocked: waits for an item it depends on; retrying that item includes it",
+}
+
+
+def operations_table(rows: Sequence[OperationView], title: str | None = None) -> RenderableType:
+    """Items, one or two lines each at 80 columns: what, where it stands and the last error;
+    the advice once per status below the table, not once per row."""
+    tenants = len({o.tenant for o in rows}) > 1
+    table = _table(title)
+    table.expand = True
+    for column in ("item", "run", *(("tenant",) if tenants else ()), "status", "tries"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("what", overflow="fold", ratio=3)
+    table.add_column("last error", overflow="fold", ratio=2)
     for o in rows:
+        what = f"{o.action} {o.kind} {o.label}" + (f" on {o.target}" if o.target else "")
         _row(
             table,
             o.id,
             o.run_id,
-            o.tenant,
-            o.target,
-            o.action,
-            o.kind,
-            o.label,
+            *((o.tenant,) if tenants else ()),
             styled(o.status),
             o.attempts,
-            o.reason or o.last_error or None,
-            o.advice or None,
+            what,
+            o.last_error or o.reason or None,
         )
-    return table
+    advice = [STATUS_ADVICE[s] for s in STATUS_ADVICE if any(o.status == s for o in rows)]
+    if not advice:
+        return table
+    return Group(table, Text("\n".join(advice), style="dim"))
 
 
 def findings_table(rows: Sequence[FindingView], title: str | None = None) -> Table:
