@@ -278,6 +278,7 @@ def run_detail(detail: RunDetail) -> RenderableType:
             ("targets", ", ".join(s.targets) or None),
             ("started", when(s.started_at)),
             ("finished", when(s.finished_at) if s.finished_at else None),
+            ("progress", detail.progress.line() if detail.progress else None),
             ("error", s.error),
             ("findings", detail.findings),
             *((f"count {k}", v) for k, v in s.counts.items()),

@@ -52,6 +52,7 @@ from engine.views import (
     OperationView,
     Progress,
     RunDetail,
+    RunProgress,
     RunSummary,
     SearchHit,
     SourceCheck,
@@ -326,12 +327,20 @@ class Ops:
         fc = await self.journal.finding_counts(run_id)
         events = await self.journal.list_events(run_id, limit=200)
         timeline = tuple(_event_view(e) for e in events if e.level != "debug")[:40]
+        progress = None
+        if run.status == "running":
+            statuses: dict[str, int] = {}
+            for c in counts:
+                statuses[c.status] = statuses.get(c.status, 0) + c.count
+            elapsed = (datetime.now(UTC) - run.started_at).total_seconds()
+            progress = RunProgress.of(statuses, elapsed)
         return RunDetail(
             summary=self._summary(run),
             operations=tuple(counts),
             findings=sum(fc.values()),
             guard=run.guard,
             timeline=timeline,
+            progress=progress,
         )
 
     async def operations(

@@ -115,7 +115,11 @@ class RunScreen(ConsoleScreen):
         text.append(f"  {s.trigger} by {s.actor}  started {fmt.clock_time(s.started_at)}")
         text.append(f" ({fmt.age(s.started_at, now)})  took {fmt.duration(s, now)}\n")
         keys = ("planned", "done", "failed", "dead", "blocked", "skipped")
-        text.append(f"{fmt.counts(s.counts, keys)}  findings {d.findings}")
+        if d.progress is not None:  # live, from the items, not the counts stored at the end
+            text.append(d.progress.line(), style=fmt.RUNNING)
+            text.append(f"  findings {d.findings}")
+        else:
+            text.append(f"{fmt.counts(s.counts, keys)}  findings {d.findings}")
         if s.targets:
             text.append(f"  targets {', '.join(s.targets)}")
         if d.guard.get("held"):
