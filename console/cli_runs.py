@@ -160,8 +160,13 @@ def approve(
     reason: ReasonOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply a plan the guard held."""
-    summary = with_ops(ctx, lambda ops: ops.approve(run, reason=reason))
+    """Apply a plan the guard held; shows the same progress as `ess sync`."""
+    bars = None if as_json else SyncProgress()
+    try:
+        summary = with_ops(ctx, lambda ops: ops.approve(run, reason=reason, progress=bars))
+    finally:
+        if bars is not None:
+            bars.stop()
     report_run(summary, None, as_json)
 
 

@@ -731,14 +731,16 @@ class Ops:
             affected=len(rows),
         )
 
-    async def approve(self, run_id: int, *, reason: str = "") -> RunSummary:
+    async def approve(
+        self, run_id: int, *, reason: str = "", progress: ProgressFn | None = None
+    ) -> RunSummary:
         run = await self._run_record(run_id)
         if run.status != "held":
             raise OpsError(f"run {run_id} is {run.status}, not held for approval")
         tenant_id = run.tenant
         await self._guarded("approve", tenant_id, f"approve held run {run_id}: {reason}")
         await self.journal.add_approval(run_id, "approved", self.actor, reason)
-        opts = self._opts(tenant_id, "approve")
+        opts = self._opts(tenant_id, "approve", progress=progress)
         await _mapped(runner.apply_held(self.journal, self.cfg, tenant_id, run_id, opts))
         return self._summary(await self._run_record(run_id))
 

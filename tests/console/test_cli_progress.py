@@ -51,3 +51,16 @@ def test_show_of_a_running_run_has_live_progress(tmp_path: Path) -> None:
     assert progress["failed"] == statuses.get("failed", 0) + statuses.get("dead", 0)
     out = runner.invoke(app, [*base, "show", str(run["id"])], env={"COLUMNS": "200"}).stdout
     assert f"done {progress['done']} of {progress['total']}" in out
+
+
+def test_approve_shows_the_same_progress_as_sync(tmp_path: Path) -> None:
+    config = build_scenario(tmp_path / "scenario")
+    base = ["--config", str(config), "--actor", "cli:tester"]
+    held = json.loads(runner.invoke(app, [*base, "runs", "beta", "--json"]).stdout)[0]
+    assert held["status"] == "held"
+    elevated = runner.invoke(app, [*base, "elevate", "beta", "--reason", "apply the leavers"])
+    assert elevated.exit_code == 0, elevated.stderr
+    result = runner.invoke(app, [*base, "approve", str(held["id"]), "--reason", "term end"])
+    assert result.exit_code == 0, result.stderr
+    assert "apply" in result.stderr and "mem" in result.stderr  # the apply bar of the target
+    assert f"run #{held['id']} beta: succeeded" in result.stdout
