@@ -14,6 +14,7 @@ import typer
 
 from console import render
 from console.cli_common import emit_json, err, out, with_ops
+from console.cli_errors import CliError
 from console.cli_runs import JsonOpt
 from engine.display import visible_json
 from engine.ops import LevelName, Ops, SeverityName
@@ -105,9 +106,22 @@ def failures(
     tenant: Annotated[str | None, typer.Argument(help="Only this tenant.")] = None,
     limit: LimitOpt = 200,
     offset: OffsetOpt = 0,
+    by_cause: Annotated[
+        bool, typer.Option("--by-cause", help="Group by cause, with counts and a key for each.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Failed, dead and blocked items still open, with advice; says "N of M" when cut."""
+    """Failed, dead and blocked items still open, with advice; says "N of M" when cut.
+    --by-cause groups them (target, action, kind, status, reason) with counts."""
+    if by_cause:
+        if tenant is None:
+            raise CliError("--by-cause needs a TENANT")
+        causes = with_ops(ctx, lambda ops: ops.failure_causes(tenant))
+        if as_json:
+            emit_json([{"key": c.key, **to_dict(c)} for c in causes])
+        else:
+            out().print(render.causes_table(causes) if causes else "no open failures")
+        return
 
     async def work(ops: Ops) -> tuple[list[OperationView], int]:
         rows = await ops.failures(tenant, limit=limit, offset=offset)

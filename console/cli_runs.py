@@ -193,6 +193,22 @@ def reject(
     report_result(with_ops(ctx, lambda ops: ops.reject(run, reason=reason)), as_json)
 
 
+CauseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cause",
+        help="Every open failure of this cause (a key from `ess failures TENANT --by-cause`).",
+    ),
+]
+CauseTenantOpt = Annotated[str | None, typer.Option("--tenant", help="The tenant of --cause.")]
+
+
+async def _cause_items(ops: Ops, tenant: str | None, cause: str) -> list[int]:
+    if tenant is None:
+        raise CliError("--cause needs --tenant TENANT")
+    return list(await ops.cause_items(tenant, cause))
+
+
 def retry(
     ctx: typer.Context,
     op_ids: Annotated[
@@ -202,15 +218,19 @@ def retry(
         int | None,
         typer.Option("--run", help="Retry every open failed, dead or blocked item of this run."),
     ] = None,
+    cause: CauseOpt = None,
+    tenant: CauseTenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply failed, dead or blocked items again, now."""
-    if bool(op_ids) == (run is not None):
-        raise CliError("give operation ids or --run RUN (one of the two)")
+    """Apply failed, dead or blocked items again, now: by id, a whole run, or a cause."""
+    if sum((bool(op_ids), run is not None, cause is not None)) != 1:
+        raise CliError("give operation ids, --run RUN or --cause KEY --tenant T (one of them)")
 
     async def work(ops: Ops) -> CommandResult:
         if run is not None:
             return await ops.retry_run(run)
+        if cause is not None:
+            return await ops.retry(await _cause_items(ops, tenant, cause))
         return await ops.retry(list(op_ids or []))
 
     report_result(with_ops(ctx, work), as_json)
@@ -218,14 +238,25 @@ def retry(
 
 def skip(
     ctx: typer.Context,
-    op_ids: Annotated[list[int], typer.Argument(help="Operation ids (see `ess failures`).")],
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")],
+    op_ids: Annotated[
+        list[int] | None, typer.Argument(help="Operation ids (see `ess failures`).")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")] = "",
+    cause: CauseOpt = None,
+    tenant: CauseTenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Stop trying these items until their source record changes."""
+    """Stop trying these items (by id, or a whole cause) until their source record changes."""
+    if bool(op_ids) == (cause is not None):
+        raise CliError("give operation ids or --cause KEY --tenant T (one of the two)")
     if not reason.strip():
         raise CliError("--reason must say why these items are skipped")
-    report_result(with_ops(ctx, lambda ops: ops.skip(op_ids, reason=reason)), as_json)
+
+    async def work(ops: Ops) -> CommandResult:
+        ids = await _cause_items(ops, tenant, cause) if cause is not None else list(op_ids or [])
+        return await ops.skip(ids, reason=reason)
+
+    report_result(with_ops(ctx, work), as_json)
 
 
 def elevate(

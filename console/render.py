@@ -25,6 +25,7 @@ from engine.views import (
     ElevationView,
     EventView,
     Explanation,
+    FailureCause,
     FindingView,
     HeldPlanView,
     OperationView,
@@ -329,6 +330,24 @@ def operations_table(rows: Sequence[OperationView], title: str | None = None) ->
     if not advice:
         return table
     return Group(table, Text("\n".join(advice), style="dim"))
+
+
+def causes_table(rows: Sequence[FailureCause]) -> RenderableType:
+    """Open failures grouped by cause: how many, and the key that retries or skips them all."""
+    table = _table(None)
+    table.expand = True
+    table.add_column("count", no_wrap=True, justify="right")
+    table.add_column("status", no_wrap=True)
+    table.add_column("cause (--cause KEY)", overflow="fold", ratio=2)
+    table.add_column("example error", overflow="fold", ratio=2)
+    for c in rows:
+        _row(table, c.count, styled(c.status), c.key, c.example or None)
+    tenant = rows[0].tenant if rows else "TENANT"
+    hint = (
+        f"`ess retry --tenant {tenant} --cause KEY` retries a cause; "
+        f"`ess skip --tenant {tenant} --cause KEY --reason ...` skips it"
+    )
+    return Group(table, Text(hint, style="dim"))
 
 
 def findings_table(rows: Sequence[FindingView], title: str | None = None) -> Table:

@@ -46,6 +46,7 @@ from engine.views import (
     ElevationView,
     EventView,
     Explanation,
+    FailureCause,
     FindingView,
     HeldPlanView,
     OperationDetail,
@@ -407,6 +408,39 @@ class Ops:
             return 0
         counts = await self.journal.finding_counts(rid)
         return counts.get(severity, 0) if severity is not None else sum(counts.values())
+
+    async def failure_causes(self, tenant_id: str) -> list[FailureCause]:
+        """A tenant's open failures grouped by cause, the largest group first; uncapped."""
+        self._tenant(tenant_id)
+        groups: dict[tuple[str, str, str, str, str], list[OperationView]] = {}
+        offset, page = 0, 1000
+        while True:
+            rows = await self.journal.open_trouble(tenant_id, limit=page, offset=offset)
+            for r in rows:
+                v = self._op_view(r)
+                groups.setdefault((v.target, v.action, v.kind, v.status, v.reason), []).append(v)
+            if len(rows) < page:
+                break
+            offset += page
+        causes = [
+            FailureCause(
+                tenant_id,
+                *key,
+                count=len(items),
+                item_ids=tuple(sorted(o.id for o in items)),
+                example=next((o.last_error for o in items if o.last_error), ""),
+            )
+            for key, items in groups.items()
+        ]
+        return sorted(causes, key=lambda c: (-c.count, c.key))
+
+    async def cause_items(self, tenant_id: str, cause: str) -> tuple[int, ...]:
+        """The open failures of one cause (its ``key``); an unknown cause is an error."""
+        causes = {c.key: c for c in await self.failure_causes(tenant_id)}
+        if cause not in causes:
+            known = ", ".join(causes) or "none: no open failures"
+            raise NotFound(f"no open failures of cause {cause!r} in {tenant_id}; causes: {known}")
+        return causes[cause].item_ids
 
     async def open_failures(self, run_id: int) -> list[OperationView]:
         """Every open failure of a run, uncapped: what "retry the run" would try again. Items a

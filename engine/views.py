@@ -141,6 +141,27 @@ class OperationDetail:
 
 
 @dataclass(frozen=True)
+class FailureCause:
+    """Open failures that share a cause: one target, action, kind, status and reason, so 123
+    identical server errors are one row that one command retries or skips."""
+
+    tenant: str
+    target: str
+    action: str
+    kind: str
+    status: str
+    reason: str
+    count: int
+    item_ids: tuple[int, ...]
+    example: str  # one item's last error
+
+    @property
+    def key(self) -> str:
+        """What ``--cause`` takes: target/action/kind/status/reason."""
+        return "/".join((self.target, self.action, self.kind, self.status, self.reason or "-"))
+
+
+@dataclass(frozen=True)
 class FindingView:
     id: int
     run_id: int

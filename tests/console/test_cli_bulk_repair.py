@@ -70,3 +70,42 @@ def test_a_retried_item_is_no_longer_an_open_failure(fresh: Path) -> None:
     code, _, err = ess(fresh, "retry", str(first["id"]))
     assert code != 0
     assert "not open failures" in err
+
+
+def test_failures_grouped_by_cause_and_skipped_as_a_group(fresh: Path) -> None:
+    items = ess_json(fresh, "failures", "alpha")
+    causes = ess_json(fresh, "failures", "alpha", "--by-cause")
+    assert sum(c["count"] for c in causes) == len(items)
+    assert [c["count"] for c in causes] == sorted((c["count"] for c in causes), reverse=True)
+    for c in causes:
+        mine = [i for i in items if i["id"] in c["item_ids"]]
+        assert len(mine) == c["count"]
+        assert {(i["target"], i["action"], i["kind"], i["status"], i["reason"]) for i in mine} == {
+            (c["target"], c["action"], c["kind"], c["status"], c["reason"])
+        }
+    dead = next(c for c in causes if c["status"] == "dead")
+    code, out, err = ess(
+        fresh, "skip", "--tenant", "alpha", "--cause", dead["key"], "--reason", "school fixes it"
+    )
+    assert code == 0, err
+    assert f"skipped {dead['count']} item(s)" in out
+    left = {i["id"] for i in ess_json(fresh, "failures", "alpha")}
+    assert not left & set(dead["item_ids"])
+    assert dead["key"] not in {c["key"] for c in ess_json(fresh, "failures", "alpha", "--by-cause")}
+
+
+def test_retry_by_cause_and_an_unknown_cause(fresh: Path) -> None:
+    causes = ess_json(fresh, "failures", "alpha", "--by-cause")
+    failed = next(c for c in causes if c["status"] == "failed")
+    code, out, err = ess(fresh, "retry", "--tenant", "alpha", "--cause", failed["key"], "--json")
+    assert code in (0, 1), err
+    result = json.loads(out)
+    assert result["run_id"] is not None
+    retried = ess_json(fresh, "show", str(result["run_id"]))
+    assert retried["summary"]["counts"]["planned"] >= failed["count"]
+
+    code, _, err = ess(fresh, "retry", "--tenant", "alpha", "--cause", "nosuch/cause")
+    assert code == 2
+    assert "no open failures of cause 'nosuch/cause'" in err
+    code, _, err = ess(fresh, "retry", "--cause", failed["key"])
+    assert code == 2 and "--tenant" in err
