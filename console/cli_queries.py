@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from console import cli_export as export
 from console import render
 from console.cli_common import emit_json, err, out, with_ops
 from console.cli_errors import CliError
@@ -79,6 +80,12 @@ OffsetOpt = Annotated[
 ]
 
 
+CsvOpt = Annotated[
+    bool,
+    typer.Option("--csv", help="Every row (no page) as CSV on stdout, for a spreadsheet."),
+]
+
+
 def page_note(shown: int, offset: int, total: int, what: str) -> str | None:
     """The line that says a list is one page of a longer one, and how to see the next; None
     when the list is everything there is."""
@@ -109,10 +116,17 @@ def failures(
     by_cause: Annotated[
         bool, typer.Option("--by-cause", help="Group by cause, with counts and a key for each.")
     ] = False,
+    as_csv: CsvOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Failed, dead and blocked items still open, with advice; says "N of M" when cut.
     --by-cause groups them (target, action, kind, status, reason) with counts."""
+    if as_csv:
+        rows_all = with_ops(
+            ctx, lambda ops: export.every_page(lambda n, k: ops.failures(tenant, limit=n, offset=k))
+        )
+        typer.echo(export.failures_csv(rows_all), nl=False)
+        return
     if by_cause:
         if tenant is None:
             raise CliError("--by-cause needs a TENANT")
@@ -144,9 +158,19 @@ def findings(
     ] = None,
     limit: LimitOpt = 200,
     offset: OffsetOpt = 0,
+    as_csv: CsvOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Data-quality findings of the tenant's latest read, or of one run; "N of M" when cut."""
+    if as_csv:
+        rows_all = with_ops(
+            ctx,
+            lambda ops: export.every_page(
+                lambda n, k: ops.findings(tenant, run_id=run, severity=severity, limit=n, offset=k)
+            ),
+        )
+        typer.echo(export.findings_csv(rows_all), nl=False)
+        return
 
     async def work(ops: Ops) -> tuple[list[FindingView], int]:
         rows = await ops.findings(tenant, run_id=run, severity=severity, limit=limit, offset=offset)
