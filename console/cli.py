@@ -70,7 +70,7 @@ def main_options(
     ] = False,
 ) -> None:
     """Options that apply to every command."""
-    ctx.obj = CliState(config=config, actor=actor or default_actor())
+    ctx.obj = CliState(config=config, actor=actor or default_actor(), actor_given=bool(actor))
 
 
 cli_config.register(app, config_app)

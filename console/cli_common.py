@@ -36,6 +36,15 @@ class CliState:
 
     config: Path
     actor: str
+    actor_given: bool = False  # --actor was given; else each front end names its own
+
+
+def front_actor(st: CliState, front: str) -> str:
+    """The actor a front end acts as: --actor if given, else ``front:<login user>`` (the
+    console's actions are audited as ``console:…``, not as the command line's)."""
+    if st.actor_given:
+        return st.actor
+    return front + ":" + st.actor.split(":", 1)[-1]
 
 
 def state(ctx: typer.Context) -> CliState:
