@@ -575,6 +575,8 @@ class Ops:
                 "attrs": _attrs_dict(m.attrs),
                 "suspended_at": m.suspended_at.isoformat() if m.suspended_at else None,
                 "archived": m.archived,
+                # the mirror is what ESS last wrote or read, not a live read of the service
+                "as_of": m.updated_at.isoformat(),
             }
         records = await self.journal.operations_for_record(tenant_id, key)
         ops = [self._op_view(r) for r in records]
@@ -992,8 +994,21 @@ def _explain_summary(
                     if info.get("suspended_at")
                     else ("archived" if info.get("archived") else "present")
                 )
-                bits.append(f"{kind} {state} (id {info.get('target_id')})")
+                as_of = str(info.get("as_of") or "")[:16].replace("T", " ")
+                bits.append(
+                    f"{kind} {state} (id {info.get('target_id')}"
+                    + (f"; as ESS last wrote or read it, {as_of} UTC)" if as_of else ")")
+                )
             parts.append(f"{t}: " + ", ".join(bits) + ".")
+            removed = any(i.get("suspended_at") or i.get("archived") for i in seen.values())
+            warnings = sorted(  # the record's own findings first (person.no_role)
+                (f for f in findings if f.severity != "blocking"),
+                key=lambda f: not f.code.startswith(record_type + "."),
+            )
+            if removed and warnings:  # the finding behind the decision
+                parts.append(
+                    "Why: " + "; ".join(f"{f.code} ({f.message})" for f in warnings[:3]) + "."
+                )
     trouble = [o for o in ops if o.status in ("failed", "dead", "blocked")]
     if trouble:
         o = trouble[0]
