@@ -367,8 +367,8 @@ class Ops:
         tenant = self.cfg.config.tenants.get(r.tenant)
         if tenant is not None and r.op.target in tenant.targets:
             try:
-                cls = plugins.load("ess.targets", tenant.target_type(r.op.target))
-                record_type = getattr(cls, "record_types", {}).get(kind)
+                cls = plugins.target_class(tenant.target_type(r.op.target))
+                record_type = cls.record_types.get(kind)
             except plugins.PluginError:  # an adapter that cannot load here: guess below
                 record_type = None
         if record_type is None:
@@ -845,10 +845,10 @@ def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
     tables = []
     for name in tenant.targets:
         try:
-            cls = plugins.load("ess.targets", tenant.target_type(name))
+            cls = plugins.target_class(tenant.target_type(name))
         except plugins.PluginError:
             continue
-        tables.append((name, getattr(cls, "field_limits", {})))
+        tables.append((name, cls.field_limits))
     return strictest(tables)
 
 

@@ -1,4 +1,4 @@
-"""A target double that honours the Target protocol and can inject faults.
+"""A target double on :class:`TargetBase` that can inject faults.
 
 Faults come as a service's do: errors before the write (``fault_rate``), errors and timeouts
 after it (``applied_fault_rate``, ``applied_timeout_rate``), timeouts before it
@@ -31,6 +31,7 @@ from engine.plan import Action, Operation
 from engine.redact import person_label
 from engine.secrets import SecretResolver
 from engine.target import (
+    DRIFTED,
     Batch,
     DesiredObject,
     DesiredState,
@@ -40,6 +41,7 @@ from engine.target import (
     ObservedState,
     Outcome,
     RateLimit,
+    TargetBase,
     TargetContext,
     attrs_of,
 )
@@ -71,7 +73,7 @@ class MemoryTargetConfig(BaseModel):
     duplicate_creates: bool = False
 
 
-class MemoryTarget:
+class MemoryTarget(TargetBase):
     """Schools, users and groups with members and teachers, kept in a JSON file."""
 
     config_model: ClassVar[type[Any]] = MemoryTargetConfig
@@ -83,6 +85,7 @@ class MemoryTarget:
         "group.member": "person",
         "group.teacher": "person",
     }
+    reads_drift: ClassVar[bool] = True
     # generous: a JSON file takes anything, but a name of a megabyte is a mistake all the same
     field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = {
         "person": {"given_name": 1000, "family_name": 1000, "middle_name": 1000, "emails": 1000},
@@ -117,7 +120,7 @@ class MemoryTarget:
 
     @classmethod
     def from_config(
-        cls, name: str, settings: Mapping[str, Any], policy: Any, secrets: SecretResolver
+        cls, name: str, settings: Mapping[str, Any], policy: TenantPolicy, secrets: SecretResolver
     ) -> MemoryTarget:
         return cls(
             name, MemoryTargetConfig.model_validate(dict(settings)), policy, secrets.base_dir
@@ -217,7 +220,7 @@ class MemoryTarget:
                 obj = live.get(key)
                 if obj is None:
                     continue
-                fp = o.fingerprint if obj.get("attrs") == _jsonable(o.attrs) else "drifted"
+                fp = o.fingerprint if obj.get("attrs") == _jsonable(o.attrs) else DRIFTED
                 objects[kind][key] = MirrorObject(
                     kind,
                     key,
