@@ -94,7 +94,7 @@ def main_options(
     ] = False,
 ) -> None:
     """Options that apply to every command."""
-    ctx.obj = CliState(config=config, actor=default_actor(actor))
+    ctx.obj = CliState(config=config, actor=default_actor(actor), note=actor)
 
 
 cli_config.register(app, config_app)

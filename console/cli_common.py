@@ -32,6 +32,13 @@ class CliState:
 
     config: Path
     actor: str
+    note: str | None = None  # what --actor gave: a note beside the OS user, never the actor
+
+
+def front_actor(st: CliState, front: str) -> str:
+    """The actor a front end acts as: ``front:<OS user>`` with the --actor note (the
+    console's actions are audited as ``console:…``, not as the command line's)."""
+    return os_actor(front, st.note)
 
 
 def state(ctx: typer.Context) -> CliState:

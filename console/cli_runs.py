@@ -27,17 +27,15 @@ from engine.ops import Ops
 from engine.views import CommandResult, HeldPlanView, RunSummary
 from engine.views import Progress as ProgressTick
 
-RETRYABLE = ("failed", "dead", "blocked")
-PAGE = 200
-
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")]
 
 
 def summary_exit(summary: RunSummary) -> ExitCode:
-    """A finished run's exit code: held 5, failed items 1, and 6 for a run that stopped
-    because its source could not be read or a target refused the login (status ``failed``)."""
-    if summary.status == "held":
+    """A finished run's exit code: held (or, a dry run, would be held) 5, failed items 1, and 6
+    for a run that stopped because its source could not be read or a target refused the login
+    (status ``failed``)."""
+    if summary.status == "held" or summary.would_be_held:
         return ExitCode.HELD
     if summary.status == "failed":
         return ExitCode.UNREACHABLE
@@ -94,6 +92,13 @@ def report_run(summary: RunSummary, held: HeldPlanView | None, as_json: bool) ->
         emit_json({"run": summary, "held_plan": held})
     else:
         console = out()
+        if summary.would_be_held:
+            console.print(
+                Text(
+                    "A real run would be held by the guard: " + "; ".join(summary.held_reasons),
+                    style="bold yellow",
+                )
+            )
         console.print(render.run_summary(summary))
         if summary.error:
             console.print(Text(f"error: {summary.error}", style="red"))
@@ -104,6 +109,11 @@ def report_run(summary: RunSummary, held: HeldPlanView | None, as_json: bool) ->
                 f"Nothing was applied. Look at it with `ess show {summary.id}`; apply it "
                 f"with `ess approve {summary.id} --reason '...'` or drop it with "
                 f"`ess reject {summary.id} --reason '...'`."
+            )
+        elif summary.would_be_held:
+            typer.echo(
+                "Nothing was applied (dry run). A real run would wait for "
+                f"`ess approve`; `ess show {summary.id}` shows the guard's verdict."
             )
         elif summary_exit(summary) == ExitCode.PARTIAL:
             typer.echo(
@@ -151,8 +161,13 @@ def approve(
     reason: ReasonOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply a plan the guard held."""
-    summary = with_ops(ctx, lambda ops: ops.approve(run, reason=reason))
+    """Apply a plan the guard held; shows the same progress as `ess sync`."""
+    bars = None if as_json else SyncProgress()
+    try:
+        summary = with_ops(ctx, lambda ops: ops.approve(run, reason=reason, progress=bars))
+    finally:
+        if bars is not None:
+            bars.stop()
     report_run(summary, None, as_json)
 
 
@@ -179,17 +194,20 @@ def reject(
     report_result(with_ops(ctx, lambda ops: ops.reject(run, reason=reason)), as_json)
 
 
-async def _open_items(ops: Ops, run_id: int) -> list[int]:
-    ids: list[int] = []
-    for status in RETRYABLE:
-        offset = 0
-        while True:
-            page = await ops.operations(run_id, status=status, limit=PAGE, offset=offset)
-            ids.extend(o.id for o in page)
-            if len(page) < PAGE:
-                break
-            offset += PAGE
-    return sorted(set(ids))
+CauseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cause",
+        help="Every open failure of this cause (a key from `ess failures TENANT --by-cause`).",
+    ),
+]
+CauseTenantOpt = Annotated[str | None, typer.Option("--tenant", help="The tenant of --cause.")]
+
+
+async def _cause_items(ops: Ops, tenant: str | None, cause: str) -> list[int]:
+    if tenant is None:
+        raise CliError("--cause needs --tenant TENANT")
+    return list(await ops.cause_items(tenant, cause))
 
 
 def retry(
@@ -198,33 +216,48 @@ def retry(
         list[int] | None, typer.Argument(help="Operation ids (see `ess failures`).")
     ] = None,
     run: Annotated[
-        int | None, typer.Option("--run", help="Retry every failed, dead or blocked item of run.")
+        int | None,
+        typer.Option("--run", help="Retry every open failed, dead or blocked item of this run."),
     ] = None,
+    cause: CauseOpt = None,
+    tenant: CauseTenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply failed, dead or blocked items again, now."""
-    if bool(op_ids) == (run is not None):
-        raise CliError("give operation ids or --run RUN (one of the two)")
+    """Apply failed, dead or blocked items again, now: by id, a whole run, or a cause."""
+    if sum((bool(op_ids), run is not None, cause is not None)) != 1:
+        raise CliError("give operation ids, --run RUN or --cause KEY --tenant T (one of them)")
 
     async def work(ops: Ops) -> CommandResult:
-        ids = list(op_ids or []) if run is None else await _open_items(ops, run)
-        if not ids:
-            return CommandResult(ok=True, message=f"run #{run} has no failed items to retry")
-        return await ops.retry(ids)
+        if run is not None:
+            return await ops.retry_run(run)
+        if cause is not None:
+            return await ops.retry(await _cause_items(ops, tenant, cause))
+        return await ops.retry(list(op_ids or []))
 
     report_result(with_ops(ctx, work), as_json)
 
 
 def skip(
     ctx: typer.Context,
-    op_ids: Annotated[list[int], typer.Argument(help="Operation ids (see `ess failures`).")],
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")],
+    op_ids: Annotated[
+        list[int] | None, typer.Argument(help="Operation ids (see `ess failures`).")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")] = "",
+    cause: CauseOpt = None,
+    tenant: CauseTenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Stop trying these items until their source record changes."""
+    """Stop trying these items (by id, or a whole cause) until their source record changes."""
+    if bool(op_ids) == (cause is not None):
+        raise CliError("give operation ids or --cause KEY --tenant T (one of the two)")
     if not reason.strip():
         raise CliError("--reason must say why these items are skipped")
-    report_result(with_ops(ctx, lambda ops: ops.skip(op_ids, reason=reason)), as_json)
+
+    async def work(ops: Ops) -> CommandResult:
+        ids = await _cause_items(ops, tenant, cause) if cause is not None else list(op_ids or [])
+        return await ops.skip(ids, reason=reason)
+
+    report_result(with_ops(ctx, work), as_json)
 
 
 def elevate(

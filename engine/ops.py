@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -28,6 +28,7 @@ from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
 from engine.display import PERSONNUMMER, visible
 from engine.executor import RetryPolicy
+from engine.findings import Severity
 from engine.journal import (
     ElevationRecord,
     EventRecord,
@@ -65,6 +66,7 @@ from engine.views import (
     ElevationView,
     EventView,
     Explanation,
+    FailureCause,
     FindingView,
     HeldPlanView,
     OperationDetail,
@@ -72,6 +74,7 @@ from engine.views import (
     PersonExport,
     Progress,
     RunDetail,
+    RunProgress,
     RunSummary,
     SearchHit,
     SourceCheck,
@@ -214,6 +217,9 @@ class Ops:
             counts=run.counts,
             error=run.error,
             targets=run.targets,
+            held_reasons=(
+                tuple(str(r) for r in run.guard.get("reasons", ())) if run.guard.get("held") else ()
+            ),
         )
 
     async def _masked(self, tenant_id: str) -> frozenset[str]:
@@ -251,6 +257,7 @@ class Ops:
             target_id=op.target_id,
             updated_at=r.updated_at,
             advice=_advice(r),
+            superseded=r.superseded,
         )
 
     async def _elevations(self, tenant_id: str) -> list[ElevationView]:
@@ -277,6 +284,14 @@ class Ops:
                     r = replace(r, approved_by=None, approved_at=None)
             out.append(r)
         return out
+
+    async def _open_records(self, run_id: int) -> list[OperationRecord]:
+        """A run's open failures: failed, dead or blocked, and not replaced by a later run."""
+        found: list[OperationRecord] = []
+        for status in sorted(s.value for s in TROUBLE_STATUSES):
+            rows = await self.journal.list_operations(run_id, status=status, limit=10**9)
+            found += [r for r in rows if not r.superseded]
+        return sorted(found, key=lambda r: r.op.id)
 
     async def _guarded(
         self,
@@ -313,8 +328,8 @@ class Ops:
         from croniter import croniter
 
         tz = ZoneInfo(tenant.timezone)
-        nxt = croniter(tenant.schedule, datetime.now(tz)).get_next(datetime)
-        return nxt.astimezone(UTC)  # type: ignore[no-any-return]
+        # in the tenant's zone, the one its cron line is read in, so a view can show it there
+        return croniter(tenant.schedule, datetime.now(tz)).get_next(datetime)  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ queries
     async def tenants(self) -> list[TenantHealth]:
@@ -395,12 +410,20 @@ class Ops:
         fc = await self.journal.finding_counts(run_id)
         events = await self.journal.list_events(run_id, limit=200)
         timeline = tuple(_event_view(e) for e in events if e.level != "debug")[:40]
+        progress = None
+        if run.status == "running":
+            statuses: dict[str, int] = {}
+            for c in counts:
+                statuses[c.status] = statuses.get(c.status, 0) + c.count
+            elapsed = (datetime.now(UTC) - run.started_at).total_seconds()
+            progress = RunProgress.of(statuses, elapsed)
         return RunDetail(
             summary=self._summary(run),
             operations=tuple(counts),
             findings=sum(fc.values()),
             guard=run.guard,
             timeline=timeline,
+            progress=progress,
         )
 
     async def operations(
@@ -436,6 +459,76 @@ class Ops:
             else:
                 record_type = "school" if kind == "school" else "group"
         return record_type, r.op.key
+
+    async def count_operations(
+        self, run_id: int, *, status: str | None = None, kind: str | None = None
+    ) -> int:
+        """How many items :meth:`operations` has for these filters in all, so that a page of
+        them is shown as "N of M", never as if it were everything."""
+        await self._run_record(run_id)
+        return sum(
+            c.count
+            for c in await self.journal.operation_counts(run_id)
+            if (status is None or c.status == status) and (kind is None or c.kind == kind)
+        )
+
+    async def count_failures(self, tenant_id: str | None = None) -> int:
+        """How many open failures :meth:`failures` has in all."""
+        if tenant_id is not None:
+            self._tenant(tenant_id)
+        counts = await self.journal.trouble_counts()
+        return counts.get(tenant_id, 0) if tenant_id is not None else sum(counts.values())
+
+    async def count_findings(
+        self, tenant_id: str, *, run_id: int | None = None, severity: str | None = None
+    ) -> int:
+        """How many findings :meth:`findings` has in all for the same run and severity."""
+        self._tenant(tenant_id)
+        _known("severity", severity, SEVERITIES)
+        rid = run_id if run_id is not None else await self.journal.last_read_run(tenant_id)
+        if rid is None:
+            return 0
+        counts = await self.journal.finding_counts(rid)
+        return counts.get(severity, 0) if severity is not None else sum(counts.values())
+
+    async def failure_causes(self, tenant_id: str) -> list[FailureCause]:
+        """A tenant's open failures grouped by cause, the largest group first; uncapped."""
+        self._tenant(tenant_id)
+        groups: dict[tuple[str, str, str, str, str], list[OperationView]] = {}
+        offset, page = 0, 1000
+        while True:
+            rows = await self.journal.open_trouble(tenant_id, limit=page, offset=offset)
+            for r in rows:
+                v = self._op_view(r)
+                groups.setdefault((v.target, v.action, v.kind, v.status, v.reason), []).append(v)
+            if len(rows) < page:
+                break
+            offset += page
+        causes = [
+            FailureCause(
+                tenant_id,
+                *key,
+                count=len(items),
+                item_ids=tuple(sorted(o.id for o in items)),
+                example=next((o.last_error for o in items if o.last_error), ""),
+            )
+            for key, items in groups.items()
+        ]
+        return sorted(causes, key=lambda c: (-c.count, c.key))
+
+    async def cause_items(self, tenant_id: str, cause: str) -> tuple[int, ...]:
+        """The open failures of one cause (its ``key``); an unknown cause is an error."""
+        causes = {c.key: c for c in await self.failure_causes(tenant_id)}
+        if cause not in causes:
+            known = ", ".join(causes) or "none: no open failures"
+            raise NotFound(f"no open failures of cause {cause!r} in {tenant_id}; causes: {known}")
+        return causes[cause].item_ids
+
+    async def open_failures(self, run_id: int) -> list[OperationView]:
+        """Every open failure of a run, uncapped: what "retry the run" would try again. Items a
+        later run (a retry of some of them) or a skip replaced are not among them."""
+        await self._run_record(run_id)
+        return [self._op_view(r) for r in await self._open_records(run_id)]
 
     async def operation(self, op_id: int) -> OperationDetail:
         r = await self.journal.get_operation(op_id)
@@ -477,6 +570,7 @@ class Ops:
         offset: int = 0,
     ) -> list[FindingView]:
         self._tenant(tenant_id)
+        _known("severity", severity, SEVERITIES)
         rid = run_id if run_id is not None else await self.journal.last_read_run(tenant_id)
         if rid is None:
             return []
@@ -514,6 +608,7 @@ class Ops:
         limit: int = 500,
     ) -> list[EventView]:
         await self._run_record(run_id)
+        _known("level", level, LEVELS)
         rows = await self.journal.list_events(
             run_id, after_id=after_id, level=level, contains=contains, limit=limit
         )
@@ -570,6 +665,8 @@ class Ops:
                 "attrs": hide(_attrs_dict(m.attrs)),
                 "suspended_at": m.suspended_at.isoformat() if m.suspended_at else None,
                 "archived": m.archived,
+                # the mirror is what ESS last wrote or read, not a live read of the service
+                "as_of": m.updated_at.isoformat(),
             }
         records = await self.journal.operations_for_record(tenant_id, key)
         ops = [self._op_view(r, masked) for r in records]
@@ -577,6 +674,11 @@ class Ops:
             op = r.op
             if op.action in _MAKES and op.parent is None and op.attrs:
                 desired.setdefault(op.target, {}).setdefault(op.kind, hide(_attrs_dict(op.attrs)))
+        if idx is None and not findings and not observed and not records:
+            raise NotFound(
+                f"no {record_type} {key!r} in {tenant_id}: not in the source's last read, in "
+                "any target or in any plan; `ess search NAME` finds a record's id"
+            )
         summary = _explain_summary(
             record_type, label, source_record, findings, observed, ops, list(tenant.targets)
         )
@@ -759,6 +861,17 @@ class Ops:
         progress: ProgressFn | None = None,
     ) -> RunSummary:
         what = ("dry run" if dry_run else "sync") + (f" of {', '.join(targets)}" if targets else "")
+        tenant = self._tenant(tenant_id)
+        unknown = [t for t in targets or () if t not in tenant.targets]
+        if unknown:  # bad input: refused and audited as such before anything starts
+            problem = (
+                f"unknown target(s) {', '.join(unknown)}; tenant {tenant_id} has "
+                f"{', '.join(tenant.targets) or 'none'}"
+            )
+            await self.journal.add_audit(
+                self.actor, "sync", tenant_id, False, f"{what} — refused: {problem}"
+            )
+            raise NotFound(problem)
         await self._guarded("sync", tenant_id, what, dry_run=dry_run)
         opts = self._opts(
             tenant_id, trigger, dry_run=dry_run, targets=targets, full=full, progress=progress
@@ -820,6 +933,19 @@ class Ops:
             run_id=run_id,
         )
 
+    async def retry_run(self, run_id: int) -> CommandResult:
+        """Retry every open failure of a run, however many of them were retried or skipped
+        one by one before; a run with none left says so, and what replaced them."""
+        run = await self._run_record(run_id)
+        rows = await self._open_records(run_id)
+        if not rows:
+            return CommandResult(
+                ok=True,
+                message=f"run {run_id} of {run.tenant} has no open failed items: each was "
+                "done, retried in a later run, skipped or replaced by a later plan",
+            )
+        return await self.retry([r.op.id for r in rows])
+
     async def skip(self, op_ids: Sequence[int], *, reason: str) -> CommandResult:
         if not reason.strip():
             raise OpsError("say why the items are skipped (--reason)")
@@ -839,14 +965,16 @@ class Ops:
             affected=len(rows),
         )
 
-    async def approve(self, run_id: int, *, reason: str = "") -> RunSummary:
+    async def approve(
+        self, run_id: int, *, reason: str = "", progress: ProgressFn | None = None
+    ) -> RunSummary:
         run = await self._run_record(run_id)
         if run.status != "held":
             raise OpsError(f"run {run_id} is {run.status}, not held for approval")
         tenant_id = run.tenant
         await self._guarded("approve", tenant_id, f"approve held run {run_id}: {reason}")
         await self.journal.add_approval(run_id, "approved", self.actor, reason)
-        opts = self._opts(tenant_id, "approve")
+        opts = self._opts(tenant_id, "approve", progress=progress)
         await _mapped(runner.apply_held(self.journal, self.cfg, tenant_id, run_id, opts))
         return self._summary(await self._run_record(run_id))
 
@@ -1028,6 +1156,19 @@ def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
     return strictest(tables)
 
 
+SeverityName = Literal["blocking", "warning"]  # engine.findings.Severity, for front ends
+LevelName = Literal["debug", "info", "warning", "error"]  # a run log event's level
+SEVERITIES: tuple[str, ...] = get_args(SeverityName)
+LEVELS: tuple[str, ...] = get_args(LevelName)
+assert set(SEVERITIES) == {s.value for s in Severity}
+
+
+def _known(what: str, value: str | None, allowed: Sequence[str]) -> None:
+    """A filter value must be one ESS knows: an unknown one would match nothing, silently."""
+    if value is not None and value not in allowed:
+        raise NotFound(f"no {what} {value!r}; it is one of {', '.join(allowed)}")
+
+
 async def _mapped(work: Awaitable[T]) -> T:
     """Run engine work, turning the runner's errors into the facade's."""
     try:
@@ -1099,7 +1240,8 @@ def _advice(r: OperationRecord) -> str:
     if status == "failed":
         return (
             f"kept failing ({reason or 'transient error'}); if the service is healthy "
-            "again, retry it (r); if it keeps failing, skip it (k) and report it"
+            f"again, retry it (`ess retry {r.op.id}`, or r in the console); if it keeps "
+            f"failing, skip it (`ess skip {r.op.id} --reason ...`, or k) and report it"
         )
     if status == "blocked":
         return "waits for an item it depends on: retry that item first (retry includes it)"
@@ -1158,8 +1300,21 @@ def _explain_summary(
                     if info.get("suspended_at")
                     else ("archived" if info.get("archived") else "present")
                 )
-                bits.append(f"{kind} {state} (id {info.get('target_id')})")
+                as_of = str(info.get("as_of") or "")[:16].replace("T", " ")
+                bits.append(
+                    f"{kind} {state} (id {info.get('target_id')}"
+                    + (f"; as ESS last wrote or read it, {as_of} UTC)" if as_of else ")")
+                )
             parts.append(f"{t}: " + ", ".join(bits) + ".")
+            removed = any(i.get("suspended_at") or i.get("archived") for i in seen.values())
+            warnings = sorted(  # the record's own findings first (person.no_role)
+                (f for f in findings if f.severity != "blocking"),
+                key=lambda f: not f.code.startswith(record_type + "."),
+            )
+            if removed and warnings:  # the finding behind the decision
+                parts.append(
+                    "Why: " + "; ".join(f"{f.code} ({f.message})" for f in warnings[:3]) + "."
+                )
     trouble = [o for o in ops if o.status in ("failed", "dead", "blocked")]
     if trouble:
         o = trouble[0]

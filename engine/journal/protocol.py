@@ -369,7 +369,8 @@ class Journal(Protocol):
         finished: bool = False,
         source_mode: str | None = None,
     ) -> None:
-        """Change the fields given (None leaves one as it is); ``finished`` stamps the end."""
+        """Change the fields given (None leaves one as it is); ``finished`` stamps the end, and
+        a run set ``running`` again (an approved plan, a resumed run) loses its end stamp."""
         ...
 
     async def get_run(self, run_id: int) -> RunRecord | None:
@@ -388,7 +389,8 @@ class Journal(Protocol):
         ...
 
     async def last_runs(self) -> dict[str, RunRecord]:
-        """Each tenant's newest run, for the health overview."""
+        """Each tenant's newest real run, for the health overview: a dry run applies nothing,
+        so it is never a tenant's last run (it would hide a failed or held one)."""
         ...
 
     async def supersede_held(self, tenant: str, by_run: int) -> int:
@@ -512,7 +514,9 @@ class Journal(Protocol):
 
     async def removal_history(self, tenant: str, runs: int) -> list[dict[str, int]]:
         """Removals applied per kind in the tenant's last ``runs`` completed runs, newest
-        first: the guard's erosion check."""
+        first: the guard's erosion check. The removals of a plan an operator approved are
+        counted as none: they were judged by a person, and counting them again would hold
+        every later run until they leave the window."""
         ...
 
     async def operations_for_record(

@@ -298,6 +298,8 @@ class SqliteJournal(Journal):
         if finished:
             sets.append("finished_at=?")
             params.append(now_iso())
+        elif status == "running":  # an approved or resumed run is unfinished again
+            sets.append("finished_at=NULL")
         if not sets:
             return
         notice = NOTICE_KINDS.get(status or "") if finished else None
@@ -342,8 +344,8 @@ class SqliteJournal(Journal):
 
     async def last_runs(self) -> dict[str, RunRecord]:
         rows = await self._all(
-            "SELECT r.* FROM runs r JOIN (SELECT tenant, MAX(id) AS id FROM runs GROUP BY tenant)"
-            " m ON r.id = m.id"
+            "SELECT r.* FROM runs r JOIN (SELECT tenant, MAX(id) AS id FROM runs "
+            "WHERE dry_run=0 GROUP BY tenant) m ON r.id = m.id"
         )
         return {r["tenant"]: _run(r) for r in rows}
 
@@ -641,14 +643,19 @@ class SqliteJournal(Journal):
             )
 
     async def removal_history(self, tenant: str, runs: int) -> list[dict[str, int]]:
-        """Removals applied per type in the tenant's last completed runs, newest first."""
+        """Removals applied per type in the tenant's last completed runs, newest first; a run
+        whose plan an operator approved counts as a run that removed nothing."""
         rows = await self._all(
-            "SELECT id FROM runs WHERE tenant=? AND dry_run=0 AND status IN "
-            "('succeeded','partial') ORDER BY id DESC LIMIT ?",
+            "SELECT id, EXISTS (SELECT 1 FROM approvals a WHERE a.run_id=runs.id AND "
+            "a.decision='approved') AS approved FROM runs WHERE tenant=? AND dry_run=0 AND "
+            "status IN ('succeeded','partial') ORDER BY id DESC LIMIT ?",
             (tenant, runs),
         )
         out: list[dict[str, int]] = []
         for r in rows:
+            if r["approved"]:
+                out.append({})
+                continue
             counts = await self._all(
                 "SELECT kind, COUNT(*) AS n FROM operations WHERE run_id=? AND status='done' "
                 "AND action IN ('delete','suspend','archive','unlink') GROUP BY kind",
@@ -1048,15 +1055,24 @@ class SqliteJournal(Journal):
             )
 
     async def search_index(self, query: str, tenant: str | None, limit: int) -> list[IndexHit]:
-        like = "%" + query.lower().replace("%", "\\%").replace("_", "\\_") + "%"
-        where, params = ["(search LIKE ? ESCAPE '\\' OR key = ?)"], [like, query]
+        text = query.lower().replace("%", "\\%").replace("_", "\\_")
+        where, params = ["(search LIKE ? ESCAPE '\\' OR key = ?)"], ["%" + text + "%", query]
         if tenant is not None:
             where.append("tenant=?")
             params.append(tenant)
+        # exact first: the id; the whole name (the search text starts with the name, then the
+        # id); a whole word (a user name, an email); the start of the name; then the rest
+        rank = (
+            "CASE WHEN key = ? THEN 0 "
+            "WHEN search LIKE ? || ' ' || lower(key) || '%' ESCAPE '\\' THEN 1 "
+            "WHEN ' ' || search || ' ' LIKE ? ESCAPE '\\' THEN 2 "
+            "WHEN search LIKE ? ESCAPE '\\' THEN 3 ELSE 4 END"
+        )
+        ranks = [query, text, "% " + text + " %", text + "%"]
         rows = await self._all(
             f"SELECT tenant, record_type, key, label, detail FROM snapshot_index "
-            f"WHERE {' AND '.join(where)} ORDER BY record_type, label LIMIT ?",
-            (*params, limit),
+            f"WHERE {' AND '.join(where)} ORDER BY {rank}, record_type, label LIMIT ?",
+            (*params, *ranks, limit),
         )
         return [IndexHit(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 

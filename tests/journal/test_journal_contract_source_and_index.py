@@ -88,6 +88,29 @@ async def test_the_index_is_searched_by_text_or_key(journal: Journal) -> None:
     assert [h.key for h in await journal.search_index("", TENANT, 10)] == ["g1", "p2", "p1"]
 
 
+async def test_exact_matches_come_first(journal: Journal) -> None:
+    await journal.replace_index(
+        TENANT,
+        [
+            _entry("group", "g1", "1A Ma 9A-spår", "class", None),
+            _entry("group", "g3", "3A", "class 9a", None),
+            _entry("group", "g9", "9A", "class", None),
+            _entry("group", "g9b", "9A", "class at Södra", None),
+            _entry("group", "g5", "5B", "class", None),
+            _entry("person", "p1", "Hugo Berg", "hugo.berg@demo.skola.se", None),
+            _entry("person", "p2", "Hugo Bergström", "hugo.bergstrom@demo.skola.se", None),
+        ],
+    )
+    hits = [h.key for h in await journal.search_index("9A", TENANT, 10)]
+    assert hits[:2] == ["g9", "g9b"]  # both groups named 9A, before names that hold it
+    assert set(hits[2:]) == {"g1", "g3"}
+    assert [h.key for h in await journal.search_index("g5", TENANT, 10)] == ["g5"]
+    hits = [h.key for h in await journal.search_index("hugo.berg@demo.skola.se", TENANT, 10)]
+    assert hits == ["p1"]
+    hits = [h.key for h in await journal.search_index("hugo berg", TENANT, 10)]
+    assert hits == ["p1", "p2"]  # the whole name before a name it starts
+
+
 async def test_an_index_record_carries_its_redacted_source_record(journal: Journal) -> None:
     await journal.replace_index(
         TENANT,
