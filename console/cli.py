@@ -13,9 +13,12 @@ from typing import Annotated
 import typer
 
 from console import (
+    cli_approver,
+    cli_audit,
     cli_config,
     cli_journal,
     cli_notify,
+    cli_person,
     cli_queries,
     cli_runs,
     cli_scheduler,
@@ -78,7 +81,10 @@ def main_options(
     ] = Path(DEFAULT_CONFIG),
     actor: Annotated[
         str | None,
-        typer.Option("--actor", help="Who acts, for the audit log (default cli:<login user>)."),
+        typer.Option(
+            "--actor",
+            help="A note for the audit log beside the OS user who acts (e.g. a ticket).",
+        ),
     ] = None,
     _version_flag: Annotated[
         bool,
@@ -88,12 +94,15 @@ def main_options(
     ] = False,
 ) -> None:
     """Options that apply to every command."""
-    ctx.obj = CliState(config=config, actor=actor or default_actor())
+    ctx.obj = CliState(config=config, actor=default_actor(actor), note=actor)
 
 
 cli_config.register(app, config_app)
 cli_runs.register(app, elevation_app, source_app)
 cli_queries.register(app)
+cli_audit.register(app)
+cli_approver.register(app)
+cli_person.register(app)
 cli_scheduler.register(app)
 cli_tools.register(app, sample_app)
 cli_journal.register(journal_app)

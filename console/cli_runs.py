@@ -6,6 +6,7 @@ Policy is the facade's: each command simply asks, and a refusal comes back as
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -26,17 +27,15 @@ from engine.ops import Ops
 from engine.views import CommandResult, HeldPlanView, RunSummary
 from engine.views import Progress as ProgressTick
 
-RETRYABLE = ("failed", "dead", "blocked")
-PAGE = 200
-
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")]
 
 
 def summary_exit(summary: RunSummary) -> ExitCode:
-    """A finished run's exit code: held 5, failed items 1, and 6 for a run that stopped
-    because its source could not be read or a target refused the login (status ``failed``)."""
-    if summary.status == "held":
+    """A finished run's exit code: held (or, a dry run, would be held) 5, failed items 1, and 6
+    for a run that stopped because its source could not be read or a target refused the login
+    (status ``failed``)."""
+    if summary.status == "held" or summary.would_be_held:
         return ExitCode.HELD
     if summary.status == "failed":
         return ExitCode.UNREACHABLE
@@ -93,6 +92,13 @@ def report_run(summary: RunSummary, held: HeldPlanView | None, as_json: bool) ->
         emit_json({"run": summary, "held_plan": held})
     else:
         console = out()
+        if summary.would_be_held:
+            console.print(
+                Text(
+                    "A real run would be held by the guard: " + "; ".join(summary.held_reasons),
+                    style="bold yellow",
+                )
+            )
         console.print(render.run_summary(summary))
         if summary.error:
             console.print(Text(f"error: {summary.error}", style="red"))
@@ -103,6 +109,11 @@ def report_run(summary: RunSummary, held: HeldPlanView | None, as_json: bool) ->
                 f"Nothing was applied. Look at it with `ess show {summary.id}`; apply it "
                 f"with `ess approve {summary.id} --reason '...'` or drop it with "
                 f"`ess reject {summary.id} --reason '...'`."
+            )
+        elif summary.would_be_held:
+            typer.echo(
+                "Nothing was applied (dry run). A real run would wait for "
+                f"`ess approve`; `ess show {summary.id}` shows the guard's verdict."
             )
         elif summary_exit(summary) == ExitCode.PARTIAL:
             typer.echo(
@@ -150,8 +161,13 @@ def approve(
     reason: ReasonOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply a plan the guard held."""
-    summary = with_ops(ctx, lambda ops: ops.approve(run, reason=reason))
+    """Apply a plan the guard held; shows the same progress as `ess sync`."""
+    bars = None if as_json else SyncProgress()
+    try:
+        summary = with_ops(ctx, lambda ops: ops.approve(run, reason=reason, progress=bars))
+    finally:
+        if bars is not None:
+            bars.stop()
     report_run(summary, None, as_json)
 
 
@@ -178,17 +194,20 @@ def reject(
     report_result(with_ops(ctx, lambda ops: ops.reject(run, reason=reason)), as_json)
 
 
-async def _open_items(ops: Ops, run_id: int) -> list[int]:
-    ids: list[int] = []
-    for status in RETRYABLE:
-        offset = 0
-        while True:
-            page = await ops.operations(run_id, status=status, limit=PAGE, offset=offset)
-            ids.extend(o.id for o in page)
-            if len(page) < PAGE:
-                break
-            offset += PAGE
-    return sorted(set(ids))
+CauseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cause",
+        help="Every open failure of this cause (a key from `ess failures TENANT --by-cause`).",
+    ),
+]
+CauseTenantOpt = Annotated[str | None, typer.Option("--tenant", help="The tenant of --cause.")]
+
+
+async def _cause_items(ops: Ops, tenant: str | None, cause: str) -> list[int]:
+    if tenant is None:
+        raise CliError("--cause needs --tenant TENANT")
+    return list(await ops.cause_items(tenant, cause))
 
 
 def retry(
@@ -197,33 +216,48 @@ def retry(
         list[int] | None, typer.Argument(help="Operation ids (see `ess failures`).")
     ] = None,
     run: Annotated[
-        int | None, typer.Option("--run", help="Retry every failed, dead or blocked item of run.")
+        int | None,
+        typer.Option("--run", help="Retry every open failed, dead or blocked item of this run."),
     ] = None,
+    cause: CauseOpt = None,
+    tenant: CauseTenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply failed, dead or blocked items again, now."""
-    if bool(op_ids) == (run is not None):
-        raise CliError("give operation ids or --run RUN (one of the two)")
+    """Apply failed, dead or blocked items again, now: by id, a whole run, or a cause."""
+    if sum((bool(op_ids), run is not None, cause is not None)) != 1:
+        raise CliError("give operation ids, --run RUN or --cause KEY --tenant T (one of them)")
 
     async def work(ops: Ops) -> CommandResult:
-        ids = list(op_ids or []) if run is None else await _open_items(ops, run)
-        if not ids:
-            return CommandResult(ok=True, message=f"run #{run} has no failed items to retry")
-        return await ops.retry(ids)
+        if run is not None:
+            return await ops.retry_run(run)
+        if cause is not None:
+            return await ops.retry(await _cause_items(ops, tenant, cause))
+        return await ops.retry(list(op_ids or []))
 
     report_result(with_ops(ctx, work), as_json)
 
 
 def skip(
     ctx: typer.Context,
-    op_ids: Annotated[list[int], typer.Argument(help="Operation ids (see `ess failures`).")],
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")],
+    op_ids: Annotated[
+        list[int] | None, typer.Argument(help="Operation ids (see `ess failures`).")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why; kept in the audit log.")] = "",
+    cause: CauseOpt = None,
+    tenant: CauseTenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Stop trying these items until their source record changes."""
+    """Stop trying these items (by id, or a whole cause) until their source record changes."""
+    if bool(op_ids) == (cause is not None):
+        raise CliError("give operation ids or --cause KEY --tenant T (one of the two)")
     if not reason.strip():
         raise CliError("--reason must say why these items are skipped")
-    report_result(with_ops(ctx, lambda ops: ops.skip(op_ids, reason=reason)), as_json)
+
+    async def work(ops: Ops) -> CommandResult:
+        ids = await _cause_items(ops, tenant, cause) if cause is not None else list(op_ids or [])
+        return await ops.skip(ids, reason=reason)
+
+    report_result(with_ops(ctx, work), as_json)
 
 
 def elevate(
@@ -243,23 +277,46 @@ def elevate(
     out().print(render.elevations_table([view]))
     if view.status == "pending_approval":
         typer.echo(
-            f"A customer approver must approve it: "
-            f"`ess elevation approve {view.id} --approver NAME`."
+            f"A customer approver must approve it: they sign the text of "
+            f"`ess elevation challenge {view.id}` with their own key (`ess approver sign`), "
+            f"then `ess elevation approve {view.id} --approver NAME --signature SIG`."
         )
 
 
 def elevation_approve(
     ctx: typer.Context,
     elevation_id: Annotated[int, typer.Argument(help="Elevation id (see `ess elevation list`).")],
-    approver: Annotated[str, typer.Option("--approver", help="The customer's approver.")],
+    approver: Annotated[
+        str, typer.Option("--approver", help="The customer's approver, as enrolled.")
+    ],
+    signature: Annotated[
+        str,
+        typer.Option(
+            "--signature", help="The approver's signature of the challenge (base64, Ed25519)."
+        ),
+    ],
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a customer approver's approval of a gold tenant's elevation."""
-    view = with_ops(ctx, lambda ops: ops.approve_elevation(elevation_id, approver=approver))
+    """Approve a gold tenant's elevation with the customer approver's signature of its
+    challenge; it is checked against the key enrolled for them."""
+    view = with_ops(
+        ctx,
+        lambda ops: ops.approve_elevation(elevation_id, approver=approver, signature=signature),
+    )
     if as_json:
         emit_json(view)
     else:
         out().print(render.elevations_table([view]))
+
+
+def elevation_challenge(
+    ctx: typer.Context,
+    elevation_id: Annotated[int, typer.Argument(help="Elevation id (see `ess elevation list`).")],
+) -> None:
+    """The text the approver signs: bound to the elevation's id, tenant, reason and expiry.
+    Printed exactly (save it to a file and hand it to the approver)."""
+    text = with_ops(ctx, lambda ops: ops.elevation_challenge(elevation_id))
+    sys.stdout.write(text)  # made printable by the engine; the approver signs these bytes
 
 
 def elevation_list(
@@ -301,5 +358,6 @@ def register(app: typer.Typer, elevation: typer.Typer, source: typer.Typer) -> N
     app.command()(skip)
     app.command()(elevate)
     elevation.command("approve")(elevation_approve)
+    elevation.command("challenge")(elevation_challenge)
     elevation.command("list")(elevation_list)
     source.command("check")(source_check)

@@ -31,7 +31,7 @@ EVENT_STYLE = {"started": "cyan", "finished": "green", "skipped": "yellow", "fai
 
 
 def board(cfg: LoadedConfig, latest: dict[str, SchedulerEvent]) -> Table:
-    """Every tenant: its schedule, next run (local time) and latest scheduler event."""
+    """Every tenant: its schedule, next run (in the tenant's zone) and latest scheduler event."""
     nxt = {e.tenant: e.next_run for e in schedule_table(cfg)}
     table = Table(show_edge=False, pad_edge=False)
     for column in ("tenant", "schedule", "time zone", "next run", "latest"):
@@ -42,7 +42,7 @@ def board(cfg: LoadedConfig, latest: dict[str, SchedulerEvent]) -> Table:
             Text(tid),
             Text(tenant.schedule or "by hand only", style="" if tenant.schedule else "dim"),
             Text(tenant.timezone),
-            Text(render.when(nxt[tid]) if tid in nxt else "-"),
+            Text(render.when_in(nxt[tid], tenant.timezone) if tid in nxt else "-"),
             Text(
                 f"{render.when(event.at)} {event.message}" if event else "",
                 style=EVENT_STYLE.get(event.kind, "") if event else "",

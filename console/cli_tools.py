@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from console import render
-from console.cli_common import emit_json, out, state
+from console.cli_common import emit_json, front_actor, out, state
 from console.cli_errors import CliError
 from engine.plugins import PluginError, SampleRequest, SandboxOptions, names
 from engine.plugins import load as load_plugin
@@ -187,7 +187,7 @@ def console_cmd(
     st = state(ctx)
     with _missing("console.tui", "the console"):
         from console.tui.app import run_console
-    run_console(st.config, read_only=read_only, actor=st.actor)
+    run_console(st.config, read_only=read_only, actor=front_actor(st, "console"))
 
 
 def mcp(

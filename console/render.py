@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.segment import Segment
@@ -24,6 +25,7 @@ from engine.views import (
     ElevationView,
     EventView,
     Explanation,
+    FailureCause,
     FindingView,
     HeldPlanView,
     OperationView,
@@ -100,6 +102,15 @@ def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def when_in(value: datetime, zone: str | None = None) -> str:
+    """A schedule's time in the tenant's zone, with the zone's name (a cron line is read in
+    that zone, so it is shown in it); ``zone`` defaults to the time's own zone."""
+    if zone is not None:
+        value = value.astimezone(ZoneInfo(zone))
+    name = getattr(value.tzinfo, "key", None) or value.strftime("%Z") or "UTC"
+    return f"{value.strftime('%Y-%m-%d %H:%M:%S')} {name}"
+
+
 def styled(value: str) -> Text:
     """A status word in its colour."""
     return Text(value, style=STATUS_STYLE.get(value, ""))
@@ -151,7 +162,7 @@ def tenants_table(rows: Sequence[TenantHealth]) -> Table:
             t.tier,
             Text(t.health, style=HEALTH_STYLE.get(t.health, "")),
             f"#{last.id} {last.status}" if last else None,
-            when(t.next_run) if t.next_run else None,
+            when_in(t.next_run) if t.next_run else None,
             t.failed_items,
             t.held_plans,
             t.blocking_findings,
@@ -198,7 +209,7 @@ def tenant_detail(detail: TenantDetail) -> RenderableType:
             ("targets", ", ".join(h.targets) or None),
             ("schedule", detail.schedule),
             ("timezone", detail.timezone),
-            ("next run", when(h.next_run) if h.next_run else None),
+            ("next run", when_in(h.next_run, detail.timezone) if h.next_run else None),
             ("last run", f"#{h.last_run.id} {h.last_run.status}" if h.last_run else None),
             ("failed items", h.failed_items),
             ("held plans", h.held_plans),
@@ -220,7 +231,8 @@ def runs_table(rows: Sequence[RunSummary]) -> Table:
         took = f"{r.duration_s:.1f}s" if r.duration_s is not None else None
         status = styled(r.status)
         if r.dry_run:
-            status.append(" (dry run)", style="dim")
+            kind = " (dry run, would be held)" if r.would_be_held else " (dry run)"
+            status.append(kind, style="dim")
         _row(
             table,
             r.id,
@@ -237,7 +249,9 @@ def runs_table(rows: Sequence[RunSummary]) -> Table:
 def run_summary(summary: RunSummary) -> Table:
     """The end-of-sync table: what was planned and what came of it, with the findings."""
     title = f"run #{summary.id} {summary.tenant}: {summary.status}"
-    if summary.dry_run:
+    if summary.would_be_held:
+        title = f"run #{summary.id} {summary.tenant}: dry run, a real run would be held"
+    elif summary.dry_run:
         title += " (dry run: nothing applied)"
     table = _table(title, "targets", *SUMMARY_COLUMNS, "findings")
     findings = (
@@ -265,6 +279,7 @@ def run_detail(detail: RunDetail) -> RenderableType:
             ("targets", ", ".join(s.targets) or None),
             ("started", when(s.started_at)),
             ("finished", when(s.finished_at) if s.finished_at else None),
+            ("progress", detail.progress.line() if detail.progress else None),
             ("error", s.error),
             ("findings", detail.findings),
             *((f"count {k}", v) for k, v in s.counts.items()),
@@ -280,44 +295,70 @@ def run_detail(detail: RunDetail) -> RenderableType:
     return Group(facts, Text(""), ops, Text(""), guard, Text(""), timeline)
 
 
-def operations_table(rows: Sequence[OperationView], title: str | None = None) -> Table:
-    table = _table(
-        title,
-        "op",
-        "run",
-        "tenant",
-        "target",
-        "action",
-        "kind",
-        "label",
-        "status",
-        "tries",
-        "reason",
-        "advice",
-    )
+STATUS_ADVICE = {
+    "dead": "dead: the target refused the data; fix the record in the source system, then "
+    "`ess retry ITEM` (or let the next run pick it up)",
+    "failed": "failed: kept failing on a passing cause; `ess retry ITEM` once the service is "
+    "healthy, `ess skip ITEM --reason ...` if it keeps failing",
+    "blocked": "blocked: waits for an item it depends on; retrying that item includes it",
+}
+
+
+def operations_table(rows: Sequence[OperationView], title: str | None = None) -> RenderableType:
+    """Items, one or two lines each at 80 columns: what, where it stands and the last error;
+    the advice once per status below the table, not once per row."""
+    tenants = len({o.tenant for o in rows}) > 1
+    table = _table(title)
+    table.expand = True
+    for column in ("item", "run", *(("tenant",) if tenants else ()), "status", "tries"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("what", overflow="fold", ratio=3)
+    table.add_column("last error", overflow="fold", ratio=2)
     for o in rows:
+        what = f"{o.action} {o.kind} {o.label}" + (f" on {o.target}" if o.target else "")
         _row(
             table,
             o.id,
             o.run_id,
-            o.tenant,
-            o.target,
-            o.action,
-            o.kind,
-            o.label,
+            *((o.tenant,) if tenants else ()),
             styled(o.status),
             o.attempts,
-            o.reason or o.last_error or None,
-            o.advice or None,
+            what,
+            o.last_error or o.reason or None,
         )
-    return table
+    advice = [STATUS_ADVICE[s] for s in STATUS_ADVICE if any(o.status == s for o in rows)]
+    if not advice:
+        return table
+    return Group(table, Text("\n".join(advice), style="dim"))
+
+
+def causes_table(rows: Sequence[FailureCause]) -> RenderableType:
+    """Open failures grouped by cause: how many, and the key that retries or skips them all."""
+    table = _table(None)
+    table.expand = True
+    table.add_column("count", no_wrap=True, justify="right")
+    table.add_column("status", no_wrap=True)
+    table.add_column("cause (--cause KEY)", overflow="fold", ratio=2)
+    table.add_column("example error", overflow="fold", ratio=2)
+    for c in rows:
+        _row(table, c.count, styled(c.status), c.key, c.example or None)
+    tenant = rows[0].tenant if rows else "TENANT"
+    hint = (
+        f"`ess retry --tenant {tenant} --cause KEY` retries a cause; "
+        f"`ess skip --tenant {tenant} --cause KEY --reason ...` skips it"
+    )
+    return Group(table, Text(hint, style="dim"))
 
 
 def findings_table(rows: Sequence[FindingView], title: str | None = None) -> Table:
-    table = _table(title, "id", "severity", "code", "record", "message", "fix")
+    """Findings; the id column only for stored ones (a source check stores none, id 0)."""
+    stored = any(f.id for f in rows)
+    columns = ("severity", "code", "record", "message", "fix")
+    table = _table(title, *(("id", *columns) if stored else columns))
     for f in rows:
         record = f"{f.record_type} {f.label or f.record_id}"
-        _row(table, f.id, styled(f.severity), f.code, record, f.message, f.fix or None)
+        cells = (styled(f.severity), f.code, record, f.message, f.fix or None)
+        _row(table, *((f.id, *cells) if stored else cells))
     return table
 
 

@@ -354,14 +354,14 @@ class Executor:
                 f"{op.describe()}: gave up after {op.attempts} attempts "
                 f"({outcome.reason}: {outcome.message})",
             )
-            return OutcomeRow(
+            return OutcomeRow(  # the last attempt failed: its outcome says so, not "retry"
                 op,
                 OpStatus.FAILED,
                 outcome.reason,
                 outcome.message or outcome.reason,
                 None,
                 0.0,
-                "retry",
+                "failed",
             )
         delay = self.retry.delay(op.attempts, outcome.retry_after, self._rng)
         return OutcomeRow(
@@ -431,7 +431,7 @@ class Executor:
                 "effect is not in the target"
             )
             self.emit("error", f"{op.describe()}: {message}")
-            return OutcomeRow(op, OpStatus.FAILED, "not_applied", message, None, 0.0, "retry")
+            return OutcomeRow(op, OpStatus.FAILED, "not_applied", message, None, 0.0, "failed")
         return OutcomeRow(op, OpStatus.PENDING, "not_applied", "", None, 0.0, "")
 
     async def _marked_at(self, op_ids: Sequence[int]) -> dict[int, float]:

@@ -8,23 +8,34 @@ command checks again, so no front end can bypass the policy.
 
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
-from engine import plugins, runner
+import orjson
+
+from engine import approval, plugins, runner
+from engine.audit_chain import AuditHead as AuditHead  # front ends show and parse heads
+from engine.audit_chain import AuditLink, verify_chain
+from engine.audit_chain import ChainVerdict as ChainVerdict
+from engine.civic_hash import is_hashed
 from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
+from engine.display import PERSONNUMMER, visible
 from engine.executor import RetryPolicy
+from engine.findings import Severity
 from engine.journal import (
     ElevationRecord,
     EventRecord,
     FindingRecord,
     Journal,
     OperationRecord,
+    Pruned,
     RunRecord,
     SqliteJournal,
 )
@@ -38,12 +49,16 @@ from engine.limits import Limit, shortened, strictest
 from engine.notify.courier import ChannelTest as ChannelTest
 from engine.notify.courier import CourierReport as CourierReport
 from engine.notify.courier import deliver_due, send_tests
+from engine.personnummer import KEPT_WRONG_CHECK, looks_like
 from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
+from engine.redact import HIDDEN_ERROR, PROTECTED_LABEL, masked_attrs, pseudonym
+from engine.secrets import SecretError
 from engine.source import SourceContext, SourceError
 from engine.target import Attrs
 from engine.validate import check_read
 from engine.views import (
+    ApproverView,
     Attempt,
     AuditView,
     CommandResult,
@@ -51,12 +66,15 @@ from engine.views import (
     ElevationView,
     EventView,
     Explanation,
+    FailureCause,
     FindingView,
     HeldPlanView,
     OperationDetail,
     OperationView,
+    PersonExport,
     Progress,
     RunDetail,
+    RunProgress,
     RunSummary,
     SearchHit,
     SourceCheck,
@@ -101,12 +119,34 @@ HEALTH_ORDER = {"failing": 0, "held": 1, "warning": 2, "running": 3, "never_run"
 
 
 def default_actor(front: str) -> str:
-    """``front:user``, the actor recorded in audit rows."""
+    """``front:user``, the actor recorded in audit rows (see :func:`os_actor`)."""
+    return os_actor(front)
+
+
+SHARED_ACCOUNT = " (shared account)"
+
+
+def os_user() -> tuple[str, bool]:
+    """The OS account this process runs as, from its user id (not from ``$USER`` or
+    ``$LOGNAME``, which anyone can set), and whether it is shared (root). Per-person accounts
+    are the documented setup."""
+    uid = os.geteuid()
     try:
-        user = getpass.getuser()
-    except Exception:  # no login name in some containers
-        user = "unknown"
-    return f"{front}:{user}"
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without an entry (some containers)
+        name = f"uid{uid}"
+    return name, uid == 0
+
+
+def os_actor(front: str, note: str | None = None, *, host: str | None = None) -> str:
+    """``front:<OS user>`` for the audit, and what the person gave (``--actor``) only as a
+    note beside it: a name typed on the command line proves nothing about who typed it. root
+    is flagged as a shared account."""
+    name, shared = os_user()
+    actor = f"{front}:{name}" + (f"@{host}" if host else "") + (SHARED_ACCOUNT if shared else "")
+    if note and note.strip():
+        actor += f" [note: {visible(' '.join(note.split()), newlines=False)}]"
+    return actor
 
 
 class Ops:
@@ -129,7 +169,9 @@ class Ops:
         read_only: bool = False,
     ) -> Ops:
         cfg = config if isinstance(config, LoadedConfig) else load_config(config)
-        journal = await SqliteJournal.open(cfg.journal_path)
+        journal = await SqliteJournal.open(
+            cfg.journal_path, civic_hash=cfg.civic_hash(on_first_use=True)
+        )
         ops = cls(cfg, journal, actor=actor, read_only=read_only)
         for tid, t in cfg.config.tenants.items():
             await journal.upsert_tenant(tid, t.name or tid, t.tier)
@@ -175,10 +217,29 @@ class Ops:
             counts=run.counts,
             error=run.error,
             targets=run.targets,
+            held_reasons=(
+                tuple(str(r) for r in run.guard.get("reasons", ())) if run.guard.get("held") else ()
+            ),
         )
 
-    def _op_view(self, r: OperationRecord) -> OperationView:
+    async def _masked(self, tenant_id: str) -> frozenset[str]:
+        """The persons of the tenant whose identity is protected and masked now: every view
+        of their operations, past runs' included, shows the pseudonym only."""
+        return await self.journal.masked_persons(tenant_id, PROTECTED_LABEL)
+
+    async def _op_views(self, rows: list[OperationRecord]) -> list[OperationView]:
+        masked: dict[str, frozenset[str]] = {}
+        for t in {r.tenant for r in rows}:
+            masked[t] = await self._masked(t)
+        return [self._op_view(r, masked[r.tenant]) for r in rows]
+
+    def _op_view(self, r: OperationRecord, masked: frozenset[str] = frozenset()) -> OperationView:
         op = r.op
+        hidden = next((k for k in (op.key, op.parent) if k is not None and k in masked), None)
+        if hidden is not None:  # written before the person was protected: names in it
+            label, last_error = pseudonym(hidden), HIDDEN_ERROR if r.last_error else ""
+        else:
+            label, last_error = op.label or op.key, r.last_error
         return OperationView(
             id=op.id,
             run_id=r.run_id,
@@ -188,19 +249,49 @@ class Ops:
             kind=op.kind,
             key=op.key,
             parent=op.parent,
-            label=op.label or op.key,
+            label=label,
             status=r.status.value,
             attempts=op.attempts,
             reason=r.reason,
-            last_error=r.last_error,
+            last_error=last_error,
             target_id=op.target_id,
             updated_at=r.updated_at,
             advice=_advice(r),
+            superseded=r.superseded,
         )
 
     async def _elevations(self, tenant_id: str) -> list[ElevationView]:
         now = datetime.now(UTC)
-        return [elevation_view(r, now) for r in await self.journal.list_elevations(tenant_id)]
+        rows = await self._signed(await self.journal.list_elevations(tenant_id))
+        return [elevation_view(r, now) for r in rows]
+
+    async def _signed(self, rows: list[ElevationRecord]) -> list[ElevationRecord]:
+        """The rows with a gold approval kept only where the approver's enrolled key verifies
+        its signature of the elevation's challenge: an approval written into the journal any
+        other way approves nothing."""
+        keys: dict[tuple[str, str], str] = {}
+        for t in {r.tenant for r in rows if r.needs_approval and r.approved_by}:
+            keys.update(
+                ((k.tenant, k.name), k.public_key) for k in await self.journal.approver_keys(t)
+            )
+        out = []
+        for r in rows:
+            if r.needs_approval and r.approved_by:
+                key = keys.get((r.tenant, r.approved_by))
+                if key is None or not approval.verified(
+                    key, approval.challenge(_facts(r)), r.approval_signature or ""
+                ):
+                    r = replace(r, approved_by=None, approved_at=None)
+            out.append(r)
+        return out
+
+    async def _open_records(self, run_id: int) -> list[OperationRecord]:
+        """A run's open failures: failed, dead or blocked, and not replaced by a later run."""
+        found: list[OperationRecord] = []
+        for status in sorted(s.value for s in TROUBLE_STATUSES):
+            rows = await self.journal.list_operations(run_id, status=status, limit=10**9)
+            found += [r for r in rows if not r.superseded]
+        return sorted(found, key=lambda r: r.op.id)
 
     async def _guarded(
         self,
@@ -237,8 +328,8 @@ class Ops:
         from croniter import croniter
 
         tz = ZoneInfo(tenant.timezone)
-        nxt = croniter(tenant.schedule, datetime.now(tz)).get_next(datetime)
-        return nxt.astimezone(UTC)  # type: ignore[no-any-return]
+        # in the tenant's zone, the one its cron line is read in, so a view can show it there
+        return croniter(tenant.schedule, datetime.now(tz)).get_next(datetime)  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ queries
     async def tenants(self) -> list[TenantHealth]:
@@ -319,12 +410,20 @@ class Ops:
         fc = await self.journal.finding_counts(run_id)
         events = await self.journal.list_events(run_id, limit=200)
         timeline = tuple(_event_view(e) for e in events if e.level != "debug")[:40]
+        progress = None
+        if run.status == "running":
+            statuses: dict[str, int] = {}
+            for c in counts:
+                statuses[c.status] = statuses.get(c.status, 0) + c.count
+            elapsed = (datetime.now(UTC) - run.started_at).total_seconds()
+            progress = RunProgress.of(statuses, elapsed)
         return RunDetail(
             summary=self._summary(run),
             operations=tuple(counts),
             findings=sum(fc.values()),
             guard=run.guard,
             timeline=timeline,
+            progress=progress,
         )
 
     async def operations(
@@ -340,7 +439,7 @@ class Ops:
         rows = await self.journal.list_operations(
             run_id, status=status, kind=kind, limit=limit, offset=offset
         )
-        return [self._op_view(r) for r in rows]
+        return await self._op_views(rows)
 
     def _record_of(self, r: OperationRecord) -> tuple[str, str]:
         """The source record behind an operation: what its target says the kind stands for
@@ -361,21 +460,93 @@ class Ops:
                 record_type = "school" if kind == "school" else "group"
         return record_type, r.op.key
 
+    async def count_operations(
+        self, run_id: int, *, status: str | None = None, kind: str | None = None
+    ) -> int:
+        """How many items :meth:`operations` has for these filters in all, so that a page of
+        them is shown as "N of M", never as if it were everything."""
+        await self._run_record(run_id)
+        return sum(
+            c.count
+            for c in await self.journal.operation_counts(run_id)
+            if (status is None or c.status == status) and (kind is None or c.kind == kind)
+        )
+
+    async def count_failures(self, tenant_id: str | None = None) -> int:
+        """How many open failures :meth:`failures` has in all."""
+        if tenant_id is not None:
+            self._tenant(tenant_id)
+        counts = await self.journal.trouble_counts()
+        return counts.get(tenant_id, 0) if tenant_id is not None else sum(counts.values())
+
+    async def count_findings(
+        self, tenant_id: str, *, run_id: int | None = None, severity: str | None = None
+    ) -> int:
+        """How many findings :meth:`findings` has in all for the same run and severity."""
+        self._tenant(tenant_id)
+        _known("severity", severity, SEVERITIES)
+        rid = run_id if run_id is not None else await self.journal.last_read_run(tenant_id)
+        if rid is None:
+            return 0
+        counts = await self.journal.finding_counts(rid)
+        return counts.get(severity, 0) if severity is not None else sum(counts.values())
+
+    async def failure_causes(self, tenant_id: str) -> list[FailureCause]:
+        """A tenant's open failures grouped by cause, the largest group first; uncapped."""
+        self._tenant(tenant_id)
+        groups: dict[tuple[str, str, str, str, str], list[OperationView]] = {}
+        offset, page = 0, 1000
+        while True:
+            rows = await self.journal.open_trouble(tenant_id, limit=page, offset=offset)
+            for r in rows:
+                v = self._op_view(r)
+                groups.setdefault((v.target, v.action, v.kind, v.status, v.reason), []).append(v)
+            if len(rows) < page:
+                break
+            offset += page
+        causes = [
+            FailureCause(
+                tenant_id,
+                *key,
+                count=len(items),
+                item_ids=tuple(sorted(o.id for o in items)),
+                example=next((o.last_error for o in items if o.last_error), ""),
+            )
+            for key, items in groups.items()
+        ]
+        return sorted(causes, key=lambda c: (-c.count, c.key))
+
+    async def cause_items(self, tenant_id: str, cause: str) -> tuple[int, ...]:
+        """The open failures of one cause (its ``key``); an unknown cause is an error."""
+        causes = {c.key: c for c in await self.failure_causes(tenant_id)}
+        if cause not in causes:
+            known = ", ".join(causes) or "none: no open failures"
+            raise NotFound(f"no open failures of cause {cause!r} in {tenant_id}; causes: {known}")
+        return causes[cause].item_ids
+
+    async def open_failures(self, run_id: int) -> list[OperationView]:
+        """Every open failure of a run, uncapped: what "retry the run" would try again. Items a
+        later run (a retry of some of them) or a skip replaced are not among them."""
+        await self._run_record(run_id)
+        return [self._op_view(r) for r in await self._open_records(run_id)]
+
     async def operation(self, op_id: int) -> OperationDetail:
         r = await self.journal.get_operation(op_id)
         if r is None:
             raise NotFound(f"no item {op_id}; `ess failures` lists the open ones")
-        view = self._op_view(r)
+        (view,) = await self._op_views([r])
+        hidden = view.label != (r.op.label or r.op.key) and view.label.startswith(PROTECTED_LABEL)
         attempts = tuple(
-            Attempt(a.number, a.at, a.outcome, a.reason, a.message)
+            Attempt(a.number, a.at, a.outcome, a.reason, HIDDEN_ERROR if hidden else a.message)
             for a in await self.journal.attempts_of(op_id)
         )
         record_type, record_key = self._record_of(r)
         idx = await self.journal.index_record(r.tenant, record_type, record_key)
+        desired = _attrs_dict(r.op.attrs)
         return OperationDetail(
             operation=view,
             attempts=attempts,
-            desired=_attrs_dict(r.op.attrs),
+            desired=masked_attrs(desired) if hidden else desired,
             source_record=idx.body if idx else None,
             record_type=record_type,
             record_key=record_key,
@@ -387,7 +558,7 @@ class Ops:
         if tenant_id is not None:
             self._tenant(tenant_id)
         rows = await self.journal.open_trouble(tenant_id, limit=limit, offset=offset)
-        return [self._op_view(r) for r in rows]
+        return await self._op_views(rows)
 
     async def findings(
         self,
@@ -399,6 +570,7 @@ class Ops:
         offset: int = 0,
     ) -> list[FindingView]:
         self._tenant(tenant_id)
+        _known("severity", severity, SEVERITIES)
         rid = run_id if run_id is not None else await self.journal.last_read_run(tenant_id)
         if rid is None:
             return []
@@ -436,6 +608,7 @@ class Ops:
         limit: int = 500,
     ) -> list[EventView]:
         await self._run_record(run_id)
+        _known("level", level, LEVELS)
         rows = await self.journal.list_events(
             run_id, after_id=after_id, level=level, contains=contains, limit=limit
         )
@@ -480,19 +653,32 @@ class Ops:
         )
         desired: dict[str, dict[str, Any]] = {}
         observed: dict[str, dict[str, Any]] = {}
+        masked = await self._masked(tenant_id)
+        hidden = record_type == "person" and key in masked
+
+        def hide(attrs: dict[str, Any]) -> dict[str, Any]:
+            return masked_attrs(attrs) if hidden else attrs
+
         for m in await self.journal.mirror_for_key(tenant_id, key):
             observed.setdefault(m.target, {})[m.kind] = {
                 "target_id": m.target_id,
-                "attrs": _attrs_dict(m.attrs),
+                "attrs": hide(_attrs_dict(m.attrs)),
                 "suspended_at": m.suspended_at.isoformat() if m.suspended_at else None,
                 "archived": m.archived,
+                # the mirror is what ESS last wrote or read, not a live read of the service
+                "as_of": m.updated_at.isoformat(),
             }
         records = await self.journal.operations_for_record(tenant_id, key)
-        ops = [self._op_view(r) for r in records]
+        ops = [self._op_view(r, masked) for r in records]
         for r in records:
             op = r.op
             if op.action in _MAKES and op.parent is None and op.attrs:
-                desired.setdefault(op.target, {}).setdefault(op.kind, _attrs_dict(op.attrs))
+                desired.setdefault(op.target, {}).setdefault(op.kind, hide(_attrs_dict(op.attrs)))
+        if idx is None and not findings and not observed and not records:
+            raise NotFound(
+                f"no {record_type} {key!r} in {tenant_id}: not in the source's last read, in "
+                "any target or in any plan; `ess search NAME` finds a record's id"
+            )
         summary = _explain_summary(
             record_type, label, source_record, findings, observed, ops, list(tenant.targets)
         )
@@ -509,15 +695,101 @@ class Ops:
             summary=summary,
         )
 
+    async def person_export(self, tenant_id: str, key: str) -> PersonExport:
+        """Everything ESS holds about one person (a data subject's request). ``key`` is their
+        source id, an account name or e-mail address, or their personnummer, which is matched
+        through its keyed hash and neither stored nor written to the audit."""
+        self._tenant(tenant_id)
+        pid, found_by = await self._person_key(tenant_id, key)
+        body = await self.journal.source_record(tenant_id, "persons", pid)
+        cached: dict[str, Any] | None = None
+        if body is not None:
+            doc = orjson.loads(body)
+            cached = doc if isinstance(doc, dict) else {"record": doc}
+            if isinstance(cached.get("civicNo"), dict):
+                cached["civicNo"] = {"value": "(kept only as a keyed hash, never shown)"}
+        explanation = await self.explain(tenant_id, "person", pid)
+        audit = tuple(a for a in await self.audit(tenant_id, limit=10_000) if pid in a.detail)
+        await self.journal.add_audit(
+            self.actor, "person_export", tenant_id, True, f"person {pid} (found by {found_by})"
+        )
+        return PersonExport(tenant_id, pid, found_by, cached, explanation, audit)
+
+    async def _person_key(self, tenant_id: str, key: str) -> tuple[str, str]:
+        key = key.strip()
+        if not key:
+            raise OpsError("name the person: a source id, an account name or a personnummer")
+        if looks_like(key) or PERSONNUMMER.fullmatch(key):
+            try:
+                civic_hash = self.cfg.civic_hash()
+            except SecretError as exc:
+                raise ConfigurationError(f"privacy.civic_key: {exc}") from None
+            hashed = civic_hash(key)
+            if hashed is None or not is_hashed(hashed) or hashed == KEPT_WRONG_CHECK:
+                raise ConfigurationError(
+                    "without [privacy] civic_key ESS keeps no personnummer, so none can be "
+                    "looked up; use the source id or the account name"
+                )
+            ids = await self.journal.source_records_holding(tenant_id, "persons", hashed)
+            if len(ids) != 1:
+                raise NotFound(
+                    f"no one in {tenant_id} with that personnummer"
+                    if not ids
+                    else f"{len(ids)} persons in {tenant_id} share that personnummer"
+                )
+            return ids[0], "personnummer (matched by its keyed hash)"
+        if (
+            await self.journal.index_record(tenant_id, "person", key)
+            or await self.journal.mirror_for_key(tenant_id, key)
+            or await self.journal.source_record(tenant_id, "persons", key)
+        ):
+            return key, "source id"
+        hits = [
+            h
+            for h in await self.journal.search_index(key.lower(), tenant_id, 5)
+            if h.record_type == "person"
+        ]
+        if len(hits) == 1:
+            return hits[0].key, "account name or e-mail address"
+        if hits:
+            raise OpsError(f"{len(hits)} persons match {key!r}; give the source id")
+        raise NotFound(f"no person {key!r} in {tenant_id}")
+
     async def elevations(self, tenant_id: str | None = None) -> list[ElevationView]:
         now = datetime.now(UTC)
-        return [elevation_view(r, now) for r in await self.journal.list_elevations(tenant_id)]
+        rows = await self._signed(await self.journal.list_elevations(tenant_id))
+        return [elevation_view(r, now) for r in rows]
 
     async def audit(self, tenant_id: str | None = None, *, limit: int = 200) -> list[AuditView]:
+        if tenant_id is not None:
+            self._tenant(tenant_id)  # an unknown tenant is a mistake, not an empty log
         return [
             AuditView(a.id, a.at, a.actor, a.action, a.tenant, a.allowed, a.detail)
             for a in await self.journal.list_audit(tenant_id, limit)
         ]
+
+    async def audit_head(self) -> AuditHead | None:
+        """The audit log's head (newest row id and hash), to keep outside the host."""
+        return await self.journal.audit_head()
+
+    async def verify_audit(self, known: AuditHead | None = None) -> ChainVerdict:
+        """Check the audit log's hash chain, and that ``known`` (a head seen outside the host)
+        is still in it unchanged. Audited, with the verdict."""
+        links: list[AuditLink] = []
+        after = 0
+        while page := await self.journal.audit_chain(after, _AUDIT_PAGE):
+            links.extend(page)
+            after = page[-1].id
+        verdict = verify_chain(links, known)
+        detail = f"{verdict.checked} rows" + (f" against head {known.id}" if known else "")
+        await self.journal.add_audit(
+            self.actor,
+            "audit_verify",
+            None,
+            True,
+            detail + ("" if verdict.ok else f"; broken: {verdict.problem}"),
+        )
+        return verdict
 
     async def can(self, action: WriteAction, tenant_id: str) -> Decision:
         tenant = self._tenant(tenant_id)
@@ -589,12 +861,45 @@ class Ops:
         progress: ProgressFn | None = None,
     ) -> RunSummary:
         what = ("dry run" if dry_run else "sync") + (f" of {', '.join(targets)}" if targets else "")
+        tenant = self._tenant(tenant_id)
+        unknown = [t for t in targets or () if t not in tenant.targets]
+        if unknown:  # bad input: refused and audited as such before anything starts
+            problem = (
+                f"unknown target(s) {', '.join(unknown)}; tenant {tenant_id} has "
+                f"{', '.join(tenant.targets) or 'none'}"
+            )
+            await self.journal.add_audit(
+                self.actor, "sync", tenant_id, False, f"{what} — refused: {problem}"
+            )
+            raise NotFound(problem)
         await self._guarded("sync", tenant_id, what, dry_run=dry_run)
         opts = self._opts(
             tenant_id, trigger, dry_run=dry_run, targets=targets, full=full, progress=progress
         )
         run_id = await _mapped(runner.sync(self.journal, self.cfg, tenant_id, opts))
+        if not dry_run:
+            await self.apply_retention()
         return self._summary(await self._run_record(run_id))
+
+    async def apply_retention(self, now: datetime | None = None) -> Pruned:
+        """Remove what is past its keeping time (``[privacy] history_days``, ``audit_days``);
+        run after every sync. What it removed is audited."""
+        privacy = self.cfg.config.privacy
+        now = now or datetime.now(UTC)
+        pruned = await self.journal.prune(
+            now - timedelta(days=privacy.history_days), now - timedelta(days=privacy.audit_days)
+        )
+        if pruned.events or pruned.attempts or pruned.audit_rows:
+            await self.journal.add_audit(
+                self.actor,
+                "retention",
+                None,
+                True,
+                f"removed {pruned.events} run log events and {pruned.attempts} attempts older "
+                f"than {privacy.history_days} days; {pruned.audit_rows} audit rows older than "
+                f"{privacy.audit_days} days made tombstones",
+            )
+        return pruned
 
     async def retry(self, op_ids: Sequence[int]) -> CommandResult:
         rows = await self.journal.get_operations(list(op_ids))
@@ -628,6 +933,19 @@ class Ops:
             run_id=run_id,
         )
 
+    async def retry_run(self, run_id: int) -> CommandResult:
+        """Retry every open failure of a run, however many of them were retried or skipped
+        one by one before; a run with none left says so, and what replaced them."""
+        run = await self._run_record(run_id)
+        rows = await self._open_records(run_id)
+        if not rows:
+            return CommandResult(
+                ok=True,
+                message=f"run {run_id} of {run.tenant} has no open failed items: each was "
+                "done, retried in a later run, skipped or replaced by a later plan",
+            )
+        return await self.retry([r.op.id for r in rows])
+
     async def skip(self, op_ids: Sequence[int], *, reason: str) -> CommandResult:
         if not reason.strip():
             raise OpsError("say why the items are skipped (--reason)")
@@ -647,14 +965,16 @@ class Ops:
             affected=len(rows),
         )
 
-    async def approve(self, run_id: int, *, reason: str = "") -> RunSummary:
+    async def approve(
+        self, run_id: int, *, reason: str = "", progress: ProgressFn | None = None
+    ) -> RunSummary:
         run = await self._run_record(run_id)
         if run.status != "held":
             raise OpsError(f"run {run_id} is {run.status}, not held for approval")
         tenant_id = run.tenant
         await self._guarded("approve", tenant_id, f"approve held run {run_id}: {reason}")
         await self.journal.add_approval(run_id, "approved", self.actor, reason)
-        opts = self._opts(tenant_id, "approve")
+        opts = self._opts(tenant_id, "approve", progress=progress)
         await _mapped(runner.apply_held(self.journal, self.cfg, tenant_id, run_id, opts))
         return self._summary(await self._run_record(run_id))
 
@@ -694,27 +1014,90 @@ class Ops:
             raise NotFound(f"no elevation {elevation_id}")
         return row
 
-    async def approve_elevation(self, elevation_id: int, *, approver: str) -> ElevationView:
+    async def elevation_challenge(self, elevation_id: int) -> str:
+        """The text a gold tenant's approver signs to approve this elevation."""
+        return approval.challenge(_facts(await self._elevation(elevation_id)))
+
+    async def approve_elevation(
+        self, elevation_id: int, *, approver: str, signature: str
+    ) -> ElevationView:
+        """Approve a gold elevation with the customer approver's signature of its challenge,
+        checked against the key enrolled for them (``add_approver``)."""
         row = await self._elevation(elevation_id)
         if not approver.strip():
             raise OpsError("name the customer's approver (--approver)")
-        view = elevation_view(row)
+        (checked,) = await self._signed([row])
+        view = elevation_view(checked)
         if view.status != "pending_approval":
             raise OpsError(f"elevation {elevation_id} is {view.status}, not waiting for approval")
+        refusal = ""
         if self.read_only:
+            refusal = "read-only mode: this session may look but not change anything"
+        else:
+            keys = {k.name: k.public_key for k in await self.journal.approver_keys(row.tenant)}
+            if approver not in keys:
+                refusal = (
+                    f"no key is enrolled for approver {approver!r} of tenant {row.tenant}; "
+                    "an approval is the approver's own signature (`ess approver add`)"
+                )
+            elif not approval.verified(keys[approver], approval.challenge(_facts(row)), signature):
+                refusal = (
+                    f"the signature is not {approver}'s signature of elevation "
+                    f"{elevation_id}'s challenge (`ess elevation challenge {elevation_id}`)"
+                )
+        if refusal:
             await self.journal.add_audit(
-                self.actor, "approve_elevation", row.tenant, False, "refused: read-only mode"
+                self.actor, "approve_elevation", row.tenant, False, f"refused: {refusal}"
             )
-            raise PolicyRefused("read-only mode: this session may look but not change anything")
-        await self.journal.approve_elevation(elevation_id, approver)
+            raise PolicyRefused(refusal)
+        await self.journal.approve_elevation(elevation_id, approver, signature)
         await self.journal.add_audit(
             self.actor,
             "approve_elevation",
             row.tenant,
             True,
-            f"elevation {elevation_id} approved by customer {approver}",
+            f"elevation {elevation_id} approved by customer {approver} (signature verified)",
         )
-        return elevation_view(await self._elevation(elevation_id))
+        (done,) = await self._signed([await self._elevation(elevation_id)])
+        return elevation_view(done)
+
+    async def approvers(self, tenant_id: str | None = None) -> list[ApproverView]:
+        if tenant_id is not None:
+            self._tenant(tenant_id)
+        return [
+            ApproverView(k.tenant, k.name, k.public_key, k.enrolled_at, k.enrolled_by)
+            for k in await self.journal.approver_keys(tenant_id)
+        ]
+
+    async def add_approver(self, tenant_id: str, name: str, public_key: str) -> ApproverView:
+        """Enrol a customer approver's Ed25519 public key. Audited: whoever enrols a key can
+        approve with it, so the customer must learn of every enrolment."""
+        self._tenant(tenant_id)
+        if not name.strip():
+            raise OpsError("name the approver")
+        try:
+            key = approval.public_key_text(approval.public_key(public_key))
+        except approval.ApprovalKeyError as exc:
+            raise OpsError(f"the public key: {exc}") from None
+        await self._approver_change(tenant_id, f"enrol approver {name} key {key}")
+        await self.journal.add_approver_key(tenant_id, name, key, self.actor)
+        (view,) = [a for a in await self.approvers(tenant_id) if a.name == name]
+        return view
+
+    async def remove_approver(self, tenant_id: str, name: str) -> None:
+        self._tenant(tenant_id)
+        if name not in {a.name for a in await self.approvers(tenant_id)}:
+            raise NotFound(f"no approver {name!r} of tenant {tenant_id}")
+        await self._approver_change(tenant_id, f"remove approver {name}")
+        await self.journal.remove_approver_key(tenant_id, name)
+
+    async def _approver_change(self, tenant_id: str, detail: str) -> None:
+        if self.read_only:
+            await self.journal.add_audit(
+                self.actor, "approver", tenant_id, False, f"{detail} — refused: read-only"
+            )
+            raise PolicyRefused("read-only mode: this session may look but not change anything")
+        await self.journal.add_audit(self.actor, "approver", tenant_id, True, detail)
 
     # ------------------------------------------------------------------ notifications
     async def deliver_notices(self) -> CourierReport:
@@ -738,6 +1121,10 @@ class Ops:
             "; ".join(f"{r.channel}: {'ok' if r.ok else r.error}" for r in results),
         )
         return results
+
+
+def _facts(row: ElevationRecord) -> approval.ElevationFacts:
+    return approval.ElevationFacts(row.id, row.tenant, row.reason, row.created_at, row.expires_at)
 
 
 async def journal_check(config: str | Path | LoadedConfig | None = None) -> JournalCheck:
@@ -769,6 +1156,19 @@ def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
     return strictest(tables)
 
 
+SeverityName = Literal["blocking", "warning"]  # engine.findings.Severity, for front ends
+LevelName = Literal["debug", "info", "warning", "error"]  # a run log event's level
+SEVERITIES: tuple[str, ...] = get_args(SeverityName)
+LEVELS: tuple[str, ...] = get_args(LevelName)
+assert set(SEVERITIES) == {s.value for s in Severity}
+
+
+def _known(what: str, value: str | None, allowed: Sequence[str]) -> None:
+    """A filter value must be one ESS knows: an unknown one would match nothing, silently."""
+    if value is not None and value not in allowed:
+        raise NotFound(f"no {what} {value!r}; it is one of {', '.join(allowed)}")
+
+
 async def _mapped(work: Awaitable[T]) -> T:
     """Run engine work, turning the runner's errors into the facade's."""
     try:
@@ -793,6 +1193,8 @@ class _ReadOnlyCache:
     async def save(self, **_: Any) -> None:
         return None
 
+
+_AUDIT_PAGE = 5000
 
 _MAKES = frozenset({Action.CREATE, Action.UPDATE, Action.RESTORE})
 """Actions whose attributes are what a target should hold."""
@@ -838,7 +1240,8 @@ def _advice(r: OperationRecord) -> str:
     if status == "failed":
         return (
             f"kept failing ({reason or 'transient error'}); if the service is healthy "
-            "again, retry it (r); if it keeps failing, skip it (k) and report it"
+            f"again, retry it (`ess retry {r.op.id}`, or r in the console); if it keeps "
+            f"failing, skip it (`ess skip {r.op.id} --reason ...`, or k) and report it"
         )
     if status == "blocked":
         return "waits for an item it depends on: retry that item first (retry includes it)"
@@ -897,8 +1300,21 @@ def _explain_summary(
                     if info.get("suspended_at")
                     else ("archived" if info.get("archived") else "present")
                 )
-                bits.append(f"{kind} {state} (id {info.get('target_id')})")
+                as_of = str(info.get("as_of") or "")[:16].replace("T", " ")
+                bits.append(
+                    f"{kind} {state} (id {info.get('target_id')}"
+                    + (f"; as ESS last wrote or read it, {as_of} UTC)" if as_of else ")")
+                )
             parts.append(f"{t}: " + ", ".join(bits) + ".")
+            removed = any(i.get("suspended_at") or i.get("archived") for i in seen.values())
+            warnings = sorted(  # the record's own findings first (person.no_role)
+                (f for f in findings if f.severity != "blocking"),
+                key=lambda f: not f.code.startswith(record_type + "."),
+            )
+            if removed and warnings:  # the finding behind the decision
+                parts.append(
+                    "Why: " + "; ".join(f"{f.code} ({f.message})" for f in warnings[:3]) + "."
+                )
     trouble = [o for o in ops if o.status in ("failed", "dead", "blocked")]
     if trouble:
         o = trouble[0]

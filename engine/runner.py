@@ -163,6 +163,10 @@ async def _fresh_run(
     opts: RunOptions,
 ) -> int:
     # Build every adapter first: a configuration problem stops here, before a run exists.
+    try:
+        civic_hash = cfg.civic_hash()
+    except SecretError as exc:
+        raise _adapter_problem("privacy.civic_key", exc) from None
     source: Source | None = build_source(cfg, tenant_id, tenant)
     targets: dict[str, Target] = {}
     try:
@@ -191,6 +195,7 @@ async def _fresh_run(
             today=today,
             emit=log,
             progress=lambda entity, n: progress(Progress("read", "source", n, 0, entity)),
+            civic_hash=civic_hash,
         )
         read = await source.read(ctx, full=opts.full)
         snap = read.snapshot
@@ -223,18 +228,31 @@ async def _fresh_run(
 
         plans: list[Plan] = []
         link_kinds: set[str] = set()
+        # what a target's mapping finds (a class no team can own yet) is stored with the rest
+        target_findings: list[Finding] = []
         for name in names:
             target = targets[name]
             link_kinds.update(s.name for s in target.links)
             plans.append(
                 await _plan_target(
-                    journal, tenant_id, run_id, name, target, snap, log, progress, tenant
+                    journal,
+                    tenant_id,
+                    run_id,
+                    name,
+                    target,
+                    snap,
+                    log,
+                    progress,
+                    tenant,
+                    target_findings,
                 )
             )
+        if target_findings:
+            await journal.add_findings(run_id, tenant_id, target_findings, labels)
         history = await journal.removal_history(tenant_id, tenant.policy.guard.erosion_runs)
         verdict = judge(plans, tenant.policy.guard, link_kinds, history)
         counts = _plan_counts(plans)
-        counts.update(_finding_counts(findings))
+        counts.update(_finding_counts([*findings, *target_findings]))
         await journal.update_run(run_id, counts=counts, guard=verdict.as_dict())
         for p in plans:
             log(
@@ -305,10 +323,13 @@ async def _plan_target(
     log: RunLog,
     progress: Callable[[Progress], None],
     tenant: TenantConfig,
+    findings: list[Finding],
 ) -> Plan:
+    """Plan one target; the findings its mapping makes are added to ``findings``."""
     progress(Progress("plan", name, 0, 1))
     with gc_paused():
         desired = target.desired(snap)
+    findings.extend(desired.findings)
     observed = await journal.load_mirror(tenant_id, name)
     ctx = _target_ctx(journal, tenant_id, run_id, name, observed, log)
     refreshed = await target.refresh(observed, ctx)
@@ -470,6 +491,13 @@ def _finding_counts(findings: Sequence[Finding]) -> dict[str, int]:
     return dict(c)
 
 
+def school_year(start: date) -> str:
+    """The Swedish school year a group starting on ``start`` belongs to, as "2026/27" (a
+    school year starts in July or August; a group starting in spring is of the year before)."""
+    first = start.year if start.month >= 7 else start.year - 1
+    return f"{first}/{(first + 1) % 100:02d}"
+
+
 async def _index_snapshot(
     journal: Journal, tenant_id: str, snap: Snapshot, protected_identity: str
 ) -> dict[str, str]:
@@ -499,6 +527,8 @@ async def _index_snapshot(
         labels[g.id] = g.name
         school = snap.schools.get(g.school_id)
         detail = f"{g.group_type.value}" + (f" at {school.name}" if school else "")
+        if g.start is not None:  # two classes named 9A differ by school or by year
+            detail += f", {school_year(g.start)}"
         rows.append(
             (
                 "group",

@@ -43,6 +43,13 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)  # planned, done, failed, dead, ...
     error: str | None = None
     targets: tuple[str, ...] = ()
+    # why the guard held this run, or (a dry run) would hold a real run of the same plan
+    held_reasons: tuple[str, ...] = ()
+
+    @property
+    def would_be_held(self) -> bool:
+        """A dry run whose plan the guard would hold in a real run."""
+        return self.dry_run and bool(self.held_reasons)
 
     @property
     def duration_s(self) -> float | None:
@@ -106,6 +113,12 @@ class OperationView:
     target_id: str | None
     updated_at: datetime | None
     advice: str = ""  # what a support engineer can do about it
+    superseded: bool = False  # a later run (a retry, a new plan) or a skip replaced it
+
+    @property
+    def open(self) -> bool:
+        """Whether it is still an open failure: failed, dead or blocked, and not replaced."""
+        return self.status in ("failed", "dead", "blocked") and not self.superseded
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,27 @@ class OperationDetail:
     source_record: dict[str, Any] | None  # redacted
     record_type: str  # person, group, school
     record_key: str
+
+
+@dataclass(frozen=True)
+class FailureCause:
+    """Open failures that share a cause: one target, action, kind, status and reason, so 123
+    identical server errors are one row that one command retries or skips."""
+
+    tenant: str
+    target: str
+    action: str
+    kind: str
+    status: str
+    reason: str
+    count: int
+    item_ids: tuple[int, ...]
+    example: str  # one item's last error
+
+    @property
+    def key(self) -> str:
+        """What ``--cause`` takes: target/action/kind/status/reason."""
+        return "/".join((self.target, self.action, self.kind, self.status, self.reason or "-"))
 
 
 @dataclass(frozen=True)
@@ -173,12 +207,65 @@ class OperationCount:
 
 
 @dataclass(frozen=True)
+class RunProgress:
+    """Where a running run stands, from its items' statuses: what a header shows live."""
+
+    total: int
+    done: int
+    in_flight: int
+    failed: int  # failed and dead
+    blocked: int
+    pending: int
+    per_minute: float  # items finished (done or given up) per minute so far
+    seconds_left: float | None  # at that pace; None before anything finished
+
+    @staticmethod
+    def of(statuses: dict[str, int], elapsed_s: float) -> RunProgress:
+        done = statuses.get("done", 0)
+        failed = statuses.get("failed", 0) + statuses.get("dead", 0)
+        settled = done + failed + statuses.get("skipped", 0) + statuses.get("cancelled", 0)
+        total = sum(statuses.values())
+        rate = settled / elapsed_s if elapsed_s > 0 else 0.0
+        left = total - settled - statuses.get("blocked", 0)
+        return RunProgress(
+            total=total,
+            done=done,
+            in_flight=statuses.get("in_flight", 0),
+            failed=failed,
+            blocked=statuses.get("blocked", 0),
+            pending=statuses.get("pending", 0),
+            per_minute=rate * 60,
+            seconds_left=left / rate if rate > 0 else None,
+        )
+
+    def line(self) -> str:
+        """ "done 40 of 2096, in flight 8, failed 3, pending 2045; 120/min, about 17m left"."""
+        parts = [f"done {self.done} of {self.total}"]
+        for name, n in (
+            ("in flight", self.in_flight),
+            ("failed", self.failed),
+            ("blocked", self.blocked),
+            ("pending", self.pending),
+        ):
+            if n:
+                parts.append(f"{name} {n}")
+        text = ", ".join(parts) + f"; {self.per_minute:.0f}/min"
+        if self.seconds_left is not None:
+            minutes, seconds = divmod(round(self.seconds_left), 60)
+            text += (
+                f", about {minutes}m {seconds:02d}s left" if minutes else f", about {seconds}s left"
+            )
+        return text
+
+
+@dataclass(frozen=True)
 class RunDetail:
     summary: RunSummary
     operations: tuple[OperationCount, ...]
     findings: int
     guard: dict[str, Any]  # the guard's verdict: held or not, and why
     timeline: tuple[EventView, ...]  # the first and most telling events
+    progress: RunProgress | None = None  # while it runs
 
 
 @dataclass(frozen=True)
@@ -205,6 +292,29 @@ class Explanation:
     observed: dict[str, dict[str, Any]]  # target -> kind -> {target_id, attrs, suspended_at}
     operations: tuple[OperationView, ...]
     summary: str  # one paragraph: the answer to "why is this missing?"
+
+
+@dataclass(frozen=True)
+class PersonExport:
+    """Everything ESS holds about one person, for a data subject's request."""
+
+    tenant: str
+    key: str  # the person's source id
+    found_by: str  # source id, account name, or personnummer (through its keyed hash)
+    cached_record: dict[str, Any] | None  # the source's raw record as the cache keeps it
+    explanation: Explanation  # the index, findings, desired, observed and operations
+    audit: tuple[AuditView, ...]  # audit rows that name the person's source id
+
+
+@dataclass(frozen=True)
+class ApproverView:
+    """A customer approver of a gold tenant and the public key their approvals verify with."""
+
+    tenant: str
+    name: str
+    public_key: str
+    enrolled_at: datetime
+    enrolled_by: str
 
 
 @dataclass(frozen=True)

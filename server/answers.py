@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from engine.config import validation_message
 from server.scrub import scrub, scrub_text
+from server.toolsets import WRITE_TOOLS
 
 
 class EssMcpServer(MCPServer[dict[str, Any]]):
@@ -37,6 +38,13 @@ class EssMcpServer(MCPServer[dict[str, Any]]):
         except UnexpectedToolError:
             raise  # its message is the library's generic one, with nothing of the call
         except ToolError as exc:
+            if name in WRITE_TOOLS and "unknown tool" in str(exc).lower():
+                raise ToolError(
+                    f"{name} is a write tool, and this server does not serve writes: it was "
+                    "started without --allow-writes (or without the operations toolset). "
+                    "Ask the operator to start `ess mcp --allow-writes` for actions; the read "
+                    "tools work as they are."
+                ) from None
             cause = exc.__cause__
             if isinstance(cause, ValidationError):
                 raise ToolError(
@@ -75,4 +83,4 @@ def _scrubbed_text(text: str) -> str:
         return scrub_text(text)
     if isinstance(data, str):
         return scrub_text(text)
-    return pydantic_core.to_json(scrub(data), indent=2).decode()
+    return pydantic_core.to_json(scrub(data)).decode()  # compact: an answer costs tokens

@@ -45,6 +45,10 @@ class RunOut(_Out):
     counts: dict[str, int] = Field(default_factory=dict, description="planned, done, failed, ...")
     error: str | None = None
     targets: list[str] = Field(default_factory=list)
+    held_reasons: list[str] = Field(
+        default_factory=list,
+        description="Why the guard held this run; for a dry run, why it would hold a real run.",
+    )
 
 
 def run_out(view: RunSummary) -> RunOut:

@@ -60,8 +60,13 @@ def register(mcp: MCPServer[Any], rt: Runtime) -> None:
             run=run_out(run),
             actor=actor,
             next_steps=(
-                f"Dry run: nothing changed. Show the counts; call start_sync(tenant={tenant!r},"
-                " dry_run=false) only if the user wants these changes applied."
+                "Dry run: nothing changed, and a real run would be HELD by the guard ("
+                + "; ".join(run.held_reasons)
+                + "): show the user why; a real run would wait for approve_plan."
+                if run.would_be_held
+                else "Dry run: nothing changed. Show the counts; call "
+                f"start_sync(tenant={tenant!r}, dry_run=false) only if the user wants these "
+                "changes applied."
                 if dry_run
                 else f"Next: get_run(run_id={run.id}); list_failures(tenant={tenant!r}) if "
                 "items failed; list_held_plans if the guard held it."

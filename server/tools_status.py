@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
@@ -180,7 +180,8 @@ def register(mcp: MCPServer[Any], rt: Runtime) -> None:
             int | None, Field(description="A run id; omit for the tenant's latest read.")
         ] = None,
         severity: Annotated[
-            str | None, Field(description="Only this severity, e.g. 'blocking' or 'warning'.")
+            Literal["blocking", "warning"] | None,
+            Field(description="Only this severity: blocking (the record is left out) or warning."),
         ] = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,

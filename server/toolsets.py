@@ -10,6 +10,9 @@ log = logging.getLogger(__name__)
 READ_TOOLSETS = ("status", "logs", "explain")
 WRITE_TOOLSETS = ("operations",)
 TOOLSETS = READ_TOOLSETS + WRITE_TOOLSETS
+# the tools of the operations toolset, so that a call to one that is not served is answered
+# with why, not as an unknown tool
+WRITE_TOOLS = ("start_sync", "retry_items", "skip_items", "approve_plan", "reject_plan")
 
 
 class ToolsetError(ValueError):

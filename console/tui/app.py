@@ -49,6 +49,7 @@ GENERIC_HELP = {
     "quit": "Leave the console",
     "tab": "Switch to tab N",
     "cycle": "Previous or next tab",
+    "more": "Load the next page of a list that says N of M",
 }
 
 
@@ -369,6 +370,10 @@ class ConsoleApp(App[None]):
             rtype, rkey = record or ("", "")
             return Target(tenant=op.tenant, op_ids=(op.id,), record_type=rtype, record_key=rkey)
         verb = "retried" if action == "retry" else "skipped"
+        if op.superseded and op.status in fmt.PROBLEM_STATUSES:
+            return unavailable(
+                f"item {op.id} was tried again in a later run (or skipped); look there"
+            )
         if op.status not in fmt.PROBLEM_STATUSES:
             return unavailable(f"item {op.id} is {op.status}; only failed items can be {verb}")
         head = "Retry" if action == "retry" else "Skip"
@@ -487,7 +492,10 @@ class ConsoleApp(App[None]):
         if answer is None:
             self.notify("Nothing was changed.", title=f"{spec.label} cancelled")
             return
-        if name in ("retry", "retry_run"):
+        if name == "retry_run" and target.run_id is not None:
+            result = await self.ops.retry_run(target.run_id)
+            self._result(spec.label, result.ok, result.message)
+        elif name == "retry":
             result = await self.ops.retry(op_ids)
             self._result(spec.label, result.ok, result.message)
         elif name == "skip":
@@ -535,10 +543,7 @@ class ConsoleApp(App[None]):
         return ""
 
     async def _open_problems(self, run_id: int) -> tuple[int, ...]:
-        ids: list[int] = []
-        for status in sorted(fmt.PROBLEM_STATUSES):
-            ids += [o.id for o in await self.ops.operations(run_id, status=status, limit=10_000)]
-        return tuple(sorted(set(ids)))
+        return tuple(o.id for o in await self.ops.open_failures(run_id))
 
     async def _allowed(self, name: str, write: WriteAction, tenant: str) -> bool:
         """Ask the facade; offer an elevation where the tier wants one. Refusals are notified."""

@@ -10,6 +10,7 @@ implementing the same protocol and passing the same contract tests (tests/journa
 
 from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
+    ApproverKeyRecord,
     AttemptRecord,
     AuditRecord,
     DeliveryRecord,
@@ -33,12 +34,14 @@ from engine.journal.protocol import (
     OperationRecord,
     OperationState,
     OutcomeRow,
+    Pruned,
     RunRecord,
     SkipKey,
 )
 from engine.journal.sqlite import SqliteJournal
 
 __all__ = [
+    "ApproverKeyRecord",
     "AttemptRecord",
     "AuditRecord",
     "DeliveryRecord",
@@ -63,6 +66,7 @@ __all__ = [
     "OperationRecord",
     "OperationState",
     "OutcomeRow",
+    "Pruned",
     "RunRecord",
     "SkipKey",
     "SqliteJournal",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+from engine.audit_chain import AuditHead, AuditLink
 from engine.findings import Finding
 from engine.journal.lease_owner import LeaseOwner
 from engine.plan import Operation, OpStatus, Plan
@@ -211,6 +212,27 @@ class ElevationRecord:
     approved_by: str | None
     approved_at: datetime | None
     revoked: bool
+    approval_signature: str | None = None  # the approver's Ed25519 signature of the challenge
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What one pass of retention removed."""
+
+    events: int
+    attempts: int
+    audit_rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApproverKeyRecord:
+    """A customer approver's enrolled Ed25519 public key for one tenant."""
+
+    tenant: str
+    name: str
+    public_key: str
+    enrolled_at: datetime
+    enrolled_by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +369,8 @@ class Journal(Protocol):
         finished: bool = False,
         source_mode: str | None = None,
     ) -> None:
-        """Change the fields given (None leaves one as it is); ``finished`` stamps the end."""
+        """Change the fields given (None leaves one as it is); ``finished`` stamps the end, and
+        a run set ``running`` again (an approved plan, a resumed run) loses its end stamp."""
         ...
 
     async def get_run(self, run_id: int) -> RunRecord | None:
@@ -366,7 +389,8 @@ class Journal(Protocol):
         ...
 
     async def last_runs(self) -> dict[str, RunRecord]:
-        """Each tenant's newest run, for the health overview."""
+        """Each tenant's newest real run, for the health overview: a dry run applies nothing,
+        so it is never a tenant's last run (it would hide a failed or held one)."""
         ...
 
     async def supersede_held(self, tenant: str, by_run: int) -> int:
@@ -490,7 +514,9 @@ class Journal(Protocol):
 
     async def removal_history(self, tenant: str, runs: int) -> list[dict[str, int]]:
         """Removals applied per kind in the tenant's last ``runs`` completed runs, newest
-        first: the guard's erosion check."""
+        first: the guard's erosion check. The removals of a plan an operator approved are
+        counted as none: they were judged by a person, and counting them again would hold
+        every later run until they leave the window."""
         ...
 
     async def operations_for_record(
@@ -555,8 +581,22 @@ class Journal(Protocol):
         """Record an elevation request; returns its id."""
         ...
 
-    async def approve_elevation(self, elevation_id: int, approver: str) -> None:
-        """A customer approver approved a gold tenant's elevation."""
+    async def approve_elevation(
+        self, elevation_id: int, approver: str, signature: str | None = None
+    ) -> None:
+        """A customer approver approved a gold tenant's elevation (with their signature)."""
+        ...
+
+    async def add_approver_key(self, tenant: str, name: str, public_key: str, actor: str) -> None:
+        """Enrol (or replace) a customer approver's public key for a tenant."""
+        ...
+
+    async def remove_approver_key(self, tenant: str, name: str) -> bool:
+        """Remove an approver's key; False when there was none."""
+        ...
+
+    async def approver_keys(self, tenant: str | None) -> list[ApproverKeyRecord]:
+        """The enrolled approver keys of one tenant or all, by tenant and name."""
         ...
 
     async def list_elevations(self, tenant: str | None = None) -> list[ElevationRecord]:
@@ -613,6 +653,19 @@ class Journal(Protocol):
 
     async def close_notice(self, notice_id: int) -> None:
         """The notice is settled on every channel (or no channel wants it)."""
+
+    async def audit_chain(self, after_id: int, limit: int) -> list[AuditLink]:
+        """Audit rows after an id, oldest first, as the hash chain covers them (to verify)."""
+        ...
+
+    async def audit_head(self) -> AuditHead | None:
+        """The newest audit row's id and hash, or None before the first."""
+        ...
+
+    async def prune(self, history_before: datetime, audit_before: datetime) -> Pruned:
+        """Retention: remove the run log's events and the attempts of runs started before
+        ``history_before``, and make audit rows written before ``audit_before`` tombstones
+        (content gone, hash kept, so the chain still verifies)."""
         ...
 
     # ------------------------------------------------------------------ source cache
@@ -647,6 +700,19 @@ class Journal(Protocol):
 
     async def index_record(self, tenant: str, record_type: str, key: str) -> IndexRecord | None:
         """One record of the index with its redacted source record, or None."""
+        ...
+
+    async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
+        """One raw record of the source cache, or None."""
+        ...
+
+    async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
+        """Ids of the cached records of an entity whose body holds ``text`` (a keyed hash)."""
+        ...
+
+    async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:
+        """Source ids of the persons whose label in the last snapshot's index begins with
+        ``label_prefix`` (the pseudonym of a masked protected identity)."""
         ...
 
 

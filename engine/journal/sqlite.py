@@ -21,9 +21,12 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from engine.audit_chain import GENESIS, AuditHead, AuditLink, row_hash
+from engine.civic_hash import CivicHash
 from engine.findings import Finding
 from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
+    ApproverKeyRecord,
     AttemptRecord,
     AuditRecord,
     DeliveryRecord,
@@ -46,6 +49,7 @@ from engine.journal.protocol import (
     OperationRecord,
     OperationState,
     OutcomeRow,
+    Pruned,
     RunRecord,
     SkipKey,
 )
@@ -74,14 +78,19 @@ def _dumps(value: Any) -> str:
 class SqliteJournal(Journal):
     """One journal file. Open with :meth:`open`; close when done."""
 
-    def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
+    def __init__(
+        self, path: Path, conn: aiosqlite.Connection, civic_hash: CivicHash | None = None
+    ) -> None:
         self.path = path
         self._db = conn
         self._write = asyncio.Lock()
+        self._civic_hash = civic_hash
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    async def open(cls, path: Path) -> SqliteJournal:
+    async def open(cls, path: Path, *, civic_hash: CivicHash | None = None) -> SqliteJournal:
+        """Open (and migrate) the journal at ``path``. ``civic_hash`` is the installation's
+        keyed personnummer hash, which a migration may need; it is never stored."""
         if path.is_dir():
             raise JournalError(
                 f"the journal {path} is a folder; journal.path must name a file (e.g. ess.db)"
@@ -97,7 +106,7 @@ class SqliteJournal(Journal):
             await _stopped(pending)
             raise JournalError(f"cannot open the journal {path}: {exc}") from None
         conn.row_factory = aiosqlite.Row
-        j = cls(path, conn)
+        j = cls(path, conn, civic_hash)
         try:
             await j._setup()
         except Exception as exc:
@@ -145,7 +154,7 @@ class SqliteJournal(Journal):
             except sqlite3.Error as exc:
                 raise _write_error(self.path, exc) from None
             try:
-                yield _Tx(self._db)
+                yield _Tx(self._db, self._civic_hash)
                 await self._db.execute("COMMIT")
             except BaseException as exc:
                 await self._roll_back()
@@ -289,6 +298,8 @@ class SqliteJournal(Journal):
         if finished:
             sets.append("finished_at=?")
             params.append(now_iso())
+        elif status == "running":  # an approved or resumed run is unfinished again
+            sets.append("finished_at=NULL")
         if not sets:
             return
         notice = NOTICE_KINDS.get(status or "") if finished else None
@@ -333,8 +344,8 @@ class SqliteJournal(Journal):
 
     async def last_runs(self) -> dict[str, RunRecord]:
         rows = await self._all(
-            "SELECT r.* FROM runs r JOIN (SELECT tenant, MAX(id) AS id FROM runs GROUP BY tenant)"
-            " m ON r.id = m.id"
+            "SELECT r.* FROM runs r JOIN (SELECT tenant, MAX(id) AS id FROM runs "
+            "WHERE dry_run=0 GROUP BY tenant) m ON r.id = m.id"
         )
         return {r["tenant"]: _run(r) for r in rows}
 
@@ -632,14 +643,19 @@ class SqliteJournal(Journal):
             )
 
     async def removal_history(self, tenant: str, runs: int) -> list[dict[str, int]]:
-        """Removals applied per type in the tenant's last completed runs, newest first."""
+        """Removals applied per type in the tenant's last completed runs, newest first; a run
+        whose plan an operator approved counts as a run that removed nothing."""
         rows = await self._all(
-            "SELECT id FROM runs WHERE tenant=? AND dry_run=0 AND status IN "
-            "('succeeded','partial') ORDER BY id DESC LIMIT ?",
+            "SELECT id, EXISTS (SELECT 1 FROM approvals a WHERE a.run_id=runs.id AND "
+            "a.decision='approved') AS approved FROM runs WHERE tenant=? AND dry_run=0 AND "
+            "status IN ('succeeded','partial') ORDER BY id DESC LIMIT ?",
             (tenant, runs),
         )
         out: list[dict[str, int]] = []
         for r in rows:
+            if r["approved"]:
+                out.append({})
+                continue
             counts = await self._all(
                 "SELECT kind, COUNT(*) AS n FROM operations WHERE run_id=? AND status='done' "
                 "AND action IN ('delete','suspend','archive','unlink') GROUP BY kind",
@@ -839,17 +855,49 @@ class SqliteJournal(Journal):
             )
             return elevation_id
 
-    async def approve_elevation(self, elevation_id: int, approver: str) -> None:
+    async def approve_elevation(
+        self, elevation_id: int, approver: str, signature: str | None = None
+    ) -> None:
         async with self.transaction() as tx:
             await tx.execute(
-                "UPDATE elevations SET approved_by=?, approved_at=? WHERE id=?",
-                (approver, now_iso(), elevation_id),
+                "UPDATE elevations SET approved_by=?, approved_at=?, approval_signature=? "
+                "WHERE id=?",
+                (approver, now_iso(), signature, elevation_id),
             )
             await tx.execute(
                 "INSERT INTO notices(tenant, kind, elevation_id, created_at) "
                 "SELECT tenant, 'elevation_approved', id, ? FROM elevations WHERE id=?",
                 (now_iso(), elevation_id),
             )
+
+    async def add_approver_key(self, tenant: str, name: str, public_key: str, actor: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT OR REPLACE INTO approver_keys(tenant, name, public_key, enrolled_at, "
+                "enrolled_by) VALUES (?,?,?,?,?)",
+                (tenant, name, public_key, now_iso(), actor),
+            )
+
+    async def remove_approver_key(self, tenant: str, name: str) -> bool:
+        async with self.transaction() as tx:
+            cur = await tx.execute(
+                "DELETE FROM approver_keys WHERE tenant=? AND name=?", (tenant, name)
+            )
+            return bool(cur.rowcount)
+
+    async def approver_keys(self, tenant: str | None) -> list[ApproverKeyRecord]:
+        sql = "SELECT * FROM approver_keys" + (" WHERE tenant=?" if tenant else "")
+        rows = await self._all(sql + " ORDER BY tenant, name", (tenant,) if tenant else ())
+        return [
+            ApproverKeyRecord(
+                r["tenant"],
+                r["name"],
+                r["public_key"],
+                datetime.fromisoformat(r["enrolled_at"]),
+                r["enrolled_by"],
+            )
+            for r in rows
+        ]
 
     async def list_elevations(self, tenant: str | None = None) -> list[ElevationRecord]:
         if tenant is None:
@@ -868,11 +916,65 @@ class SqliteJournal(Journal):
         self, actor: str, action: str, tenant: str | None, allowed: bool, detail: str
     ) -> None:
         async with self.transaction() as tx:
+            # under the write lock, so the row after the newest is this one
+            last = await tx.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+            rid, prev = (int(last[0]) + 1, str(last[1])) if last is not None else (1, GENESIS)
+            at = now_iso()
+            digest = row_hash(prev, rid, at, actor, action, tenant, allowed, detail)
             await tx.execute(
-                "INSERT INTO audit(at, actor, action, tenant, allowed, detail) "
-                "VALUES (?,?,?,?,?,?)",
-                (now_iso(), actor, action, tenant, int(allowed), detail),
+                "INSERT INTO audit(id, at, actor, action, tenant, allowed, detail, prev, hash) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (rid, at, actor, action, tenant, int(allowed), detail, prev, digest),
             )
+
+    async def audit_chain(self, after_id: int, limit: int) -> list[AuditLink]:
+        rows = await self._all(
+            "SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [
+            AuditLink(
+                r["id"],
+                r["at"],
+                r["actor"],
+                r["action"],
+                r["tenant"],
+                bool(r["allowed"]),
+                r["detail"],
+                r["prev"],
+                r["hash"],
+                bool(r["tombstone"]),
+            )
+            for r in rows
+        ]
+
+    async def prune(self, history_before: datetime, audit_before: datetime) -> Pruned:
+        async with self.transaction() as tx:
+            # runs, operations and audit rows get their ids in time order: each age is an id
+            old_run = await tx.one(
+                "SELECT max(id) FROM runs WHERE started_at < ?",
+                (history_before.isoformat(timespec="milliseconds"),),
+            )
+            last_run = int(old_run[0]) if old_run is not None and old_run[0] is not None else 0
+            events = attempts = 0
+            if last_run:
+                cur = await tx.execute("DELETE FROM events WHERE run_id <= ?", (last_run,))
+                events = cur.rowcount
+                old_op = await tx.one(
+                    "SELECT max(id) FROM operations WHERE run_id <= ?", (last_run,)
+                )
+                if old_op is not None and old_op[0] is not None:
+                    cur = await tx.execute("DELETE FROM attempts WHERE op_id <= ?", (old_op[0],))
+                    attempts = cur.rowcount
+            cur = await tx.execute(
+                "UPDATE audit SET actor='', action='tombstone', tenant=NULL, allowed=0, "
+                "detail='', tombstone=1 WHERE tombstone=0 AND at < ?",
+                (audit_before.isoformat(timespec="milliseconds"),),
+            )
+            return Pruned(events, attempts, cur.rowcount)
+
+    async def audit_head(self) -> AuditHead | None:
+        row = await self._one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+        return AuditHead(int(row["id"]), str(row["hash"])) if row is not None else None
 
     async def list_audit(self, tenant: str | None, limit: int) -> list[AuditRecord]:
         if tenant is None:
@@ -953,15 +1055,24 @@ class SqliteJournal(Journal):
             )
 
     async def search_index(self, query: str, tenant: str | None, limit: int) -> list[IndexHit]:
-        like = "%" + query.lower().replace("%", "\\%").replace("_", "\\_") + "%"
-        where, params = ["(search LIKE ? ESCAPE '\\' OR key = ?)"], [like, query]
+        text = query.lower().replace("%", "\\%").replace("_", "\\_")
+        where, params = ["(search LIKE ? ESCAPE '\\' OR key = ?)"], ["%" + text + "%", query]
         if tenant is not None:
             where.append("tenant=?")
             params.append(tenant)
+        # exact first: the id; the whole name (the search text starts with the name, then the
+        # id); a whole word (a user name, an email); the start of the name; then the rest
+        rank = (
+            "CASE WHEN key = ? THEN 0 "
+            "WHEN search LIKE ? || ' ' || lower(key) || '%' ESCAPE '\\' THEN 1 "
+            "WHEN ' ' || search || ' ' LIKE ? ESCAPE '\\' THEN 2 "
+            "WHEN search LIKE ? ESCAPE '\\' THEN 3 ELSE 4 END"
+        )
+        ranks = [query, text, "% " + text + " %", text + "%"]
         rows = await self._all(
             f"SELECT tenant, record_type, key, label, detail FROM snapshot_index "
-            f"WHERE {' AND '.join(where)} ORDER BY record_type, label LIMIT ?",
-            (*params, limit),
+            f"WHERE {' AND '.join(where)} ORDER BY {rank}, record_type, label LIMIT ?",
+            (*params, *ranks, limit),
         )
         return [IndexHit(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
@@ -1061,12 +1172,40 @@ class SqliteJournal(Journal):
                 (now_iso(), notice_id),
             )
 
+    async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
+        row = await self._one(
+            "SELECT body FROM source_records WHERE tenant=? AND entity=? AND id=?",
+            (tenant, entity, key),
+        )
+        return bytes(row[0]) if row is not None else None
+
+    async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
+        rows = await self._all(
+            "SELECT id FROM source_records WHERE tenant=? AND entity=? "
+            "AND instr(CAST(body AS TEXT), ?) > 0 ORDER BY id",
+            (tenant, entity, text),
+        )
+        return [str(r[0]) for r in rows]
+
+    async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:
+        rows = await self._all(
+            "SELECT key FROM snapshot_index WHERE tenant=? AND record_type='person' "
+            "AND substr(label, 1, ?) = ?",
+            (tenant, len(label_prefix), label_prefix),
+        )
+        return frozenset(str(r[0]) for r in rows)
+
 
 class _Tx:
     """The statements allowed inside :meth:`SqliteJournal.transaction`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, civic_hash: CivicHash | None = None) -> None:
         self._db = db
+        self._civic_hash = civic_hash
+
+    @property
+    def civic_hash(self) -> CivicHash | None:
+        return self._civic_hash
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
         return await self._db.execute(sql, params)
@@ -1171,6 +1310,7 @@ def _elevation(r: aiosqlite.Row) -> ElevationRecord:
         approved_by=r["approved_by"],
         approved_at=parse_ts(r["approved_at"]),
         revoked=bool(r["revoked"]),
+        approval_signature=r["approval_signature"],
     )
 
 

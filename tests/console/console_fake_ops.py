@@ -376,7 +376,7 @@ class FakeOps(Ops):
     ) -> list[FindingView]:
         if tenant_id != "alpha":
             return []
-        return [
+        rows = [
             FindingView(
                 1,
                 3,
@@ -402,6 +402,8 @@ class FakeOps(Ops):
                 "Assign a teacher in the source system",
             ),
         ]
+        rows = [f for f in rows if severity is None or f.severity == severity]
+        return rows[offset : offset + limit]
 
     async def held_plans(self, tenant_id: str | None = None) -> list[HeldPlanView]:
         return [p for p in self.held_.values() if tenant_id is None or p.tenant == tenant_id]
@@ -510,6 +512,31 @@ class FakeOps(Ops):
             self.ops_[op_id] = replace(o, status="done", attempts=o.attempts + 1)
         return CommandResult(True, f"{len(op_ids)} items retried: {len(op_ids)} done", len(op_ids))
 
+    async def count_operations(
+        self, run_id: int, *, status: str | None = None, kind: str | None = None
+    ) -> int:
+        return len(await self.operations(run_id, status=status, kind=kind, limit=10**9))
+
+    async def count_failures(self, tenant_id: str | None = None) -> int:
+        return len(await self.failures(tenant_id, limit=10**9))
+
+    async def count_findings(
+        self, tenant_id: str, *, run_id: int | None = None, severity: str | None = None
+    ) -> int:
+        rows = await self.findings(tenant_id, run_id=run_id, severity=severity, limit=10**9)
+        return len(rows)
+
+    async def open_failures(self, run_id: int) -> list[OperationView]:
+        self._run(run_id)
+        ops = sorted(self.ops_.values(), key=lambda o: o.id)
+        return [o for o in ops if o.run_id == run_id and o.open]
+
+    async def retry_run(self, run_id: int) -> CommandResult:
+        ids = [o.id for o in await self.open_failures(run_id)]
+        if not ids:
+            return CommandResult(True, f"run {run_id} has no open failed items")
+        return await self.retry(ids)
+
     async def skip(self, op_ids: Sequence[int], *, reason: str) -> CommandResult:
         self.calls.append(("skip", tuple(op_ids), reason))
         for op_id in op_ids:
@@ -550,7 +577,9 @@ class FakeOps(Ops):
         self.elevations_[ev_id] = ev
         return ev
 
-    async def approve_elevation(self, elevation_id: int, *, approver: str) -> ElevationView:
+    async def approve_elevation(
+        self, elevation_id: int, *, approver: str, signature: str = ""
+    ) -> ElevationView:
         ev = replace(self.elevations_[elevation_id], status="active", approved_by=approver)
         self.elevations_[elevation_id] = ev
         return ev

@@ -30,3 +30,23 @@ def test_module_entry_reports_a_bad_key_with_its_line(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "console.refresh_seconds" in err and "line 2" in err
+
+
+def test_the_console_acts_as_console_not_as_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --actor, the console's actions are audited as console:<user>; --actor wins."""
+    from typer.testing import CliRunner
+
+    import console.tui.app as tui_app
+    from console.cli import app
+
+    seen: list[str] = []
+    monkeypatch.setattr(
+        tui_app, "run_console", lambda config, *, read_only, actor: seen.append(actor)
+    )
+    runner = CliRunner()
+    assert runner.invoke(app, ["--config", str(tmp_path / "ess.toml"), "console"]).exit_code == 0
+    assert runner.invoke(app, ["--actor", "cli:eva", "console"]).exit_code == 0
+    assert seen[0].startswith("console:") and not seen[0].startswith("console:cli")
+    assert seen[1] == "cli:eva"

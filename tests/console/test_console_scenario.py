@@ -81,3 +81,25 @@ async def test_read_only_facade_refuses_and_the_console_says_why(scenario_config
             assert not isinstance(app.screen, ConfirmDialog)
             assert "read-only" in notices(app)
         assert (await ops.operation(item.id)).operation.status == item.status
+
+
+async def test_retry_all_after_one_item_was_retried_alone(scenario_config: Path) -> None:
+    async with await Ops.open(scenario_config, actor="console:test") as ops:
+        items = await ops.failures("alpha")
+        run_id = items[0].run_id
+        mine = [o for o in items if o.run_id == run_id]
+        assert len(mine) >= 2
+        await ops.retry([mine[0].id])
+        app = ConsoleApp(ops, refresh_seconds=0)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            app.push_screen(RunScreen(run_id))
+            await settle(pilot)
+            await pilot.press("R")
+            await settle(pilot)
+            assert isinstance(app.screen, ConfirmDialog)
+            assert f"Retry {len(mine) - 1} failed items of run {run_id}" in screen_text(app)
+            await pilot.press("y")
+            await settle(pilot)
+            assert "refused" not in notices(app)
+        assert await ops.open_failures(run_id) == []

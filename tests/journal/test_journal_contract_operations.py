@@ -180,6 +180,24 @@ async def test_removal_history_counts_applied_removals_of_completed_runs(journal
     assert await journal.removal_history("other", 3) == []
 
 
+async def test_removals_of_an_approved_plan_do_not_count_as_erosion(journal: Journal) -> None:
+    async def run_with(removals: list[Operation], approved: bool) -> None:
+        run_id = await new_run(journal)
+        stored = await journal.store_operations(run_id, TENANT, removals)
+        if approved:
+            await journal.update_run(run_id, status="held", finished=True)
+            await journal.add_approval(run_id, "approved", "cli:eva", "leavers at term end")
+        await finish(journal, stored, OpStatus.DONE)
+        await journal.update_run(run_id, status="succeeded", finished=True)
+
+    delete = Action.DELETE
+    await run_with([op(1, delete, "user", "a")], approved=False)
+    await run_with([op(i, delete, "user", f"x{i}") for i in range(1, 6)], approved=True)
+    await run_with([op(1, delete, "user", "b")], approved=False)
+    # the approved run keeps its place in the window, with nothing counted
+    assert await journal.removal_history(TENANT, 3) == [{"user": 1}, {}, {"user": 1}]
+
+
 async def test_a_records_operations_include_its_links_newest_first(journal: Journal) -> None:
     _, first = await stored_run(journal, [op(1, Action.CREATE, "user", "u1")])
     _, second = await stored_run(

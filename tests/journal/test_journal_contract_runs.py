@@ -138,6 +138,27 @@ async def test_runs_list_newest_first_by_tenant_status_and_page(journal: Journal
     assert {t: r.id for t, r in last.items()} == {"a": a3, "b": b1}
 
 
+async def test_a_run_running_again_is_unfinished(journal: Journal) -> None:
+    run_id = await new_run(journal)
+    await journal.update_run(run_id, status="held", finished=True)
+    held = await journal.get_run(run_id)
+    assert held is not None and held.finished_at is not None
+    await journal.update_run(run_id, status="running")  # approved: applying now
+    running = await journal.get_run(run_id)
+    assert running is not None and running.finished_at is None
+    await journal.update_run(run_id, status="succeeded", finished=True)
+    done = await journal.get_run(run_id)
+    assert done is not None and done.finished_at is not None
+
+
+async def test_a_dry_run_is_never_a_tenants_last_run(journal: Journal) -> None:
+    held = await new_run(journal, "a", status="held")
+    await new_run(journal, "a", dry_run=True, status="succeeded")
+    await new_run(journal, "b", dry_run=True, status="succeeded")
+    last = await journal.last_runs()
+    assert {t: r.id for t, r in last.items()} == {"a": held}  # b has only dry runs: none
+
+
 async def test_a_new_plan_cancels_the_plans_held_for_approval(journal: Journal) -> None:
     held = await new_run(journal, status="held")
     ops = await journal.store_operations(held, TENANT, [op(1, Action.DELETE, "user", "u1")])

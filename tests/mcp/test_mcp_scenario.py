@@ -168,6 +168,19 @@ async def test_writes_obey_the_real_tiers_and_are_audited(scenario: Path, connec
     _assert_clean("\n".join(outputs), scenario.parent)
 
 
+async def test_a_dry_run_the_guard_would_hold_says_so(scenario: Path) -> None:
+    ops = await Ops.open(scenario, actor="mcp:unknown", read_only=False)
+    server = build_server(ops, allow_writes=True, toolsets=None, open_ops=None)
+    try:
+        async with Client(server, client_info=Implementation(name=CLIENT, version="1")) as client:
+            dry = structured(await client.call_tool("start_sync", {"tenant": "beta"}))
+    finally:
+        await ops.close()
+    assert dry["run"]["dry_run"] is True
+    assert dry["run"]["held_reasons"]
+    assert "would be HELD" in dry["next_steps"]
+
+
 def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", TOKEN_ENV)}
 

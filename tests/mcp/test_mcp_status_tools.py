@@ -116,6 +116,16 @@ async def test_list_findings_filters_by_severity(fake: FakeOps, connect: ClientF
         assert page["findings"][0]["fix"]
 
 
+async def test_an_unknown_severity_is_an_error_not_an_empty_page(
+    fake: FakeOps, connect: ClientFactory
+):
+    async with connect(fake) as client:
+        args = {"tenant": "alpha", "severity": "critical"}
+        answer = await client.call_tool("list_findings", args)
+        assert answer.is_error
+        assert "blocking" in error_text(answer) and "warning" in error_text(answer)
+
+
 async def test_list_held_plans(fake: FakeOps, connect: ClientFactory):
     async with connect(fake) as client:
         plans = structured(await client.call_tool("list_held_plans", {}))["plans"]

@@ -266,3 +266,35 @@ async def test_each_operation_leads_to_its_source_record(
             assert detail.source_record is not None, kind
             seen.add(kind)
         assert seen == {o.kind for o in items}
+
+
+async def test_a_finding_of_the_targets_mapping_reaches_the_journal(
+    ms_sandbox: MicrosoftSandbox, workdir: Path
+) -> None:
+    """A class without a teacher gets no team (it needs an owner): the mapping's finding is
+    listed with the source's, counted in the run and shown when the class is explained."""
+    from engine.ops import Ops
+
+    config = write_config(workdir, ms_sandbox)
+    snap = current_snapshot(today())
+    teachers = {
+        m.person_id
+        for m in snap.memberships
+        if m.group_id == G_KLASS and m.role is not MemberRole.STUDENT
+    }
+    assert teachers
+    kept = tuple(
+        m
+        for m in snap.memberships
+        if not (m.group_id == G_KLASS and m.role is not MemberRole.STUDENT)
+    )
+    put_snapshot(workdir, replace(snap, memberships=kept))
+    async with await Ops.open(config, actor="test") as ops:
+        run = await ops.sync("alpha")
+        found = await ops.findings("alpha")
+        assert [(f.code, f.record_id) for f in found if f.code == "class_without_teacher"] == [
+            ("class_without_teacher", G_KLASS)
+        ]
+        assert run.counts.get("findings_warning", 0) >= 1
+        explained = await ops.explain("alpha", "group", G_KLASS)
+        assert "class_without_teacher" in {f.code for f in explained.findings}

@@ -50,7 +50,7 @@ def test_notify_test_reaches_each_channel_and_is_audited(
     assert orjson.loads(request.body)["event"] == "test"
     (mail,) = mailbox.mails
     assert mail["Subject"] == "[ESS] Alpha kommun: test notification"
-    audit = json.loads(ess(workdir, "audit", "alpha", "--json").output)
+    audit = json.loads(ess(workdir, "audit", "list", "alpha", "--json").output)
     assert any(a["action"] == "notify_test" for a in audit)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from engine import approval
 from engine.config import load
 from engine.journal import SqliteJournal
 from engine.notify.courier import deliver_due
@@ -306,9 +307,12 @@ async def test_an_elevation_requested_and_approved_is_told(
     with_channels(workdir, webhook(receiver, "support", 'events = ["elevation_requested"]'))
     with_channels(workdir, webhook(receiver, "all"))
     async with await Ops.open(workdir.config, actor="support:eva") as ops:
+        private, public = approval.new_private_key()
+        await ops.add_approver("alpha", "Rektor Anna", public)
         elevation = await ops.elevate("alpha", reason="year-end rollover", minutes=90)
         assert (await deliver(workdir)).delivered == 2
-        await ops.approve_elevation(elevation.id, approver="Rektor Anna")
+        signed = approval.sign(private, await ops.elevation_challenge(elevation.id))
+        await ops.approve_elevation(elevation.id, approver="Rektor Anna", signature=signed)
     assert (await deliver(workdir)).delivered == 1  # "support" wants requests only
     got = [
         (r.headers["ess-delivery"].rsplit(".", 1)[1], orjson.loads(r.body))

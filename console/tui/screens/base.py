@@ -51,6 +51,8 @@ class ConsoleScreen(Screen[None]):
         Binding("slash", "filter", "Filter", key_display="/", id="ess.filter"),
         Binding("escape", "back", "Back", show=False, id="ess.back"),
     ]
+    PAGE: ClassVar[int] = 200  # rows a paged list loads at first, and more with each `+`
+    MORE = Binding("plus", "more", "More rows", show=False)  # on screens with paged lists
 
     @property
     def console(self) -> ConsoleApp:
@@ -124,6 +126,20 @@ class ConsoleScreen(Screen[None]):
 
     async def load(self) -> None:
         """Read from the ops facade and fill the widgets."""
+
+    @property
+    def page(self) -> int:
+        """How many rows a paged list of this screen loads now."""
+        return self.PAGE * getattr(self, "pages", 1)
+
+    def action_more(self) -> None:
+        """Load the next page of the screen's cut lists (a list says "N of M" while cut)."""
+        table = self.active_table()
+        if table is None or not table.cut:
+            self.notify("every row of this list is shown", title="More rows")
+            return
+        self.pages = getattr(self, "pages", 1) + 1
+        self.reload()
 
     # ----- tables -----
     def active_table(self) -> RowTable | None:

@@ -43,6 +43,7 @@ class RunScreen(ConsoleScreen):
         *(Binding(str(n), f"tab({n})", show=False) for n in range(1, 4)),
         Binding("left_square_bracket", "cycle(-1)", "Prev tab", show=False),
         Binding("right_square_bracket", "cycle(1)", "Next tab", show=False),
+        ConsoleScreen.MORE,
     ]
 
     def __init__(self, run_id: int) -> None:
@@ -71,12 +72,13 @@ class RunScreen(ConsoleScreen):
     async def load(self) -> None:
         ops = self.console.ops
         detail = await ops.run(self.run_id)
-        items = problems_first(await ops.operations(self.run_id, limit=200))
+        items = await self._items()
+        total = await ops.count_operations(self.run_id)
         self.detail = detail
         self.items = {o.id: o for o in items}
         now = self.console.now()
         self.query_one("#summary", Static).update(self._summary(detail, now))
-        self.query_one("#items-table", RowTable).set_rows(item_row(o) for o in items)
+        self.query_one("#items-table", RowTable).set_rows((item_row(o) for o in items), total=total)
         self.query_one("#counts-table", RowTable).set_rows(
             Row(
                 f"{c.status}/{c.action}/{c.kind}",
@@ -92,6 +94,17 @@ class RunScreen(ConsoleScreen):
             for e in detail.timeline
         )
 
+    async def _items(self) -> list[OperationView]:
+        """A page of the run's items with its failed, dead and blocked ones first, wherever
+        they are in the run (not only those among the first page)."""
+        ops, found = self.console.ops, {}
+        for status in sorted(fmt.PROBLEM_STATUSES):
+            for o in await ops.operations(self.run_id, status=status, limit=self.page):
+                found[o.id] = o
+        for o in await ops.operations(self.run_id, limit=self.page):
+            found.setdefault(o.id, o)
+        return problems_first(list(found.values()))
+
     def _summary(self, d: RunDetail, now: datetime) -> Text:
         s = d.summary
         text = Text()
@@ -102,13 +115,22 @@ class RunScreen(ConsoleScreen):
         text.append(f"  {s.trigger} by {s.actor}  started {fmt.clock_time(s.started_at)}")
         text.append(f" ({fmt.age(s.started_at, now)})  took {fmt.duration(s, now)}\n")
         keys = ("planned", "done", "failed", "dead", "blocked", "skipped")
-        text.append(f"{fmt.counts(s.counts, keys)}  findings {d.findings}")
+        if d.progress is not None:  # live, from the items, not the counts stored at the end
+            text.append(d.progress.line(), style=fmt.RUNNING)
+            text.append(f"  findings {d.findings}")
+        else:
+            text.append(f"{fmt.counts(s.counts, keys)}  findings {d.findings}")
         if s.targets:
             text.append(f"  targets {', '.join(s.targets)}")
         if d.guard.get("held"):
-            reasons = d.guard.get("reasons") or ()
-            text.append("\nheld by the guard: ", style=fmt.HELD)
-            text.append("; ".join(str(r) for r in reasons) or "over a threshold")
+            reasons = "; ".join(s.held_reasons) or "over a threshold"
+            if s.dry_run:
+                text.append("\na real run would be held by the guard: ", style=fmt.HELD)
+            elif s.status == "held":
+                text.append("\nheld by the guard: ", style=fmt.HELD)
+            else:  # approved, rejected or replaced since: the verdict is history now
+                text.append(f"\nthe guard held it (now {s.status}): ", style=fmt.DIM)
+            text.append(reasons)
         if s.error:
             text.append(f"\nerror: {s.error}", style=fmt.BAD)
         return text

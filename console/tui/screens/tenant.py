@@ -34,7 +34,7 @@ TAB_LABELS = {"runs": "1 Runs", "failures": "2 Failed", "findings": "3 Findings"
 
 
 def run_row(r: RunSummary, now: datetime, *, tenant: bool = False) -> Row:
-    kind = " (dry run)" if r.dry_run else ""
+    kind = " (dry run, would be held)" if r.would_be_held else " (dry run)" if r.dry_run else ""
     cells: list[Text | str] = [Text(f"#{r.id}", style="bold")]
     if tenant:
         cells.append(r.tenant)
@@ -116,6 +116,7 @@ class TenantScreen(ConsoleScreen):
         *(Binding(str(n), f"tab({n})", show=False) for n in range(1, 6)),
         Binding("left_square_bracket", "cycle(-1)", "Prev tab", show=False),
         Binding("right_square_bracket", "cycle(1)", "Next tab", show=False),
+        ConsoleScreen.MORE,
     ]
 
     def __init__(self, tenant_id: str) -> None:
@@ -147,8 +148,12 @@ class TenantScreen(ConsoleScreen):
         ops = self.console.ops
         detail = await ops.tenant(self.tenant_id)
         runs = await ops.runs(self.tenant_id, limit=50)
-        items = await ops.failures(self.tenant_id)
-        findings = await ops.findings(self.tenant_id)
+        items = await ops.failures(self.tenant_id, limit=self.page)
+        findings = await ops.findings(self.tenant_id, limit=self.page)
+        totals = {
+            "failures": await ops.count_failures(self.tenant_id),
+            "findings": await ops.count_findings(self.tenant_id),
+        }
         held = await ops.held_plans(self.tenant_id)
         self.console.remember(detail.health)
         self.detail = detail
@@ -157,14 +162,19 @@ class TenantScreen(ConsoleScreen):
         self.findings = {f.id: f for f in findings}
         now = self.console.now()
         self.query_one("#runs-table", RowTable).set_rows(run_row(r, now) for r in runs)
-        self.query_one("#items-table", RowTable).set_rows(item_row(o) for o in items)
-        self.query_one("#findings-table", RowTable).set_rows(finding_row(f) for f in findings)
+        self.query_one("#items-table", RowTable).set_rows(
+            (item_row(o) for o in items), total=totals["failures"]
+        )
+        self.query_one("#findings-table", RowTable).set_rows(
+            (finding_row(f) for f in findings), total=totals["findings"]
+        )
         self.query_one("#held-table", RowTable).set_rows(held_row(p, now) for p in held)
         self.query_one("#config-text", Static).update(fmt.pretty(detail.config))
         self.query_one("#summary", Static).update(self._summary(detail, now))
         tabs = self.query_one(TabbedContent)
-        counts = {"runs": len(runs), "failures": len(items), "findings": len(findings)}
-        counts["held"] = len(held)
+        counts = {"runs": str(len(runs)), "held": str(len(held))}
+        counts["failures"] = self.query_one("#items-table", RowTable).count_label()
+        counts["findings"] = self.query_one("#findings-table", RowTable).count_label()
         for pane, n in counts.items():
             tabs.get_tab(pane).label = f"{TAB_LABELS[pane]} ({n})"
 

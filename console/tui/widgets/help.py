@@ -33,6 +33,11 @@ def key_display(binding: Binding) -> str:
         "escape": "esc",
         "enter": "enter",
         "ctrl+p": "ctrl+p",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+        "plus": "+",
+        "minus": "-",
+        "space": "space",
     }
     return binding.key_display or ", ".join(names.get(k, k) for k in binding.key.split(","))
 

@@ -31,6 +31,7 @@ class RowTable(DataTable[RenderableType]):
         self.empty = empty
         self.rows_all: list[Row] = []
         self.filter_text = ""
+        self.total: int | None = None  # how many there are in all, when only a page is loaded
 
     def on_mount(self) -> None:
         self.add_columns(*self.column_labels)
@@ -42,10 +43,22 @@ class RowTable(DataTable[RenderableType]):
             return self.rows_all
         return [r for r in self.rows_all if needle in r.haystack]
 
-    def set_rows(self, rows: Iterable[Row]) -> None:
+    def set_rows(self, rows: Iterable[Row], *, total: int | None = None) -> None:
+        """Replace the rows; ``total`` says how many there are in all when these are a page."""
         keep = self.selected_key()
         self.rows_all = list(rows)
+        self.total = total
         self._redraw(keep)
+
+    @property
+    def cut(self) -> bool:
+        """Whether more rows exist than are loaded."""
+        return self.total is not None and self.total > len(self.rows_all)
+
+    def count_label(self) -> str:
+        """ "N" when every row is loaded, "N of M" when only a page is."""
+        loaded = len(self.rows_all)
+        return f"{loaded} of {self.total}" if self.cut else str(loaded)
 
     def set_filter(self, text: str) -> None:
         keep = self.selected_key()
@@ -73,10 +86,13 @@ class RowTable(DataTable[RenderableType]):
                 Text(f"no rows match {self.filter_text!r}") if self.filter_text else self.empty
             )
         else:
-            total = len(self.rows_all)
-            self.border_subtitle = (
-                f"{len(shown)} of {total}" if self.filter_text else f"{total} rows"
-            )
+            loaded = len(self.rows_all)
+            more = "; + loads more" if self.cut else ""
+            if self.filter_text:
+                whole = f" ({self.total} in all)" if self.cut else ""
+                self.border_subtitle = f"{len(shown)} of {loaded} loaded{whole}{more}"
+            else:
+                self.border_subtitle = f"{self.count_label()} rows{more}"
         if keep is not None:
             for index, row in enumerate(shown):
                 if row.key == keep:
