@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from adapters.kit.http import HttpClient
 from adapters.kit.retry import parse_retry_after
 
@@ -81,9 +83,21 @@ class GoogleClient:
         self.stats = ClientStats()
         self._turn = itertools.cycle(range(len(self.tokens)))
         self.not_found_schedule_s = tuple(not_found_schedule_s)
+        self._held_until: dict[tuple[Api, int], float] = {}
 
-    def _token(self) -> DelegatedToken:
-        return self.tokens[next(self._turn)]
+    async def _pick(self, api: Api) -> _Gate:
+        """The next admin subject, once its throttle for ``api`` has run out: Google counts
+        quota per subject, and a request sent while an earlier Retry-After runs is refused
+        again, so none is sent before it, whichever batch it belongs to."""
+        gate = _Gate(self, api, next(self._turn))
+        await gate.wait()
+        return gate
+
+    def _hold(self, key: tuple[Api, int], retry_after: float | None) -> None:
+        if retry_after is None or retry_after <= 0:
+            return
+        until = time.monotonic() + retry_after
+        self._held_until[key] = max(self._held_until.get(key, 0.0), until)
 
     async def call(self, call: ApiCall, *, fresh: bool = False) -> Answer:
         """One call alone; the kit client retries what is safe to send twice. ``fresh``: an
@@ -99,7 +113,7 @@ class GoogleClient:
         return answer
 
     async def _call(self, call: ApiCall, fresh: bool) -> Answer:
-        token = self._token()
+        token = await self._pick(call.api)
         self.stats.calls += 1
         self.stats.http_requests += 1
         resp = await self.http.request(
@@ -110,6 +124,7 @@ class GoogleClient:
             content=_json(call.body),
             headers={"Content-Type": "application/json"} if call.body is not None else None,
             auth=token,
+            observe=token.observe,
         )
         body = resp.json() if resp.content else None
         return Answer(resp.status_code, body, classify(resp.status_code, body, fresh=fresh))
@@ -166,7 +181,8 @@ class GoogleClient:
     async def _send(
         self, chunk: Sequence[ApiCall], fresh: Sequence[bool]
     ) -> list[tuple[Answer, float | None]]:
-        token = self._token()
+        api = chunk[0].api
+        token = await self._pick(api)
         authorization = await token.header()
         content_type, body = encode(chunk, authorization)
         self.stats.calls += len(chunk)
@@ -178,6 +194,8 @@ class GoogleClient:
             content=body,
             headers={"Content-Type": content_type},
             idempotent=False,
+            auth=token,  # the envelope's header: the last look at the subject's throttle
+            observe=token.observe,
         )
         if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith(
             "multipart/"
@@ -189,6 +207,9 @@ class GoogleClient:
             wait = parse_retry_after(resp.headers.get("Retry-After"))
             return [(Answer(resp.status_code, body_json, verdict), wait) for _ in chunk]
         parts = decode(resp.headers["content-type"], resp.content, len(chunk))
+        for p in parts:
+            if p.status in THROTTLED:
+                self._hold(token.key, parse_retry_after(p.headers.get("retry-after")))
         return [
             (
                 Answer(p.status, p.body, classify(p.status, p.body, fresh=new)),
@@ -196,6 +217,36 @@ class GoogleClient:
             )
             for p, new in zip(parts, fresh, strict=True)
         ]
+
+
+THROTTLED = frozenset({429, 403})  # the Directory answers its per-user quota with 403
+
+
+class _Gate:
+    """One admin subject's token for one API's requests: each attempt, the kit's own
+    resends included, waits out a Retry-After any answer for this subject and API carried,
+    and every answer's Retry-After is noted for the requests after it."""
+
+    def __init__(self, client: GoogleClient, api: Api, index: int) -> None:
+        self.client = client
+        self.key = (api, index)
+        self.token = client.tokens[index]
+
+    async def wait(self) -> None:
+        wait = self.client._held_until.get(self.key, 0.0) - time.monotonic()
+        if wait > 0:
+            await self.client.http.sleep(wait)
+
+    async def header(self) -> str:
+        await self.wait()
+        return await self.token.header()
+
+    def invalidate(self) -> None:
+        self.token.invalidate()
+
+    def observe(self, resp: httpx.Response) -> None:
+        if resp.status_code in THROTTLED:
+            self.client._hold(self.key, parse_retry_after(resp.headers.get("Retry-After")))
 
 
 def _chunks(calls: Sequence[ApiCall], todo: Sequence[int]) -> list[list[int]]:

@@ -49,6 +49,7 @@ class GoogleConfig(BaseModel):
     course_state: Literal["PROVISIONED", "ACTIVE"] = "ACTIVE"
     classroom_per_user_per_min: int = Field(CLASSROOM_PER_USER_PER_MIN, ge=1)
     classroom_per_project_per_min: int = Field(CLASSROOM_PER_PROJECT_PER_MIN, ge=1)
+    quota_window_s: float = Field(60.0, gt=0, le=60)  # shorter only for a time-scaled sandbox
     max_concurrency: int = Field(4, ge=1, le=64)
     consistency_window_s: float = Field(10.0, ge=0, le=600)
 

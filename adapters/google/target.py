@@ -88,7 +88,7 @@ class GoogleTarget:
         self.links = LINK_SPECS
         self.rate_limit = RateLimit(
             writes=config.classroom_per_min,
-            per_seconds=60.0,
+            per_seconds=config.quota_window_s,
             max_concurrency=config.max_concurrency,
         )
         self.consistency_window_s = config.consistency_window_s
@@ -338,6 +338,6 @@ def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
         for subject in config.admin_subjects
     ]
     http = HttpClient(
-        timeout_s=config.timeout_s, verify=verify, max_connections=config.max_concurrency * 2
+        timeout_s=config.timeout_s, verify=verify, max_connections=config.max_concurrency * 4
     )
     return GoogleClient(config.root_url, tokens, http, batch_url=config.batch_url)

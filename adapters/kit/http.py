@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -122,10 +122,13 @@ class HttpClient:
         idempotent: bool | None = None,
         timeout_s: float | None = None,
         auth: TokenSource | None = None,
+        observe: Callable[[httpx.Response], None] | None = None,
     ) -> httpx.Response:
         """Send with the kit's retry rules; returns the last answer, or raises
         :class:`NoAnswer`. ``where`` names the request in messages (never a secret);
-        ``auth`` overrides the client's credentials for this request."""
+        ``auth`` overrides the client's credentials for this request; ``observe`` sees every
+        answer, those the kit answers itself by sending again included (a 429's Retry-After
+        may hold other requests than this one)."""
         safe = method.upper() in IDEMPOTENT if idempotent is None else idempotent
         auth = auth or self.auth
         policy = self.backoff
@@ -168,6 +171,8 @@ class HttpClient:
                 continue
             status = resp.status_code
             self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+            if observe is not None:
+                observe(resp)
             if status == 401 and auth is not None and not refreshed:
                 auth.invalidate()  # revoked or expired early: one fresh token, then stop
                 refreshed = True
