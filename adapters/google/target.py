@@ -36,8 +36,9 @@ from engine.target import (
 from . import calls
 from .auth import DelegatedToken, GoogleTenantError
 from .calls import ApiCall
-from .client import BATCH_LIMITS, GoogleClient
+from .client import BATCH_LIMITS, GoogleClient, ListFailed
 from .config import GoogleConfig
+from .drift import read_drift
 from .errors import Kind
 from .mapping import COURSE, COURSE_STUDENT, COURSE_TEACHER, USER, alias_of, desired_state
 from .outcomes import no_answer, outcome
@@ -109,8 +110,23 @@ class GoogleTarget:
         return self._desired
 
     async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
-        """Drift is not read back from Google yet: the mirror stands as the journal holds it."""
-        return observed
+        """The mirror corrected from Google (:mod:`adapters.google.drift`); repaired or only
+        reported, per the tenant's drift policy. A list that cannot be read whole leaves the
+        mirror as it is."""
+        try:
+            corrected, report = await read_drift(self.client, observed)
+        except (ListFailed, NoAnswer, GoogleTenantError) as exc:
+            ctx.emit("error", f"cannot read Google to look for drift: {exc}")
+            return observed
+        if not report.any:
+            return observed
+        if str(getattr(self.policy, "drift", "repair")) == "report":
+            ctx.emit(
+                "warning", f'drift: {report.summary()} (policy drift = "report": left as it is)'
+            )
+            return observed
+        ctx.emit("warning", f"drift: {report.summary()}; this run repairs it")
+        return corrected
 
     # batching and applying ---------------------------------------------------------------
 

@@ -323,3 +323,36 @@ async def test_truncated_source_is_held_by_the_guard(sandbox: GoogleSandbox, wor
     assert held.status == "held"
     assert sandbox.stats().write_calls == 0
     assert [u for u in sandbox.state()["users"] if u["suspended"]] == []
+
+
+async def test_drift_is_repaired(sandbox: GoogleSandbox, workdir: Path) -> None:
+    from adapters.google import calls
+    from adapters.google.target import GoogleTarget
+    from engine.config import TenantPolicy
+    from engine.secrets import SecretResolver
+
+    snap = snapshot()
+    put(workdir, snap)
+    assert (await sync(workdir)).status == "succeeded"
+    domain = sandbox.info.domain
+    # an administrator's hands: a pupil taken out of 7A, the course renamed, an account moved
+    hands = GoogleTarget.from_config(
+        "google",
+        settings_for(sandbox),
+        TenantPolicy(),
+        SecretResolver(environ={KEY_ENV: Path(sandbox.info.key_file).read_text()}),
+    )
+    try:
+        client = hands.client
+        for call in (
+            calls.remove_member(f"d:{G1}", "students", f"bjorn.ek@{domain}"),
+            calls.patch_course(f"d:{G1}", {"name": "Tagen av någon"}),
+            calls.patch_user(f"david.berg@{domain}", {"orgUnitPath": "/"}),
+        ):
+            assert (await client.call(call)).ok
+    finally:
+        await hands.aclose()
+    repaired = await sync(workdir)
+    assert repaired.status == "succeeded", (repaired.error, repaired.counts)
+    assert repaired.counts.get("planned", 0) == 3  # the membership, the course, the account
+    assert_matches_desired(sandbox, snap)
