@@ -42,7 +42,7 @@ from adapters.microsoft.payloads import (
 from adapters.microsoft.sandbox import MicrosoftSandbox, SandboxSettings
 from adapters.microsoft.target import MicrosoftTarget
 from adapters.ss12000.sample.command import SAMPLE
-from engine.config import load
+from engine.config import TenantPolicy, load
 from engine.model import Snapshot
 from engine.ops import Ops
 from engine.plan import Action, Operation, Plan
@@ -344,7 +344,9 @@ async def naive_for(
         }
         os.environ[SECRET_ENV + "_NAIVE"] = info.client_secret
         settings["client_secret"] = f"env:{SECRET_ENV}_NAIVE"
-        target = MicrosoftTarget.from_config("microsoft", settings, None, SecretResolver())
+        target = MicrosoftTarget.from_config(
+            "microsoft", settings, TenantPolicy(), SecretResolver()
+        )
         try:
             return await naive_run(fresh, target, p, naive_limit)
         finally:

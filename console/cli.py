@@ -12,7 +12,19 @@ from typing import Annotated
 
 import typer
 
-from console import cli_config, cli_queries, cli_runs, cli_scheduler, cli_tools
+from console import (
+    cli_approver,
+    cli_audit,
+    cli_config,
+    cli_journal,
+    cli_notify,
+    cli_person,
+    cli_queries,
+    cli_runs,
+    cli_scheduler,
+    cli_service,
+    cli_tools,
+)
 from console.cli_common import CliState, default_actor
 from console.cli_errors import EssGroup
 from engine.config import CONFIG_ENV, DEFAULT_CONFIG
@@ -31,6 +43,15 @@ config_app = typer.Typer(name="config", help="Check ess.toml.", no_args_is_help=
 source_app = typer.Typer(name="source", help="Look at a tenant's source.", no_args_is_help=True)
 sample_app = typer.Typer(
     name="sample", help="Sample data in a source format.", no_args_is_help=True
+)
+journal_app = typer.Typer(
+    name="journal", help="Back up and check the journal.", no_args_is_help=True
+)
+notify_app = typer.Typer(
+    name="notify", help="Notifications of held plans and failed runs.", no_args_is_help=True
+)
+service_app = typer.Typer(
+    name="service", help="Run the scheduler as a service.", no_args_is_help=True
 )
 elevation_app = typer.Typer(
     name="elevation", help="Time-boxed elevations of support rights.", no_args_is_help=True
@@ -61,7 +82,10 @@ def main_options(
     ] = Path(DEFAULT_CONFIG),
     actor: Annotated[
         str | None,
-        typer.Option("--actor", help="Who acts, for the audit log (default cli:<login user>)."),
+        typer.Option(
+            "--actor",
+            help="A note for the audit log beside the OS user who acts (e.g. a ticket).",
+        ),
     ] = None,
     _version_flag: Annotated[
         bool,
@@ -71,18 +95,27 @@ def main_options(
     ] = False,
 ) -> None:
     """Options that apply to every command."""
-    ctx.obj = CliState(config=config, actor=actor or default_actor())
+    ctx.obj = CliState(config=config, actor=default_actor(actor))
 
 
 cli_config.register(app, config_app)
 cli_runs.register(app, elevation_app, source_app)
 cli_queries.register(app)
+cli_audit.register(app)
+cli_approver.register(app)
+cli_person.register(app)
 cli_scheduler.register(app)
 cli_tools.register(app, sample_app)
+cli_journal.register(journal_app)
+cli_notify.register(notify_app)
+cli_service.register(service_app)
 app.add_typer(config_app)
 app.add_typer(source_app)
 app.add_typer(sample_app)
 app.add_typer(elevation_app)
+app.add_typer(journal_app)
+app.add_typer(notify_app)
+app.add_typer(service_app)
 
 
 def main() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,19 +14,16 @@ from rich.console import Console
 
 from console.render import SafeConsole
 from engine.display import visible_json
-from engine.ops import Ops
+from engine.ops import Ops, os_actor
 from engine.views import to_dict
 
 T = TypeVar("T")
 
 
-def default_actor() -> str:
-    """``cli:<login user>``: every action is audited under the name of who ran it."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"cli:{user}"
+def default_actor(note: str | None = None) -> str:
+    """``cli:<OS user>``: every action is audited under the account that ran it; ``--actor``
+    only adds a note."""
+    return os_actor("cli", note)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Commands that look: status, runs, show, failures, findings, logs, search, explain, audit.
+"""Commands that look: status, runs, show, failures, findings, logs, search, explain.
 
 Each prints a rich table, or with ``--json`` exactly one JSON document on stdout for scripts.
 """
@@ -134,20 +134,6 @@ def explain(
         out().print(render.explanation(ex))
 
 
-def audit(
-    ctx: typer.Context,
-    tenant: Annotated[str | None, typer.Argument(help="Only this tenant.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 200,
-    as_json: JsonOpt = False,
-) -> None:
-    """Who did what, allowed or refused."""
-    rows = with_ops(ctx, lambda ops: ops.audit(tenant, limit=limit))
-    if as_json:
-        emit_json(rows)
-    else:
-        out().print(render.audit_table(rows) if rows else "no audit entries")
-
-
 def logs(
     ctx: typer.Context,
     run: Annotated[int, typer.Argument(help="Run id.")],
@@ -205,5 +191,5 @@ def logs(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (status, runs, show, failures, findings, logs, search, explain, audit):
+    for command in (status, runs, show, failures, findings, logs, search, explain):
         app.command()(command)

@@ -6,6 +6,7 @@ Policy is the facade's: each command simply asks, and a refusal comes back as
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -243,23 +244,46 @@ def elevate(
     out().print(render.elevations_table([view]))
     if view.status == "pending_approval":
         typer.echo(
-            f"A customer approver must approve it: "
-            f"`ess elevation approve {view.id} --approver NAME`."
+            f"A customer approver must approve it: they sign the text of "
+            f"`ess elevation challenge {view.id}` with their own key (`ess approver sign`), "
+            f"then `ess elevation approve {view.id} --approver NAME --signature SIG`."
         )
 
 
 def elevation_approve(
     ctx: typer.Context,
     elevation_id: Annotated[int, typer.Argument(help="Elevation id (see `ess elevation list`).")],
-    approver: Annotated[str, typer.Option("--approver", help="The customer's approver.")],
+    approver: Annotated[
+        str, typer.Option("--approver", help="The customer's approver, as enrolled.")
+    ],
+    signature: Annotated[
+        str,
+        typer.Option(
+            "--signature", help="The approver's signature of the challenge (base64, Ed25519)."
+        ),
+    ],
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a customer approver's approval of a gold tenant's elevation."""
-    view = with_ops(ctx, lambda ops: ops.approve_elevation(elevation_id, approver=approver))
+    """Approve a gold tenant's elevation with the customer approver's signature of its
+    challenge; it is checked against the key enrolled for them."""
+    view = with_ops(
+        ctx,
+        lambda ops: ops.approve_elevation(elevation_id, approver=approver, signature=signature),
+    )
     if as_json:
         emit_json(view)
     else:
         out().print(render.elevations_table([view]))
+
+
+def elevation_challenge(
+    ctx: typer.Context,
+    elevation_id: Annotated[int, typer.Argument(help="Elevation id (see `ess elevation list`).")],
+) -> None:
+    """The text the approver signs: bound to the elevation's id, tenant, reason and expiry.
+    Printed exactly (save it to a file and hand it to the approver)."""
+    text = with_ops(ctx, lambda ops: ops.elevation_challenge(elevation_id))
+    sys.stdout.write(text)  # made printable by the engine; the approver signs these bytes
 
 
 def elevation_list(
@@ -301,5 +325,6 @@ def register(app: typer.Typer, elevation: typer.Typer, source: typer.Typer) -> N
     app.command()(skip)
     app.command()(elevate)
     elevation.command("approve")(elevation_approve)
+    elevation.command("challenge")(elevation_challenge)
     elevation.command("list")(elevation_list)
     source.command("check")(source_check)

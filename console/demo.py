@@ -9,6 +9,7 @@ exists in each sandbox, and opens the console on the demo journal when run in a 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +39,16 @@ def _toml_value(value: Any) -> str:
     return f'"{text}"'
 
 
+def _civic_key(workdir: Path) -> str:
+    """The demo installation's personnummer hash key (made once, kept across demo runs)."""
+    path = workdir / "secrets" / "civic-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    return "file:secrets/civic-key"
+
+
 def write_config(workdir: Path, source: dict[str, Any], targets: dict[str, dict[str, Any]]) -> Path:
     """The demo tenant's ess.toml: journal beside it, secrets as file references."""
     lines = [
@@ -46,6 +57,9 @@ def write_config(workdir: Path, source: dict[str, Any], targets: dict[str, dict[
         "",
         "[journal]",
         'path = "ess.db"',
+        "",
+        "[privacy]",
+        f'civic_key = "{_civic_key(workdir)}"',
         "",
         f"[tenants.{TENANT}]",
         'name = "Demo kommun"',

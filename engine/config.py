@@ -16,8 +16,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engine.civic_hash import CivicHash, KeyedCivicHash, KeyOnFirstUse, drop
 from engine.display import scrub_personnummer
-from engine.secrets import SecretResolver, check_reference
+from engine.notify.channels import Channel
+from engine.secrets import SecretError, SecretResolver, check_reference
 
 DEFAULT_CONFIG = "ess.toml"
 CONFIG_ENV = "ESS_CONFIG"
@@ -91,6 +93,15 @@ class TenantConfig(_Frozen):
     source: dict[str, Any]
     targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     policy: TenantPolicy = TenantPolicy()
+    notify: tuple[Channel, ...] = ()  # where held plans and failed runs are reported
+
+    @field_validator("notify")
+    @classmethod
+    def _channel_names(cls, value: tuple[Channel, ...]) -> tuple[Channel, ...]:
+        names = [c.name for c in value]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"channel names must differ; repeated: {', '.join(dupes)}")
+        return value
 
     @field_validator("schedule")
     @classmethod
@@ -140,6 +151,31 @@ class McpConfig(_Frozen):
         return value
 
 
+class MetricsConfig(_Frozen):
+    """``/metrics`` and ``/healthz`` of the scheduler (docs/operations.md, Monitoring)."""
+
+    port: int | None = Field(None, ge=1, le=65535)  # None: not served
+    host: str = "127.0.0.1"
+    missed_run_margin_s: float = Field(900.0, gt=0, le=86400)
+
+
+class PrivacyConfig(_Frozen):
+    # a secret reference to the key of the personnummer hash (see engine.civic_hash); without
+    # one no personnummer is kept at all
+    civic_key: str | None = None
+    # retention: the run log's events and the attempts of runs older than this are removed
+    history_days: int = Field(396, ge=30, le=3650)
+    # audit rows older than this become tombstones (content gone, the hash chain kept)
+    audit_days: int = Field(1826, ge=365, le=36500)
+
+    @field_validator("civic_key")
+    @classmethod
+    def _ref(cls, value: str | None) -> str | None:
+        if value is not None and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
+
+
 class ConsoleConfig(_Frozen):
     read_only: bool = False
     refresh_seconds: float = Field(5.0, gt=0, le=3600)
@@ -149,6 +185,8 @@ class EssConfig(_Frozen):
     journal: JournalConfig = JournalConfig()
     console: ConsoleConfig = ConsoleConfig()
     mcp: McpConfig = McpConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 
     @field_validator("tenants", mode="before")
@@ -204,6 +242,23 @@ class LoadedConfig:
 
     def secrets(self) -> SecretResolver:
         return SecretResolver(base_dir=self.base_dir)
+
+    def civic_hash(self, *, on_first_use: bool = False) -> CivicHash:
+        """The installation's personnummer hash: keyed by ``[privacy] civic_key``, or keeping
+        nothing without one. Raises :class:`SecretError` when the key does not resolve (at
+        once, or ``on_first_use``)."""
+        ref = self.config.privacy.civic_key
+        if ref is None:
+            return drop
+        resolver = self.secrets()
+
+        def keyed() -> KeyedCivicHash:
+            key = resolver.resolve(ref)
+            if len(key.reveal()) < 16:
+                raise SecretError(f"the key {ref!r} ([privacy] civic_key) is under 16 characters")
+            return KeyedCivicHash(key)
+
+        return KeyOnFirstUse(keyed) if on_first_use else keyed()
 
     def tenant(self, tenant_id: str) -> TenantConfig:
         try:

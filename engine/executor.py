@@ -1,12 +1,14 @@
 """The executor: applies a stored plan to one target, safely.
 
-Bounded concurrency, a sliding-window rate limiter per target, retries classified by reason
-with exponential backoff and full jitter, Retry-After honoured, an in-flight mark written before
-each request. A write in doubt (a create answered with a 5xx or a timeout, or an item in
-flight when a run stopped) is read back from the target before it is sent again, and sent again
-only once the target's consistency window has passed with nothing found. An item that keeps
-failing becomes a failed item with its reason, the items that depend on it are blocked, and the
-run goes on. A tenant-level error (auth, consent) stops the run with one clear message.
+Bounded concurrency per lane, retries classified by reason with exponential backoff and full
+jitter, a service's Retry-After honoured by every sender of the target, an in-flight mark
+written before each request. Pacing writes at the service's limit is the target's (its client
+knows what each request costs; docs/architecture.md, "Who retries what"). A write in doubt (a
+create answered with a 5xx or a timeout, or an item in flight when a run stopped) is read back
+from the target before it is sent again, and sent again only once the target's consistency
+window has passed with nothing found. An item that keeps failing becomes a failed item with its
+reason, the items that depend on it are blocked, and the run goes on. A tenant-level error
+(auth, consent) stops the run with one clear message.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from engine.faults import crash_point
 from engine.journal import Journal, Lease, OutcomeRow
 from engine.plan import Action, Operation, OpStatus, Phase
-from engine.ratelimit import SlidingWindowLimiter
+from engine.ratelimit import PauseGate
 from engine.target import Batch, Outcome, OutcomeKind, Target, TargetContext
 from engine.views import Progress
 
@@ -80,7 +82,6 @@ class Executor:
         ctx: TargetContext,
         *,
         retry: RetryPolicy | None = None,
-        limiter: SlidingWindowLimiter | None = None,
         progress: Callable[[Progress], None] | None = None,
         emit: Callable[[str, str], None] | None = None,
         lease_ttl: float = 300.0,
@@ -92,18 +93,16 @@ class Executor:
         self.target = target
         self.ctx = ctx
         self.retry = retry or RetryPolicy()
-        rl = target.rate_limit
-        self.limiter = limiter or SlidingWindowLimiter(rl.writes, rl.per_seconds)
-        self.max_concurrency = max(1, rl.max_concurrency)
+        self.gate = PauseGate()
+        self.max_concurrency = max(1, target.rate_limit.max_concurrency)
         self.progress = progress
         self.emit = emit or (lambda level, msg: None)
         self.lease_ttl = lease_ttl
         self._rng = random.Random(seed)
         self._rank = {k.name: k.rank for k in target.kinds}
         self._link_specs = {s.name: (s.parent_kind, s.child_kind) for s in target.links}
-        self._lane_of = getattr(target, "lane", None)  # optional: a target without lanes
         self._renewed = time.monotonic()
-        self.window_s = max(0.0, float(getattr(target, "consistency_window_s", 0.0)))
+        self.window_s = max(0.0, float(target.consistency_window_s))
         self._doubt: dict[int, float] = {}  # seq -> when it went in doubt (epoch seconds)
         self._unread: dict[int, int] = {}  # seq -> read-backs that could not read the target
         self._parked: set[int] = set()  # in doubt and unreadable: left for the next run
@@ -120,7 +119,7 @@ class Executor:
         return (op.phase.value, -r if op.action is Action.DELETE else r)
 
     def _lane(self, op: Operation) -> str:
-        return str(self._lane_of(op)) if self._lane_of is not None else ""
+        return self.target.lane(op)
 
     async def run(self, rows: Sequence[tuple[Operation, OpStatus, float]]) -> ExecResult:
         result = ExecResult()
@@ -287,7 +286,7 @@ class Executor:
 
     async def _send(self, batch: Batch) -> list[OutcomeRow]:
         ops = batch.operations
-        await self.limiter.acquire(batch.cost)
+        await self.gate.wait()
         marked = [op._replace(attempts=op.attempts + 1) for op in ops]
         await self.journal.mark_in_flight(self.lease, marked)
         crash_point("after_mark")
@@ -348,7 +347,7 @@ class Executor:
             )
         # retry
         if outcome.retry_after is not None and outcome.reason == "throttled":
-            self.limiter.pause(outcome.retry_after)
+            self.gate.pause(outcome.retry_after)
         if op.attempts >= self.retry.max_attempts:
             self.emit(
                 "error",
@@ -455,7 +454,7 @@ class Executor:
 
     @property
     def target_name(self) -> str:
-        return getattr(self.target, "name", "target")
+        return self.target.name
 
 
 def utcnow() -> datetime:

@@ -8,16 +8,25 @@ command checks again, so no front end can bypass the policy.
 
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from engine import plugins, runner
+import orjson
+
+from engine import approval, plugins, runner
+from engine.audit_chain import AuditHead as AuditHead  # front ends show and parse heads
+from engine.audit_chain import AuditLink, verify_chain
+from engine.audit_chain import ChainVerdict as ChainVerdict
+from engine.civic_hash import is_hashed
 from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
+from engine.display import PERSONNUMMER, visible
 from engine.executor import RetryPolicy
 from engine.journal import (
     ElevationRecord,
@@ -25,19 +34,30 @@ from engine.journal import (
     FindingRecord,
     Journal,
     OperationRecord,
+    Pruned,
     RunRecord,
     SqliteJournal,
 )
 from engine.journal import JournalError as JournalError  # front ends map these to messages
 from engine.journal import JournalWriteError as JournalWriteError
 from engine.journal import LeaseLost as LeaseLost
+from engine.journal.upkeep import JournalBackup as JournalBackup
+from engine.journal.upkeep import JournalCheck as JournalCheck
+from engine.journal.upkeep import backup_journal, check_journal
 from engine.limits import Limit, shortened, strictest
+from engine.notify.courier import ChannelTest as ChannelTest
+from engine.notify.courier import CourierReport as CourierReport
+from engine.notify.courier import deliver_due, send_tests
+from engine.personnummer import KEPT_WRONG_CHECK, looks_like
 from engine.plan import REMOVALS, TROUBLE_STATUSES, Action, OpStatus
 from engine.policy import active_elevation, decide, elevation_view
+from engine.redact import HIDDEN_ERROR, PROTECTED_LABEL, masked_attrs, pseudonym
+from engine.secrets import SecretError
 from engine.source import SourceContext, SourceError
 from engine.target import Attrs
 from engine.validate import check_read
 from engine.views import (
+    ApproverView,
     Attempt,
     AuditView,
     CommandResult,
@@ -49,6 +69,7 @@ from engine.views import (
     HeldPlanView,
     OperationDetail,
     OperationView,
+    PersonExport,
     Progress,
     RunDetail,
     RunSummary,
@@ -95,12 +116,34 @@ HEALTH_ORDER = {"failing": 0, "held": 1, "warning": 2, "running": 3, "never_run"
 
 
 def default_actor(front: str) -> str:
-    """``front:user``, the actor recorded in audit rows."""
+    """``front:user``, the actor recorded in audit rows (see :func:`os_actor`)."""
+    return os_actor(front)
+
+
+SHARED_ACCOUNT = " (shared account)"
+
+
+def os_user() -> tuple[str, bool]:
+    """The OS account this process runs as, from its user id (not from ``$USER`` or
+    ``$LOGNAME``, which anyone can set), and whether it is shared (root). Per-person accounts
+    are the documented setup."""
+    uid = os.geteuid()
     try:
-        user = getpass.getuser()
-    except Exception:  # no login name in some containers
-        user = "unknown"
-    return f"{front}:{user}"
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without an entry (some containers)
+        name = f"uid{uid}"
+    return name, uid == 0
+
+
+def os_actor(front: str, note: str | None = None, *, host: str | None = None) -> str:
+    """``front:<OS user>`` for the audit, and what the person gave (``--actor``) only as a
+    note beside it: a name typed on the command line proves nothing about who typed it. root
+    is flagged as a shared account."""
+    name, shared = os_user()
+    actor = f"{front}:{name}" + (f"@{host}" if host else "") + (SHARED_ACCOUNT if shared else "")
+    if note and note.strip():
+        actor += f" [note: {visible(' '.join(note.split()), newlines=False)}]"
+    return actor
 
 
 class Ops:
@@ -123,7 +166,9 @@ class Ops:
         read_only: bool = False,
     ) -> Ops:
         cfg = config if isinstance(config, LoadedConfig) else load_config(config)
-        journal = await SqliteJournal.open(cfg.journal_path)
+        journal = await SqliteJournal.open(
+            cfg.journal_path, civic_hash=cfg.civic_hash(on_first_use=True)
+        )
         ops = cls(cfg, journal, actor=actor, read_only=read_only)
         for tid, t in cfg.config.tenants.items():
             await journal.upsert_tenant(tid, t.name or tid, t.tier)
@@ -171,8 +216,24 @@ class Ops:
             targets=run.targets,
         )
 
-    def _op_view(self, r: OperationRecord) -> OperationView:
+    async def _masked(self, tenant_id: str) -> frozenset[str]:
+        """The persons of the tenant whose identity is protected and masked now: every view
+        of their operations, past runs' included, shows the pseudonym only."""
+        return await self.journal.masked_persons(tenant_id, PROTECTED_LABEL)
+
+    async def _op_views(self, rows: list[OperationRecord]) -> list[OperationView]:
+        masked: dict[str, frozenset[str]] = {}
+        for t in {r.tenant for r in rows}:
+            masked[t] = await self._masked(t)
+        return [self._op_view(r, masked[r.tenant]) for r in rows]
+
+    def _op_view(self, r: OperationRecord, masked: frozenset[str] = frozenset()) -> OperationView:
         op = r.op
+        hidden = next((k for k in (op.key, op.parent) if k is not None and k in masked), None)
+        if hidden is not None:  # written before the person was protected: names in it
+            label, last_error = pseudonym(hidden), HIDDEN_ERROR if r.last_error else ""
+        else:
+            label, last_error = op.label or op.key, r.last_error
         return OperationView(
             id=op.id,
             run_id=r.run_id,
@@ -182,11 +243,11 @@ class Ops:
             kind=op.kind,
             key=op.key,
             parent=op.parent,
-            label=op.label or op.key,
+            label=label,
             status=r.status.value,
             attempts=op.attempts,
             reason=r.reason,
-            last_error=r.last_error,
+            last_error=last_error,
             target_id=op.target_id,
             updated_at=r.updated_at,
             advice=_advice(r),
@@ -194,7 +255,28 @@ class Ops:
 
     async def _elevations(self, tenant_id: str) -> list[ElevationView]:
         now = datetime.now(UTC)
-        return [elevation_view(r, now) for r in await self.journal.list_elevations(tenant_id)]
+        rows = await self._signed(await self.journal.list_elevations(tenant_id))
+        return [elevation_view(r, now) for r in rows]
+
+    async def _signed(self, rows: list[ElevationRecord]) -> list[ElevationRecord]:
+        """The rows with a gold approval kept only where the approver's enrolled key verifies
+        its signature of the elevation's challenge: an approval written into the journal any
+        other way approves nothing."""
+        keys: dict[tuple[str, str], str] = {}
+        for t in {r.tenant for r in rows if r.needs_approval and r.approved_by}:
+            keys.update(
+                ((k.tenant, k.name), k.public_key) for k in await self.journal.approver_keys(t)
+            )
+        out = []
+        for r in rows:
+            if r.needs_approval and r.approved_by:
+                key = keys.get((r.tenant, r.approved_by))
+                if key is None or not approval.verified(
+                    key, approval.challenge(_facts(r)), r.approval_signature or ""
+                ):
+                    r = replace(r, approved_by=None, approved_at=None)
+            out.append(r)
+        return out
 
     async def _guarded(
         self,
@@ -334,7 +416,7 @@ class Ops:
         rows = await self.journal.list_operations(
             run_id, status=status, kind=kind, limit=limit, offset=offset
         )
-        return [self._op_view(r) for r in rows]
+        return await self._op_views(rows)
 
     def _record_of(self, r: OperationRecord) -> tuple[str, str]:
         """The source record behind an operation: what its target says the kind stands for
@@ -344,8 +426,8 @@ class Ops:
         tenant = self.cfg.config.tenants.get(r.tenant)
         if tenant is not None and r.op.target in tenant.targets:
             try:
-                cls = plugins.load("ess.targets", tenant.target_type(r.op.target))
-                record_type = getattr(cls, "record_types", {}).get(kind)
+                cls = plugins.target_class(tenant.target_type(r.op.target))
+                record_type = cls.record_types.get(kind)
             except plugins.PluginError:  # an adapter that cannot load here: guess below
                 record_type = None
         if record_type is None:
@@ -359,17 +441,19 @@ class Ops:
         r = await self.journal.get_operation(op_id)
         if r is None:
             raise NotFound(f"no item {op_id}; `ess failures` lists the open ones")
-        view = self._op_view(r)
+        (view,) = await self._op_views([r])
+        hidden = view.label != (r.op.label or r.op.key) and view.label.startswith(PROTECTED_LABEL)
         attempts = tuple(
-            Attempt(a.number, a.at, a.outcome, a.reason, a.message)
+            Attempt(a.number, a.at, a.outcome, a.reason, HIDDEN_ERROR if hidden else a.message)
             for a in await self.journal.attempts_of(op_id)
         )
         record_type, record_key = self._record_of(r)
         idx = await self.journal.index_record(r.tenant, record_type, record_key)
+        desired = _attrs_dict(r.op.attrs)
         return OperationDetail(
             operation=view,
             attempts=attempts,
-            desired=_attrs_dict(r.op.attrs),
+            desired=masked_attrs(desired) if hidden else desired,
             source_record=idx.body if idx else None,
             record_type=record_type,
             record_key=record_key,
@@ -381,7 +465,7 @@ class Ops:
         if tenant_id is not None:
             self._tenant(tenant_id)
         rows = await self.journal.open_trouble(tenant_id, limit=limit, offset=offset)
-        return [self._op_view(r) for r in rows]
+        return await self._op_views(rows)
 
     async def findings(
         self,
@@ -474,19 +558,25 @@ class Ops:
         )
         desired: dict[str, dict[str, Any]] = {}
         observed: dict[str, dict[str, Any]] = {}
+        masked = await self._masked(tenant_id)
+        hidden = record_type == "person" and key in masked
+
+        def hide(attrs: dict[str, Any]) -> dict[str, Any]:
+            return masked_attrs(attrs) if hidden else attrs
+
         for m in await self.journal.mirror_for_key(tenant_id, key):
             observed.setdefault(m.target, {})[m.kind] = {
                 "target_id": m.target_id,
-                "attrs": _attrs_dict(m.attrs),
+                "attrs": hide(_attrs_dict(m.attrs)),
                 "suspended_at": m.suspended_at.isoformat() if m.suspended_at else None,
                 "archived": m.archived,
             }
         records = await self.journal.operations_for_record(tenant_id, key)
-        ops = [self._op_view(r) for r in records]
+        ops = [self._op_view(r, masked) for r in records]
         for r in records:
             op = r.op
             if op.action in _MAKES and op.parent is None and op.attrs:
-                desired.setdefault(op.target, {}).setdefault(op.kind, _attrs_dict(op.attrs))
+                desired.setdefault(op.target, {}).setdefault(op.kind, hide(_attrs_dict(op.attrs)))
         summary = _explain_summary(
             record_type, label, source_record, findings, observed, ops, list(tenant.targets)
         )
@@ -503,15 +593,101 @@ class Ops:
             summary=summary,
         )
 
+    async def person_export(self, tenant_id: str, key: str) -> PersonExport:
+        """Everything ESS holds about one person (a data subject's request). ``key`` is their
+        source id, an account name or e-mail address, or their personnummer, which is matched
+        through its keyed hash and neither stored nor written to the audit."""
+        self._tenant(tenant_id)
+        pid, found_by = await self._person_key(tenant_id, key)
+        body = await self.journal.source_record(tenant_id, "persons", pid)
+        cached: dict[str, Any] | None = None
+        if body is not None:
+            doc = orjson.loads(body)
+            cached = doc if isinstance(doc, dict) else {"record": doc}
+            if isinstance(cached.get("civicNo"), dict):
+                cached["civicNo"] = {"value": "(kept only as a keyed hash, never shown)"}
+        explanation = await self.explain(tenant_id, "person", pid)
+        audit = tuple(a for a in await self.audit(tenant_id, limit=10_000) if pid in a.detail)
+        await self.journal.add_audit(
+            self.actor, "person_export", tenant_id, True, f"person {pid} (found by {found_by})"
+        )
+        return PersonExport(tenant_id, pid, found_by, cached, explanation, audit)
+
+    async def _person_key(self, tenant_id: str, key: str) -> tuple[str, str]:
+        key = key.strip()
+        if not key:
+            raise OpsError("name the person: a source id, an account name or a personnummer")
+        if looks_like(key) or PERSONNUMMER.fullmatch(key):
+            try:
+                civic_hash = self.cfg.civic_hash()
+            except SecretError as exc:
+                raise ConfigurationError(f"privacy.civic_key: {exc}") from None
+            hashed = civic_hash(key)
+            if hashed is None or not is_hashed(hashed) or hashed == KEPT_WRONG_CHECK:
+                raise ConfigurationError(
+                    "without [privacy] civic_key ESS keeps no personnummer, so none can be "
+                    "looked up; use the source id or the account name"
+                )
+            ids = await self.journal.source_records_holding(tenant_id, "persons", hashed)
+            if len(ids) != 1:
+                raise NotFound(
+                    f"no one in {tenant_id} with that personnummer"
+                    if not ids
+                    else f"{len(ids)} persons in {tenant_id} share that personnummer"
+                )
+            return ids[0], "personnummer (matched by its keyed hash)"
+        if (
+            await self.journal.index_record(tenant_id, "person", key)
+            or await self.journal.mirror_for_key(tenant_id, key)
+            or await self.journal.source_record(tenant_id, "persons", key)
+        ):
+            return key, "source id"
+        hits = [
+            h
+            for h in await self.journal.search_index(key.lower(), tenant_id, 5)
+            if h.record_type == "person"
+        ]
+        if len(hits) == 1:
+            return hits[0].key, "account name or e-mail address"
+        if hits:
+            raise OpsError(f"{len(hits)} persons match {key!r}; give the source id")
+        raise NotFound(f"no person {key!r} in {tenant_id}")
+
     async def elevations(self, tenant_id: str | None = None) -> list[ElevationView]:
         now = datetime.now(UTC)
-        return [elevation_view(r, now) for r in await self.journal.list_elevations(tenant_id)]
+        rows = await self._signed(await self.journal.list_elevations(tenant_id))
+        return [elevation_view(r, now) for r in rows]
 
     async def audit(self, tenant_id: str | None = None, *, limit: int = 200) -> list[AuditView]:
+        if tenant_id is not None:
+            self._tenant(tenant_id)  # an unknown tenant is a mistake, not an empty log
         return [
             AuditView(a.id, a.at, a.actor, a.action, a.tenant, a.allowed, a.detail)
             for a in await self.journal.list_audit(tenant_id, limit)
         ]
+
+    async def audit_head(self) -> AuditHead | None:
+        """The audit log's head (newest row id and hash), to keep outside the host."""
+        return await self.journal.audit_head()
+
+    async def verify_audit(self, known: AuditHead | None = None) -> ChainVerdict:
+        """Check the audit log's hash chain, and that ``known`` (a head seen outside the host)
+        is still in it unchanged. Audited, with the verdict."""
+        links: list[AuditLink] = []
+        after = 0
+        while page := await self.journal.audit_chain(after, _AUDIT_PAGE):
+            links.extend(page)
+            after = page[-1].id
+        verdict = verify_chain(links, known)
+        detail = f"{verdict.checked} rows" + (f" against head {known.id}" if known else "")
+        await self.journal.add_audit(
+            self.actor,
+            "audit_verify",
+            None,
+            True,
+            detail + ("" if verdict.ok else f"; broken: {verdict.problem}"),
+        )
+        return verdict
 
     async def can(self, action: WriteAction, tenant_id: str) -> Decision:
         tenant = self._tenant(tenant_id)
@@ -588,7 +764,29 @@ class Ops:
             tenant_id, trigger, dry_run=dry_run, targets=targets, full=full, progress=progress
         )
         run_id = await _mapped(runner.sync(self.journal, self.cfg, tenant_id, opts))
+        if not dry_run:
+            await self.apply_retention()
         return self._summary(await self._run_record(run_id))
+
+    async def apply_retention(self, now: datetime | None = None) -> Pruned:
+        """Remove what is past its keeping time (``[privacy] history_days``, ``audit_days``);
+        run after every sync. What it removed is audited."""
+        privacy = self.cfg.config.privacy
+        now = now or datetime.now(UTC)
+        pruned = await self.journal.prune(
+            now - timedelta(days=privacy.history_days), now - timedelta(days=privacy.audit_days)
+        )
+        if pruned.events or pruned.attempts or pruned.audit_rows:
+            await self.journal.add_audit(
+                self.actor,
+                "retention",
+                None,
+                True,
+                f"removed {pruned.events} run log events and {pruned.attempts} attempts older "
+                f"than {privacy.history_days} days; {pruned.audit_rows} audit rows older than "
+                f"{privacy.audit_days} days made tombstones",
+            )
+        return pruned
 
     async def retry(self, op_ids: Sequence[int]) -> CommandResult:
         rows = await self.journal.get_operations(list(op_ids))
@@ -688,27 +886,133 @@ class Ops:
             raise NotFound(f"no elevation {elevation_id}")
         return row
 
-    async def approve_elevation(self, elevation_id: int, *, approver: str) -> ElevationView:
+    async def elevation_challenge(self, elevation_id: int) -> str:
+        """The text a gold tenant's approver signs to approve this elevation."""
+        return approval.challenge(_facts(await self._elevation(elevation_id)))
+
+    async def approve_elevation(
+        self, elevation_id: int, *, approver: str, signature: str
+    ) -> ElevationView:
+        """Approve a gold elevation with the customer approver's signature of its challenge,
+        checked against the key enrolled for them (``add_approver``)."""
         row = await self._elevation(elevation_id)
         if not approver.strip():
             raise OpsError("name the customer's approver (--approver)")
-        view = elevation_view(row)
+        (checked,) = await self._signed([row])
+        view = elevation_view(checked)
         if view.status != "pending_approval":
             raise OpsError(f"elevation {elevation_id} is {view.status}, not waiting for approval")
+        refusal = ""
         if self.read_only:
+            refusal = "read-only mode: this session may look but not change anything"
+        else:
+            keys = {k.name: k.public_key for k in await self.journal.approver_keys(row.tenant)}
+            if approver not in keys:
+                refusal = (
+                    f"no key is enrolled for approver {approver!r} of tenant {row.tenant}; "
+                    "an approval is the approver's own signature (`ess approver add`)"
+                )
+            elif not approval.verified(keys[approver], approval.challenge(_facts(row)), signature):
+                refusal = (
+                    f"the signature is not {approver}'s signature of elevation "
+                    f"{elevation_id}'s challenge (`ess elevation challenge {elevation_id}`)"
+                )
+        if refusal:
             await self.journal.add_audit(
-                self.actor, "approve_elevation", row.tenant, False, "refused: read-only mode"
+                self.actor, "approve_elevation", row.tenant, False, f"refused: {refusal}"
             )
-            raise PolicyRefused("read-only mode: this session may look but not change anything")
-        await self.journal.approve_elevation(elevation_id, approver)
+            raise PolicyRefused(refusal)
+        await self.journal.approve_elevation(elevation_id, approver, signature)
         await self.journal.add_audit(
             self.actor,
             "approve_elevation",
             row.tenant,
             True,
-            f"elevation {elevation_id} approved by customer {approver}",
+            f"elevation {elevation_id} approved by customer {approver} (signature verified)",
         )
-        return elevation_view(await self._elevation(elevation_id))
+        (done,) = await self._signed([await self._elevation(elevation_id)])
+        return elevation_view(done)
+
+    async def approvers(self, tenant_id: str | None = None) -> list[ApproverView]:
+        if tenant_id is not None:
+            self._tenant(tenant_id)
+        return [
+            ApproverView(k.tenant, k.name, k.public_key, k.enrolled_at, k.enrolled_by)
+            for k in await self.journal.approver_keys(tenant_id)
+        ]
+
+    async def add_approver(self, tenant_id: str, name: str, public_key: str) -> ApproverView:
+        """Enrol a customer approver's Ed25519 public key. Audited: whoever enrols a key can
+        approve with it, so the customer must learn of every enrolment."""
+        self._tenant(tenant_id)
+        if not name.strip():
+            raise OpsError("name the approver")
+        try:
+            key = approval.public_key_text(approval.public_key(public_key))
+        except approval.ApprovalKeyError as exc:
+            raise OpsError(f"the public key: {exc}") from None
+        await self._approver_change(tenant_id, f"enrol approver {name} key {key}")
+        await self.journal.add_approver_key(tenant_id, name, key, self.actor)
+        (view,) = [a for a in await self.approvers(tenant_id) if a.name == name]
+        return view
+
+    async def remove_approver(self, tenant_id: str, name: str) -> None:
+        self._tenant(tenant_id)
+        if name not in {a.name for a in await self.approvers(tenant_id)}:
+            raise NotFound(f"no approver {name!r} of tenant {tenant_id}")
+        await self._approver_change(tenant_id, f"remove approver {name}")
+        await self.journal.remove_approver_key(tenant_id, name)
+
+    async def _approver_change(self, tenant_id: str, detail: str) -> None:
+        if self.read_only:
+            await self.journal.add_audit(
+                self.actor, "approver", tenant_id, False, f"{detail} — refused: read-only"
+            )
+            raise PolicyRefused("read-only mode: this session may look but not change anything")
+        await self.journal.add_audit(self.actor, "approver", tenant_id, True, detail)
+
+    # ------------------------------------------------------------------ notifications
+    async def deliver_notices(self) -> CourierReport:
+        """Deliver what the outbox holds that is due; the scheduler does this on its own."""
+        return await deliver_due(self.journal, self.cfg)
+
+    async def notify_test(self, tenant_id: str) -> list[ChannelTest]:
+        """A test message to each of the tenant's channels, now; each answers ok or why not."""
+        tenant = self._tenant(tenant_id)
+        if not tenant.notify:
+            raise ConfigurationError(
+                f"tenant {tenant_id!r} has no notification channels; add a "
+                f"[[tenants.{tenant_id}.notify]] table to {self.cfg.path}"
+            )
+        results = await send_tests(self.cfg, tenant_id)
+        await self.journal.add_audit(
+            self.actor,
+            "notify_test",
+            tenant_id,
+            True,
+            "; ".join(f"{r.channel}: {'ok' if r.ok else r.error}" for r in results),
+        )
+        return results
+
+
+def _facts(row: ElevationRecord) -> approval.ElevationFacts:
+    return approval.ElevationFacts(row.id, row.tenant, row.reason, row.created_at, row.expires_at)
+
+
+async def journal_check(config: str | Path | LoadedConfig | None = None) -> JournalCheck:
+    """``ess journal check``: the journal's schema and integrity. It opens the file without
+    migrating it, so it also answers for a journal an older or a newer ESS wrote."""
+    cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    return await check_journal(cfg.journal_path)
+
+
+async def journal_backup(
+    dest: Path, config: str | Path | LoadedConfig | None = None, *, overwrite: bool = False
+) -> JournalBackup:
+    """``ess journal backup``: a consistent copy of the live journal, taken while runs go on;
+    the journal is neither migrated nor written, so a backup before an upgrade is the old one."""
+    cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    return await backup_journal(cfg.journal_path, dest, overwrite=overwrite)
 
 
 def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
@@ -717,10 +1021,10 @@ def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:
     tables = []
     for name in tenant.targets:
         try:
-            cls = plugins.load("ess.targets", tenant.target_type(name))
+            cls = plugins.target_class(tenant.target_type(name))
         except plugins.PluginError:
             continue
-        tables.append((name, getattr(cls, "field_limits", {})))
+        tables.append((name, cls.field_limits))
     return strictest(tables)
 
 
@@ -748,6 +1052,8 @@ class _ReadOnlyCache:
     async def save(self, **_: Any) -> None:
         return None
 
+
+_AUDIT_PAGE = 5000
 
 _MAKES = frozenset({Action.CREATE, Action.UPDATE, Action.RESTORE})
 """Actions whose attributes are what a target should hold."""

@@ -14,6 +14,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from engine.target import TargetBase
+
 GROUPS = ("ess.sources", "ess.targets", "ess.sandboxes", "ess.samples", "ess.demo")
 
 
@@ -36,6 +38,17 @@ def load(group: str, name: str) -> Any:
                 raise PluginError(f"{group} plugin {name!r} failed to load: {exc}") from exc
     available = ", ".join(names(group)) or "none"
     raise PluginError(f"no {group} plugin named {name!r} (installed: {available})")
+
+
+def target_class(name: str) -> type[TargetBase]:
+    """The ``ess.targets`` plugin ``name``: a subclass of :class:`TargetBase`, or a clear error."""
+    cls = load("ess.targets", name)
+    if not (isinstance(cls, type) and issubclass(cls, TargetBase)):
+        raise PluginError(
+            f"ess.targets plugin {name!r} is not a target: "
+            "it must subclass engine.target.TargetBase"
+        )
+    return cls
 
 
 @dataclass(frozen=True)

@@ -1,41 +1,35 @@
-"""A sliding-window limiter per target, sized from the service's published limit.
+"""The executor's share of pacing: a pause that holds every sender of a target.
 
-A token bucket with a full burst would overrun a service that counts requests in a sliding
-window (Graph counts writes per 150 s), so this keeps a log of recent sends instead. A 429's
-Retry-After pauses every sender of the target, not just the one that was refused.
+Counting writes against a service's published limit is the target's client's work (the kit's
+pacer, adapters/kit/pacing.py): only it knows what a request costs ($batch inner writes,
+follow-up writes, a separate limit for some kinds). The executor bounds how many batches are in
+flight per lane, and when an outcome says the service throttled it (a 429 with Retry-After) it
+holds every lane of the target until then, so no batch is started that would only be refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 
 
-class SlidingWindowLimiter:
-    def __init__(self, limit: int, window_s: float) -> None:
-        self.limit = max(1, limit)
-        self.window = window_s
-        self._sent: deque[float] = deque()
-        self._paused_until = 0.0
-        self._lock = asyncio.Lock()
+class PauseGate:
+    """Nothing passes before the latest deadline set with :meth:`pause`."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
 
     def pause(self, seconds: float) -> None:
         """Hold every sender for ``seconds`` (a Retry-After from the service)."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._until = max(self._until, time.monotonic() + max(0.0, seconds))
 
-    async def acquire(self, cost: int = 1) -> None:
-        cost = min(max(1, cost), self.limit)
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
-                while self._sent and self._sent[0] <= now - self.window:
-                    self._sent.popleft()
-                if len(self._sent) + cost <= self.limit:
-                    self._sent.extend([now] * cost)
-                    return
-                wait = self._sent[len(self._sent) + cost - self.limit - 1] + self.window - now
-                await asyncio.sleep(max(wait, 0.001))
+    @property
+    def held_for(self) -> float:
+        return max(0.0, self._until - time.monotonic())
+
+    async def wait(self) -> None:
+        """Return once no pause holds (a pause may be pushed further while waiting)."""
+        wait = self.held_for
+        while wait > 0:
+            await asyncio.sleep(wait)
+            wait = self.held_for

@@ -21,13 +21,13 @@ from pydantic import ValidationError
 from engine import plugins
 from engine.config import LoadedConfig, TenantConfig, validation_message
 from engine.display import scrub_personnummer
+from engine.drift import decide_drift
 from engine.executor import MAKES, ExecResult, Executor, RetryPolicy
 from engine.findings import Finding
 from engine.guard import judge
 from engine.journal import Journal, Lease, LeaseHeld, LeaseOwner, OperationRecord
 from engine.journal.sqlite import now_iso
 from engine.limits import shortened, strictest
-from engine.links import EMPTY_LINKS
 from engine.model import Snapshot
 from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
@@ -112,7 +112,7 @@ def build_source(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig) -> Sou
 def build_target(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig, name: str) -> Target:
     settings = dict(tenant.targets[name])
     try:
-        cls = plugins.load("ess.targets", tenant.target_type(name))
+        cls = plugins.target_class(tenant.target_type(name))
         target: Target = cls.from_config(name, settings, tenant.policy, cfg.secrets())
     except ADAPTER_ERRORS as exc:
         raise _adapter_problem(f"tenants.{tenant_id}.targets.{name}", exc) from None
@@ -163,6 +163,10 @@ async def _fresh_run(
     opts: RunOptions,
 ) -> int:
     # Build every adapter first: a configuration problem stops here, before a run exists.
+    try:
+        civic_hash = cfg.civic_hash()
+    except SecretError as exc:
+        raise _adapter_problem("privacy.civic_key", exc) from None
     source: Source | None = build_source(cfg, tenant_id, tenant)
     targets: dict[str, Target] = {}
     try:
@@ -191,6 +195,7 @@ async def _fresh_run(
             today=today,
             emit=log,
             progress=lambda entity, n: progress(Progress("read", "source", n, 0, entity)),
+            civic_hash=civic_hash,
         )
         read = await source.read(ctx, full=opts.full)
         snap = read.snapshot
@@ -312,15 +317,14 @@ async def _plan_target(
     observed = await journal.load_mirror(tenant_id, name)
     ctx = _target_ctx(journal, tenant_id, run_id, name, observed, log)
     refreshed = await target.refresh(observed, ctx)
-    if refreshed is not observed and refreshed != observed:
-        drift = _drift(observed, refreshed)
-        if drift:
-            log("warning", f"{name}: drift found in the target: {drift}")
-            if tenant.policy.drift == "repair":
-                await journal.replace_mirror(tenant_id, name, refreshed)
-                observed = refreshed
-            else:
-                log("info", f'{name}: drift is only reported (policy drift = "report")')
+    drift = decide_drift(tenant.policy.drift, observed, refreshed)
+    if drift.found:
+        log("warning", f"{name}: drift found in the target: {drift.found}")
+        if drift.repaired:
+            await journal.replace_mirror(tenant_id, name, drift.observed)
+        else:
+            log("info", f'{name}: drift is only reported (policy drift = "report")')
+    observed = drift.observed
     skips = await journal.skips(tenant_id, name)
     with gc_paused():
         held = held_keys(target.record_types, target.kinds, snap.refused)
@@ -338,24 +342,6 @@ async def _plan_target(
         )
     progress(Progress("plan", name, 1, 1, f"{len(p)} operations"))
     return p
-
-
-def _drift(before: ObservedState, after: ObservedState) -> str:
-    parts = []
-    for kind in sorted(set(before.links) | set(after.links)):
-        b, a = before.links.get(kind, EMPTY_LINKS), after.links.get(kind, EMPTY_LINKS)
-        if a != b:
-            b_pairs, a_pairs = set(b), set(a)
-            parts.append(
-                f"{kind}: {len(b_pairs - a_pairs)} removed, {len(a_pairs - b_pairs)} added by hand"
-            )
-    for kind in sorted(set(before.objects) | set(after.objects)):
-        b_o, a_o = before.objects.get(kind, {}), after.objects.get(kind, {})
-        changed = sum(1 for k, o in a_o.items() if k in b_o and b_o[k].fingerprint != o.fingerprint)
-        gone = len(b_o.keys() - a_o.keys())
-        if changed or gone:
-            parts.append(f"{kind}: {changed} changed, {gone} gone")
-    return "; ".join(parts)
 
 
 def _target_ctx(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
+from engine.civic_hash import CivicHash, drop
 from engine.findings import Finding
 from engine.model import Snapshot
 from engine.rules import Rule
@@ -51,6 +52,8 @@ class SourceContext:
     today: date
     emit: Callable[[str, str], None] = lambda level, message: None  # the run log
     progress: Callable[[str, int], None] = lambda entity, count: None  # records read so far
+    # what a source may keep of a personnummer, in its snapshot and its cache: the keyed hash
+    civic_hash: CivicHash = drop
 
 
 @dataclass(frozen=True, repr=False)

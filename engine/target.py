@@ -1,24 +1,28 @@
-"""The Target protocol: desired state, observed state, and applying operations in batches.
+"""The target contract: desired state, observed state, and applying operations in batches.
 
 A target describes the object kinds and link kinds it manages (:class:`KindSpec`,
 :class:`LinkSpec`); the planner diffs generically over them, so a new target writes no planner
-code. The executor owns concurrency, rate limits, every retry of a write, the in-flight marks
-and what happens to a write in doubt; the target owns its wire format, how it groups
-operations into requests, how it classifies answers (saying when a write is in doubt), and how
-it reads an operation back (:meth:`Target.read_back`).
+code. :class:`TargetBase` declares every hook a target may offer, with its default. The
+executor owns concurrency per lane, every retry of a write, the in-flight marks, what happens
+to a write in doubt, and honours a service's Retry-After for every sender; the target owns its
+wire format, how it groups operations into requests, pacing them at the service's limit (its
+client knows what each request costs), how it classifies answers (saying when a write is in
+doubt), and how it reads an operation back (:meth:`TargetBase.read_back`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal
 
 import orjson
 
+from engine.config import TenantPolicy
 from engine.findings import Finding
 from engine.links import LinkSet
 from engine.model import Snapshot, fingerprint
@@ -58,6 +62,10 @@ def attrs_fingerprint(attrs: Attrs) -> str:
     return hashlib.blake2b(orjson.dumps(attrs), digest_size=16).hexdigest()
 
 
+DRIFTED = "drifted"
+"""The fingerprint a refresh gives a mirror row whose object was changed by hand: it matches
+no attributes, so the planner plans the repair (an update back to the desired state)."""
+
 FINGERPRINT_LENGTH, LEGACY_LENGTH = 32, 16
 """Hex digits of a current and of a legacy fingerprint: the length tells them apart."""
 
@@ -79,7 +87,7 @@ def is_legacy_of(stored: str, attrs: Attrs) -> bool:
 
 def upgraded_fingerprint(stored: str, attrs: Attrs) -> str:
     """The current fingerprint of ``attrs`` when ``stored`` is their legacy one, else ``stored``
-    unchanged (a sentinel such as ``drifted``, or one the attributes cannot vouch for)."""
+    unchanged (the sentinel :data:`DRIFTED`, or one the attributes cannot vouch for)."""
     return attrs_fingerprint(attrs) if is_legacy_of(stored, attrs) else stored
 
 
@@ -280,9 +288,11 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
-    """A published service limit, for the executor's token bucket.
+    """A service's published write limit, and how much work may be in flight.
 
-    ``max_concurrency`` bounds the batches in flight in the default lane. ``lanes`` names work
+    ``writes`` per ``per_seconds`` is what the target's client paces at (the kit's pacer,
+    adapters/kit/pacing.py); the executor does not count writes. ``max_concurrency`` bounds
+    the batches in flight in the default lane. ``lanes`` names work
     a target paces on its own (Class Teams: a separate limit and minutes of polling), each with
     its own bound, so that slow work there never holds up the default lane's writes; a target
     says which lane an operation goes in through ``lane(op)``.
@@ -331,50 +341,72 @@ class TargetContext:
         return cls(tenant=tenant, run_id=run_id, target_ids=lookup, emit=emit, ids=ids)
 
 
-@runtime_checkable
-class Target(Protocol):
+class TargetBase(ABC):
     """An adapter that keeps one external service in step with the snapshot.
 
-    Built by ``from_config`` from ``[tenants.X.targets.NAME]`` plus the tenant's policy.
+    Every hook and capability a target may offer is declared here with its default, so the
+    engine asks and never probes: a new target subclasses this, sets ``kinds`` (and ``links``),
+    and writes :meth:`desired` and :meth:`apply`; everything else has a working default.
+    Built by :meth:`from_config` from ``[tenants.X.targets.NAME]`` plus the tenant's policy.
+    docs/adding-an-adapter.md, "The target", is the checklist.
     """
 
-    config_model: ClassVar[type[Any]]
-    record_types: ClassVar[Mapping[str, str]]
+    config_model: ClassVar[type[Any]] = object
+    """The pydantic model of the target's settings table (``from_config`` validates with it)."""
+    record_types: ClassVar[Mapping[str, str]] = {}
     """Which source record each object kind stands for (``person``, ``group`` or ``school``),
     and each link kind's child: how a support engineer's "explain" finds the record behind an
-    operation."""
-    field_limits: ClassVar[Mapping[str, Mapping[str, int]]]
+    operation, and which of a refused record's objects are held. Empty: nothing is held."""
+    field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = {}
     """The most characters the service takes in each source-model field it is sent, by record
     type and field (``{"person": {"given_name": 64}}``): longer values are blocking findings
-    (see :mod:`engine.limits`)."""
-    kinds: tuple[KindSpec, ...]
-    links: tuple[LinkSpec, ...]
-    rate_limit: RateLimit
-    consistency_window_s: float
+    (see :mod:`engine.limits`). Empty: no limit."""
+    reads_drift: ClassVar[bool] = False
+    """True when :meth:`refresh` reads the service to see changes made by hand (drift)."""
+
+    name: str = "target"
+    kinds: tuple[KindSpec, ...] = ()
+    links: tuple[LinkSpec, ...] = ()
+    rate_limit: RateLimit = RateLimit(writes=1_000_000, per_seconds=1.0)
+    """The service's published limit and how many batches may be in flight (per lane). The
+    executor bounds concurrency with it; pacing writes against the limit is the target's
+    client's work (it alone knows what each request really costs)."""
+    consistency_window_s: float = 0.0
     """How long an object the service has just made may stay hidden from :meth:`read_back`
     (its replication delay). A create in doubt is sent again only after this long with
     nothing found; ``0`` for a service that reads its own writes at once."""
 
     @classmethod
     def from_config(
-        cls, name: str, settings: Mapping[str, Any], policy: Any, secrets: SecretResolver
-    ) -> Target: ...
+        cls, name: str, settings: Mapping[str, Any], policy: TenantPolicy, secrets: SecretResolver
+    ) -> TargetBase:
+        """Build the target from its settings table and the tenant's policy."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from configuration")
 
+    @abstractmethod
     def desired(self, snapshot: Snapshot) -> DesiredState:
         """Map the snapshot to this target's desired state under the tenant's policy."""
-        ...
 
     async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
-        """Correct the mirror from the target (delta queries, periodic reads) to see drift."""
-        ...
+        """The mirror corrected from the target (what was changed by hand), for a target that
+        ``reads_drift``; the default trusts the mirror. The target only reports what it found:
+        whether drift is repaired or only reported is the runner's decision (policy ``drift``).
+        An object changed by hand keeps its row with the fingerprint :data:`DRIFTED`."""
+        return observed
+
+    def lane(self, op: Operation) -> str:
+        """The lane an operation goes in (``rate_limit.lanes``): work the target paces on its
+        own, so that slow work there never holds up the default lane (``""``)."""
+        return ""
 
     def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
-        """Group operations whose dependencies are met into the requests it will make."""
-        ...
+        """Group operations whose dependencies are met into the requests it will make; the
+        default sends each operation alone."""
+        return [Batch((op,), 1) for op in ready]
 
+    @abstractmethod
     async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
         """Apply one batch; one outcome per operation, in the batch's order."""
-        ...
 
     async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
         """The in-doubt look-up: did this operation take effect? Read the target to find out.
@@ -385,11 +417,18 @@ class Target(Protocol):
         answers ``DONE`` with its target id when it is there: the only way an item becomes
         done without an answer that proves it. ``None`` means not found (yet: a fresh object
         may stay hidden for ``consistency_window_s``); a ``RETRY`` outcome means the target
-        could not be read, so nothing is known; ``FATAL`` stops the run.
+        could not be read, so nothing is known; ``FATAL`` stops the run. The default finds
+        nothing: right only for a target that never answers ``IN_DOUBT``.
         """
-        ...
+        return None
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release connections; the runner calls it once the run is over."""
+        return None
+
+
+Target = TargetBase
+"""The type the engine asks for: any subclass of :class:`TargetBase`."""
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,29 @@ class Explanation:
 
 
 @dataclass(frozen=True)
+class PersonExport:
+    """Everything ESS holds about one person, for a data subject's request."""
+
+    tenant: str
+    key: str  # the person's source id
+    found_by: str  # source id, account name, or personnummer (through its keyed hash)
+    cached_record: dict[str, Any] | None  # the source's raw record as the cache keeps it
+    explanation: Explanation  # the index, findings, desired, observed and operations
+    audit: tuple[AuditView, ...]  # audit rows that name the person's source id
+
+
+@dataclass(frozen=True)
+class ApproverView:
+    """A customer approver of a gold tenant and the public key their approvals verify with."""
+
+    tenant: str
+    name: str
+    public_key: str
+    enrolled_at: datetime
+    enrolled_by: str
+
+
+@dataclass(frozen=True)
 class AuditView:
     id: int
     at: datetime

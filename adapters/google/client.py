@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from adapters.kit.http import HttpClient
+from adapters.kit.pacing import Pace, Pacer
 from adapters.kit.retry import parse_retry_after
 
 from .auth import DelegatedToken
@@ -55,6 +56,17 @@ class ListFailed(Exception):
         self.answer = answer
 
 
+@dataclass(frozen=True)
+class Quotas:
+    """Google's published quotas, calls per ``window_s`` (60 s; less only for a time-scaled
+    sandbox): the client paces itself under them rather than be throttled."""
+
+    classroom_per_user: int = 1200
+    classroom_per_project: int = 3000
+    directory_per_user: int = 2400
+    window_s: float = 60.0
+
+
 @dataclass
 class ClientStats:
     calls: int = 0  # each call, a batch part included, as the quotas count
@@ -73,6 +85,7 @@ class GoogleClient:
         *,
         batch_url: str | None = None,
         not_found_schedule_s: Sequence[float] = NOT_FOUND_SCHEDULE_S,
+        quotas: Quotas | None = None,
     ) -> None:
         if not tokens:
             raise ValueError("at least one admin subject is needed")
@@ -84,6 +97,23 @@ class GoogleClient:
         self._turn = itertools.cycle(range(len(self.tokens)))
         self.not_found_schedule_s = tuple(not_found_schedule_s)
         self._held_until: dict[tuple[Api, int], float] = {}
+        self.quotas = quotas
+        self._pacers: dict[tuple[Api, int] | Api, Pacer] = {}
+
+    def _pace(self, key: tuple[Api, int], calls: int) -> Pace | None:
+        """What a request of ``calls`` calls costs: each call counts against its admin
+        subject's quota and, for Classroom, the project's (reads too, as Google counts)."""
+        q = self.quotas
+        if q is None:
+            return None
+        api = key[0]
+        per_user = q.classroom_per_user if api == "classroom" else q.directory_per_user
+        mine = self._pacers.setdefault(key, Pacer(per_user, q.window_s))
+        costs = [(mine, calls)]
+        if api == "classroom":
+            project = self._pacers.setdefault(api, Pacer(q.classroom_per_project, q.window_s))
+            costs.append((project, calls))
+        return Pace(costs=tuple(costs), holds=mine)
 
     async def _pick(self, api: Api) -> _Gate:
         """The next admin subject, once its throttle for ``api`` has run out: Google counts
@@ -96,6 +126,9 @@ class GoogleClient:
     def _hold(self, key: tuple[Api, int], retry_after: float | None) -> None:
         if retry_after is None or retry_after <= 0:
             return
+        pacer = self._pacers.get(key)
+        if pacer is not None:
+            pacer.hold(retry_after)
         until = time.monotonic() + retry_after
         self._held_until[key] = max(self._held_until.get(key, 0.0), until)
 
@@ -125,6 +158,7 @@ class GoogleClient:
             headers={"Content-Type": "application/json"} if call.body is not None else None,
             auth=token,
             observe=token.observe,
+            pace=self._pace(token.key, 1),
         )
         body = resp.json() if resp.content else None
         return Answer(resp.status_code, body, classify(resp.status_code, body, fresh=fresh))
@@ -196,6 +230,7 @@ class GoogleClient:
             idempotent=False,
             auth=token,  # the envelope's header: the last look at the subject's throttle
             observe=token.observe,
+            pace=self._pace(token.key, len(chunk)),
         )
         if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith(
             "multipart/"

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from engine.links import LinkSet
-from engine.target import MirrorObject, ObservedState
+from engine.target import DRIFTED, MirrorObject, ObservedState
 
 from . import calls
 from .client import GoogleClient
 from .mapping import COURSE, COURSE_STUDENT, COURSE_TEACHER, USER
 
-DRIFTED = "drifted"
 USER_FIELDS = (
     "users(id,primaryEmail,suspended,name(givenName,familyName),orgUnitPath),nextPageToken"
 )

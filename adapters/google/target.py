@@ -30,13 +30,14 @@ from engine.target import (
     ObservedState,
     Outcome,
     RateLimit,
+    TargetBase,
     TargetContext,
 )
 
 from . import calls
 from .auth import DelegatedToken, GoogleTenantError
 from .calls import ApiCall
-from .client import BATCH_LIMITS, GoogleClient, ListFailed
+from .client import BATCH_LIMITS, GoogleClient, ListFailed, Quotas
 from .config import GoogleConfig
 from .drift import read_drift
 from .errors import Kind
@@ -68,7 +69,7 @@ def kind_specs(policy: Any) -> tuple[KindSpec, ...]:
     )
 
 
-class GoogleTarget:
+class GoogleTarget(TargetBase):
     """One Google Workspace for Education domain."""
 
     config_model: ClassVar[type[Any]] = GoogleConfig
@@ -79,6 +80,7 @@ class GoogleTarget:
         COURSE_STUDENT: "person",
     }
     field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = FIELD_LIMITS
+    reads_drift: ClassVar[bool] = True
 
     def __init__(self, name: str, config: GoogleConfig, policy: Any, client: GoogleClient) -> None:
         self.name = name
@@ -110,9 +112,9 @@ class GoogleTarget:
         return self._desired
 
     async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
-        """The mirror corrected from Google (:mod:`adapters.google.drift`); repaired or only
-        reported, per the tenant's drift policy. A list that cannot be read whole leaves the
-        mirror as it is."""
+        """The mirror as Google has it now (:mod:`adapters.google.drift`); whether it is
+        repaired is the runner's decision (policy ``drift``). A list that cannot be read whole
+        leaves the mirror as it is."""
         try:
             corrected, report = await read_drift(self.client, observed)
         except (ListFailed, NoAnswer, GoogleTenantError) as exc:
@@ -120,12 +122,7 @@ class GoogleTarget:
             return observed
         if not report.any:
             return observed
-        if str(getattr(self.policy, "drift", "repair")) == "report":
-            ctx.emit(
-                "warning", f'drift: {report.summary()} (policy drift = "report": left as it is)'
-            )
-            return observed
-        ctx.emit("warning", f"drift: {report.summary()}; this run repairs it")
+        ctx.emit("warning", f"drift: {report.summary()}")
         return corrected
 
     # batching and applying ---------------------------------------------------------------
@@ -356,4 +353,9 @@ def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
     http = HttpClient(
         timeout_s=config.timeout_s, verify=verify, max_connections=config.max_concurrency * 4
     )
-    return GoogleClient(config.root_url, tokens, http, batch_url=config.batch_url)
+    quotas = Quotas(
+        classroom_per_user=config.classroom_per_user_per_min,
+        classroom_per_project=config.classroom_per_project_per_min,
+        window_s=config.quota_window_s,
+    )
+    return GoogleClient(config.root_url, tokens, http, batch_url=config.batch_url, quotas=quotas)

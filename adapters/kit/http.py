@@ -9,7 +9,12 @@ What it retries, and why:
   (GET, HEAD, OPTIONS, PUT, DELETE, or a caller that says so): a create answered with a 5xx
   or no answer at all may have taken effect, and only the engine, which can look the object
   up by its natural key first, may decide to send it again;
-- every wait honours the service's Retry-After, otherwise exponential backoff with full jitter.
+- every wait honours the service's Retry-After, otherwise exponential backoff with full jitter;
+- a request given a :class:`~adapters.kit.pacing.Pace` waits for its pacers before every
+  attempt (its cost against the service's published limits), and a 429 holds every sender of
+  the throttled scope until the Retry-After has passed;
+- at most ``max_connections`` requests are on the wire at once; the rest wait here, never in
+  the connection pool, whose time-out would look like a request that may have arrived.
 
 When the attempts run out the last answer is returned (or :class:`NoAnswer` raised), and the
 adapter says what it means in its own words.
@@ -25,6 +30,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
+from adapters.kit.pacing import Pace
 from adapters.kit.retry import TRANSIENT_STATUS, Backoff, parse_retry_after
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -92,6 +98,8 @@ class HttpClient:
         self.backoff = backoff or Backoff()
         self.auth = auth
         self.stats = HttpStats()
+        self.timeout_s = timeout_s
+        self._slots = asyncio.Semaphore(max(1, max_connections))
         options: dict[str, Any] = {}
         if transport is not None:
             options["transport"] = transport
@@ -122,29 +130,35 @@ class HttpClient:
         idempotent: bool | None = None,
         timeout_s: float | None = None,
         auth: TokenSource | None = None,
+        pace: Pace | None = None,
+        attempts: int | None = None,
         observe: Callable[[httpx.Response], None] | None = None,
     ) -> httpx.Response:
         """Send with the kit's retry rules; returns the last answer, or raises
         :class:`NoAnswer`. ``where`` names the request in messages (never a secret);
-        ``auth`` overrides the client's credentials for this request; ``observe`` sees every
-        answer, those the kit answers itself by sending again included (a 429's Retry-After
-        may hold other requests than this one)."""
+        ``auth`` overrides the client's credentials for this request; ``pace`` says what it
+        costs against which pacers; ``attempts`` overrides the backoff's (``1``: only the
+        fresh token after a 401, nothing else sent again); ``observe`` sees every answer,
+        those the kit answers itself by sending again included (a 429's Retry-After may hold
+        other requests than this one)."""
         safe = method.upper() in IDEMPOTENT if idempotent is None else idempotent
         auth = auth or self.auth
         policy = self.backoff
+        tries = policy.attempts if attempts is None else max(1, attempts)
         refreshed = False
         attempt = 0
         query = _query(params)
         while True:
-            last = attempt >= policy.attempts - 1
+            last = attempt >= tries - 1
             hdrs = dict(headers or {})
             if auth is not None:
                 hdrs["Authorization"] = await auth.header()
             self.stats.requests += 1
             try:
-                resp = await self.client.request(
+                resp = await self._send(
                     method,
                     url,
+                    pace,
                     params=query,
                     data=data,
                     content=content,
@@ -179,15 +193,36 @@ class HttpClient:
                 continue
             if status not in TRANSIENT_STATUS:
                 return resp
-            if status == 429:
-                self.stats.throttled += 1
             retry_after = resp.headers.get("Retry-After")
             wait = parse_retry_after(retry_after)
+            if status == 429:
+                self.stats.throttled += 1
+                if pace is not None:
+                    pace.throttled(wait)
             too_long = wait is not None and wait > policy.retry_after_cap_s
             if last or too_long or not (safe or status == 429):
                 return resp
             await self._wait(attempt, retry_after)
             attempt += 1
+
+    async def _send(
+        self, method: str, url: str, pace: Pace | None, **options: Any
+    ) -> httpx.Response:
+        """One attempt: inside the pacers' windows, and with a free slot."""
+        if pace is None:
+            async with self._slots:
+                return await self.client.request(method, url, **options)
+        await pace.acquire()
+        late = 0.0
+        try:
+            async with self._slots:
+                return await self.client.request(method, url, **options)
+        except httpx.TimeoutException:
+            timeout = options.get("timeout")
+            late = timeout if isinstance(timeout, int | float) else self.timeout_s
+            raise  # the service may still be working on it: it counts a while longer
+        finally:
+            pace.settle(late)
 
     async def _wait(self, attempt: int, retry_after: str | None) -> None:
         self.stats.retries += 1

@@ -16,10 +16,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.kit.coalesce import Gatherer
+from adapters.kit.outcomes import SAFE_TO_RESEND
+
 from .client import WRITE_METHODS, GraphClient
-from .errors import SAFE_TO_RESEND, GraphResponse
+from .errors import GraphResponse
 
 MAX_BATCH = 20
+
+
+def adds_references(body: Any) -> bool:
+    """Whether a request body binds references (``members@odata.bind``): it adds, whatever its
+    method says."""
+    return isinstance(body, dict) and any(k.endswith("@odata.bind") for k in body)
+
+
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
 
 
@@ -33,6 +44,12 @@ class SubRequest:
     body: Any = None
     depends_on: tuple[str, ...] = ()
     write_units: int | None = None  # default: 1 for a write, 0 for a read
+
+    @property
+    def resendable(self) -> bool:
+        """Safe to send twice: a method that sets rather than adds, and no reference bound (a
+        PATCH with ``members@odata.bind`` adds; sent twice, Graph refuses it as existing)."""
+        return self.method in SAFE_TO_RESEND and not adds_references(self.body)
 
     @property
     def units(self) -> int:
@@ -138,7 +155,7 @@ def _again(req: SubRequest, resp: GraphResponse) -> bool:
     request that is safe to send twice."""
     if resp.status == 429:
         return True
-    return resp.status in TRANSIENT and req.method in SAFE_TO_RESEND
+    return resp.status in TRANSIENT and req.resendable
 
 
 def _without_done_deps(req: SubRequest, run: BatchRun) -> SubRequest:
@@ -186,14 +203,13 @@ async def _send_envelope(
 
 class Coalescer:
     """Gathers the requests that concurrent operations make in the same moment into $batch
-    envelopes, so each operation's logic reads as plain sequential calls."""
+    envelopes (the kit's :class:`~adapters.kit.coalesce.Gatherer`), so each operation's
+    logic reads as plain sequential calls."""
 
     def __init__(self, client: GraphClient, *, max_rounds: int = 4) -> None:
         self._client = client
         self._max_rounds = max_rounds
-        self._pending: list[tuple[list[SubRequest], asyncio.Future[list[GraphResponse]]]] = []
-        self._collecting = False  # a flush is scheduled and has not taken the pending list yet
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._gatherer: Gatherer[SubRequest, GraphResponse] = Gatherer(self._send)
         self._seq = 0
         self.envelopes = 0
 
@@ -212,34 +228,9 @@ class Coalescer:
             self._seq += 1
             deps = (reqs[-1].id,) if chain and reqs else ()
             reqs.append(SubRequest(str(self._seq), method, url, body, deps, units))
-        fut: asyncio.Future[list[GraphResponse]] = asyncio.get_running_loop().create_future()
-        self._pending.append((reqs, fut))
-        if not self._collecting:
-            self._collecting = True
-            task = asyncio.create_task(self._flush())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return await fut
+        return await self._gatherer.ask(reqs)
 
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let every operation that is ready make its request first
-        await asyncio.sleep(0)
-        pending, self._pending = self._pending, []
-        self._collecting = False
-        if not pending:
-            return
-        try:
-            run = await run_requests(
-                self._client,
-                [r for reqs, _ in pending for r in reqs],
-                max_rounds=self._max_rounds,
-            )
-        except Exception as exc:  # handed to every waiting operation
-            for _, fut in pending:
-                if not fut.done():
-                    fut.set_exception(exc)
-            return
+    async def _send(self, requests: list[SubRequest]) -> list[GraphResponse]:
+        run = await run_requests(self._client, requests, max_rounds=self._max_rounds)
         self.envelopes += run.envelopes
-        for reqs, fut in pending:
-            if not fut.done():
-                fut.set_result([run.responses[r.id] for r in reqs])
+        return [run.responses[r.id] for r in requests]

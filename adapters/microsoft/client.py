@@ -1,30 +1,33 @@
-"""One async HTTP client for Graph: auth header, pacing, Retry-After, paging, transient retries.
+"""Graph over the kit's HTTP client: auth header, pacing, Retry-After, paging.
 
-Every request goes through :meth:`GraphClient.send`, which waits for the write window (writes
-only), sends, and tries again only what is safe to: once after a refused token (401, with a new
-token), after a 429 (Graph throttled it before doing anything), and a read (GET) that met a 5xx
-or a timeout. A write that met a 5xx or a timeout goes back for classification: whether and
-when it is sent again is the executor's decision (a create may have taken effect, and is read
-back first). Reads are never paced, but do respect a Retry-After gate of the write scope so a
-throttled client goes quiet as Graph asks.
+Every request goes through :meth:`GraphClient.send`, which hands it to the kit's
+:class:`~adapters.kit.http.HttpClient` with Graph's costs: a write waits for the directory
+write window (a $batch costs its inner writes), a team creation for the team window too, and a
+read waits out a Retry-After of the write scope so a throttled client goes quiet as Graph asks.
+The kit's rules decide what is sent again: once after a refused token (401, with a new token),
+after a 429 (Graph throttled it before doing anything), a request that never reached Graph, and
+a read (GET) that met a 5xx or a timeout. A write that met a 5xx or a timeout goes back for
+classification: whether and when it is sent again is the executor's decision (a create may
+have taken effect, and is read back first). Graph's own shapes stay here: :class:`GraphResponse`
+and its error bodies, $batch (adapters/microsoft/batch.py) and @odata.nextLink paging.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
 import ssl
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
 
-from .auth import AuthError, TokenProvider
+from adapters.kit.http import HttpClient, HttpStats, NoAnswer
+from adapters.kit.pacing import Pace, Pacer
+from adapters.kit.retry import Backoff
+
+from .auth import AuthError
 from .errors import GraphResponse
-from .pacing import WriteWindow
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
@@ -34,24 +37,34 @@ class GraphUnavailable(Exception):
     """Graph could not be reached at all (connection refused, TLS, DNS)."""
 
 
-@dataclass
-class ClientStats:
-    """What this client sent: requests, write units, 429s seen, retries made."""
+class AccessTokens(Protocol):
+    """What the client needs of Graph's credentials (:class:`~.auth.TokenProvider`)."""
 
-    requests: int = 0
-    write_units: int = 0
-    throttled: int = 0
-    retries: int = 0
-    by_status: dict[int, int] = field(default_factory=dict)
+    async def token(self) -> str: ...
+
+    def invalidate(self) -> None: ...
+
+
+class BearerTokens:
+    """The kit's token source over Graph's access tokens."""
+
+    def __init__(self, tokens: AccessTokens) -> None:
+        self.tokens = tokens
+
+    async def header(self) -> str:
+        return f"Bearer {await self.tokens.token()}"
+
+    def invalidate(self) -> None:
+        self.tokens.invalidate()
 
 
 class GraphClient:
-    """Graph over one pooled ``httpx.AsyncClient``; relative URLs resolve against ``graph_url``."""
+    """Graph over one pooled kit client; relative URLs resolve against ``graph_url``."""
 
     def __init__(
         self,
         graph_url: str,
-        tokens: TokenProvider,
+        tokens: AccessTokens,
         *,
         verify: str | bool = True,
         timeout_s: float = 30.0,
@@ -65,27 +78,31 @@ class GraphClient:
         self.graph_url = graph_url.rstrip("/")
         self._origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.graph_url))
         self.tokens = tokens
-        self.writes = WriteWindow(write_limit, write_window_s)
-        self.team_creates = WriteWindow(max(1, int(team_per_second)), 1.0, headroom=0.1)
-        self._sem = asyncio.Semaphore(max_concurrency * 2)
-        self._retries = max_transport_retries
+        self.writes = Pacer(write_limit, write_window_s)
+        self.team_creates = Pacer(max(1, int(team_per_second)), 1.0, headroom=0.1)
         self._timeout_s = timeout_s
-        self._rng = random.Random()
-        self.stats = ClientStats()
-        limits = httpx.Limits(max_connections=max_concurrency * 2 + 2)
+        self.write_units = 0
         tls: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
         )
-        self._http = httpx.AsyncClient(
+        self.http = HttpClient(
+            timeout_s=timeout_s,
             verify=tls,
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-            limits=limits,
-            transport=transport,
+            backoff=Backoff(attempts=max_transport_retries + 1, base_s=0.5, cap_s=8.0),
+            auth=BearerTokens(tokens),
             headers={"Accept": "application/json", "x-ms-throttle-priority": "low"},
+            max_connections=max_concurrency * 2,
+            transport=transport,
         )
+        self._http = self.http.client
+
+    @property
+    def stats(self) -> HttpStats:
+        """What this client sent: requests, retries, 429s seen, answers by status."""
+        return self.http.stats
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self.http.aclose()
 
     def url(self, path: str) -> str:
         if path.startswith("https://") or path.startswith("http://"):
@@ -117,83 +134,47 @@ class GraphClient:
         team_create: bool = False,
         retry_transient: bool = True,
     ) -> GraphResponse:
-        """One request, paced, and sent again after a 401 (new token), a 429, or a 5xx or
-        timeout of a read; ``retry_transient=False`` leaves 429s and read failures to the
-        caller too.
+        """One request, paced, and sent again by the kit's rules; ``retry_transient=False``
+        leaves 429s and read failures to the caller too (only the fresh token after a 401).
 
         ``write_units`` overrides how many directory writes the request costs (a $batch costs
         its inner writes, a bind PATCH costs one). Returns the last answer; raises
         :class:`AuthError` (tenant-level) or :class:`GraphUnavailable`.
         """
         units = write_units if write_units is not None else (1 if method in WRITE_METHODS else 0)
-        attempt = 0
-        refreshed = False
-        while True:
-            resp = await self._paced(method, path, json, headers, units, team_create)
-            self.stats.requests += 1
-            self.stats.write_units += units
-            self.stats.by_status[resp.status] = self.stats.by_status.get(resp.status, 0) + 1
-            if resp.status == 401 and not refreshed:
-                refreshed = True
-                self.tokens.invalidate()
-                continue
-            if resp.status == 429:
-                self.stats.throttled += 1
-                self._hold(resp, team_create)
-            if not retry_transient or not _safe_again(method, resp) or attempt >= self._retries:
-                return resp
-            attempt += 1
-            self.stats.retries += 1
-            await self._backoff(resp, attempt, team_create)
-
-    async def _paced(
-        self,
-        method: str,
-        path: str,
-        json: Any,
-        headers: Mapping[str, str] | None,
-        units: int,
-        team_create: bool,
-    ) -> GraphResponse:
-        """One attempt inside the write window (and the team window for a team creation)."""
-        team_units = 1 if team_create else 0
-        await self.team_creates.acquire(team_units)
-        late = 0.0
-        try:
-            await self.writes.acquire(units)
-            try:
-                resp = await self._once(method, path, json, headers)
-                if resp.error_code == "ClientTimeout":
-                    late = self._timeout_s  # Graph may still be working through it
-            finally:
-                self.writes.settle(units, later_s=late)
-        finally:
-            self.team_creates.settle(team_units, later_s=late)
-        return resp
-
-    def _hold(self, resp: GraphResponse, team_create: bool) -> None:
-        wait = resp.retry_after if resp.retry_after is not None else 5.0
-        (self.team_creates if team_create else self.writes).hold(wait)
+        self.write_units += units
+        pace = Pace(
+            ((self.team_creates, 1 if team_create else 0), (self.writes, units)),
+            holds=self.team_creates if team_create else self.writes,
+        )
+        return await self._request(
+            method, path, json, headers, pace, None if retry_transient else 1
+        )
 
     def hold_for(self, resp: GraphResponse, *, team_create: bool = False) -> None:
         """Honour the Retry-After of an inner $batch answer for every sender of its scope."""
         if resp.status == 429:
             self.stats.throttled += 1
-            self._hold(resp, team_create)
-
-    async def _backoff(self, resp: GraphResponse, attempt: int, team_create: bool) -> None:
-        if resp.status == 429:
-            return  # the gate already holds every sender until Retry-After has passed
-        if resp.retry_after is not None:
-            await asyncio.sleep(resp.retry_after)
-            return
-        await asyncio.sleep(self._rng.uniform(0, min(8.0, 0.5 * 2**attempt)))
+            wait = resp.retry_after if resp.retry_after is not None else 5.0
+            (self.team_creates if team_create else self.writes).hold(wait)
 
     async def _once(
         self, method: str, path: str, json: Any, headers: Mapping[str, str] | None
     ) -> GraphResponse:
-        token = await self.tokens.token()
-        hdrs = {"Authorization": f"Bearer {token}"}
+        """One attempt, outside the pacers (a second client of the same app, in tests and
+        the benchmark's naive client)."""
+        return await self._request(method, path, json, headers, None, 1)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        pace: Pace | None,
+        attempts: int | None,
+    ) -> GraphResponse:
+        hdrs: dict[str, str] = {}
         content = None
         if json is not None:
             content = orjson.dumps(json)
@@ -203,20 +184,27 @@ class GraphClient:
         # a $batch envelope answers after up to 20 requests: give it more time than one request
         timeout = self._timeout_s * (3 if path.endswith("$batch") else 1)
         try:
-            async with self._sem:
-                r = await self._http.request(
-                    method, self.url(path), content=content, headers=hdrs, timeout=timeout
-                )
-        except httpx.TimeoutException:
-            return GraphResponse(
-                504, _error("ClientTimeout", f"no answer within {timeout:.0f} s"), {}
+            r = await self.http.request(
+                method,
+                self.url(path),
+                f"{method} {path.split('?', 1)[0]}",
+                content=content,
+                headers=hdrs,
+                idempotent=method == "GET",  # Graph: only a read is sent again after a 5xx
+                timeout_s=timeout,
+                pace=pace,
+                attempts=attempts,
             )
-        except httpx.TransportError as exc:
-            if isinstance(exc, httpx.ConnectError):
+        except NoAnswer as exc:
+            if exc.kind == "unreachable":
                 raise GraphUnavailable(
-                    f"cannot connect to Graph at {self.graph_url} ({type(exc).__name__})"
+                    f"cannot connect to Graph at {self.graph_url} ({type(exc.cause).__name__})"
                 ) from None
-            return GraphResponse(503, _error("TransportError", type(exc).__name__), {})
+            if exc.kind == "timeout":
+                return GraphResponse(
+                    504, _error("ClientTimeout", f"no answer within {timeout:.0f} s"), {}
+                )
+            return GraphResponse(503, _error("TransportError", type(exc.cause).__name__), {})
         body: Any = None
         if r.content:
             try:
@@ -250,12 +238,6 @@ class PageError(Exception):
         super().__init__(f"GET {url.split('?', 1)[0]} answered {resp.status} {resp.error_code}")
         self.url = url
         self.resp = resp
-
-
-def _safe_again(method: str, resp: GraphResponse) -> bool:
-    """A 429 was refused before Graph did anything; a read may be sent again after anything
-    transient. A write that met a 5xx or a timeout may have taken effect: not here."""
-    return resp.status == 429 or (method == "GET" and resp.status in TRANSIENT)
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

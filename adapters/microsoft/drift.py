@@ -2,9 +2,10 @@
 
 The mirror says what ESS wrote; this reads what is there now for the objects people touch by
 hand: accounts (disabled, re-enabled, renamed, deleted), class groups (renamed, deleted) and
-their members and owners (added, removed). With
-``drift = "repair"`` the corrected observed state goes to the planner, which plans the repair;
-with ``"report"`` the differences are only written to the run log.
+their members and owners (added, removed). The
+corrected observed state goes back to the runner, which applies the tenant's drift policy
+(engine/drift.py): with ``drift = "repair"`` the planner plans the repair; with ``"report"``
+the differences are only written to the run log.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.links import EMPTY_LINKS, LinkSet
-from engine.target import MirrorObject, ObservedState, attrs_fingerprint, attrs_of
+from engine.target import DRIFTED, MirrorObject, ObservedState, attrs_fingerprint, attrs_of
 
 from .batch import Coalescer
 from .client import GraphClient, PageError
@@ -202,7 +203,7 @@ async def _user_drift(
                 table[key] = replace(m, suspended_at=None)
         elif not enabled or (name is not None and found.get("displayName") != name):
             report.users_changed.append(key)
-            table[key] = replace(m, fingerprint="drifted")
+            table[key] = replace(m, fingerprint=DRIFTED)
     if not (report.users_changed or report.users_deleted):
         return observed
     gone = set(report.users_deleted)

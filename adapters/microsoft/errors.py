@@ -79,17 +79,9 @@ ALREADY_PROVISIONED = "already provisioned"
 NOT_A_CLASS = "does not belong to a class"
 REFERENCED_MISSING = ("do not exist", "does not exist", "not present")
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-UNANSWERED_STATUS = frozenset({408, 500, 502, 503, 504})
-"""Errors and timeouts (ours are answered 504 ``ClientTimeout``) that say nothing of whether
-Graph carried the request out: unlike a 429, which Graph answers before it does anything."""
-SAFE_TO_RESEND = frozenset({"GET", "PUT", "PATCH", "DELETE"})
-"""Methods whose request, sent twice, leaves Graph as sent once. A POST creates (a school, a
-user, a class, a team) or adds a reference: sent twice it may make two objects."""
-
-
-def unanswered_write(resp: GraphResponse, method: str) -> bool:
-    """A POST that got an error or a timeout instead of an answer: it may have taken effect."""
-    return method not in SAFE_TO_RESEND and resp.status in UNANSWERED_STATUS
+# Which answers leave a write in doubt, and which methods are safe to send twice, are the
+# kit's (adapters/kit/outcomes.py): a Graph POST creates (a school, a user, a class, a team) or
+# adds a reference, and sent twice it may make two objects.
 
 
 def permission_for(method: str, url: str) -> str:

@@ -121,7 +121,7 @@ async def bind(rt: Runtime, cid: str, refs: list[_Ref]) -> dict[int, Outcome]:
                     out[op.seq] = rt.outcome(op, resp, "PATCH", url, fresh=True)
         else:
             for op in ch:
-                out[op.seq] = rt.outcome(op, resp, "PATCH", url, fresh=True)
+                out[op.seq] = rt.outcome(op, resp, "PATCH", url, fresh=True, adds=True)
     if retry_existing:
         out.update(await _bind_missing(rt, cid, retry_existing))
     if split:
@@ -181,7 +181,7 @@ async def _bind_missing(rt: Runtime, cid: str, refs: list[_Ref]) -> dict[int, Ou
     answers = await rt.calls.call_many(calls, chain=True)
     for ch, resp in zip(chunks, answers, strict=True):
         for r, _ in ch:
-            out[r.op.seq] = rt.outcome(r.op, resp, "PATCH", url, fresh=True)
+            out[r.op.seq] = rt.outcome(r.op, resp, "PATCH", url, fresh=True, adds=True)
     return out
 
 

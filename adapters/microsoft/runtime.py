@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from adapters.kit.outcomes import unanswered_write
 from engine.findings import Finding, Severity
 from engine.links import EMPTY_LINKS
 from engine.plan import Operation
@@ -13,7 +14,7 @@ from engine.target import DesiredState, Outcome, TargetContext
 from .batch import Coalescer
 from .client import GraphClient
 from .config import MicrosoftConfig
-from .errors import Classified, GraphResponse, Verdict, classify, unanswered_write
+from .errors import Classified, GraphResponse, Verdict, classify
 
 ORIGIN = "microsoft"
 RECORD_TYPES = {
@@ -90,11 +91,13 @@ class Runtime:
         *,
         target_id: str | None = None,
         fresh: bool = False,
+        adds: bool = False,
     ) -> Outcome:
-        """The outcome of one answer for one operation; a POST that met a 5xx or a timeout is
-        in doubt (it may have taken effect), never simply retried."""
+        """The outcome of one answer for one operation; a POST (or a request that ``adds``,
+        such as a PATCH binding members) that met a 5xx or a timeout is in doubt (it may have
+        taken effect), never simply retried."""
         c = classify(resp, method, url, fresh=fresh)
-        if unanswered_write(resp, method):
+        if unanswered_write(resp.status, method, resendable=False if adds else None):
             return Outcome.in_doubt(c.reason, f"{method} {url.split('?', 1)[0]}: {c.message}")
         return outcome_of(op, c, target_id)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
+from engine.config import TenantPolicy
 from engine.model import Snapshot
 from engine.plan import Action, Operation
 from engine.roster import RosterPolicy
@@ -25,6 +26,7 @@ from engine.target import (
     ObservedState,
     Outcome,
     RateLimit,
+    TargetBase,
     TargetContext,
 )
 
@@ -57,22 +59,19 @@ TEAMS_LANE = "teams"
 TEAM_BATCHES_IN_FLIGHT = 2  # 200 teams at a time: the creation limit, not this, sets the pace
 
 
-def kind_specs(config: MicrosoftConfig, policy: Any) -> tuple[KindSpec, ...]:
+def kind_specs(config: MicrosoftConfig, policy: TenantPolicy) -> tuple[KindSpec, ...]:
     """Kinds in creation order, with retirement from the tenant's policy."""
-    grace = int(getattr(policy, "suspend_grace_days", 30))
-    class_end = str(getattr(policy, "class_end", "archive"))
-    class_retire = {"archive": "archive", "keep": "keep", "delete": "delete"}[class_end]
-    if class_end == "archive":
-        team_retire = "archive" if config.team_archive_on_end else "keep"
-    else:
-        team_retire = class_retire
+    class_retire = policy.class_end
+    team_retire: Literal["archive", "keep", "delete"] = class_retire
+    if class_retire == "archive" and not config.team_archive_on_end:
+        team_retire = "keep"
     kinds = [
         KindSpec("school", 1, retire="keep"),
-        KindSpec("user", 2, retire="suspend", grace_days=grace),
-        KindSpec("class", 3, retire=class_retire),  # type: ignore[arg-type]
+        KindSpec("user", 2, retire="suspend", grace_days=policy.suspend_grace_days),
+        KindSpec("class", 3, retire=class_retire),
     ]
     if config.create_teams:
-        kinds.append(KindSpec("team", 4, retire=team_retire, depends_on=("class",)))  # type: ignore[arg-type]
+        kinds.append(KindSpec("team", 4, retire=team_retire, depends_on=("class",)))
     return tuple(kinds)
 
 
@@ -84,7 +83,7 @@ LINK_SPECS = (
 )
 
 
-class MicrosoftTarget:
+class MicrosoftTarget(TargetBase):
     """One Microsoft 365 Education tenant."""
 
     config_model: ClassVar[type[Any]] = MicrosoftConfig
@@ -98,13 +97,14 @@ class MicrosoftTarget:
         "class.member": "person",
         "class.teacher": "person",
     }
+    reads_drift: ClassVar[bool] = True
     field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = FIELD_LIMITS
 
     def __init__(
         self,
         name: str,
         config: MicrosoftConfig,
-        policy: Any,
+        policy: TenantPolicy,
         client: GraphClient,
     ) -> None:
         self.name = name
@@ -124,7 +124,7 @@ class MicrosoftTarget:
 
     @classmethod
     def from_config(
-        cls, name: str, settings: Mapping[str, Any], policy: Any, secrets: SecretResolver
+        cls, name: str, settings: Mapping[str, Any], policy: TenantPolicy, secrets: SecretResolver
     ) -> MicrosoftTarget:
         config = MicrosoftConfig.model_validate(dict(settings))
         return cls(name, config, policy, build_client(config, secrets))
@@ -137,6 +137,8 @@ class MicrosoftTarget:
         return state
 
     async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
+        """The mirror as Microsoft 365 has it now; whether it is repaired is the runner's
+        decision (policy ``drift``), not this target's."""
         try:
             corrected, report = await read_drift(self.client, observed, self.memory)
         except (AuthError, GraphUnavailable) as exc:
@@ -150,12 +152,7 @@ class MicrosoftTarget:
             )
         if not report.any:
             return observed
-        if str(getattr(self.policy, "drift", "repair")) == "report":
-            ctx.emit(
-                "warning", f'drift: {report.summary()} (policy drift = "report": left as it is)'
-            )
-            return observed
-        ctx.emit("warning", f"drift: {report.summary()}; this run repairs it")
+        ctx.emit("warning", f"drift: {report.summary()}")
         return corrected
 
     # batching and applying ---------------------------------------------------------------

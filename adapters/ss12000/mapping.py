@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import groupby
 from operator import attrgetter, itemgetter
@@ -28,6 +28,7 @@ import msgspec
 
 from adapters.ss12000 import records as r
 from adapters.ss12000 import vocabulary as v
+from engine.civic_hash import CivicHash, drop
 from engine.findings import Finding, Severity
 from engine.model import (
     Group,
@@ -46,7 +47,6 @@ from engine.model import (
     make_group,
     make_person,
 )
-from engine.personnummer import looks_like
 
 ORIGIN = "ss12000"
 INVALID = "ss12000.invalid_record"
@@ -241,8 +241,15 @@ _HANDLERS = {
 class Collector:
     """Gathers SS 12000 records of one read and builds the snapshot from them."""
 
-    def __init__(self, today: date, *, activity_name_is_subject: bool = False) -> None:
+    def __init__(
+        self,
+        today: date,
+        *,
+        activity_name_is_subject: bool = False,
+        civic_hash: CivicHash = drop,
+    ) -> None:
         self.today = today
+        self._civic_hash = civic_hash  # a personnummer is kept only as its keyed hash
         self._subject_from_name = activity_name_is_subject
         self._dates = _Dates()
         self._orgs: dict[str, _Org] = {}
@@ -459,6 +466,11 @@ class Collector:
         entity, as :data:`~adapters.ss12000.vocabulary.ENTITIES` lists them."""
         for entity in part.entities:
             self._stores[entity].update(part.stores[entity])
+        if "persons" in part.entities:  # a helper keeps civic numbers as read: hash them here
+            persons = self._persons
+            for rid, p in part.stores["persons"].items():
+                if p.civic_no is not None:
+                    persons[rid] = replace(p, civic_no=self._civic_hash(p.civic_no))
         self._enrolments.update(part.enrolments)
         theirs = {v.KIND[e] for e in part.entities}
         findings: dict[tuple[str, str], Finding] = {}
@@ -523,10 +535,12 @@ class Collector:
                 known or v.PROTECTION[_enum(marking, v.SECURITY_MARKINGS, "securityMarking")]
             )
         civic: str | None = None
+        raw: str | None = None
         if rec.civic_no is not None:
-            civic = rec.civic_no.value
-            if civic is None:
+            raw = rec.civic_no.value
+            if raw is None:
                 raise _Bad("civicNo.value", "is missing or not a string")
+            civic = self._civic_hash(raw)
         emails: list[str] = []
         for i, e in enumerate(rec.emails or ()):
             if e.value is None:
@@ -543,7 +557,7 @@ class Collector:
                 raise _Bad(f"externalIdentifiers[{i}].value", "is missing or not a string")
             if context is None:
                 raise _Bad(f"externalIdentifiers[{i}].context", "is missing or not a string")
-            if value == civic or looks_like(value):
+            if value == raw or r.holds_civic(value):
                 continue  # a personnummer never leaves ESS, whatever field it hides in
             ext.append((context, value))
         enrolments = [self._enrolment(e, i) for i, e in enumerate(rec.enrolments or ())]
@@ -1079,10 +1093,14 @@ class Collector:
 
 
 def map_records(
-    records: Mapping[str, Iterable[Any]], today: date, *, activity_name_is_subject: bool = False
+    records: Mapping[str, Iterable[Any]],
+    today: date,
+    *,
+    activity_name_is_subject: bool = False,
+    civic_hash: CivicHash = drop,
 ) -> MapResult:
     """Map whole lists of SS 12000 objects (as parsed JSON) in one call."""
-    c = Collector(today, activity_name_is_subject=activity_name_is_subject)
+    c = Collector(today, activity_name_is_subject=activity_name_is_subject, civic_hash=civic_hash)
     for entity in v.ENTITIES:
         c.add_all(entity, records.get(entity, ()), entity)
     return c.finish()

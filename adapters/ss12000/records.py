@@ -18,6 +18,10 @@ from typing import Any
 
 import msgspec
 
+from engine.civic_hash import CivicHash, drop, hashed_in_json, is_hashed
+from engine.display import PERSONNUMMER
+from engine.personnummer import looks_like
+
 
 class _Record(msgspec.Struct, rename="camel", omit_defaults=True, gc=False):
     """Base of every decoded struct: camelCase on the wire, no cycles (so no GC tracking)."""
@@ -192,8 +196,28 @@ def record_id(rec: Any) -> str | None:
     return rid if type(rid) is str and rid else None
 
 
-def encode(rec: Any) -> bytes:
-    """A record's bytes for the cache: its struct's fields, or the plain JSON as it came."""
+def encode(rec: Any, civic_hash: CivicHash = drop) -> bytes:
+    """A record's bytes for the cache: its struct's fields, or the plain JSON as it came, and
+    in either a personnummer only as its keyed hash (see :mod:`engine.civic_hash`)."""
+    if isinstance(rec, Person):
+        return _ENCODER.encode(_minimal_person(rec, civic_hash))
     if isinstance(rec, TYPED):
         return _ENCODER.encode(rec)
-    return msgspec.json.encode(rec)
+    doc, _ = hashed_in_json(rec, civic_hash)
+    return msgspec.json.encode(doc)
+
+
+def holds_civic(value: str) -> bool:
+    """Whether an identifier is, or holds, a personnummer (or is the hash of one)."""
+    return looks_like(value) or is_hashed(value) or PERSONNUMMER.search(value) is not None
+
+
+def _minimal_person(rec: Person, civic_hash: CivicHash) -> Person:
+    civic = rec.civic_no
+    kept = civic_hash(civic.value) if civic is not None and civic.value is not None else None
+    ids = rec.external_identifiers
+    if ids is not None:  # one that holds a personnummer is never used, so never kept
+        ids = [x for x in ids if x.value is None or not holds_civic(x.value)]
+    return msgspec.structs.replace(
+        rec, civic_no=CivicNo(kept) if kept is not None else None, external_identifiers=ids
+    )

@@ -184,7 +184,9 @@ class SS12000Source:
 
     def _collector(self, ctx: SourceContext) -> Collector:
         return Collector(
-            ctx.today, activity_name_is_subject=self.config.vendor.activity_name_is_subject
+            ctx.today,
+            activity_name_is_subject=self.config.vendor.activity_name_is_subject,
+            civic_hash=ctx.civic_hash,
         )
 
     def _full_due(self, cached: CachedSource, now: datetime) -> bool:
@@ -281,7 +283,7 @@ class SS12000Source:
         for entity in ENTITIES:
             gone = deleted.setdefault(entity, set())
             await self._read_again(
-                client, collector, entity, cached, upserts[entity], refused[entity], gone
+                ctx, client, collector, entity, cached, upserts[entity], refused[entity], gone
             )
         deletes: dict[str, list[str]] = {}
         for entity in ENTITIES:
@@ -299,6 +301,7 @@ class SS12000Source:
 
     async def _read_again(
         self,
+        ctx: SourceContext,
         client: SS12000Client,
         collector: Collector,
         entity: str,
@@ -317,7 +320,7 @@ class SS12000Source:
                 gone.add(rid)  # no longer there: gone, like a listed deletion
                 continue
             if collector.add(entity, rec, f"{entity} {rid}"):
-                changed[rid] = encode(rec)
+                changed[rid] = encode(rec, ctx.civic_hash)
             else:
                 refused.add(rid)
                 _hold_last_good(collector, entity, rid, cached.records.get(entity, {}))
@@ -342,7 +345,7 @@ class SS12000Source:
             for i, rec in enumerate(page.records, start=1):
                 rid = add(entity, rec, f"{entity} page {number} item {i}")
                 if rid:
-                    raw[rid] = encode(rec)
+                    raw[rid] = encode(rec, ctx.civic_hash)
                     refused.discard(rid)
                 elif rid := record_id(rec):
                     # not stored: the last good copy stays, and the next read asks again

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import socket
 from pathlib import Path
 
 from console.tui.app import run_console
+from engine.ops import os_actor
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,10 +19,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--read-only", action="store_true", help="show everything, change nothing")
     parser.add_argument(
-        "--actor", default=None, help="who acts, for the audit (default: console:USER@HOST)"
+        "--actor", default=None, help="a note for the audit beside the OS user who acts"
     )
     args = parser.parse_args(argv)
-    actor = args.actor or f"console:{getpass.getuser()}@{socket.gethostname()}"
+    actor = os_actor("console", args.actor, host=socket.gethostname())
     run_console(args.config, read_only=args.read_only, actor=actor)
 
 

@@ -10,8 +10,10 @@ implementing the same protocol and passing the same contract tests (tests/journa
 
 from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
+    ApproverKeyRecord,
     AttemptRecord,
     AuditRecord,
+    DeliveryRecord,
     ElevationRecord,
     EventRecord,
     FindingRecord,
@@ -27,18 +29,22 @@ from engine.journal.protocol import (
     LeaseHolder,
     LeaseLost,
     MirrorRow,
+    NoticeRecord,
     OperationCount,
     OperationRecord,
     OperationState,
     OutcomeRow,
+    Pruned,
     RunRecord,
     SkipKey,
 )
 from engine.journal.sqlite import SqliteJournal
 
 __all__ = [
+    "ApproverKeyRecord",
     "AttemptRecord",
     "AuditRecord",
+    "DeliveryRecord",
     "ElevationRecord",
     "EventRecord",
     "FindingRecord",
@@ -55,10 +61,12 @@ __all__ = [
     "LeaseLost",
     "LeaseOwner",
     "MirrorRow",
+    "NoticeRecord",
     "OperationCount",
     "OperationRecord",
     "OperationState",
     "OutcomeRow",
+    "Pruned",
     "RunRecord",
     "SkipKey",
     "SqliteJournal",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+from engine.audit_chain import AuditHead, AuditLink
 from engine.findings import Finding
 from engine.journal.lease_owner import LeaseOwner
 from engine.plan import Operation, OpStatus, Plan
@@ -211,6 +212,27 @@ class ElevationRecord:
     approved_by: str | None
     approved_at: datetime | None
     revoked: bool
+    approval_signature: str | None = None  # the approver's Ed25519 signature of the challenge
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What one pass of retention removed."""
+
+    events: int
+    attempts: int
+    audit_rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApproverKeyRecord:
+    """A customer approver's enrolled Ed25519 public key for one tenant."""
+
+    tenant: str
+    name: str
+    public_key: str
+    enrolled_at: datetime
+    enrolled_by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +246,32 @@ class AuditRecord:
     tenant: str | None
     allowed: bool
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRecord:
+    """An event people are told of (a held plan, a failed run), written in the same transaction
+    as the change it reports, so that no notification is lost when the process dies."""
+
+    id: int
+    tenant: str
+    kind: str  # plan_held, run_failed, run_partial, elevation_requested, elevation_approved
+    run_id: int | None  # the run it reports, for a run's end
+    elevation_id: int | None  # the elevation it reports, for an elevation
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """How one notice fared on one channel: delivered, waiting for a retry, or given up."""
+
+    notice_id: int
+    channel: str
+    attempts: int
+    retry_at: datetime | None
+    delivered_at: datetime | None
+    given_up: bool
+    last_error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,8 +577,22 @@ class Journal(Protocol):
         """Record an elevation request; returns its id."""
         ...
 
-    async def approve_elevation(self, elevation_id: int, approver: str) -> None:
-        """A customer approver approved a gold tenant's elevation."""
+    async def approve_elevation(
+        self, elevation_id: int, approver: str, signature: str | None = None
+    ) -> None:
+        """A customer approver approved a gold tenant's elevation (with their signature)."""
+        ...
+
+    async def add_approver_key(self, tenant: str, name: str, public_key: str, actor: str) -> None:
+        """Enrol (or replace) a customer approver's public key for a tenant."""
+        ...
+
+    async def remove_approver_key(self, tenant: str, name: str) -> bool:
+        """Remove an approver's key; False when there was none."""
+        ...
+
+    async def approver_keys(self, tenant: str | None) -> list[ApproverKeyRecord]:
+        """The enrolled approver keys of one tenant or all, by tenant and name."""
         ...
 
     async def list_elevations(self, tenant: str | None = None) -> list[ElevationRecord]:
@@ -549,6 +611,57 @@ class Journal(Protocol):
 
     async def list_audit(self, tenant: str | None, limit: int) -> list[AuditRecord]:
         """Audit rows newest first, of one tenant or all."""
+        ...
+
+    # ------------------------------------------------------------------ monitoring
+    async def run_counts(self) -> dict[str, dict[str, int]]:
+        """Runs counted per tenant and status, for the metrics."""
+        ...
+
+    async def heartbeat(self, process: str) -> None:
+        """Record that ``process`` is alive and can write; raises JournalWriteError if the
+        journal cannot be written (a full disk, a read-only file)."""
+        ...
+
+    # ------------------------------------------------------------------ notification outbox
+    async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
+        """Notices not yet settled on every channel, oldest first. ``update_run`` writes one
+        when a run ends held, failed or partial (not a dry run), ``add_elevation`` and
+        ``approve_elevation`` one for the elevation, each in the same transaction."""
+        ...
+
+    async def deliveries(self, notice_id: int) -> list[DeliveryRecord]:
+        """The notice's delivery state on each channel tried so far."""
+        ...
+
+    async def record_delivery(
+        self,
+        notice_id: int,
+        channel: str,
+        *,
+        delivered: bool,
+        error: str = "",
+        retry_at: datetime | None = None,
+        give_up: bool = False,
+    ) -> None:
+        """One attempt on one channel: delivered, or failed with when to try again."""
+        ...
+
+    async def close_notice(self, notice_id: int) -> None:
+        """The notice is settled on every channel (or no channel wants it)."""
+
+    async def audit_chain(self, after_id: int, limit: int) -> list[AuditLink]:
+        """Audit rows after an id, oldest first, as the hash chain covers them (to verify)."""
+        ...
+
+    async def audit_head(self) -> AuditHead | None:
+        """The newest audit row's id and hash, or None before the first."""
+        ...
+
+    async def prune(self, history_before: datetime, audit_before: datetime) -> Pruned:
+        """Retention: remove the run log's events and the attempts of runs started before
+        ``history_before``, and make audit rows written before ``audit_before`` tombstones
+        (content gone, hash kept, so the chain still verifies)."""
         ...
 
     # ------------------------------------------------------------------ source cache
@@ -583,6 +696,19 @@ class Journal(Protocol):
 
     async def index_record(self, tenant: str, record_type: str, key: str) -> IndexRecord | None:
         """One record of the index with its redacted source record, or None."""
+        ...
+
+    async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
+        """One raw record of the source cache, or None."""
+        ...
+
+    async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
+        """Ids of the cached records of an entity whose body holds ``text`` (a keyed hash)."""
+        ...
+
+    async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:
+        """Source ids of the persons whose label in the last snapshot's index begins with
+        ``label_prefix`` (the pseudonym of a masked protected identity)."""
         ...
 
 

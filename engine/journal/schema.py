@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+import orjson
+
+from engine.audit_chain import GENESIS, row_hash
+from engine.civic_hash import CivicHash, drop, hashed_in_json
 from engine.target import attrs_from_json, upgraded_fingerprint
 
 
@@ -22,6 +26,11 @@ class MigrationTx(Protocol):
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+
+    @property
+    def civic_hash(self) -> CivicHash | None:
+        """The installation's keyed personnummer hash, when the journal was opened with one."""
+        ...
 
 
 Migration = str | Callable[[MigrationTx], Awaitable[None]]
@@ -80,6 +89,98 @@ async def _lease_owner_columns(tx: MigrationTx) -> None:
     for name, kind in _LEASE_OWNER:
         if name not in have:
             await tx.execute(f"ALTER TABLE leases ADD COLUMN {name} {kind}")
+
+
+async def _civic_numbers_hashed(tx: MigrationTx) -> None:
+    """4: no personnummer in the source's raw records (see ``engine.civic_hash``).
+
+    With the installation's key each one is replaced by its keyed hash in place. Without one a
+    record holding a personnummer is removed and its tenant's checkpoint cleared, so that the
+    next read is a full one and brings the record back as the source has it, hashed or without
+    the number. Bodies that are not JSON are an adapter's own and are left alone.
+    """
+    civic_hash = tx.civic_hash
+    stale: set[str] = set()
+    after: tuple[Any, ...] = ()
+    while True:
+        rows = await tx.all(
+            "SELECT tenant, entity, id, body FROM source_records "
+            + ("WHERE (tenant, entity, id) > (?, ?, ?) " if after else "")
+            + "ORDER BY tenant, entity, id LIMIT ?",
+            (*after, _PAGE),
+        )
+        if not rows:
+            break
+        updates: list[tuple[Any, ...]] = []
+        removals: list[tuple[Any, ...]] = []
+        for tenant, entity, rid, body in rows:
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                continue
+            new, hit = hashed_in_json(doc, civic_hash or drop)
+            if not hit:
+                continue
+            if civic_hash is None:
+                removals.append((tenant, entity, rid))
+                stale.add(tenant)
+            else:
+                updates.append((orjson.dumps(new), tenant, entity, rid))
+        await tx.executemany(
+            "UPDATE source_records SET body=? WHERE tenant=? AND entity=? AND id=?", updates
+        )
+        await tx.executemany(
+            "DELETE FROM source_records WHERE tenant=? AND entity=? AND id=?", removals
+        )
+        after = tuple(rows[-1])[:3]
+    await tx.executemany(
+        "UPDATE source_state SET checkpoint=NULL WHERE tenant=?", [(t,) for t in sorted(stale)]
+    )
+
+
+async def _audit_chain(tx: MigrationTx) -> None:
+    """5: the audit log as a hash chain (see ``engine.audit_chain``).
+
+    The rows already there are chained as they stand: the chain proves what happens to them
+    from now on, not what happened before.
+    """
+    have = {row[1] for row in await tx.all("PRAGMA table_info(audit)")}
+    for name, kind in (
+        ("prev", "TEXT NOT NULL DEFAULT ''"),
+        ("hash", "TEXT NOT NULL DEFAULT ''"),
+        ("tombstone", "INTEGER NOT NULL DEFAULT 0"),
+    ):
+        if name not in have:
+            await tx.execute(f"ALTER TABLE audit ADD COLUMN {name} {kind}")
+    prev, after = GENESIS, 0
+    while True:
+        rows = await tx.all(
+            "SELECT id, at, actor, action, tenant, allowed, detail FROM audit WHERE id > ? "
+            "ORDER BY id LIMIT ?",
+            (after, _PAGE),
+        )
+        if not rows:
+            return
+        chained: list[tuple[Any, ...]] = []
+        for rid, at, actor, action, tenant, allowed, detail in rows:
+            digest = row_hash(prev, rid, at, actor, action, tenant, bool(allowed), detail)
+            chained.append((prev, digest, rid))
+            prev = digest
+        await tx.executemany("UPDATE audit SET prev=?, hash=? WHERE id=?", chained)
+        after = rows[-1][0]
+
+
+async def _signed_approvals(tx: MigrationTx) -> None:
+    """6: an approval's signature, and the approvers' enrolled keys (see ``engine.approval``).
+    What is already there is kept (the step may meet a journal whose version was set back)."""
+    have = {row[1] for row in await tx.all("PRAGMA table_info(elevations)")}
+    if "approval_signature" not in have:
+        await tx.execute("ALTER TABLE elevations ADD COLUMN approval_signature TEXT")
+    await tx.execute(
+        "CREATE TABLE IF NOT EXISTS approver_keys ("
+        "tenant TEXT NOT NULL, name TEXT NOT NULL, public_key TEXT NOT NULL, "
+        "enrolled_at TEXT NOT NULL, enrolled_by TEXT NOT NULL, PRIMARY KEY (tenant, name))"
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -268,4 +369,39 @@ MIGRATIONS: tuple[Migration, ...] = (
     _current_mirror_fingerprints,
     # 3: the lease holder's process, so that a holder that died on this host is taken over
     _lease_owner_columns,
+    # 4: the notification outbox: notices written with the run change they report, and their
+    # delivery on each channel; the heartbeats of long-running processes (IF NOT EXISTS, so
+    # that running the step again is harmless)
+    """
+    CREATE TABLE IF NOT EXISTS notices (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        run_id INTEGER,
+        elevation_id INTEGER,
+        created_at TEXT NOT NULL,
+        closed_at TEXT
+    );
+    CREATE INDEX IF NOT EXISTS notices_open ON notices(closed_at, id);
+    CREATE TABLE IF NOT EXISTS notice_deliveries (
+        notice_id INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        retry_at TEXT,
+        delivered_at TEXT,
+        given_up INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (notice_id, channel)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS heartbeats (
+        process TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    );
+    """,
+    # 5: personnummer in the source cache replaced by their keyed hash (or removed)
+    _civic_numbers_hashed,
+    # 6: the audit log chained by hashes, so an edited, removed or cut row is found
+    _audit_chain,
+    # 7: gold approvals signed by the customer's approver (Ed25519), and their enrolled keys
+    _signed_approvals,
 )

@@ -21,11 +21,15 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from engine.audit_chain import GENESIS, AuditHead, AuditLink, row_hash
+from engine.civic_hash import CivicHash
 from engine.findings import Finding
 from engine.journal.lease_owner import LeaseOwner
 from engine.journal.protocol import (
+    ApproverKeyRecord,
     AttemptRecord,
     AuditRecord,
+    DeliveryRecord,
     ElevationRecord,
     EventRecord,
     FindingRecord,
@@ -40,10 +44,12 @@ from engine.journal.protocol import (
     LeaseHolder,
     LeaseLost,
     MirrorRow,
+    NoticeRecord,
     OperationCount,
     OperationRecord,
     OperationState,
     OutcomeRow,
+    Pruned,
     RunRecord,
     SkipKey,
 )
@@ -52,6 +58,9 @@ from engine.links import LinkSet
 from engine.plan import Action, Operation, OpStatus, Plan
 from engine.source import CachedSource
 from engine.target import MirrorObject, ObservedState, attrs_from_json, upgraded_fingerprint
+
+NOTICE_KINDS = {"held": "plan_held", "failed": "run_failed", "partial": "run_partial"}
+"""A run that ends in one of these statuses writes a notice of this kind to the outbox."""
 
 
 def now_iso() -> str:
@@ -69,14 +78,19 @@ def _dumps(value: Any) -> str:
 class SqliteJournal(Journal):
     """One journal file. Open with :meth:`open`; close when done."""
 
-    def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
+    def __init__(
+        self, path: Path, conn: aiosqlite.Connection, civic_hash: CivicHash | None = None
+    ) -> None:
         self.path = path
         self._db = conn
         self._write = asyncio.Lock()
+        self._civic_hash = civic_hash
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    async def open(cls, path: Path) -> SqliteJournal:
+    async def open(cls, path: Path, *, civic_hash: CivicHash | None = None) -> SqliteJournal:
+        """Open (and migrate) the journal at ``path``. ``civic_hash`` is the installation's
+        keyed personnummer hash, which a migration may need; it is never stored."""
         if path.is_dir():
             raise JournalError(
                 f"the journal {path} is a folder; journal.path must name a file (e.g. ess.db)"
@@ -92,7 +106,7 @@ class SqliteJournal(Journal):
             await _stopped(pending)
             raise JournalError(f"cannot open the journal {path}: {exc}") from None
         conn.row_factory = aiosqlite.Row
-        j = cls(path, conn)
+        j = cls(path, conn, civic_hash)
         try:
             await j._setup()
         except Exception as exc:
@@ -111,7 +125,8 @@ class SqliteJournal(Journal):
         version = (await (await db.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
         if version > len(MIGRATIONS):
             raise JournalError(
-                f"the journal {self.path} is from a newer ESS (schema {version}); upgrade ESS"
+                f"the journal {self.path} is from a newer ESS (schema {version}; this ESS knows up "
+                f"to {len(MIGRATIONS)}); upgrade ESS"
             )
         for number in range(version + 1, len(MIGRATIONS) + 1):
             async with self.transaction() as tx:
@@ -139,7 +154,7 @@ class SqliteJournal(Journal):
             except sqlite3.Error as exc:
                 raise _write_error(self.path, exc) from None
             try:
-                yield _Tx(self._db)
+                yield _Tx(self._db, self._civic_hash)
                 await self._db.execute("COMMIT")
             except BaseException as exc:
                 await self._roll_back()
@@ -285,8 +300,15 @@ class SqliteJournal(Journal):
             params.append(now_iso())
         if not sets:
             return
+        notice = NOTICE_KINDS.get(status or "") if finished else None
         async with self.transaction() as tx:
             await tx.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", (*params, run_id))
+            if notice:  # the outbox row commits with the status it reports, or neither does
+                await tx.execute(
+                    "INSERT INTO notices(tenant, kind, run_id, created_at) "
+                    "SELECT tenant, ?, id, ? FROM runs WHERE id=? AND dry_run=0",
+                    (notice, now_iso(), run_id),
+                )
 
     async def get_run(self, run_id: int) -> RunRecord | None:
         row = await self._one("SELECT * FROM runs WHERE id=?", (run_id,))
@@ -819,14 +841,56 @@ class SqliteJournal(Journal):
                 "needs_approval) VALUES (?,?,?,?,?,?)",
                 (tenant, actor, reason, now_iso(), expires_at.isoformat(), int(needs_approval)),
             )
-            return int(cur.lastrowid or 0)
+            elevation_id = int(cur.lastrowid or 0)
+            await tx.execute(
+                "INSERT INTO notices(tenant, kind, elevation_id, created_at) VALUES (?,?,?,?)",
+                (tenant, "elevation_requested", elevation_id, now_iso()),
+            )
+            return elevation_id
 
-    async def approve_elevation(self, elevation_id: int, approver: str) -> None:
+    async def approve_elevation(
+        self, elevation_id: int, approver: str, signature: str | None = None
+    ) -> None:
         async with self.transaction() as tx:
             await tx.execute(
-                "UPDATE elevations SET approved_by=?, approved_at=? WHERE id=?",
-                (approver, now_iso(), elevation_id),
+                "UPDATE elevations SET approved_by=?, approved_at=?, approval_signature=? "
+                "WHERE id=?",
+                (approver, now_iso(), signature, elevation_id),
             )
+            await tx.execute(
+                "INSERT INTO notices(tenant, kind, elevation_id, created_at) "
+                "SELECT tenant, 'elevation_approved', id, ? FROM elevations WHERE id=?",
+                (now_iso(), elevation_id),
+            )
+
+    async def add_approver_key(self, tenant: str, name: str, public_key: str, actor: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT OR REPLACE INTO approver_keys(tenant, name, public_key, enrolled_at, "
+                "enrolled_by) VALUES (?,?,?,?,?)",
+                (tenant, name, public_key, now_iso(), actor),
+            )
+
+    async def remove_approver_key(self, tenant: str, name: str) -> bool:
+        async with self.transaction() as tx:
+            cur = await tx.execute(
+                "DELETE FROM approver_keys WHERE tenant=? AND name=?", (tenant, name)
+            )
+            return bool(cur.rowcount)
+
+    async def approver_keys(self, tenant: str | None) -> list[ApproverKeyRecord]:
+        sql = "SELECT * FROM approver_keys" + (" WHERE tenant=?" if tenant else "")
+        rows = await self._all(sql + " ORDER BY tenant, name", (tenant,) if tenant else ())
+        return [
+            ApproverKeyRecord(
+                r["tenant"],
+                r["name"],
+                r["public_key"],
+                datetime.fromisoformat(r["enrolled_at"]),
+                r["enrolled_by"],
+            )
+            for r in rows
+        ]
 
     async def list_elevations(self, tenant: str | None = None) -> list[ElevationRecord]:
         if tenant is None:
@@ -845,11 +909,65 @@ class SqliteJournal(Journal):
         self, actor: str, action: str, tenant: str | None, allowed: bool, detail: str
     ) -> None:
         async with self.transaction() as tx:
+            # under the write lock, so the row after the newest is this one
+            last = await tx.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+            rid, prev = (int(last[0]) + 1, str(last[1])) if last is not None else (1, GENESIS)
+            at = now_iso()
+            digest = row_hash(prev, rid, at, actor, action, tenant, allowed, detail)
             await tx.execute(
-                "INSERT INTO audit(at, actor, action, tenant, allowed, detail) "
-                "VALUES (?,?,?,?,?,?)",
-                (now_iso(), actor, action, tenant, int(allowed), detail),
+                "INSERT INTO audit(id, at, actor, action, tenant, allowed, detail, prev, hash) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (rid, at, actor, action, tenant, int(allowed), detail, prev, digest),
             )
+
+    async def audit_chain(self, after_id: int, limit: int) -> list[AuditLink]:
+        rows = await self._all(
+            "SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [
+            AuditLink(
+                r["id"],
+                r["at"],
+                r["actor"],
+                r["action"],
+                r["tenant"],
+                bool(r["allowed"]),
+                r["detail"],
+                r["prev"],
+                r["hash"],
+                bool(r["tombstone"]),
+            )
+            for r in rows
+        ]
+
+    async def prune(self, history_before: datetime, audit_before: datetime) -> Pruned:
+        async with self.transaction() as tx:
+            # runs, operations and audit rows get their ids in time order: each age is an id
+            old_run = await tx.one(
+                "SELECT max(id) FROM runs WHERE started_at < ?",
+                (history_before.isoformat(timespec="milliseconds"),),
+            )
+            last_run = int(old_run[0]) if old_run is not None and old_run[0] is not None else 0
+            events = attempts = 0
+            if last_run:
+                cur = await tx.execute("DELETE FROM events WHERE run_id <= ?", (last_run,))
+                events = cur.rowcount
+                old_op = await tx.one(
+                    "SELECT max(id) FROM operations WHERE run_id <= ?", (last_run,)
+                )
+                if old_op is not None and old_op[0] is not None:
+                    cur = await tx.execute("DELETE FROM attempts WHERE op_id <= ?", (old_op[0],))
+                    attempts = cur.rowcount
+            cur = await tx.execute(
+                "UPDATE audit SET actor='', action='tombstone', tenant=NULL, allowed=0, "
+                "detail='', tombstone=1 WHERE tombstone=0 AND at < ?",
+                (audit_before.isoformat(timespec="milliseconds"),),
+            )
+            return Pruned(events, attempts, cur.rowcount)
+
+    async def audit_head(self) -> AuditHead | None:
+        row = await self._one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+        return AuditHead(int(row["id"]), str(row["hash"])) if row is not None else None
 
     async def list_audit(self, tenant: str | None, limit: int) -> list[AuditRecord]:
         if tenant is None:
@@ -952,12 +1070,126 @@ class SqliteJournal(Journal):
             return None
         return IndexRecord(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]) if r[5] else None)
 
+    # ------------------------------------------------------------------ monitoring
+    async def run_counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for r in await self._all(
+            "SELECT tenant, status, count(*) AS n FROM runs GROUP BY tenant, status"
+        ):
+            out.setdefault(r["tenant"], {})[r["status"]] = r["n"]
+        return out
+
+    async def heartbeat(self, process: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO heartbeats(process, at) VALUES (?, ?) "
+                "ON CONFLICT(process) DO UPDATE SET at=excluded.at",
+                (process, now_iso()),
+            )
+
+    # ------------------------------------------------------------------ notification outbox
+    async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
+        rows = await self._all(
+            "SELECT * FROM notices WHERE closed_at IS NULL ORDER BY id LIMIT ?", (limit,)
+        )
+        return [
+            NoticeRecord(
+                id=r["id"],
+                tenant=r["tenant"],
+                kind=r["kind"],
+                run_id=r["run_id"],
+                elevation_id=r["elevation_id"],
+                created_at=datetime.fromisoformat(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    async def deliveries(self, notice_id: int) -> list[DeliveryRecord]:
+        rows = await self._all(
+            "SELECT * FROM notice_deliveries WHERE notice_id=? ORDER BY channel", (notice_id,)
+        )
+        return [
+            DeliveryRecord(
+                notice_id=r["notice_id"],
+                channel=r["channel"],
+                attempts=r["attempts"],
+                retry_at=parse_ts(r["retry_at"]),
+                delivered_at=parse_ts(r["delivered_at"]),
+                given_up=bool(r["given_up"]),
+                last_error=r["last_error"],
+            )
+            for r in rows
+        ]
+
+    async def record_delivery(
+        self,
+        notice_id: int,
+        channel: str,
+        *,
+        delivered: bool,
+        error: str = "",
+        retry_at: datetime | None = None,
+        give_up: bool = False,
+    ) -> None:
+        at = now_iso()
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO notice_deliveries(notice_id, channel, attempts, retry_at, "
+                "delivered_at, given_up, last_error) VALUES (?,?,1,?,?,?,?) "
+                "ON CONFLICT(notice_id, channel) DO UPDATE SET attempts=attempts+1, "
+                "retry_at=excluded.retry_at, delivered_at=excluded.delivered_at, "
+                "given_up=excluded.given_up, last_error=excluded.last_error",
+                (
+                    notice_id,
+                    channel,
+                    retry_at.isoformat() if retry_at and not delivered else None,
+                    at if delivered else None,
+                    int(give_up and not delivered),
+                    "" if delivered else error,
+                ),
+            )
+
+    async def close_notice(self, notice_id: int) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "UPDATE notices SET closed_at=? WHERE id=? AND closed_at IS NULL",
+                (now_iso(), notice_id),
+            )
+
+    async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
+        row = await self._one(
+            "SELECT body FROM source_records WHERE tenant=? AND entity=? AND id=?",
+            (tenant, entity, key),
+        )
+        return bytes(row[0]) if row is not None else None
+
+    async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
+        rows = await self._all(
+            "SELECT id FROM source_records WHERE tenant=? AND entity=? "
+            "AND instr(CAST(body AS TEXT), ?) > 0 ORDER BY id",
+            (tenant, entity, text),
+        )
+        return [str(r[0]) for r in rows]
+
+    async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:
+        rows = await self._all(
+            "SELECT key FROM snapshot_index WHERE tenant=? AND record_type='person' "
+            "AND substr(label, 1, ?) = ?",
+            (tenant, len(label_prefix), label_prefix),
+        )
+        return frozenset(str(r[0]) for r in rows)
+
 
 class _Tx:
     """The statements allowed inside :meth:`SqliteJournal.transaction`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, civic_hash: CivicHash | None = None) -> None:
         self._db = db
+        self._civic_hash = civic_hash
+
+    @property
+    def civic_hash(self) -> CivicHash | None:
+        return self._civic_hash
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
         return await self._db.execute(sql, params)
@@ -1062,6 +1294,7 @@ def _elevation(r: aiosqlite.Row) -> ElevationRecord:
         approved_by=r["approved_by"],
         approved_at=parse_ts(r["approved_at"]),
         revoked=bool(r["revoked"]),
+        approval_signature=r["approval_signature"],
     )
 
 

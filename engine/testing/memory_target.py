@@ -1,4 +1,4 @@
-"""A target double that honours the Target protocol and can inject faults.
+"""A target double on :class:`TargetBase` that can inject faults.
 
 Faults come as a service's do: errors before the write (``fault_rate``), errors and timeouts
 after it (``applied_fault_rate``, ``applied_timeout_rate``), timeouts before it
@@ -8,7 +8,8 @@ write from one after it: a create answered with a 5xx or a timeout is in doubt.
 
 Its state lives in a JSON file (``state = "target.json"``) written after every batch, so that a
 process killed mid-run and restarted sees what really happened: the crash tests rely on it. It
-counts how often each object was created, so a duplicate create is visible.
+counts how often each object was created, so a duplicate create is visible, and how many 429s
+it sent and how many writes came again before their Retry-After ran out (``throttles``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import random
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,6 +33,7 @@ from engine.plan import Action, Operation
 from engine.redact import person_label
 from engine.secrets import SecretResolver
 from engine.target import (
+    DRIFTED,
     Batch,
     DesiredObject,
     DesiredState,
@@ -40,6 +43,7 @@ from engine.target import (
     ObservedState,
     Outcome,
     RateLimit,
+    TargetBase,
     TargetContext,
     attrs_of,
 )
@@ -71,7 +75,7 @@ class MemoryTargetConfig(BaseModel):
     duplicate_creates: bool = False
 
 
-class MemoryTarget:
+class MemoryTarget(TargetBase):
     """Schools, users and groups with members and teachers, kept in a JSON file."""
 
     config_model: ClassVar[type[Any]] = MemoryTargetConfig
@@ -83,6 +87,7 @@ class MemoryTarget:
         "group.member": "person",
         "group.teacher": "person",
     }
+    reads_drift: ClassVar[bool] = True
     # generous: a JSON file takes anything, but a name of a megabyte is a mistake all the same
     field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = {
         "person": {"given_name": 1000, "family_name": 1000, "middle_name": 1000, "emails": 1000},
@@ -117,7 +122,7 @@ class MemoryTarget:
 
     @classmethod
     def from_config(
-        cls, name: str, settings: Mapping[str, Any], policy: Any, secrets: SecretResolver
+        cls, name: str, settings: Mapping[str, Any], policy: TenantPolicy, secrets: SecretResolver
     ) -> MemoryTarget:
         return cls(
             name, MemoryTargetConfig.model_validate(dict(settings)), policy, secrets.base_dir
@@ -128,6 +133,7 @@ class MemoryTarget:
         if self.path.exists():
             data: dict[str, Any] = orjson.loads(self.path.read_bytes())
             data.setdefault("lost", [])
+            data.setdefault("throttles", {"sent": 0, "early": 0, "until": {}})
             return data
         return {
             "objects": {},
@@ -136,6 +142,7 @@ class MemoryTarget:
             "next_id": 1,
             "writes": 0,
             "lost": [],
+            "throttles": {"sent": 0, "early": 0, "until": {}},
         }
 
     def _save(self) -> None:
@@ -207,8 +214,10 @@ class MemoryTarget:
 
     # ------------------------------------------------------------------ observed
     async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
-        """Drift: objects removed and links changed by hand in the target are seen."""
+        """Drift: objects removed, changed or suspended and links changed by hand in the target
+        are seen."""
         self.state = self._load()
+        now = datetime.now(UTC)
         objects: dict[str, dict[str, MirrorObject]] = {}
         for kind, table in observed.objects.items():
             live = self.objects(kind)
@@ -217,14 +226,16 @@ class MemoryTarget:
                 obj = live.get(key)
                 if obj is None:
                     continue
-                fp = o.fingerprint if obj.get("attrs") == _jsonable(o.attrs) else "drifted"
+                fp = o.fingerprint if obj.get("attrs") == _jsonable(o.attrs) else DRIFTED
+                # suspended by hand while the mirror says active: it is suspended from now
+                suspended_at = (o.suspended_at or now) if obj.get("suspended") else None
                 objects[kind][key] = MirrorObject(
                     kind,
                     key,
                     obj["id"],
                     fp,
                     o.attrs,
-                    o.suspended_at if obj.get("suspended") else None,
+                    suspended_at,
                     bool(obj.get("archived")),
                     o.label,
                 )
@@ -277,8 +288,15 @@ class MemoryTarget:
         if op.key in cfg.flaky_keys:
             return Outcome.retry("server_error", "the service keeps answering 503")
         roll = self._rng.random()
-        if roll < cfg.throttle_rate:
-            return Outcome.retry("throttled", "429 Too Many Requests", cfg.retry_after_s)
+        throttles = self.state["throttles"]
+        if cfg.throttle_rate or throttles["until"]:  # only a throttling target pays for this
+            now, mark = time.time(), f"{op.action.value} {op.kind} {op.parent or ''}/{op.key}"
+            if now < throttles["until"].pop(mark, 0.0):
+                throttles["early"] += 1  # sent again before the Retry-After it was given ran out
+            if roll < cfg.throttle_rate:
+                throttles["sent"] += 1
+                throttles["until"][mark] = now + cfg.retry_after_s
+                return Outcome.retry("throttled", "429 Too Many Requests", cfg.retry_after_s)
         roll -= cfg.throttle_rate
         if roll < cfg.fault_rate:
             return self._unanswered(op, "server_error", "500 Internal Server Error")

@@ -550,7 +550,9 @@ class FakeOps(Ops):
         self.elevations_[ev_id] = ev
         return ev
 
-    async def approve_elevation(self, elevation_id: int, *, approver: str) -> ElevationView:
+    async def approve_elevation(
+        self, elevation_id: int, *, approver: str, signature: str = ""
+    ) -> ElevationView:
         ev = replace(self.elevations_[elevation_id], status="active", approved_by=approver)
         self.elevations_[elevation_id] = ev
         return ev

@@ -129,7 +129,7 @@ def test_search_and_explain(shared: Path) -> None:
 
 
 def test_audit_and_elevations(shared: Path) -> None:
-    rows = ess_json(shared, "audit")
+    rows = ess_json(shared, "audit", "list")
     assert any(a["actor"] == "scenario:setup" for a in rows)
     elevations = ess_json(shared, "elevation", "list", "beta")
     assert elevations
@@ -164,7 +164,26 @@ def test_gold_tenant_refuses_without_an_approved_elevation(fresh: Path) -> None:
     elevation = ess_json(fresh, "elevate", "gamma", "--reason", "first sync")
     assert elevation["status"] == "pending_approval"
     assert ess(fresh, "sync", "gamma")[0] == 3
-    approved = ess_json(fresh, "elevation", "approve", str(elevation["id"]), "--approver", "rektor")
+    key = fresh.parent / "rektor.pem"
+    code, public, err = ess(fresh, "approver", "keygen", str(key))
+    assert code == 0, err
+    assert ess(fresh, "approver", "add", "gamma", "rektor", public.strip())[0] == 0
+    challenge = fresh.parent / "challenge.txt"
+    code, text, err = ess(fresh, "elevation", "challenge", str(elevation["id"]))
+    assert code == 0, err
+    challenge.write_text(text, encoding="utf-8")
+    code, signature, err = ess(fresh, "approver", "sign", "--key", str(key), str(challenge))
+    assert code == 0, err
+    approved = ess_json(
+        fresh,
+        "elevation",
+        "approve",
+        str(elevation["id"]),
+        "--approver",
+        "rektor",
+        "--signature",
+        signature.strip(),
+    )
     assert approved["status"] == "active"
     assert ess(fresh, "sync", "gamma", "--json")[0] == 0
 
@@ -231,7 +250,7 @@ def test_no_personnummer_reaches_any_output(shared: Path) -> None:
         ("findings", "alpha"),
         ("logs", run),
         ("search", person),
-        ("audit",),
+        ("audit", "list"),
         ("explain", "alpha", "person", person),
     ]
     for args in commands:
@@ -250,5 +269,6 @@ def test_approve_applies_a_held_plan(fresh: Path) -> None:
     assert applied["status"] == "succeeded"
     assert applied["counts"]["done"] > 0
     assert any(
-        a["action"] == "approve" and a["actor"] == "cli:tester" for a in ess_json(fresh, "audit")
+        a["action"] == "approve" and a["actor"].endswith("[note: cli:tester]")
+        for a in ess_json(fresh, "audit", "list")
     )

@@ -60,7 +60,7 @@ def test_sample_refuses_bad_input_with_2(tmp_path: Path) -> None:
     assert no_folder.exit_code == 2
     unknown = runner.invoke(app, ["sample", "generate", "--out", str(tmp_path), "--format", "x"])
     assert unknown.exit_code == 2
-    assert "installed: ss12000" in unknown.stderr
+    assert "installed: ims, oneroster-csv, ss12000" in unknown.stderr
 
 
 def test_unknown_sandbox_lists_the_installed_ones() -> None:

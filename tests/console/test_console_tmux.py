@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -15,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.ops import Ops
+from engine.ops import Ops, os_actor
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.tmux
+
+CONSOLE_ACTOR = os_actor("console", host=socket.gethostname())  # the OS account, audited
 
 
 class Terminal:
@@ -71,7 +74,7 @@ def terminal() -> Iterator[Terminal]:
 
 
 def test_drill_down_and_retry_in_tmux(terminal: Terminal, scenario_config: Path) -> None:
-    command = f"{sys.executable} -m console.tui --config {scenario_config} --actor console:tmux"
+    command = f"{sys.executable} -m console.tui --config {scenario_config}"
     env_cmd = f"cd {ROOT} && TERM=xterm-256color {command}"
     terminal.run("new-session", "-d", "-s", "console", "-x", "120", "-y", "40", env_cmd)
     terminal.wait_for(r"ESS › Tenants")
@@ -100,9 +103,9 @@ def test_drill_down_and_retry_in_tmux(terminal: Terminal, scenario_config: Path)
     rows: list[tuple[str, str]] = []
     while time.monotonic() < deadline:
         rows = asyncio.run(audited())
-        if ("retry", "console:tmux") in rows:
+        if ("retry", CONSOLE_ACTOR) in rows:
             break
         time.sleep(0.5)
-    assert ("retry", "console:tmux") in rows, f"no retry by console:tmux in the audit: {rows}"
+    assert ("retry", CONSOLE_ACTOR) in rows, f"no retry by {CONSOLE_ACTOR} in the audit: {rows}"
     assert f"(item {match.group(1)})" not in terminal.screen()  # the dialog has closed
     terminal.keys("q")

@@ -9,19 +9,23 @@ from pathlib import Path
 
 from engine.executor import Executor, RetryPolicy
 from engine.journal import SqliteJournal
+from engine.model import Snapshot
 from engine.plan import Action, Operation, OpStatus
 from engine.target import (
     Batch,
+    DesiredState,
     KindSpec,
     LinkSpec,
     Outcome,
     RateLimit,
+    TargetBase,
     TargetContext,
 )
 
 
-class ScriptedTarget:
-    """Answers each key with a scripted list of outcomes and records when each try came."""
+class ScriptedTarget(TargetBase):
+    """Answers each key with a scripted list of outcomes and records when each try came; every
+    other hook is the base's default (one operation a batch, no lanes, nothing read back)."""
 
     kinds = (KindSpec("user", 1), KindSpec("class", 2))
     links = (LinkSpec("class.member", "class", "user"),)
@@ -32,8 +36,8 @@ class ScriptedTarget:
         self.rate_limit = RateLimit(1000, 1.0, concurrency)
         self.name = "scripted"
 
-    def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
-        return [Batch((op,), 1) for op in ready]
+    def desired(self, snapshot: Snapshot) -> DesiredState:
+        return DesiredState({}, {})
 
     async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
         out = []
@@ -42,9 +46,6 @@ class ScriptedTarget:
             answers = self.script.get(op.key, [])
             out.append(answers.pop(0) if answers else Outcome.done(f"t-{op.key}"))
         return out
-
-    async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
-        return None
 
 
 async def run(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.approval import new_private_key, sign
 from engine.journal import JournalError, LeaseLost, SqliteJournal
 from engine.journal import sqlite as journal_sqlite
 from engine.journal.schema import MIGRATIONS, MigrationTx
@@ -146,7 +147,12 @@ async def test_gold_needs_the_customers_approval(workdir: Workdir) -> None:
         assert el.status == "pending_approval"
         with pytest.raises(PolicyRefused, match="waits for the customer"):
             await ops.sync("alpha")
-        approved = await ops.approve_elevation(el.id, approver="it-chef@kommun.se")
+        pem, public = new_private_key()  # the approver's, on their own machine
+        await ops.add_approver("alpha", "it-chef@kommun.se", public)
+        signature = sign(pem, await ops.elevation_challenge(el.id))
+        approved = await ops.approve_elevation(
+            el.id, approver="it-chef@kommun.se", signature=signature
+        )
         assert approved.status == "active" and approved.approved_by == "it-chef@kommun.se"
         assert (await ops.sync("alpha")).status == "succeeded"
 

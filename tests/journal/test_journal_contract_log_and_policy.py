@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
+from engine.audit_chain import GENESIS, AuditHead, link_hash, verify_chain
 from engine.journal import AuditRecord, ElevationRecord, EventRecord, Journal
 from tests.journal.journal_support import TENANT, new_run
 
@@ -94,3 +96,43 @@ async def test_the_audit_reads_back_newest_first(journal: Journal) -> None:
     everything = await journal.list_audit(None, 10)
     assert [a.tenant for a in everything] == ["other", None, TENANT, TENANT]
     assert len(await journal.list_audit(None, 2)) == 2
+
+
+async def test_the_audit_is_a_hash_chain_ending_at_its_head(journal: Journal) -> None:
+    assert await journal.audit_head() is None
+    for n in range(7):
+        await journal.add_audit("cli:eva", "sync", TENANT, n % 2 == 0, f"sync {n}")
+    links = await journal.audit_chain(0, 100)
+    assert [link.id for link in links] == list(range(1, 8))
+    assert links[0].prev == GENESIS
+    assert all(b.prev == a.hash for a, b in pairwise(links))
+    assert all(link_hash(link) == link.hash for link in links)
+    assert await journal.audit_head() == AuditHead(7, links[-1].hash)
+    assert verify_chain(links, AuditHead(7, links[-1].hash)).ok
+    assert [link.id for link in await journal.audit_chain(5, 100)] == [6, 7]
+
+
+async def test_approver_keys_are_enrolled_replaced_and_removed(journal: Journal) -> None:
+    await journal.add_approver_key(TENANT, "rektor", "a2V5MQ==", "cli:eva")
+    await journal.add_approver_key(TENANT, "chef", "a2V5Mg==", "cli:eva")
+    await journal.add_approver_key("other", "rektor", "a2V5Mw==", "cli:bo")
+    await journal.add_approver_key(TENANT, "rektor", "a2V5NA==", "cli:bo")  # replaced
+    keys = await journal.approver_keys(TENANT)
+    assert [(k.name, k.public_key, k.enrolled_by) for k in keys] == [
+        ("chef", "a2V5Mg==", "cli:eva"),
+        ("rektor", "a2V5NA==", "cli:bo"),
+    ]
+    assert len(await journal.approver_keys(None)) == 3
+    assert await journal.remove_approver_key(TENANT, "rektor")
+    assert not await journal.remove_approver_key(TENANT, "rektor")
+    assert [k.name for k in await journal.approver_keys(TENANT)] == ["chef"]
+
+
+async def test_an_approval_keeps_its_signature(journal: Journal) -> None:
+    gold = await journal.add_elevation(
+        TENANT, "cli:eva", "repair", datetime.now(UTC) + timedelta(minutes=5), True
+    )
+    await journal.approve_elevation(gold, "rektor", "c2lnbmF0dXJl")
+    row = await journal.get_elevation(gold)
+    assert row is not None
+    assert (row.approved_by, row.approval_signature) == ("rektor", "c2lnbmF0dXJl")

@@ -112,3 +112,36 @@ async def test_an_index_record_carries_its_redacted_source_record(journal: Journ
     # a new snapshot replaces the whole index
     await journal.replace_index(TENANT, [_entry("group", "g1", "7A", "class", None)])
     assert await journal.index_record(TENANT, "person", "p1") is None
+
+
+async def test_masked_persons_are_those_whose_label_is_the_pseudonym(journal: Journal) -> None:
+    await journal.replace_index(
+        TENANT,
+        [
+            _entry("person", "p1", "Skyddad identitet (p1)", "student", None),
+            _entry("person", "p2", "Bo Skyddad identitet", "teacher", None),
+            _entry("group", "g1", "Skyddad identitet (g1)", "class", None),
+        ],
+    )
+    await journal.replace_index(
+        "other", [_entry("person", "p9", "Skyddad identitet (p9)", "", None)]
+    )
+    assert await journal.masked_persons(TENANT, "Skyddad identitet") == frozenset({"p1"})
+    assert await journal.masked_persons("none", "Skyddad identitet") == frozenset()
+
+
+async def test_one_cached_record_and_those_holding_a_text(journal: Journal) -> None:
+    await journal.save_source(
+        TENANT,
+        upserts={
+            "persons": {"p1": b'{"civicNo":{"value":"hmac-sha256:ab"}}', "p2": b'{"id":"p2"}'},
+            "groups": {"g1": b'{"note":"hmac-sha256:ab"}'},
+        },
+        deletes={},
+        checkpoint="c",
+        full=True,
+    )
+    assert await journal.source_record(TENANT, "persons", "p2") == b'{"id":"p2"}'
+    assert await journal.source_record(TENANT, "persons", "nobody") is None
+    assert await journal.source_records_holding(TENANT, "persons", "hmac-sha256:ab") == ["p1"]
+    assert await journal.source_records_holding("other", "persons", "hmac-sha256:ab") == []

@@ -64,10 +64,21 @@ CALLS: dict[str, Call] = {
     "list_elevations": lambda j: j.list_elevations(),
     "get_elevation": lambda j: j.get_elevation(1),
     "list_audit": lambda j: j.list_audit(None, 10),
+    "open_notices": lambda j: j.open_notices(),
+    "run_counts": lambda j: j.run_counts(),
+    "deliveries": lambda j: j.deliveries(1),
+    "approver_keys": lambda j: j.approver_keys(None),
+    "prune": lambda j: j.prune(datetime.now(UTC), datetime.now(UTC) - timedelta(days=1)),
+    "remove_approver_key": lambda j: j.remove_approver_key(TENANT, "rektor"),
+    "audit_chain": lambda j: j.audit_chain(0, 10),
+    "audit_head": lambda j: j.audit_head(),
     "load_source": lambda j: j.load_source(TENANT),
     "source_cache": lambda j: _now(j.source_cache(TENANT)),
     "search_index": lambda j: j.search_index("berg", None, 10),
     "index_record": lambda j: j.index_record(TENANT, "person", "u1"),
+    "masked_persons": lambda j: j.masked_persons(TENANT, "Åsa"),
+    "source_record": lambda j: j.source_record(TENANT, "persons", "u1"),
+    "source_records_holding": lambda j: j.source_records_holding(TENANT, "persons", "{"),
 }
 
 
@@ -106,6 +117,7 @@ async def _fill(j: Journal) -> None:
     await finish(j, flying[2:3], OpStatus.DEAD, reason="bad", message="400")
     await finish(j, flying[3:], OpStatus.DONE)
     await j.update_run(run_id, status="partial", finished=True)
+    await j.record_delivery(1, "mail", delivered=False, error="refused", retry_at=datetime.now(UTC))
     await j.create_run(TENANT, trigger="t", actor="a", dry_run=False, targets=[], status="held")
     await j.add_findings(
         run_id, TENANT, [Finding("x.y", Severity.WARNING, "person", "u1", "m")], {"u1": "Åsa"}
@@ -124,6 +136,7 @@ async def _fill(j: Journal) -> None:
     )
     await j.approve_elevation(elevation, "chef")
     await j.add_audit("test", "sync", TENANT, True, "sync")
+    await j.add_approver_key(TENANT, "rektor", "a2V5", "cli:eva")
     await j.add_audit("test", "source_check", None, True, "read")
     await j.save_source(
         TENANT, upserts={"persons": {"u1": b"{}"}}, deletes={}, checkpoint="c", full=True

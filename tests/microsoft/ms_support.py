@@ -16,6 +16,7 @@ import httpx
 from adapters.microsoft.sandbox import MicrosoftSandbox, SandboxInfo
 from adapters.microsoft.target import MicrosoftTarget
 from engine.config import TenantPolicy
+from engine.drift import decide_drift
 from engine.model import (
     Group,
     GroupType,
@@ -181,7 +182,9 @@ async def drive(
         lambda level, msg: result.events.append((level, msg)),
     )
     desired = target.desired(snapshot)
-    observed = await target.refresh(observed, ctx)
+    # the runner's drift step: the target reports, the tenant's policy decides
+    drift = decide_drift(target.policy.drift, observed, await target.refresh(observed, ctx))
+    observed = drift.observed
     the_plan = plan(PlanInput(target.name, target.kinds, target.links, desired, observed, now))
     result.planned = len(the_plan.operations)
     rank = {k.name: k.rank for k in target.kinds}

@@ -223,3 +223,36 @@ async def _users(client: Any, n: int) -> list[str]:
         assert resp.status == 201
         ids.append(resp.body["id"])
     return ids
+
+
+async def test_a_member_bind_that_met_a_5xx_is_in_doubt_never_sent_again(
+    ms_sandbox: MicrosoftSandbox, ms_target: MicrosoftTarget
+) -> None:
+    """A PATCH that binds members adds, whatever its method says: sent twice, Graph refuses
+    it as existing. After a 5xx it goes back to the operations in doubt; the executor reads
+    the members back before anything is sent again."""
+    client = ms_target.client
+    users = await _users(client, 3)
+    cls = await client.send(
+        "POST",
+        "education/classes",
+        json={"displayName": "9D", "mailNickname": "c-9d", "externalId": "g9d"},
+    )
+    cid = cls.body["id"]
+    ids = {f"u{i}": u for i, u in enumerate(users)} | {"class:g9d": cid}
+    ctx = TargetContext(
+        "t", 1, lambda kind, key: ids.get(f"class:{key}" if kind == "class" else key)
+    )
+    ops = [link(i, "class.member", "g9d", f"u{i}") for i in range(3)]
+    ms_sandbox.settings.fault_rate = 1.0
+    ms_sandbox.settings.fault_kinds = ("applied_5xx",)
+    ms_sandbox.reset_stats()
+    outcomes = await ms_target.apply(ms_target.batches(ops)[0], ctx)
+    ms_sandbox.settings.fault_rate = 0.0
+    assert ms_sandbox.stats().write_requests == 1  # the bind went once
+    assert [o.kind for o in outcomes] == [OutcomeKind.IN_DOUBT] * 3
+    group = next(g for g in ms_sandbox.state()["groups"] if g["id"] == cid)
+    assert sorted(group["members"]) == sorted(users)  # applied: reading back finds them
+    for op in ops:
+        found = await ms_target.read_back(op._replace(attempts=1), ctx)
+        assert found is not None and found.kind is OutcomeKind.DONE

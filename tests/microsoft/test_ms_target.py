@@ -257,6 +257,28 @@ async def test_drift_report_only_writes_nothing(ms_sandbox: MicrosoftSandbox) ->
         await target.aclose()
 
 
+async def test_the_target_reports_drift_and_leaves_the_policy_to_the_runner(
+    ms_sandbox: MicrosoftSandbox,
+) -> None:
+    target = build_target(ms_sandbox.info, TenantPolicy(drift="report"))
+    try:
+        assert target.reads_drift
+        first = await drive(target, small_snapshot())
+        klass = by_external(ms_sandbox.state())[G_KLASS]
+        ms_sandbox.rename_group(klass["id"], "Renamed by hand")
+        events: list[tuple[str, str]] = []
+        ctx = TargetContext("t", 2, emit=lambda level, msg: events.append((level, msg)))
+        refreshed = await target.refresh(first.observed, ctx)
+        # under "report" too, the refresh says what is there: the runner decides what to do
+        seen = refreshed.objects["class"][G_KLASS]
+        assert dict(seen.attrs)["displayName"] == "Renamed by hand"
+        assert seen.fingerprint != first.observed.objects["class"][G_KLASS].fingerprint
+        assert any("renamed" in msg for _, msg in events)
+        assert not any("report" in msg for _, msg in events)
+    finally:
+        await target.aclose()
+
+
 async def test_verify_after_a_crash_finds_what_was_applied(
     ms_sandbox: MicrosoftSandbox, ms_target: MicrosoftTarget
 ) -> None:

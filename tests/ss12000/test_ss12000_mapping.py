@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 from ss12000_helpers import AS_OF
 
 from adapters.ss12000.mapping import map_records
+from engine.civic_hash import KeyedCivicHash
 from engine.findings import Severity
 from engine.model import GroupType, MemberRole, Protection, SchoolRoleType
+from engine.secrets import Secret
 
 # the read-only reference material sits beside the project, at ../shared
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "specs" / "ss12000" / "samples"
@@ -25,6 +27,7 @@ UNIT = "b60a032a-afbc-595c-b167-b8b767be0e23"
 SKOLA = "11111111-0000-4000-8000-000000000001"
 UNIT2 = "11111111-0000-4000-8000-000000000002"
 CIVIC = "200112240129"
+KEYED = KeyedCivicHash(Secret("env:TEST_KEY", "a test key of some length"))
 
 
 def sample(name: str) -> Any:
@@ -67,6 +70,7 @@ def test_skolverket_samples_map_into_the_model() -> None:
             "activities": [activity, *sample("activities_invalid.json")["activities"]],
         },
         AS_OF,
+        civic_hash=KEYED,
     )
     snap = result.snapshot
     p = snap.persons[person["id"]]
@@ -76,7 +80,7 @@ def test_skolverket_samples_map_into_the_model() -> None:
         "Middle Name Test",
     )
     assert p.eppns == ("elev1@soderhavetsgymnasium.se",)
-    assert p.civic_no == CIVIC
+    assert p.civic_no == KEYED(CIVIC) != CIVIC  # kept only as its keyed hash
     assert CIVIC not in repr(p)
     assert snap.groups[group["id"]].group_type is GroupType.UNDERVISNING
     assert snap.groups[group["id"]].school_id == UNIT

@@ -10,10 +10,11 @@ the 429 reached it; the remaining wait is repeated, not extended.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from adapters.kit.pacing import WindowLog
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -56,27 +57,29 @@ def retry_after_s(wait: float, scale: float = 1.0) -> float:
 
 
 class SlidingWindow:
-    """Timestamps of admitted requests within the last ``window`` seconds."""
+    """Admitted requests within the last ``window`` seconds: the kit's one sliding window
+    (:class:`adapters.kit.pacing.WindowLog`), which a client paces by and a sandbox refuses
+    by. The window follows the limit, which a test may change while the sandbox runs."""
 
     def __init__(self) -> None:
-        self._events: deque[float] = deque()
+        self._log = WindowLog(0.0)
 
     def _trim(self, now: float, window: float) -> None:
-        while self._events and self._events[0] <= now - window:
-            self._events.popleft()
+        self._log.window = window
+        self._log.trim(now)
 
     def admit(self, now: float, limit: Limit) -> float | None:
         """Record the request and return None, or return the seconds until a slot frees."""
         self._trim(now, limit.window_s)
-        if len(self._events) >= limit.count:
-            return self._events[0] + limit.window_s - now
-        self._events.append(now)
+        if len(self._log) >= limit.count:
+            return self._log.frees_at(1) - now
+        self._log.add(now)
         return None
 
     def usage(self, now: float, limit: Limit) -> float:
         """The share of the window in use (0..1)."""
         self._trim(now, limit.window_s)
-        return len(self._events) / limit.count if limit.count > 0 else 0.0
+        return len(self._log) / limit.count if limit.count > 0 else 0.0
 
 
 class Limiter(Generic[Key]):

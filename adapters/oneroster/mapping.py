@@ -1,0 +1,475 @@
+"""OneRoster 1.2 rows to the canonical model, as the SS 12000 source maps its records.
+
+- ``orgs.csv``: an org of type ``school`` is a school unit (``identifier``: the
+  skolenhetskod); a district or other org is only a parent;
+- ``classes.csv``: a class (``homeroom``: Klass, ``scheduled``: Undervisning, or the SS 12000
+  type in ``metadata.se.groupType``) at its school, its dates those of its terms
+  (``academicSessions.csv``), its subject the first subject code (or its course's code);
+- ``users.csv``: a person; ``userIds`` of type ``EPPN`` are eduPersonPrincipalNames, other
+  types external ids; ``metadata.se.civicNo`` the personnummer (kept for matching only) and
+  ``metadata.se.protection`` the protected identity;
+- ``roles.csv``: a person's role at a school: student, teacher, or staff
+  (``administrator``, ``principal``, ``aide``, ...); guardians and parents are left out;
+- ``enrollments.csv``: a person in a class as student or teacher (``metadata.se.role``
+  ``mentor``: a mentor).
+
+A row ESS cannot use is a finding naming the file, the line and the column; a record with a
+blocking finding is refused and held, never removed; a reference to what the package does not
+hold is a warning. A personnummer never appears in a message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from operator import itemgetter
+
+from adapters.oneroster.columns import SE
+from adapters.oneroster.package import Package, Row, rows
+from engine.findings import Finding, Severity
+from engine.model import (
+    Group,
+    GroupType,
+    MemberRole,
+    Membership,
+    Person,
+    Protection,
+    Refused,
+    School,
+    SchoolRole,
+    SchoolRoleType,
+    Snapshot,
+)
+
+ORIGIN = "oneroster"
+STAFF = frozenset(
+    {
+        "administrator",
+        "aide",
+        "counselor",
+        "districtadministrator",
+        "principal",
+        "proctor",
+        "siteadministrator",
+        "systemadministrator",
+    }
+)
+NOT_SYNCED = frozenset({"guardian", "parent", "relative"})
+CLASS_TYPES = {"homeroom": GroupType.KLASS, "scheduled": GroupType.UNDERVISNING}
+PROTECTION = {p.value.lower(): p for p in Protection} | {"": Protection.NONE}
+_FIRST_THREE = itemgetter(0, 1, 2)  # a membership's or role's group or school, person, role
+_USER_ID = re.compile(r"\{([^:{}]+):([^{}]*)\}")
+_CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
+
+
+class _Bad(Exception):
+    def __init__(self, column: str, problem: str) -> None:
+        super().__init__(column, problem)
+        self.column, self.problem = column, problem
+
+
+_DATES: dict[str, date] = {}  # a package has few distinct dates and many rows
+
+
+def _date(row: Row, column: str) -> date | None:
+    raw = row.get(column, "")
+    if not raw:
+        return None
+    hit = _DATES.get(raw)
+    if hit is not None:
+        return hit
+    try:
+        day = date.fromisoformat(raw.strip()[:10])
+    except ValueError:
+        raise _Bad(column, f"is not a date (YYYY-MM-DD): {raw[:40]!r}") from None
+    if len(_DATES) < 100_000:
+        _DATES[raw] = day
+    return day
+
+
+def _need(row: Row, column: str) -> str:
+    value = row.get(column, "").strip()
+    if not value:
+        raise _Bad(column, "is empty")
+    return value
+
+
+class Mapper:
+    """One read of one package."""
+
+    def __init__(self, package: Package, today: date) -> None:
+        self.p = package
+        self.today = today
+        self.blocking: dict[tuple[str, str], Finding] = {}
+        self.warnings: list[Finding] = []
+        self.held_persons: set[str] = set()
+        self.held_groups: set[str] = set()
+        self.stats: dict[str, int] = {}
+
+    def warn(self, code: str, kind: str, rid: str, message: str, fix: str = "") -> None:
+        self.warnings.append(Finding(code, Severity.WARNING, kind, rid, message, fix, ORIGIN))
+
+    def block(self, kind: str, rid: str, message: str, fix: str) -> None:
+        self.blocking.setdefault(
+            (kind, rid),
+            Finding("oneroster.invalid_row", Severity.BLOCKING, kind, rid, message, fix, ORIGIN),
+        )
+
+    def _rows(self, name: str) -> Iterable[tuple[str, int, Row]]:
+        f = self.p.files.get(name)
+        if f is None:
+            return
+        count = 0
+
+        def header_warning(file: str, message: str) -> None:
+            self.warn("oneroster.header", "source", file, f"{file}: {message}")
+
+        name_of = f.name
+        for line, row in rows(f, None, header_warning):
+            count += 1
+            status = row.get("status")
+            if not status or status.strip().lower() != "tobedeleted":
+                yield name_of, line, row
+        self.stats[name.removesuffix(".csv")] = count
+
+    def _by_id(self, name: str, kind: str) -> dict[str, tuple[str, int, Row]]:
+        """Rows by sourcedId; an id listed twice is refused (which copy is right cannot be
+        told) and a row without an id left out with a warning."""
+        out: dict[str, tuple[str, int, Row]] = {}
+        twice: dict[str, list[str]] = {}
+        for file, line, row in self._rows(name):
+            rid = row.get("sourcedId", "").strip()
+            if not rid:
+                self.warn(
+                    "oneroster.no_id",
+                    kind,
+                    f"{file}:{line}",
+                    f"{file} line {line}: sourcedId is empty; the row is left out",
+                    "Give every row a sourcedId.",
+                )
+                continue
+            if rid in out:
+                twice.setdefault(rid, [f"line {out[rid][1]}"]).append(f"line {line}")
+            out[rid] = (file, line, row)
+        for rid, lines in twice.items():
+            self.blocking[(kind, rid)] = Finding(
+                "oneroster.duplicate_id",
+                Severity.BLOCKING,
+                kind,
+                rid,
+                f"{kind} {rid}: {name} lists this sourcedId {len(lines)} times "
+                f"({', '.join(lines[:4])}); which copy is right cannot be told, so the {kind} "
+                "is left out",
+                f"Give each {kind} a sourcedId of its own, or remove the copy.",
+                ORIGIN,
+            )
+        return out
+
+    def _bad(self, kind: str, rid: str, file: str, line: int, bad: _Bad) -> None:
+        self.block(
+            kind,
+            rid,
+            f"{kind} {rid} ({file} line {line}, column {bad.column}): {bad.problem}",
+            f"Correct the {kind} in the student information system and export again.",
+        )
+
+    # -- the read --------------------------------------------------------------------------
+
+    def run(self) -> tuple[Snapshot, tuple[Finding, ...], dict[str, int]]:
+        schools = self._schools()
+        sessions = self._sessions()
+        courses = {
+            rid: r[2].get("courseCode", "").strip()
+            for rid, r in self._by_id("courses.csv", "course").items()
+        }
+        groups = self._groups(schools, sessions, courses)
+        persons = self._persons()
+        roles = self._roles(schools, persons)
+        memberships = self._enrollments(groups, persons)
+        by_kind: dict[str, set[str]] = {"school": set(), "person": set(), "group": set()}
+        for kind, rid in self.blocking:
+            if kind in by_kind:
+                by_kind[kind].add(rid)
+        for rid in by_kind["person"]:
+            persons.pop(rid, None)
+        for rid in by_kind["group"] | self.held_groups:
+            groups.pop(rid, None)
+        refused = Refused(
+            frozenset(by_kind["school"]),
+            frozenset(by_kind["person"] | self.held_persons),
+            frozenset(by_kind["group"] | self.held_groups),
+        )
+        memberships = sorted(
+            (m for m in memberships if m.person_id in persons and m.group_id in groups),
+            key=_FIRST_THREE,
+        )
+        roles = sorted((r for r in roles if r.person_id in persons), key=_FIRST_THREE)
+        snapshot = Snapshot(
+            schools,
+            persons,
+            groups,
+            tuple(memberships),
+            tuple(roles),
+            self.today,
+            ORIGIN,
+            refused if refused else Refused(),
+        )
+        self.stats["blocked"] = len(self.blocking)
+        return snapshot, tuple(self.blocking.values()) + tuple(self.warnings), self.stats
+
+    def _schools(self) -> dict[str, School]:
+        orgs = self._by_id("orgs.csv", "school")
+        schools: dict[str, School] = {}
+        for rid, (file, line, row) in orgs.items():
+            if row.get("type", "").strip().lower() != "school" or ("school", rid) in self.blocking:
+                continue
+            try:
+                name = _need(row, "name")
+                start, end = _date(row, SE + "startDate"), _date(row, SE + "endDate")
+            except _Bad as bad:
+                self._bad("school", rid, file, line, bad)
+                continue
+            types = tuple(t for t in row.get(SE + "schoolTypes", "").split(",") if t.strip())
+            schools[rid] = School(
+                rid,
+                name,
+                row.get("identifier", "").strip() or None,
+                row.get("parentSourcedId", "").strip() or None,
+                tuple(t.strip() for t in types),
+                row.get(SE + "municipalityCode", "").strip() or None,
+                start,
+                end,
+            )
+        return schools
+
+    def _sessions(self) -> dict[str, tuple[date | None, date | None]]:
+        out: dict[str, tuple[date | None, date | None]] = {}
+        for rid, (file, line, row) in self._by_id("academicSessions.csv", "session").items():
+            try:
+                out[rid] = (_date(row, "startDate"), _date(row, "endDate"))
+            except _Bad as bad:
+                self.warn(
+                    "oneroster.invalid_session",
+                    "session",
+                    rid,
+                    f"academic session {rid} ({file} line {line}, column {bad.column}): "
+                    f"{bad.problem}; classes in it are refused",
+                    "Correct the session's dates.",
+                )
+        return out
+
+    def _groups(
+        self,
+        schools: dict[str, School],
+        sessions: dict[str, tuple[date | None, date | None]],
+        courses: dict[str, str],
+    ) -> dict[str, Group]:
+        groups: dict[str, Group] = {}
+        for rid, (file, line, row) in self._by_id("classes.csv", "group").items():
+            if ("group", rid) in self.blocking:
+                continue
+            try:
+                title = _need(row, "title")
+                gtype = self._group_type(row)
+                school_id = _need(row, "schoolSourcedId")
+                start, end = self._term(row, sessions)
+            except _Bad as bad:
+                self._bad("group", rid, file, line, bad)
+                continue
+            if school_id not in schools:
+                if ("school", school_id) in self.blocking:
+                    self.held_groups.add(rid)
+                else:
+                    self._bad(
+                        "group",
+                        rid,
+                        file,
+                        line,
+                        _Bad("schoolSourcedId", f"names {school_id}, no school in orgs.csv"),
+                    )
+                continue
+            codes = [c.strip() for c in row.get("subjectCodes", "").split(",") if c.strip()]
+            subject = codes[0] if codes else courses.get(row.get("courseSourcedId", "").strip())
+            groups[rid] = Group(
+                rid,
+                title,
+                gtype,
+                school_id,
+                row.get(SE + "schoolType", "").strip() or None,
+                start,
+                end,
+                subject or None,
+            )
+        return groups
+
+    @staticmethod
+    def _group_type(row: Row) -> GroupType:
+        se = row.get(SE + "groupType", "").strip()
+        if se:
+            try:
+                return GroupType(se)
+            except ValueError:
+                raise _Bad(SE + "groupType", f"has the unknown value {se[:40]!r}") from None
+        kind = row.get("classType", "").strip()
+        found = CLASS_TYPES.get(kind.lower())
+        if found is None:
+            raise _Bad("classType", f"has the unknown value {kind[:40]!r}")
+        return found
+
+    @staticmethod
+    def _term(
+        row: Row, sessions: dict[str, tuple[date | None, date | None]]
+    ) -> tuple[date | None, date | None]:
+        ids = [t.strip() for t in row.get("termSourcedIds", "").split(",") if t.strip()]
+        if not ids:
+            return None, None
+        spans = []
+        for tid in ids:
+            if tid not in sessions:
+                raise _Bad("termSourcedIds", f"names {tid}, no usable academic session")
+            spans.append(sessions[tid])
+        starts = [s for s, _ in spans]
+        ends = [e for _, e in spans]
+        start = None if None in starts else min(s for s in starts if s is not None)
+        end = None if None in ends else max(e for e in ends if e is not None)
+        return start, end
+
+    def _persons(self) -> dict[str, Person]:
+        persons: dict[str, Person] = {}
+        for rid, (file, line, row) in self._by_id("users.csv", "person").items():
+            if ("person", rid) in self.blocking:
+                continue
+            try:
+                given = _need(row, "givenName")
+                family = _need(row, "familyName")
+                marking = row.get(SE + "protection", "").strip()
+                protection = PROTECTION.get(marking.lower())
+                if protection is None:
+                    raise _Bad(SE + "protection", f"has the unknown value {marking[:40]!r}")
+            except _Bad as bad:
+                self._bad("person", rid, file, line, bad)
+                continue
+            civic = row.get(SE + "civicNo", "").strip() or None
+            eppns: list[str] = []
+            external: list[tuple[str, str]] = []
+            for kind, value in _USER_ID.findall(row.get("userIds", "")):
+                kind, value = kind.strip(), value.strip()
+                if not value:
+                    continue
+                if kind.lower() in ("eppn", "edupersonprincipalname"):
+                    eppns.append(value)
+                elif value != civic and not _CIVIC_LIKE.match(value):
+                    external.append((kind, value))
+            email = row.get("email", "").strip()
+            persons[rid] = Person(
+                rid,
+                given,
+                family,
+                (email,) if email else (),
+                tuple(eppns),
+                civic,
+                protection,
+                row.get("middleName", "").strip() or None,
+                tuple(external),
+            )
+        return persons
+
+    def _roles(self, schools: dict[str, School], persons: dict[str, Person]) -> list[SchoolRole]:
+        out: list[SchoolRole] = []
+        for file, line, row in self._rows("roles.csv"):
+            pid = row.get("userSourcedId", "").strip()
+            org = row.get("orgSourcedId", "").strip()
+            role = row.get("role", "").strip()
+            if role.lower() in NOT_SYNCED:
+                continue
+            if org not in schools:
+                if ("school", org) in self.blocking:
+                    self.held_persons.add(pid)
+                continue  # a role at a district or another org: no school role
+            if pid not in persons:
+                if ("person", pid) not in self.blocking:
+                    self._dangling(file, line, "userSourcedId", pid)
+                continue
+            try:
+                kind = _school_role(role)
+                start, end = _date(row, "beginDate"), _date(row, "endDate")
+                year_text = row.get(SE + "schoolYear", "").strip()
+                try:
+                    year = int(year_text) if year_text else None
+                except ValueError:
+                    raise _Bad(SE + "schoolYear", f"is not a number: {year_text[:20]!r}") from None
+            except _Bad as bad:
+                self._bad("person", pid, file, line, bad)
+                continue
+            title = row.get(SE + "title", "").strip() or None
+            out.append(SchoolRole(org, pid, kind, start, end, year, title))
+        return out
+
+    def _enrollments(
+        self, groups: dict[str, Group], persons: dict[str, Person]
+    ) -> list[Membership]:
+        out: list[Membership] = []
+        append, blocking, held = out.append, self.blocking, self.held_groups
+        skip = NOT_SYNCED | STAFF
+        student, teacher = MemberRole.STUDENT, MemberRole.TEACHER
+        for file, line, row in self._rows("enrollments.csv"):
+            gid = row.get("classSourcedId", "").strip()
+            pid = row.get("userSourcedId", "").strip()
+            role = row.get("role", "").strip().lower()
+            if gid not in groups or pid not in persons:
+                if role in skip:
+                    continue
+                if gid not in groups:
+                    if ("group", gid) not in blocking and gid not in held:
+                        self._dangling(file, line, "classSourcedId", gid)
+                elif ("person", pid) not in blocking:
+                    self._dangling(file, line, "userSourcedId", pid)
+                continue
+            se_role = row.get(SE + "role", "")
+            try:
+                if role == "student" and not se_role:
+                    member = student
+                elif role == "teacher" and not se_role:
+                    member = teacher
+                elif role in skip:
+                    continue
+                else:
+                    member = _member_role(role, se_role.strip().lower())
+                start, end = _date(row, "beginDate"), _date(row, "endDate")
+            except _Bad as bad:
+                self._bad("group", gid, file, line, bad)  # the class is held, not changed
+                continue
+            append(Membership(gid, pid, member, start, end))
+        return out
+
+    def _dangling(self, file: str, line: int, column: str, rid: str) -> None:
+        self.warn(
+            "oneroster.dangling_reference",
+            "membership",
+            f"{file}:{line}",
+            f"{file} line {line}, column {column}: {rid} is not in the package; the row is "
+            "left out",
+            "Export the record it names, or remove the row.",
+        )
+
+
+def _school_role(role: str) -> SchoolRoleType:
+    low = role.lower()
+    if low == "student":
+        return SchoolRoleType.STUDENT
+    if low == "teacher":
+        return SchoolRoleType.TEACHER
+    if low in STAFF:
+        return SchoolRoleType.STAFF
+    raise _Bad("role", f"has the unknown value {role[:40]!r}")
+
+
+def _member_role(role: str, se_role: str) -> MemberRole:
+    if se_role == "mentor":
+        return MemberRole.MENTOR
+    if role == "student":
+        return MemberRole.STUDENT
+    if role == "teacher":
+        return MemberRole.TEACHER
+    raise _Bad("role", f"has the unknown value {role[:40]!r}")

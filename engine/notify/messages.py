@@ -1,0 +1,282 @@
+"""What a notice says, and the shape each channel wants it in.
+
+One :class:`Message` per notice and channel, composed from the journal's run record: a title,
+a paragraph, facts (counts, the guard's reasons) and the command to run. Its ``key`` is the
+idempotency key a receiver drops a repeat by (the webhook's ``ESS-Delivery`` header, the
+e-mail's ``Message-ID``): the same notice on the same channel always has the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import orjson
+
+from engine.display import visible
+from engine.journal import ElevationRecord, NoticeRecord, RunRecord
+
+TROUBLE = ("failed", "dead", "blocked")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One notification, before it is shaped for a channel."""
+
+    key: str  # the idempotency key: ess.<tenant>.<notice id>.<channel>
+    event: str  # plan_held, run_failed, failed_items, test
+    tenant: str
+    run_id: int | None
+    at: datetime
+    title: str
+    text: str
+    facts: tuple[tuple[str, str], ...]
+    command: str  # what to run next; empty when there is nothing to run
+
+
+def failed_items(run: RunRecord) -> int:
+    return sum(int(run.counts.get(s, 0)) for s in TROUBLE)
+
+
+def event_of(notice: NoticeRecord, run: RunRecord | None) -> str | None:
+    """The event a notice stands for; None when there is nothing to say (an unknown kind)."""
+    if notice.kind in ("elevation_requested", "elevation_approved"):
+        return notice.kind
+    if run is None:
+        return None
+    if notice.kind == "plan_held":
+        return "plan_held"
+    if notice.kind == "run_failed":
+        return "run_failed"
+    if notice.kind == "run_partial" and failed_items(run):
+        return "failed_items"
+    return None
+
+
+def compose(
+    notice: NoticeRecord, run: RunRecord, tenant_name: str, channel: str, event: str
+) -> Message:
+    """The message of a notice: what happened, the counts, and the command that answers it."""
+    key = f"ess.{notice.tenant}.{notice.id}.{channel}"
+    who = f"{tenant_name} ({notice.tenant})" if tenant_name != notice.tenant else notice.tenant
+    planned = int(run.counts.get("planned", 0))
+    facts: list[tuple[str, str]] = [("tenant", who), ("run", str(run.id))]
+    if event == "plan_held":
+        removals = run.guard.get("removals") or {}
+        facts.append(("planned operations", str(planned)))
+        facts += [(f"removals of {k}", str(v)) for k, v in sorted(removals.items())]
+        facts += [("held because", str(r)) for r in run.guard.get("reasons") or ()]
+        return Message(
+            key,
+            event,
+            notice.tenant,
+            run.id,
+            notice.created_at,
+            f"{who}: a plan is held for approval",
+            "The guard held run "
+            f"{run.id}: it would change more than the tenant's policy allows at once. Nothing "
+            "was applied, and every scheduled sync of this tenant waits until someone approves "
+            "or rejects the plan.",
+            tuple(facts),
+            f"ess approve {run.id} --reason '...'   (or: ess reject {run.id})",
+        )
+    if event == "run_failed":
+        facts.append(("error", run.error or "(no message)"))
+        return Message(
+            key,
+            event,
+            notice.tenant,
+            run.id,
+            notice.created_at,
+            f"{who}: the run failed",
+            f"Run {run.id} stopped before it finished: a source or target could not be read, "
+            "refused the login, or the run was interrupted. The next scheduled run tries again.",
+            tuple(facts),
+            f"ess show {run.id}",
+        )
+    for status in TROUBLE:
+        if run.counts.get(status):
+            facts.append((f"{status} items", str(run.counts[status])))
+    return Message(
+        key,
+        event,
+        notice.tenant,
+        run.id,
+        notice.created_at,
+        f"{who}: {failed_items(run)} item(s) failed",
+        f"Run {run.id} finished, but some items could not be applied; the rest of the run "
+        "went through.",
+        tuple(facts),
+        f"ess failures {notice.tenant}",
+    )
+
+
+def compose_elevation(
+    notice: NoticeRecord, elevation: ElevationRecord, tenant_name: str, channel: str, event: str
+) -> Message:
+    """An elevation asked for, or approved by the customer: who, why, until when."""
+    key = f"ess.{notice.tenant}.{notice.id}.{channel}"
+    who = f"{tenant_name} ({notice.tenant})" if tenant_name != notice.tenant else notice.tenant
+    facts: tuple[tuple[str, str], ...] = (
+        ("tenant", who),
+        ("elevation", str(elevation.id)),
+        ("asked by", elevation.actor),
+        ("reason", elevation.reason),
+        ("until", f"{elevation.expires_at:%Y-%m-%d %H:%M} UTC"),
+    )
+    if event == "elevation_approved":
+        return Message(
+            key,
+            event,
+            notice.tenant,
+            None,
+            notice.created_at,
+            f"{who}: elevation {elevation.id} approved",
+            f"{elevation.approved_by or 'The customer'} approved the elevation: support may "
+            "write to this tenant until it expires.",
+            (*facts, ("approved by", elevation.approved_by or "")),
+            "",
+        )
+    waits = elevation.needs_approval and elevation.approved_by is None
+    return Message(
+        key,
+        event,
+        notice.tenant,
+        None,
+        notice.created_at,
+        f"{who}: elevation {elevation.id} requested",
+        "Support asked for the right to write to this tenant"
+        + (": it needs a customer approver's approval first." if waits else "."),
+        facts,
+        f"ess elevation approve {elevation.id} --approver 'NAME'" if waits else "",
+    )
+
+
+def test_message(tenant: str, tenant_name: str, channel: str, at: datetime, nonce: str) -> Message:
+    """The message of ``ess notify test``: says it is a test, and which channel it came by."""
+    return Message(
+        f"ess.{tenant}.test-{nonce}.{channel}",
+        "test",
+        tenant,
+        None,
+        at,
+        f"{tenant_name}: test notification",
+        f"A test from ESS through the channel '{channel}'. Held plans and failed runs of this "
+        "tenant will be reported here.",
+        (("tenant", tenant), ("channel", channel)),
+        "",
+    )
+
+
+def _clean(m: Message) -> Message:
+    """Text from outside (a tenant name, an error) with its control characters written out."""
+    return Message(
+        m.key,
+        m.event,
+        m.tenant,
+        m.run_id,
+        m.at,
+        visible(m.title, newlines=False),
+        visible(m.text, newlines=False),
+        tuple((visible(k, newlines=False), visible(v, newlines=False)) for k, v in m.facts),
+        visible(m.command, newlines=False),
+    )
+
+
+def webhook_body(m: Message) -> bytes:
+    """The generic webhook's JSON document."""
+    m = _clean(m)
+    return orjson.dumps(
+        {
+            "id": m.key,
+            "event": m.event,
+            "tenant": m.tenant,
+            "run": m.run_id,
+            "at": m.at.isoformat(),
+            "title": m.title,
+            "text": m.text,
+            "facts": [{"name": k, "value": v} for k, v in m.facts],
+            "command": m.command or None,
+        }
+    )
+
+
+def signature(key: bytes, timestamp: int, body: bytes) -> str:
+    """``t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``: a receiver recomputes it with
+    the shared key, compares in constant time and refuses an old timestamp (a replay)."""
+    mac = hmac.new(key, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def teams_body(m: Message) -> dict[str, Any]:
+    """An Adaptive Card in the envelope Teams incoming webhooks (Workflows) accept."""
+    m = _clean(m)
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": m.title, "weight": "Bolder", "size": "Medium", "wrap": True},
+        {"type": "TextBlock", "text": m.text, "wrap": True},
+        {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in m.facts]},
+    ]
+    if m.command:
+        body.append({"type": "TextBlock", "text": m.command, "fontType": "Monospace", "wrap": True})
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.4",
+                    "body": body,
+                },
+            }
+        ],
+    }
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_body(m: Message) -> dict[str, Any]:
+    """Block Kit blocks with ``text`` as the notification's plain fallback."""
+    m = _clean(m)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": m.title[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(m.text)}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*{_slack_escape(k)}*\n{_slack_escape(v)}"}
+                for k, v in m.facts[:10]
+            ],
+        },
+    ]
+    if m.command:
+        command = _slack_escape(m.command.replace("`", "'"))
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"`{command}`"}})
+    return {"text": m.title, "blocks": blocks}
+
+
+def email_message(m: Message, sender: str, to: tuple[str, ...]) -> EmailMessage:
+    """A plain-text mail whose ``Message-ID`` is the idempotency key."""
+    m = _clean(m)
+    mail = EmailMessage()
+    mail["Subject"] = f"[ESS] {m.title}"
+    mail["From"] = sender
+    mail["To"] = ", ".join(to)
+    mail["Date"] = format_datetime(m.at)
+    mail["Message-ID"] = f"<{m.key}@{sender.rpartition('@')[2]}>"
+    mail["ESS-Event"] = m.event
+    lines = [m.text, ""]
+    lines += [f"{k}: {v}" for k, v in m.facts]
+    if m.command:
+        lines += ["", m.command]
+    mail.set_content("\n".join(lines) + "\n")
+    return mail
