@@ -32,7 +32,8 @@ from engine.config import CONFIG_ENV, DEFAULT_CONFIG
 app = typer.Typer(
     name="ess",
     cls=EssGroup,
-    help="ESS keeps Microsoft 365 for Education in step with the school administration system.",
+    help="ESS keeps Microsoft 365 for Education and Google Workspace for Education "
+    "in step with the school administration system.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -29,9 +29,10 @@ from server.toolsets import served_toolsets
 log = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
-ESS keeps Microsoft 365 for Education in step with a Swedish school administration
-system. Each customer setup is a tenant; runs sync it; items that fail, data
-findings and plans held by the guard need a support engineer's attention.
+ESS keeps Microsoft 365 for Education and Google Workspace for Education (Classroom) in
+step with a Swedish school administration system. Each customer setup is a tenant; runs
+sync it; items that fail, data findings and plans held by the guard need a support
+engineer's attention.
 Start with list_tenants, then tenant_status(tenant). Results are paged: pass next_cursor back
 as cursor. The tools never show personal identity numbers or secrets; do not ask for them.
 Write tools (operations toolset) exist only when the server allows writes; they obey the

@@ -19,7 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from adapters.kit.http import HttpClient
+from adapters.kit.pacing import Pace, Pacer
 from adapters.kit.retry import parse_retry_after
 
 from .auth import DelegatedToken
@@ -53,6 +56,17 @@ class ListFailed(Exception):
         self.answer = answer
 
 
+@dataclass(frozen=True)
+class Quotas:
+    """Google's published quotas, calls per ``window_s`` (60 s; less only for a time-scaled
+    sandbox): the client paces itself under them rather than be throttled."""
+
+    classroom_per_user: int = 1200
+    classroom_per_project: int = 3000
+    directory_per_user: int = 2400
+    window_s: float = 60.0
+
+
 @dataclass
 class ClientStats:
     calls: int = 0  # each call, a batch part included, as the quotas count
@@ -71,6 +85,7 @@ class GoogleClient:
         *,
         batch_url: str | None = None,
         not_found_schedule_s: Sequence[float] = NOT_FOUND_SCHEDULE_S,
+        quotas: Quotas | None = None,
     ) -> None:
         if not tokens:
             raise ValueError("at least one admin subject is needed")
@@ -81,9 +96,41 @@ class GoogleClient:
         self.stats = ClientStats()
         self._turn = itertools.cycle(range(len(self.tokens)))
         self.not_found_schedule_s = tuple(not_found_schedule_s)
+        self._held_until: dict[tuple[Api, int], float] = {}
+        self.quotas = quotas
+        self._pacers: dict[tuple[Api, int] | Api, Pacer] = {}
 
-    def _token(self) -> DelegatedToken:
-        return self.tokens[next(self._turn)]
+    def _pace(self, key: tuple[Api, int], calls: int) -> Pace | None:
+        """What a request of ``calls`` calls costs: each call counts against its admin
+        subject's quota and, for Classroom, the project's (reads too, as Google counts)."""
+        q = self.quotas
+        if q is None:
+            return None
+        api = key[0]
+        per_user = q.classroom_per_user if api == "classroom" else q.directory_per_user
+        mine = self._pacers.setdefault(key, Pacer(per_user, q.window_s))
+        costs = [(mine, calls)]
+        if api == "classroom":
+            project = self._pacers.setdefault(api, Pacer(q.classroom_per_project, q.window_s))
+            costs.append((project, calls))
+        return Pace(costs=tuple(costs), holds=mine)
+
+    async def _pick(self, api: Api) -> _Gate:
+        """The next admin subject, once its throttle for ``api`` has run out: Google counts
+        quota per subject, and a request sent while an earlier Retry-After runs is refused
+        again, so none is sent before it, whichever batch it belongs to."""
+        gate = _Gate(self, api, next(self._turn))
+        await gate.wait()
+        return gate
+
+    def _hold(self, key: tuple[Api, int], retry_after: float | None) -> None:
+        if retry_after is None or retry_after <= 0:
+            return
+        pacer = self._pacers.get(key)
+        if pacer is not None:
+            pacer.hold(retry_after)
+        until = time.monotonic() + retry_after
+        self._held_until[key] = max(self._held_until.get(key, 0.0), until)
 
     async def call(self, call: ApiCall, *, fresh: bool = False) -> Answer:
         """One call alone; the kit client retries what is safe to send twice. ``fresh``: an
@@ -99,7 +146,7 @@ class GoogleClient:
         return answer
 
     async def _call(self, call: ApiCall, fresh: bool) -> Answer:
-        token = self._token()
+        token = await self._pick(call.api)
         self.stats.calls += 1
         self.stats.http_requests += 1
         resp = await self.http.request(
@@ -110,6 +157,8 @@ class GoogleClient:
             content=_json(call.body),
             headers={"Content-Type": "application/json"} if call.body is not None else None,
             auth=token,
+            observe=token.observe,
+            pace=self._pace(token.key, 1),
         )
         body = resp.json() if resp.content else None
         return Answer(resp.status_code, body, classify(resp.status_code, body, fresh=fresh))
@@ -166,7 +215,8 @@ class GoogleClient:
     async def _send(
         self, chunk: Sequence[ApiCall], fresh: Sequence[bool]
     ) -> list[tuple[Answer, float | None]]:
-        token = self._token()
+        api = chunk[0].api
+        token = await self._pick(api)
         authorization = await token.header()
         content_type, body = encode(chunk, authorization)
         self.stats.calls += len(chunk)
@@ -178,6 +228,9 @@ class GoogleClient:
             content=body,
             headers={"Content-Type": content_type},
             idempotent=False,
+            auth=token,  # the envelope's header: the last look at the subject's throttle
+            observe=token.observe,
+            pace=self._pace(token.key, len(chunk)),
         )
         if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith(
             "multipart/"
@@ -189,6 +242,9 @@ class GoogleClient:
             wait = parse_retry_after(resp.headers.get("Retry-After"))
             return [(Answer(resp.status_code, body_json, verdict), wait) for _ in chunk]
         parts = decode(resp.headers["content-type"], resp.content, len(chunk))
+        for p in parts:
+            if p.status in THROTTLED:
+                self._hold(token.key, parse_retry_after(p.headers.get("retry-after")))
         return [
             (
                 Answer(p.status, p.body, classify(p.status, p.body, fresh=new)),
@@ -196,6 +252,36 @@ class GoogleClient:
             )
             for p, new in zip(parts, fresh, strict=True)
         ]
+
+
+THROTTLED = frozenset({429, 403})  # the Directory answers its per-user quota with 403
+
+
+class _Gate:
+    """One admin subject's token for one API's requests: each attempt, the kit's own
+    resends included, waits out a Retry-After any answer for this subject and API carried,
+    and every answer's Retry-After is noted for the requests after it."""
+
+    def __init__(self, client: GoogleClient, api: Api, index: int) -> None:
+        self.client = client
+        self.key = (api, index)
+        self.token = client.tokens[index]
+
+    async def wait(self) -> None:
+        wait = self.client._held_until.get(self.key, 0.0) - time.monotonic()
+        if wait > 0:
+            await self.client.http.sleep(wait)
+
+    async def header(self) -> str:
+        await self.wait()
+        return await self.token.header()
+
+    def invalidate(self) -> None:
+        self.token.invalidate()
+
+    def observe(self, resp: httpx.Response) -> None:
+        if resp.status_code in THROTTLED:
+            self.client._hold(self.key, parse_retry_after(resp.headers.get("Retry-After")))
 
 
 def _chunks(calls: Sequence[ApiCall], todo: Sequence[int]) -> list[list[int]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -132,12 +132,15 @@ class HttpClient:
         auth: TokenSource | None = None,
         pace: Pace | None = None,
         attempts: int | None = None,
+        observe: Callable[[httpx.Response], None] | None = None,
     ) -> httpx.Response:
         """Send with the kit's retry rules; returns the last answer, or raises
         :class:`NoAnswer`. ``where`` names the request in messages (never a secret);
         ``auth`` overrides the client's credentials for this request; ``pace`` says what it
         costs against which pacers; ``attempts`` overrides the backoff's (``1``: only the
-        fresh token after a 401, nothing else sent again)."""
+        fresh token after a 401, nothing else sent again); ``observe`` sees every answer,
+        those the kit answers itself by sending again included (a 429's Retry-After may hold
+        other requests than this one)."""
         safe = method.upper() in IDEMPOTENT if idempotent is None else idempotent
         auth = auth or self.auth
         policy = self.backoff
@@ -182,6 +185,8 @@ class HttpClient:
                 continue
             status = resp.status_code
             self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+            if observe is not None:
+                observe(resp)
             if status == 401 and auth is not None and not refreshed:
                 auth.invalidate()  # revoked or expired early: one fresh token, then stop
                 refreshed = True

@@ -8,6 +8,7 @@ adapter; these are the steps before that.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections import Counter
 from functools import lru_cache
@@ -93,3 +94,24 @@ def unique_names(wanted: dict[str, str], sep: str = "") -> dict[str, str]:
             taken.add(f"{name}{sep}{n}")
             n += 1
     return out
+
+
+def template_fields(template: str) -> set[str]:
+    """Placeholder names used in a ``str.format`` template."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def check_template(value: str, allowed: frozenset[str], what: str) -> str:
+    """``value`` when it is a template using only ``allowed`` placeholders; else a ValueError
+    naming the setting and the placeholders it may use."""
+    try:
+        used = template_fields(value)
+    except ValueError as exc:
+        raise ValueError(f"{what} {value!r} is not a valid template: {exc}") from None
+    unknown = used - allowed
+    if unknown:
+        raise ValueError(
+            f"{what} {value!r} uses unknown placeholder(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(allowed))}"
+        )
+    return value

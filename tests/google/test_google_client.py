@@ -222,3 +222,32 @@ async def test_a_list_follows_every_page_and_a_failed_page_is_no_whole_list(
         await client.list_all(
             lambda token: calls.list_users(page_token=token, page_size=7), "users"
         )
+
+
+async def test_a_429_holds_every_later_request_of_that_subject_until_its_retry_after(
+    sandbox: GoogleSandbox,
+) -> None:
+    info = sandbox.info
+    key = json.loads(Path(info.key_file).read_text())
+    http = HttpClient(
+        timeout_s=30,
+        verify=ssl.create_default_context(cafile=info.ca_path),
+        backoff=Backoff(attempts=1),  # the kit sends nothing again: the 429 comes back
+    )
+    client = GoogleClient(
+        info.root_url,
+        [DelegatedToken(key, info.admin_subjects[0], ca_path=info.ca_path)],
+        http,
+        batch_url=info.batch_url,
+    )
+    try:
+        sandbox.update_settings(classroom_per_user_per_min=1, time_scale=0.05)
+        assert (await client.call(calls.list_courses())).status == 200
+        refused = await client.call(calls.list_courses())
+        assert refused.status == 429
+        # another request of the same subject, in a batch this time: it waits the Retry-After
+        answers = await client.batch([calls.list_courses()])
+        assert [a.status for a in answers] == [200]
+        assert sandbox.stats().early_retries == 0
+    finally:
+        await http.aclose()

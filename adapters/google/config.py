@@ -1,0 +1,104 @@
+"""The ``[tenants.NAME.targets.google]`` table, validated at the edge.
+
+The service account key is a secret reference (``env:NAME`` / ``file:PATH``); this model only
+checks its form, the target resolves it when it is built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from adapters.kit.naming import check_template
+from engine.secrets import check_reference
+
+ROOT_URL = "https://www.googleapis.com/"
+EMAIL_FIELDS = frozenset({"given", "family", "middle", "domain", "id8", "id"})
+COURSE_FIELDS = frozenset(
+    {"name", "school_year", "school_year_short", "term", "id8", "id", "school", "subject", "type"}
+)
+OU_FIELDS = frozenset({"school", "school_code", "role"})
+CLASSROOM_PER_USER_PER_MIN = 1200
+CLASSROOM_PER_PROJECT_PER_MIN = 3000
+
+
+class GoogleConfig(BaseModel):
+    """Connection, naming and lifecycle settings of one Google Workspace for Education domain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str = "google"
+    domain: str = Field(min_length=3)
+    service_account_key: str  # a secret reference to the JSON key
+    admin_subjects: tuple[str, ...] = Field(min_length=1)
+    root_url: str = ROOT_URL
+    token_uri: str | None = None  # default: the key's own token_uri
+    batch_url: str | None = None  # default: root_url + "batch"
+    verify: Path | None = None  # a CA bundle (the sandbox's); default: the system's
+    timeout_s: float = Field(30.0, gt=0, le=600)
+    email_template: str = "{given}.{family}@{domain}"
+    match_on: Literal["primaryEmail"] = "primaryEmail"
+    org_unit_root: str = "/ESS"
+    org_unit_template: str = "{school}/{role}"
+    student_ou_name: str = "Elever"
+    teacher_ou_name: str = "Personal"
+    course_name_template: str = "{name} {school_year_short}"
+    course_section_template: str = "{school} {school_year}"
+    course_state: Literal["PROVISIONED", "ACTIVE"] = "ACTIVE"
+    classroom_per_user_per_min: int = Field(CLASSROOM_PER_USER_PER_MIN, ge=1)
+    classroom_per_project_per_min: int = Field(CLASSROOM_PER_PROJECT_PER_MIN, ge=1)
+    quota_window_s: float = Field(60.0, gt=0, le=60)  # shorter only for a time-scaled sandbox
+    max_concurrency: int = Field(4, ge=1, le=64)
+    consistency_window_s: float = Field(10.0, ge=0, le=600)
+
+    @field_validator("service_account_key")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        problem = check_reference(value)
+        if problem:
+            raise ValueError(f"service_account_key: {problem}")
+        return value
+
+    @field_validator("admin_subjects")
+    @classmethod
+    def _subjects(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for subject in value:
+            if "@" not in subject:
+                raise ValueError(f"admin subject {subject!r} is not an email address")
+        return value
+
+    @field_validator("email_template")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        check_template(value, EMAIL_FIELDS, "email_template")
+        if "@" not in value:
+            raise ValueError(f"email_template {value!r} has no '@domain' part")
+        return value
+
+    @field_validator("course_name_template", "course_section_template")
+    @classmethod
+    def _course(cls, value: str) -> str:
+        return check_template(value, COURSE_FIELDS, "course template")
+
+    @field_validator("org_unit_template")
+    @classmethod
+    def _ou(cls, value: str) -> str:
+        return check_template(value, OU_FIELDS, "org_unit_template")
+
+    @field_validator("org_unit_root")
+    @classmethod
+    def _root(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"org_unit_root {value!r} must start with '/'")
+        return value.rstrip("/") or "/"
+
+    @property
+    def classroom_per_min(self) -> int:
+        """Classroom calls a minute ESS may make: each admin subject's quota, up to the
+        project's."""
+        return min(
+            self.classroom_per_user_per_min * len(self.admin_subjects),
+            self.classroom_per_project_per_min,
+        )

@@ -1,0 +1,361 @@
+"""GoogleTarget: Google Workspace for Education (Directory accounts, Classroom courses and
+rosters).
+
+The engine plans; this target maps the snapshot to accounts and courses, sends each ready
+operation's call in batches (Classroom 50, Directory 1,000, never two dependent calls in one
+batch), creates org units as accounts need them, classifies every answer, and reads back a
+create in doubt by its natural key (a user's primaryEmail, a course's ``d:`` alias) before it
+is sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as random
+import ssl
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from adapters.kit.http import HttpClient, NoAnswer
+from engine.model import Snapshot
+from engine.plan import Action, Operation
+from engine.roster import RosterPolicy
+from engine.secrets import SecretResolver
+from engine.target import (
+    Batch,
+    DesiredState,
+    KindSpec,
+    LinkSpec,
+    ObservedState,
+    Outcome,
+    RateLimit,
+    TargetBase,
+    TargetContext,
+)
+
+from . import calls
+from .auth import DelegatedToken, GoogleTenantError
+from .calls import ApiCall
+from .client import BATCH_LIMITS, GoogleClient, ListFailed, Quotas
+from .config import GoogleConfig
+from .drift import read_drift
+from .errors import Kind
+from .mapping import COURSE, COURSE_STUDENT, COURSE_TEACHER, USER, alias_of, desired_state
+from .outcomes import no_answer, outcome
+
+# Google's limits, in characters, for what each model field is sent as: givenName and
+# familyName take 60; a course name 750 (a group's name and subject go into it).
+FIELD_LIMITS: Mapping[str, Mapping[str, int]] = {
+    "person": {"given_name": 60, "family_name": 60, "middle_name": 60},
+    "group": {"name": 750, "subject": 750},
+}
+
+LINK_SPECS = (
+    LinkSpec(COURSE_TEACHER, COURSE, USER, rank=1),
+    LinkSpec(COURSE_STUDENT, COURSE, USER, rank=2),
+)
+
+
+def kind_specs(policy: Any) -> tuple[KindSpec, ...]:
+    """Accounts are suspended and deleted after the grace period; a course whose group ends
+    is archived, or kept (Google deletes only archived courses, and ESS never does)."""
+    grace = int(getattr(policy, "suspend_grace_days", 30))
+    class_end = str(getattr(policy, "class_end", "archive"))
+    course_retire = "keep" if class_end == "keep" else "archive"
+    return (
+        KindSpec(USER, 1, retire="suspend", grace_days=grace),
+        KindSpec(COURSE, 2, retire=course_retire, depends_on=()),  # type: ignore[arg-type]
+    )
+
+
+class GoogleTarget(TargetBase):
+    """One Google Workspace for Education domain."""
+
+    config_model: ClassVar[type[Any]] = GoogleConfig
+    record_types: ClassVar[Mapping[str, str]] = {
+        USER: "person",
+        COURSE: "group",
+        COURSE_TEACHER: "person",
+        COURSE_STUDENT: "person",
+    }
+    field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = FIELD_LIMITS
+    reads_drift: ClassVar[bool] = True
+
+    def __init__(self, name: str, config: GoogleConfig, policy: Any, client: GoogleClient) -> None:
+        self.name = name
+        self.config = config
+        self.policy = policy
+        self.client = client
+        self.kinds = kind_specs(policy)
+        self.links = LINK_SPECS
+        self.rate_limit = RateLimit(
+            writes=config.classroom_per_min,
+            per_seconds=config.quota_window_s,
+            max_concurrency=config.max_concurrency,
+        )
+        self.consistency_window_s = config.consistency_window_s
+        self._desired: DesiredState | None = None
+        self._org_units: set[str] | None = None
+
+    @classmethod
+    def from_config(
+        cls, name: str, settings: Mapping[str, Any], policy: Any, secrets: SecretResolver
+    ) -> GoogleTarget:
+        config = GoogleConfig.model_validate(dict(settings))
+        return cls(name, config, policy, build_client(config, secrets))
+
+    # desired and observed ----------------------------------------------------------------
+
+    def desired(self, snapshot: Snapshot) -> DesiredState:
+        self._desired = desired_state(snapshot, self.config, RosterPolicy.of(self.policy))
+        return self._desired
+
+    async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
+        """The mirror as Google has it now (:mod:`adapters.google.drift`); whether it is
+        repaired is the runner's decision (policy ``drift``). A list that cannot be read whole
+        leaves the mirror as it is."""
+        try:
+            corrected, report = await read_drift(self.client, observed)
+        except (ListFailed, NoAnswer, GoogleTenantError) as exc:
+            ctx.emit("error", f"cannot read Google to look for drift: {exc}")
+            return observed
+        if not report.any:
+            return observed
+        ctx.emit("warning", f"drift: {report.summary()}")
+        return corrected
+
+    # batching and applying ---------------------------------------------------------------
+
+    def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
+        """Directory work (accounts) and Classroom work (courses, rosters) in batches of
+        their API's size; course updates alone, as they take calls that depend on each
+        other."""
+        directory = [op for op in ready if op.kind == USER]
+        alone = [op for op in ready if op.kind == COURSE and op.action in _COMPOUND]
+        classroom = [op for op in ready if op.kind != USER and op not in alone]
+        out: list[Batch] = []
+        for ops, size in ((directory, BATCH_LIMITS["directory"]), (classroom, 50)):
+            for i in range(0, len(ops), size):
+                chunk = tuple(ops[i : i + size])
+                out.append(Batch(chunk, cost=len(chunk)))
+        out.extend(Batch((op,), cost=3) for op in alone)
+        return out
+
+    async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
+        ops = batch.operations
+        try:
+            if any(op.kind == USER and op.action in _SENDS_OU for op in ops):
+                await self._ensure_org_units(ops)
+            if len(ops) == 1 and ops[0].kind == COURSE and ops[0].action in _COMPOUND:
+                return [await self._update_course(ops[0], ctx)]
+            made = [self._call(op, ctx) for op in ops]
+            # a roster add or a course names users made moments ago: Classroom may not know
+            # them yet, so a NOT_FOUND is asked again on a schedule
+            fresh = frozenset(i for i, op in enumerate(ops) if op.kind != USER)
+            answers = await self.client.batch(made, fresh=fresh)
+            return [
+                await self._settle(op, answer, ctx) for op, answer in zip(ops, answers, strict=True)
+            ]
+        except GoogleTenantError as exc:
+            return [Outcome.fatal(exc.verdict.code or "auth", str(exc))] * len(ops)
+        except NoAnswer as exc:
+            return [no_answer(exc, creates=op.action is Action.CREATE) for op in ops]
+
+    def _attrs(self, op: Operation) -> dict[str, Any]:
+        return dict(op.attrs)
+
+    def _user_key(self, key: str, ctx: TargetContext, fallback: str | None = None) -> str:
+        """A user's Directory id when known, else the primaryEmail it is meant to have."""
+        known = ctx.target_ids(USER, key) or ctx.ids.get((USER, key)) or fallback
+        if known:
+            return known
+        want = self._desired.objects.get(USER, {}).get(key) if self._desired else None
+        return str(dict(want.attrs)["primaryEmail"]) if want else key
+
+    def _course_key(self, key: str, ctx: TargetContext, fallback: str | None = None) -> str:
+        """A course's id when known, else its alias (Classroom takes either)."""
+        return (
+            ctx.target_ids(COURSE, key) or ctx.ids.get((COURSE, key)) or fallback or (alias_of(key))
+        )
+
+    def _call(self, op: Operation, ctx: TargetContext) -> ApiCall:
+        a = self._attrs(op)
+        if op.kind == USER:
+            user = self._user_key(op.key, ctx, op.target_id)
+            if op.action is Action.CREATE:
+                return calls.insert_user(
+                    {
+                        "primaryEmail": a["primaryEmail"],
+                        "name": {"givenName": a["givenName"], "familyName": a["familyName"]},
+                        "password": random.token_urlsafe(24),
+                        "changePasswordAtNextLogin": True,
+                        "orgUnitPath": a["orgUnitPath"],
+                        "externalIds": [{"type": "organization", "value": a["externalId"]}],
+                    }
+                )
+            if op.action in (Action.UPDATE, Action.RESTORE):
+                return calls.patch_user(
+                    user,
+                    {
+                        "name": {"givenName": a["givenName"], "familyName": a["familyName"]},
+                        "orgUnitPath": a["orgUnitPath"],
+                        "suspended": False,
+                    },
+                )
+            if op.action is Action.SUSPEND:
+                return calls.patch_user(user, {"suspended": True})
+            return calls.delete_user(user)
+        if op.kind == COURSE:
+            course = self._course_key(op.key, ctx, op.target_id)
+            if op.action is Action.CREATE:
+                return calls.create_course(
+                    {
+                        "id": a["alias"],
+                        "name": a["name"],
+                        "section": a["section"],
+                        "ownerId": self._user_key(str(a["owner"]), ctx),
+                        "courseState": self.config.course_state,
+                    }
+                )
+            return calls.patch_course(course, {"courseState": "ARCHIVED"})
+        role = "teachers" if op.kind == COURSE_TEACHER else "students"
+        course = self._course_key(op.parent or "", ctx, op.parent_target_id)
+        user = self._user_key(op.key, ctx, op.target_id)
+        if op.action is Action.LINK:
+            return calls.add_member(course, role, user)  # type: ignore[arg-type]
+        return calls.remove_member(course, role, user)  # type: ignore[arg-type]
+
+    async def _settle(self, op: Operation, answer: Any, ctx: TargetContext) -> Outcome:
+        """The outcome of one op's answer, with the follow-ups an answer asks for: a 409 on a
+        create is adopted by reading the object back; a removal of what is gone is done; a
+        user who cannot be added directly is invited."""
+        creates = op.action is Action.CREATE
+        verdict = answer.verdict
+        if verdict.kind is Kind.ADOPT and creates and op.kind in (USER, COURSE):
+            found = await self.read_back(op, ctx)
+            if found is not None:
+                return Outcome.done(found.target_id, adopted=True)
+            return Outcome.failed(
+                "conflict", f"{verdict.describe()}; the existing object could not be read back"
+            )
+        if answer.status == 404 and op.action in (Action.UNLINK, Action.DELETE):
+            return Outcome.done(op.target_id)
+        if op.action is Action.LINK and verdict.code == "CannotDirectAddUser":
+            return await self._invite(op, ctx)
+        target_id = op.target_id if not creates else None
+        if op.is_link:
+            return outcome(answer, creates=False, target_id=op.target_id or op.key)
+        return outcome(answer, creates=creates, target_id=target_id)
+
+    async def _invite(self, op: Operation, ctx: TargetContext) -> Outcome:
+        """The direct-add rule keeps the user out (another domain): invite instead."""
+        role: Literal["TEACHER", "STUDENT"] = "TEACHER" if op.kind == COURSE_TEACHER else "STUDENT"
+        course = self._course_key(op.parent or "", ctx, op.parent_target_id)
+        answer = await self.client.call(
+            calls.create_invitation(course, role, self._user_key(op.key, ctx, op.target_id))
+        )
+        if answer.verdict.kind is Kind.ADOPT:
+            return Outcome.done(op.target_id or op.key, adopted=True)
+        return outcome(answer, creates=False, target_id=op.target_id or op.key)
+
+    async def _update_course(self, op: Operation, ctx: TargetContext) -> Outcome:
+        """Name, section and state, then the owner: the new owner must teach the course
+        first, and naming the owner again is ``@UserAlreadyOwner``, which is done."""
+        a = self._attrs(op)
+        course = self._course_key(op.key, ctx, op.target_id)
+        owner = self._user_key(str(a["owner"]), ctx)
+        changes = {"name": a["name"], "section": a["section"], "courseState": "ACTIVE"}
+        steps = (
+            (calls.patch_course(course, changes), False),
+            (calls.add_member(course, "teachers", owner), True),
+            (calls.patch_course(course, {"ownerId": owner}), True),
+        )
+        for call, adoptable in steps:
+            answer = await self.client.call(call, fresh=True)
+            if answer.ok or (adoptable and answer.verdict.kind is Kind.ADOPT):
+                continue
+            return outcome(answer, creates=False, target_id=op.target_id)
+        return Outcome.done(op.target_id or ctx.target_ids(COURSE, op.key))
+
+    async def _ensure_org_units(self, ops: Sequence[Operation]) -> None:
+        """Create the org units these accounts go in, parents first, once each."""
+        if self._org_units is None:
+            answer = await self.client.call(calls.list_orgunits())
+            units = answer.body.get("organizationUnits", []) if answer.ok else []
+            self._org_units = {"/"} | {str(u.get("orgUnitPath")) for u in units}
+        wanted = {
+            str(dict(op.attrs)["orgUnitPath"])
+            for op in ops
+            if op.kind == USER and op.action in _SENDS_OU
+        }
+        for path in sorted(wanted):
+            parts = [p for p in path.split("/") if p]
+            for depth in range(1, len(parts) + 1):
+                here = "/" + "/".join(parts[:depth])
+                if here in self._org_units:
+                    continue
+                parent = "/" + "/".join(parts[: depth - 1])
+                answer = await self.client.call(calls.insert_orgunit(parts[depth - 1], parent))
+                if answer.ok or answer.verdict.kind is Kind.ADOPT:
+                    self._org_units.add(here)
+                else:
+                    break  # the accounts' own answers say what is wrong
+
+    async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
+        """A user by its primaryEmail, a course by its alias; a roster change is safe to
+        send again, so it is not looked up."""
+        if op.kind == USER:
+            call = calls.get_user(str(dict(op.attrs).get("primaryEmail") or op.target_id))
+        elif op.kind == COURSE:
+            call = calls.get_course(alias_of(op.key))
+        else:
+            return None
+        try:
+            answer = await self.client.call(call)
+        except GoogleTenantError as exc:
+            return Outcome.fatal(exc.verdict.code or "auth", str(exc))
+        except NoAnswer as exc:
+            return Outcome.retry(exc.kind, str(exc))
+        if answer.ok:
+            return Outcome.done(str(answer.body["id"]))
+        if answer.status == 404:
+            return None
+        return outcome(answer, creates=False)
+
+    async def aclose(self) -> None:
+        await self.client.http.aclose()
+
+
+_COMPOUND = frozenset({Action.UPDATE, Action.RESTORE})
+_SENDS_OU = frozenset({Action.CREATE, Action.UPDATE, Action.RESTORE})
+
+
+def _path(value: Path | None, base: Path) -> Path | None:
+    if value is None:
+        return None
+    value = value.expanduser()
+    return value if value.is_absolute() else base / value
+
+
+def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
+    """Resolve the service account key and build one token per admin subject."""
+    key = json.loads(secrets.resolve(config.service_account_key).reveal())
+    if config.token_uri:
+        key["token_uri"] = config.token_uri
+    ca = _path(config.verify, secrets.base_dir)
+    ca_path = str(ca) if ca else None
+    verify: bool | ssl.SSLContext = ssl.create_default_context(cafile=ca_path) if ca_path else True
+    tokens = [
+        DelegatedToken(key, subject, ca_path=ca_path, timeout_s=config.timeout_s)
+        for subject in config.admin_subjects
+    ]
+    http = HttpClient(
+        timeout_s=config.timeout_s, verify=verify, max_connections=config.max_concurrency * 4
+    )
+    quotas = Quotas(
+        classroom_per_user=config.classroom_per_user_per_min,
+        classroom_per_project=config.classroom_per_project_per_min,
+        window_s=config.quota_window_s,
+    )
+    return GoogleClient(config.root_url, tokens, http, batch_url=config.batch_url, quotas=quotas)
