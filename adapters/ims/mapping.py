@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 
 from adapters.ims.records import DELETE, FileHead, RawGroup, RawMember, RawPerson, Where
@@ -38,6 +37,7 @@ from engine.model import (
     SchoolRoleType,
     Snapshot,
 )
+from engine.source import MapResult
 
 ORIGIN = "ims"
 SCHOOL_TYPES = frozenset({"unit", "skolenhet", "schoolunit"})
@@ -116,13 +116,6 @@ def protection_of(raw: RawPerson) -> Protection:
     if known is None:
         raise _Bad("extension/privacy", f"has the unknown value {raw.privacy[:40]!r}")
     return known
-
-
-@dataclass(frozen=True)
-class MapResult:
-    snapshot: Snapshot
-    findings: tuple[Finding, ...]
-    stats: dict[str, int]
 
 
 class ImsState:

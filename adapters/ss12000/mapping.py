@@ -47,6 +47,7 @@ from engine.model import (
     make_group,
     make_person,
 )
+from engine.source import MapResult
 
 ORIGIN = "ss12000"
 INVALID = "ss12000.invalid_record"
@@ -125,13 +126,6 @@ class CollectorPart:
     findings: dict[tuple[str, str], Finding]
     warnings: tuple[Finding, ...]
     refs: dict[tuple[str, str], _Refs] = field(default_factory=dict)  # of refused records
-
-
-@dataclass(frozen=True)
-class MapResult:
-    snapshot: Snapshot
-    findings: tuple[Finding, ...]
-    stats: dict[str, int]
 
 
 class _Dates:
