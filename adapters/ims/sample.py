@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.ims.writer import write_complete, write_delta
-from adapters.kit.sample_snapshot import advance_seed, generate_seed
+from adapters.kit.sample_snapshot import advance_seed, check_advance, generate_seed
 from engine.plugins import SampleRequest
 
 
@@ -36,11 +36,8 @@ class ImsSample:
             snap = generate_seed(out, request)
             write_complete(snap, out / "0001-complete.xml")
             return snap.counts()
-        if request.advance not in ("term", "year"):
-            raise ValueError(f"advance must be 'term' or 'year', not {request.advance!r}")
         exports = _exports(out)
-        if not exports:
-            raise ValueError(f"{out} is not a folder made by `ess sample generate --format ims`")
+        check_advance(request, self.name, bool(exports))
         before, after = advance_seed(out, request)
         number = int(exports[-1].name[:4]) + 1
         changes = write_delta(before, after, out / f"{number:04d}-delta.xml")

@@ -105,6 +105,17 @@ def generate_seed(out: Path, request: SampleRequest) -> Snapshot:
     return read_seed(out)
 
 
+def check_advance(request: SampleRequest, fmt: str, made: bool) -> None:
+    """Refuse to advance by anything but a term or a year, or a folder ``ess sample generate
+    --format fmt`` did not make (``made`` says whether it did)."""
+    if request.advance not in ("term", "year"):
+        raise ValueError(f"advance must be 'term' or 'year', not {request.advance!r}")
+    if not made:
+        raise ValueError(
+            f"{request.out} is not a folder made by `ess sample generate --format {fmt}`"
+        )
+
+
 def advance_seed(out: Path, request: SampleRequest) -> tuple[Snapshot, Snapshot]:
     """Move the municipality in ``out`` on as ``request.advance`` says; the snapshots before
     and after (each as of its own day)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.kit.sample_snapshot import advance_seed, generate_seed
+from adapters.kit.sample_snapshot import advance_seed, check_advance, generate_seed
 from adapters.oneroster.writer import write_package
 from engine.plugins import SampleRequest
 
@@ -22,12 +22,7 @@ class OneRosterSample:
         if request.advance is None:
             snap = generate_seed(out, request)
         else:
-            if request.advance not in ("term", "year"):
-                raise ValueError(f"advance must be 'term' or 'year', not {request.advance!r}")
-            if not (out / "manifest.csv").is_file():
-                raise ValueError(
-                    f"{out} is not a folder made by `ess sample generate --format oneroster-csv`"
-                )
+            check_advance(request, self.name, (out / "manifest.csv").is_file())
             _, snap = advance_seed(out, request)
         write_package(snap, out)
         return snap.counts()
