@@ -69,6 +69,16 @@ class SourceRead:
         return f"SourceRead({self.mode}, {self.snapshot!r}, {len(self.findings)} findings)"
 
 
+@dataclass(frozen=True)
+class MapResult:
+    """What a source's mapping made of the records it read: the snapshot, the findings made
+    while mapping, and counts for the run log."""
+
+    snapshot: Snapshot
+    findings: tuple[Finding, ...]
+    stats: dict[str, int]
+
+
 class SourceError(Exception):
     """A read that cannot complete (auth refused, unreachable, a broken page).
 

@@ -20,45 +20,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 
 from adapters.ims.records import DELETE, FileHead, RawGroup, RawMember, RawPerson, Where
+from adapters.kit.dates import leading_day
+from engine import model
 from engine.findings import Finding, Severity
-from engine.model import (
-    Group,
-    GroupType,
-    MemberRole,
-    Membership,
-    Person,
-    Protection,
-    Refused,
-    School,
-    SchoolRole,
-    SchoolRoleType,
-    Snapshot,
-)
+from engine.source import MapResult
 
 ORIGIN = "ims"
 SCHOOL_TYPES = frozenset({"unit", "skolenhet", "schoolunit"})
 CONTAINER_TYPES = frozenset({"organization", "trustee", "huvudman", "department"})
 IGNORED_TYPES = frozenset({"contactgroup", "course", "gradeauthority", "principal"})
-GROUP_TYPES: dict[str, GroupType] = {
-    "class": GroupType.KLASS,
-    "klass": GroupType.KLASS,
-    "educationgroup": GroupType.UNDERVISNING,
-    "undervisning": GroupType.UNDERVISNING,
-    "mentorgroup": GroupType.MENTOR,
-    "mentor": GroupType.MENTOR,
-    "examgroup": GroupType.PROVGRUPP,
-    "provgrupp": GroupType.PROVGRUPP,
-    "schedulegroup": GroupType.SCHEMA,
-    "schema": GroupType.SCHEMA,
-    "departmentgroup": GroupType.AVDELNING,
-    "avdelning": GroupType.AVDELNING,
-    "othergroup": GroupType.OVRIGT,
-    "övrigt": GroupType.OVRIGT,
-    "personalgrupp": GroupType.PERSONALGRUPP,
+GROUP_TYPES: dict[str, model.GroupType] = {
+    "class": model.GroupType.KLASS,
+    "klass": model.GroupType.KLASS,
+    "educationgroup": model.GroupType.UNDERVISNING,
+    "undervisning": model.GroupType.UNDERVISNING,
+    "mentorgroup": model.GroupType.MENTOR,
+    "mentor": model.GroupType.MENTOR,
+    "examgroup": model.GroupType.PROVGRUPP,
+    "provgrupp": model.GroupType.PROVGRUPP,
+    "schedulegroup": model.GroupType.SCHEMA,
+    "schema": model.GroupType.SCHEMA,
+    "departmentgroup": model.GroupType.AVDELNING,
+    "avdelning": model.GroupType.AVDELNING,
+    "othergroup": model.GroupType.OVRIGT,
+    "övrigt": model.GroupType.OVRIGT,
+    "personalgrupp": model.GroupType.PERSONALGRUPP,
 }
 PERSONALGRUPP = "personalgrupp"  # an OtherGroup whose subgrouptype says so
 STUDENT_ROLES = frozenset({"learner", "student", "01", "child"})
@@ -72,15 +61,15 @@ OTHER_ROLES = frozenset({"guardian", "otherresponsible", "contact", "trustee"})
 INACTIVE = frozenset({"0", "inactive", "false"})
 OPEN_DATES = frozenset({date(1, 1, 1), date(9999, 12, 31)})  # Tieto's "no start", "no end"
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
-PROTECTION_TEXT: dict[str, Protection] = {p.value.lower(): p for p in Protection}
+PROTECTION_TEXT: dict[str, model.Protection] = {p.value.lower(): p for p in model.Protection}
 PROTECTION_TEXT.update(
     {
-        "none": Protection.NONE,
-        "false": Protection.NONE,
-        "0": Protection.NONE,
-        "": Protection.NONE,
-        "confidential": Protection.CONFIDENTIAL,
-        "protectedregistration": Protection.PROTECTED_REGISTRATION,
+        "none": model.Protection.NONE,
+        "false": model.Protection.NONE,
+        "0": model.Protection.NONE,
+        "": model.Protection.NONE,
+        "confidential": model.Protection.CONFIDENTIAL,
+        "protectedregistration": model.Protection.PROTECTED_REGISTRATION,
     }
 )
 
@@ -96,33 +85,24 @@ def parse_date(raw: str, field: str) -> date | None:
     dates are None."""
     if not raw:
         return None
-    text = raw[:10] if len(raw) > 10 and raw[10] in "T " else raw
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise _Bad(field, f"is not a date (YYYY-MM-DD): {raw[:40]!r}") from None
+    day = leading_day(raw)
+    if day is None:
+        raise _Bad(field, f"is not a date (YYYY-MM-DD): {raw[:40]!r}")
     return None if day in OPEN_DATES else day
 
 
-def protection_of(raw: RawPerson) -> Protection:
+def protection_of(raw: RawPerson) -> model.Protection:
     """TK450 ``privacy`` (None, Sekretessmarkering, ...) or Tieto's boolean with a level
     (1 confidential, 2 protected registration); anything else is read as protected."""
     text = raw.privacy.strip().lower()
     if text in ("true", "1"):
         if raw.privacy_level == "2":
-            return Protection.PROTECTED_REGISTRATION
-        return Protection.CONFIDENTIAL
+            return model.Protection.PROTECTED_REGISTRATION
+        return model.Protection.CONFIDENTIAL
     known = PROTECTION_TEXT.get(text)
     if known is None:
         raise _Bad("extension/privacy", f"has the unknown value {raw.privacy[:40]!r}")
     return known
-
-
-@dataclass(frozen=True)
-class MapResult:
-    snapshot: Snapshot
-    findings: tuple[Finding, ...]
-    stats: dict[str, int]
 
 
 class ImsState:
@@ -299,14 +279,14 @@ class _Resolver:
         s = self.s
         self._duplicates()
         units = {k: g for k, g in s.groups.items() if g.type_value.lower() in SCHOOL_TYPES}
-        schools: dict[str, School] = {}
+        schools: dict[str, model.School] = {}
         parents = self._parents(units)
         for gid, g in units.items():
             school = self._school(g, parents.get(gid))
             if school is not None:
                 schools[gid] = school
         group_school = self._group_schools(units)
-        groups: dict[str, Group] = {}
+        groups: dict[str, model.Group] = {}
         ignored = 0
         for gid, g in s.groups.items():
             if gid in units:
@@ -318,7 +298,7 @@ class _Resolver:
             group = self._group(g, group_school.get(gid), units, schools)
             if group is not None:
                 groups[gid] = group
-        persons: dict[str, Person] = {}
+        persons: dict[str, model.Person] = {}
         for pid, p in s.persons.items():
             person = self._person(p)
             if person is not None:
@@ -332,7 +312,7 @@ class _Resolver:
         roles = [r for r in roles if r.person_id in persons]
         memberships.sort(key=_membership_order)
         roles.sort(key=_role_order)
-        snapshot = Snapshot(
+        snapshot = model.Snapshot(
             schools, persons, groups, tuple(memberships), tuple(roles), self.today, ORIGIN, refused
         )
         stats = {
@@ -379,7 +359,7 @@ class _Resolver:
                     parents.setdefault(m.member_id, m.group_id)
         return parents
 
-    def _school(self, g: RawGroup, parent: str | None) -> School | None:
+    def _school(self, g: RawGroup, parent: str | None) -> model.School | None:
         if ("school", g.id) in self.blocking:
             return None
         try:
@@ -395,7 +375,7 @@ class _Resolver:
                 "Correct the unit in the student administration system and export again.",
             )
             return None
-        return School(
+        return model.School(
             g.id,
             g.name,
             g.school_unit_code or None,
@@ -433,14 +413,14 @@ class _Resolver:
         g: RawGroup,
         school_id: str | None,
         units: dict[str, RawGroup],
-        schools: dict[str, School],
-    ) -> Group | None:
+        schools: dict[str, model.School],
+    ) -> model.Group | None:
         if ("group", g.id) in self.blocking:
             return None
         low = g.type_value.lower()
         gtype = GROUP_TYPES.get(low)
-        if gtype is GroupType.OVRIGT and g.sub_type.lower() == PERSONALGRUPP:
-            gtype = GroupType.PERSONALGRUPP
+        if gtype is model.GroupType.OVRIGT and g.sub_type.lower() == PERSONALGRUPP:
+            gtype = model.GroupType.PERSONALGRUPP
         try:
             if gtype is None:
                 raise _Bad(
@@ -466,7 +446,7 @@ class _Resolver:
         if school_id not in schools:
             self.held_groups.add(g.id)  # its school is refused: held with it
             return None
-        return Group(
+        return model.Group(
             g.id,
             g.name,
             gtype,
@@ -479,7 +459,7 @@ class _Resolver:
 
     # -- persons --------------------------------------------------------------------------
 
-    def _person(self, p: RawPerson) -> Person | None:
+    def _person(self, p: RawPerson) -> model.Person | None:
         if ("person", p.id) in self.blocking:
             return None
         given, family = p.given, p.family
@@ -505,7 +485,7 @@ class _Resolver:
         external = tuple(
             (c, v) for c, v in p.external_ids if v != civic and not _CIVIC_LIKE.match(v)
         )
-        return Person(
+        return model.Person(
             p.id,
             given,
             family,
@@ -522,13 +502,13 @@ class _Resolver:
     def _links(
         self,
         units: dict[str, RawGroup],
-        schools: dict[str, School],
-        groups: dict[str, Group],
-        persons: dict[str, Person],
-    ) -> tuple[list[Membership], list[SchoolRole]]:
+        schools: dict[str, model.School],
+        groups: dict[str, model.Group],
+        persons: dict[str, model.Person],
+    ) -> tuple[list[model.Membership], list[model.SchoolRole]]:
         s = self.s
-        memberships: list[Membership] = []
-        roles: list[SchoolRole] = []
+        memberships: list[model.Membership] = []
+        roles: list[model.SchoolRole] = []
         for m in s.members.values():
             if m.member_is_group or m.status.lower() in INACTIVE:
                 continue
@@ -561,13 +541,15 @@ class _Resolver:
                     continue
                 try:
                     year = (
-                        _school_year(m.school_year) if role_type is SchoolRoleType.STUDENT else None
+                        _school_year(m.school_year)
+                        if role_type is model.SchoolRoleType.STUDENT
+                        else None
                     )
                 except _Bad as bad:
                     self._refuse_link(m, True, bad)
                     continue
                 title = m.sub_role or None
-                roles.append(SchoolRole(gid, pid, role_type, begin, end, year, title))
+                roles.append(model.SchoolRole(gid, pid, role_type, begin, end, year, title))
                 continue
             if gid not in groups:
                 if gid in self.held_groups or ("group", gid) in self.blocking:
@@ -577,7 +559,7 @@ class _Resolver:
             if member_role is None:
                 self._role_unknown(m, role)
                 continue
-            memberships.append(Membership(gid, pid, member_role, begin, end))
+            memberships.append(model.Membership(gid, pid, member_role, begin, end))
         return memberships, roles
 
     def _dangling(self, m: RawMember, kind: str, rid: str) -> None:
@@ -619,7 +601,9 @@ class _Resolver:
             "Correct the membership in the student administration system and export again.",
         )
 
-    def _refused(self, schools: dict[str, School], groups: dict[str, Group]) -> Refused:
+    def _refused(
+        self, schools: dict[str, model.School], groups: dict[str, model.Group]
+    ) -> model.Refused:
         by_kind: dict[str, set[str]] = {"school": set(), "person": set(), "group": set()}
         for kind, rid in self.blocking:
             if kind in by_kind:
@@ -629,29 +613,29 @@ class _Resolver:
         for gid in by_kind["group"]:
             groups.pop(gid, None)
         if not any(by_kind.values()):
-            return Refused()
-        return Refused(
+            return model.Refused()
+        return model.Refused(
             frozenset(by_kind["school"]), frozenset(by_kind["person"]), frozenset(by_kind["group"])
         )
 
 
-def _school_role(role: str) -> SchoolRoleType | None:
+def _school_role(role: str) -> model.SchoolRoleType | None:
     if role in STUDENT_ROLES:
-        return SchoolRoleType.STUDENT
+        return model.SchoolRoleType.STUDENT
     if role in TEACHER_ROLES:
-        return SchoolRoleType.TEACHER
+        return model.SchoolRoleType.TEACHER
     if role in STAFF_ROLES:
-        return SchoolRoleType.STAFF
+        return model.SchoolRoleType.STAFF
     return None
 
 
-def _member_role(role: str) -> MemberRole | None:
+def _member_role(role: str) -> model.MemberRole | None:
     if role in STUDENT_ROLES:
-        return MemberRole.STUDENT
+        return model.MemberRole.STUDENT
     if role in TEACHER_ROLES:
-        return MemberRole.TEACHER
+        return model.MemberRole.TEACHER
     if role in MENTOR_ROLES:
-        return MemberRole.MENTOR
+        return model.MemberRole.MENTOR
     return None
 
 
@@ -664,11 +648,11 @@ def _school_year(raw: str) -> int | None:
         raise _Bad("extension/schoolyear", f"is not a number: {raw[:20]!r}") from None
 
 
-def _membership_order(m: Membership) -> tuple[str, str, str]:
+def _membership_order(m: model.Membership) -> tuple[str, str, str]:
     return (m.group_id, m.person_id, m.role.value)
 
 
-def _role_order(r: SchoolRole) -> tuple[str, str, str]:
+def _role_order(r: model.SchoolRole) -> tuple[str, str, str]:
     return (r.school_id, r.person_id, r.role.value)
 
 

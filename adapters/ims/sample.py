@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.ims.writer import write_complete, write_delta
-from adapters.kit.sample_snapshot import advance_seed, generate_seed
-from engine.plugins import SampleRequest
+from adapters.kit.sample_snapshot import SeedSample
+from engine.model import Snapshot
 
 
 def _exports(out: Path) -> list[Path]:
@@ -21,28 +21,26 @@ def _exports(out: Path) -> list[Path]:
 
 
 @dataclass(frozen=True)
-class ImsSample:
+class ImsSample(SeedSample):
     """A synthetic municipality as a Tieto Organization API (v12) export."""
 
     name: str = "ims"
     summary: str = "a synthetic Swedish municipality as IMS Enterprise XML (Tieto v12, TK450)"
 
-    def run(self, request: SampleRequest) -> dict[str, int]:
-        out = request.out
-        if request.advance is None:
-            out.mkdir(parents=True, exist_ok=True)
-            for old in _exports(out):
-                old.unlink()
-            snap = generate_seed(out, request)
-            write_complete(snap, out / "0001-complete.xml")
-            return snap.counts()
-        if request.advance not in ("term", "year"):
-            raise ValueError(f"advance must be 'term' or 'year', not {request.advance!r}")
-        exports = _exports(out)
-        if not exports:
-            raise ValueError(f"{out} is not a folder made by `ess sample generate --format ims`")
-        before, after = advance_seed(out, request)
-        number = int(exports[-1].name[:4]) + 1
+    def prepare(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        for old in _exports(out):
+            old.unlink()
+
+    def made(self, out: Path) -> bool:
+        return bool(_exports(out))
+
+    def write_first(self, snap: Snapshot, out: Path) -> dict[str, int]:
+        write_complete(snap, out / "0001-complete.xml")
+        return snap.counts()
+
+    def write_next(self, before: Snapshot, after: Snapshot, out: Path) -> dict[str, int]:
+        number = int(_exports(out)[-1].name[:4]) + 1
         changes = write_delta(before, after, out / f"{number:04d}-delta.xml")
         return after.counts() | changes
 

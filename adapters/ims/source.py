@@ -9,20 +9,13 @@ is used, so a broken export never removes anything.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import ValidationError
-
-from adapters.ims.config import ImsConfig, describe
+from adapters.ims.config import ImsConfig
 from adapters.ims.mapping import ImsState, apply
 from adapters.ims.parse import read_records
-from adapters.kit.exports import ZipLimits, export_files
-from engine.perf import gc_paused
-from engine.rules import Rule
-from engine.secrets import SecretResolver
+from adapters.kit.export_source import ExportSource
+from adapters.kit.exports import export_files
 from engine.source import SourceContext, SourceRead
 
 SUFFIXES = (".xml",)
@@ -32,32 +25,14 @@ class ImsConfigError(ValueError):
     """The source table cannot be used; the message names each bad key."""
 
 
-class ImsSource:
+class ImsSource(ExportSource[ImsConfig]):
     """engine.source.Source for IMS Enterprise 1.1 exports (TK450, Tieto Organization API)."""
 
-    rules: ClassVar[Sequence[Rule]] = ()  # the standard adds no rules of its own
-    config_model: ClassVar[type[Any]] = ImsConfig
-
-    def __init__(self, config: ImsConfig, base_dir: Path = Path(".")) -> None:
-        self.config = config
-        path = Path(config.path).expanduser()
-        self.path = path if path.is_absolute() else base_dir / path
-
-    @classmethod
-    def from_config(cls, settings: Mapping[str, Any], secrets: SecretResolver) -> ImsSource:
-        try:
-            config = ImsConfig.model_validate(dict(settings))
-        except ValidationError as exc:
-            raise ImsConfigError(f"ims source: {describe(exc)}") from None
-        return cls(config, secrets.base_dir)
-
-    async def read(self, ctx: SourceContext, *, full: bool = False) -> SourceRead:
-        with gc_paused():
-            return await asyncio.to_thread(self.read_now, ctx)
+    config_model: ClassVar[type[ImsConfig]] = ImsConfig
+    config_error: ClassVar[type[Exception]] = ImsConfigError
 
     def read_now(self, ctx: SourceContext) -> SourceRead:
-        """The read itself, in the calling thread."""
-        limits = ZipLimits(max_unpacked=self.config.max_unpacked_mb * 1024 * 1024)
+        limits = self.config.zip_limits()
         state = ImsState()
         for f in export_files(self.path, SUFFIXES, limits):
             with f.open() as stream:
@@ -72,6 +47,3 @@ class ImsSource:
             f"{stats['deletes']} deletes",
         )
         return SourceRead(result.snapshot, result.findings, "folder", stats)
-
-    async def aclose(self) -> None:
-        return None

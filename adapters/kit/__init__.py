@@ -14,4 +14,9 @@ from each other lives here instead, once. import-linter checks both arrows.
   the token endpoint, throttling, latency and fault injection, the settings and inspection
   endpoints, and the time scale.
 - :mod:`adapters.kit.scripted`: a scripted HTTP server for tests of a client.
+- :mod:`adapters.kit.source_config`, :mod:`adapters.kit.export_source`,
+  :mod:`adapters.kit.exports` and :mod:`adapters.kit.sample_snapshot`: a source's table, the
+  frame and files of an export source, and the sample generators' one municipality.
+- :mod:`adapters.kit.token_cache`: a client-credentials token kept until shortly before it
+  expires; :mod:`adapters.kit.dates`: an ISO day as sources write it.
 """

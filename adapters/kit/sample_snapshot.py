@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -103,6 +104,50 @@ def generate_seed(out: Path, request: SampleRequest) -> Snapshot:
         )
     )
     return read_seed(out)
+
+
+class SeedSample(ABC):
+    """The sample generator of a format that writes the seed municipality: ``run`` makes it
+    (or moves it on a term or a year) and the format writes it out."""
+
+    name: str
+    summary: str
+
+    def run(self, request: SampleRequest) -> dict[str, int]:
+        out = request.out
+        if request.advance is None:
+            self.prepare(out)
+            return self.write_first(generate_seed(out, request), out)
+        check_advance(request, self.name, self.made(out))
+        before, after = advance_seed(out, request)
+        return self.write_next(before, after, out)
+
+    def prepare(self, out: Path) -> None:
+        """Before a new municipality is made in ``out``: nothing unless a format says so."""
+        return None
+
+    @abstractmethod
+    def made(self, out: Path) -> bool:
+        """Whether ``out`` holds what this format wrote."""
+
+    @abstractmethod
+    def write_first(self, snap: Snapshot, out: Path) -> dict[str, int]:
+        """Write a new municipality; its counts."""
+
+    @abstractmethod
+    def write_next(self, before: Snapshot, after: Snapshot, out: Path) -> dict[str, int]:
+        """Write the municipality moved on; its counts."""
+
+
+def check_advance(request: SampleRequest, fmt: str, made: bool) -> None:
+    """Refuse to advance by anything but a term or a year, or a folder ``ess sample generate
+    --format fmt`` did not make (``made`` says whether it did)."""
+    if request.advance not in ("term", "year"):
+        raise ValueError(f"advance must be 'term' or 'year', not {request.advance!r}")
+    if not made:
+        raise ValueError(
+            f"{request.out} is not a folder made by `ess sample generate --format {fmt}`"
+        )
 
 
 def advance_seed(out: Path, request: SampleRequest) -> tuple[Snapshot, Snapshot]:

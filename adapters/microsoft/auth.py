@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from adapters.kit.token_cache import TokenCache
 from engine.secrets import Secret
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -169,10 +170,12 @@ class TokenProvider:
         self._verify = verify
         self._timeout = timeout_s
         self._app: Any = None
-        self._token: str | None = None
-        self._renew_at = 0.0
-        self._lock = asyncio.Lock()
-        self.minted = 0  # tokens fetched from the token endpoint or MSAL's cache
+        self._cache = TokenCache()
+
+    @property
+    def minted(self) -> int:
+        """Tokens fetched from the token endpoint or MSAL's cache."""
+        return self._cache.fetched
 
     def _build_app(self) -> Any:
         credential: Any = (
@@ -208,24 +211,18 @@ class TokenProvider:
 
     async def token(self) -> str:
         """A valid access token, renewed before it expires."""
-        if self._token is not None and time.monotonic() < self._renew_at:
-            return self._token
-        async with self._lock:
-            if self._token is not None and time.monotonic() < self._renew_at:
-                return self._token
-            result = await asyncio.to_thread(self._acquire)
-            if "access_token" not in result:
-                self._app = None  # MSAL caches OAuth errors for identical requests; start clean
-                raise AuthError(explain_token_error(result))
-            lifetime = float(result.get("expires_in") or 3599)
-            margin = min(REFRESH_MARGIN_S, lifetime / 2)
-            self._token = str(result["access_token"])
-            self._renew_at = time.monotonic() + lifetime - margin
-            self.minted += 1
-            return self._token
+        return await self._cache.get(self._mint)
+
+    async def _mint(self) -> tuple[str, float]:
+        result = await asyncio.to_thread(self._acquire)
+        if "access_token" not in result:
+            self._app = None  # MSAL caches OAuth errors for identical requests; start clean
+            raise AuthError(explain_token_error(result))
+        lifetime = float(result.get("expires_in") or 3599)
+        margin = min(REFRESH_MARGIN_S, lifetime / 2)
+        return str(result["access_token"]), time.monotonic() + lifetime - margin
 
     def invalidate(self) -> None:
         """Graph refused the token: forget it and MSAL's cache, so the next call mints anew."""
-        self._token = None
-        self._renew_at = 0.0
+        self._cache.forget()
         self._app = None

@@ -27,20 +27,8 @@ from operator import itemgetter
 
 from adapters.oneroster.columns import SE
 from adapters.oneroster.package import Package, Row, rows
+from engine import model
 from engine.findings import Finding, Severity
-from engine.model import (
-    Group,
-    GroupType,
-    MemberRole,
-    Membership,
-    Person,
-    Protection,
-    Refused,
-    School,
-    SchoolRole,
-    SchoolRoleType,
-    Snapshot,
-)
 
 ORIGIN = "oneroster"
 STAFF = frozenset(
@@ -56,8 +44,8 @@ STAFF = frozenset(
     }
 )
 NOT_SYNCED = frozenset({"guardian", "parent", "relative"})
-CLASS_TYPES = {"homeroom": GroupType.KLASS, "scheduled": GroupType.UNDERVISNING}
-PROTECTION = {p.value.lower(): p for p in Protection} | {"": Protection.NONE}
+CLASS_TYPES = {"homeroom": model.GroupType.KLASS, "scheduled": model.GroupType.UNDERVISNING}
+PROTECTION = {p.value.lower(): p for p in model.Protection} | {"": model.Protection.NONE}
 _FIRST_THREE = itemgetter(0, 1, 2)  # a membership's or role's group or school, person, role
 _USER_ID = re.compile(r"\{([^:{}]+):([^{}]*)\}")
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
@@ -176,7 +164,7 @@ class Mapper:
 
     # -- the read --------------------------------------------------------------------------
 
-    def run(self) -> tuple[Snapshot, tuple[Finding, ...], dict[str, int]]:
+    def run(self) -> tuple[model.Snapshot, tuple[Finding, ...], dict[str, int]]:
         schools = self._schools()
         sessions = self._sessions()
         courses = {
@@ -195,7 +183,7 @@ class Mapper:
             persons.pop(rid, None)
         for rid in by_kind["group"] | self.held_groups:
             groups.pop(rid, None)
-        refused = Refused(
+        refused = model.Refused(
             frozenset(by_kind["school"]),
             frozenset(by_kind["person"] | self.held_persons),
             frozenset(by_kind["group"] | self.held_groups),
@@ -205,7 +193,7 @@ class Mapper:
             key=_FIRST_THREE,
         )
         roles = sorted((r for r in roles if r.person_id in persons), key=_FIRST_THREE)
-        snapshot = Snapshot(
+        snapshot = model.Snapshot(
             schools,
             persons,
             groups,
@@ -213,14 +201,14 @@ class Mapper:
             tuple(roles),
             self.today,
             ORIGIN,
-            refused if refused else Refused(),
+            refused if refused else model.Refused(),
         )
         self.stats["blocked"] = len(self.blocking)
         return snapshot, tuple(self.blocking.values()) + tuple(self.warnings), self.stats
 
-    def _schools(self) -> dict[str, School]:
+    def _schools(self) -> dict[str, model.School]:
         orgs = self._by_id("orgs.csv", "school")
-        schools: dict[str, School] = {}
+        schools: dict[str, model.School] = {}
         for rid, (file, line, row) in orgs.items():
             if row.get("type", "").strip().lower() != "school" or ("school", rid) in self.blocking:
                 continue
@@ -231,7 +219,7 @@ class Mapper:
                 self._bad("school", rid, file, line, bad)
                 continue
             types = tuple(t for t in row.get(SE + "schoolTypes", "").split(",") if t.strip())
-            schools[rid] = School(
+            schools[rid] = model.School(
                 rid,
                 name,
                 row.get("identifier", "").strip() or None,
@@ -261,11 +249,11 @@ class Mapper:
 
     def _groups(
         self,
-        schools: dict[str, School],
+        schools: dict[str, model.School],
         sessions: dict[str, tuple[date | None, date | None]],
         courses: dict[str, str],
-    ) -> dict[str, Group]:
-        groups: dict[str, Group] = {}
+    ) -> dict[str, model.Group]:
+        groups: dict[str, model.Group] = {}
         for rid, (file, line, row) in self._by_id("classes.csv", "group").items():
             if ("group", rid) in self.blocking:
                 continue
@@ -291,7 +279,7 @@ class Mapper:
                 continue
             codes = [c.strip() for c in row.get("subjectCodes", "").split(",") if c.strip()]
             subject = codes[0] if codes else courses.get(row.get("courseSourcedId", "").strip())
-            groups[rid] = Group(
+            groups[rid] = model.Group(
                 rid,
                 title,
                 gtype,
@@ -304,11 +292,11 @@ class Mapper:
         return groups
 
     @staticmethod
-    def _group_type(row: Row) -> GroupType:
+    def _group_type(row: Row) -> model.GroupType:
         se = row.get(SE + "groupType", "").strip()
         if se:
             try:
-                return GroupType(se)
+                return model.GroupType(se)
             except ValueError:
                 raise _Bad(SE + "groupType", f"has the unknown value {se[:40]!r}") from None
         kind = row.get("classType", "").strip()
@@ -335,8 +323,8 @@ class Mapper:
         end = None if None in ends else max(e for e in ends if e is not None)
         return start, end
 
-    def _persons(self) -> dict[str, Person]:
-        persons: dict[str, Person] = {}
+    def _persons(self) -> dict[str, model.Person]:
+        persons: dict[str, model.Person] = {}
         for rid, (file, line, row) in self._by_id("users.csv", "person").items():
             if ("person", rid) in self.blocking:
                 continue
@@ -362,7 +350,7 @@ class Mapper:
                 elif value != civic and not _CIVIC_LIKE.match(value):
                     external.append((kind, value))
             email = row.get("email", "").strip()
-            persons[rid] = Person(
+            persons[rid] = model.Person(
                 rid,
                 given,
                 family,
@@ -375,8 +363,10 @@ class Mapper:
             )
         return persons
 
-    def _roles(self, schools: dict[str, School], persons: dict[str, Person]) -> list[SchoolRole]:
-        out: list[SchoolRole] = []
+    def _roles(
+        self, schools: dict[str, model.School], persons: dict[str, model.Person]
+    ) -> list[model.SchoolRole]:
+        out: list[model.SchoolRole] = []
         for file, line, row in self._rows("roles.csv"):
             pid = row.get("userSourcedId", "").strip()
             org = row.get("orgSourcedId", "").strip()
@@ -403,16 +393,16 @@ class Mapper:
                 self._bad("person", pid, file, line, bad)
                 continue
             title = row.get(SE + "title", "").strip() or None
-            out.append(SchoolRole(org, pid, kind, start, end, year, title))
+            out.append(model.SchoolRole(org, pid, kind, start, end, year, title))
         return out
 
     def _enrollments(
-        self, groups: dict[str, Group], persons: dict[str, Person]
-    ) -> list[Membership]:
-        out: list[Membership] = []
+        self, groups: dict[str, model.Group], persons: dict[str, model.Person]
+    ) -> list[model.Membership]:
+        out: list[model.Membership] = []
         append, blocking, held = out.append, self.blocking, self.held_groups
         skip = NOT_SYNCED | STAFF
-        student, teacher = MemberRole.STUDENT, MemberRole.TEACHER
+        student, teacher = model.MemberRole.STUDENT, model.MemberRole.TEACHER
         for file, line, row in self._rows("enrollments.csv"):
             gid = row.get("classSourcedId", "").strip()
             pid = row.get("userSourcedId", "").strip()
@@ -440,7 +430,7 @@ class Mapper:
             except _Bad as bad:
                 self._bad("group", gid, file, line, bad)  # the class is held, not changed
                 continue
-            append(Membership(gid, pid, member, start, end))
+            append(model.Membership(gid, pid, member, start, end))
         return out
 
     def _dangling(self, file: str, line: int, column: str, rid: str) -> None:
@@ -454,22 +444,22 @@ class Mapper:
         )
 
 
-def _school_role(role: str) -> SchoolRoleType:
+def _school_role(role: str) -> model.SchoolRoleType:
     low = role.lower()
     if low == "student":
-        return SchoolRoleType.STUDENT
+        return model.SchoolRoleType.STUDENT
     if low == "teacher":
-        return SchoolRoleType.TEACHER
+        return model.SchoolRoleType.TEACHER
     if low in STAFF:
-        return SchoolRoleType.STAFF
+        return model.SchoolRoleType.STAFF
     raise _Bad("role", f"has the unknown value {role[:40]!r}")
 
 
-def _member_role(role: str, se_role: str) -> MemberRole:
+def _member_role(role: str, se_role: str) -> model.MemberRole:
     if se_role == "mentor":
-        return MemberRole.MENTOR
+        return model.MemberRole.MENTOR
     if role == "student":
-        return MemberRole.STUDENT
+        return model.MemberRole.STUDENT
     if role == "teacher":
-        return MemberRole.TEACHER
+        return model.MemberRole.TEACHER
     raise _Bad("role", f"has the unknown value {role[:40]!r}")

@@ -6,31 +6,27 @@ year. The municipality is kept in the folder's ``.ss12000``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from adapters.kit.sample_snapshot import advance_seed, generate_seed
+from adapters.kit.sample_snapshot import SeedSample
 from adapters.oneroster.writer import write_package
-from engine.plugins import SampleRequest
+from engine.model import Snapshot
 
 
 @dataclass(frozen=True)
-class OneRosterSample:
+class OneRosterSample(SeedSample):
     name: str = "oneroster-csv"
     summary: str = "a synthetic Swedish municipality as a OneRoster 1.2 bulk CSV package"
 
-    def run(self, request: SampleRequest) -> dict[str, int]:
-        out = request.out
-        if request.advance is None:
-            snap = generate_seed(out, request)
-        else:
-            if request.advance not in ("term", "year"):
-                raise ValueError(f"advance must be 'term' or 'year', not {request.advance!r}")
-            if not (out / "manifest.csv").is_file():
-                raise ValueError(
-                    f"{out} is not a folder made by `ess sample generate --format oneroster-csv`"
-                )
-            _, snap = advance_seed(out, request)
+    def made(self, out: Path) -> bool:
+        return (out / "manifest.csv").is_file()
+
+    def write_first(self, snap: Snapshot, out: Path) -> dict[str, int]:
         write_package(snap, out)
         return snap.counts()
+
+    def write_next(self, before: Snapshot, after: Snapshot, out: Path) -> dict[str, int]:
+        return self.write_first(after, out)
 
 
 SAMPLE = OneRosterSample()

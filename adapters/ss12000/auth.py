@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 
 import orjson
 
+from adapters.kit.token_cache import TokenCache
 from adapters.ss12000.pages import scrub
 from adapters.ss12000.transport import Http
 from engine.secrets import Secret
@@ -32,25 +32,20 @@ class TokenSource:
         self._client_id = client_id
         self._secret = secret
         self._scope = scope
-        self._clock = clock
-        self._token: str | None = None
-        self._renew_at = 0.0
-        self._lock = asyncio.Lock()
-        self.issued = 0
+        self._cache = TokenCache(clock)
+
+    @property
+    def issued(self) -> int:
+        return self._cache.fetched
 
     async def header(self) -> str:
-        if self._token is None or self._clock() >= self._renew_at:
-            async with self._lock:
-                if self._token is None or self._clock() >= self._renew_at:
-                    await self._fetch()
-        assert self._token is not None
-        return f"Bearer {self._token}"
+        return f"Bearer {await self._cache.get(self._fetch)}"
 
     def invalidate(self) -> None:
         """Forget the token (the server refused it); the next call fetches a new one."""
-        self._token = None
+        self._cache.forget()
 
-    async def _fetch(self) -> None:
+    async def _fetch(self) -> tuple[str, float]:
         form = {
             "grant_type": "client_credentials",
             "client_id": self._client_id,
@@ -59,7 +54,7 @@ class TokenSource:
         if self._scope:
             form["scope"] = self._scope
         where = f"token endpoint {self._url}"
-        started = self._clock()
+        started = self._cache.clock()
         resp = await self._http.request("POST", self._url, where, data=form)
         body: object = None
         try:
@@ -83,7 +78,5 @@ class TokenSource:
             raise SourceError(f"{where}: the answer holds no access_token")
         expires = body.get("expires_in", 3600)
         lifetime = float(expires) if isinstance(expires, int | float) and expires > 0 else 3600.0
-        self._token = body["access_token"]
         # renew a little before expiry: a fifth of the lifetime, at most a minute
-        self._renew_at = started + lifetime - min(60.0, lifetime / 5)
-        self.issued += 1
+        return body["access_token"], started + lifetime - min(60.0, lifetime / 5)

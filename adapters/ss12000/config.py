@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from adapters.ss12000.profiles import PROFILES, VendorProfile
 from engine.secrets import check_reference
@@ -113,15 +113,3 @@ class SS12000Config(BaseModel):
     @property
     def resolved_paging(self) -> bool:
         return self.vendor.paging if self.paging is None else self.paging
-
-
-def describe(exc: ValidationError) -> str:
-    """One readable line per problem, keys named as in ess.toml."""
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(x) for x in err["loc"]) or "(source)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (see docs/sources/ss12000.md)"
-        lines.append(f"{key}: {msg}")
-    return "; ".join(lines)

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
+from adapters.kit.dates import leading_day
 from adapters.ss12000 import records as r
 from adapters.ss12000 import vocabulary as v
 from engine.civic_hash import CivicHash, drop
@@ -47,6 +48,7 @@ from engine.model import (
     make_group,
     make_person,
 )
+from engine.source import MapResult
 
 ORIGIN = "ss12000"
 INVALID = "ss12000.invalid_record"
@@ -127,13 +129,6 @@ class CollectorPart:
     refs: dict[tuple[str, str], _Refs] = field(default_factory=dict)  # of refused records
 
 
-@dataclass(frozen=True)
-class MapResult:
-    snapshot: Snapshot
-    findings: tuple[Finding, ...]
-    stats: dict[str, int]
-
-
 class _Dates:
     """ISO dates parsed once each: a municipality has few distinct dates and many records."""
 
@@ -148,11 +143,9 @@ class _Dates:
         hit = self.seen.get(raw)
         if hit is not None:
             return hit
-        text = raw[:10] if len(raw) > 10 and raw[10] in "T " else raw
-        try:
-            parsed = date.fromisoformat(text)
-        except ValueError:
-            raise _Bad(field, f"is not a date (YYYY-MM-DD): {raw[:40]!r}") from None
+        parsed = leading_day(raw)
+        if parsed is None:
+            raise _Bad(field, f"is not a date (YYYY-MM-DD): {raw[:40]!r}")
         self.seen[raw] = parsed
         return parsed
 

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import ValidationError
 
 from adapters.kit.retry import Backoff
+from adapters.kit.source_config import load_config
 from adapters.kit.tls import ClientCert, TLSConfigError, tls_context
 from adapters.ss12000.auth import TokenSource
 from adapters.ss12000.client import SS12000Client
-from adapters.ss12000.config import SS12000Config, describe
+from adapters.ss12000.config import SS12000Config
 from adapters.ss12000.folder import check_folder, entity_files
-from adapters.ss12000.mapping import ORIGIN, Collector, MapResult
+from adapters.ss12000.mapping import ORIGIN, Collector
 from adapters.ss12000.read_helper import (
     HelperFailed,
     HelperSettings,
@@ -40,7 +40,7 @@ from engine.findings import Finding, Severity
 from engine.perf import gc_paused
 from engine.rules import Rule
 from engine.secrets import Secret, SecretError, SecretResolver
-from engine.source import CachedSource, SourceContext, SourceError, SourceRead
+from engine.source import CachedSource, MapResult, SourceContext, SourceError, SourceRead
 
 OVERLAP = timedelta(minutes=2)
 REFUSED = "refused:"
@@ -149,10 +149,7 @@ class SS12000Source:
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any], secrets: SecretResolver) -> SS12000Source:
-        try:
-            config = SS12000Config.model_validate(dict(settings))
-        except ValidationError as exc:
-            raise SS12000ConfigError(f"ss12000 source: {describe(exc)}") from None
+        config = load_config(SS12000Config, settings, "ss12000", SS12000ConfigError)
         secret = _resolve(secrets, "client_secret", config.client_secret)
         return cls(config, secret, client_cert=_client_cert(config, secrets))
 

@@ -28,6 +28,7 @@ START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 
 Info = TypeVar("Info")
+T = TypeVar("T")
 
 
 class SandboxError(RuntimeError):
@@ -245,6 +246,19 @@ class ServedSandbox(Sandbox[Info]):
         self._server = None
         self._info = None
         self._workdir.close()
+
+    def _or_stop(
+        self,
+        step: Callable[[], T],
+        failures: type[BaseException] | tuple[type[BaseException], ...] = BaseException,
+    ) -> T:
+        """A step of starting (binding or serving ``_server``); when it fails with one of
+        ``failures``, stop first, so the port and the folder are freed."""
+        try:
+            return step()
+        except failures:
+            self.stop()
+            raise
 
 
 async def serve_until_cancelled(

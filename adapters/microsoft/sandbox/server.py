@@ -71,11 +71,7 @@ class MicrosoftSandbox(ServedSandbox[SandboxInfo]):
 
         server = SandboxServer(host=self.host, port=self.port, tls=tls, name="microsoft-sandbox")
         self._server = server  # so that stop() frees the port and the folder if start fails
-        try:
-            base = server.bind()
-        except SandboxError:
-            self.stop()
-            raise
+        base = self._or_stop(server.bind, SandboxError)
         app_reg = AppRegistration(tenant_id, client_id, client_secret, client_cert.certificate)
         entra = Entra(app_reg, base, secrets.token_bytes(32))
         self._service = GraphService(
@@ -85,11 +81,8 @@ class MicrosoftSandbox(ServedSandbox[SandboxInfo]):
             f"{base}/v1.0",
             DOMAIN,
         )
-        try:
-            server.start(build_app(self._service, entra, lambda: {"tenant_id": tenant_id}))
-        except SandboxError:
-            self.stop()
-            raise
+        app = build_app(self._service, entra, lambda: {"tenant_id": tenant_id})
+        self._or_stop(lambda: server.start(app), SandboxError)
         self._info = SandboxInfo(
             authority=f"{base}/{tenant_id}",
             graph_url=f"{base}/v1.0",

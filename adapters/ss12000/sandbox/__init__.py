@@ -148,11 +148,7 @@ class SS12000Sandbox(ServedSandbox[SandboxInfo]):
             name="ss12000-sandbox",
         )
         self._server = server  # so that stop() frees the port and the folder if start fails
-        try:
-            root = server.start()
-        except BaseException:
-            self.stop()
-            raise
+        root = self._or_stop(server.start)
         self._info = SandboxInfo(
             base_url=root + self._profile.api_prefix,
             token_url=root + self._profile.token_path,
