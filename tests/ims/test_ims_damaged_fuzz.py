@@ -17,7 +17,13 @@ from adapters.ims.parse import read_records
 from engine.source import SourceError
 
 GOOD = school_file().encode()
-TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)
+# values a record may hold: what XML 1.0 allows in text (no surrogates, no control characters
+# but tab and line breaks, not the noncharacters U+FFFE and U+FFFF, which make a whole file
+# not well-formed: that is the other test's case, one SourceError for the file)
+TEXT = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+    max_size=12,
+)
 DATES = st.one_of(st.sampled_from(["", "2025-08-01", "2026-06-30", "0001-01-01"]), TEXT)
 
 
