@@ -8,7 +8,7 @@ with no source change plans zero operations. The planner is pure: no I/O, no clo
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -172,7 +172,13 @@ class _Builder:
 
 
 def plan(inp: PlanInput) -> Plan:
-    """Diff desired against observed for one target."""
+    """Diff desired against observed for one target. What the target says is waiting (wanted
+    but not makeable yet) is held like a refused record: nothing made, nothing removed."""
+    if inp.desired.waiting:
+        with_waiting: dict[str, Collection[str]] = dict(inp.held)
+        for kind, keys in inp.desired.waiting.items():
+            with_waiting[kind] = frozenset(with_waiting.get(kind, ())) | keys
+        inp = replace(inp, held=with_waiting)
     b = _Builder(inp.target)
     desired, observed = inp.desired, inp.observed
     kinds = sorted(inp.kinds, key=lambda k: k.rank)

@@ -184,6 +184,10 @@ class DesiredState:
     objects: Mapping[str, Mapping[str, DesiredObject]]  # kind -> key -> object
     links: Mapping[str, LinkSet]  # link kind -> its (parent key, child key) pairs
     findings: tuple[Finding, ...] = ()
+    waiting: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """kind -> keys of objects the target wants but cannot make yet (a Class Team before its
+    class has a teacher to own it): nothing is planned for them, neither a create that could
+    only fail nor a removal of one that exists; the finding that says why is in ``findings``."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "links", _link_sets(self.links))

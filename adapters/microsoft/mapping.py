@@ -72,6 +72,7 @@ def desired_state(
     classes: dict[str, DesiredObject] = {}
     nicknames: dict[str, str] = {}
     teams: dict[str, DesiredObject] = {}
+    untaught: set[str] = set()  # their teams wait for an owner: neither made nor removed
     taught = {gid for gid, owners in teachers.items() if owners}
     for gid, g in groups.items():
         school = snapshot.schools.get(g.school_id)
@@ -80,8 +81,10 @@ def desired_state(
         )
         if not config.create_teams:
             continue
-        teams[gid] = desired_object(TEAM, gid, TEAM_ATTRS, classes[gid].label, TEAM_FINGERPRINT)
-        if gid not in taught:
+        if gid in taught:
+            teams[gid] = desired_object(TEAM, gid, TEAM_ATTRS, classes[gid].label, TEAM_FINGERPRINT)
+        else:
+            untaught.add(gid)
             findings.append(
                 Finding(
                     code="class_without_teacher",
@@ -107,7 +110,8 @@ def desired_state(
     objects = {SCHOOL: schools, USER: users, CLASS: classes}
     if config.create_teams:
         objects[TEAM] = teams
-    return DesiredState(objects=objects, links=links, findings=tuple(findings))
+    waiting = {TEAM: frozenset(untaught)} if untaught else {}
+    return DesiredState(objects=objects, links=links, findings=tuple(findings), waiting=waiting)
 
 
 def _users(

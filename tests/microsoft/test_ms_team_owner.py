@@ -1,6 +1,7 @@
-"""A class team whose class has no owner yet waits for one: a retry, never a dead item, both
-when the class has no teacher in this run and when the process does not know the class's
-teachers (a resumed run). Against the Microsoft sandbox over HTTP."""
+"""A class team whose class has no owner yet waits for one, never a dead item: when the class
+has no teacher in this run the team is not planned at all (it waits, and one that exists is
+kept as it is), and when the process does not know the class's teachers (a resumed run) the
+create is a retry. Against the Microsoft sandbox over HTTP."""
 
 from __future__ import annotations
 
@@ -40,17 +41,25 @@ def has_team(sandbox: MicrosoftSandbox, class_key: str) -> bool:
 async def test_a_class_without_owner_waits_for_one_and_gets_its_team(
     ms_sandbox: MicrosoftSandbox, ms_target: MicrosoftTarget
 ) -> None:
-    first = await drive(ms_target, without_class_teacher(small_snapshot()), max_attempts=3)
-    team = [(op, o) for op, o in first.outcomes if op.kind == "team" and op.key == G_KLASS]
-    assert team, "the class's team is planned"
-    assert all(o.kind is OutcomeKind.RETRY for _, o in team), [o for _, o in team]
-    assert team[-1][1].reason == "no_owner"
-    assert not first.by_kind(OutcomeKind.FAILED)  # nothing is dead
+    snap = without_class_teacher(small_snapshot())
+    desired = ms_target.desired(snap)
+    assert G_KLASS in desired.waiting["team"]  # wanted, but it cannot be made yet
+    assert any(
+        f.code == "class_without_teacher" and f.record_id == G_KLASS for f in desired.findings
+    )
+    first = await drive(ms_target, snap, max_attempts=3)
+    assert not [op for op, _ in first.outcomes if op.kind == "team" and op.key == G_KLASS]
+    assert not first.by_kind(OutcomeKind.FAILED)  # nothing is dead, nothing tried in vain
     assert not has_team(ms_sandbox, G_KLASS)
 
     # the teacher is there on the next run: the team is made
     second = await drive(ms_target, small_snapshot(), first.observed)
     assert not second.by_kind(OutcomeKind.FAILED)
+    assert has_team(ms_sandbox, G_KLASS)
+
+    # the teacher's record is missing again: the team waits as it is, it is not archived
+    third = await drive(ms_target, snap, second.observed)
+    assert not [op for op, _ in third.outcomes if op.kind == "team"]
     assert has_team(ms_sandbox, G_KLASS)
 
 
