@@ -24,6 +24,7 @@ import httpx
 from adapters.kit.http import HttpClient
 from adapters.kit.pacing import Pace, Pacer
 from adapters.kit.retry import parse_retry_after
+from adapters.kit.rounds import in_rounds
 
 from .auth import DelegatedToken
 from .batch import decode, encode
@@ -186,30 +187,34 @@ class GoogleClient:
         """Answers in the order of ``calls``; see the module doc for what is sent again.
         ``fresh`` holds the indexes of calls naming an object created moments ago."""
         answers: list[Answer | None] = [None] * len(calls)
-        todo = list(range(len(calls)))
-        not_before = 0.0
-        for attempt in range(RESENDS):
-            if not todo:
-                break
-            wait = not_before - time.monotonic()
-            if wait > 0:
-                await self.http.sleep(wait)
-            again: list[int] = []
-            not_before = 0.0
+        retry_afters: dict[int, float | None] = {}
+        answered_at: dict[int, float] = {}
+
+        async def send(todo: list[int]) -> None:
             for chunk in _chunks(calls, todo):
                 results = await self._send([calls[i] for i in chunk], [i in fresh for i in chunk])
                 for i, (answer, retry_after) in zip(chunk, results, strict=True):
                     answers[i] = answer
-                    # a 5xx write may have been applied: the engine reads it back, not us
-                    resend = answer.verdict.kind is Kind.RETRY and (
-                        answer.status < 500 or not calls[i].writes
-                    )
-                    if resend and attempt < RESENDS - 1:
-                        again.append(i)
-                        self.stats.resent += 1
-                        delay = retry_after if retry_after is not None else 2.0**attempt
-                        not_before = max(not_before, time.monotonic() + delay)
-            todo = again
+                    retry_afters[i] = retry_after
+                    answered_at[i] = time.monotonic()
+
+        def again(sent: list[int], round_: int) -> dict[int, float]:
+            out: dict[int, float] = {}
+            for j, i in enumerate(sent):
+                answer = answers[i]
+                assert answer is not None
+                # a 5xx write may have been applied: the engine reads it back, not us
+                if answer.verdict.kind is Kind.RETRY and (
+                    answer.status < 500 or not calls[i].writes
+                ):
+                    self.stats.resent += 1
+                    after = retry_afters.get(i)
+                    delay = after if after is not None else 2.0 ** (round_ - 1)
+                    # counted from its answer: the time since then has been waited already
+                    out[j] = max(0.0, answered_at[i] + delay - time.monotonic())
+            return out
+
+        await in_rounds(range(len(calls)), send, again, max_rounds=RESENDS, sleep=self.http.sleep)
         return [a for a in answers if a is not None]
 
     async def _send(

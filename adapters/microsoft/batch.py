@@ -18,6 +18,7 @@ from typing import Any
 
 from adapters.kit.coalesce import Gatherer
 from adapters.kit.outcomes import SAFE_TO_RESEND
+from adapters.kit.rounds import in_rounds
 
 from .client import WRITE_METHODS, GraphClient
 from .errors import GraphResponse
@@ -120,33 +121,35 @@ async def run_requests(
     ``max_rounds`` times, what Graph throttled and what failed but is safe to send twice; the
     last answer of each id is returned."""
     run = BatchRun()
-    todo = list(requests)
-    while todo and run.rounds < max_rounds:
-        run.rounds += 1
+
+    async def send(todo: list[SubRequest]) -> None:
         envelopes = chunk(todo, MAX_BATCH, client.writes.limit)
         answers = await asyncio.gather(*(_send_envelope(client, env) for env in envelopes))
         run.envelopes += len(envelopes)
         for part in answers:
             run.responses.update(part)
-        transient = {r.id for r in todo if _again(r, run.responses[r.id])}
-        # a 424 is resent only with the transient failure it depended on
-        again_ids = transient | {
-            r.id
-            for r in todo
-            if run.responses[r.id].status == 424 and any(d in transient for d in r.depends_on)
-        }
-        todo = [r for r in todo if r.id in again_ids]
-        if not todo:
-            break
-        waits = [
-            run.responses[r.id].retry_after or 0.0
-            for r in todo
-            if run.responses[r.id].status in (500, 502, 503, 504)  # 429s hold the client's gate
-        ]
-        wait = max(waits, default=0.0)
-        if wait:
-            await asyncio.sleep(min(wait, 60.0))
-        todo = [_without_done_deps(r, run) for r in todo]
+
+    def again(sent: list[SubRequest], _round: int) -> dict[int, float]:
+        transient = {r.id for r in sent if _again(r, run.responses[r.id])}
+        out: dict[int, float] = {}
+        for i, r in enumerate(sent):
+            resp = run.responses[r.id]
+            # a 424 is resent only with the transient failure it depended on
+            if r.id in transient or (
+                resp.status == 424 and any(d in transient for d in r.depends_on)
+            ):
+                # a 429 holds the client's gate already; a 5xx waits its own Retry-After
+                is_5xx = resp.status in (500, 502, 503, 504)
+                out[i] = min(resp.retry_after or 0.0, 60.0) if is_5xx else 0.0
+        return out
+
+    run.rounds = await in_rounds(
+        requests,
+        send,
+        again,
+        max_rounds=max_rounds,
+        prepare=lambda todo: [_without_done_deps(r, run) for r in todo],
+    )
     return run
 
 
