@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from adapters.kit.sandbox import apply_changes, changes_from_strings, serve_until_cancelled
+from adapters.kit.sandbox.command import serve_announced, settings_from_options
 from engine.plugins import SandboxOptions
 
 from . import GoogleSandbox
@@ -37,18 +37,11 @@ class GoogleSandboxCommand:
     summary = "Google token endpoint (service account, delegation) + Directory + Classroom"
 
     async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
-        settings = SandboxSettings(
-            latency_ms=options.latency_ms, fault_rate=options.fault_rate, seed=options.seed
-        )
-        apply_changes(settings, changes_from_strings(SandboxSettings, options.extra), running=False)
+        settings = settings_from_options(SandboxSettings, options)
         sandbox = GoogleSandbox(
             host=options.host, port=options.port, settings=settings, workdir=options.state_dir
         )
-
-        def announce(info: SandboxInfo) -> None:
-            emit(info.to_json() if options.json_output else banner(info))
-
-        await serve_until_cancelled(sandbox.start, sandbox.stop, announce)
+        await serve_announced(sandbox, options, emit, banner)
 
 
 SANDBOX = GoogleSandboxCommand()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from adapters.kit.sandbox import apply_changes, changes_from_strings, serve_until_cancelled
+from adapters.kit.sandbox import changes_from_strings
+from adapters.kit.sandbox.command import serve_announced, settings_from_options
 from engine.plugins import SandboxOptions
 
 from .server import MicrosoftSandbox
@@ -44,18 +45,11 @@ class MicrosoftSandboxCommand:
     summary = "Entra token endpoint + Microsoft Graph v1.0 (education, groups, Class Teams)"
 
     async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
-        settings = SandboxSettings(
-            latency_ms=options.latency_ms, fault_rate=options.fault_rate, seed=options.seed
-        )
-        apply_changes(settings, settings_from_strings(options.extra), running=False)
+        settings = settings_from_options(SandboxSettings, options)
         sandbox = MicrosoftSandbox(
             host=options.host, port=options.port, settings=settings, workdir=options.state_dir
         )
-
-        def announce(info: SandboxInfo) -> None:
-            emit(info.to_json() if options.json_output else banner(info))
-
-        await serve_until_cancelled(sandbox.start, sandbox.stop, announce)
+        await serve_announced(sandbox, options, emit, banner)
 
 
 SANDBOX = MicrosoftSandboxCommand()
