@@ -13,7 +13,14 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from adapters.kit.naming import name_part, pseudonym, render, short_id, unique_names
+from adapters.kit.naming import (
+    name_part,
+    pseudonym,
+    render,
+    short_id,
+    template_fields,
+    unique_names,
+)
 from adapters.kit.schoolyear import SchoolYear, term_label
 from engine.findings import Finding, Severity
 from engine.links import LinkSet
@@ -28,7 +35,7 @@ from engine.target import (
     desired_object,
 )
 
-from .config import MicrosoftConfig, template_fields
+from .config import MicrosoftConfig
 from .naming import clean_local, clean_nickname, nickname_of_local
 
 ORIGIN = "microsoft"
