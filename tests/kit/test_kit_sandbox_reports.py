@@ -41,6 +41,23 @@ def test_counters_count_each_status() -> None:
     assert counters.throttled == 0  # what counts as throttled is the sandbox's own choice
 
 
+@dataclass(frozen=True)
+class _CounterStats(StatusCounts):
+    batch_requests: int
+    throttled: int
+    early_retries: int
+    faults_injected: int
+    by_status: dict[int, int]
+
+
+def test_a_snapshot_is_a_copy_as_the_stats_type() -> None:
+    counters = KitCounters(throttled=2)
+    counters.count_status(429)
+    stats = counters.snapshot(_CounterStats)
+    counters.count_status(429)
+    assert stats == _CounterStats(0, 2, 0, 0, {429: 1})
+
+
 @dataclass
 class _Settings(KitSettings):
     pages: int = 3

@@ -105,18 +105,7 @@ class Pipeline:
         self.dice = FaultDice(self.settings().seed)
 
     def stats(self) -> SandboxStats:
-        c = self.counters
-        return SandboxStats(
-            http_requests=c.http_requests,
-            calls=c.calls,
-            write_calls=c.write_calls,
-            batch_requests=c.batch_requests,
-            largest_batch=c.largest_batch,
-            throttled=c.throttled,
-            early_retries=c.early_retries,
-            faults_injected=c.faults_injected,
-            by_status=dict(c.by_status),
-        )
+        return self.counters.snapshot(SandboxStats)
 
     # -- one call ---------------------------------------------------------------------------
 

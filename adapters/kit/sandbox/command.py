@@ -3,12 +3,13 @@ command line's options, then serve until cancelled, announcing as JSON or as a b
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol, TypeVar
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from engine.plugins import SandboxOptions
 
-from .server import Sandbox, serve_until_cancelled
+from .server import ConfiguredSandbox, Sandbox, serve_until_cancelled
 from .settings import KitSettings, apply_changes, changes_from_strings
 
 S = TypeVar("S", bound=KitSettings)
@@ -42,3 +43,33 @@ async def serve_announced(
         emit(info.to_json() if options.json_output else banner(info))
 
     await serve_until_cancelled(sandbox.start, sandbox.stop, announce)
+
+
+def banner(title: str, rows: Sequence[tuple[str, str]]) -> str:
+    """The human start banner: ``title``, one aligned line a row (label, value), and how to
+    stop."""
+    lines = [f"  {label:<14} {value}" for label, value in rows]
+    return "\n".join([title, *lines, "Stop with Ctrl+C."])
+
+
+class ConfiguredSandboxCommand(ABC, Generic[InfoT, S]):
+    """An ``engine.plugins.SandboxCommand`` serving a :class:`ConfiguredSandbox`: its settings
+    from the options, the options' host, port and state folder, and a banner of its own."""
+
+    name: str
+    summary: str
+    sandbox_type: type[ConfiguredSandbox[InfoT, S]]
+
+    @abstractmethod
+    def banner(self, info: InfoT) -> str:
+        """The human start banner."""
+
+    async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
+        kind = self.sandbox_type
+        sandbox = kind(
+            host=options.host,
+            port=options.port,
+            settings=settings_from_options(kind.settings_type, options),
+            workdir=options.state_dir,
+        )
+        await serve_announced(sandbox, options, emit, self.banner)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+
+Stats = TypeVar("Stats")
 
 
 class JsonLineInfo:
@@ -43,3 +45,7 @@ class KitCounters:
 
     def count_status(self, status: int) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    def snapshot(self, stats: type[Stats]) -> Stats:
+        """The counters as they are now, as ``stats`` (a dataclass with the same fields)."""
+        return stats(**dataclasses.asdict(self))

@@ -78,14 +78,3 @@ class StatsCounter(KitCounters):
         super().count_status(status)
         if status == 429:
             self.throttled += 1
-
-    def snapshot(self) -> SandboxStats:
-        return SandboxStats(
-            requests=self.requests,
-            write_requests=self.write_requests,
-            batch_requests=self.batch_requests,
-            throttled=self.throttled,
-            early_retries=self.early_retries,
-            faults_injected=self.faults_injected,
-            by_status=dict(self.by_status),
-        )
