@@ -14,7 +14,7 @@ from datetime import date
 
 from adapters.kit.naming import name_part, pseudonym, render, short_id, unique_names
 from adapters.kit.schoolyear import SchoolYear, term_label
-from engine.findings import Finding, Severity
+from engine.findings import Finding, group_without_teacher
 from engine.links import LinkSet
 from engine.model import Group, Person, Snapshot
 from engine.roster import Role, RosterPolicy, roster
@@ -22,6 +22,8 @@ from engine.target import DesiredObject, DesiredState, attrs_of
 
 from .config import GoogleConfig
 
+NO_TEACHER = "a Classroom course needs an owner and is not created until it has one"
+FIX = "give the group a teacher in the student administration system"
 ORIGIN = "google"
 USER, COURSE = "user", "course"
 COURSE_TEACHER, COURSE_STUDENT = "course.teacher", "course.student"
@@ -58,18 +60,7 @@ def desired_state(snapshot: Snapshot, config: GoogleConfig, policy: RosterPolicy
     for gid, g in r.groups.items():
         owners = sorted(t for t in r.teachers.get(gid, ()) if t in users)
         if not owners:
-            findings.append(
-                Finding(
-                    code="course_without_teacher",
-                    severity=Severity.WARNING,
-                    record_type="group",
-                    record_id=gid,
-                    message=f"group {g.name!r} has no teacher; a Classroom course needs an "
-                    "owner and is not created until it has one",
-                    fix="give the group a teacher in the student administration system",
-                    origin=ORIGIN,
-                )
-            )
+            findings.append(group_without_teacher("course", gid, g.name, NO_TEACHER, FIX, ORIGIN))
             continue
         school = snapshot.schools.get(g.school_id)
         courses[gid] = _course(g, school.name if school else "", owners[0], config, r.as_of)

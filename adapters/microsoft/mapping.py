@@ -22,7 +22,7 @@ from adapters.kit.naming import (
     unique_names,
 )
 from adapters.kit.schoolyear import SchoolYear, term_label
-from engine.findings import Finding, Severity
+from engine.findings import Finding, group_without_teacher
 from engine.links import LinkSet
 from engine.model import Group, Person, Snapshot
 from engine.roster import Role, RosterPolicy, roster
@@ -38,6 +38,8 @@ from engine.target import (
 from .config import MicrosoftConfig
 from .naming import clean_local, clean_nickname, nickname_of_local
 
+NO_TEACHER = "a class team needs an owner and cannot be created until it has one"
+FIX = "give the group a teacher or mentor in the student administration system"
 ORIGIN = "microsoft"
 
 SCHOOL, USER, CLASS, TEAM = "school", "user", "class", "team"
@@ -89,18 +91,7 @@ def desired_state(
             continue
         teams[gid] = desired_object(TEAM, gid, TEAM_ATTRS, classes[gid].label, TEAM_FINGERPRINT)
         if gid not in taught:
-            findings.append(
-                Finding(
-                    code="class_without_teacher",
-                    severity=Severity.WARNING,
-                    record_type="group",
-                    record_id=gid,
-                    message=f"group {g.name!r} has no teacher; a class team needs an owner and "
-                    "cannot be created until it has one",
-                    fix="give the group a teacher or mentor in the student administration system",
-                    origin=ORIGIN,
-                )
-            )
+            findings.append(group_without_teacher("class", gid, g.name, NO_TEACHER, FIX, ORIGIN))
 
     classes = _unique_nicknames(classes, nicknames)
     links = {
