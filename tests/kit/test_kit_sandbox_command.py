@@ -76,3 +76,11 @@ async def test_serve_announced_emits_json_or_banner_and_stops_when_cancelled(
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert sandbox.stopped
+
+
+def test_rows_banner_aligns_the_rows_between_title_and_how_to_stop() -> None:
+    from adapters.kit.sandbox.command import rows_banner
+
+    assert rows_banner("Up.", [("url", "https://x"), ("CA certificate", "ca.pem")]) == (
+        "Up.\n  url            https://x\n  CA certificate ca.pem\nStop with Ctrl+C."
+    )

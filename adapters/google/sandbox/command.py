@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-from adapters.kit.sandbox.command import ConfiguredSandboxCommand, banner
+from adapters.kit.sandbox.command import ConfiguredSandboxCommand, rows_banner
 
 from . import GoogleSandbox
-from .settings import SandboxInfo, SandboxSettings
+from .settings import SandboxInfo
 
 
-class GoogleSandboxCommand(ConfiguredSandboxCommand[SandboxInfo, SandboxSettings]):
-    """engine.plugins.SandboxCommand for the Google Workspace sandbox."""
-
-    name = "google"
-    summary = "Google token endpoint (service account, delegation) + Directory + Classroom"
-    sandbox_type = GoogleSandbox
-
-    def banner(self, info: SandboxInfo) -> str:
-        """The key file is this sandbox's own throw-away key."""
-        return banner(
-            "Google Workspace sandbox (token endpoint, Directory, Classroom) is listening.",
-            [
-                ("root URL", f"{info.root_url}   (client_options api_endpoint)"),
-                ("token URI", info.token_uri),
-                ("batch URL", info.batch_url),
-                ("domain", f"{info.domain} (customer {info.customer_id})"),
-                ("admin subjects", ", ".join(info.admin_subjects)),
-                ("service acct", info.client_email),
-                ("key file", f"{info.key_file}   (throw-away key of this sandbox only)"),
-                ("CA certificate", f"{info.ca_path}   (clients trust this CA)"),
-                ("inspection", f"{info.inspect_url}/state, /stats, /settings (loopback, no token)"),
-            ],
-        )
+def banner(info: SandboxInfo) -> str:
+    """The human start banner (the key file is this sandbox's own throw-away key)."""
+    return rows_banner(
+        "Google Workspace sandbox (token endpoint, Directory, Classroom) is listening.",
+        [
+            ("root URL", f"{info.root_url}   (client_options api_endpoint)"),
+            ("token URI", info.token_uri),
+            ("batch URL", info.batch_url),
+            ("domain", f"{info.domain} (customer {info.customer_id})"),
+            ("admin subjects", ", ".join(info.admin_subjects)),
+            ("service acct", info.client_email),
+            ("key file", f"{info.key_file}   (throw-away key of this sandbox only)"),
+            ("CA certificate", f"{info.ca_path}   (clients trust this CA)"),
+            ("inspection", f"{info.inspect_url}/state, /stats, /settings (loopback, no token)"),
+        ],
+    )
 
 
-SANDBOX = GoogleSandboxCommand()
+SANDBOX = ConfiguredSandboxCommand(
+    "google",
+    "Google token endpoint (service account, delegation) + Directory + Classroom",
+    GoogleSandbox,
+    banner,
+)

@@ -3,7 +3,6 @@ command line's options, then serve until cancelled, announcing as JSON or as a b
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Generic, Protocol, TypeVar
 
@@ -45,24 +44,29 @@ async def serve_announced(
     await serve_until_cancelled(sandbox.start, sandbox.stop, announce)
 
 
-def banner(title: str, rows: Sequence[tuple[str, str]]) -> str:
+def rows_banner(title: str, rows: Sequence[tuple[str, str]]) -> str:
     """The human start banner: ``title``, one aligned line a row (label, value), and how to
     stop."""
     lines = [f"  {label:<14} {value}" for label, value in rows]
     return "\n".join([title, *lines, "Stop with Ctrl+C."])
 
 
-class ConfiguredSandboxCommand(ABC, Generic[InfoT, S]):
-    """An ``engine.plugins.SandboxCommand`` serving a :class:`ConfiguredSandbox`: its settings
-    from the options, the options' host, port and state folder, and a banner of its own."""
+class ConfiguredSandboxCommand(Generic[InfoT, S]):
+    """An ``engine.plugins.SandboxCommand`` serving a :class:`ConfiguredSandbox` of
+    ``sandbox_type``: its settings from the options, the options' host, port and state
+    folder, and ``banner`` for the human announcement."""
 
-    name: str
-    summary: str
-    sandbox_type: type[ConfiguredSandbox[InfoT, S]]
-
-    @abstractmethod
-    def banner(self, info: InfoT) -> str:
-        """The human start banner."""
+    def __init__(
+        self,
+        name: str,
+        summary: str,
+        sandbox_type: type[ConfiguredSandbox[InfoT, S]],
+        banner: Callable[[InfoT], str],
+    ) -> None:
+        self.name = name
+        self.summary = summary
+        self.sandbox_type = sandbox_type
+        self.banner = banner
 
     async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
         kind = self.sandbox_type
