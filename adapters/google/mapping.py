@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from adapters.kit.naming import name_part, pseudonym, render, short_id, unique_names
 from adapters.kit.schoolyear import SchoolYear, term_label
@@ -18,7 +19,7 @@ from engine.findings import Finding, group_without_teacher
 from engine.links import LinkSet
 from engine.model import Group, Person, Snapshot
 from engine.roster import Role, RosterPolicy, roster
-from engine.target import DesiredObject, DesiredState, attrs_of
+from engine.target import DesiredObject, DesiredState, KindSpec, LinkSpec, attrs_of
 
 from .config import GoogleConfig
 
@@ -31,6 +32,24 @@ ALIAS_PREFIX = "d:"
 NAME_PART_LIMIT = 60  # givenName and familyName (Directory users.insert)
 COURSE_NAME_LIMIT = 750
 SECTION_LIMIT = 2800
+
+
+LINK_SPECS = (
+    LinkSpec(COURSE_TEACHER, COURSE, USER, rank=1),
+    LinkSpec(COURSE_STUDENT, COURSE, USER, rank=2),
+)
+
+
+def kind_specs(policy: Any) -> tuple[KindSpec, ...]:
+    """Accounts are suspended and deleted after the grace period; a course whose group ends
+    is archived, or kept (Google deletes only archived courses, and ESS never does)."""
+    grace = int(getattr(policy, "suspend_grace_days", 30))
+    class_end = str(getattr(policy, "class_end", "archive"))
+    course_retire = "keep" if class_end == "keep" else "archive"
+    return (
+        KindSpec(USER, 1, retire="suspend", grace_days=grace),
+        KindSpec(COURSE, 2, retire=course_retire, depends_on=()),  # type: ignore[arg-type]
+    )
 
 
 def alias_of(group_id: str) -> str:
