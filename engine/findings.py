@@ -32,3 +32,20 @@ class Finding:
     @property
     def blocking(self) -> bool:
         return self.severity is Severity.BLOCKING
+
+
+def group_without_teacher(
+    what: str, group_id: str, group_name: str, consequence: str, fix: str, origin: str
+) -> Finding:
+    """The warning that group ``group_id`` has no teacher, so the ``what`` a target makes of
+    it (code ``{what}_without_teacher``) waits: ``consequence`` says how, ``fix`` what to
+    change in the source."""
+    return Finding(
+        code=f"{what}_without_teacher",
+        severity=Severity.WARNING,
+        record_type="group",
+        record_id=group_id,
+        message=f"group {group_name!r} has no teacher; {consequence}",
+        fix=fix,
+        origin=origin,
+    )

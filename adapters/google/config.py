@@ -7,11 +7,11 @@ checks its form, the target resolves it when it is built.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from adapters.kit.naming import check_template
+from adapters.kit.naming import checked_template
 from engine.secrets import check_reference
 
 ROOT_URL = "https://www.googleapis.com/"
@@ -20,6 +20,7 @@ COURSE_FIELDS = frozenset(
     {"name", "school_year", "school_year_short", "term", "id8", "id", "school", "subject", "type"}
 )
 OU_FIELDS = frozenset({"school", "school_code", "role"})
+CourseTemplate = Annotated[str, checked_template(COURSE_FIELDS, "course template")]
 CLASSROOM_PER_USER_PER_MIN = 1200
 CLASSROOM_PER_PROJECT_PER_MIN = 3000
 
@@ -38,14 +39,18 @@ class GoogleConfig(BaseModel):
     batch_url: str | None = None  # default: root_url + "batch"
     verify: Path | None = None  # a CA bundle (the sandbox's); default: the system's
     timeout_s: float = Field(30.0, gt=0, le=600)
-    email_template: str = "{given}.{family}@{domain}"
+    email_template: Annotated[
+        str, checked_template(EMAIL_FIELDS, "email_template", address=True)
+    ] = "{given}.{family}@{domain}"
     match_on: Literal["primaryEmail"] = "primaryEmail"
     org_unit_root: str = "/ESS"
-    org_unit_template: str = "{school}/{role}"
+    org_unit_template: Annotated[str, checked_template(OU_FIELDS, "org_unit_template")] = (
+        "{school}/{role}"
+    )
     student_ou_name: str = "Elever"
     teacher_ou_name: str = "Personal"
-    course_name_template: str = "{name} {school_year_short}"
-    course_section_template: str = "{school} {school_year}"
+    course_name_template: CourseTemplate = "{name} {school_year_short}"
+    course_section_template: CourseTemplate = "{school} {school_year}"
     course_state: Literal["PROVISIONED", "ACTIVE"] = "ACTIVE"
     classroom_per_user_per_min: int = Field(CLASSROOM_PER_USER_PER_MIN, ge=1)
     classroom_per_project_per_min: int = Field(CLASSROOM_PER_PROJECT_PER_MIN, ge=1)
@@ -68,24 +73,6 @@ class GoogleConfig(BaseModel):
             if "@" not in subject:
                 raise ValueError(f"admin subject {subject!r} is not an email address")
         return value
-
-    @field_validator("email_template")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        check_template(value, EMAIL_FIELDS, "email_template")
-        if "@" not in value:
-            raise ValueError(f"email_template {value!r} has no '@domain' part")
-        return value
-
-    @field_validator("course_name_template", "course_section_template")
-    @classmethod
-    def _course(cls, value: str) -> str:
-        return check_template(value, COURSE_FIELDS, "course template")
-
-    @field_validator("org_unit_template")
-    @classmethod
-    def _ou(cls, value: str) -> str:
-        return check_template(value, OU_FIELDS, "org_unit_template")
 
     @field_validator("org_unit_root")
     @classmethod

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from adapters.kit.naming import name_part, pseudonym, render, short_id, unique_names
 from adapters.kit.schoolyear import SchoolYear, term_label
-from engine.findings import Finding, Severity
+from engine.findings import Finding, group_without_teacher
 from engine.links import LinkSet
 from engine.model import Group, Person, Snapshot
 from engine.roster import Role, RosterPolicy, roster
-from engine.target import DesiredObject, DesiredState, attrs_of
+from engine.target import DesiredObject, DesiredState, KindSpec, LinkSpec, attrs_of
 
 from .config import GoogleConfig
 
+NO_TEACHER = "a Classroom course needs an owner and is not created until it has one"
+FIX = "give the group a teacher in the student administration system"
 ORIGIN = "google"
 USER, COURSE = "user", "course"
 COURSE_TEACHER, COURSE_STUDENT = "course.teacher", "course.student"
@@ -29,6 +32,24 @@ ALIAS_PREFIX = "d:"
 NAME_PART_LIMIT = 60  # givenName and familyName (Directory users.insert)
 COURSE_NAME_LIMIT = 750
 SECTION_LIMIT = 2800
+
+
+LINK_SPECS = (
+    LinkSpec(COURSE_TEACHER, COURSE, USER, rank=1),
+    LinkSpec(COURSE_STUDENT, COURSE, USER, rank=2),
+)
+
+
+def kind_specs(policy: Any) -> tuple[KindSpec, ...]:
+    """Accounts are suspended and deleted after the grace period; a course whose group ends
+    is archived, or kept (Google deletes only archived courses, and ESS never does)."""
+    grace = int(getattr(policy, "suspend_grace_days", 30))
+    class_end = str(getattr(policy, "class_end", "archive"))
+    course_retire = "keep" if class_end == "keep" else "archive"
+    return (
+        KindSpec(USER, 1, retire="suspend", grace_days=grace),
+        KindSpec(COURSE, 2, retire=course_retire, depends_on=()),  # type: ignore[arg-type]
+    )
 
 
 def alias_of(group_id: str) -> str:
@@ -58,18 +79,7 @@ def desired_state(snapshot: Snapshot, config: GoogleConfig, policy: RosterPolicy
     for gid, g in r.groups.items():
         owners = sorted(t for t in r.teachers.get(gid, ()) if t in users)
         if not owners:
-            findings.append(
-                Finding(
-                    code="course_without_teacher",
-                    severity=Severity.WARNING,
-                    record_type="group",
-                    record_id=gid,
-                    message=f"group {g.name!r} has no teacher; a Classroom course needs an "
-                    "owner and is not created until it has one",
-                    fix="give the group a teacher in the student administration system",
-                    origin=ORIGIN,
-                )
-            )
+            findings.append(group_without_teacher("course", gid, g.name, NO_TEACHER, FIX, ORIGIN))
             continue
         school = snapshot.schools.get(g.school_id)
         courses[gid] = _course(g, school.name if school else "", owners[0], config, r.as_of)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from adapters.kit.http import HttpClient, NoAnswer
+from adapters.kit.target import ServiceTarget, read_drift_into
 from engine.model import Snapshot
 from engine.plan import Action, Operation
 from engine.roster import RosterPolicy
@@ -25,12 +26,9 @@ from engine.secrets import SecretResolver
 from engine.target import (
     Batch,
     DesiredState,
-    KindSpec,
-    LinkSpec,
     ObservedState,
     Outcome,
     RateLimit,
-    TargetBase,
     TargetContext,
 )
 
@@ -41,7 +39,16 @@ from .client import BATCH_LIMITS, GoogleClient, ListFailed, Quotas
 from .config import GoogleConfig
 from .drift import read_drift
 from .errors import Kind
-from .mapping import COURSE, COURSE_STUDENT, COURSE_TEACHER, USER, alias_of, desired_state
+from .mapping import (
+    COURSE,
+    COURSE_STUDENT,
+    COURSE_TEACHER,
+    LINK_SPECS,
+    USER,
+    alias_of,
+    desired_state,
+    kind_specs,
+)
 from .outcomes import no_answer, outcome
 
 # Google's limits, in characters, for what each model field is sent as: givenName and
@@ -51,25 +58,8 @@ FIELD_LIMITS: Mapping[str, Mapping[str, int]] = {
     "group": {"name": 750, "subject": 750},
 }
 
-LINK_SPECS = (
-    LinkSpec(COURSE_TEACHER, COURSE, USER, rank=1),
-    LinkSpec(COURSE_STUDENT, COURSE, USER, rank=2),
-)
 
-
-def kind_specs(policy: Any) -> tuple[KindSpec, ...]:
-    """Accounts are suspended and deleted after the grace period; a course whose group ends
-    is archived, or kept (Google deletes only archived courses, and ESS never does)."""
-    grace = int(getattr(policy, "suspend_grace_days", 30))
-    class_end = str(getattr(policy, "class_end", "archive"))
-    course_retire = "keep" if class_end == "keep" else "archive"
-    return (
-        KindSpec(USER, 1, retire="suspend", grace_days=grace),
-        KindSpec(COURSE, 2, retire=course_retire, depends_on=()),  # type: ignore[arg-type]
-    )
-
-
-class GoogleTarget(TargetBase):
+class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
     """One Google Workspace for Education domain."""
 
     config_model: ClassVar[type[Any]] = GoogleConfig
@@ -82,28 +72,22 @@ class GoogleTarget(TargetBase):
     field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = FIELD_LIMITS
     reads_drift: ClassVar[bool] = True
 
+    links = LINK_SPECS
+
     def __init__(self, name: str, config: GoogleConfig, policy: Any, client: GoogleClient) -> None:
-        self.name = name
-        self.config = config
-        self.policy = policy
-        self.client = client
+        super().__init__(name, config, policy, client)
         self.kinds = kind_specs(policy)
-        self.links = LINK_SPECS
         self.rate_limit = RateLimit(
             writes=config.classroom_per_min,
             per_seconds=config.quota_window_s,
             max_concurrency=config.max_concurrency,
         )
-        self.consistency_window_s = config.consistency_window_s
         self._desired: DesiredState | None = None
         self._org_units: set[str] | None = None
 
-    @classmethod
-    def from_config(
-        cls, name: str, settings: Mapping[str, Any], policy: Any, secrets: SecretResolver
-    ) -> GoogleTarget:
-        config = GoogleConfig.model_validate(dict(settings))
-        return cls(name, config, policy, build_client(config, secrets))
+    @staticmethod
+    def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
+        return build_client(config, secrets)
 
     # desired and observed ----------------------------------------------------------------
 
@@ -115,15 +99,9 @@ class GoogleTarget(TargetBase):
         """The mirror as Google has it now (:mod:`adapters.google.drift`); whether it is
         repaired is the runner's decision (policy ``drift``). A list that cannot be read whole
         leaves the mirror as it is."""
-        try:
-            corrected, report = await read_drift(self.client, observed)
-        except (ListFailed, NoAnswer, GoogleTenantError) as exc:
-            ctx.emit("error", f"cannot read Google to look for drift: {exc}")
-            return observed
-        if not report.any:
-            return observed
-        ctx.emit("warning", f"drift: {report.summary()}")
-        return corrected
+        reading = read_drift(self.client, observed)
+        unreachable = (ListFailed, NoAnswer, GoogleTenantError)
+        return await read_drift_into(observed, ctx, reading, unreachable, "Google")
 
     # batching and applying ---------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
+from pydantic import AfterValidator
+
 from engine.model import fingerprint
 
 _NAME_OK = re.compile(r"[^a-z0-9._-]+")
@@ -115,3 +117,19 @@ def check_template(value: str, allowed: frozenset[str], what: str) -> str:
             f"known: {', '.join(sorted(allowed))}"
         )
     return value
+
+
+def checked_template(
+    allowed: frozenset[str], what: str, *, address: bool = False
+) -> AfterValidator:
+    """The check of a template setting in a config model, used as
+    ``Annotated[str, checked_template(FIELDS, "name_template")]``: only ``allowed``
+    placeholders (see :func:`check_template`), and with ``address`` an ``@domain`` part."""
+
+    def check(value: str) -> str:
+        check_template(value, allowed, what)
+        if address and "@" not in value:
+            raise ValueError(f"{what} {value!r} has no '@domain' part")
+        return value
+
+    return AfterValidator(check)

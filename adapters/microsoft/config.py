@@ -6,12 +6,12 @@ target resolves them when it is built.
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from adapters.kit.naming import checked_template
 from engine.secrets import check_reference
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
@@ -34,23 +34,7 @@ CLASS_FIELDS = frozenset(
 )
 
 
-def template_fields(template: str) -> set[str]:
-    """Placeholder names used in a ``str.format`` template."""
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-def _check_template(value: str, allowed: frozenset[str], what: str) -> str:
-    try:
-        used = template_fields(value)
-    except ValueError as exc:
-        raise ValueError(f"{what} {value!r} is not a valid template: {exc}") from None
-    unknown = used - allowed
-    if unknown:
-        raise ValueError(
-            f"{what} {value!r} uses unknown placeholder(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(allowed))}"
-        )
-    return value
+ClassTemplate = Annotated[str, checked_template(CLASS_FIELDS, "class template")]
 
 
 class MicrosoftConfig(BaseModel):
@@ -70,15 +54,17 @@ class MicrosoftConfig(BaseModel):
     verify: Path | None = None  # a CA bundle (PEM) to trust instead of the system store
 
     domain: str = Field(min_length=3)
-    upn_template: str = "{given}.{family}@{domain}"
+    upn_template: Annotated[str, checked_template(UPN_FIELDS, "upn_template", address=True)] = (
+        "{given}.{family}@{domain}"
+    )
     usage_location: str = Field("SE", min_length=2, max_length=2)
     match_on: Literal["userPrincipalName", "mail", "employeeId"] = "userPrincipalName"
     employee_id_context: str | None = None  # which Person.external_ids context fills employeeId
     student_license_sku: str | None = None
     teacher_license_sku: str | None = None
 
-    class_name_template: str = "{name} {school_year}"
-    class_mail_template: str = "c-{school_year_short}-{id8}"
+    class_name_template: ClassTemplate = "{name} {school_year}"
+    class_mail_template: ClassTemplate = "c-{school_year_short}-{id8}"
     create_teams: bool = True
     team_archive_on_end: bool = True
 
@@ -107,21 +93,6 @@ class MicrosoftConfig(BaseModel):
         if value is not None and not value.startswith("https://"):
             raise ValueError(f"{value!r} must be an https:// URL")
         return value.rstrip("/") if value else value
-
-    @field_validator("upn_template")
-    @classmethod
-    def _upn(cls, value: str) -> str:
-        _check_template(value, UPN_FIELDS, "upn_template")
-        if "@" not in value:
-            raise ValueError(
-                "upn_template must contain '@' (for example '{given}.{family}@{domain}')"
-            )
-        return value
-
-    @field_validator("class_name_template", "class_mail_template")
-    @classmethod
-    def _class(cls, value: str) -> str:
-        return _check_template(value, CLASS_FIELDS, "class template")
 
     @field_validator("usage_location")
     @classmethod

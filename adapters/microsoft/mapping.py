@@ -13,9 +13,16 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from adapters.kit.naming import name_part, pseudonym, render, short_id, unique_names
+from adapters.kit.naming import (
+    name_part,
+    pseudonym,
+    render,
+    short_id,
+    template_fields,
+    unique_names,
+)
 from adapters.kit.schoolyear import SchoolYear, term_label
-from engine.findings import Finding, Severity
+from engine.findings import Finding, group_without_teacher
 from engine.links import LinkSet
 from engine.model import Group, Person, Snapshot
 from engine.roster import Role, RosterPolicy, roster
@@ -28,9 +35,11 @@ from engine.target import (
     desired_object,
 )
 
-from .config import MicrosoftConfig, template_fields
+from .config import MicrosoftConfig
 from .naming import clean_local, clean_nickname, nickname_of_local
 
+NO_TEACHER = "a class team needs an owner and cannot be created until it has one"
+FIX = "give the group a teacher or mentor in the student administration system"
 ORIGIN = "microsoft"
 
 SCHOOL, USER, CLASS, TEAM = "school", "user", "class", "team"
@@ -85,18 +94,7 @@ def desired_state(
             teams[gid] = desired_object(TEAM, gid, TEAM_ATTRS, classes[gid].label, TEAM_FINGERPRINT)
         else:
             untaught.add(gid)
-            findings.append(
-                Finding(
-                    code="class_without_teacher",
-                    severity=Severity.WARNING,
-                    record_type="group",
-                    record_id=gid,
-                    message=f"group {g.name!r} has no teacher; a class team needs an owner and "
-                    "cannot be created until it has one",
-                    fix="give the group a teacher or mentor in the student administration system",
-                    origin=ORIGIN,
-                )
-            )
+            findings.append(group_without_teacher("class", gid, g.name, NO_TEACHER, FIX, ORIGIN))
 
     classes = _unique_nicknames(classes, nicknames)
     links = {

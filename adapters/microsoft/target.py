@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from adapters.kit.target import ServiceTarget, read_drift_into
 from engine.config import TenantPolicy
 from engine.model import Snapshot
 from engine.plan import Action, Operation
@@ -26,7 +27,6 @@ from engine.target import (
     ObservedState,
     Outcome,
     RateLimit,
-    TargetBase,
     TargetContext,
 )
 
@@ -34,7 +34,7 @@ from .auth import AuthError, TokenProvider, load_certificate
 from .batch import MAX_BATCH, Coalescer
 from .client import GraphClient, GraphUnavailable
 from .config import MicrosoftConfig
-from .drift import read_drift
+from .drift import DriftReport, read_drift
 from .links import apply_binds, apply_link, bind_requests, is_bind
 from .mapping import desired_state
 from .objects import apply_object
@@ -83,7 +83,7 @@ LINK_SPECS = (
 )
 
 
-class MicrosoftTarget(TargetBase):
+class MicrosoftTarget(ServiceTarget[MicrosoftConfig, GraphClient]):
     """One Microsoft 365 Education tenant."""
 
     config_model: ClassVar[type[Any]] = MicrosoftConfig
@@ -99,6 +99,7 @@ class MicrosoftTarget(TargetBase):
     }
     reads_drift: ClassVar[bool] = True
     field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = FIELD_LIMITS
+    links = LINK_SPECS
 
     def __init__(
         self,
@@ -107,12 +108,8 @@ class MicrosoftTarget(TargetBase):
         policy: TenantPolicy,
         client: GraphClient,
     ) -> None:
-        self.name = name
-        self.config = config
-        self.policy = policy
-        self.client = client
+        super().__init__(name, config, policy, client)
         self.kinds = kind_specs(config, policy)
-        self.links = LINK_SPECS
         self.rate_limit = RateLimit(
             writes=config.write_limit,
             per_seconds=config.write_window_s,
@@ -120,14 +117,10 @@ class MicrosoftTarget(TargetBase):
             lanes=((TEAMS_LANE, TEAM_BATCHES_IN_FLIGHT),),
         )
         self.memory = Memory()
-        self.consistency_window_s = config.consistency_window_s
 
-    @classmethod
-    def from_config(
-        cls, name: str, settings: Mapping[str, Any], policy: TenantPolicy, secrets: SecretResolver
-    ) -> MicrosoftTarget:
-        config = MicrosoftConfig.model_validate(dict(settings))
-        return cls(name, config, policy, build_client(config, secrets))
+    @staticmethod
+    def build_client(config: MicrosoftConfig, secrets: SecretResolver) -> GraphClient:
+        return build_client(config, secrets)
 
     # desired and observed ----------------------------------------------------------------
 
@@ -139,21 +132,21 @@ class MicrosoftTarget(TargetBase):
     async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
         """The mirror as Microsoft 365 has it now; whether it is repaired is the runner's
         decision (policy ``drift``), not this target's."""
-        try:
-            corrected, report = await read_drift(self.client, observed, self.memory)
-        except (AuthError, GraphUnavailable) as exc:
-            ctx.emit("error", f"cannot read Microsoft 365 to look for drift: {exc}")
-            return observed
+        reading = self._read_drift(observed, ctx)
+        unreachable = (AuthError, GraphUnavailable)
+        return await read_drift_into(observed, ctx, reading, unreachable, "Microsoft 365")
+
+    async def _read_drift(
+        self, observed: ObservedState, ctx: TargetContext
+    ) -> tuple[ObservedState, DriftReport]:
+        corrected, report = await read_drift(self.client, observed, self.memory)
         if report.unreadable:
             ctx.emit(
                 "warning",
                 f"{report.unreadable} account(s) or class(es) could not be read for drift; "
                 "they are checked again next run",
             )
-        if not report.any:
-            return observed
-        ctx.emit("warning", f"drift: {report.summary()}")
-        return corrected
+        return corrected, report
 
     # batching and applying ---------------------------------------------------------------
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
 
-from adapters.kit.naming import ascii_fold, name_part, pseudonym, render, short_id, unique_names
+from adapters.kit.naming import (
+    ascii_fold,
+    checked_template,
+    name_part,
+    pseudonym,
+    render,
+    short_id,
+    unique_names,
+)
 from adapters.kit.schoolyear import SchoolYear, term_label
 
 
@@ -52,3 +63,17 @@ def test_the_school_year_names_and_its_calendar_agree() -> None:
     assert SchoolYear.teaching_on(summer) == SchoolYear(2026)
     assert SchoolYear(2025).autumn_start == date(2025, 8, 18)
     assert SchoolYear(2025).term_start(spring) == SchoolYear(2025).spring_start
+
+
+def test_checked_template_refuses_unknown_placeholders_and_an_address_without_domain() -> None:
+    class Model(BaseModel):
+        mail: Annotated[str, checked_template(frozenset({"given"}), "mail", address=True)] = ""
+        name: Annotated[str, checked_template(frozenset({"given"}), "name")] = ""
+
+    assert Model(mail="{given}@skola.example", name="{given}").name == "{given}"
+    with pytest.raises(ValidationError, match="unknown placeholder"):
+        Model(name="{family}")
+    with pytest.raises(ValidationError, match="has no '@domain' part"):
+        Model(mail="{given}")
+    with pytest.raises(ValidationError, match="not a valid template"):
+        Model(name="{given")

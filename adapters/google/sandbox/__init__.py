@@ -10,10 +10,9 @@ be pointed at it (see docs/sandboxes/google.md).
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
-from adapters.kit.sandbox import JWT_BEARER, SandboxError, SandboxServer, ServedSandbox, make_tls
+from adapters.kit.sandbox import JWT_BEARER, ConfiguredSandbox, SandboxError, make_tls
 from adapters.kit.sandbox.tokens import TokenEndpoint
 
 from .app import api_routes, build_app
@@ -29,21 +28,13 @@ __all__ = ["GoogleSandbox", "SandboxInfo", "SandboxSettings", "SandboxStats"]
 ADMIN_NAMES = ("Ada", "Bo", "Cai", "Dag", "Eja", "Fia", "Gus", "Hed")
 
 
-class GoogleSandbox(ServedSandbox[SandboxInfo]):
+class GoogleSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
     """Google's token endpoint, Directory and Classroom over HTTPS on loopback."""
 
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        settings: SandboxSettings | None = None,
-        workdir: Path | None = None,
-    ) -> None:
-        super().__init__(workdir, "ess-google-sandbox-")
-        self.host = host
-        self.port = port
-        self.settings = settings if settings is not None else SandboxSettings()
+    settings_type = SandboxSettings
+    workdir_prefix = "ess-google-sandbox-"
+
+    def _configure(self) -> None:
         self.settings.check()
         ids = random.Random(f"ess-google-{self.settings.seed}")
         self.customer_id = f"C0{ids.getrandbits(32):08x}"
@@ -67,13 +58,7 @@ class GoogleSandbox(ServedSandbox[SandboxInfo]):
             return self._info
         folder = self._workdir.path
         tls = make_tls(folder, (self.host,), "ESS Google sandbox")
-        server = SandboxServer(host=self.host, port=self.port, tls=tls, name="google-sandbox")
-        self._server = server  # so that stop() frees the port and the folder if start fails
-        try:
-            base = server.bind()
-        except SandboxError:
-            self.stop()
-            raise
+        server, base = self._bind(tls, "google-sandbox")
         account = ServiceAccount("ess-sandbox", f"{base}/token")
         key_file = account.write_key(folder / "service-account.json")
         by_assertion: dict[str, Grant] = {}
@@ -97,11 +82,8 @@ class GoogleSandbox(ServedSandbox[SandboxInfo]):
             self._grants,
             lambda: self.settings,
         )
-        try:
-            server.start(build_app(self._pipeline, tokens, lambda: self.settings, self.state))
-        except SandboxError:
-            self.stop()
-            raise
+        app = build_app(self._pipeline, tokens, lambda: self.settings, self.state)
+        self._or_stop(lambda: server.start(app), SandboxError)
         self._info = SandboxInfo(
             root_url=f"{base}/",
             token_uri=f"{base}/token",

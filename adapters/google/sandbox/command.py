@@ -2,53 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from adapters.kit.sandbox import apply_changes, changes_from_strings, serve_until_cancelled
-from engine.plugins import SandboxOptions
+from adapters.kit.sandbox.command import ConfiguredSandboxCommand, rows_banner
 
 from . import GoogleSandbox
-from .settings import SandboxInfo, SandboxSettings
+from .settings import SandboxInfo
 
 
 def banner(info: SandboxInfo) -> str:
     """The human start banner (the key file is this sandbox's own throw-away key)."""
-    return "\n".join(
+    return rows_banner(
+        "Google Workspace sandbox (token endpoint, Directory, Classroom) is listening.",
         [
-            "Google Workspace sandbox (token endpoint, Directory, Classroom) is listening.",
-            f"  root URL       {info.root_url}   (client_options api_endpoint)",
-            f"  token URI      {info.token_uri}",
-            f"  batch URL      {info.batch_url}",
-            f"  domain         {info.domain} (customer {info.customer_id})",
-            f"  admin subjects {', '.join(info.admin_subjects)}",
-            f"  service acct   {info.client_email}",
-            f"  key file       {info.key_file}   (throw-away key of this sandbox only)",
-            f"  CA certificate {info.ca_path}   (clients trust this CA)",
-            f"  inspection     {info.inspect_url}/state, /stats, /settings (loopback, no token)",
-            "Stop with Ctrl+C.",
-        ]
+            ("root URL", f"{info.root_url}   (client_options api_endpoint)"),
+            ("token URI", info.token_uri),
+            ("batch URL", info.batch_url),
+            ("domain", f"{info.domain} (customer {info.customer_id})"),
+            ("admin subjects", ", ".join(info.admin_subjects)),
+            ("service acct", info.client_email),
+            ("key file", f"{info.key_file}   (throw-away key of this sandbox only)"),
+            ("CA certificate", f"{info.ca_path}   (clients trust this CA)"),
+            ("inspection", f"{info.inspect_url}/state, /stats, /settings (loopback, no token)"),
+        ],
     )
 
 
-class GoogleSandboxCommand:
-    """engine.plugins.SandboxCommand for the Google Workspace sandbox."""
-
-    name = "google"
-    summary = "Google token endpoint (service account, delegation) + Directory + Classroom"
-
-    async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
-        settings = SandboxSettings(
-            latency_ms=options.latency_ms, fault_rate=options.fault_rate, seed=options.seed
-        )
-        apply_changes(settings, changes_from_strings(SandboxSettings, options.extra), running=False)
-        sandbox = GoogleSandbox(
-            host=options.host, port=options.port, settings=settings, workdir=options.state_dir
-        )
-
-        def announce(info: SandboxInfo) -> None:
-            emit(info.to_json() if options.json_output else banner(info))
-
-        await serve_until_cancelled(sandbox.start, sandbox.stop, announce)
-
-
-SANDBOX = GoogleSandboxCommand()
+SANDBOX = ConfiguredSandboxCommand(
+    "google",
+    "Google token endpoint (service account, delegation) + Directory + Classroom",
+    GoogleSandbox,
+    banner,
+)

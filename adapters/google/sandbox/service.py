@@ -16,9 +16,8 @@ import email.parser
 import json
 import secrets
 import time
-from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +32,7 @@ from adapters.kit.sandbox import (
     TokenCheck,
     TokenEndpoint,
 )
+from adapters.kit.sandbox.reports import KitCounters
 
 from .auth import Grant
 from .errors import Api, ApiError, invalid
@@ -64,16 +64,11 @@ class RawCall:
 
 
 @dataclass
-class Counters:
+class Counters(KitCounters):
     http_requests: int = 0
     calls: int = 0
     write_calls: int = 0
-    batch_requests: int = 0
     largest_batch: int = 0
-    throttled: int = 0
-    early_retries: int = 0
-    faults: int = 0
-    by_status: Counter[int] = field(default_factory=Counter)
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Answer:
@@ -110,18 +105,7 @@ class Pipeline:
         self.dice = FaultDice(self.settings().seed)
 
     def stats(self) -> SandboxStats:
-        c = self.counters
-        return SandboxStats(
-            http_requests=c.http_requests,
-            calls=c.calls,
-            write_calls=c.write_calls,
-            batch_requests=c.batch_requests,
-            largest_batch=c.largest_batch,
-            throttled=c.throttled,
-            early_retries=c.early_retries,
-            faults_injected=c.faults,
-            by_status=dict(c.by_status),
-        )
+        return self.counters.snapshot(SandboxStats)
 
     # -- one call ---------------------------------------------------------------------------
 
@@ -208,7 +192,7 @@ class Pipeline:
         self.counters.calls += 1
         self.counters.write_calls += int(raw.method in WRITES)
         if not answer.timed_out:
-            self.counters.by_status[answer.status] += 1
+            self.counters.count_status(answer.status)
         return answer
 
     def _call(self, raw: RawCall, pending: list[Hashable] | None) -> Answer:
@@ -229,7 +213,7 @@ class Pipeline:
         self.dice.reseed(settings.seed)
         fault = self.dice.draw(settings.fault_rate, settings.fault_kinds)
         if fault is not None:
-            self.counters.faults += 1
+            self.counters.faults_injected += 1
         if fault == REFUSED_5XX:
             return self._fault(route.api)
         if fault == TIMEOUT:
@@ -266,7 +250,7 @@ class Pipeline:
     async def _hang(self) -> None:
         settings = self.settings()
         await asyncio.sleep(settings.scaled(settings.timeout_hang_s))
-        self.counters.by_status[504] += 1
+        self.counters.count_status(504)
 
     # -- batches ----------------------------------------------------------------------------
 

@@ -7,13 +7,10 @@ counts. Every window and delay is multiplied by ``time_scale`` when applied.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
-
-import orjson
 
 from adapters.kit.sandbox import KitSettings, SettingsError
+from adapters.kit.sandbox.reports import JsonLineInfo, StatusCounts
 
 __all__ = ["SandboxInfo", "SandboxSettings", "SandboxStats", "SettingsError"]
 
@@ -64,7 +61,7 @@ class SandboxSettings(KitSettings):
 
 
 @dataclass(frozen=True)
-class SandboxInfo:
+class SandboxInfo(JsonLineInfo):
     """How a client reaches a running sandbox (printed by ``ess sandbox google --json``)."""
 
     root_url: str  # "https://127.0.0.1:PORT/": the api_endpoint of both APIs
@@ -78,13 +75,9 @@ class SandboxInfo:
     ca_path: str  # PEM of the test CA; clients trust it
     inspect_url: str
 
-    def to_json(self) -> str:
-        """One JSON line with every field."""
-        return orjson.dumps(dataclasses.asdict(self)).decode()
-
 
 @dataclass(frozen=True)
-class SandboxStats:
+class SandboxStats(StatusCounts):
     """Counters since start (or the last reset).
 
     ``http_requests`` counts HTTP requests to the APIs (a batch envelope once); ``calls``
@@ -101,8 +94,3 @@ class SandboxStats:
     early_retries: int
     faults_injected: int
     by_status: dict[int, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["by_status"] = {str(k): v for k, v in sorted(self.by_status.items())}
-        return out

@@ -10,7 +10,14 @@ from .demo import demo_secret
 from .faults import APPLIED_5XX, FAULT_KINDS, FAULT_STATUSES, REFUSED_5XX, TIMEOUT, FaultDice
 from .inspection import Inspection, json_response, loopback_only
 from .limits import Limit, Limiter, SlidingWindow, Throttle
-from .server import Sandbox, SandboxError, SandboxServer, ServedSandbox, serve_until_cancelled
+from .server import (
+    ConfiguredSandbox,
+    Sandbox,
+    SandboxError,
+    SandboxServer,
+    ServedSandbox,
+    serve_until_cancelled,
+)
 from .settings import KitSettings, SettingsError, apply_changes, changes_from_strings
 from .tls import SandboxTLS, Workdir, make_tls
 from .tokens import JWT_BEARER, OAuthRefusal, TokenCheck, TokenEndpoint, token_form
@@ -24,6 +31,7 @@ __all__ = [
     "TIMEOUT",
     "Chaos",
     "ChaosCounters",
+    "ConfiguredSandbox",
     "FaultAction",
     "FaultDice",
     "Inspection",

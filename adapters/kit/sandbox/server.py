@@ -22,6 +22,7 @@ from typing import Any, Generic, Self, TypeVar
 import uvicorn
 from starlette.types import ASGIApp
 
+from .settings import KitSettings
 from .tls import SandboxTLS, Workdir
 
 START_TIMEOUT_S = 15.0
@@ -29,6 +30,7 @@ STOP_TIMEOUT_S = 10.0
 
 Info = TypeVar("Info")
 T = TypeVar("T")
+S = TypeVar("S", bound=KitSettings)
 
 
 class SandboxError(RuntimeError):
@@ -259,6 +261,53 @@ class ServedSandbox(Sandbox[Info]):
         except failures:
             self.stop()
             raise
+
+
+class ConfiguredSandbox(ServedSandbox[Info], Generic[Info, S]):
+    """A served sandbox on ``host``:``port`` with settings of ``settings_type`` (the defaults
+    when none are given) that may change while it runs: assigning ``settings`` replaces them
+    and tells ``_settings_changed``. A subclass sets ``settings_type`` and ``workdir_prefix``
+    and builds the rest of itself in ``_configure``."""
+
+    settings_type: type[S]
+    workdir_prefix: str
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        settings: S | None = None,
+        workdir: Path | None = None,
+    ) -> None:
+        super().__init__(workdir, self.workdir_prefix)
+        self.host = host
+        self.port = port
+        self._settings: S = settings if settings is not None else self.settings_type()
+        self._configure()
+
+    def _configure(self) -> None:
+        """Build what the sandbox serves (called once, at the end of ``__init__``)."""
+
+    @property
+    def settings(self) -> S:
+        """Mutable at runtime; a change takes effect on the next request."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: S) -> None:
+        self._settings = value
+        self._settings_changed(value)
+
+    def _settings_changed(self, value: S) -> None:
+        """Called when ``settings`` is replaced as a whole."""
+
+    def _bind(self, tls: SandboxTLS, name: str) -> tuple[SandboxServer, str]:
+        """A server for this sandbox, bound (port 0 becomes the chosen port), and its base
+        URL; a failure to bind stops the sandbox first."""
+        server = SandboxServer(host=self.host, port=self.port, tls=tls, name=name)
+        self._server = server  # so that stop() frees the port and the folder if start fails
+        return server, self._or_stop(server.bind, SandboxError)
 
 
 async def serve_until_cancelled(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from adapters.kit.sandbox import apply_changes, changes_from_strings, serve_until_cancelled
-from engine.plugins import SandboxOptions
+from adapters.kit.sandbox import changes_from_strings
+from adapters.kit.sandbox.command import ConfiguredSandboxCommand, rows_banner
 
 from .server import MicrosoftSandbox
 from .settings import SandboxInfo, SandboxSettings
@@ -21,41 +20,27 @@ def settings_from_strings(extra: dict[str, str]) -> dict[str, Any]:
 
 def banner(info: SandboxInfo) -> str:
     """The human start banner (the secret is the sandbox's own throw-away demo secret)."""
-    return "\n".join(
+    return rows_banner(
+        "Microsoft 365 sandbox (Entra token endpoint + Graph v1.0) is listening.",
         [
-            "Microsoft 365 sandbox (Entra token endpoint + Graph v1.0) is listening.",
-            f"  authority      {info.authority}",
-            f"  Graph URL      {info.graph_url}",
-            f"  tenant id      {info.tenant_id}",
-            f"  client id      {info.client_id}",
-            f"  client secret  {info.client_secret}   (demo secret of this sandbox only)",
-            f"  client cert    {info.client_cert_path} (thumbprint {info.client_cert_thumbprint})",
-            f"  CA certificate {info.ca_path}   (clients pass verify=<this path>)",
-            f"  inspection     {info.inspect_url}/state, /stats, /settings (loopback, no token)",
-            "Stop with Ctrl+C.",
-        ]
+            ("authority", info.authority),
+            ("Graph URL", info.graph_url),
+            ("tenant id", info.tenant_id),
+            ("client id", info.client_id),
+            ("client secret", f"{info.client_secret}   (demo secret of this sandbox only)"),
+            (
+                "client cert",
+                f"{info.client_cert_path} (thumbprint {info.client_cert_thumbprint})",
+            ),
+            ("CA certificate", f"{info.ca_path}   (clients pass verify=<this path>)"),
+            ("inspection", f"{info.inspect_url}/state, /stats, /settings (loopback, no token)"),
+        ],
     )
 
 
-class MicrosoftSandboxCommand:
-    """engine.plugins.SandboxCommand for the Microsoft 365 sandbox."""
-
-    name = "microsoft"
-    summary = "Entra token endpoint + Microsoft Graph v1.0 (education, groups, Class Teams)"
-
-    async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
-        settings = SandboxSettings(
-            latency_ms=options.latency_ms, fault_rate=options.fault_rate, seed=options.seed
-        )
-        apply_changes(settings, settings_from_strings(options.extra), running=False)
-        sandbox = MicrosoftSandbox(
-            host=options.host, port=options.port, settings=settings, workdir=options.state_dir
-        )
-
-        def announce(info: SandboxInfo) -> None:
-            emit(info.to_json() if options.json_output else banner(info))
-
-        await serve_until_cancelled(sandbox.start, sandbox.stop, announce)
-
-
-SANDBOX = MicrosoftSandboxCommand()
+SANDBOX = ConfiguredSandboxCommand(
+    "microsoft",
+    "Entra token endpoint + Microsoft Graph v1.0 (education, groups, Class Teams)",
+    MicrosoftSandbox,
+    banner,
+)

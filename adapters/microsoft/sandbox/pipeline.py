@@ -97,7 +97,7 @@ class GraphService:
 
     def stats(self) -> SandboxStats:
         with self.lock:
-            return self.counter.snapshot()
+            return self.counter.snapshot(SandboxStats)
 
     def reset_stats(self) -> None:
         with self.lock:

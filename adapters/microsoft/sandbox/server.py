@@ -10,10 +10,9 @@ import dataclasses
 import random
 import secrets
 import uuid
-from pathlib import Path
 from typing import Any
 
-from adapters.kit.sandbox import SandboxError, SandboxServer, ServedSandbox, make_tls
+from adapters.kit.sandbox import ConfiguredSandbox, SandboxError, make_tls
 
 from .app import build_app
 from .certs import write_client_cert
@@ -28,31 +27,16 @@ DOMAIN = "sandbox.onmicrosoft.com"
 __all__ = ["DOMAIN", "MicrosoftSandbox", "SandboxError"]
 
 
-class MicrosoftSandbox(ServedSandbox[SandboxInfo]):
+class MicrosoftSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
     """A local Entra token endpoint + Microsoft Graph v1.0 over HTTPS on loopback."""
 
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        settings: SandboxSettings | None = None,
-        workdir: Path | None = None,
-    ) -> None:
-        super().__init__(workdir, "ess-ms-sandbox-")
-        self.host = host
-        self.port = port
-        self._settings = settings if settings is not None else SandboxSettings()
+    settings_type = SandboxSettings
+    workdir_prefix = "ess-ms-sandbox-"
+
+    def _configure(self) -> None:
         self._service: GraphService | None = None
 
-    @property
-    def settings(self) -> SandboxSettings:
-        """Mutable at runtime; a change takes effect on the next request."""
-        return self._settings
-
-    @settings.setter
-    def settings(self, value: SandboxSettings) -> None:
-        self._settings = value
+    def _settings_changed(self, value: SandboxSettings) -> None:
         if self._service is not None:
             self._service.settings = value
 
@@ -69,9 +53,7 @@ class MicrosoftSandbox(ServedSandbox[SandboxInfo]):
         client_id = str(uuid.UUID(int=ids.getrandbits(128), version=4))
         client_secret = "ess~" + secrets.token_urlsafe(30)
 
-        server = SandboxServer(host=self.host, port=self.port, tls=tls, name="microsoft-sandbox")
-        self._server = server  # so that stop() frees the port and the folder if start fails
-        base = self._or_stop(server.bind, SandboxError)
+        server, base = self._bind(tls, "microsoft-sandbox")
         app_reg = AppRegistration(tenant_id, client_id, client_secret, client_cert.certificate)
         entra = Entra(app_reg, base, secrets.token_bytes(32))
         self._service = GraphService(

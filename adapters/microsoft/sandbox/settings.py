@@ -6,13 +6,10 @@ while the server runs, and the next request sees the change.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
-
-import orjson
 
 from adapters.kit.sandbox import KitSettings, SettingsError
+from adapters.kit.sandbox.reports import JsonLineInfo, KitCounters, StatusCounts
 
 __all__ = ["SandboxInfo", "SandboxSettings", "SandboxStats", "SettingsError"]
 
@@ -37,7 +34,7 @@ class SandboxSettings(KitSettings):
 
 
 @dataclass(frozen=True)
-class SandboxInfo:
+class SandboxInfo(JsonLineInfo):
     """How a client reaches a running sandbox (printed by ``ess sandbox microsoft --json``)."""
 
     authority: str  # "https://127.0.0.1:PORT/<tenant_id>"
@@ -50,13 +47,9 @@ class SandboxInfo:
     ca_path: str  # PEM of the test CA; clients pass verify=ca_path
     inspect_url: str  # "https://127.0.0.1:PORT/_sandbox"
 
-    def to_json(self) -> str:
-        """One JSON line with every field."""
-        return orjson.dumps(dataclasses.asdict(self)).decode()
-
 
 @dataclass(frozen=True)
-class SandboxStats:
+class SandboxStats(StatusCounts):
     """Counters since start (or the last reset).
 
     ``requests`` counts Graph requests: each HTTP request under /v1.0 (a $batch envelope too) and
@@ -73,37 +66,15 @@ class SandboxStats:
     faults_injected: int
     by_status: dict[int, int] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view (status keys as strings)."""
-        out = dataclasses.asdict(self)
-        out["by_status"] = {str(k): v for k, v in sorted(self.by_status.items())}
-        return out
-
 
 @dataclass
-class StatsCounter:
-    """The mutable counters behind SandboxStats."""
+class StatsCounter(KitCounters):
+    """The mutable counters behind SandboxStats (a 429 counts as throttled too)."""
 
     requests: int = 0
     write_requests: int = 0
-    batch_requests: int = 0
-    throttled: int = 0
-    early_retries: int = 0
-    faults_injected: int = 0
-    by_status: dict[int, int] = field(default_factory=dict)
 
     def count_status(self, status: int) -> None:
-        self.by_status[status] = self.by_status.get(status, 0) + 1
+        super().count_status(status)
         if status == 429:
             self.throttled += 1
-
-    def snapshot(self) -> SandboxStats:
-        return SandboxStats(
-            requests=self.requests,
-            write_requests=self.write_requests,
-            batch_requests=self.batch_requests,
-            throttled=self.throttled,
-            early_retries=self.early_retries,
-            faults_injected=self.faults_injected,
-            by_status=dict(self.by_status),
-        )

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlsplit
 
-from adapters.kit.sandbox import apply_changes, changes_from_strings, serve_until_cancelled
+from adapters.kit.sandbox import serve_until_cancelled
+from adapters.kit.sandbox.command import settings_from_options
 from engine.plugins import SandboxOptions
 
 
@@ -27,10 +28,7 @@ class SS12000SandboxCommand:
         from adapters.ss12000.sample.generate import generate
         from adapters.ss12000.sandbox import SandboxInfo, SandboxSettings, SS12000Sandbox
 
-        settings = SandboxSettings(
-            latency_ms=options.latency_ms, fault_rate=options.fault_rate, seed=options.seed
-        )
-        apply_changes(settings, changes_from_strings(SandboxSettings, options.extra), running=False)
+        settings = settings_from_options(SandboxSettings, options)
         dataset = await asyncio.to_thread(generate, options.size, options.seed, date.today())
         sandbox = SS12000Sandbox(dataset, host=options.host, port=options.port, settings=settings)
 
