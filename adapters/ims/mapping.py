@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from adapters.ims.records import DELETE, FileHead, RawGroup, RawMember, RawPerson, Where
 from adapters.kit.dates import leading_day
@@ -167,44 +168,32 @@ class ImsState:
             self.duplicates.setdefault(key, [first]).append(where)
 
     def add_person(self, rec: RawPerson) -> None:
-        if not rec.id:
-            self.warn(
-                "ims.no_id",
-                "person",
-                str(rec.where),
-                f"a person without a sourcedid id at {rec.where} is left out",
-                "Give every person a sourcedid.",
-            )
-            return
-        self._once("person", rec.id, rec.where)
-        if rec.recstatus == DELETE:
-            self.deletes += 1
-            if self.persons.pop(rec.id, None) is None:
-                self._unknown_delete("person", rec.id, rec.where)
-            self.deleted_persons.add(rec.id)
-            return
-        self.deleted_persons.discard(rec.id)
-        self.persons[rec.id] = rec
+        self._add("person", rec, self.persons, self.deleted_persons)
 
     def add_group(self, rec: RawGroup) -> None:
+        self._add("group", rec, self.groups, self.deleted_groups)
+
+    def _add(self, kind: str, rec: Any, store: dict[str, Any], deleted: set[str]) -> None:
+        """A person or group record of a file: kept, or taken away by a delete (recstatus 3),
+        whose id is remembered as deleted; a record without an id is left out with a warning."""
         if not rec.id:
             self.warn(
                 "ims.no_id",
-                "group",
+                kind,
                 str(rec.where),
-                f"a group without a sourcedid id at {rec.where} is left out",
-                "Give every group a sourcedid.",
+                f"a {kind} without a sourcedid id at {rec.where} is left out",
+                f"Give every {kind} a sourcedid.",
             )
             return
-        self._once("group", rec.id, rec.where)
+        self._once(kind, rec.id, rec.where)
         if rec.recstatus == DELETE:
             self.deletes += 1
-            if self.groups.pop(rec.id, None) is None:
-                self._unknown_delete("group", rec.id, rec.where)
-            self.deleted_groups.add(rec.id)
+            if store.pop(rec.id, None) is None:
+                self._unknown_delete(kind, rec.id, rec.where)
+            deleted.add(rec.id)
             return
-        self.deleted_groups.discard(rec.id)
-        self.groups[rec.id] = rec
+        deleted.discard(rec.id)
+        store[rec.id] = rec
 
     def add_member(self, rec: RawMember) -> None:
         if not rec.group_id or not rec.member_id:
