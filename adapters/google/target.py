@@ -28,6 +28,7 @@ from engine.target import (
     DesiredState,
     ObservedState,
     Outcome,
+    OutcomeKind,
     RateLimit,
     TargetContext,
 )
@@ -212,8 +213,10 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         verdict = answer.verdict
         if verdict.kind is Kind.ADOPT and creates and op.kind in (USER, COURSE):
             found = await self.read_back(op, ctx)
-            if found is not None:
+            if found is not None and found.kind is OutcomeKind.DONE:
                 return Outcome.done(found.target_id, adopted=True)
+            if found is not None:  # the read-back got no answer: adopted only once it does
+                return found
             return Outcome.failed(
                 "conflict", f"{verdict.describe()}; the existing object could not be read back"
             )
