@@ -14,6 +14,9 @@ from engine.model import Snapshot
 from engine.testing.builder import tiny_snapshot
 from engine.testing.snapshot_io import write_snapshot
 
+# pg_server and pg_dsn: a throw-away PostgreSQL server of the session (tests/pg_cluster.py)
+pytest_plugins = ["tests.pg_cluster"]
+
 # Times are shown in the machine's own zone; the tests (and the console they start under tmux)
 # all see UTC, so that what they print is the same on every machine.
 os.environ["TZ"] = "UTC"
