@@ -78,8 +78,12 @@ def capabilities_of(spc: Mapping[str, Any], types: Any, schemas: Any) -> Capabil
         part = spc.get(name)
         return bool(isinstance(part, dict) and part.get("supported") is True)
 
-    bulk = spc.get("bulk") if isinstance(spc.get("bulk"), dict) else {}
-    filt = spc.get("filter") if isinstance(spc.get("filter"), dict) else {}
+    bulk: Mapping[str, Any] = spc.get("bulk") or {}
+    filt: Mapping[str, Any] = spc.get("filter") or {}
+    if not isinstance(bulk, dict):
+        bulk = {}
+    if not isinstance(filt, dict):
+        filt = {}
     endpoints = {
         str(t.get("name")): str(t.get("endpoint"))
         for t in _resources(types)

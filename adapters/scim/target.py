@@ -203,6 +203,8 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
             )
         if op.action is Action.DELETE:
             return Request("DELETE", f"{spec.endpoint}/{target}", target_id=target)
+        if caps.etag:
+            await self._load_index(op.kind, spec)  # the versions to send If-Match with
         return self._change(op, target, caps)
 
     def _egil_first(self, op: Operation, spec: ResourceSpec) -> Request:
@@ -312,10 +314,20 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
     async def _indexed(self, op: Operation, spec: ResourceSpec) -> str | None:
         """The id of the object a core create would make, if the service already holds it
         (listed once per run per kind, by externalId and, for users, userName)."""
+        index = await self._load_index(op.kind, spec)
+        values = dict(op.attrs)
+        found = index.get(f"x:{values.get('id')}")
+        if found is None and op.kind == USER and values.get("user_name"):
+            found = index.get(f"u:{str(values['user_name']).lower()}")
+        return found
+
+    async def _load_index(self, kind: str, spec: ResourceSpec) -> dict[str, str]:
+        """The kind's resources in the service, listed once per run: ids by externalId and
+        userName, and each one's version (its ETag)."""
         async with self._index_lock:
-            index = self._index.get(op.kind)
+            index = self._index.get(kind)
             if index is None:
-                attrs = "externalId,userName,meta" if op.kind == USER else "externalId,meta"
+                attrs = "externalId,userName,meta" if kind == USER else "externalId,meta"
                 index = {}
                 for r in await self.client.list_all(spec.endpoint, attrs):
                     rid = str(r.get("id"))
@@ -326,12 +338,8 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
                         index[f"u:{str(r['userName']).lower()}"] = rid
                     if r.get("externalId"):
                         index[f"x:{r['externalId']}"] = rid
-                self._index[op.kind] = index
-        values = dict(op.attrs)
-        found = index.get(f"x:{values.get('id')}")
-        if found is None and op.kind == USER and values.get("user_name"):
-            found = index.get(f"u:{str(values['user_name']).lower()}")
-        return found
+                self._index[kind] = index
+            return index
 
     async def _look_up(self, op: Operation, spec: ResourceSpec) -> str | Outcome | None:
         """The id of the object by a filter on externalId, else userName (users)."""

@@ -112,7 +112,7 @@ class ScimHarness:
             fault_kinds=kinds or ("5xx",),
             timeout_hang_s=HANG_S,
             seed=seed,
-            requests_per_second=30.0 if throttled else 0.0,
+            requests_per_second=5.0 if throttled else 0.0,  # Bulk makes few requests
             revoked=Fault.TENANT in mix,
         )
         self.timeouts = Fault.TIMEOUT in mix
@@ -183,8 +183,7 @@ class ScimHarness:
         specs = PROFILES[self.profile]
         live = {
             kind: {
-                key: canonical(resource_body(specs[kind], dict(o.attrs)))
-                for key, o in objs.items()
+                key: canonical(resource_body(specs[kind], dict(o.attrs))) for key, o in objs.items()
             }
             for kind, objs in d.objects.items()
         }

@@ -111,7 +111,7 @@ class ScimSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "http" and _scim_path(scope["path"]):
-                await peer(scope, receive, send)
+                await peer(scope, receive, send)  # type: ignore[arg-type]
             else:
                 await side(scope, receive, send)
 

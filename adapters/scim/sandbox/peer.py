@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -95,6 +96,7 @@ class Counted:
         self.writes = 0
         self.bulk_requests = 0
         self.by_status: dict[int, int] = {}
+        self.log: deque[tuple[str, str, int]] = deque(maxlen=100_000)  # method, path, status
 
 
 class PeerApplication(ASGIApplication):
@@ -122,6 +124,7 @@ class PeerApplication(ASGIApplication):
         c.requests += 1
         status = int(response.status)
         c.by_status[status] = c.by_status.get(status, 0) + 1
+        c.log.append((request.method, request.path, status))
         if request.path.rstrip("/").endswith("/Bulk"):
             c.bulk_requests += 1
             with contextlib.suppress(ValueError, AttributeError):
