@@ -259,7 +259,7 @@ class ScimClient:
             return None
         return [r for r in _resources(answer.body) if isinstance(r, dict)]
 
-    async def list_all(self, endpoint: str, attributes: str) -> list[dict[str, Any]]:
+    async def list_all(self, endpoint: str, attributes: str | None = None) -> list[dict[str, Any]]:
         """Every resource of ``endpoint`` with only ``attributes``, page by page
         (startIndex/count, RFC 7644 §3.4.2.4); raises on a page that could not be read."""
         caps = await self.capabilities()
@@ -271,7 +271,11 @@ class ScimClient:
                 "GET",
                 endpoint,
                 f"GET {endpoint} (page at {start})",
-                params={"startIndex": str(start), "count": str(count), "attributes": attributes},
+                params={
+                    "startIndex": str(start),
+                    "count": str(count),
+                    **({"attributes": attributes} if attributes else {}),
+                },
             )
             if not answer.ok:
                 raise ListFailed(f"GET {endpoint} answered {answer.status}: {answer.detail}")

@@ -41,6 +41,7 @@ class ScimConfig(BaseModel):
     # how requests are made
     page_size: int = Field(500, ge=1, le=10_000)  # count= of a listing page
     members_per_patch: int = Field(100, ge=1, le=10_000)  # core: member changes per PATCH
+    read_drift: bool = True  # list every resource once per run to see changes made by hand
     use_bulk: bool = True  # when the ServiceProviderConfig offers Bulk
     bulk_size: int = Field(100, ge=1, le=10_000)  # at most, and at most maxOperations
     requests_per_second: float = Field(0.0, ge=0)  # 0: no limit of ESS's own

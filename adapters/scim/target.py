@@ -20,12 +20,20 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.kit.http import HttpClient, NoAnswer
-from adapters.kit.target import ServiceTarget
+from adapters.kit.target import ServiceTarget, read_drift_into
 from engine.model import Snapshot
 from engine.plan import Action, Operation
 from engine.roster import RosterPolicy
 from engine.secrets import SecretResolver
-from engine.target import Batch, DesiredState, Outcome, OutcomeKind, RateLimit, TargetContext
+from engine.target import (
+    Batch,
+    DesiredState,
+    ObservedState,
+    Outcome,
+    OutcomeKind,
+    RateLimit,
+    TargetContext,
+)
 
 from .client import (
     PATCH_OP,
@@ -38,6 +46,7 @@ from .client import (
     StaticToken,
 )
 from .config import ScimConfig
+from .drift import DriftReport, compare
 from .errors import classify, is_adoptable, no_answer
 from .mapping import CORE_LINKS, GROUP, GROUP_MEMBER, USER, desired_state, kind_specs, resource_body
 from .profiles import PROFILES, ResourceSpec
@@ -68,6 +77,7 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
         "student_group": "group",
         "activity": "group",
     }
+    reads_drift: ClassVar[bool] = True
 
     def __init__(self, name: str, config: ScimConfig, policy: Any, client: ScimClient) -> None:
         super().__init__(name, config, policy, client)
@@ -91,6 +101,40 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
 
     def desired(self, snapshot: Snapshot) -> DesiredState:
         return desired_state(snapshot, self.config, RosterPolicy.of(self.policy), self.name)
+
+    async def refresh(self, observed: ObservedState, ctx: TargetContext) -> ObservedState:
+        """The mirror as the service has it (:mod:`adapters.scim.drift`), unless
+        ``read_drift = false``; whether it is repaired is the runner's decision. The same
+        listing is the run's create-if-absent index and its ETag versions."""
+        if not self.config.read_drift:
+            return observed
+        unreachable = (ListFailed, NoAnswer, ScimTenantError)
+        return await read_drift_into(
+            observed, ctx, self._read_drift(observed), unreachable, "the SCIM service"
+        )
+
+    async def _read_drift(self, observed: ObservedState) -> tuple[ObservedState, DriftReport]:
+        await self.client.capabilities()
+        listings: dict[str, list[dict[str, Any]]] = {}
+        for kind, spec in self.specs.items():
+            resources = await self.client.list_all(spec.endpoint)
+            listings[kind] = resources
+            if self.profile == "core":
+                self._index[kind] = self._indexed_from(resources)
+        return compare(observed, listings, self.specs, self.profile)
+
+    def _indexed_from(self, resources: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        index: dict[str, str] = {}
+        for r in resources:
+            rid = str(r.get("id"))
+            version = (r.get("meta") or {}).get("version")
+            if version:
+                self._versions[rid] = str(version)
+            if r.get("userName"):
+                index[f"u:{str(r['userName']).lower()}"] = rid
+            if r.get("externalId"):
+                index[f"x:{r['externalId']}"] = rid
+        return index
 
     # ------------------------------------------------------------------ batching
     def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
@@ -328,16 +372,7 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
             index = self._index.get(kind)
             if index is None:
                 attrs = "externalId,userName,meta" if kind == USER else "externalId,meta"
-                index = {}
-                for r in await self.client.list_all(spec.endpoint, attrs):
-                    rid = str(r.get("id"))
-                    version = (r.get("meta") or {}).get("version")
-                    if version:
-                        self._versions[rid] = str(version)
-                    if r.get("userName"):
-                        index[f"u:{str(r['userName']).lower()}"] = rid
-                    if r.get("externalId"):
-                        index[f"x:{r['externalId']}"] = rid
+                index = self._indexed_from(await self.client.list_all(spec.endpoint, attrs))
                 self._index[kind] = index
             return index
 

@@ -5,7 +5,6 @@ server's storage by natural key (core: externalId; egil: the source UUID, its pa
 
 from __future__ import annotations
 
-import json
 import ssl
 from collections import Counter
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 
 from adapters.scim.config import ScimConfig
+from adapters.scim.drift import canonical
 from adapters.scim.mapping import as_uuid, resource_body
 from adapters.scim.profiles import PROFILES
 from adapters.scim.sandbox import SandboxSettings, ScimSandbox
@@ -32,7 +32,6 @@ KINDS = {
     Fault.SERVER_ERROR_APPLIED: "applied_5xx",
     Fault.TIMEOUT: "timeout",
 }
-IGNORED = frozenset({"id", "meta", "schemas", "members", "active"})
 
 _shared: dict[str, ScimSandbox] = {}
 
@@ -50,22 +49,6 @@ def stop_shared() -> None:
     for sandbox in _shared.values():
         sandbox.stop()
     _shared.clear()
-
-
-def canonical(resource: Mapping[str, Any]) -> str:
-    """A resource's values as ESS keeps them in step: no server-made attributes, references
-    by value only (a server may make a relative ``$ref`` absolute)."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in sorted(value.items()) if k != "$ref"}
-        if isinstance(value, list):
-            return sorted((clean(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
-        return value
-
-    return json.dumps(
-        {k: clean(v) for k, v in resource.items() if k not in IGNORED}, sort_keys=True
-    )
 
 
 class ScimHarness:
@@ -211,7 +194,48 @@ class ScimHarness:
         return f"{kind}:{key}"
 
     def drift(self, snap: Snapshot) -> Drift:
-        raise NotImplementedError("the SCIM target reads no drift (reads_drift = False)")
+        patch_op = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+        with self._client() as client:
+            if self.profile == "core":
+                group = next(g for g in self.sb.resources("Group") if g.get("members"))
+                member = group["members"][0]["value"]
+                other = next(
+                    u for u in self.sb.resources("User") if u["id"] != member and u.get("active")
+                )
+                ops = [
+                    {"op": "replace", "path": "displayName", "value": "Renamed by hand"},
+                    {"op": "remove", "path": f'members[value eq "{member}"]'},
+                ]
+                changed = client.patch(
+                    f"/Groups/{group['id']}", json={"schemas": [patch_op], "Operations": ops}
+                )
+                assert changed.status_code in (200, 204), changed.text
+                off = [{"op": "replace", "path": "active", "value": False}]
+                disabled = client.patch(
+                    f"/Users/{other['id']}", json={"schemas": [patch_op], "Operations": off}
+                )
+                assert disabled.status_code in (200, 204), disabled.text
+                return Drift(
+                    "a group renamed, a member taken out of it and another user made inactive "
+                    "by hand",
+                    "group",
+                    str(group["externalId"]),
+                )
+            group = next(
+                g for g in self.sb.resources("StudentGroup") if g.get("studentMemberships")
+            )
+            body = {k: v for k, v in group.items() if k not in ("id", "meta")}
+            body["displayName"] = "Renamed by hand"
+            body["studentMemberships"] = body["studentMemberships"][1:]
+            changed = client.put(f"/StudentGroups/{group['id']}", json=body)
+            assert changed.status_code == 200, changed.text
+            gone = self.sb.resources("Activity")[0]
+            assert client.delete(f"/Activities/{gone['id']}").status_code == 204
+        return Drift(
+            "a student group renamed and a pupil taken out of it, an activity deleted, by hand",
+            "student_group",
+            str(group["id"]),
+        )
 
     async def aclose(self) -> None:
         self.faults({})
