@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
+
 from adapters.kit.http import HttpClient, NoAnswer
 from adapters.kit.target import ServiceTarget, read_drift_into
 from engine.model import Snapshot
@@ -196,8 +198,7 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
         if caps.bulk and self.config.use_bulk and len(requests) > 1:
             size = max(1, min(self.config.bulk_size, caps.bulk_max_operations))
             out: list[Answer | NoAnswer] = []
-            for i in range(0, len(requests), size):
-                chunk = requests[i : i + size]
+            for chunk in _bulk_chunks(requests, size, caps.bulk_max_payload):
                 ops = [_bulk_op(n, r) for n, r in enumerate(chunk)]
                 try:
                     out.extend(await self.client.bulk(ops))
@@ -377,11 +378,23 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
             return index
 
     async def _look_up(self, op: Operation, spec: ResourceSpec) -> str | Outcome | None:
-        """The id of the object by a filter on externalId, else userName (users)."""
+        """The id of the object by a filter on externalId, else userName (users); a service
+        that offers no filtering is listed whole instead."""
         values = dict(op.attrs)
         tries = [("externalId", str(values.get("id") or op.key))]
         if op.kind == USER and values.get("user_name"):
             tries.append(("userName", str(values["user_name"])))
+        if not (await self.client.capabilities()).filter:
+            try:
+                listed = await self.client.list_all(spec.endpoint, "externalId,userName")
+            except ListFailed as exc:
+                return Outcome.retry("list_failed", str(exc))
+            for attr, value in tries:
+                for r in listed:
+                    held = str(r.get(attr) or "")
+                    if held == value or (attr == "userName" and held.lower() == value.lower()):
+                        return str(r["id"])
+            return None
         for attr, value in tries:
             try:
                 found = await self.client.find(spec.endpoint, attr, value)
@@ -514,6 +527,27 @@ def _patch_ops(body: Mapping[str, Any]) -> list[dict[str, Any]]:
         else:
             ops.append({"op": "replace", "path": key, "value": value})
     return ops
+
+
+def _bulk_chunks(
+    requests: Sequence[Request], size: int, max_payload: int
+) -> list[Sequence[Request]]:
+    """Requests in Bulk requests of at most ``size`` operations and, where the service names
+    one, at most 90% of its ``maxPayloadSize`` bytes (the envelope's own bytes spared)."""
+    limit = int(max_payload * 0.9) if max_payload else 0
+    out: list[Sequence[Request]] = []
+    chunk: list[Request] = []
+    used = 0
+    for n, r in enumerate(requests):
+        cost = len(orjson.dumps(_bulk_op(n, r))) if limit else 0
+        if chunk and (len(chunk) >= size or (limit and used + cost > limit)):
+            out.append(chunk)
+            chunk, used = [], 0
+        chunk.append(r)
+        used += cost
+    if chunk:
+        out.append(chunk)
+    return out
 
 
 def _bulk_op(n: int, r: Request) -> dict[str, Any]:

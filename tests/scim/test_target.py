@@ -165,3 +165,28 @@ def test_a_revoked_token_stops_the_run_with_one_message(tmp_path: Path) -> None:
             refused = c.get(f"{info.base_url}/Users", headers={"Authorization": "Bearer x"})
         assert refused.status_code == 401
         assert refused.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+@pytest.mark.parametrize("profile", ["core", "egil"])
+async def test_faults_without_bulk_or_filters_converge_with_no_duplicate(
+    tmp_path: Path, profile: str
+) -> None:
+    """Every write alone (no Bulk) and look-ups by listing (no filters): 5xx before and after
+    the write and timeouts make no duplicate, and the service converges once they stop."""
+    from engine.testing.conformance import Fault
+    from engine.testing.conformance.cases import converged, no_duplicates, settle
+
+    settings = SandboxSettings(profile=profile, bulk=False, filter=False)
+    with ScimSandbox(settings=settings) as sb:
+        sb.start()
+        bench = _bench(tmp_path, profile)
+        bench.harness.sb = sb  # type: ignore[attr-defined]
+        snap = bench.source(municipality())
+        mix = {Fault.SERVER_ERROR: 0.1, Fault.SERVER_ERROR_APPLIED: 0.15, Fault.TIMEOUT: 0.05}
+        bench.harness.faults(mix, seed=5)
+        await bench.sync()
+        assert sb.stats().faults_injected > 0
+        no_duplicates(bench.harness.truth())
+        await settle(bench, snap)
+        await converged(bench, snap)
+        assert sb.stats().by_status.get(501, 0) == 0  # no filter was sent to it

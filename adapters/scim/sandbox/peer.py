@@ -60,7 +60,14 @@ class UuidKeepingStorage(InMemoryStorage):
 
 
 def provider_for(
-    profile: str, *, bulk: bool, etag: bool, patch: bool, max_results: int, bulk_max: int
+    profile: str,
+    *,
+    bulk: bool,
+    etag: bool,
+    patch: bool,
+    max_results: int,
+    bulk_max: int,
+    filtering: bool = True,
 ) -> ScimProvider:
     """The service's discovery: RFC 7643's schemas (plus the SIS ones for ``egil``) and the
     capabilities the settings give."""
@@ -77,6 +84,7 @@ def provider_for(
     config.etag.supported = etag
     config.patch.supported = patch
     config.filter.max_results = max_results
+    config.filter.supported = filtering
     config.authentication_schemes = [
         AuthenticationScheme(
             type=AuthenticationScheme.Type.oauthbearertoken,

@@ -20,12 +20,15 @@ PROFILES = ("core", "egil")
 class SandboxSettings(KitSettings):
     """Behaviour of the SCIM sandbox (the kit's fields first)."""
 
-    FIXED = frozenset({"profile", "bulk", "etag", "patch", "max_results", "bulk_max_operations"})
+    FIXED = frozenset(
+        {"profile", "bulk", "etag", "patch", "filter", "max_results", "bulk_max_operations"}
+    )
 
     profile: str = "core"
     bulk: bool = True
     etag: bool = True
     patch: bool = True
+    filter: bool = True
     max_results: int = 1000
     bulk_max_operations: int = 1000
     requests_per_second: float = 0.0  # 0: never throttled
