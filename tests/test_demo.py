@@ -50,12 +50,20 @@ def test_demo_syncs_twice_and_the_sandbox_matches_the_journal(tmp_path: Path) ->
         assert trouble == 0
         mirror = dict(
             db.execute(
-                "SELECT kind, COUNT(*) FROM mirror WHERE suspended_at IS NULL GROUP BY kind"
+                "SELECT kind, COUNT(*) FROM mirror WHERE suspended_at IS NULL"
+                " AND target = 'microsoft' GROUP BY kind"
             ).fetchall()
         )
         suspended = db.execute(
             "SELECT COUNT(*) FROM mirror WHERE kind='user' AND suspended_at IS NOT NULL"
+            " AND target = 'microsoft'"
         ).fetchone()[0]
+        scim = dict(
+            db.execute(
+                "SELECT kind, COUNT(*) FROM mirror WHERE target = 'scim'"
+                " AND suspended_at IS NULL GROUP BY kind"
+            ).fetchall()
+        )
         db.close()
 
         cfg = tomllib.loads((workdir / "ess.toml").read_text())
@@ -72,6 +80,16 @@ def test_demo_syncs_twice_and_the_sandbox_matches_the_journal(tmp_path: Path) ->
         assert len(state["teams"]) == mirror["team"]
         assert any(t["isArchived"] for t in state["teams"])  # the term ended some groups
         assert len(state["schools"]) == mirror["school"]
+        # the SCIM service (scim2-server) holds what the journal says ESS made there
+        sc = cfg["tenants"]["demo"]["targets"]["scim"]
+        sctx = ssl.create_default_context(cafile=sc["verify"])
+        inspect = sc["base_url"].rsplit("/v2", 1)[0] + "/_sandbox/state"
+        scim_state = httpx.get(inspect, verify=sctx, timeout=30).json()["resources"]
+        active = [u for u in scim_state.get("User", []) if u.get("active") is not False]
+        assert len(active) == scim["user"] > 0
+        assert len(scim_state.get("Group", [])) == scim["group"]
+        blob = str(scim_state)
+        assert not any(len(tok) == 12 and tok.isdigit() for tok in blob.replace('"', " ").split())
         # no personnummer went to the target
         blob = str(state)
         assert not any(len(tok) == 12 and tok.isdigit() for tok in blob.replace('"', " ").split())

@@ -27,10 +27,24 @@ def _microsoft(base: Path) -> TargetHarness:
     return MicrosoftHarness(shared_sandbox(), base)
 
 
+def _scim_core(base: Path) -> TargetHarness:
+    from tests.conformance.scim_harness import ScimHarness
+
+    return ScimHarness("core", base)
+
+
+def _scim_egil(base: Path) -> TargetHarness:
+    from tests.conformance.scim_harness import ScimHarness
+
+    return ScimHarness("egil", base)
+
+
 HARNESSES: dict[str, HarnessFactory] = {
     "memory": _memory,
     "memory-strict": _memory_strict,
     "microsoft": _microsoft,
+    "scim-core": _scim_core,
+    "scim-egil": _scim_egil,
 }
 
 
@@ -44,6 +58,7 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 @pytest.fixture(scope="session", autouse=True)
 def _stop_sandboxes() -> Iterator[None]:
     yield
-    from tests.conformance import microsoft_harness
+    from tests.conformance import microsoft_harness, scim_harness
 
     microsoft_harness.stop_shared()
+    scim_harness.stop_shared()

@@ -1,0 +1,192 @@
+"""The SCIM target through the engine's real paths (ess.toml, a SQLite journal, runs) into
+scim2-server over HTTPS on loopback: adoption by userName, Bulk only where offered, zero
+writes on a second run, exactly the differences a term later, the EGIL leaver's order,
+OAuth2 client credentials, and clear configuration errors."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from adapters.scim.config import ScimConfig
+from adapters.scim.mapping import as_uuid
+from adapters.scim.sandbox import SandboxSettings, ScimSandbox
+from engine.testing.conformance import Bench
+from engine.testing.conformance.cases import a_term_later, municipality, one_leaver
+from tests.conformance import scim_harness
+from tests.conformance.scim_harness import ScimHarness
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop() -> Iterator[None]:
+    yield
+    scim_harness.stop_shared()
+
+
+def _bench(tmp_path: Path, profile: str = "core") -> Bench:
+    return Bench(tmp_path, ScimHarness(profile, tmp_path))
+
+
+async def test_second_run_writes_nothing_and_a_term_later_writes_the_differences(
+    tmp_path: Path,
+) -> None:
+    bench = _bench(tmp_path)
+    sb = bench.harness.sb  # type: ignore[attr-defined]
+    snap = bench.source(municipality())
+    assert (await bench.sync()).status == "succeeded"
+    sb.reset_stats()
+    second = await bench.sync()
+    assert second.counts.get("planned", 0) == 0
+    assert sb.stats().writes == 0
+    bench.source(a_term_later(snap))
+    third = await bench.sync()
+    assert third.status == "succeeded"
+    # a renamed pupil, a renamed group (one PATCH each), a pupil moved (one PATCH per group)
+    assert third.counts["planned"] == 4
+    assert sb.stats().writes == 4
+
+
+async def test_a_user_made_by_hand_is_adopted_by_username(tmp_path: Path) -> None:
+    bench = _bench(tmp_path)
+    harness: ScimHarness = bench.harness  # type: ignore[assignment]
+    snap = bench.source(municipality())
+    wanted = harness._desired(snap).objects["user"]
+    key, obj = sorted(wanted.items())[0]
+    login = dict(obj.attrs)["user_name"]
+    with harness._client() as client:
+        made = client.post(
+            "/Users",
+            json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": login,
+                "displayName": "Made by hand",
+            },
+        )
+        assert made.status_code == 201
+    assert (await bench.sync()).status == "succeeded"
+    same = [u for u in harness.sb.resources("User") if u["userName"] == login]
+    assert len(same) == 1
+    assert same[0]["id"] == made.json()["id"]
+    assert same[0]["externalId"] == key
+    assert same[0]["displayName"] == dict(obj.attrs)["display_name"]
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+async def test_bulk_is_used_only_when_the_service_offers_it(tmp_path: Path, bulk: bool) -> None:
+    with ScimSandbox(settings=SandboxSettings(bulk=bulk)) as sb:
+        sb.start()
+        bench = _bench(tmp_path)
+        harness: ScimHarness = bench.harness  # type: ignore[assignment]
+        harness.sb = sb
+        snap = bench.source(municipality())
+        assert (await bench.sync()).status == "succeeded"
+        assert (sb.stats().bulk_requests > 0) is bulk
+        users = sb.resources("User")
+        assert len(users) == len(harness._desired(snap).objects["user"])
+
+
+async def test_egil_puts_the_groups_before_it_deletes_a_leaver(tmp_path: Path) -> None:
+    # without Bulk, so that every request shows on its own in the service's log
+    with ScimSandbox(settings=SandboxSettings(profile="egil", bulk=False)) as sb:
+        sb.start()
+        bench = _bench(tmp_path, "egil")
+        bench.harness.sb = sb  # type: ignore[attr-defined]
+        await _leaver(bench, sb)
+
+
+async def _leaver(bench: Bench, sb: ScimSandbox) -> None:
+    first = bench.source(municipality())
+    assert (await bench.sync()).status == "succeeded"
+    left, leaver = one_leaver(first)
+    bench.source(left)
+    sb.peer.counted.log.clear()
+    assert (await bench.sync()).status == "succeeded"
+    log = [(m, p) for m, p, _ in sb.peer.counted.log if m != "GET"]
+    gone = as_uuid(leaver)
+    delete_at = log.index(("DELETE", f"/Users/{gone}"))
+    puts = [i for i, (m, p) in enumerate(log) if m == "PUT" and p.startswith("/StudentGroups/")]
+    assert puts and max(puts) < delete_at
+    assert not any(u["id"] == gone for u in sb.resources("User"))
+    for g in sb.resources("StudentGroup"):
+        assert gone not in {m["value"] for m in g.get("studentMemberships") or ()}
+
+
+class _OAuthHarness(ScimHarness):
+    def table(self) -> dict[str, Any]:
+        table = super().table()
+        del table["token"]
+        info = self.sb.info
+        return {
+            **table,
+            "token_url": info.token_url,
+            "client_id": info.client_id,
+            "client_secret": "env:ESS_SCIM_SECRET",
+        }
+
+    def env(self) -> dict[str, str]:
+        return {"ESS_SCIM_SECRET": self.sb.info.client_secret}
+
+
+async def test_oauth2_client_credentials(tmp_path: Path) -> None:
+    bench = Bench(tmp_path, _OAuthHarness("core", tmp_path))
+    bench.source(municipality())
+    assert (await bench.sync()).status == "succeeded"
+    assert bench.harness.sb.tokens.issued >= 1  # type: ignore[attr-defined]
+
+
+def test_configuration_errors_name_the_problem() -> None:
+    base = {"type": "scim", "base_url": "https://scim.example/v2"}
+    with pytest.raises(ValidationError, match="auth is missing"):
+        ScimConfig.model_validate(base)
+    with pytest.raises(ValidationError, match="either 'token'"):
+        ScimConfig.model_validate(
+            {**base, "token": "env:T", "token_url": "https://x/token", "client_id": "c"}
+        )
+    with pytest.raises(ValidationError, match="token"):
+        ScimConfig.model_validate({**base, "token": "plain-secret-in-the-file"})
+    with pytest.raises(ValidationError, match="profile"):
+        ScimConfig.model_validate({**base, "token": "env:T", "profile": "sis"})
+    with pytest.raises(ValidationError, match="not an http"):
+        ScimConfig.model_validate({**base, "base_url": "ftp://scim.example", "token": "env:T"})
+
+
+def test_a_revoked_token_stops_the_run_with_one_message(tmp_path: Path) -> None:
+    # covered through the engine by the conformance case tenant_error_stops; here the
+    # client's own answer: a 401 after a fresh token is a tenant-level error
+    with ScimSandbox(settings=SandboxSettings(revoked=True)) as sb:
+        info = sb.start()
+        with httpx.Client(verify=ssl.create_default_context(cafile=info.ca_path)) as c:
+            refused = c.get(f"{info.base_url}/Users", headers={"Authorization": "Bearer x"})
+        assert refused.status_code == 401
+        assert refused.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+@pytest.mark.parametrize("profile", ["core", "egil"])
+async def test_faults_without_bulk_or_filters_converge_with_no_duplicate(
+    tmp_path: Path, profile: str
+) -> None:
+    """Every write alone (no Bulk) and look-ups by listing (no filters): 5xx before and after
+    the write and timeouts make no duplicate, and the service converges once they stop."""
+    from engine.testing.conformance import Fault
+    from engine.testing.conformance.cases import converged, no_duplicates, settle
+
+    settings = SandboxSettings(profile=profile, bulk=False, filter=False)
+    with ScimSandbox(settings=settings) as sb:
+        sb.start()
+        bench = _bench(tmp_path, profile)
+        bench.harness.sb = sb  # type: ignore[attr-defined]
+        snap = bench.source(municipality())
+        mix = {Fault.SERVER_ERROR: 0.1, Fault.SERVER_ERROR_APPLIED: 0.15, Fault.TIMEOUT: 0.05}
+        bench.harness.faults(mix, seed=5)
+        await bench.sync()
+        assert sb.stats().faults_injected > 0
+        no_duplicates(bench.harness.truth())
+        await settle(bench, snap)
+        await converged(bench, snap)
+        assert sb.stats().by_status.get(501, 0) == 0  # no filter was sent to it
