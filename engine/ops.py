@@ -383,7 +383,7 @@ class Ops:
             blocking_findings=fc.get("blocking", 0),
             warning_findings=fc.get("warning", 0),
             targets=tuple(t.targets),
-            source=str(t.source.get("type", "")),
+            source=t.source_type(),
             elevation=elevation,
         )
 
