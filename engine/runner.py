@@ -218,7 +218,7 @@ async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOpt
     tenant = cfg.tenant(tenant_id)
     names = chosen_targets(tenant, opts.targets)
     await journal.upsert_tenant(tenant_id, tenant.name or tenant_id, tenant.tier)
-    lease = await _lease(journal, tenant_id, opts.actor)
+    lease = await take_lease(journal, tenant_id, opts.actor)
     try:
         await _resume_interrupted(journal, cfg, tenant_id, lease, opts)
         return await _fresh_run(journal, cfg, tenant_id, tenant, names, lease, opts)
@@ -227,7 +227,7 @@ async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOpt
         thaw()  # the run's bulk objects were frozen out of the collector's way
 
 
-async def _lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
+async def take_lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
     try:
         return await journal.acquire_lease(tenant_id, holder_name(actor), LEASE_TTL)
     except LeaseHeld as exc:
@@ -724,7 +724,7 @@ async def apply_held(
     journal: Journal, cfg: LoadedConfig, tenant_id: str, run_id: int, opts: RunOptions
 ) -> None:
     """Apply a plan that the guard held and an operator approved."""
-    lease = await _lease(journal, tenant_id, opts.actor)
+    lease = await take_lease(journal, tenant_id, opts.actor)
     try:
         log = RunLog(journal, tenant_id, run_id)
         log("info", f"plan approved by {opts.actor}; applying it")
@@ -744,7 +744,7 @@ async def retry_items(
 ) -> int:
     """Apply failed, dead or blocked items again in a new run; returns its id."""
     tenant = cfg.tenant(tenant_id)
-    lease = await _lease(journal, tenant_id, opts.actor)
+    lease = await take_lease(journal, tenant_id, opts.actor)
     try:
         ops = await _with_failed_dependencies(journal, op_rows)
         names = sorted({op.target for op in ops})
