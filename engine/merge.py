@@ -59,6 +59,8 @@ class Merged:
     counts: Mapping[str, Mapping[str, int]]  # per source: what it gave the merged snapshot
     mode: str = "full"  # how the sources were read: one's mode, or each's joined by "+"
     stats: Mapping[str, int] = field(default_factory=dict)
+    # (source key, its person id) -> merged id, for every person known by another's id
+    aliases: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def hold_removals(self) -> bool:
@@ -94,8 +96,18 @@ def _owners(parts: Sequence[SourcePart]) -> tuple[dict[str, str], list[Finding]]
     return owners, findings
 
 
-def merge(parts: Sequence[SourcePart], match: MatchKeys, as_of: date) -> Merged:
-    """One snapshot from the parts, in precedence order (the first source wins a conflict)."""
+def merge(
+    parts: Sequence[SourcePart],
+    match: MatchKeys,
+    as_of: date,
+    aliases: Mapping[tuple[str, str], str] | None = None,
+) -> Merged:
+    """One snapshot from the parts, in precedence order (the first source wins a conflict).
+
+    ``aliases`` are the last complete merge's (see :attr:`Merged.aliases`): a person once
+    matched to another source's person keeps that merged id, also while the other source
+    cannot be read, so no account is made twice."""
+    aliases = aliases or {}
     read_parts = [p for p in parts if p.read is not None]
     failed = tuple(p.key for p in parts if p.read is None)
     if len(parts) == 1 and read_parts:  # one source: its snapshot as it is
@@ -120,6 +132,7 @@ def merge(parts: Sequence[SourcePart], match: MatchKeys, as_of: date) -> Merged:
     roles: list[SchoolRole] = []
     refused = Refused()
     counts: dict[str, dict[str, int]] = {}
+    made: dict[tuple[str, str], str] = {}
     for part in read_parts:
         assert part.read is not None
         snap = part.read.snapshot
@@ -169,7 +182,9 @@ def merge(parts: Sequence[SourcePart], match: MatchKeys, as_of: date) -> Merged:
             p = snap.persons.get(pid)
             if p is None:
                 continue
-            merged_id, note = _place_person(p, part.key, match, persons, person_index)
+            merged_id, note = _place_person(
+                p, part.key, match, persons, person_index, aliases.get((part.key, pid))
+            )
             if note is not None:
                 findings.append(note)
             if merged_id is None:
@@ -177,6 +192,7 @@ def merge(parts: Sequence[SourcePart], match: MatchKeys, as_of: date) -> Merged:
                 continue
             if merged_id != pid:
                 rename[pid] = merged_id
+                made[(part.key, pid)] = merged_id
         kept = persons.__contains__
         for r in part_roles:
             pid = rename.get(r.person_id, r.person_id)
@@ -231,7 +247,7 @@ def merge(parts: Sequence[SourcePart], match: MatchKeys, as_of: date) -> Merged:
     )
     mode = "+".join(p.read.mode if p.read else "failed" for p in parts)
     stats = {f"{p.key}.{k}": v for p in read_parts if p.read for k, v in p.read.stats.items()}
-    return Merged(snap, tuple(findings), failed, counts, mode, stats)
+    return Merged(snap, tuple(findings), failed, counts, mode, stats, made)
 
 
 def _id_clash(rtype: str, rid: str, source: str) -> Finding:
@@ -255,11 +271,22 @@ def _place_person(
     match: MatchKeys,
     persons: dict[str, Person],
     index: dict[Key, str],
+    alias: str | None,
 ) -> tuple[str | None, Finding | None]:
     """Add a source's person to the merged ones; returns the merged id (None: left out) and
     a finding when something is worth saying."""
     keys = person_keys(p, match.persons)
     found = {index[k] for k in keys if k in index}
+    if alias is not None and alias != p.id and alias not in persons and not found:
+        # known by another source's id, and that source is not here (or lists the person no
+        # more): the merged id stays what it was
+        p = replace(p, id=alias)
+        persons[alias] = p
+        for k in keys:
+            index.setdefault(k, alias)
+        return alias, None
+    if alias is not None and alias in persons:
+        found = {alias}
     if len(found) > 1:
         return None, _finding(
             "merge.person_ambiguous",

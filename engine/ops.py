@@ -824,7 +824,10 @@ class Ops:
             )
 
         try:
-            read = await runner.read_sources(sources, tenant, context, full=full, today=today)
+            aliases = await self.journal.source_aliases(tenant_id)
+            read = await runner.read_sources(
+                sources, tenant, context, full=full, today=today, aliases=aliases
+            )
         except SourceError as exc:
             raise Unreachable(f"the source of {tenant_id} could not be read: {exc}") from None
         finally:

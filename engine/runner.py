@@ -156,6 +156,7 @@ async def read_sources(
     *,
     full: bool,
     today: date,
+    aliases: Mapping[tuple[str, str], str] | None = None,
 ) -> Merged:
     """Read every source (at once) and merge their snapshots (:mod:`engine.merge`).
 
@@ -178,7 +179,7 @@ async def read_sources(
         raise SourceError(
             "no source could be read: " + "; ".join(f"{p.key}: {p.error}" for p in parts)
         )
-    return merge(parts, tenant.match, today)
+    return merge(parts, tenant.match, today, aliases)
 
 
 def source_rules(sources: Mapping[str, Source]) -> tuple[Rule, ...]:
@@ -281,7 +282,12 @@ async def _fresh_run(
                 civic_hash=civic_hash,
             )
 
-        read = await read_sources(sources, tenant, context, full=opts.full, today=today)
+        aliases = await journal.source_aliases(tenant_id) if len(sources) > 1 else {}
+        read = await read_sources(
+            sources, tenant, context, full=opts.full, today=today, aliases=aliases
+        )
+        if len(sources) > 1 and not read.failed and read.aliases != aliases:
+            await journal.replace_source_aliases(tenant_id, read.aliases)
         snap = read.snapshot
         log(
             "info",

@@ -702,7 +702,8 @@ class Journal(Protocol):
     async def move_source_ids(self, tenant: str, moves: KeyMoves, actor: str) -> dict[str, int]:
         """Move every row keyed by a source id to its new id in one transaction: the mirror
         and its links, the open operations (pending, in flight, failed, held), the skips, the
-        snapshot index; add the holds and empty the named source caches. Returns how many rows
+        snapshot index; add the holds, empty the named source caches and forget the source
+        aliases (they name the old ids; the next merge makes them again). Returns how many rows
         of each moved. A new id that another row of the same kind already has stops it all
         (:class:`JournalError`), nothing changed."""
         ...
@@ -714,6 +715,16 @@ class Journal(Protocol):
     async def release_holds(self, tenant: str, keys: Sequence[tuple[str, str]] | None) -> int:
         """Release the (record type, key) holds named, or all with None; returns how many."""
         ...
+
+    async def source_aliases(self, tenant: str) -> dict[tuple[str, str], str]:
+        """(source key, person id in that source) -> the merged person id, as the last merge of
+        every source of the tenant left them (see :mod:`engine.merge`)."""
+        ...
+
+    async def replace_source_aliases(
+        self, tenant: str, aliases: Mapping[tuple[str, str], str]
+    ) -> None:
+        """Store a complete merge's aliases in place of the tenant's earlier ones."""
 
     # ------------------------------------------------------------------ source cache
     async def load_source(self, tenant: str) -> CachedSource:

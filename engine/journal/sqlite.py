@@ -1153,6 +1153,7 @@ class SqliteJournal(Journal):
                 for scope in moves.caches:
                     await tx.execute("DELETE FROM source_records WHERE tenant=?", (scope,))
                     await tx.execute("DELETE FROM source_state WHERE tenant=?", (scope,))
+                await tx.execute("DELETE FROM source_aliases WHERE tenant=?", (tenant,))
         except sqlite3.IntegrityError as exc:
             raise JournalError(
                 f"the new ids clash with ids the journal already holds for {tenant} ({exc}); "
@@ -1183,6 +1184,25 @@ class SqliteJournal(Journal):
                 )
                 released += int(cur.rowcount)
             return released
+
+    async def source_aliases(self, tenant: str) -> dict[tuple[str, str], str]:
+        rows = await self._all(
+            "SELECT source, source_id, merged_id FROM source_aliases "
+            "WHERE tenant=? AND record_type='person'",
+            (tenant,),
+        )
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    async def replace_source_aliases(
+        self, tenant: str, aliases: Mapping[tuple[str, str], str]
+    ) -> None:
+        async with self.transaction() as tx:
+            await tx.execute("DELETE FROM source_aliases WHERE tenant=?", (tenant,))
+            await tx.executemany(
+                "INSERT INTO source_aliases(tenant, source, record_type, source_id, merged_id) "
+                "VALUES (?,?,?,?,?)",
+                [(tenant, src, "person", sid, mid) for (src, sid), mid in aliases.items()],
+            )
 
     # ------------------------------------------------------------------ snapshot index
     async def replace_index(self, tenant: str, entries: Sequence[IndexEntry]) -> None:

@@ -99,3 +99,13 @@ async def test_holds_are_listed_and_released(journal: Journal) -> None:
     assert await journal.release_holds(TENANT, None) == 2
     assert await journal.source_holds(TENANT) == []
     assert len(await journal.source_holds("other")) == 1
+
+
+async def test_aliases_are_replaced_whole_and_forgotten_by_a_rekey(journal: Journal) -> None:
+    await journal.replace_source_aliases(TENANT, {("grund", "g1"): "u1", ("grund", "g2"): "u2"})
+    await journal.replace_source_aliases("other", {("grund", "g1"): "x"})
+    await journal.replace_source_aliases(TENANT, {("grund", "g2"): "u2", ("gy", "y3"): "u3"})
+    assert await journal.source_aliases(TENANT) == {("grund", "g2"): "u2", ("gy", "y3"): "u3"}
+    await journal.move_source_ids(TENANT, KeyMoves({}, {}, {"person": {"u2": "n2"}}), "cli:eva")
+    assert await journal.source_aliases(TENANT) == {}
+    assert await journal.source_aliases("other") == {("grund", "g1"): "x"}

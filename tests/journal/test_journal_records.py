@@ -82,6 +82,7 @@ CALLS: dict[str, Call] = {
     "move_source_ids": lambda j: j.move_source_ids(TENANT, _MOVES, "test"),
     "source_holds": lambda j: j.source_holds(TENANT),
     "release_holds": lambda j: j.release_holds(TENANT, None),
+    "source_aliases": lambda j: j.source_aliases(TENANT),
 }
 
 _MOVES = KeyMoves(
@@ -153,6 +154,7 @@ async def _fill(j: Journal) -> None:
     )
     await j.replace_index(TENANT, [("person", "u1", "Åsa Berg", "student", "åsa berg", '{"a":1}')])
     await j.move_source_ids(TENANT, KeyMoves({}, {}, {}, (("person", "u8", "unmatched"),)), "t")
+    await j.replace_source_aliases(TENANT, {("grund", "g1"): "u1"})
 
 
 def test_every_method_that_answers_is_checked() -> None:
