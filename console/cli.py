@@ -23,6 +23,7 @@ from console import (
     cli_runs,
     cli_scheduler,
     cli_service,
+    cli_source,
     cli_tools,
 )
 from console.cli_common import CliState, default_actor
@@ -40,7 +41,11 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 config_app = typer.Typer(name="config", help="Check ess.toml.", no_args_is_help=True)
-source_app = typer.Typer(name="source", help="Look at a tenant's source.", no_args_is_help=True)
+source_app = typer.Typer(
+    name="source",
+    help="Look at a tenant's sources; move it to another (rekey).",
+    no_args_is_help=True,
+)
 sample_app = typer.Typer(
     name="sample", help="Sample data in a source format.", no_args_is_help=True
 )
@@ -100,6 +105,7 @@ def main_options(
 
 cli_config.register(app, config_app)
 cli_runs.register(app, elevation_app, source_app)
+cli_source.register(source_app)
 cli_queries.register(app)
 cli_audit.register(app)
 cli_approver.register(app)

@@ -18,7 +18,14 @@ import typer
 from console.cli_common import emit_json, state
 from console.cli_errors import CliError, ExitCode, format_problem
 from console.cli_starter import STARTER_TOML
-from engine.config import ConfigError, ConfigProblem, adapter_problems, find_line, load
+from engine.config import (
+    SOURCE_KEYS,
+    ConfigError,
+    ConfigProblem,
+    adapter_problems,
+    find_line,
+    load,
+)
 from engine.plugins import PluginError
 from engine.plugins import load as load_plugin
 from engine.secrets import check_reference
@@ -60,6 +67,26 @@ def _adapter_table_problems(
     return adapter_problems(text, loc, model, table)
 
 
+def _more_source_problems(tid: str, tenant: Mapping[str, Any], text: str) -> list[ConfigProblem]:
+    """Each of several sources' tables (less the engine's keys) and a rekey's old source."""
+    problems: list[ConfigProblem] = []
+    sources = tenant.get("sources")
+    if isinstance(sources, Mapping):
+        for key, table in sources.items():
+            if isinstance(table, Mapping):
+                adapter = {k: v for k, v in table.items() if k not in SOURCE_KEYS}
+                problems += _adapter_table_problems(
+                    "ess.sources", ("tenants", tid, "sources", key), adapter, None, text
+                )
+    rekey = tenant.get("rekey")
+    previous = rekey.get("from") if isinstance(rekey, Mapping) else None
+    if isinstance(previous, Mapping):
+        problems += _adapter_table_problems(
+            "ess.sources", ("tenants", tid, "rekey", "from"), previous, None, text
+        )
+    return problems
+
+
 def check_file(path: Path) -> list[ConfigProblem]:
     """Every problem of one ess.toml, in file order where lines are known."""
     problems: list[ConfigProblem] = []
@@ -86,6 +113,7 @@ def check_file(path: Path) -> list[ConfigProblem]:
                 problems += _adapter_table_problems(
                     "ess.sources", ("tenants", tid, "source"), source, None, text
                 )
+            problems += _more_source_problems(tid, tenant, text)
             targets = tenant.get("targets")
             if isinstance(targets, Mapping):
                 for name, table in targets.items():

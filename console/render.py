@@ -29,10 +29,12 @@ from engine.views import (
     FindingView,
     HeldPlanView,
     OperationView,
+    RekeyReport,
     RunDetail,
     RunSummary,
     SearchHit,
     SourceCheck,
+    SourceHoldView,
     TenantDetail,
     TenantHealth,
 )
@@ -456,3 +458,41 @@ def source_check(check: SourceCheck) -> RenderableType:
     else:
         parts.append(Text("no findings", style="green"))
     return Group(*parts)
+
+
+def rekey_report(report: RekeyReport) -> RenderableType:
+    """``ess source rekey``: the mapping per record type, what stays held, what moved."""
+    head = (
+        f"rekey of {report.tenant} (dry run: nothing changed)"
+        if report.dry_run
+        else f"rekey of {report.tenant} applied"
+    )
+    table = _table(head, "record", "old source", "new source", "matched", "id moves", "new only")
+    for rtype, plural in (("school", "schools"), ("person", "persons"), ("group", "groups")):
+        _row(
+            table,
+            rtype,
+            report.old_counts.get(plural, 0),
+            report.new_counts.get(plural, 0),
+            report.matched.get(rtype, 0),
+            report.moving.get(rtype, 0),
+            report.new_only.get(rtype, 0),
+        )
+    parts: list[RenderableType] = [table]
+    if report.unmatched:
+        held = _table("kept under their old ids and held", "reason", "record", "message", "fix")
+        for u in report.unmatched:
+            _row(held, styled(u.reason), f"{u.record_type} {u.label or u.old_id}", u.message, u.fix)
+        parts.append(held)
+    else:
+        parts.append(Text("every old record matched", style="green"))
+    if report.moved:
+        parts.append(counts_table("journal rows moved", report.moved))
+    return Group(*parts)
+
+
+def holds_table(rows: Sequence[SourceHoldView]) -> Table:
+    table = _table("held records", "record", "held at", "by", "reason")
+    for h in rows:
+        _row(table, f"{h.record_type}:{h.key}", when(h.held_at), h.actor, h.reason)
+    return table

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from engine.civic_hash import CivicHash, KeyedCivicHash, KeyOnFirstUse, drop
 from engine.display import scrub_personnummer
@@ -83,14 +90,69 @@ class TenantPolicy(_Frozen):
     retry_max_s: float = Field(60.0, gt=0, le=3600)  # backoff cap (Retry-After may be longer)
 
 
+SOURCE_KEYS = ("schools", "on_error")
+"""Keys of a ``[tenants.NAME.sources.KEY]`` table that the engine reads (which schools the
+source owns, what a failed read does); the rest of the table is the adapter's."""
+
+PersonKey = Literal["civic_no", "eppn", "email"]
+SchoolKey = Literal["school_unit_code"]
+GroupKey = Literal["code"]
+
+
+class MatchKeys(_Frozen):
+    """How a record of one source is known to be a record of another: a person by the keyed
+    hash of the personnummer, eduPersonPrincipalName or e-mail address; a school by its
+    skolenhetskod; a group by its code (its school's skolenhetskod, type, name and school
+    year). Used by ``ess source rekey`` and by the merge of several sources."""
+
+    persons: tuple[PersonKey, ...] = ("civic_no", "eppn", "email")
+    schools: tuple[SchoolKey, ...] = ("school_unit_code",)
+    groups: tuple[GroupKey, ...] = ("code",)
+
+
+class SourceEntry(_Frozen):
+    """The engine's keys of one of several sources (the rest of its table is the adapter's).
+
+    ``schools``: the school units it owns, by skolenhetskod or source id (empty: every school
+    it lists that no source before it owns). ``on_error``: what a failed read does to the
+    run: ``hold`` (default) goes on with the other sources and holds every removal of the
+    run, since the failed source's records cannot be told from records that left; ``stop``
+    fails the run."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    type: str
+    schools: tuple[str, ...] = ()
+    on_error: Literal["hold", "stop"] = "hold"
+
+
+class RekeyConfig(_Frozen):
+    """``[tenants.NAME.rekey]``: the source the tenant moves from (``from``, a source table
+    as ``[tenants.NAME.source]`` was) and the keys that match its records to the new one's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    previous: dict[str, Any] = Field(alias="from")
+    match: MatchKeys = MatchKeys()
+
+    @field_validator("previous")
+    @classmethod
+    def _typed(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "type" not in value:
+            raise ValueError("the source table needs a 'type' (for example type = \"ims\")")
+        return value
+
+
 class TenantConfig(_Frozen):
-    """One customer setup: a source, one or more targets and a policy."""
+    """One customer setup: one source (or several), one or more targets and a policy."""
 
     name: str | None = None
     tier: Literal["bronze", "silver", "gold"] = "bronze"
     schedule: str | None = None
     timezone: str = "Europe/Stockholm"
-    source: dict[str, Any]
+    source: dict[str, Any] | None = None
+    # several sources, in precedence order: ``[tenants.NAME.sources.KEY]`` tables
+    sources: dict[str, SourceEntry] = Field(default_factory=dict)
+    match: MatchKeys = MatchKeys()  # how the sources' persons are matched to each other
+    rekey: RekeyConfig | None = None
     targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     policy: TenantPolicy = TenantPolicy()
     notify: tuple[Channel, ...] = ()  # where held plans and failed runs are reported
@@ -127,10 +189,53 @@ class TenantConfig(_Frozen):
 
     @field_validator("source")
     @classmethod
-    def _source_type(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if "type" not in value:
+    def _source_type(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and "type" not in value:
             raise ValueError("the source table needs a 'type' (for example type = \"ss12000\")")
         return value
+
+    @field_validator("sources")
+    @classmethod
+    def _source_keys(cls, value: dict[str, SourceEntry]) -> dict[str, SourceEntry]:
+        for key in value:
+            if not TENANT_ID.match(key):
+                raise ValueError(
+                    f"source key {key!r} must be lower-case letters, digits, '-' or '_'"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _one_source_form(self) -> TenantConfig:
+        if self.source is None and not self.sources:
+            raise ValueError(
+                "a tenant needs a source: a [tenants.NAME.source] table, or several "
+                "[tenants.NAME.sources.KEY] tables"
+            )
+        if self.source is not None and self.sources:
+            raise ValueError(
+                "give either [tenants.NAME.source] or [tenants.NAME.sources.KEY] tables, not both"
+            )
+        return self
+
+    def source_tables(self) -> dict[str, dict[str, Any]]:
+        """Each source's adapter table by its key, in precedence order; the single
+        ``[tenants.NAME.source]`` form is the one source with the key ``""``."""
+        if self.source is not None:
+            return {"": dict(self.source)}
+        return {
+            key: {k: v for k, v in e.model_dump().items() if k not in SOURCE_KEYS}
+            for key, e in self.sources.items()
+        }
+
+    def source_entry(self, key: str) -> SourceEntry:
+        """The engine's keys of one source (defaults for the single form)."""
+        if key in self.sources:
+            return self.sources[key]
+        return SourceEntry(type=str((self.source or {}).get("type", "")))
+
+    def source_type(self) -> str:
+        """The source type(s), for a summary line: ``ims`` or ``ss12000+ims``."""
+        return "+".join(str(t.get("type", "")) for t in self.source_tables().values())
 
     def target_type(self, name: str) -> str:
         return str(self.targets[name].get("type", name))

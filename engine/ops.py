@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from engine import approval, plugins, runner
+from engine import approval, plugins, rekey, runner
 from engine.audit_chain import AuditHead as AuditHead  # front ends show and parse heads
 from engine.audit_chain import AuditLink, verify_chain
 from engine.audit_chain import ChainVerdict as ChainVerdict
@@ -73,16 +73,21 @@ from engine.views import (
     OperationView,
     PersonExport,
     Progress,
+    RekeyRecord,
+    RekeyReport,
     RunDetail,
     RunProgress,
     RunSummary,
     SearchHit,
     SourceCheck,
+    SourceHoldView,
     TenantDetail,
     TenantHealth,
 )
 
-WriteAction = Literal["sync", "retry", "skip", "approve", "reject"]
+WriteAction = Literal[
+    "sync", "retry", "skip", "approve", "reject", "source_rekey", "source_release"
+]
 """Commands that change a target or the journal's plan; a dry run is not a write."""
 
 
@@ -383,7 +388,7 @@ class Ops:
             blocking_findings=fc.get("blocking", 0),
             warning_findings=fc.get("warning", 0),
             targets=tuple(t.targets),
-            source=str(t.source.get("type", "")),
+            source=t.source_type(),
             elevation=elevation,
         )
 
@@ -798,27 +803,37 @@ class Ops:
         )
 
     async def source_check(self, tenant_id: str, *, full: bool = False) -> SourceCheck:
+        """Read every source of the tenant (merged when several) and judge the snapshot as a
+        run would; stores nothing."""
         tenant = self._tenant(tenant_id)
         await self.journal.add_audit(
             self.actor, "source_check", tenant_id, True, "full read" if full else "read"
         )
         try:
-            source = runner.build_source(self.cfg, tenant_id, tenant)
+            sources = await runner.build_sources(self.cfg, tenant_id, tenant)
         except runner.AdapterConfigError as exc:
             raise ConfigurationError(str(exc)) from None
-        try:
-            ctx = SourceContext(
+        today = datetime.now(UTC).date()
+
+        def context(key: str) -> SourceContext:
+            scope = runner.cache_scope(tenant_id, key)
+            return SourceContext(
                 tenant=tenant_id,
-                cache=_ReadOnlyCache(self.journal.source_cache(tenant_id)),
-                today=datetime.now(UTC).date(),
+                cache=_ReadOnlyCache(self.journal.source_cache(scope)),
+                today=today,
             )
-            read = await source.read(ctx, full=full)
+
+        try:
+            aliases = await self.journal.source_aliases(tenant_id)
+            read = await runner.read_sources(
+                sources, tenant, context, full=full, today=today, aliases=aliases
+            )
         except SourceError as exc:
             raise Unreachable(f"the source of {tenant_id} could not be read: {exc}") from None
         finally:
-            await source.aclose()
+            await runner.close_sources(sources)
         snap, findings = check_read(
-            read.snapshot, read.findings, _field_limits(tenant), source.rules
+            read.snapshot, read.findings, _field_limits(tenant), runner.source_rules(sources)
         )
         shown = shortened(snap)
         labels = {
@@ -841,12 +856,105 @@ class Ops:
             )
             for f in findings
         )
+        stats = dict(read.stats)
+        if len(sources) > 1:
+            stats.update(
+                {
+                    f"{key}.{what}": n
+                    for key, part in read.counts.items()
+                    for what, n in part.items()
+                }
+            )
         return SourceCheck(
             tenant=tenant_id,
             mode=read.mode,
             counts=read.snapshot.counts(),
             findings=views,
-            stats=dict(read.stats),
+            stats=stats,
+        )
+
+    async def source_rekey(self, tenant_id: str, *, dry_run: bool = False) -> RekeyReport:
+        """``ess source rekey``: match the old source's records to the new source's and move
+        the journal's ids (see :mod:`engine.rekey`); audited, a dry run too."""
+        tenant = self._tenant(tenant_id)
+        what = "rekey dry run" if dry_run else "rekey"
+        await self._guarded("source_rekey", tenant_id, what, dry_run=dry_run)
+        try:
+            outcome = await rekey.rekey(
+                self.journal, self.cfg, tenant_id, tenant, actor=self.actor, dry_run=dry_run
+            )
+        except rekey.RekeyError as exc:
+            await self.journal.add_audit(self.actor, "source_rekey", tenant_id, False, str(exc))
+            raise OpsError(str(exc)) from None
+        except SourceError as exc:
+            raise Unreachable(f"a source of {tenant_id} could not be read: {exc}") from None
+        except SecretError as exc:
+            raise ConfigurationError(f"privacy.civic_key: {exc}") from None
+        except JournalError as exc:
+            await self.journal.add_audit(self.actor, "source_rekey", tenant_id, False, str(exc))
+            raise OpsError(str(exc)) from None
+        except runner.RunError as exc:
+            raise (
+                ConfigurationError(str(exc))
+                if isinstance(exc, runner.AdapterConfigError)
+                else Busy(str(exc))
+                if isinstance(exc, runner.TenantBusy)
+                else OpsError(str(exc))
+            ) from None
+        m = outcome.mapping
+        report = RekeyReport(
+            tenant=tenant_id,
+            dry_run=dry_run,
+            old_counts=dict(outcome.old_counts),
+            new_counts=dict(outcome.new_counts),
+            matched=dict(m.matched),
+            moving={t: len(ids) for t, ids in m.ids.items()},
+            new_only=dict(m.new_only),
+            unmatched=tuple(
+                RekeyRecord(u.record_type, u.old_id, u.label, u.reason, f.message, f.fix)
+                for u in m.unmatched
+                for f in (u.finding(),)
+            ),
+            moved=dict(outcome.moved),
+        )
+        summary = (
+            "; ".join(
+                f"{t}: {report.matched[t]} matched, {report.moving[t]} moving"
+                for t in rekey.RECORD_TYPES
+            )
+            + f"; {len(report.unmatched)} held"
+        )
+        if not dry_run:
+            await self.journal.add_audit(
+                self.actor,
+                "source_rekey",
+                tenant_id,
+                True,
+                f"rekey applied: {summary}; rows moved: "
+                + ", ".join(f"{n} {t}" for t, n in report.moved.items()),
+            )
+        return report
+
+    async def source_holds(self, tenant_id: str) -> list[SourceHoldView]:
+        """The records no run removes until they are released (left by ``source rekey``)."""
+        self._tenant(tenant_id)
+        return [
+            SourceHoldView(h.record_type, h.key, h.reason, h.held_at, h.actor)
+            for h in await self.journal.source_holds(tenant_id)
+        ]
+
+    async def source_release(
+        self, tenant_id: str, keys: Sequence[tuple[str, str]] | None
+    ) -> CommandResult:
+        """Release holds (record type, key), or all with None: the next run retires what
+        the source no longer lists."""
+        named = "all" if keys is None else ", ".join(f"{t}:{k}" for t, k in keys)
+        await self._guarded("source_release", tenant_id, f"release holds: {named}")
+        released = await self.journal.release_holds(tenant_id, keys)
+        return CommandResult(
+            ok=keys is None or released == len(keys),
+            message=f"released {released} hold(s) of {tenant_id}",
+            affected=released,
         )
 
     # ------------------------------------------------------------------ commands

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -28,11 +29,13 @@ from engine.guard import judge
 from engine.journal import Journal, Lease, LeaseHeld, LeaseOwner, OperationRecord
 from engine.journal.sqlite import now_iso
 from engine.limits import shortened, strictest
-from engine.model import Snapshot
+from engine.merge import Merged, SourcePart, merge
+from engine.model import NOTHING_REFUSED, Refused, Snapshot
 from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
 from engine.planner import PlanInput, held_keys, plan
 from engine.redact import group_record, person_label, person_record, school_record
+from engine.rules import Rule
 from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
 from engine.target import ObservedState, Target, TargetContext
@@ -100,13 +103,92 @@ def _adapter_problem(where: str, exc: Exception) -> AdapterConfigError:
 
 
 def build_source(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig) -> Source:
-    settings = dict(tenant.source)
+    """The tenant's first source (its only one in the ``[tenants.NAME.source]`` form)."""
+    key, settings = next(iter(tenant.source_tables().items()))
+    return build_source_table(cfg, source_where(tenant_id, key), settings)
+
+
+def source_where(tenant_id: str, key: str) -> str:
+    """Where a source's table is in ess.toml, for messages."""
+    return f"tenants.{tenant_id}.sources.{key}" if key else f"tenants.{tenant_id}.source"
+
+
+def build_source_table(cfg: LoadedConfig, where: str, settings: Mapping[str, Any]) -> Source:
+    """A source from its adapter table; ``where`` names the table in a message."""
     try:
         cls = plugins.load("ess.sources", str(settings["type"]))
-        source: Source = cls.from_config(settings, cfg.secrets())
+        source: Source = cls.from_config(dict(settings), cfg.secrets())
     except ADAPTER_ERRORS as exc:
-        raise _adapter_problem(f"tenants.{tenant_id}.source", exc) from None
+        raise _adapter_problem(where, exc) from None
     return source
+
+
+async def build_sources(
+    cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig
+) -> dict[str, Source]:
+    """Every source of the tenant by its key, in precedence order; a table that cannot be
+    used stops it all (with the sources already built closed)."""
+    out: dict[str, Source] = {}
+    try:
+        for key, settings in tenant.source_tables().items():
+            out[key] = build_source_table(cfg, source_where(tenant_id, key), settings)
+    except AdapterConfigError:
+        await close_sources(out)
+        raise
+    return out
+
+
+async def close_sources(sources: Mapping[str, Source]) -> None:
+    for source in sources.values():
+        await source.aclose()
+
+
+def cache_scope(tenant_id: str, key: str) -> str:
+    """Where a source keeps its raw records in the journal: the tenant's own cache for the
+    single form, ``TENANT/KEY`` for each of several (a tenant id holds no ``/``)."""
+    return f"{tenant_id}/{key}" if key else tenant_id
+
+
+async def read_sources(
+    sources: Mapping[str, Source],
+    tenant: TenantConfig,
+    context: Callable[[str], SourceContext],
+    *,
+    full: bool,
+    today: date,
+    aliases: Mapping[tuple[str, str], str] | None = None,
+) -> Merged:
+    """Read every source (at once) and merge their snapshots (:mod:`engine.merge`).
+
+    A failed read of the only source, or of a source with ``on_error = "stop"``, raises its
+    :class:`SourceError`; a failed read of another is left out of the merge, which then holds
+    every removal; when none could be read the run stops."""
+
+    async def one(key: str, source: Source) -> SourcePart:
+        entry = tenant.source_entry(key)
+        try:
+            read = await source.read(context(key), full=full)
+        except SourceError as exc:
+            if len(sources) == 1 or entry.on_error == "stop":
+                raise SourceError(f"{key}: {exc}" if key else str(exc)) from exc
+            return SourcePart(key, None, entry.schools, scrub_personnummer(str(exc)))
+        return SourcePart(key, read, entry.schools)
+
+    parts = await asyncio.gather(*(one(k, s) for k, s in sources.items()))
+    if all(p.read is None for p in parts):
+        raise SourceError(
+            "no source could be read: " + "; ".join(f"{p.key}: {p.error}" for p in parts)
+        )
+    return merge(parts, tenant.match, today, aliases)
+
+
+def source_rules(sources: Mapping[str, Source]) -> tuple[Rule, ...]:
+    """The rules of every source's standard, each once (by its code)."""
+    out: dict[str, Rule] = {}
+    for source in sources.values():
+        for rule in source.rules:
+            out.setdefault(rule.code, rule)
+    return tuple(out.values())
 
 
 def build_target(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig, name: str) -> Target:
@@ -137,7 +219,7 @@ async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOpt
     tenant = cfg.tenant(tenant_id)
     names = chosen_targets(tenant, opts.targets)
     await journal.upsert_tenant(tenant_id, tenant.name or tenant_id, tenant.tier)
-    lease = await _lease(journal, tenant_id, opts.actor)
+    lease = await take_lease(journal, tenant_id, opts.actor)
     try:
         await _resume_interrupted(journal, cfg, tenant_id, lease, opts)
         return await _fresh_run(journal, cfg, tenant_id, tenant, names, lease, opts)
@@ -146,7 +228,7 @@ async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOpt
         thaw()  # the run's bulk objects were frozen out of the collector's way
 
 
-async def _lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
+async def take_lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
     try:
         return await journal.acquire_lease(tenant_id, holder_name(actor), LEASE_TTL)
     except LeaseHeld as exc:
@@ -167,14 +249,13 @@ async def _fresh_run(
         civic_hash = cfg.civic_hash()
     except SecretError as exc:
         raise _adapter_problem("privacy.civic_key", exc) from None
-    source: Source | None = build_source(cfg, tenant_id, tenant)
+    sources = await build_sources(cfg, tenant_id, tenant)
     targets: dict[str, Target] = {}
     try:
         for name in names:
             targets[name] = build_target(cfg, tenant_id, tenant, name)
     except AdapterConfigError:
-        assert source is not None
-        await source.aclose()
+        await close_sources(sources)
         for t in targets.values():
             await t.aclose()
         raise
@@ -187,26 +268,52 @@ async def _fresh_run(
     log("info", f"{kind} {run_id} of {tenant_id} started by {opts.actor} ({opts.trigger})")
     today = opts.today or datetime.now(UTC).date()
     try:
-        assert source is not None
         started = time.monotonic()
-        ctx = SourceContext(
-            tenant=tenant_id,
-            cache=journal.source_cache(tenant_id),
-            today=today,
-            emit=log,
-            progress=lambda entity, n: progress(Progress("read", "source", n, 0, entity)),
-            civic_hash=civic_hash,
+
+        def context(key: str) -> SourceContext:
+            return SourceContext(
+                tenant=tenant_id,
+                cache=journal.source_cache(cache_scope(tenant_id, key)),
+                today=today,
+                emit=log,
+                progress=lambda entity, n: progress(
+                    Progress("read", key or "source", n, 0, entity)
+                ),
+                civic_hash=civic_hash,
+            )
+
+        aliases = await journal.source_aliases(tenant_id) if len(sources) > 1 else {}
+        read = await read_sources(
+            sources, tenant, context, full=opts.full, today=today, aliases=aliases
         )
-        read = await source.read(ctx, full=opts.full)
+        if len(sources) > 1 and not read.failed and read.aliases != aliases:
+            await journal.replace_source_aliases(tenant_id, read.aliases)
         snap = read.snapshot
         log(
             "info",
             f"read the source ({read.mode}) in {time.monotonic() - started:.1f} s: "
             + ", ".join(f"{v} {k}" for k, v in snap.counts().items()),
         )
+        if len(sources) > 1:
+            for key, part in read.counts.items():
+                log("info", f"source {key}: " + ", ".join(f"{v} {k}" for k, v in part.items()))
+        for key in read.failed:
+            log(
+                "warning",
+                f"the source {key} could not be read; the others go on and every removal "
+                "of this run is held",
+            )
+        holds = await journal.source_holds(tenant_id)
+        held = Refused().with_ids(
+            schools=(h.key for h in holds if h.record_type == "school"),
+            persons=(h.key for h in holds if h.record_type == "person"),
+            groups=(h.key for h in holds if h.record_type == "group"),
+        )
+        if holds:
+            log("info", f"{len(holds)} record(s) held by `ess source rekey` are not removed")
         with gc_paused():
             limits = strictest((n, t.field_limits) for n, t in targets.items())
-            snap, findings = check_read(snap, read.findings, limits, source.rules)
+            snap, findings = check_read(snap, read.findings, limits, source_rules(sources))
         whole = shortened(snap)  # for the index and the findings' labels
         s_ids, p_ids, g_ids = blocked_ids(findings)
         if s_ids or p_ids or g_ids:
@@ -245,6 +352,8 @@ async def _fresh_run(
                     progress,
                     tenant,
                     target_findings,
+                    holds=held,
+                    hold_removals=read.hold_removals,
                 )
             )
         if target_findings:
@@ -307,8 +416,7 @@ async def _fresh_run(
         await journal.update_run(run_id, status="failed", error=f"{exc}", finished=True)
         raise
     finally:
-        if source is not None:
-            await source.aclose()
+        await close_sources(sources)
         for t in targets.values():
             await t.aclose()
 
@@ -324,8 +432,12 @@ async def _plan_target(
     progress: Callable[[Progress], None],
     tenant: TenantConfig,
     findings: list[Finding],
+    *,
+    holds: Refused = NOTHING_REFUSED,
+    hold_removals: bool = False,
 ) -> Plan:
-    """Plan one target; the findings its mapping makes are added to ``findings``."""
+    """Plan one target; the findings its mapping makes are added to ``findings``. With
+    ``hold_removals`` (a source could not be read) nothing the target holds is removed."""
     progress(Progress("plan", name, 0, 1))
     with gc_paused():
         desired = target.desired(snap)
@@ -343,7 +455,15 @@ async def _plan_target(
     observed = drift.observed
     skips = await journal.skips(tenant_id, name)
     with gc_paused():
-        held = held_keys(target.record_types, target.kinds, snap.refused)
+        held = held_keys(
+            target.record_types,
+            target.kinds,
+            snap.refused.with_ids(
+                schools=holds.schools, persons=holds.persons, groups=holds.groups
+            ),
+        )
+        if hold_removals:
+            held = {k.name: frozenset(observed.objects.get(k.name, {})) for k in target.kinds}
         p = plan(
             PlanInput(
                 name,
@@ -610,7 +730,7 @@ async def apply_held(
     journal: Journal, cfg: LoadedConfig, tenant_id: str, run_id: int, opts: RunOptions
 ) -> None:
     """Apply a plan that the guard held and an operator approved."""
-    lease = await _lease(journal, tenant_id, opts.actor)
+    lease = await take_lease(journal, tenant_id, opts.actor)
     try:
         log = RunLog(journal, tenant_id, run_id)
         log("info", f"plan approved by {opts.actor}; applying it")
@@ -630,7 +750,7 @@ async def retry_items(
 ) -> int:
     """Apply failed, dead or blocked items again in a new run; returns its id."""
     tenant = cfg.tenant(tenant_id)
-    lease = await _lease(journal, tenant_id, opts.actor)
+    lease = await take_lease(journal, tenant_id, opts.actor)
     try:
         ops = await _with_failed_dependencies(journal, op_rows)
         names = sorted({op.target for op in ops})

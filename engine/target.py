@@ -426,6 +426,14 @@ class TargetBase(ABC):
         """
         return None
 
+    async def move_keys(self, ids: Mapping[str, Mapping[str, str]]) -> None:
+        """``ess source rekey``: the tenant's source ids change (``ids``: record type -> old
+        id -> new id). A target that finds its objects by the service's ids (the mirror's
+        target ids) needs nothing: the journal moves its keys. A target whose service holds
+        ESS's keys themselves (a natural key, such as an external id it is looked up by)
+        renames them here; called again with the inverse when the journal's move fails."""
+        return None
+
     async def aclose(self) -> None:
         """Release connections; the runner calls it once the run is over."""
         return None

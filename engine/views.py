@@ -364,3 +364,42 @@ class SourceCheck:
     counts: dict[str, int]
     findings: tuple[FindingView, ...]
     stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RekeyRecord:
+    """One old record a rekey could not move: unmatched, ambiguous or clash (see
+    :class:`engine.rekey.Unmatched`), with what the support engineer should do."""
+
+    record_type: str
+    old_id: str
+    label: str
+    reason: str
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class RekeyReport:
+    """What ``ess source rekey`` found (and, unless a dry run, moved)."""
+
+    tenant: str
+    dry_run: bool
+    old_counts: dict[str, int]  # what the old source holds
+    new_counts: dict[str, int]  # what the new source(s) hold
+    matched: dict[str, int]  # per record type: old records matched to a new one
+    moving: dict[str, int]  # per record type: matched records whose id changes
+    new_only: dict[str, int]  # per record type: new records no old one matched (created)
+    unmatched: tuple[RekeyRecord, ...]  # held, or (clash) stopping the real rekey
+    moved: dict[str, int] = field(default_factory=dict)  # journal rows moved, per table
+
+
+@dataclass(frozen=True)
+class SourceHoldView:
+    """A record no run removes until an operator releases it."""
+
+    record_type: str
+    key: str
+    reason: str
+    held_at: datetime
+    actor: str

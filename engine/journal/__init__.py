@@ -24,6 +24,7 @@ from engine.journal.protocol import (
     JournalError,
     JournalSourceCache,
     JournalWriteError,
+    KeyMoves,
     Lease,
     LeaseHeld,
     LeaseHolder,
@@ -37,6 +38,7 @@ from engine.journal.protocol import (
     Pruned,
     RunRecord,
     SkipKey,
+    SourceHold,
 )
 from engine.journal.sqlite import SqliteJournal
 
@@ -55,6 +57,7 @@ __all__ = [
     "JournalError",
     "JournalSourceCache",
     "JournalWriteError",
+    "KeyMoves",
     "Lease",
     "LeaseHeld",
     "LeaseHolder",
@@ -69,5 +72,6 @@ __all__ = [
     "Pruned",
     "RunRecord",
     "SkipKey",
+    "SourceHold",
     "SqliteJournal",
 ]

@@ -301,6 +301,36 @@ SkipKey = tuple[str, str, str, str]
 """(action, kind, key, parent or "") of an operator's skip."""
 
 
+@dataclass(frozen=True)
+class KeyMoves:
+    """A tenant's source ids moved to a new source's ids (``ess source rekey``).
+
+    ``kinds`` says, per target, which record type an object kind's key is (for a link kind:
+    its child's), ``parents`` which record type a link kind's parent is; ``ids`` maps old ids
+    to new ones per record type. ``holds`` are (record type, key, reason) of the records that
+    could not be matched; ``caches`` the source cache scopes to empty (the old source's raw
+    records mean nothing to the new one).
+    """
+
+    kinds: Mapping[str, Mapping[str, str]]
+    parents: Mapping[str, Mapping[str, str]]
+    ids: Mapping[str, Mapping[str, str]]
+    holds: Sequence[tuple[str, str, str]] = ()
+    caches: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHold:
+    """A record no run may remove until an operator releases it (an unmatched rekey)."""
+
+    tenant: str
+    record_type: str  # person, group, school
+    key: str
+    reason: str
+    held_at: datetime
+    actor: str
+
+
 # ---------------------------------------------------------------------------- the protocol
 
 
@@ -667,6 +697,34 @@ class Journal(Protocol):
         ``history_before``, and make audit rows written before ``audit_before`` tombstones
         (content gone, hash kept, so the chain still verifies)."""
         ...
+
+    # ------------------------------------------------------------------ rekey and holds
+    async def move_source_ids(self, tenant: str, moves: KeyMoves, actor: str) -> dict[str, int]:
+        """Move every row keyed by a source id to its new id in one transaction: the mirror
+        and its links, the open operations (pending, in flight, failed, held), the skips, the
+        snapshot index; add the holds, empty the named source caches and forget the source
+        aliases (they name the old ids; the next merge makes them again). Returns how many rows
+        of each moved. A new id that another row of the same kind already has stops it all
+        (:class:`JournalError`), nothing changed."""
+        ...
+
+    async def source_holds(self, tenant: str) -> list[SourceHold]:
+        """The tenant's held records, oldest first."""
+        ...
+
+    async def release_holds(self, tenant: str, keys: Sequence[tuple[str, str]] | None) -> int:
+        """Release the (record type, key) holds named, or all with None; returns how many."""
+        ...
+
+    async def source_aliases(self, tenant: str) -> dict[tuple[str, str], str]:
+        """(source key, person id in that source) -> the merged person id, as the last merge of
+        every source of the tenant left them (see :mod:`engine.merge`)."""
+        ...
+
+    async def replace_source_aliases(
+        self, tenant: str, aliases: Mapping[tuple[str, str], str]
+    ) -> None:
+        """Store a complete merge's aliases in place of the tenant's earlier ones."""
 
     # ------------------------------------------------------------------ source cache
     async def load_source(self, tenant: str) -> CachedSource:

@@ -404,4 +404,28 @@ MIGRATIONS: tuple[Migration, ...] = (
     _audit_chain,
     # 7: gold approvals signed by the customer's approver (Ed25519), and their enrolled keys
     _signed_approvals,
+    # several sources and rekey: source holds (records a rekey could not match to the new
+    # source, which no run removes until an operator releases them) and source aliases (a
+    # person of one source known as another source's person, so that the merged id stays
+    # the same while that source cannot be read); IF NOT EXISTS, so that running the step
+    # again is harmless
+    """
+    CREATE TABLE IF NOT EXISTS source_holds (
+        tenant TEXT NOT NULL,
+        record_type TEXT NOT NULL,
+        key TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        held_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        PRIMARY KEY (tenant, record_type, key)
+    );
+    CREATE TABLE IF NOT EXISTS source_aliases (
+        tenant TEXT NOT NULL,
+        source TEXT NOT NULL,
+        record_type TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        merged_id TEXT NOT NULL,
+        PRIMARY KEY (tenant, source, record_type, source_id)
+    );
+    """,
 )

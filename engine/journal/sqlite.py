@@ -39,6 +39,7 @@ from engine.journal.protocol import (
     Journal,
     JournalError,
     JournalWriteError,
+    KeyMoves,
     Lease,
     LeaseHeld,
     LeaseHolder,
@@ -52,6 +53,7 @@ from engine.journal.protocol import (
     Pruned,
     RunRecord,
     SkipKey,
+    SourceHold,
 )
 from engine.journal.schema import MIGRATIONS
 from engine.links import LinkSet
@@ -1043,6 +1045,165 @@ class SqliteJournal(Journal):
                 (tenant, checkpoint, now_iso() if full else None),
             )
 
+    # ------------------------------------------------------------------ rekey and holds
+    async def move_source_ids(self, tenant: str, moves: KeyMoves, actor: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        stamp = now_iso()
+
+        def new_id(rtype: str | None, key: str | None) -> str | None:
+            if rtype is None or key is None:
+                return None
+            moved = moves.ids.get(rtype, {}).get(key)
+            return moved if moved != key else None
+
+        try:
+            async with self.transaction() as tx:
+                # mirror, skips and index rows in two steps through a parked key, so that ids
+                # that trade places never meet; a new id that is already taken fails the insert
+                rows = await tx.all(
+                    "SELECT target, kind, key FROM mirror WHERE tenant=?", (tenant,)
+                )
+                mirror = [
+                    ((r[0], r[1]), r[2], n)
+                    for r in rows
+                    if (n := new_id(moves.kinds.get(r[0], {}).get(r[1]), r[2])) is not None
+                ]
+                await _move_in_two_steps(tx, "mirror", ("target", "kind"), tenant, mirror)
+                counts["mirror"] = len(mirror)
+                links = await tx.all(
+                    "SELECT target, kind, parent, child FROM mirror_links WHERE tenant=?",
+                    (tenant,),
+                )
+                moved_links = []
+                for target, kind, parent, child in links:
+                    np = new_id(moves.parents.get(target, {}).get(kind), parent)
+                    nc = new_id(moves.kinds.get(target, {}).get(kind), child)
+                    if np is not None or nc is not None:
+                        moved_links.append((target, kind, parent, child, np or parent, nc or child))
+                await tx.executemany(
+                    "DELETE FROM mirror_links WHERE tenant=? AND target=? AND kind=? "
+                    "AND parent=? AND child=?",
+                    [(tenant, t, k, p, c) for t, k, p, c, _, _ in moved_links],
+                )
+                await tx.executemany(
+                    "INSERT INTO mirror_links(tenant, target, kind, parent, child) "
+                    "VALUES (?,?,?,?,?)",
+                    [(tenant, t, k, np, nc) for t, k, _, _, np, nc in moved_links],
+                )
+                counts["links"] = len(moved_links)
+                ops = await tx.all(
+                    "SELECT id, target, kind, key, parent FROM operations WHERE tenant=? "
+                    "AND superseded=0 AND status <> 'done'",
+                    (tenant,),
+                )
+                moved_ops = []
+                for op_id, target, kind, key, parent in ops:
+                    nk = new_id(moves.kinds.get(target, {}).get(kind), key)
+                    np = new_id(moves.parents.get(target, {}).get(kind), parent)
+                    if nk is not None or np is not None:
+                        moved_ops.append((nk or key, np or parent, op_id))
+                await tx.executemany("UPDATE operations SET key=?, parent=? WHERE id=?", moved_ops)
+                counts["operations"] = len(moved_ops)
+                skips = await tx.all(
+                    "SELECT target, action, kind, key, parent FROM skips WHERE tenant=?",
+                    (tenant,),
+                )
+                moved_skips = []
+                for target, action, kind, key, parent in skips:
+                    nk = new_id(moves.kinds.get(target, {}).get(kind), key)
+                    np = new_id(moves.parents.get(target, {}).get(kind), parent or None)
+                    if nk is not None or np is not None:
+                        moved_skips.append(
+                            (target, action, kind, key, parent, nk or key, np or parent)
+                        )
+                await tx.executemany(
+                    "UPDATE skips SET key=?, parent=? WHERE tenant=? AND target=? AND action=? "
+                    "AND kind=? AND key=? AND parent=?",
+                    [
+                        (f"{_PARKED}{nk}", np, tenant, t, a, k, key, parent)
+                        for t, a, k, key, parent, nk, np in moved_skips
+                    ],
+                )
+                await tx.executemany(
+                    "UPDATE skips SET key=? WHERE tenant=? AND target=? AND action=? AND kind=? "
+                    "AND key=? AND parent=?",
+                    [
+                        (nk, tenant, t, a, k, f"{_PARKED}{nk}", np)
+                        for t, a, k, _, _, nk, np in moved_skips
+                    ],
+                )
+                counts["skips"] = len(moved_skips)
+                index = await tx.all(
+                    "SELECT record_type, key FROM snapshot_index WHERE tenant=?", (tenant,)
+                )
+                moved_index = [
+                    ((r[0],), r[1], n) for r in index if (n := new_id(r[0], r[1])) is not None
+                ]
+                await _move_in_two_steps(
+                    tx, "snapshot_index", ("record_type",), tenant, moved_index
+                )
+                counts["index"] = len(moved_index)
+                await tx.executemany(
+                    "INSERT INTO source_holds(tenant, record_type, key, reason, held_at, actor) "
+                    "VALUES (?,?,?,?,?,?) ON CONFLICT (tenant, record_type, key) DO UPDATE SET "
+                    "reason=excluded.reason, held_at=excluded.held_at, actor=excluded.actor",
+                    [(tenant, rt, key, reason, stamp, actor) for rt, key, reason in moves.holds],
+                )
+                counts["holds"] = len(moves.holds)
+                for scope in moves.caches:
+                    await tx.execute("DELETE FROM source_records WHERE tenant=?", (scope,))
+                    await tx.execute("DELETE FROM source_state WHERE tenant=?", (scope,))
+                await tx.execute("DELETE FROM source_aliases WHERE tenant=?", (tenant,))
+        except sqlite3.IntegrityError as exc:
+            raise JournalError(
+                f"the new ids clash with ids the journal already holds for {tenant} ({exc}); "
+                "nothing was moved"
+            ) from None
+        return counts
+
+    async def source_holds(self, tenant: str) -> list[SourceHold]:
+        rows = await self._all(
+            "SELECT tenant, record_type, key, reason, held_at, actor FROM source_holds "
+            "WHERE tenant=? ORDER BY held_at, record_type, key",
+            (tenant,),
+        )
+        return [
+            SourceHold(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), r[5]) for r in rows
+        ]
+
+    async def release_holds(self, tenant: str, keys: Sequence[tuple[str, str]] | None) -> int:
+        async with self.transaction() as tx:
+            if keys is None:
+                cur = await tx.execute("DELETE FROM source_holds WHERE tenant=?", (tenant,))
+                return int(cur.rowcount)
+            released = 0
+            for rtype, key in keys:
+                cur = await tx.execute(
+                    "DELETE FROM source_holds WHERE tenant=? AND record_type=? AND key=?",
+                    (tenant, rtype, key),
+                )
+                released += int(cur.rowcount)
+            return released
+
+    async def source_aliases(self, tenant: str) -> dict[tuple[str, str], str]:
+        rows = await self._all(
+            "SELECT source, source_id, merged_id FROM source_aliases "
+            "WHERE tenant=? AND record_type='person'",
+            (tenant,),
+        )
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    async def replace_source_aliases(
+        self, tenant: str, aliases: Mapping[tuple[str, str], str]
+    ) -> None:
+        async with self.transaction() as tx:
+            await tx.execute("DELETE FROM source_aliases WHERE tenant=?", (tenant,))
+            await tx.executemany(
+                "INSERT INTO source_aliases(tenant, source, record_type, source_id, merged_id) "
+                "VALUES (?,?,?,?,?)",
+                [(tenant, src, "person", sid, mid) for (src, sid), mid in aliases.items()],
+            )
+
     # ------------------------------------------------------------------ snapshot index
     async def replace_index(self, tenant: str, entries: Sequence[IndexEntry]) -> None:
         """(record_type, key, label, detail, search text, redacted JSON body) per record."""
@@ -1194,6 +1355,26 @@ class SqliteJournal(Journal):
             (tenant, len(label_prefix), label_prefix),
         )
         return frozenset(str(r[0]) for r in rows)
+
+
+_PARKED = "\x1frekey\x1f"
+"""Prefix of a key on its way to its new value: no source id holds a control character."""
+
+
+async def _move_in_two_steps(
+    tx: _Tx,
+    table: str,
+    scope: tuple[str, ...],
+    tenant: str,
+    rows: Sequence[tuple[tuple[str, ...], str, str]],
+) -> None:
+    """Rename ``key`` in rows (values of the ``scope`` columns, old key, new key) of
+    ``table``: first to a parked key, then to the new one, so that keys that trade places
+    never collide."""
+    where = "".join(f" AND {column}=?" for column in scope)
+    sql = f"UPDATE {table} SET key=? WHERE tenant=?{where} AND key=?"
+    await tx.executemany(sql, [(f"{_PARKED}{new}", tenant, *at, old) for at, old, new in rows])
+    await tx.executemany(sql, [(new, tenant, *at, f"{_PARKED}{new}") for at, _, new in rows])
 
 
 class _Tx:

@@ -390,6 +390,29 @@ class MemoryTarget(TargetBase):
             return Outcome.done(obj["id"]) if obj.get("archived") else None
         return Outcome.done(obj["id"]) if obj["attrs"] == _jsonable(op.attrs) else None
 
+    async def move_keys(self, ids: Mapping[str, Mapping[str, str]]) -> None:
+        """Its state is keyed by ESS's keys (a natural key), so a rekey renames them there."""
+        self.state = self._load()
+
+        def moved(rtype: str | None, key: str) -> str:
+            return ids.get(rtype, {}).get(key, key) if rtype else key
+
+        for kind, table in list(self.state["objects"].items()):
+            rtype = self.record_types.get(kind)
+            self.state["objects"][kind] = {moved(rtype, k): v for k, v in table.items()}
+            self.state["creations"] = {
+                (f"{kind}:{moved(rtype, c[len(kind) + 1 :])}" if c.startswith(f"{kind}:") else c): n
+                for c, n in self.state["creations"].items()
+            }
+        for spec in self.links:
+            parent = self.record_types.get(spec.parent_kind)
+            child = self.record_types.get(spec.child_kind)
+            self.state["links"][spec.name] = [
+                [moved(parent, p), moved(child, c)]
+                for p, c in self.state["links"].get(spec.name, [])
+            ]
+        self._save()
+
     async def aclose(self) -> None:
         return None
 

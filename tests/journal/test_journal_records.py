@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from engine.findings import Finding, Severity
-from engine.journal import Journal
+from engine.journal import Journal, KeyMoves
 from engine.links import LinkSet
 from engine.plan import Action, OpStatus, Plan
 from engine.target import MirrorObject, ObservedState
@@ -79,7 +79,18 @@ CALLS: dict[str, Call] = {
     "masked_persons": lambda j: j.masked_persons(TENANT, "Åsa"),
     "source_record": lambda j: j.source_record(TENANT, "persons", "u1"),
     "source_records_holding": lambda j: j.source_records_holding(TENANT, "persons", "{"),
+    "move_source_ids": lambda j: j.move_source_ids(TENANT, _MOVES, "test"),
+    "source_holds": lambda j: j.source_holds(TENANT),
+    "release_holds": lambda j: j.release_holds(TENANT, None),
+    "source_aliases": lambda j: j.source_aliases(TENANT),
 }
+
+_MOVES = KeyMoves(
+    kinds={"ms": {"user": "person", "class": "group", "class.member": "person"}},
+    parents={"ms": {"class.member": "group"}},
+    ids={"person": {"u2": "n2"}},
+    holds=(("person", "u9", "unmatched"),),
+)
 
 
 async def _now(value: Any) -> Any:
@@ -142,6 +153,8 @@ async def _fill(j: Journal) -> None:
         TENANT, upserts={"persons": {"u1": b"{}"}}, deletes={}, checkpoint="c", full=True
     )
     await j.replace_index(TENANT, [("person", "u1", "Åsa Berg", "student", "åsa berg", '{"a":1}')])
+    await j.move_source_ids(TENANT, KeyMoves({}, {}, {}, (("person", "u8", "unmatched"),)), "t")
+    await j.replace_source_aliases(TENANT, {("grund", "g1"): "u1"})
 
 
 def test_every_method_that_answers_is_checked() -> None:
