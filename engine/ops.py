@@ -61,6 +61,7 @@ from engine.views import (
     ApproverView,
     Attempt,
     AuditView,
+    CheckItemView,
     CommandResult,
     Decision,
     ElevationView,
@@ -78,6 +79,7 @@ from engine.views import (
     RunSummary,
     SearchHit,
     SourceCheck,
+    TargetCheck,
     TenantDetail,
     TenantHealth,
 )
@@ -848,6 +850,39 @@ class Ops:
             findings=views,
             stats=dict(read.stats),
         )
+
+    async def target_check(self, tenant_id: str, target: str | None = None) -> list[TargetCheck]:
+        """Sign in to each target (or the one named by its table key) and compare what the
+        service granted with what the configuration needs; reads only. Audited."""
+        tenant = self._tenant(tenant_id)
+        try:
+            names = runner.chosen_targets(tenant, [target] if target else None)
+        except runner.RunError as exc:
+            raise NotFound(str(exc)) from None
+        checks = [await self._target_check(tenant_id, tenant, name) for name in names]
+        missing = sum(c.missing for c in checks)
+        await self.journal.add_audit(
+            self.actor,
+            "target_check",
+            tenant_id,
+            True,
+            f"{', '.join(names)}: {missing} missing" if names else "no targets",
+        )
+        return checks
+
+    async def _target_check(self, tenant_id: str, tenant: TenantConfig, name: str) -> TargetCheck:
+        kind = tenant.target_type(name)
+        try:
+            built = runner.build_target(self.cfg, tenant_id, tenant, name)
+        except runner.AdapterConfigError as exc:
+            item = CheckItemView("configuration", "missing", "", str(exc))
+            return TargetCheck(tenant_id, name, kind, (item,))
+        try:
+            results = await built.check()
+        finally:
+            await built.aclose()
+        items = tuple(CheckItemView(r.item, r.status.value, r.detail, r.fix) for r in results)
+        return TargetCheck(tenant_id, name, kind, items)
 
     # ------------------------------------------------------------------ commands
     async def sync(

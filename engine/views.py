@@ -364,3 +364,27 @@ class SourceCheck:
     counts: dict[str, int]
     findings: tuple[FindingView, ...]
     stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckItemView:
+    """One line of ``ess target check``: ``fix`` names what to do when ``status`` is missing."""
+
+    item: str
+    status: str  # ok, missing, skipped
+    detail: str = ""
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """What ``ess target check`` found for one target: nothing is written to it."""
+
+    tenant: str
+    target: str  # the target's table key
+    type: str
+    items: tuple[CheckItemView, ...]
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for i in self.items if i.status == "missing")
