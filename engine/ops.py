@@ -8,6 +8,7 @@ command checks again, so no front end can bypass the policy.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 from collections.abc import Awaitable, Callable, Sequence
@@ -73,6 +74,7 @@ from engine.views import (
     OperationDetail,
     OperationView,
     PersonExport,
+    PersonForgotten,
     Progress,
     RunDetail,
     RunProgress,
@@ -717,6 +719,56 @@ class Ops:
         )
         return PersonExport(tenant_id, pid, found_by, cached, explanation, audit)
 
+    async def person_forget(self, tenant_id: str, key: str) -> PersonForgotten:
+        """Remove what the journal holds about one person where the law allows: once the
+        source no longer lists them, no target holds their account and no item for them is
+        open (until then ESS needs it, and refuses). Audit rows naming them become tombstones,
+        so ``ess audit verify`` still passes; the request itself is audited under a reference
+        that does not name them. Targets are not touched."""
+        self._tenant(tenant_id)
+        try:
+            pid, found_by = await self._person_key(tenant_id, key)
+        except NotFound:
+            if looks_like(key) or PERSONNUMMER.fullmatch(key.strip()):
+                raise
+            pid, found_by = key.strip(), "source id"  # gone from the index: the id as given
+        ref = person_ref(tenant_id, pid)
+        if self.read_only:
+            await self.journal.add_audit(
+                self.actor, "person_forget", tenant_id, False, f"person {ref}: read-only mode"
+            )
+            raise PolicyRefused("read-only mode")
+        names = await self.journal.person_names(tenant_id, pid)
+        gone = await self.journal.forget_person(tenant_id, pid, names)
+        if gone.held:
+            await self.journal.add_audit(
+                self.actor, "person_forget", tenant_id, False, f"person {ref}: {gone.held}"
+            )
+            raise PolicyRefused(
+                f"ESS still needs what it holds about {pid}: {gone.held}. A person is forgotten "
+                "once the source no longer lists them and the targets' accounts are removed "
+                "(after the tenant's grace period)"
+            )
+        if not gone.total:
+            raise NotFound(f"ESS holds nothing about {key.strip()!r} in {tenant_id}")
+        removed = {
+            "operations": gone.operations,
+            "attempts": gone.attempts,
+            "findings": gone.findings,
+            "skips": gone.skips,
+            "run log lines": gone.events,
+            "search index rows": gone.index_rows,
+            "audit rows made tombstones": gone.audit_rows,
+        }
+        await self.journal.add_audit(
+            self.actor,
+            "person_forget",
+            tenant_id,
+            True,
+            f"person {ref}: " + ", ".join(f"{n} {what}" for what, n in removed.items() if n),
+        )
+        return PersonForgotten(tenant_id, ref, found_by, removed)
+
     async def _person_key(self, tenant_id: str, key: str) -> tuple[str, str]:
         key = key.strip()
         if not key:
@@ -1156,6 +1208,12 @@ class Ops:
             "; ".join(f"{r.channel}: {'ok' if r.ok else r.error}" for r in results),
         )
         return results
+
+
+def person_ref(tenant_id: str, key: str) -> str:
+    """What stands for a forgotten person in the audit: 16 hex digits of a SHA-256 of tenant
+    and source id. Whoever holds the id can recompute it; the log alone does not name them."""
+    return "ref:" + hashlib.sha256(f"{tenant_id}\0{key}".encode()).hexdigest()[:16]
 
 
 def _facts(row: ElevationRecord) -> approval.ElevationFacts:

@@ -388,3 +388,14 @@ class TargetCheck:
     @property
     def missing(self) -> int:
         return sum(1 for i in self.items if i.status == "missing")
+
+
+@dataclass(frozen=True)
+class PersonForgotten:
+    """What ``ess person forget`` removed. ``ref`` stands for the person in the audit log (a
+    hash of tenant and source id, so the log keeps that the request was done, not who)."""
+
+    tenant: str
+    ref: str
+    found_by: str
+    removed: dict[str, int]

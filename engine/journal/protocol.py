@@ -225,6 +225,36 @@ class Pruned:
 
 
 @dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What ``person forget`` removed about one person, or why it removed nothing.
+
+    ``held`` names what ESS still needs the person's data for (the source still lists them, a
+    target still holds their account, an item for them is still to be done); then nothing was
+    removed and the counts are 0."""
+
+    held: str = ""
+    operations: int = 0
+    attempts: int = 0
+    findings: int = 0
+    skips: int = 0
+    events: int = 0
+    index_rows: int = 0
+    audit_rows: int = 0  # made tombstones
+
+    @property
+    def total(self) -> int:
+        return (
+            self.operations
+            + self.attempts
+            + self.findings
+            + self.skips
+            + self.events
+            + self.index_rows
+            + self.audit_rows
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ApproverKeyRecord:
     """A customer approver's enrolled Ed25519 public key for one tenant."""
 
@@ -660,6 +690,20 @@ class Journal(Protocol):
 
     async def audit_head(self) -> AuditHead | None:
         """The newest audit row's id and hash, or None before the first."""
+        ...
+
+    async def forget_person(self, tenant: str, key: str, names: Sequence[str]) -> Forgotten:
+        """Remove what the journal holds about one person (source id ``key``) in one
+        transaction: the operations on them and their attempts, findings, skips, the search
+        index row, run log lines naming them (their id or one of ``names``), and make audit rows
+        naming them tombstones (content gone, hash kept). Removes nothing, and says why in
+        ``held``, while ESS still needs it: the source cache still holds them, a target's mirror
+        still holds an object or link of theirs, or an operation on them is still open."""
+        ...
+
+    async def person_names(self, tenant: str, key: str) -> list[str]:
+        """The labels operations and mirror rows gave one person (their display name, masked
+        when protected): what a run log line may name them by."""
         ...
 
     async def prune(self, history_before: datetime, audit_before: datetime) -> Pruned:
