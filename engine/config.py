@@ -237,6 +237,8 @@ class PrivacyConfig(_Frozen):
     history_days: int = Field(396, ge=30, le=3650)
     # audit rows older than this become tombstones (content gone, the hash chain kept)
     audit_days: int = Field(1826, ge=365, le=36500)
+    # how often the scheduler sends the audit log's head to the tenants' channels
+    audit_head_hours: int = Field(24, ge=1, le=720)
 
     @field_validator("civic_key")
     @classmethod

@@ -1168,6 +1168,7 @@ class Ops:
             raise OpsError(f"the public key: {exc}") from None
         await self._approver_change(tenant_id, f"enrol approver {name} key {key}")
         await self.journal.add_approver_key(tenant_id, name, key, self.actor)
+        await self._tell_customer(tenant_id, f"approver {name} enrolled with key {key}")
         (view,) = [a for a in await self.approvers(tenant_id) if a.name == name]
         return view
 
@@ -1177,6 +1178,7 @@ class Ops:
             raise NotFound(f"no approver {name!r} of tenant {tenant_id}")
         await self._approver_change(tenant_id, f"remove approver {name}")
         await self.journal.remove_approver_key(tenant_id, name)
+        await self._tell_customer(tenant_id, f"approver {name} removed")
 
     async def _approver_change(self, tenant_id: str, detail: str) -> None:
         if self.read_only:
@@ -1186,7 +1188,41 @@ class Ops:
             raise PolicyRefused("read-only mode: this session may look but not change anything")
         await self.journal.add_audit(self.actor, "approver", tenant_id, True, detail)
 
+    async def _tell_customer(self, tenant_id: str, change: str) -> None:
+        """An approver key change goes to the tenant's channels (``approver_changed``): whoever
+        enrols a key can approve with it, so the customer must hear of it from outside."""
+        await self.journal.add_notice(tenant_id, "approver_changed", f"{change} by {self.actor}")
+
     # ------------------------------------------------------------------ notifications
+    async def send_audit_head(self, now: datetime | None = None) -> list[str]:
+        """Put the audit log's head in the outbox of every tenant with a channel that takes
+        ``audit_head``, when the last was sent ``[privacy] audit_head_hours`` ago or more (the
+        scheduler asks on every pass). Returns the tenants it was queued for."""
+        head = await self.journal.audit_head()
+        if head is None:
+            return []
+        now = now or datetime.now(UTC)
+        every = timedelta(hours=self.cfg.config.privacy.audit_head_hours)
+        queued = []
+        for tid, tenant in self.cfg.config.tenants.items():
+            if not any("audit_head" in c.events for c in tenant.notify):
+                continue
+            last = await self.journal.last_notice_at(tid, "audit_head")
+            if last is not None and now - last < every:
+                continue
+            await self.journal.add_notice(tid, "audit_head", str(head))
+            queued.append(tid)
+        return queued
+
+    async def audit_head_sent(self) -> datetime | None:
+        """When the head was last put in a tenant's outbox to be sent out (None: never)."""
+        times = [
+            t
+            for tid in self.cfg.config.tenants
+            if (t := await self.journal.last_notice_at(tid, "audit_head")) is not None
+        ]
+        return max(times, default=None)
+
     async def deliver_notices(self) -> CourierReport:
         """Deliver what the outbox holds that is due; the scheduler does this on its own."""
         return await deliver_due(self.journal, self.cfg)

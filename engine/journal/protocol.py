@@ -285,10 +285,12 @@ class NoticeRecord:
 
     id: int
     tenant: str
-    kind: str  # plan_held, run_failed, run_partial, elevation_requested, elevation_approved
+    kind: str  # plan_held, run_failed, run_partial, elevation_requested, elevation_approved,
+    # audit_head, approver_changed
     run_id: int | None  # the run it reports, for a run's end
     elevation_id: int | None  # the elevation it reports, for an elevation
     created_at: datetime
+    detail: str = ""  # audit_head: the head sent out; approver_changed: what changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -658,6 +660,15 @@ class Journal(Protocol):
         ...
 
     # ------------------------------------------------------------------ notification outbox
+    async def add_notice(self, tenant: str, kind: str, detail: str) -> int:
+        """A notice that reports no run and no elevation (``audit_head``, ``approver_changed``),
+        with what it says in ``detail``; its id."""
+        ...
+
+    async def last_notice_at(self, tenant: str, kind: str) -> datetime | None:
+        """When the tenant's newest notice of ``kind`` was written (None: never)."""
+        ...
+
     async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
         """Notices not yet settled on every channel, oldest first. ``update_run`` writes one
         when a run ends held, failed or partial (not a dry run), ``add_elevation`` and

@@ -404,4 +404,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _audit_chain,
     # 7: gold approvals signed by the customer's approver (Ed25519), and their enrolled keys
     _signed_approvals,
+    # 8: what a notice carries besides its run or elevation: the audit head sent out, or the
+    # approver key enrolled or removed
+    "ALTER TABLE notices ADD COLUMN detail TEXT NOT NULL DEFAULT ''",
 )

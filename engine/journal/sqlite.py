@@ -1186,6 +1186,20 @@ class SqliteJournal(Journal):
             )
 
     # ------------------------------------------------------------------ notification outbox
+    async def add_notice(self, tenant: str, kind: str, detail: str) -> int:
+        async with self.transaction() as tx:
+            cur = await tx.execute(
+                "INSERT INTO notices(tenant, kind, created_at, detail) VALUES (?,?,?,?)",
+                (tenant, kind, now_iso(), detail),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def last_notice_at(self, tenant: str, kind: str) -> datetime | None:
+        row = await self._one(
+            "SELECT max(created_at) FROM notices WHERE tenant=? AND kind=?", (tenant, kind)
+        )
+        return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
+
     async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
         rows = await self._all(
             "SELECT * FROM notices WHERE closed_at IS NULL ORDER BY id LIMIT ?", (limit,)
@@ -1198,6 +1212,7 @@ class SqliteJournal(Journal):
                 run_id=r["run_id"],
                 elevation_id=r["elevation_id"],
                 created_at=datetime.fromisoformat(r["created_at"]),
+                detail=r["detail"],
             )
             for r in rows
         ]

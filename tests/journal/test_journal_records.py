@@ -79,7 +79,16 @@ CALLS: dict[str, Call] = {
     "masked_persons": lambda j: j.masked_persons(TENANT, "Åsa"),
     "source_record": lambda j: j.source_record(TENANT, "persons", "u1"),
     "source_records_holding": lambda j: j.source_records_holding(TENANT, "persons", "{"),
+    "add_notice": lambda j: j.add_notice(TENANT, "audit_head", "1:ab"),
+    "last_notice_at": lambda j: _noticed(j),
+    "person_names": lambda j: j.person_names(TENANT, "u1"),
+    "forget_person": lambda j: j.forget_person(TENANT, "u9", ["Bo"]),
 }
+
+
+async def _noticed(j: Journal) -> Any:
+    await j.add_notice(TENANT, "audit_head", "1:ab")
+    return await j.last_notice_at(TENANT, "audit_head")
 
 
 async def _now(value: Any) -> Any:
