@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -231,6 +232,34 @@ class Ops:
         of their operations, past runs' included, shows the pseudonym only."""
         return await self.journal.masked_persons(tenant_id, PROTECTED_LABEL)
 
+    async def _event_masker(self, tenant_id: str) -> Callable[[str], str]:
+        """What shows a run log line: the names a protected person was known by before they
+        became protected (their display name, their account name) replaced by the pseudonym,
+        in past runs' lines too. The line stays as written in the journal; every front end
+        reads it through here."""
+        masked = await self._masked(tenant_id)
+        if not masked:
+            return _same
+        names = await self.journal.person_names(tenant_id, sorted(masked))
+        swaps = sorted(
+            (
+                (name, pseudonym(pid))
+                for pid, known in names.items()
+                for name in known
+                if len(name.strip()) >= 3 and not name.startswith(PROTECTED_LABEL)
+            ),
+            key=lambda pair: -len(pair[0]),  # "Eva Ekström" before "Eva Ek"
+        )
+        if not swaps:
+            return _same
+        pattern = re.compile("|".join(re.escape(n) for n, _ in swaps), re.IGNORECASE)
+        table = {n.casefold(): p for n, p in swaps}
+
+        def hide(text: str) -> str:
+            return pattern.sub(lambda m: table.get(m.group(0).casefold(), PROTECTED_LABEL), text)
+
+        return hide
+
     async def _op_views(self, rows: list[OperationRecord]) -> list[OperationView]:
         masked: dict[str, frozenset[str]] = {}
         for t in {r.tenant for r in rows}:
@@ -413,7 +442,8 @@ class Ops:
         counts = await self.journal.operation_counts(run_id)
         fc = await self.journal.finding_counts(run_id)
         events = await self.journal.list_events(run_id, limit=200)
-        timeline = tuple(_event_view(e) for e in events if e.level != "debug")[:40]
+        hide = await self._event_masker(run.tenant)
+        timeline = tuple(_event_view(e, hide) for e in events if e.level != "debug")[:40]
         progress = None
         if run.status == "running":
             statuses: dict[str, int] = {}
@@ -579,7 +609,8 @@ class Ops:
         if rid is None:
             return []
         rows = await self.journal.list_findings(rid, severity=severity, limit=limit, offset=offset)
-        return [_finding_view(f) for f in rows]
+        masked, hide = await self._masked(tenant_id), await self._event_masker(tenant_id)
+        return [_finding_view(f, masked, hide) for f in rows]
 
     async def held_plans(self, tenant_id: str | None = None) -> list[HeldPlanView]:
         rows = await self.journal.list_runs(tenant_id, statuses=["held"], limit=200)
@@ -611,12 +642,15 @@ class Ops:
         contains: str | None = None,
         limit: int = 500,
     ) -> list[EventView]:
-        await self._run_record(run_id)
+        run = await self._run_record(run_id)
         _known("level", level, LEVELS)
+        hide = await self._event_masker(run.tenant)
+        if contains and hide(contains) != contains:
+            return []  # a search by a protected person's real name finds nothing
         rows = await self.journal.list_events(
             run_id, after_id=after_id, level=level, contains=contains, limit=limit
         )
-        return [_event_view(e) for e in rows]
+        return [_event_view(e, hide) for e in rows]
 
     async def search(
         self, query: str, *, tenant_id: str | None = None, limit: int = 50
@@ -651,8 +685,9 @@ class Ops:
         source_record = idx.body if idx else None
         label = idx.label if idx else key
         read_run = await self.journal.last_read_run(tenant_id)
+        masked_now, hide_text = await self._masked(tenant_id), await self._event_masker(tenant_id)
         findings = tuple(
-            _finding_view(f)
+            _finding_view(f, masked_now, hide_text)
             for f in (await self.journal.list_findings(read_run, record_id=key) if read_run else [])
         )
         desired: dict[str, dict[str, Any]] = {}
@@ -738,7 +773,7 @@ class Ops:
                 self.actor, "person_forget", tenant_id, False, f"person {ref}: read-only mode"
             )
             raise PolicyRefused("read-only mode")
-        names = await self.journal.person_names(tenant_id, pid)
+        names = (await self.journal.person_names(tenant_id, [pid]))[pid]
         gone = await self.journal.forget_person(tenant_id, pid, names)
         if gone.held:
             await self.journal.add_audit(
@@ -1340,7 +1375,12 @@ def _as_json(value: Any) -> Any:
     return value
 
 
-def _finding_view(f: FindingRecord) -> FindingView:
+def _finding_view(
+    f: FindingRecord, masked: frozenset[str] = frozenset(), hide: Callable[[str], str] = lambda t: t
+) -> FindingView:
+    """A finding as the front ends show it: about a person protected since it was written, the
+    pseudonym in place of the label, and their former names hidden in the message."""
+    about_masked = f.record_type == "person" and f.record_id in masked
     return FindingView(
         id=f.id,
         run_id=f.run_id,
@@ -1349,14 +1389,18 @@ def _finding_view(f: FindingRecord) -> FindingView:
         severity=f.severity,
         record_type=f.record_type,
         record_id=f.record_id,
-        label=f.label,
-        message=f.message,
-        fix=f.fix,
+        label=pseudonym(f.record_id) if about_masked else f.label,
+        message=hide(f.message),
+        fix=hide(f.fix),
     )
 
 
-def _event_view(e: EventRecord) -> EventView:
-    return EventView(e.id, e.run_id, e.tenant, e.at, e.level, e.message)
+def _same(text: str) -> str:
+    return text
+
+
+def _event_view(e: EventRecord, hide: Callable[[str], str] = _same) -> EventView:
+    return EventView(e.id, e.run_id, e.tenant, e.at, e.level, hide(e.message))
 
 
 def _advice(r: OperationRecord) -> str:

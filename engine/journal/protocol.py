@@ -712,9 +712,10 @@ class Journal(Protocol):
         still holds an object or link of theirs, or an operation on them is still open."""
         ...
 
-    async def person_names(self, tenant: str, key: str) -> list[str]:
-        """The labels operations and mirror rows gave one person (their display name, masked
-        when protected): what a run log line may name them by."""
+    async def person_names(self, tenant: str, keys: Sequence[str]) -> dict[str, list[str]]:
+        """For each person (source id): the labels operations and mirror rows gave them (their
+        display name, or the pseudonym once protected) and the account names and addresses in
+        their operations' attributes: what a run log line may name them by."""
         ...
 
     async def prune(self, history_before: datetime, audit_before: datetime) -> Pruned:

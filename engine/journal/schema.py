@@ -183,6 +183,15 @@ async def _signed_approvals(tx: MigrationTx) -> None:
     )
 
 
+async def _notice_detail(tx: MigrationTx) -> None:
+    """8: what a notice carries besides its run or elevation (the audit head sent out, the
+    approver key changed). Kept when there (the step may meet a journal whose version was set
+    back)."""
+    have = {row[1] for row in await tx.all("PRAGMA table_info(notices)")}
+    if "detail" not in have:
+        await tx.execute("ALTER TABLE notices ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: the whole first schema
     """
@@ -406,5 +415,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _signed_approvals,
     # 8: what a notice carries besides its run or elevation: the audit head sent out, or the
     # approver key enrolled or removed
-    "ALTER TABLE notices ADD COLUMN detail TEXT NOT NULL DEFAULT ''",
+    _notice_detail,
 )

@@ -948,13 +948,24 @@ class SqliteJournal(Journal):
             for r in rows
         ]
 
-    async def person_names(self, tenant: str, key: str) -> list[str]:
-        rows = await self._all(
-            "SELECT DISTINCT label FROM operations WHERE tenant=? AND key=? AND parent IS NULL "
-            "UNION SELECT DISTINCT label FROM mirror WHERE tenant=? AND key=?",
-            (tenant, key, tenant, key),
-        )
-        return sorted({str(r[0]) for r in rows if r[0]})
+    async def person_names(self, tenant: str, keys: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, set[str]] = {k: set() for k in keys}
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                "SELECT DISTINCT key, label, attrs FROM operations WHERE tenant=? AND "
+                f"parent IS NULL AND key IN ({marks}) "
+                "UNION SELECT DISTINCT key, label, NULL FROM mirror WHERE tenant=? AND "
+                f"key IN ({marks})",
+                (tenant, *chunk, tenant, *chunk),
+            )
+            for key, label, attrs in rows:
+                names = out[str(key)]
+                if label:
+                    names.add(str(label))
+                names.update(_addresses(attrs))
+        return {k: sorted(v) for k, v in out.items()}
 
     async def forget_person(self, tenant: str, key: str, names: Sequence[str]) -> Forgotten:
         async with self.transaction() as tx:
@@ -1577,3 +1588,26 @@ def _contains(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, its wildcards taken literally (ESCAPE '\\')."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _addresses(attrs: str | bytes | None) -> set[str]:
+    """Account names and addresses (values holding an ``@``) among stored attributes: what an
+    error message from a target may name a person by."""
+    if not attrs:
+        return set()
+    try:
+        values = orjson.loads(attrs)
+    except orjson.JSONDecodeError:
+        return set()
+    found: set[str] = set()
+    stack = [values]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "@" in v and 3 <= len(v) <= 256:
+                found.add(v)
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+    return found

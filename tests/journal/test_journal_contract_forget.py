@@ -38,7 +38,7 @@ async def test_forget_removes_only_that_person_and_keeps_the_chain(journal: Jour
     removed = [op(4, Action.DELETE, "user", P, label="Eva Ek")]
     _, gone = await stored_run(journal, removed)
     await finish(journal, gone, OpStatus.DONE)
-    assert await journal.person_names(TENANT, P) == ["Eva Ek"]
+    assert await journal.person_names(TENANT, [P]) == {P: ["Eva Ek"]}
     done = await journal.forget_person(TENANT, P, ["Eva Ek"])
     assert done.held == ""
     assert done.operations == 3 and done.attempts == 3

@@ -81,7 +81,7 @@ CALLS: dict[str, Call] = {
     "source_records_holding": lambda j: j.source_records_holding(TENANT, "persons", "{"),
     "add_notice": lambda j: j.add_notice(TENANT, "audit_head", "1:ab"),
     "last_notice_at": lambda j: _noticed(j),
-    "person_names": lambda j: j.person_names(TENANT, "u1"),
+    "person_names": lambda j: j.person_names(TENANT, ["u1"]),
     "forget_person": lambda j: j.forget_person(TENANT, "u9", ["Bo"]),
 }
 

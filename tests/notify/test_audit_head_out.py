@@ -118,3 +118,27 @@ async def test_a_notice_keeps_its_detail_in_the_journal(workdir: Workdir) -> Non
         assert await journal.last_notice_at("alpha", "audit_head") == notice.created_at
     finally:
         await journal.close()
+
+
+async def test_a_journal_from_before_gets_the_detail_column_and_keeps_its_notices(
+    workdir: Workdir,
+) -> None:
+    from engine.journal.schema import MIGRATIONS
+
+    journal = await SqliteJournal.open(workdir.journal)
+    await journal.close()
+    with sqlite3.connect(workdir.journal) as db:  # as the release before this step left it
+        db.execute("ALTER TABLE notices DROP COLUMN detail")
+        db.execute(
+            "INSERT INTO notices(tenant, kind, run_id, created_at) "
+            "VALUES ('alpha', 'run_failed', 1, '2026-11-02T06:00:00.000+00:00')"
+        )
+        db.execute(f"PRAGMA user_version={len(MIGRATIONS) - 1}")
+    journal = await SqliteJournal.open(workdir.journal)
+    try:
+        (old,) = await journal.open_notices()
+        assert (old.kind, old.run_id, old.detail) == ("run_failed", 1, "")
+    finally:
+        await journal.close()
+    with sqlite3.connect(workdir.journal) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
