@@ -24,6 +24,7 @@ from console import (
     cli_scheduler,
     cli_service,
     cli_source,
+    cli_target,
     cli_tools,
 )
 from console.cli_common import CliState, default_actor
@@ -57,6 +58,9 @@ notify_app = typer.Typer(
 )
 service_app = typer.Typer(
     name="service", help="Run the scheduler as a service.", no_args_is_help=True
+)
+target_app = typer.Typer(
+    name="target", help="Check a tenant's targets before a run.", no_args_is_help=True
 )
 elevation_app = typer.Typer(
     name="elevation", help="Time-boxed elevations of support rights.", no_args_is_help=True
@@ -115,8 +119,10 @@ cli_tools.register(app, sample_app)
 cli_journal.register(journal_app)
 cli_notify.register(notify_app)
 cli_service.register(service_app)
+cli_target.register(target_app)
 app.add_typer(config_app)
 app.add_typer(source_app)
+app.add_typer(target_app)
 app.add_typer(sample_app)
 app.add_typer(elevation_app)
 app.add_typer(journal_app)

@@ -6,16 +6,17 @@ edited, removed or cut from the end since, even by someone who could rewrite the
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from console import render
-from console.cli_common import emit_json, out, with_ops
+from console.cli_common import emit_json, err, out, with_ops
 from console.cli_errors import CliError, ExitCode
 from console.cli_runs import JsonOpt
-from engine.ops import AuditHead
+from engine.ops import AuditHead, Ops
 
 
 def audit_list(
@@ -33,12 +34,25 @@ def audit_list(
 
 
 def audit_head(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """The newest row's id and hash (ID:HASH): keep it outside this host to verify against."""
-    head = with_ops(ctx, lambda ops: ops.audit_head())
+    """The newest row's id and hash (ID:HASH): keep it outside this host to verify against;
+    the scheduler also sends it to the tenants' channels (``audit_head``) once a day."""
+
+    async def both(ops: Ops) -> tuple[AuditHead | None, datetime | None]:
+        return await ops.audit_head(), await ops.audit_head_sent()
+
+    head, sent = with_ops(ctx, both)
     if as_json:
-        emit_json({"head": str(head) if head else None})
-    else:
-        out().print(str(head) if head else "no audit entries yet")
+        emit_json(
+            {"head": str(head) if head else None, "last_sent": sent.isoformat() if sent else None}
+        )
+        return
+    out().print(str(head) if head else "no audit entries yet")
+    # the note goes to stderr: a script reads the head alone from stdout
+    err().print(
+        f"last sent out: {render.when(sent)}"
+        if sent
+        else "not sent out yet (the scheduler sends it to channels that take audit_head)"
+    )
 
 
 def audit_verify(

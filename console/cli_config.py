@@ -148,8 +148,11 @@ def config_check(
             typer.echo(format_problem(path, p))
         typer.echo(f"{len(problems)} problem(s) in {path}", err=True)
     else:
-        tenants = load(path).config.tenants
+        cfg = load(path).config
+        tenants = cfg.tenants
         typer.echo(f"{path}: ok ({len(tenants)} tenant(s): {', '.join(tenants)})")
+        for note in cfg.mcp.deprecations:
+            typer.echo(f"note: {note}")
     if problems:
         raise typer.Exit(int(ExitCode.PARTIAL))
 

@@ -18,9 +18,10 @@ path = "ess.db"
 read_only = false       # true: the console shows everything and changes nothing
 refresh_seconds = 5.0
 
-[mcp]
-# The bearer token that `ess mcp --http` asks clients for (a secret reference).
-# token = "env:ESS_MCP_TOKEN"
+# One bearer token per person or script that may use `ess mcp --http` (a secret reference);
+# the table's name is the audit actor of its calls; `revoked = true` shuts it out.
+# [mcp.tokens.anna]
+# token = "env:ESS_MCP_TOKEN_ANNA"
 
 # One tenant: a source, one or more targets and a policy. Its id ("example") is what the
 # commands take: `ess sync example`, `ess status example`.

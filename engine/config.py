@@ -245,8 +245,33 @@ class JournalConfig(_Frozen):
     path: Path = Path("ess.db")
 
 
+TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LEGACY_TOKEN_NAME = "default"
+"""The name ``[mcp] token`` (the single token of earlier releases) is read under."""
+
+
+class McpToken(_Frozen):
+    """``[mcp.tokens.NAME]``: one person's or one script's bearer token for ``ess mcp --http``.
+
+    The name is the audit actor of every call made with it (``mcp:NAME``); removing the table
+    or setting ``revoked = true`` refuses the token at its next request."""
+
+    token: str  # a secret reference (env:NAME / file:PATH), never the token itself
+    revoked: bool = False
+
+    @field_validator("token")
+    @classmethod
+    def _ref(cls, value: str) -> str:
+        if problem := check_reference(value):
+            raise ValueError(problem)
+        return value
+
+
 class McpConfig(_Frozen):
-    token: str | None = None  # a secret reference for the HTTP transport's bearer token
+    token: str | None = None
+    """Deprecated (one release): the single bearer token of earlier releases, read as the
+    token named ``default``. Use ``[mcp.tokens.NAME]``."""
+    tokens: dict[str, McpToken] = Field(default_factory=dict)
 
     @field_validator("token")
     @classmethod
@@ -254,6 +279,44 @@ class McpConfig(_Frozen):
         if value is not None and (problem := check_reference(value)):
             raise ValueError(problem)
         return value
+
+    @field_validator("tokens")
+    @classmethod
+    def _names(cls, value: dict[str, McpToken]) -> dict[str, McpToken]:
+        for name in value:
+            if not TOKEN_NAME.match(name):
+                raise ValueError(
+                    f"token name {name!r}: use letters, digits, '.', '_' or '-' (at most 64), "
+                    "starting with a letter or digit; it is the audit actor of the token's calls"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _one_default(self) -> McpConfig:
+        if self.token is not None and LEGACY_TOKEN_NAME in self.tokens:
+            raise ValueError(
+                f"[mcp] token is read as the token named {LEGACY_TOKEN_NAME!r}, and "
+                f"[mcp.tokens.{LEGACY_TOKEN_NAME}] exists too: keep one"
+            )
+        return self
+
+    def active_tokens(self) -> dict[str, str]:
+        """Name -> secret reference of every token not revoked, ``[mcp] token`` as
+        ``default``."""
+        out = {name: t.token for name, t in self.tokens.items() if not t.revoked}
+        if self.token is not None:
+            out[LEGACY_TOKEN_NAME] = self.token
+        return out
+
+    @property
+    def deprecations(self) -> list[str]:
+        if self.token is None:
+            return []
+        return [
+            "[mcp] token is deprecated and goes in the next release; it is read as the token "
+            f'named {LEGACY_TOKEN_NAME!r}: write [mcp.tokens.{LEGACY_TOKEN_NAME}] token = "…" '
+            "(one named token per person or script)"
+        ]
 
 
 class MetricsConfig(_Frozen):
@@ -272,6 +335,8 @@ class PrivacyConfig(_Frozen):
     history_days: int = Field(396, ge=30, le=3650)
     # audit rows older than this become tombstones (content gone, the hash chain kept)
     audit_days: int = Field(1826, ge=365, le=36500)
+    # how often the scheduler sends the audit log's head to the tenants' channels
+    audit_head_hours: int = Field(24, ge=1, le=720)
 
     @field_validator("civic_key")
     @classmethod

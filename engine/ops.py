@@ -8,8 +8,10 @@ command checks again, so no front end can bypass the policy.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -61,6 +63,7 @@ from engine.views import (
     ApproverView,
     Attempt,
     AuditView,
+    CheckItemView,
     CommandResult,
     Decision,
     ElevationView,
@@ -72,6 +75,7 @@ from engine.views import (
     OperationDetail,
     OperationView,
     PersonExport,
+    PersonForgotten,
     Progress,
     RekeyRecord,
     RekeyReport,
@@ -81,6 +85,7 @@ from engine.views import (
     SearchHit,
     SourceCheck,
     SourceHoldView,
+    TargetCheck,
     TenantDetail,
     TenantHealth,
 )
@@ -231,6 +236,34 @@ class Ops:
         """The persons of the tenant whose identity is protected and masked now: every view
         of their operations, past runs' included, shows the pseudonym only."""
         return await self.journal.masked_persons(tenant_id, PROTECTED_LABEL)
+
+    async def _event_masker(self, tenant_id: str) -> Callable[[str], str]:
+        """What shows a run log line: the names a protected person was known by before they
+        became protected (their display name, their account name) replaced by the pseudonym,
+        in past runs' lines too. The line stays as written in the journal; every front end
+        reads it through here."""
+        masked = await self._masked(tenant_id)
+        if not masked:
+            return _same
+        names = await self.journal.person_names(tenant_id, sorted(masked))
+        swaps = sorted(
+            (
+                (name, pseudonym(pid))
+                for pid, known in names.items()
+                for name in known
+                if len(name.strip()) >= 3 and not name.startswith(PROTECTED_LABEL)
+            ),
+            key=lambda pair: -len(pair[0]),  # "Eva Ekström" before "Eva Ek"
+        )
+        if not swaps:
+            return _same
+        pattern = re.compile("|".join(re.escape(n) for n, _ in swaps), re.IGNORECASE)
+        table = {n.casefold(): p for n, p in swaps}
+
+        def hide(text: str) -> str:
+            return pattern.sub(lambda m: table.get(m.group(0).casefold(), PROTECTED_LABEL), text)
+
+        return hide
 
     async def _op_views(self, rows: list[OperationRecord]) -> list[OperationView]:
         masked: dict[str, frozenset[str]] = {}
@@ -414,7 +447,8 @@ class Ops:
         counts = await self.journal.operation_counts(run_id)
         fc = await self.journal.finding_counts(run_id)
         events = await self.journal.list_events(run_id, limit=200)
-        timeline = tuple(_event_view(e) for e in events if e.level != "debug")[:40]
+        hide = await self._event_masker(run.tenant)
+        timeline = tuple(_event_view(e, hide) for e in events if e.level != "debug")[:40]
         progress = None
         if run.status == "running":
             statuses: dict[str, int] = {}
@@ -580,7 +614,8 @@ class Ops:
         if rid is None:
             return []
         rows = await self.journal.list_findings(rid, severity=severity, limit=limit, offset=offset)
-        return [_finding_view(f) for f in rows]
+        masked, hide = await self._masked(tenant_id), await self._event_masker(tenant_id)
+        return [_finding_view(f, masked, hide) for f in rows]
 
     async def held_plans(self, tenant_id: str | None = None) -> list[HeldPlanView]:
         rows = await self.journal.list_runs(tenant_id, statuses=["held"], limit=200)
@@ -612,12 +647,15 @@ class Ops:
         contains: str | None = None,
         limit: int = 500,
     ) -> list[EventView]:
-        await self._run_record(run_id)
+        run = await self._run_record(run_id)
         _known("level", level, LEVELS)
+        hide = await self._event_masker(run.tenant)
+        if contains and hide(contains) != contains:
+            return []  # a search by a protected person's real name finds nothing
         rows = await self.journal.list_events(
             run_id, after_id=after_id, level=level, contains=contains, limit=limit
         )
-        return [_event_view(e) for e in rows]
+        return [_event_view(e, hide) for e in rows]
 
     async def search(
         self, query: str, *, tenant_id: str | None = None, limit: int = 50
@@ -652,8 +690,9 @@ class Ops:
         source_record = idx.body if idx else None
         label = idx.label if idx else key
         read_run = await self.journal.last_read_run(tenant_id)
+        masked_now, hide_text = await self._masked(tenant_id), await self._event_masker(tenant_id)
         findings = tuple(
-            _finding_view(f)
+            _finding_view(f, masked_now, hide_text)
             for f in (await self.journal.list_findings(read_run, record_id=key) if read_run else [])
         )
         desired: dict[str, dict[str, Any]] = {}
@@ -719,6 +758,56 @@ class Ops:
             self.actor, "person_export", tenant_id, True, f"person {pid} (found by {found_by})"
         )
         return PersonExport(tenant_id, pid, found_by, cached, explanation, audit)
+
+    async def person_forget(self, tenant_id: str, key: str) -> PersonForgotten:
+        """Remove what the journal holds about one person where the law allows: once the
+        source no longer lists them, no target holds their account and no item for them is
+        open (until then ESS needs it, and refuses). Audit rows naming them become tombstones,
+        so ``ess audit verify`` still passes; the request itself is audited under a reference
+        that does not name them. Targets are not touched."""
+        self._tenant(tenant_id)
+        try:
+            pid, found_by = await self._person_key(tenant_id, key)
+        except NotFound:
+            if looks_like(key) or PERSONNUMMER.fullmatch(key.strip()):
+                raise
+            pid, found_by = key.strip(), "source id"  # gone from the index: the id as given
+        ref = person_ref(tenant_id, pid)
+        if self.read_only:
+            await self.journal.add_audit(
+                self.actor, "person_forget", tenant_id, False, f"person {ref}: read-only mode"
+            )
+            raise PolicyRefused("read-only mode")
+        names = (await self.journal.person_names(tenant_id, [pid]))[pid]
+        gone = await self.journal.forget_person(tenant_id, pid, names)
+        if gone.held:
+            await self.journal.add_audit(
+                self.actor, "person_forget", tenant_id, False, f"person {ref}: {gone.held}"
+            )
+            raise PolicyRefused(
+                f"ESS still needs what it holds about {pid}: {gone.held}. A person is forgotten "
+                "once the source no longer lists them and the targets' accounts are removed "
+                "(after the tenant's grace period)"
+            )
+        if not gone.total:
+            raise NotFound(f"ESS holds nothing about {key.strip()!r} in {tenant_id}")
+        removed = {
+            "operations": gone.operations,
+            "attempts": gone.attempts,
+            "findings": gone.findings,
+            "skips": gone.skips,
+            "run log lines": gone.events,
+            "search index rows": gone.index_rows,
+            "audit rows made tombstones": gone.audit_rows,
+        }
+        await self.journal.add_audit(
+            self.actor,
+            "person_forget",
+            tenant_id,
+            True,
+            f"person {ref}: " + ", ".join(f"{n} {what}" for what, n in removed.items() if n),
+        )
+        return PersonForgotten(tenant_id, ref, found_by, removed)
 
     async def _person_key(self, tenant_id: str, key: str) -> tuple[str, str]:
         key = key.strip()
@@ -957,6 +1046,39 @@ class Ops:
             affected=released,
         )
 
+    async def target_check(self, tenant_id: str, target: str | None = None) -> list[TargetCheck]:
+        """Sign in to each target (or the one named by its table key) and compare what the
+        service granted with what the configuration needs; reads only. Audited."""
+        tenant = self._tenant(tenant_id)
+        try:
+            names = runner.chosen_targets(tenant, [target] if target else None)
+        except runner.RunError as exc:
+            raise NotFound(str(exc)) from None
+        checks = [await self._target_check(tenant_id, tenant, name) for name in names]
+        missing = sum(c.missing for c in checks)
+        await self.journal.add_audit(
+            self.actor,
+            "target_check",
+            tenant_id,
+            True,
+            f"{', '.join(names)}: {missing} missing" if names else "no targets",
+        )
+        return checks
+
+    async def _target_check(self, tenant_id: str, tenant: TenantConfig, name: str) -> TargetCheck:
+        kind = tenant.target_type(name)
+        try:
+            built = runner.build_target(self.cfg, tenant_id, tenant, name)
+        except runner.AdapterConfigError as exc:
+            item = CheckItemView("configuration", "missing", "", str(exc))
+            return TargetCheck(tenant_id, name, kind, (item,))
+        try:
+            results = await built.check()
+        finally:
+            await built.aclose()
+        items = tuple(CheckItemView(r.item, r.status.value, r.detail, r.fix) for r in results)
+        return TargetCheck(tenant_id, name, kind, items)
+
     # ------------------------------------------------------------------ commands
     async def sync(
         self,
@@ -1189,6 +1311,7 @@ class Ops:
             raise OpsError(f"the public key: {exc}") from None
         await self._approver_change(tenant_id, f"enrol approver {name} key {key}")
         await self.journal.add_approver_key(tenant_id, name, key, self.actor)
+        await self._tell_customer(tenant_id, f"approver {name} enrolled with key {key}")
         (view,) = [a for a in await self.approvers(tenant_id) if a.name == name]
         return view
 
@@ -1198,6 +1321,7 @@ class Ops:
             raise NotFound(f"no approver {name!r} of tenant {tenant_id}")
         await self._approver_change(tenant_id, f"remove approver {name}")
         await self.journal.remove_approver_key(tenant_id, name)
+        await self._tell_customer(tenant_id, f"approver {name} removed")
 
     async def _approver_change(self, tenant_id: str, detail: str) -> None:
         if self.read_only:
@@ -1207,7 +1331,41 @@ class Ops:
             raise PolicyRefused("read-only mode: this session may look but not change anything")
         await self.journal.add_audit(self.actor, "approver", tenant_id, True, detail)
 
+    async def _tell_customer(self, tenant_id: str, change: str) -> None:
+        """An approver key change goes to the tenant's channels (``approver_changed``): whoever
+        enrols a key can approve with it, so the customer must hear of it from outside."""
+        await self.journal.add_notice(tenant_id, "approver_changed", f"{change} by {self.actor}")
+
     # ------------------------------------------------------------------ notifications
+    async def send_audit_head(self, now: datetime | None = None) -> list[str]:
+        """Put the audit log's head in the outbox of every tenant with a channel that takes
+        ``audit_head``, when the last was sent ``[privacy] audit_head_hours`` ago or more (the
+        scheduler asks on every pass). Returns the tenants it was queued for."""
+        head = await self.journal.audit_head()
+        if head is None:
+            return []
+        now = now or datetime.now(UTC)
+        every = timedelta(hours=self.cfg.config.privacy.audit_head_hours)
+        queued = []
+        for tid, tenant in self.cfg.config.tenants.items():
+            if not any("audit_head" in c.events for c in tenant.notify):
+                continue
+            last = await self.journal.last_notice_at(tid, "audit_head")
+            if last is not None and now - last < every:
+                continue
+            await self.journal.add_notice(tid, "audit_head", str(head))
+            queued.append(tid)
+        return queued
+
+    async def audit_head_sent(self) -> datetime | None:
+        """When the head was last put in a tenant's outbox to be sent out (None: never)."""
+        times = [
+            t
+            for tid in self.cfg.config.tenants
+            if (t := await self.journal.last_notice_at(tid, "audit_head")) is not None
+        ]
+        return max(times, default=None)
+
     async def deliver_notices(self) -> CourierReport:
         """Deliver what the outbox holds that is due; the scheduler does this on its own."""
         return await deliver_due(self.journal, self.cfg)
@@ -1229,6 +1387,12 @@ class Ops:
             "; ".join(f"{r.channel}: {'ok' if r.ok else r.error}" for r in results),
         )
         return results
+
+
+def person_ref(tenant_id: str, key: str) -> str:
+    """What stands for a forgotten person in the audit: 16 hex digits of a SHA-256 of tenant
+    and source id. Whoever holds the id can recompute it; the log alone does not name them."""
+    return "ref:" + hashlib.sha256(f"{tenant_id}\0{key}".encode()).hexdigest()[:16]
 
 
 def _facts(row: ElevationRecord) -> approval.ElevationFacts:
@@ -1319,7 +1483,12 @@ def _as_json(value: Any) -> Any:
     return value
 
 
-def _finding_view(f: FindingRecord) -> FindingView:
+def _finding_view(
+    f: FindingRecord, masked: frozenset[str] = frozenset(), hide: Callable[[str], str] = lambda t: t
+) -> FindingView:
+    """A finding as the front ends show it: about a person protected since it was written, the
+    pseudonym in place of the label, and their former names hidden in the message."""
+    about_masked = f.record_type == "person" and f.record_id in masked
     return FindingView(
         id=f.id,
         run_id=f.run_id,
@@ -1328,14 +1497,18 @@ def _finding_view(f: FindingRecord) -> FindingView:
         severity=f.severity,
         record_type=f.record_type,
         record_id=f.record_id,
-        label=f.label,
-        message=f.message,
-        fix=f.fix,
+        label=pseudonym(f.record_id) if about_masked else f.label,
+        message=hide(f.message),
+        fix=hide(f.fix),
     )
 
 
-def _event_view(e: EventRecord) -> EventView:
-    return EventView(e.id, e.run_id, e.tenant, e.at, e.level, e.message)
+def _same(text: str) -> str:
+    return text
+
+
+def _event_view(e: EventRecord, hide: Callable[[str], str] = _same) -> EventView:
+    return EventView(e.id, e.run_id, e.tenant, e.at, e.level, hide(e.message))
 
 
 def _advice(r: OperationRecord) -> str:

@@ -103,6 +103,7 @@ async def run_scheduler(
         async def deliver() -> None:
             try:
                 async with one_courier:
+                    await ops.send_audit_head()  # queued once a day (audit_head_hours)
                     report = await ops.deliver_notices()
             except Exception as exc:  # the outbox keeps the notices: the next pass tries again
                 message = f"notifications: {type(exc).__name__}: {exc}"

@@ -308,6 +308,29 @@ class RateLimit:
     lanes: tuple[tuple[str, int], ...] = ()  # (lane, batches in flight at most)
 
 
+class CheckStatus(StrEnum):
+    """What one item of a target check found."""
+
+    OK = "ok"
+    MISSING = "missing"  # something the configuration needs is not there: ``fix`` says what
+    SKIPPED = "skipped"  # not checked (the target has no such check, or it could not be read)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One item of ``ess target check``: what was checked, what was found and, when something
+    is missing, the one line that names the fix. Holds no secret."""
+
+    item: str  # "sign-in", "permission User.ReadWrite.All", "domain", "licence SKU ..."
+    status: CheckStatus
+    detail: str = ""
+    fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not CheckStatus.MISSING
+
+
 def _no_ids(kind: str, key: str) -> str | None:
     return None
 
@@ -433,6 +456,18 @@ class TargetBase(ABC):
         ESS's keys themselves (a natural key, such as an external id it is looked up by)
         renames them here; called again with the inverse when the journal's move fails."""
         return None
+
+    async def check(self) -> Sequence[CheckResult]:
+        """``ess target check``: sign in and compare what the service granted with what the
+        configuration needs, one result per thing checked (each missing piece names its fix).
+        Reads only; writes nothing. The default says this target has no check."""
+        return (
+            CheckResult(
+                "check",
+                CheckStatus.SKIPPED,
+                f"the {type(self).__name__} target has no check of its own",
+            ),
+        )
 
     async def aclose(self) -> None:
         """Release connections; the runner calls it once the run is over."""

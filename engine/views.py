@@ -403,3 +403,38 @@ class SourceHoldView:
     reason: str
     held_at: datetime
     actor: str
+
+
+@dataclass(frozen=True)
+class CheckItemView:
+    """One line of ``ess target check``: ``fix`` names what to do when ``status`` is missing."""
+
+    item: str
+    status: str  # ok, missing, skipped
+    detail: str = ""
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """What ``ess target check`` found for one target: nothing is written to it."""
+
+    tenant: str
+    target: str  # the target's table key
+    type: str
+    items: tuple[CheckItemView, ...]
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for i in self.items if i.status == "missing")
+
+
+@dataclass(frozen=True)
+class PersonForgotten:
+    """What ``ess person forget`` removed. ``ref`` stands for the person in the audit log (a
+    hash of tenant and source id, so the log keeps that the request was done, not who)."""
+
+    tenant: str
+    ref: str
+    found_by: str
+    removed: dict[str, int]

@@ -18,11 +18,11 @@ from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp
 
 from engine import config as ess_config
-from engine.ops import Ops
+from engine.ops import Ops, os_actor
 from engine.secrets import SecretError
 from server import prompts, resources, tools_explain, tools_logs, tools_operations, tools_status
 from server.answers import EssMcpServer
-from server.http import MIN_TOKEN_LENGTH, BearerGate, is_loopback
+from server.http import MIN_TOKEN_LENGTH, BearerGate, TokenRing, is_loopback
 from server.runtime import OpsOpener, Runtime, actor_for
 from server.toolsets import served_toolsets
 
@@ -58,15 +58,25 @@ def build_server(
     toolsets: set[str] | None,
     client_name: str | None = None,
     open_ops: OpsOpener | None = None,
+    fixed_actor: str | None = None,
+    by_token: bool = False,
 ) -> MCPServer[dict[str, Any]]:
     """The MCP server over ``ops``, serving the chosen toolsets.
 
-    ``client_name`` fixes the audited actor (``mcp:<name>``); without it the name comes from
-    each client's initialize handshake. Writes run on an Ops opened for that actor through
-    ``open_ops`` when given, else on ``ops`` itself (audited under ``ops.actor``).
+    The audited actor of a write: with ``by_token`` (HTTP) ``mcp:<name of the request's
+    token>``; else ``fixed_actor`` (stdio: the OS user); else ``mcp:<client_name>`` or the name
+    from each client's initialize handshake (tests and embedders only). Writes run on an Ops
+    opened for that actor through ``open_ops`` when given, else on ``ops`` itself.
     """
     served = served_toolsets(toolsets, allow_writes=allow_writes)
-    rt = Runtime(ops=ops, allow_writes=allow_writes, client_name=client_name, open_ops=open_ops)
+    rt = Runtime(
+        ops=ops,
+        allow_writes=allow_writes,
+        client_name=client_name,
+        open_ops=open_ops,
+        fixed_actor=fixed_actor,
+        by_token=by_token,
+    )
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
@@ -103,22 +113,25 @@ def _opener(config_path: Path | None) -> OpsOpener:
     return open_for
 
 
-async def _open(config_path: Path | None, allow_writes: bool) -> Ops:
-    return await Ops.open(config_path, actor=actor_for(None), read_only=not allow_writes)
+async def _open(config_path: Path | None, allow_writes: bool, actor: str | None = None) -> Ops:
+    return await Ops.open(config_path, actor=actor or actor_for(None), read_only=not allow_writes)
 
 
 def run_stdio(config_path: Path | None, *, allow_writes: bool, toolsets: set[str] | None) -> None:
     """Serve one client over stdin/stdout until it disconnects."""
     served_toolsets(toolsets, allow_writes=allow_writes)
 
+    me = os_actor("mcp")  # a stdio session is the OS user's who started it
+
     async def main() -> None:
-        ops = await _open(config_path, allow_writes)
+        ops = await _open(config_path, allow_writes, me)
         try:
             server = build_server(
                 ops,
                 allow_writes=allow_writes,
                 toolsets=toolsets,
                 open_ops=_opener(config_path) if allow_writes else None,
+                fixed_actor=me,
             )
             await server.run_stdio_async()
         finally:
@@ -128,7 +141,8 @@ def run_stdio(config_path: Path | None, *, allow_writes: bool, toolsets: set[str
 
 
 def resolve_token(config_path: Path | None, token_ref: str | None) -> str:
-    """The bearer token from ``--token`` or the config's [mcp] token; ServeError without one."""
+    """The one bearer token from ``--token`` or the deprecated ``[mcp] token``; ServeError
+    without one. (The server itself takes every named token: :func:`resolve_tokens`.)"""
     loaded = ess_config.load(config_path)
     ref = token_ref or loaded.config.mcp.token
     if not ref:
@@ -148,7 +162,55 @@ def resolve_token(config_path: Path | None, token_ref: str | None) -> str:
     return token
 
 
-def http_app(server: MCPServer[Any], *, token: str, host: str = "127.0.0.1") -> ASGIApp:
+def _resolve(loaded: ess_config.LoadedConfig, name: str, ref: str) -> str:
+    try:
+        token = loaded.secrets().resolve(ref).reveal()
+    except SecretError as exc:
+        raise ServeError(f"cannot read the MCP token {name!r}: {exc}") from None
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ServeError(
+            f"the MCP token {name!r} from {ref!r} is shorter than {MIN_TOKEN_LENGTH} characters; "
+            "use a long random value (for example `openssl rand -hex 32`)"
+        )
+    return token
+
+
+def resolve_tokens(config_path: Path | None, token_ref: str | None = None) -> dict[str, str]:
+    """Name -> bearer token: ``--token`` alone (named ``default``), else every
+    ``[mcp.tokens.NAME]`` not revoked (and the deprecated ``[mcp] token`` as ``default``)."""
+    loaded = ess_config.load(config_path)
+    refs = (
+        {ess_config.LEGACY_TOKEN_NAME: token_ref}
+        if token_ref
+        else loaded.config.mcp.active_tokens()
+    )
+    if not refs:
+        raise ServeError(
+            "the HTTP transport needs a bearer token: add one table per person or script, "
+            '[mcp.tokens.NAME] token = "env:VAR" (or "file:PATH"), to ess.toml, '
+            "or pass --token env:NAME (or file:PATH)"
+        )
+    return {name: _resolve(loaded, name, ref) for name, ref in refs.items()}
+
+
+def token_ring(config_path: Path | None, token_ref: str | None = None) -> TokenRing:
+    """The named tokens, read again from ess.toml whenever the file changes (so a token removed
+    or revoked is refused from its next request on); ``--token`` is fixed."""
+    if token_ref:
+        return TokenRing(lambda: resolve_tokens(config_path, token_ref))
+    path = ess_config.load(config_path).path
+
+    def stamp() -> object:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    return TokenRing(lambda: resolve_tokens(path), stamp)
+
+
+def http_app(server: MCPServer[Any], *, token: str | TokenRing, host: str = "127.0.0.1") -> ASGIApp:
     """The streamable HTTP app at ``/mcp`` behind the bearer-token gate."""
     return BearerGate(server.streamable_http_app(host=host), token)
 
@@ -164,7 +226,9 @@ def run_http(
 ) -> None:
     """Serve streamable HTTP at ``http://HOST:PORT/mcp``; every request needs the token."""
     served_toolsets(toolsets, allow_writes=allow_writes)
-    token = resolve_token(config_path, token_ref)
+    ring = token_ring(config_path, token_ref)
+    for note in [] if token_ref else ess_config.load(config_path).config.mcp.deprecations:
+        log.warning("%s", note)
     if not is_loopback(host):
         log.warning(
             "listening on %s, beyond loopback: every request needs the bearer token, and the "
@@ -181,9 +245,10 @@ def run_http(
                 allow_writes=allow_writes,
                 toolsets=toolsets,
                 open_ops=_opener(config_path) if allow_writes else None,
+                by_token=True,
             )
             config = uvicorn.Config(
-                http_app(server, token=token, host=host),
+                http_app(server, token=ring, host=host),
                 host=host,
                 port=port,
                 log_level="warning",

@@ -13,6 +13,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from engine.ops import Busy, JournalError, NotFound, Ops, OpsError, PolicyRefused
+from server.http import TOKEN_SCOPE_KEY
 from server.scrub import scrub_text
 
 OpsOpener = Callable[[str], Awaitable[Ops]]
@@ -40,18 +41,46 @@ def client_name_of(ctx: Context[Any, Any] | None) -> str | None:
     return params.client_info.name
 
 
+def token_name_of(ctx: Context[Any, Any] | None) -> str | None:
+    """The name of the bearer token the HTTP request behind ``ctx`` was let in with (set by
+    :class:`server.http.BearerGate`); ``None`` outside HTTP."""
+    if ctx is None:
+        return None
+    try:
+        request = ctx.request_context.request
+    except (ValueError, AttributeError):
+        return None
+    scope = getattr(request, "scope", None)
+    name = scope.get(TOKEN_SCOPE_KEY) if isinstance(scope, dict) else None
+    return name if isinstance(name, str) else None
+
+
 @dataclass
 class Runtime:
-    """The server's state: one Ops for reads, and one per actor for audited writes."""
+    """The server's state: one Ops for reads, and one per actor for audited writes.
+
+    Who acts comes from how the client authenticated, never from what it says of itself: over
+    HTTP (``by_token``) the name of the bearer token each request carried; over stdio the OS
+    user who started the server (``fixed_actor``). Only a server built without either (tests,
+    embedders) takes the client's declared name."""
 
     ops: Ops
     allow_writes: bool
     client_name: str | None = None
     open_ops: OpsOpener | None = None
+    fixed_actor: str | None = None
+    by_token: bool = False
     _writers: dict[str, Ops] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def actor(self, ctx: Context[Any, Any] | None) -> str:
+        if self.by_token:
+            name = token_name_of(ctx)
+            if name is None:  # the gate lets no request in without one: refuse, never guess
+                raise ToolError("This request carries no named ESS MCP token; it is refused.")
+            return f"mcp:{name}"
+        if self.fixed_actor is not None:
+            return self.fixed_actor
         return actor_for(self.client_name or client_name_of(ctx))
 
     async def writer(self, ctx: Context[Any, Any] | None) -> tuple[Ops, str]:

@@ -25,6 +25,7 @@ from engine.roster import RosterPolicy
 from engine.secrets import SecretResolver
 from engine.target import (
     Batch,
+    CheckResult,
     DesiredState,
     ObservedState,
     Outcome,
@@ -36,6 +37,7 @@ from engine.target import (
 from . import calls
 from .auth import DelegatedToken, GoogleTenantError
 from .calls import ApiCall
+from .check import check as check_tenant
 from .client import BATCH_LIMITS, GoogleClient, ListFailed, Quotas
 from .config import GoogleConfig
 from .drift import read_drift
@@ -303,6 +305,10 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         if answer.status == 404:
             return None
         return outcome(answer, creates=False)
+
+    async def check(self) -> Sequence[CheckResult]:
+        """Tokens, scopes and the two APIs (adapters/google/check.py); writes nothing."""
+        return await check_tenant(self.client, self.config)
 
     async def aclose(self) -> None:
         await self.client.http.aclose()

@@ -21,6 +21,7 @@ from engine.roster import RosterPolicy
 from engine.secrets import Secret, SecretResolver
 from engine.target import (
     Batch,
+    CheckResult,
     DesiredState,
     KindSpec,
     LinkSpec,
@@ -32,6 +33,7 @@ from engine.target import (
 
 from .auth import AuthError, TokenProvider, load_certificate
 from .batch import MAX_BATCH, Coalescer
+from .check import check as check_tenant
 from .client import GraphClient, GraphUnavailable
 from .config import MicrosoftConfig
 from .drift import DriftReport, read_drift
@@ -239,6 +241,10 @@ class MicrosoftTarget(ServiceTarget[MicrosoftConfig, GraphClient]):
             return Outcome.fatal("auth", str(exc))
         except GraphUnavailable as exc:
             return Outcome.retry("unreachable", str(exc), 30.0)
+
+    async def check(self) -> Sequence[CheckResult]:
+        """Sign-in, granted permissions, domain and licences (adapters/microsoft/check.py)."""
+        return await check_tenant(self.client, self.config)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -225,6 +225,36 @@ class Pruned:
 
 
 @dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What ``person forget`` removed about one person, or why it removed nothing.
+
+    ``held`` names what ESS still needs the person's data for (the source still lists them, a
+    target still holds their account, an item for them is still to be done); then nothing was
+    removed and the counts are 0."""
+
+    held: str = ""
+    operations: int = 0
+    attempts: int = 0
+    findings: int = 0
+    skips: int = 0
+    events: int = 0
+    index_rows: int = 0
+    audit_rows: int = 0  # made tombstones
+
+    @property
+    def total(self) -> int:
+        return (
+            self.operations
+            + self.attempts
+            + self.findings
+            + self.skips
+            + self.events
+            + self.index_rows
+            + self.audit_rows
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ApproverKeyRecord:
     """A customer approver's enrolled Ed25519 public key for one tenant."""
 
@@ -255,10 +285,12 @@ class NoticeRecord:
 
     id: int
     tenant: str
-    kind: str  # plan_held, run_failed, run_partial, elevation_requested, elevation_approved
+    kind: str  # plan_held, run_failed, run_partial, elevation_requested, elevation_approved,
+    # audit_head, approver_changed
     run_id: int | None  # the run it reports, for a run's end
     elevation_id: int | None  # the elevation it reports, for an elevation
     created_at: datetime
+    detail: str = ""  # audit_head: the head sent out; approver_changed: what changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -658,6 +690,15 @@ class Journal(Protocol):
         ...
 
     # ------------------------------------------------------------------ notification outbox
+    async def add_notice(self, tenant: str, kind: str, detail: str) -> int:
+        """A notice that reports no run and no elevation (``audit_head``, ``approver_changed``),
+        with what it says in ``detail``; its id."""
+        ...
+
+    async def last_notice_at(self, tenant: str, kind: str) -> datetime | None:
+        """When the tenant's newest notice of ``kind`` was written (None: never)."""
+        ...
+
     async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
         """Notices not yet settled on every channel, oldest first. ``update_run`` writes one
         when a run ends held, failed or partial (not a dry run), ``add_elevation`` and
@@ -690,6 +731,21 @@ class Journal(Protocol):
 
     async def audit_head(self) -> AuditHead | None:
         """The newest audit row's id and hash, or None before the first."""
+        ...
+
+    async def forget_person(self, tenant: str, key: str, names: Sequence[str]) -> Forgotten:
+        """Remove what the journal holds about one person (source id ``key``) in one
+        transaction: the operations on them and their attempts, findings, skips, the search
+        index row, run log lines naming them (their id or one of ``names``), and make audit rows
+        naming them tombstones (content gone, hash kept). Removes nothing, and says why in
+        ``held``, while ESS still needs it: the source cache still holds them, a target's mirror
+        still holds an object or link of theirs, or an operation on them is still open."""
+        ...
+
+    async def person_names(self, tenant: str, keys: Sequence[str]) -> dict[str, list[str]]:
+        """For each person (source id): the labels operations and mirror rows gave them (their
+        display name, or the pseudonym once protected) and the account names and addresses in
+        their operations' attributes: what a run log line may name them by."""
         ...
 
     async def prune(self, history_before: datetime, audit_before: datetime) -> Pruned:

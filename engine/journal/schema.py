@@ -183,6 +183,15 @@ async def _signed_approvals(tx: MigrationTx) -> None:
     )
 
 
+async def _notice_detail(tx: MigrationTx) -> None:
+    """8: what a notice carries besides its run or elevation (the audit head sent out, the
+    approver key changed). Kept when there (the step may meet a journal whose version was set
+    back)."""
+    have = {row[1] for row in await tx.all("PRAGMA table_info(notices)")}
+    if "detail" not in have:
+        await tx.execute("ALTER TABLE notices ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: the whole first schema
     """
@@ -404,7 +413,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _audit_chain,
     # 7: gold approvals signed by the customer's approver (Ed25519), and their enrolled keys
     _signed_approvals,
-    # several sources and rekey: source holds (records a rekey could not match to the new
+    # 8: several sources and rekey: source holds (records a rekey could not match to the new
     # source, which no run removes until an operator releases them) and source aliases (a
     # person of one source known as another source's person, so that the merged id stays
     # the same while that source cannot be read); IF NOT EXISTS, so that running the step
@@ -428,4 +437,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         PRIMARY KEY (tenant, source, record_type, source_id)
     );
     """,
+    # 9: what a notice carries besides its run or elevation: the audit head sent out, or the
+    # approver key enrolled or removed
+    _notice_detail,
 )

@@ -33,6 +33,7 @@ from engine.journal.protocol import (
     ElevationRecord,
     EventRecord,
     FindingRecord,
+    Forgotten,
     IndexEntry,
     IndexHit,
     IndexRecord,
@@ -57,7 +58,7 @@ from engine.journal.protocol import (
 )
 from engine.journal.schema import MIGRATIONS
 from engine.links import LinkSet
-from engine.plan import Action, Operation, OpStatus, Plan
+from engine.plan import OPEN_STATUSES, Action, Operation, OpStatus, Plan
 from engine.source import CachedSource
 from engine.target import MirrorObject, ObservedState, attrs_from_json, upgraded_fingerprint
 
@@ -949,6 +950,98 @@ class SqliteJournal(Journal):
             for r in rows
         ]
 
+    async def person_names(self, tenant: str, keys: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, set[str]] = {k: set() for k in keys}
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                "SELECT DISTINCT key, label, attrs FROM operations WHERE tenant=? AND "
+                f"parent IS NULL AND key IN ({marks}) "
+                "UNION SELECT DISTINCT key, label, NULL FROM mirror WHERE tenant=? AND "
+                f"key IN ({marks})",
+                (tenant, *chunk, tenant, *chunk),
+            )
+            for key, label, attrs in rows:
+                names = out[str(key)]
+                if label:
+                    names.add(str(label))
+                names.update(_addresses(attrs))
+        return {k: sorted(v) for k, v in out.items()}
+
+    async def forget_person(self, tenant: str, key: str, names: Sequence[str]) -> Forgotten:
+        async with self.transaction() as tx:
+            held = await self._still_needed(tx, tenant, key)
+            if held:
+                return Forgotten(held=held)
+            ops_of = "SELECT id FROM operations WHERE tenant=? AND (key=? OR parent=?)"
+            cur = await tx.execute(
+                f"DELETE FROM attempts WHERE op_id IN ({ops_of})", (tenant, key, key)
+            )
+            attempts = cur.rowcount
+            cur = await tx.execute(
+                "DELETE FROM operations WHERE tenant=? AND (key=? OR parent=?)", (tenant, key, key)
+            )
+            operations = cur.rowcount
+            cur = await tx.execute(
+                "DELETE FROM findings WHERE tenant=? AND record_id=?", (tenant, key)
+            )
+            findings = cur.rowcount
+            cur = await tx.execute(
+                "DELETE FROM skips WHERE tenant=? AND (key=? OR parent=?)", (tenant, key, key)
+            )
+            skips = cur.rowcount
+            cur = await tx.execute(
+                "DELETE FROM snapshot_index WHERE tenant=? AND record_type='person' AND key=?",
+                (tenant, key),
+            )
+            index_rows = cur.rowcount
+            events = 0
+            for text in {key, *(n for n in names if len(n.strip()) >= 3)}:
+                cur = await tx.execute(
+                    "DELETE FROM events WHERE tenant=? AND message LIKE ? ESCAPE '\\'",
+                    (tenant, _contains(text)),
+                )
+                events += cur.rowcount
+            cur = await tx.execute(
+                "UPDATE audit SET actor='', action='tombstone', tenant=NULL, allowed=0, "
+                "detail='', tombstone=1 WHERE tombstone=0 AND tenant=? "
+                "AND detail LIKE ? ESCAPE '\\'",
+                (tenant, _contains(key)),
+            )
+            return Forgotten(
+                "", operations, attempts, findings, skips, events, index_rows, cur.rowcount
+            )
+
+    @staticmethod
+    async def _still_needed(tx: _Tx, tenant: str, key: str) -> str:
+        """What ESS still needs a person's data for ("" when nothing)."""
+        if await tx.one(
+            "SELECT 1 FROM source_records WHERE tenant=? AND entity='persons' AND id=?",
+            (tenant, key),
+        ):
+            return "the source still lists them"
+        row = await tx.one(
+            "SELECT target, kind FROM mirror WHERE tenant=? AND key=? LIMIT 1", (tenant, key)
+        )
+        if row is None:
+            row = await tx.one(
+                "SELECT target, kind FROM mirror_links WHERE tenant=? AND (child=? OR parent=?) "
+                "LIMIT 1",
+                (tenant, key, key),
+            )
+        if row is not None:
+            return f"the target {row[0]} still holds their {row[1]}"
+        open_ = tuple(s.value for s in OPEN_STATUSES)
+        marks = ",".join("?" * len(open_))
+        if await tx.one(
+            "SELECT 1 FROM operations WHERE tenant=? AND (key=? OR parent=?) "
+            f"AND status IN ({marks}) LIMIT 1",
+            (tenant, key, key, *open_),
+        ):
+            return "an item for them is still to be done"
+        return ""
+
     async def prune(self, history_before: datetime, audit_before: datetime) -> Pruned:
         async with self.transaction() as tx:
             # runs, operations and audit rows get their ids in time order: each age is an id
@@ -1265,6 +1358,20 @@ class SqliteJournal(Journal):
             )
 
     # ------------------------------------------------------------------ notification outbox
+    async def add_notice(self, tenant: str, kind: str, detail: str) -> int:
+        async with self.transaction() as tx:
+            cur = await tx.execute(
+                "INSERT INTO notices(tenant, kind, created_at, detail) VALUES (?,?,?,?)",
+                (tenant, kind, now_iso(), detail),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def last_notice_at(self, tenant: str, kind: str) -> datetime | None:
+        row = await self._one(
+            "SELECT max(created_at) FROM notices WHERE tenant=? AND kind=?", (tenant, kind)
+        )
+        return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
+
     async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
         rows = await self._all(
             "SELECT * FROM notices WHERE closed_at IS NULL ORDER BY id LIMIT ?", (limit,)
@@ -1277,6 +1384,7 @@ class SqliteJournal(Journal):
                 run_id=r["run_id"],
                 elevation_id=r["elevation_id"],
                 created_at=datetime.fromisoformat(r["created_at"]),
+                detail=r["detail"],
             )
             for r in rows
         ]
@@ -1655,3 +1763,32 @@ async def _insert_operations(tx: _Tx, run_id: int, tenant: str, ops: Sequence[Op
             for op in ops
         ),
     )
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its wildcards taken literally (ESCAPE '\\')."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _addresses(attrs: str | bytes | None) -> set[str]:
+    """Account names and addresses (values holding an ``@``) among stored attributes: what an
+    error message from a target may name a person by."""
+    if not attrs:
+        return set()
+    try:
+        values = orjson.loads(attrs)
+    except orjson.JSONDecodeError:
+        return set()
+    found: set[str] = set()
+    stack = [values]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "@" in v and 3 <= len(v) <= 256:
+                found.add(v)
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+    return found

@@ -13,7 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from engine.secrets import check_reference
 
 EventKind = Literal[
-    "plan_held", "run_failed", "failed_items", "elevation_requested", "elevation_approved"
+    "plan_held",
+    "run_failed",
+    "failed_items",
+    "elevation_requested",
+    "elevation_approved",
+    "audit_head",
+    "approver_changed",
 ]
 EVENT_KINDS: tuple[EventKind, ...] = (
     "plan_held",
@@ -21,6 +27,8 @@ EVENT_KINDS: tuple[EventKind, ...] = (
     "failed_items",
     "elevation_requested",
     "elevation_approved",
+    "audit_head",
+    "approver_changed",
 )
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 

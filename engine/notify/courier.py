@@ -17,9 +17,11 @@ from functools import partial
 from engine.config import LoadedConfig
 from engine.journal import DeliveryRecord, Journal
 from engine.notify.messages import (
+    STANDALONE,
     Message,
     compose,
     compose_elevation,
+    compose_standalone,
     event_of,
     failed_items,
     test_message,
@@ -82,6 +84,8 @@ async def deliver_due(
                 message_of = partial(compose, notice, run, name, event=event)
             elif elevation is not None:
                 message_of = partial(compose_elevation, notice, elevation, name, event=event)
+            elif event in STANDALONE:
+                message_of = partial(compose_standalone, notice, name, event=event)
         wanted = (
             [c for c in tenant.notify if _wants(c, event, failed)]
             if tenant is not None and event is not None and message_of is not None

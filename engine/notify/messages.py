@@ -43,9 +43,13 @@ def failed_items(run: RunRecord) -> int:
     return sum(int(run.counts.get(s, 0)) for s in TROUBLE)
 
 
+STANDALONE = ("audit_head", "approver_changed")
+"""Notices that report no run and no elevation: what they say is in their ``detail``."""
+
+
 def event_of(notice: NoticeRecord, run: RunRecord | None) -> str | None:
     """The event a notice stands for; None when there is nothing to say (an unknown kind)."""
-    if notice.kind in ("elevation_requested", "elevation_approved"):
+    if notice.kind in ("elevation_requested", "elevation_approved", *STANDALONE):
         return notice.kind
     if run is None:
         return None
@@ -154,6 +158,39 @@ def compose_elevation(
         + (": it needs a customer approver's approval first." if waits else "."),
         facts,
         f"ess elevation approve {elevation.id} --approver 'NAME'" if waits else "",
+    )
+
+
+def compose_standalone(notice: NoticeRecord, tenant_name: str, channel: str, event: str) -> Message:
+    """The audit log's head sent out of the host, or an approver key enrolled or removed."""
+    key = f"ess.{notice.tenant}.{notice.id}.{channel}"
+    who = f"{tenant_name} ({notice.tenant})" if tenant_name != notice.tenant else notice.tenant
+    if event == "audit_head":
+        return Message(
+            key,
+            event,
+            notice.tenant,
+            None,
+            notice.created_at,
+            f"{who}: the ESS audit log's head",
+            "Keep this message: it is the audit log's newest row as of "
+            f"{notice.created_at:%Y-%m-%d %H:%M} UTC. Anyone who can change the ESS host could "
+            "rewrite the log, but not this copy; checking the log against it shows whether "
+            "any row up to it was edited, removed or cut.",
+            (("tenant", who), ("head", notice.detail)),
+            f"ess audit verify --head {notice.detail}",
+        )
+    return Message(
+        key,
+        event,
+        notice.tenant,
+        None,
+        notice.created_at,
+        f"{who}: a customer approver's key was changed",
+        "An approver's key decides who can approve support's gold elevations for this tenant. "
+        "If you did not ask for this change, tell your ESS provider at once.",
+        (("tenant", who), ("change", notice.detail)),
+        f"ess approver list {notice.tenant}",
     )
 
 

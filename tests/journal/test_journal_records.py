@@ -83,6 +83,10 @@ CALLS: dict[str, Call] = {
     "source_holds": lambda j: j.source_holds(TENANT),
     "release_holds": lambda j: j.release_holds(TENANT, None),
     "source_aliases": lambda j: j.source_aliases(TENANT),
+    "add_notice": lambda j: j.add_notice(TENANT, "audit_head", "1:ab"),
+    "last_notice_at": lambda j: _noticed(j),
+    "person_names": lambda j: j.person_names(TENANT, ["u1"]),
+    "forget_person": lambda j: j.forget_person(TENANT, "u9", ["Bo"]),
 }
 
 _MOVES = KeyMoves(
@@ -91,6 +95,11 @@ _MOVES = KeyMoves(
     ids={"person": {"u2": "n2"}},
     holds=(("person", "u9", "unmatched"),),
 )
+
+
+async def _noticed(j: Journal) -> Any:
+    await j.add_notice(TENANT, "audit_head", "1:ab")
+    return await j.last_notice_at(TENANT, "audit_head")
 
 
 async def _now(value: Any) -> Any:

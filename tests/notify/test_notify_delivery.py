@@ -310,7 +310,8 @@ async def test_an_elevation_requested_and_approved_is_told(
         private, public = approval.new_private_key()
         await ops.add_approver("alpha", "Rektor Anna", public)
         elevation = await ops.elevate("alpha", reason="year-end rollover", minutes=90)
-        assert (await deliver(workdir)).delivered == 2
+        # the key's enrolment goes to "all" too (approver_changed), before the request
+        assert (await deliver(workdir)).delivered == 3
         signed = approval.sign(private, await ops.elevation_challenge(elevation.id))
         await ops.approve_elevation(elevation.id, approver="Rektor Anna", signature=signed)
     assert (await deliver(workdir)).delivered == 1  # "support" wants requests only
@@ -319,10 +320,12 @@ async def test_an_elevation_requested_and_approved_is_told(
         for r in receiver.requests
     ]
     assert [(c, d["event"]) for c, d in got] == [
+        ("all", "approver_changed"),
         ("support", "elevation_requested"),
         ("all", "elevation_requested"),
         ("all", "elevation_approved"),
     ]
+    got = got[1:]
     requested = got[0][1]
     assert requested["command"] == f"ess elevation approve {elevation.id} --approver 'NAME'"
     facts = {f["name"]: f["value"] for f in requested["facts"]}

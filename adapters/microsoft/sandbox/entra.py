@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .errors import GraphError, utc_now_iso
+from .settings import DEFAULT_PERMISSIONS
 
 GRAPH_RESOURCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -87,8 +89,15 @@ def _b64url(data: bytes) -> str:
 class Entra:
     """Token issuing and checking for one tenant and one app."""
 
-    def __init__(self, app: AppRegistration, base_url: str, key: bytes) -> None:
+    def __init__(
+        self,
+        app: AppRegistration,
+        base_url: str,
+        key: bytes,
+        roles: Callable[[], Sequence[str]] = lambda: DEFAULT_PERMISSIONS,
+    ) -> None:
         self.app = app
+        self._roles = roles  # the app's granted application permissions, read at each mint
         self.base_url = base_url  # "https://127.0.0.1:PORT"
         self._key = key
         cert = app.certificate
@@ -324,14 +333,7 @@ class Entra:
             "appid": self.app.client_id,
             "tid": self.app.tenant_id,
             "idtyp": "app",
-            "roles": [
-                "EduRoster.ReadWrite.All",
-                "User.ReadWrite.All",
-                "Group.ReadWrite.All",
-                "GroupMember.ReadWrite.All",
-                "Team.Create",
-                "TeamSettings.ReadWrite.All",
-            ],
+            "roles": list(self._roles()),
             "uti": uuid.uuid4().hex,
         }
         signing_input = f"{_b64url(orjson.dumps(header))}.{_b64url(orjson.dumps(claims))}"

@@ -32,7 +32,7 @@ from adapters.kit.sandbox import (
     Throttle,
 )
 
-from . import directory, education, teams
+from . import directory, education, teams, tenant
 from .entra import Caller
 from .errors import GraphError, error_body
 from .graph import Ctx, GraphRequest, GraphResponse, Router, normalise_path
@@ -83,6 +83,7 @@ class GraphService:
         directory.register(self.router)
         education.register(self.router)
         teams.register(self.router)
+        tenant.register(self.router)
 
     def reset(self) -> None:
         """Forget every object, counter, throttling window and fault draw."""

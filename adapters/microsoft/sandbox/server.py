@@ -55,7 +55,9 @@ class MicrosoftSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
 
         server, base = self._bind(tls, "microsoft-sandbox")
         app_reg = AppRegistration(tenant_id, client_id, client_secret, client_cert.certificate)
-        entra = Entra(app_reg, base, secrets.token_bytes(32))
+        entra = Entra(
+            app_reg, base, secrets.token_bytes(32), lambda: self.settings.granted_permissions
+        )
         self._service = GraphService(
             Store(self.settings.seed),
             self.settings,

@@ -11,6 +11,24 @@ from dataclasses import dataclass, field
 from adapters.kit.sandbox import KitSettings, SettingsError
 from adapters.kit.sandbox.reports import JsonLineInfo, KitCounters, StatusCounts
 
+DEFAULT_PERMISSIONS = (
+    "EduRoster.ReadWrite.All",
+    "User.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "GroupMember.ReadWrite.All",
+    "Team.Create",
+    "TeamSettings.ReadWrite.All",
+    "LicenseAssignment.ReadWrite.All",
+    "Application.Read.All",
+    "Domain.Read.All",
+    "Organization.Read.All",
+)
+"""What an app set up by docs/targets/microsoft.md holds, plus what its check reads with."""
+DEFAULT_SKUS = (
+    "314c4481-f395-4525-be8b-2ec4bb1e9d91=STANDARDWOFFPACK_STUDENT",
+    "94763226-9b3c-4e75-a931-5c89701abe66=STANDARDWOFFPACK_FACULTY",
+)
+
 __all__ = ["SandboxInfo", "SandboxSettings", "SandboxStats", "SettingsError"]
 
 
@@ -31,6 +49,13 @@ class SandboxSettings(KitSettings):
     token_lifetime_s: float = 3599.0  # access token lifetime (expires_in)
     delta_token_ttl_s: float = 7 * 24 * 3600.0  # directory delta tokens live 7 days
     page_size: int = 100  # default page size of collections without $top
+    # what ``ess target check`` reads (sandbox/tenant.py): the app's granted application
+    # permissions (also the token's ``roles``), extra domains, and ``skuId=PART`` licences
+    granted_permissions: tuple[str, ...] = DEFAULT_PERMISSIONS
+    verified_domains: tuple[str, ...] = ()
+    unverified_domains: tuple[str, ...] = ()
+    subscribed_skus: tuple[str, ...] = DEFAULT_SKUS
+    exhausted_skus: tuple[str, ...] = ()  # skuIds with every unit consumed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,58 @@
+"""The journal contract: ``forget_person`` removes one person's rows in one go, names what it
+still needs them for (and then removes nothing), and keeps the audit chain whole."""
+
+from __future__ import annotations
+
+from engine.audit_chain import verify_chain
+from engine.journal import Journal
+from engine.plan import Action, OpStatus
+from tests.journal.journal_support import TENANT, finish, op, stored_run
+
+AT = "2026-11-03T08:15:30.250+00:00"
+P, OTHER = "p_1", "px1"  # "_" is LIKE's wildcard: P must not match OTHER
+
+
+async def _chain_ok(j: Journal) -> bool:
+    return verify_chain(await j.audit_chain(0, 1000)).ok
+
+
+async def test_forget_removes_only_that_person_and_keeps_the_chain(journal: Journal) -> None:
+    ops = [
+        op(1, Action.CREATE, "user", P, label="Eva Ek"),
+        op(2, Action.LINK, "class.member", P, parent="c1", label="7A ← Eva Ek"),
+        op(3, Action.CREATE, "user", OTHER, label="Per Ek"),
+    ]
+    run_id, stored = await stored_run(journal, ops)
+    await finish(journal, stored, OpStatus.DONE)
+    await journal.add_events(
+        TENANT,
+        run_id,
+        [(AT, "error", "create user Eva Ek: refused"), (AT, "info", "create user Per Ek")],
+    )
+    await journal.add_audit("cli:eva", "person_export", TENANT, True, f"person {P}")
+    await journal.add_audit("cli:eva", "retry", TENANT, True, f"person {OTHER}")
+    # the mirror still holds both users: nothing may go
+    held = await journal.forget_person(TENANT, P, ["Eva Ek"])
+    assert held.held.startswith("the target ms still holds") and held.total == 0
+    assert len(await journal.list_operations(run_id)) == 3
+    removed = [op(4, Action.DELETE, "user", P, label="Eva Ek")]
+    _, gone = await stored_run(journal, removed)
+    await finish(journal, gone, OpStatus.DONE)
+    assert await journal.person_names(TENANT, [P]) == {P: ["Eva Ek"]}
+    done = await journal.forget_person(TENANT, P, ["Eva Ek"])
+    assert done.held == ""
+    assert done.operations == 3 and done.attempts == 3
+    assert done.events == 1 and done.audit_rows == 1
+    left = await journal.list_operations(run_id)
+    assert [o.op.key for o in left] == [OTHER]
+    assert [e.message for e in await journal.list_events(run_id)] == ["create user Per Ek"]
+    assert [a.action for a in await journal.list_audit(TENANT, 10)] == ["retry"]
+    assert await _chain_ok(journal)
+    again = await journal.forget_person(TENANT, P, ["Eva Ek"])
+    assert again.total == 0 and again.held == ""
+
+
+async def test_an_open_item_keeps_the_person(journal: Journal) -> None:
+    await stored_run(journal, [op(1, Action.DELETE, "user", P)])  # pending: still to be done
+    held = await journal.forget_person(TENANT, P, [])
+    assert held.held == "an item for them is still to be done"
