@@ -45,10 +45,14 @@ class PgServer:
     admin_dsn: str
 
     def dsn(self, database: str) -> str:
-        """The DSN of ``database`` on this server."""
+        """The URL of ``database`` on this server (``postgresql:///db?host=...``), without a
+        password: a server that asks for one gets it from ``PGPASSWORD`` (set by
+        :func:`pg_server` from ``ESS_TEST_POSTGRES``), as ESS's own URLs hold none."""
         info = psycopg.conninfo.conninfo_to_dict(self.admin_dsn)
-        info["dbname"] = database
-        return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items()})
+        info.pop("password", None)
+        info.pop("dbname", None)
+        query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in sorted(info.items()))
+        return f"postgresql:///{database}" + (f"?{query}" if query else "")
 
     def create_database(self) -> str:
         name = f"ess_test_{uuid.uuid4().hex[:12]}"
@@ -189,6 +193,9 @@ def pg_server() -> Iterator[PgServer]:
     """The session's PostgreSQL server: ``ESS_TEST_POSTGRES``, or a cluster of its own."""
     given = os.environ.get(ENV_DSN)
     if given:
+        password = psycopg.conninfo.conninfo_to_dict(given).get("password")
+        if password and "PGPASSWORD" not in os.environ:
+            os.environ["PGPASSWORD"] = str(password)
         yield PgServer(given)
         return
     bindir = find_binaries()

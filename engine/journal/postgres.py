@@ -66,6 +66,10 @@ class PostgresJournal(SqliteJournal):
         self.url = display_url(url)
         self._pool = pool
 
+    @staticmethod
+    def display(url: str) -> str:
+        return display_url(url)
+
     @classmethod
     async def connect(
         cls,
@@ -89,6 +93,13 @@ class PostgresJournal(SqliteJournal):
         kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT_S)}
         if password is not None:
             kwargs["password"] = password.reveal()
+        try:  # one connection first: a refused login or an unknown host is named at once
+            first = await psycopg.AsyncConnection.connect(url, **kwargs)
+        except psycopg.Error as exc:
+            raise JournalError(
+                f"cannot reach the journal database {shown}: {_first_line(exc)}"
+            ) from None
+        await first.close()
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             url, min_size=1, max_size=max_size, kwargs=kwargs, open=False, name="ess-journal"
         )
