@@ -75,7 +75,7 @@ async def delete_tenant(journal: SqliteJournal, tenant: str, actor: str) -> Tena
         if found is None:
             raise JournalError(f"the journal holds nothing of tenant {tenant!r}")
         # rows reached through their parent go before the parent
-        for table, where in sorted(TENANT_TABLES, key=lambda t: "tenant=" in t[1]):
+        for table, where in sorted(TENANT_TABLES, key=lambda t: " IN (" not in t[1]):
             if table == "audit":
                 continue
             cur = await tx.execute(f"DELETE FROM {table} WHERE {where}", (tenant,))

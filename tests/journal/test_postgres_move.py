@@ -185,3 +185,29 @@ async def test_an_unreachable_database_is_named_without_a_traceback(workdir: Wor
     assert "Traceback" not in listed.output
     with pytest.raises(ConfigurationError, match="pg_dump"):
         await journal_backup(workdir.path / "x.db", hosted)
+
+
+async def test_export_and_delete_a_tenant_from_the_command_line(
+    workdir: Workdir, pg_dsn: str
+) -> None:
+    hosted = hosted_config(workdir, pg_dsn)
+    assert (await ess(hosted, "sync", "alpha")).exit_code == 0
+    dest = workdir.path / "alpha.json"
+    exported = await ess(hosted, "journal", "export-tenant", "alpha", str(dest))
+    assert exported.exit_code == 0, exported.output
+    assert dest.stat().st_mode & 0o777 == 0o600
+    document = json.loads(dest.read_text(encoding="utf-8"))
+    assert document["tenant"] == "alpha" and len(document["tables"]["runs"]["rows"]) == 1
+    again = await ess(hosted, "journal", "export-tenant", "alpha", str(dest))
+    assert again.exit_code == 2 and "exists" in again.output
+
+    refused = await ess(hosted, "journal", "delete-tenant", "alpha", "--yes")
+    assert refused.exit_code != 0 and "still in" in refused.output
+    # the tenant leaves ess.toml; then its rows go
+    text = hosted.read_text(encoding="utf-8").replace("tenants.alpha", "tenants.beta")
+    hosted.write_text(text, encoding="utf-8")
+    deleted = await ess(hosted, "journal", "delete-tenant", "alpha", "--yes", "--json")
+    assert deleted.exit_code == 0, deleted.output
+    assert json.loads(deleted.output)["rows"]["runs"] == 1
+    gone = await ess(hosted, "journal", "export-tenant", "alpha", str(workdir.path / "b.json"))
+    assert gone.exit_code != 0 and "nothing of tenant 'alpha'" in gone.output
