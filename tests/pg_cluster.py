@@ -101,8 +101,9 @@ def _run_as() -> pwd.struct_passwd | None:
 class OwnCluster:
     """A cluster in a temporary folder, started on a free port; :meth:`stop` removes it."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable  # fsync on, as a real server (the benchmarks); off for tests
         self.user = _run_as()
         self.root = Path(tempfile.mkdtemp(prefix="ess-pg-"))
         self.data = self.root / "data"
@@ -143,16 +144,23 @@ class OwnCluster:
             "--encoding=UTF8",
             "--no-locale",
         )
+        fast = (
+            ()
+            if self.durable
+            else (  # a throw-away cluster: speed over durability
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+            )
+        )
         options = " ".join(
             (
                 f"-p {self.port}",
                 "-c listen_addresses=127.0.0.1",
                 f"-c unix_socket_directories={self.root}",
-                "-c fsync=off",  # a throw-away cluster: speed over durability
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
+                *fast,
                 "-c max_connections=100",
-                "-c shared_buffers=32MB",
+                f"-c shared_buffers={'256MB' if self.durable else '32MB'}",
             )
         )
         self._run(

@@ -10,7 +10,9 @@ one body of queries runs unchanged on PostgreSQL. What it translates, and nothin
 - ``LIKE`` becomes ``ILIKE``: SQLite's ``LIKE`` ignores the case of ASCII letters, PostgreSQL's
   does not;
 - an ``INSERT`` into a table whose id PostgreSQL assigns gets ``RETURNING id``, read back as the
-  cursor's ``lastrowid`` (psycopg has none).
+  cursor's ``lastrowid`` (psycopg has none);
+- many rows of a plain ``INSERT`` (``executemany``: a stored plan, a source's records) go as one
+  ``COPY``, several times quicker than row by row.
 
 Everything else the journal writes is SQL both databases take (``ON CONFLICT``, ``COALESCE``,
 ``||``, ``substr``, ``lower``). A statement that is not is overridden in
@@ -32,6 +34,15 @@ from engine.journal.postgres_schema import IDENTITY_TABLES
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\?|\bLIKE\b", re.IGNORECASE)
 _INSERT = re.compile(r"\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
+_PLAIN_INSERT = re.compile(
+    r"\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,]+)\)\s*VALUES\s*\(\s*\?(?:\s*,\s*\?)*\s*\)\s*$",
+    re.IGNORECASE,
+)
+"""An INSERT of parameters only (no ON CONFLICT, no expressions): many of its rows are sent
+with COPY, which PostgreSQL checks against the same constraints."""
+
+COPY_FROM = 200
+"""From this many rows an ``executemany`` of a plain INSERT is sent as one COPY."""
 
 
 @lru_cache(maxsize=1024)
@@ -153,6 +164,16 @@ class PgSession:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         batch = list(rows)
         if not batch:
+            return
+        plain = _PLAIN_INSERT.match(sql) if len(batch) >= COPY_FROM else None
+        if plain:  # the same rows, the same constraints, a fraction of the round trips
+            table, columns = plain.group(1), plain.group(2)
+            async with (
+                self.conn.cursor() as cur,
+                cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in batch:
+                    await copy.write_row(row)
             return
         async with psycopg.AsyncRawCursor(self.conn) as cur:
             await cur.executemany(translate(sql)[0], batch)
