@@ -129,7 +129,7 @@ async def test_a_moved_journal_answers_every_view_the_same(
 
     # a second move of the same installation is refused whole: nothing is written twice
     again = await ess(workdir.config, "journal", "migrate", "--to", pg_dsn)
-    assert again.exit_code != 0 and "already holds tenant(s) alpha" in again.output
+    assert again.exit_code == 2 and "already holds tenant(s) alpha" in again.output
     assert "Traceback" not in again.output
     async with await Ops.open(hosted_config(workdir, pg_dsn), actor="test:eva") as ops:
         assert len(await ops.runs("alpha", limit=1000)) == len(before["runs"])
@@ -202,7 +202,7 @@ async def test_export_and_delete_a_tenant_from_the_command_line(
     assert again.exit_code == 2 and "exists" in again.output
 
     refused = await ess(hosted, "journal", "delete-tenant", "alpha", "--yes")
-    assert refused.exit_code != 0 and "still in" in refused.output
+    assert refused.exit_code == 1 and "still in" in refused.output
     # the tenant leaves ess.toml; then its rows go
     text = hosted.read_text(encoding="utf-8").replace("tenants.alpha", "tenants.beta")
     hosted.write_text(text, encoding="utf-8")
@@ -210,4 +210,4 @@ async def test_export_and_delete_a_tenant_from_the_command_line(
     assert deleted.exit_code == 0, deleted.output
     assert json.loads(deleted.output)["rows"]["runs"] == 1
     gone = await ess(hosted, "journal", "export-tenant", "alpha", str(workdir.path / "b.json"))
-    assert gone.exit_code != 0 and "nothing of tenant 'alpha'" in gone.output
+    assert gone.exit_code == 2 and "nothing of tenant 'alpha'" in gone.output
