@@ -1,19 +1,23 @@
-"""``ess journal backup`` and ``ess journal check``: the journal file, beside a running ESS.
+"""``ess journal``: backup and check (the SQLite file, beside a running ESS), migrate (on-site to
+hosted), export-tenant and delete-tenant (one tenant's rows, alone).
 
-Both act on the file without migrating it (see :mod:`engine.ops`), so they work while the
-scheduler runs, before an upgrade, and on a journal a newer ESS wrote (which check names).
+Backup and check act on the file without migrating it (see :mod:`engine.ops`), so they work
+while the scheduler runs, before an upgrade, and on a journal a newer ESS wrote (which check
+names).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 
-from console.cli_common import emit_json, out, state
-from console.cli_errors import ExitCode
+from console.cli_common import emit_json, out, state, with_ops
+from console.cli_errors import CliError, ExitCode
 from engine import ops
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
@@ -77,6 +81,84 @@ def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         raise typer.Exit(int(ExitCode.PARTIAL))
 
 
+def migrate(
+    ctx: typer.Context,
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="The SQLite journal to move (default: [journal] path)."),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="postgresql://user@host:port/db (default: [journal] url)."),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            help="Secret reference (env:NAME, file:PATH) to the database password "
+            "(default: [journal] password).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move an on-site SQLite journal into the hosted PostgreSQL journal, history and all."""
+    moved = asyncio.run(
+        ops.journal_migrate(source, to, password=password, config=state(ctx).config)
+    )
+    if as_json:
+        emit_json(moved)
+        return
+    total = sum(moved.rows.values())
+    _say(f"moved {moved.source} to {moved.destination}: {total} rows in {moved.seconds:.1f} s")
+    for table, n in sorted(moved.rows.items()):
+        if n:
+            _say(f"  {table}: {n}")
+    for table, by in sorted(moved.shifted.items()):
+        _say(f"  {table} ids moved up by {by} (past the database's own)")
+    _say(f"audit chain: verified, {moved.audit_rows_checked} rows")
+
+
+def export_tenant(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="The tenant id.")],
+    dest: Annotated[Path, typer.Argument(help="The JSON file to write (not overwritten).")],
+) -> None:
+    """Write every row the journal holds of one tenant to a JSON file (mode 0600)."""
+    document = with_ops(ctx, lambda o: o.export_tenant(tenant))
+    try:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CliError(f"{dest} exists; name another file") from None
+    except OSError as exc:
+        raise CliError(f"cannot write {dest}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    rows = sum(len(t["rows"]) for t in document["tables"].values())
+    _say(f"exported tenant {tenant}: {rows} rows to {dest}")
+
+
+def delete_tenant(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Argument(help="The tenant id (no longer in ess.toml).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Delete without asking.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete every row of one tenant from the journal; its audit rows become tombstones."""
+    if not yes and not typer.confirm(f"delete every row of tenant {tenant} from the journal?"):
+        raise typer.Exit(int(ExitCode.USAGE))
+    done = with_ops(ctx, lambda o: o.delete_tenant(tenant))
+    if as_json:
+        emit_json(done)
+        return
+    _say(
+        f"deleted tenant {tenant}: {sum(done.rows.values())} rows, "
+        f"{done.audit_tombstoned} audit rows made tombstones"
+    )
+
+
 def register(journal_app: typer.Typer) -> None:
     journal_app.command()(backup)
     journal_app.command()(check)
+    journal_app.command()(migrate)
+    journal_app.command("export-tenant")(export_tenant)
+    journal_app.command("delete-tenant")(delete_tenant)

@@ -242,7 +242,33 @@ class TenantConfig(_Frozen):
 
 
 class JournalConfig(_Frozen):
-    path: Path = Path("ess.db")
+    path: Path = Path("ess.db")  # the SQLite journal (on-site), unless url is set
+    # hosted: the PostgreSQL database, postgresql://user@host:port/dbname (docs/hosted.md)
+    url: str | None = None
+    password: str | None = None  # a secret reference to the database user's password
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("the journal url must be a PostgreSQL URL: postgresql://user@host/db")
+        rest = value.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+        userinfo = rest.rpartition("@")[0]
+        if ":" in userinfo or "password=" in value:
+            raise ValueError(
+                "the journal url holds a password; give it as a secret reference instead "
+                '(password = "env:NAME" or "file:PATH")'
+            )
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _ref(cls, value: str | None) -> str | None:
+        if value is not None and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
 
 
 TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

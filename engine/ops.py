@@ -36,10 +36,12 @@ from engine.journal import (
     EventRecord,
     FindingRecord,
     Journal,
+    LeaseHeld,
     OperationRecord,
     Pruned,
     RunRecord,
     SqliteJournal,
+    tenant_rows,
 )
 from engine.journal import JournalError as JournalError  # front ends map these to messages
 from engine.journal import JournalWriteError as JournalWriteError
@@ -47,6 +49,8 @@ from engine.journal import LeaseLost as LeaseLost
 from engine.journal.upkeep import JournalBackup as JournalBackup
 from engine.journal.upkeep import JournalCheck as JournalCheck
 from engine.journal.upkeep import backup_journal, check_journal
+from engine.journal_store import JournalMove as JournalMove
+from engine.journal_store import journal_location, move_to_postgres, open_configured
 from engine.limits import Limit, shortened, strictest
 from engine.notify.courier import ChannelTest as ChannelTest
 from engine.notify.courier import CourierReport as CourierReport
@@ -179,9 +183,7 @@ class Ops:
         read_only: bool = False,
     ) -> Ops:
         cfg = config if isinstance(config, LoadedConfig) else load_config(config)
-        journal = await SqliteJournal.open(
-            cfg.journal_path, civic_hash=cfg.civic_hash(on_first_use=True)
-        )
+        journal = await open_configured(cfg, civic_hash=cfg.civic_hash(on_first_use=True))
         ops = cls(cfg, journal, actor=actor, read_only=read_only)
         for tid, t in cfg.config.tenants.items():
             await journal.upsert_tenant(tid, t.name or tid, t.tier)
@@ -1336,6 +1338,39 @@ class Ops:
         enrols a key can approve with it, so the customer must hear of it from outside."""
         await self.journal.add_notice(tenant_id, "approver_changed", f"{change} by {self.actor}")
 
+    # ------------------------------------------------------------------ a tenant's rows
+    def _tenant_rows_journal(self) -> SqliteJournal:
+        if not isinstance(self.journal, SqliteJournal):  # both journals share these queries
+            raise OpsError("this journal cannot export or delete a tenant's rows")
+        return self.journal
+
+    async def export_tenant(self, tenant_id: str) -> dict[str, Any]:
+        """Every row the journal holds of one tenant (a configured one or one that left), as
+        one JSON-ready document. Audited: it holds the tenant's source records."""
+        document = await tenant_rows.export_tenant(self._tenant_rows_journal(), tenant_id)
+        await self.journal.add_audit(self.actor, "tenant_export", tenant_id, True, "all rows")
+        return document
+
+    async def delete_tenant(self, tenant_id: str) -> tenant_rows.TenantDeleted:
+        """Remove every row of a tenant that is no longer in ess.toml (its audit rows become
+        tombstones). Refused read-only, for a configured tenant, and while it runs."""
+        if self.read_only:
+            await self.journal.add_audit(
+                self.actor, "tenant_delete", tenant_id, False, "refused: read-only"
+            )
+            raise PolicyRefused("read-only mode: this session may look but not change anything")
+        if tenant_id in self.cfg.config.tenants:
+            raise OpsError(
+                f"tenant {tenant_id} is still in {self.cfg.path}; remove [tenants.{tenant_id}] "
+                "first, or its next run would start it again"
+            )
+        try:
+            return await tenant_rows.delete_tenant(
+                self._tenant_rows_journal(), tenant_id, self.actor
+            )
+        except LeaseHeld as exc:
+            raise Busy(str(exc)) from None
+
     # ------------------------------------------------------------------ notifications
     async def send_audit_head(self, now: datetime | None = None) -> list[str]:
         """Put the audit log's head in the outbox of every tenant with a channel that takes
@@ -1403,6 +1438,7 @@ async def journal_check(config: str | Path | LoadedConfig | None = None) -> Jour
     """``ess journal check``: the journal's schema and integrity. It opens the file without
     migrating it, so it also answers for a journal an older or a newer ESS wrote."""
     cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    _sqlite_only(cfg, "check", "PostgreSQL checks its own pages (amcheck, pg_checksums)")
     return await check_journal(cfg.journal_path)
 
 
@@ -1412,7 +1448,46 @@ async def journal_backup(
     """``ess journal backup``: a consistent copy of the live journal, taken while runs go on;
     the journal is neither migrated nor written, so a backup before an upgrade is the old one."""
     cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    _sqlite_only(cfg, "backup", "back the database up with pg_dump or the server's own backups")
     return await backup_journal(cfg.journal_path, dest, overwrite=overwrite)
+
+
+def _sqlite_only(cfg: LoadedConfig, command: str, instead: str) -> None:
+    """``ess journal check`` and ``backup`` act on the SQLite file; say so on a hosted one."""
+    if cfg.config.journal.url:
+        raise ConfigurationError(
+            f"`ess journal {command}` works on the SQLite journal file; this installation's "
+            f"journal is the PostgreSQL database {journal_location(cfg)}: {instead} "
+            "(docs/hosted.md)"
+        )
+
+
+async def journal_migrate(
+    source: Path | None = None,
+    url: str | None = None,
+    *,
+    password: str | None = None,
+    config: str | Path | LoadedConfig | None = None,
+) -> JournalMove:
+    """``ess journal migrate``: copy the on-site SQLite journal (default: the configured file)
+    into the hosted PostgreSQL journal (default: ``[journal] url``), history and all. The
+    password is a secret reference (default: ``[journal] password``)."""
+    cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    url = url or cfg.config.journal.url
+    if not url:
+        raise ConfigurationError(
+            "name the PostgreSQL journal: --to postgresql://user@host/db, or [journal] url"
+        )
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigurationError(f"--to must be a PostgreSQL URL (postgresql://...), not {url!r}")
+    ref = password or cfg.config.journal.password
+    secret = cfg.secrets().resolve(ref) if ref else None
+    return await move_to_postgres(
+        source or cfg.journal_path,
+        url,
+        password=secret,
+        civic_hash=cfg.civic_hash(on_first_use=True),
+    )
 
 
 def _field_limits(tenant: TenantConfig) -> dict[tuple[str, str], Limit]:

@@ -45,10 +45,14 @@ class PgServer:
     admin_dsn: str
 
     def dsn(self, database: str) -> str:
-        """The DSN of ``database`` on this server."""
+        """The URL of ``database`` on this server (``postgresql:///db?host=...``), without a
+        password: a server that asks for one gets it from ``PGPASSWORD`` (set by
+        :func:`pg_server` from ``ESS_TEST_POSTGRES``), as ESS's own URLs hold none."""
         info = psycopg.conninfo.conninfo_to_dict(self.admin_dsn)
-        info["dbname"] = database
-        return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items()})
+        info.pop("password", None)
+        info.pop("dbname", None)
+        query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in sorted(info.items()))
+        return f"postgresql:///{database}" + (f"?{query}" if query else "")
 
     def create_database(self) -> str:
         name = f"ess_test_{uuid.uuid4().hex[:12]}"
@@ -97,8 +101,9 @@ def _run_as() -> pwd.struct_passwd | None:
 class OwnCluster:
     """A cluster in a temporary folder, started on a free port; :meth:`stop` removes it."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable  # fsync on, as a real server (the benchmarks); off for tests
         self.user = _run_as()
         self.root = Path(tempfile.mkdtemp(prefix="ess-pg-"))
         self.data = self.root / "data"
@@ -139,16 +144,23 @@ class OwnCluster:
             "--encoding=UTF8",
             "--no-locale",
         )
+        fast = (
+            ()
+            if self.durable
+            else (  # a throw-away cluster: speed over durability
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+            )
+        )
         options = " ".join(
             (
                 f"-p {self.port}",
                 "-c listen_addresses=127.0.0.1",
                 f"-c unix_socket_directories={self.root}",
-                "-c fsync=off",  # a throw-away cluster: speed over durability
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
+                *fast,
                 "-c max_connections=100",
-                "-c shared_buffers=32MB",
+                f"-c shared_buffers={'256MB' if self.durable else '32MB'}",
             )
         )
         self._run(
@@ -189,6 +201,9 @@ def pg_server() -> Iterator[PgServer]:
     """The session's PostgreSQL server: ``ESS_TEST_POSTGRES``, or a cluster of its own."""
     given = os.environ.get(ENV_DSN)
     if given:
+        password = psycopg.conninfo.conninfo_to_dict(given).get("password")
+        if password and "PGPASSWORD" not in os.environ:
+            os.environ["PGPASSWORD"] = str(password)
         yield PgServer(given)
         return
     bindir = find_binaries()

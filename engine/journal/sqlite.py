@@ -537,8 +537,10 @@ class SqliteJournal(Journal):
             ]
             if attempts:
                 await tx.executemany(
-                    "INSERT OR REPLACE INTO attempts(op_id, number, at, outcome, reason, message) "
-                    "VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO attempts(op_id, number, at, outcome, reason, message) "
+                    "VALUES (?,?,?,?,?,?) ON CONFLICT(op_id, number) DO UPDATE SET "
+                    "at=excluded.at, outcome=excluded.outcome, reason=excluded.reason, "
+                    "message=excluded.message",
                     attempts,
                 )
             done = [r for r in rows if r.status is OpStatus.DONE]
@@ -684,8 +686,11 @@ class SqliteJournal(Journal):
         stamp = now_iso()
         async with self.transaction() as tx:
             await tx.executemany(
-                "INSERT OR REPLACE INTO skips(tenant, target, action, kind, key, parent, "
-                "fingerprint, actor, reason, at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO skips(tenant, target, action, kind, key, parent, "
+                "fingerprint, actor, reason, at) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(tenant, target, action, kind, key, parent) DO UPDATE SET "
+                "fingerprint=excluded.fingerprint, actor=excluded.actor, "
+                "reason=excluded.reason, at=excluded.at",
                 [
                     (
                         tenant,
@@ -876,8 +881,10 @@ class SqliteJournal(Journal):
     async def add_approver_key(self, tenant: str, name: str, public_key: str, actor: str) -> None:
         async with self.transaction() as tx:
             await tx.execute(
-                "INSERT OR REPLACE INTO approver_keys(tenant, name, public_key, enrolled_at, "
-                "enrolled_by) VALUES (?,?,?,?,?)",
+                "INSERT INTO approver_keys(tenant, name, public_key, enrolled_at, "
+                "enrolled_by) VALUES (?,?,?,?,?) ON CONFLICT(tenant, name) DO UPDATE SET "
+                "public_key=excluded.public_key, enrolled_at=excluded.enrolled_at, "
+                "enrolled_by=excluded.enrolled_by",
                 (tenant, name, public_key, now_iso(), actor),
             )
 
@@ -1122,8 +1129,8 @@ class SqliteJournal(Journal):
                 await tx.execute("DELETE FROM source_records WHERE tenant=?", (tenant,))
             for entity, recs in upserts.items():
                 await tx.executemany(
-                    "INSERT OR REPLACE INTO source_records(tenant, entity, id, body) "
-                    "VALUES (?,?,?,?)",
+                    "INSERT INTO source_records(tenant, entity, id, body) VALUES (?,?,?,?) "
+                    "ON CONFLICT(tenant, entity, id) DO UPDATE SET body=excluded.body",
                     [(tenant, entity, i, body) for i, body in recs.items()],
                 )
             for entity, ids in deletes.items():
@@ -1421,7 +1428,8 @@ class SqliteJournal(Journal):
             await tx.execute(
                 "INSERT INTO notice_deliveries(notice_id, channel, attempts, retry_at, "
                 "delivered_at, given_up, last_error) VALUES (?,?,1,?,?,?,?) "
-                "ON CONFLICT(notice_id, channel) DO UPDATE SET attempts=attempts+1, "
+                "ON CONFLICT(notice_id, channel) DO UPDATE SET "
+                "attempts=notice_deliveries.attempts+1, "
                 "retry_at=excluded.retry_at, delivered_at=excluded.delivered_at, "
                 "given_up=excluded.given_up, last_error=excluded.last_error",
                 (
@@ -1707,8 +1715,8 @@ async def _apply_mirror(
                     )
     if link:
         await tx.executemany(
-            "INSERT OR IGNORE INTO mirror_links(tenant, target, kind, parent, child) "
-            "VALUES (?,?,?,?,?)",
+            "INSERT INTO mirror_links(tenant, target, kind, parent, child) "
+            "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
             link,
         )
     if unlink:

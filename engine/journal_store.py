@@ -1,0 +1,91 @@
+"""Opening the journal a configuration names: the SQLite file of an on-site installation, or
+the PostgreSQL database of a hosted one (``[journal] url``, its password a secret reference)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.audit_chain import AuditLink, ChainVerdict, verify_chain
+from engine.civic_hash import CivicHash
+from engine.config import LoadedConfig
+from engine.journal import Journal, JournalError, SqliteJournal
+from engine.journal.postgres import PostgresJournal
+from engine.journal.postgres_import import import_sqlite
+from engine.journal.upkeep import backup_journal
+from engine.secrets import Secret
+
+
+def journal_location(cfg: LoadedConfig) -> str:
+    """Where the journal is, for messages: the file, or the database URL without a password."""
+    url = cfg.config.journal.url
+    return PostgresJournal.display(url) if url else str(cfg.journal_path)
+
+
+async def open_configured(cfg: LoadedConfig, civic_hash: CivicHash | None = None) -> Journal:
+    """Open (and migrate) the configured journal. Raises ``JournalError`` or ``SecretError``
+    naming what is wrong."""
+    url, ref = cfg.config.journal.url, cfg.config.journal.password
+    if url:
+        password = cfg.secrets().resolve(ref) if ref else None
+        return await PostgresJournal.connect(url, password=password, civic_hash=civic_hash)
+    return await SqliteJournal.open(cfg.journal_path, civic_hash=civic_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalMove:
+    """``ess journal migrate``: what was moved where, and that the moved audit log holds."""
+
+    source: str
+    destination: str
+    rows: dict[str, int]
+    shifted: dict[str, int]  # tables whose ids were moved past the database's own, and by how much
+    audit_rows_checked: int
+    seconds: float
+
+
+async def move_to_postgres(
+    source: Path, url: str, *, password: Secret | None, civic_hash: CivicHash | None
+) -> JournalMove:
+    """Copy the SQLite journal at ``source`` into the PostgreSQL journal at ``url``.
+
+    The copy is read from an online backup of the file (consistent even while a run writes,
+    and the file itself is neither migrated nor changed), then written in one transaction.
+    Afterwards the whole audit chain of the database is verified."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ess-move-") as tmp:
+        snapshot = await backup_journal(source, Path(tmp) / "journal.db")
+        old = await SqliteJournal.open(Path(snapshot.path), civic_hash=civic_hash)
+        try:
+            new = await PostgresJournal.connect(url, password=password, civic_hash=civic_hash)
+            try:
+                report = await import_sqlite(old, new)
+                verdict = await _verify_audit(new)
+            finally:
+                await new.close()
+        finally:
+            await old.close()
+    if not verdict.ok:
+        raise JournalError(
+            f"the moved audit log does not verify ({verdict.problem}); the move is committed, "
+            "investigate before using the hosted journal"
+        )
+    return JournalMove(
+        str(source),
+        PostgresJournal.display(url),
+        report.rows,
+        report.shifted,
+        verdict.checked,
+        round(time.monotonic() - started, 3),
+    )
+
+
+async def _verify_audit(journal: Journal) -> ChainVerdict:
+    links: list[AuditLink] = []
+    after = 0
+    while page := await journal.audit_chain(after, 5000):
+        links.extend(page)
+        after = page[-1].id
+    return verify_chain(links)

@@ -1,0 +1,116 @@
+"""The journal contract: one tenant's rows are exported and deleted alone, in every table, and
+the audit chain still holds. Every implementation passes these (conftest.py lists them)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from engine.audit_chain import verify_chain
+from engine.findings import Finding, Severity
+from engine.journal import Journal, JournalError, LeaseHeld, SqliteJournal
+from engine.journal.postgres_schema import TENANT_TABLES
+from engine.journal.tenant_rows import EXPORT_FORMAT, delete_tenant, export_tenant
+from engine.plan import Action, OpStatus
+from tests.journal.journal_support import finish, op, stored_run
+
+GONE, KEPT = "leaving", "staying"
+
+
+async def fill(j: Journal, tenant: str) -> None:
+    """Rows of ``tenant`` in every table that holds a tenant's rows."""
+    await j.upsert_tenant(tenant, tenant.title(), "bronze")
+    lease = await j.acquire_lease(tenant, "test", 60)
+    ops = [op(1, Action.CREATE, "user", f"{tenant}-u1"), op(2, Action.CREATE, "class", "c1")]
+    ops.append(op(3, Action.LINK, "class.member", f"{tenant}-u1", parent="c1", depends_on=(1, 2)))
+    run_id, stored = await stored_run(j, ops, tenant)
+    await j.mark_in_flight(lease, stored)
+    await finish(j, stored, OpStatus.DONE, tenant, target_id="id")
+    await j.release_lease(lease)
+    await j.update_run(run_id, status="failed", finished=True)  # writes a notice
+    [notice] = [n for n in await j.open_notices() if n.tenant == tenant]
+    await j.record_delivery(notice.id, "mail", delivered=False, error="refused")
+    await j.add_findings(
+        run_id, tenant, [Finding("x.y", Severity.WARNING, "person", "u1", "m")], {}
+    )
+    await j.add_skips(tenant, [stored[0]], "test", "why")
+    await j.add_events(tenant, run_id, [("2026-11-03T08:00:00.000+00:00", "info", "hej")])
+    await j.add_approval(run_id, "approved", "test", "")
+    await j.add_elevation(tenant, "test", "why", datetime.now(UTC) + timedelta(minutes=5), True)
+    await j.add_approver_key(tenant, "rektor", "a2V5", "cli:eva")
+    await j.add_audit("test", "sync", tenant, True, f"sync {tenant}")
+    await j.save_source(
+        tenant, upserts={"persons": {"u1": b'{"n":1}'}}, deletes={}, checkpoint="c", full=True
+    )
+    await j.replace_index(tenant, [("person", "u1", "Åsa Berg", "student", "åsa berg", "{}")])
+    await j.acquire_lease(tenant, "test", 0.001)  # a lease row (expired at once)
+
+
+async def both(journal: Journal) -> SqliteJournal:
+    assert isinstance(journal, SqliteJournal)  # both implementations share these queries
+    await fill(journal, GONE)
+    await fill(journal, KEPT)
+    await journal.add_audit("test", "verify", None, True, "no tenant")
+    return journal
+
+
+def tenants_in(document: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for table in document["tables"].values():
+        for column in ("tenant", "id"):
+            if column in table["columns"]:
+                i = table["columns"].index(column)
+                found |= {r[i] for r in table["rows"] if isinstance(r[i], str)}
+    return found
+
+
+async def test_an_export_holds_every_table_of_the_tenant_and_nothing_else(
+    journal: Journal,
+) -> None:
+    j = await both(journal)
+    document = await export_tenant(j, GONE)
+    assert document["format"] == EXPORT_FORMAT and document["tenant"] == GONE
+    assert set(document["tables"]) == {t for t, _ in TENANT_TABLES}
+    empty = sorted(t for t, v in document["tables"].items() if not v["rows"])
+    assert empty == []  # fill() wrote to every table
+    assert KEPT not in str(document["tables"])  # not one row of the other tenant
+    assert tenants_in(document) - {"u1", "c1"} <= {GONE} | {
+        r[0] for r in document["tables"]["source_records"]["rows"]
+    }
+    [body] = [r[-1] for r in document["tables"]["source_records"]["rows"]]
+    assert base64.b64decode(body["base64"]) == b'{"n":1}'
+    with pytest.raises(JournalError, match="nothing of tenant 'nobody'"):
+        await export_tenant(j, "nobody")
+
+
+async def test_a_deleted_tenant_is_gone_from_every_table_and_the_others_stay(
+    journal: Journal,
+) -> None:
+    j = await both(journal)
+    kept_before = await export_tenant(j, KEPT)
+    done = await delete_tenant(j, GONE, "cli:eva")
+    assert done.audit_tombstoned == 1 and done.rows["runs"] == 1 and done.rows["attempts"] == 3
+    for table, where in TENANT_TABLES:
+        left = await j._all(f"SELECT count(*) FROM {table} WHERE {where}", (GONE,))
+        assert left[0][0] == 0, table
+    with pytest.raises(JournalError):
+        await export_tenant(j, GONE)
+    kept_after = await export_tenant(j, KEPT)
+    assert kept_after["tables"] == kept_before["tables"]
+    # the audit chain holds, the tenant's row is a tombstone, the deletion is audited
+    links = await j.audit_chain(0, 1000)
+    assert verify_chain(links).ok
+    assert [link.tombstone for link in links].count(True) == 1
+    assert links[-1].action == "tenant_deleted" and GONE in links[-1].detail
+    assert GONE not in {a.tenant for a in await j.list_audit(None, 100)}
+
+
+async def test_a_tenant_that_runs_is_not_deleted(journal: Journal) -> None:
+    j = await both(journal)
+    await j.acquire_lease(GONE, "scheduler", 60)
+    with pytest.raises(LeaseHeld):
+        await delete_tenant(j, GONE, "cli:eva")
+    assert (await export_tenant(j, GONE))["tables"]["runs"]["rows"]
