@@ -58,6 +58,8 @@ def display_url(url: str) -> str:
 class PostgresJournal(SqliteJournal):
     """A journal in a PostgreSQL database. Open with :meth:`connect`; close when done."""
 
+    INTEGRITY_ERRORS = (psycopg.errors.IntegrityError,)
+
     def __init__(
         self, url: str, pool: AsyncConnectionPool[Any], civic_hash: CivicHash | None = None
     ) -> None:

@@ -47,6 +47,8 @@ ORDER = (
     "snapshot_index",
     "notices",
     "notice_deliveries",
+    "source_holds",
+    "source_aliases",
 )
 """Every table of the journal that is copied (the order matters only for reading the log)."""
 

@@ -40,6 +40,8 @@ TENANT_TABLES: tuple[tuple[str, str], ...] = (
     ("notices", "tenant=?"),
     ("notice_deliveries", "notice_id IN (SELECT id FROM notices WHERE tenant=?)"),
     ("audit", "tenant=?"),
+    ("source_holds", "tenant=?"),
+    ("source_aliases", "tenant=?"),
 )
 """Every table holding a tenant's rows and how to select them: by its own ``tenant`` column, or
 through the row it belongs to. The same on SQLite and PostgreSQL."""
@@ -267,5 +269,29 @@ PG_MIGRATIONS: tuple[str, ...] = (
         process {_T} PRIMARY KEY,
         at {_T} NOT NULL
     )
+    """,
+    # 2: several sources and rekey (SQLite 8): source holds and source aliases
+    f"""
+    CREATE TABLE source_holds (
+        tenant {_T} NOT NULL,
+        record_type {_T} NOT NULL,
+        key {_T} NOT NULL,
+        reason {_T} NOT NULL,
+        held_at {_T} NOT NULL,
+        actor {_T} NOT NULL,
+        PRIMARY KEY (tenant, record_type, key)
+    );
+    CREATE TABLE source_aliases (
+        tenant {_T} NOT NULL,
+        source {_T} NOT NULL,
+        record_type {_T} NOT NULL,
+        source_id {_T} NOT NULL,
+        merged_id {_T} NOT NULL,
+        PRIMARY KEY (tenant, source, record_type, source_id)
+    )
+    """,
+    # 3: what a notice carries besides its run or elevation (SQLite 9)
+    f"""
+    ALTER TABLE notices ADD COLUMN detail {_T} NOT NULL DEFAULT ''
     """,
 )

@@ -184,7 +184,7 @@ async def _signed_approvals(tx: MigrationTx) -> None:
 
 
 async def _notice_detail(tx: MigrationTx) -> None:
-    """8: what a notice carries besides its run or elevation (the audit head sent out, the
+    """9: what a notice carries besides its run or elevation (the audit head sent out, the
     approver key changed). Kept when there (the step may meet a journal whose version was set
     back)."""
     have = {row[1] for row in await tx.all("PRAGMA table_info(notices)")}

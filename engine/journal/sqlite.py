@@ -81,6 +81,10 @@ def _dumps(value: Any) -> str:
 class SqliteJournal(Journal):
     """One journal file. Open with :meth:`open`; close when done."""
 
+    INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+    """What the database raises when a write breaks a key; a journal on another database names
+    its own, so that the queries below catch it alike."""
+
     def __init__(
         self, path: Path, conn: aiosqlite.Connection, civic_hash: CivicHash | None = None
     ) -> None:
@@ -1254,7 +1258,7 @@ class SqliteJournal(Journal):
                     await tx.execute("DELETE FROM source_records WHERE tenant=?", (scope,))
                     await tx.execute("DELETE FROM source_state WHERE tenant=?", (scope,))
                 await tx.execute("DELETE FROM source_aliases WHERE tenant=?", (tenant,))
-        except sqlite3.IntegrityError as exc:
+        except self.INTEGRITY_ERRORS as exc:
             raise JournalError(
                 f"the new ids clash with ids the journal already holds for {tenant} ({exc}); "
                 "nothing was moved"

@@ -13,6 +13,7 @@ from engine.audit_chain import verify_chain
 from engine.findings import Finding, Severity
 from engine.journal import Journal, JournalError, LeaseHeld, SqliteJournal
 from engine.journal.postgres_schema import TENANT_TABLES
+from engine.journal.protocol import KeyMoves
 from engine.journal.tenant_rows import EXPORT_FORMAT, delete_tenant, export_tenant
 from engine.plan import Action, OpStatus
 from tests.journal.journal_support import finish, op, stored_run
@@ -46,6 +47,8 @@ async def fill(j: Journal, tenant: str) -> None:
         tenant, upserts={"persons": {"u1": b'{"n":1}'}}, deletes={}, checkpoint="c", full=True
     )
     await j.replace_index(tenant, [("person", "u1", "Åsa Berg", "student", "åsa berg", "{}")])
+    await j.move_source_ids(tenant, KeyMoves({}, {}, {}, (("person", "u9", "unmatched"),)), "t")
+    await j.replace_source_aliases(tenant, {("grund", "g1"): "u1"})
     await j.acquire_lease(tenant, "test", 0.001)  # a lease row (expired at once)
 
 
