@@ -34,6 +34,7 @@ from engine.target import (
 )
 
 from . import calls
+from .adopt import Accounts, conflict, put_right
 from .auth import DelegatedToken, GoogleTenantError
 from .calls import ApiCall
 from .client import BATCH_LIMITS, GoogleClient, ListFailed, Quotas
@@ -85,6 +86,7 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         )
         self._desired: DesiredState | None = None
         self._org_units: set[str] | None = None
+        self._accounts = Accounts(client)
 
     @staticmethod
     def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
@@ -128,18 +130,53 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
                 await self._ensure_org_units(ops)
             if len(ops) == 1 and ops[0].kind == COURSE and ops[0].action in _COMPOUND:
                 return [await self._update_course(ops[0], ctx)]
-            made = [self._call(op, ctx) for op in ops]
+            found = await self._matched(ops)
+            done: dict[int, Outcome] = {}
+            sending: list[int] = []
+            made: list[ApiCall] = []
+            for i, op in enumerate(ops):
+                if i in found:  # an existing account, adopted: put right, not created
+                    fix = put_right(found[i], op.key, dict(op.attrs))
+                    if fix is None:
+                        done[i] = Outcome.done(str(found[i]["id"]), adopted=True)
+                        continue
+                    call = fix
+                else:
+                    call = self._call(op, ctx)
+                sending.append(i)
+                made.append(call)
             # a roster add or a course names users made moments ago: Classroom may not know
             # them yet, so a NOT_FOUND is asked again on a schedule
-            fresh = frozenset(i for i, op in enumerate(ops) if op.kind != USER)
-            answers = await self.client.batch(made, fresh=fresh)
-            return [
-                await self._settle(op, answer, ctx) for op, answer in zip(ops, answers, strict=True)
-            ]
+            fresh = frozenset(n for n, i in enumerate(sending) if ops[i].kind != USER)
+            answers = await self.client.batch(made, fresh=fresh) if made else []
+            for i, answer in zip(sending, answers, strict=True):
+                if i in found:
+                    done[i] = self._adopted(answer, str(found[i]["id"]))
+                else:
+                    done[i] = await self._settle(ops[i], answer, ctx)
+            return [done[i] for i in range(len(ops))]
         except GoogleTenantError as exc:
             return [Outcome.fatal(exc.verdict.code or "auth", str(exc))] * len(ops)
         except NoAnswer as exc:
             return [no_answer(exc, creates=op.action is Action.CREATE) for op in ops]
+        except ListFailed as exc:  # the accounts to match against could not be read whole
+            text = f"the Directory's accounts could not be listed to match on externalId: {exc}"
+            return [Outcome.retry("list_failed", text)] * len(ops)
+
+    async def _matched(self, ops: Sequence[Operation]) -> dict[int, dict[str, Any]]:
+        """Under ``match_key = "externalId"``: the existing account of each account to be
+        created that the Directory already holds, by the op's index."""
+        creates = [i for i, op in enumerate(ops) if op.kind == USER and op.action is Action.CREATE]
+        if self.config.match_key != "externalId" or not creates:
+            return {}
+        existing = await self._accounts.by_external_id()
+        return {i: existing[ops[i].key] for i in creates if ops[i].key in existing}
+
+    @staticmethod
+    def _adopted(answer: Any, user_id: str) -> Outcome:
+        if answer.ok:
+            return Outcome.done(user_id, adopted=True)
+        return outcome(answer, creates=False, target_id=user_id)
 
     def _attrs(self, op: Operation) -> dict[str, Any]:
         return dict(op.attrs)
@@ -211,7 +248,9 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         user who cannot be added directly is invited."""
         creates = op.action is Action.CREATE
         verdict = answer.verdict
-        if verdict.kind is Kind.ADOPT and creates and op.kind in (USER, COURSE):
+        if verdict.kind is Kind.ADOPT and creates and op.kind == USER:
+            return await self._adopt_user(op)
+        if verdict.kind is Kind.ADOPT and creates and op.kind == COURSE:
             found = await self.read_back(op, ctx)
             if found is not None and found.kind is OutcomeKind.DONE:
                 return Outcome.done(found.target_id, adopted=True)
@@ -228,6 +267,34 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         if op.is_link:
             return outcome(answer, creates=False, target_id=op.target_id or op.key)
         return outcome(answer, creates=creates, target_id=target_id)
+
+    async def _adopt_user(self, op: Operation) -> Outcome:
+        """The address is taken: the account holding it is this person's (made by hand, by
+        another tool, or by ESS itself in a run whose answer was lost) unless it carries another
+        person's external id; adopted, it is put right in the same run."""
+        email = str(dict(op.attrs)["primaryEmail"])
+        try:
+            answer = await self.client.call(calls.get_user(email))
+            if answer.status == 404:  # a group's address, or gone again
+                return Outcome.failed(
+                    "conflict", f"the address {email} is taken by a group or another object"
+                )
+            if not answer.ok:
+                return outcome(answer, creates=False)
+            found = dict(answer.body)
+            problem = conflict(found, op.key, email)
+            if problem:
+                return Outcome.failed("conflict", problem)
+            fix = put_right(found, op.key, dict(op.attrs))
+            if fix is not None:
+                fixed = await self.client.call(fix)
+                if not fixed.ok:
+                    return outcome(fixed, creates=False, target_id=str(found["id"]))
+            return Outcome.done(str(found["id"]), adopted=True)
+        except GoogleTenantError as exc:
+            return Outcome.fatal(exc.verdict.code or "auth", str(exc))
+        except NoAnswer as exc:
+            return Outcome.retry(exc.kind, str(exc))
 
     async def _invite(self, op: Operation, ctx: TargetContext) -> Outcome:
         """The direct-add rule keeps the user out (another domain): invite instead."""

@@ -27,7 +27,14 @@ def _microsoft(base: Path) -> TargetHarness:
     return MicrosoftHarness(shared_sandbox(), base)
 
 
+def _google(base: Path) -> TargetHarness:
+    from tests.conformance.google_harness import GoogleHarness, shared_sandbox
+
+    return GoogleHarness(shared_sandbox(), base)
+
+
 HARNESSES: dict[str, HarnessFactory] = {
+    "google": _google,
     "memory": _memory,
     "memory-strict": _memory_strict,
     "microsoft": _microsoft,
@@ -44,6 +51,7 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 @pytest.fixture(scope="session", autouse=True)
 def _stop_sandboxes() -> Iterator[None]:
     yield
-    from tests.conformance import microsoft_harness
+    from tests.conformance import google_harness, microsoft_harness
 
     microsoft_harness.stop_shared()
+    google_harness.stop_shared()
