@@ -20,6 +20,7 @@ COURSE_FIELDS = frozenset(
     {"name", "school_year", "school_year_short", "term", "id8", "id", "school", "subject", "type"}
 )
 OU_FIELDS = frozenset({"school", "school_code", "role"})
+GROUP_FIELDS = frozenset({"school", "school_code", "role", "domain"})
 CourseTemplate = Annotated[str, checked_template(COURSE_FIELDS, "course template")]
 CLASSROOM_PER_USER_PER_MIN = 1200
 CLASSROOM_PER_PROJECT_PER_MIN = 3000
@@ -51,6 +52,13 @@ class GoogleConfig(BaseModel):
     )
     student_ou_name: str = "Elever"
     teacher_ou_name: str = "Personal"
+    school_groups: bool = False  # a Directory group of each school's students and staff
+    group_email_template: Annotated[
+        str, checked_template(GROUP_FIELDS, "group_email_template", address=True)
+    ] = "{school}.{role}@{domain}"
+    group_name_template: Annotated[str, checked_template(GROUP_FIELDS, "group_name_template")] = (
+        "{school} {role}"
+    )
     course_name_template: CourseTemplate = "{name} {school_year_short}"
     course_section_template: CourseTemplate = "{school} {school_year}"
     course_state: Literal["PROVISIONED", "ACTIVE"] = "ACTIVE"

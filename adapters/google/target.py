@@ -26,6 +26,7 @@ from engine.secrets import SecretResolver
 from engine.target import (
     Batch,
     DesiredState,
+    LinkSpec,
     ObservedState,
     Outcome,
     OutcomeKind,
@@ -35,7 +36,7 @@ from engine.target import (
 
 from . import calls
 from .adopt import Accounts, conflict, put_right
-from .auth import DelegatedToken, GoogleTenantError
+from .auth import GROUP_SCOPE, SCOPES, DelegatedToken, GoogleTenantError
 from .calls import ApiCall
 from .client import BATCH_LIMITS, GoogleClient, ListFailed, Quotas
 from .config import GoogleConfig
@@ -50,8 +51,10 @@ from .mapping import (
     alias_of,
     desired_state,
     kind_specs,
+    link_specs,
 )
 from .outcomes import no_answer, outcome
+from .school_groups import GROUP_KINDS, MEMBER_LINKS
 
 # Google's limits, in characters, for what each model field is sent as: givenName and
 # familyName take 60; a course name 750 (a group's name and subject go into it).
@@ -70,15 +73,17 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         COURSE: "group",
         COURSE_TEACHER: "person",
         COURSE_STUDENT: "person",
+        **{link: "person" for link in MEMBER_LINKS.values()},
     }
     field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = FIELD_LIMITS
     reads_drift: ClassVar[bool] = True
 
-    links = LINK_SPECS
+    links: tuple[LinkSpec, ...] = LINK_SPECS  # and the school groups' member links when they are on
 
     def __init__(self, name: str, config: GoogleConfig, policy: Any, client: GoogleClient) -> None:
         super().__init__(name, config, policy, client)
-        self.kinds = kind_specs(policy)
+        self.kinds = kind_specs(policy, config)
+        self.links = link_specs(config)
         self.rate_limit = RateLimit(
             writes=config.classroom_per_min,
             per_seconds=config.quota_window_s,
@@ -112,9 +117,9 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         """Directory work (accounts) and Classroom work (courses, rosters) in batches of
         their API's size; course updates alone, as they take calls that depend on each
         other."""
-        directory = [op for op in ready if op.kind == USER]
+        directory = [op for op in ready if op.kind in _DIRECTORY]
         alone = [op for op in ready if op.kind == COURSE and op.action in _COMPOUND]
-        classroom = [op for op in ready if op.kind != USER and op not in alone]
+        classroom = [op for op in ready if op.kind not in _DIRECTORY and op not in alone]
         out: list[Batch] = []
         for ops, size in ((directory, BATCH_LIMITS["directory"]), (classroom, 50)):
             for i in range(0, len(ops), size):
@@ -147,7 +152,7 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
                 made.append(call)
             # a roster add or a course names users made moments ago: Classroom may not know
             # them yet, so a NOT_FOUND is asked again on a schedule
-            fresh = frozenset(n for n, i in enumerate(sending) if ops[i].kind != USER)
+            fresh = frozenset(n for n, i in enumerate(sending) if ops[i].kind not in _DIRECTORY)
             answers = await self.client.batch(made, fresh=fresh) if made else []
             for i, answer in zip(sending, answers, strict=True):
                 if i in found:
@@ -222,6 +227,8 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
             if op.action is Action.SUSPEND:
                 return calls.patch_user(user, {"suspended": True})
             return calls.delete_user(user)
+        if op.kind in _GROUPS or op.kind in _MEMBERS:
+            return self._group_call(op, ctx)
         if op.kind == COURSE:
             course = self._course_key(op.key, ctx, op.target_id)
             if op.action is Action.CREATE:
@@ -242,6 +249,33 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
             return calls.add_member(course, role, user)  # type: ignore[arg-type]
         return calls.remove_member(course, role, user)  # type: ignore[arg-type]
 
+    def _group_key(self, kind: str, key: str, ctx: TargetContext, known: str | None) -> str:
+        """A school group's Directory id when known, else its address."""
+        found = known or ctx.target_ids(kind, key) or ctx.ids.get((kind, key))
+        if found:
+            return found
+        want = self._desired.objects.get(kind, {}).get(key) if self._desired else None
+        return str(dict(want.attrs)["email"]) if want else key
+
+    def _group_call(self, op: Operation, ctx: TargetContext) -> ApiCall:
+        """A school group made, renamed or deleted, or a member added or removed."""
+        if op.kind in _MEMBERS:
+            kind = op.kind.removesuffix(".member")
+            group = self._group_key(kind, op.parent or "", ctx, op.parent_target_id)
+            user = self._user_key(op.key, ctx, op.target_id)
+            if op.action is Action.LINK:
+                return calls.insert_group_member(group, user)
+            return calls.delete_group_member(group, user)
+        a = self._attrs(op)
+        group = self._group_key(op.kind, op.key, ctx, op.target_id)
+        if op.action is Action.CREATE:
+            return calls.insert_group(a["email"], a["name"], a["description"])
+        if op.action in (Action.UPDATE, Action.RESTORE):
+            # a new address (a school renamed) keeps the old one as an alias: mail still arrives
+            body = {"email": a["email"], "name": a["name"], "description": a["description"]}
+            return calls.patch_group(group, body)
+        return calls.delete_group(group)
+
     async def _settle(self, op: Operation, answer: Any, ctx: TargetContext) -> Outcome:
         """The outcome of one op's answer, with the follow-ups an answer asks for: a 409 on a
         create is adopted by reading the object back; a removal of what is gone is done; a
@@ -250,7 +284,7 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         verdict = answer.verdict
         if verdict.kind is Kind.ADOPT and creates and op.kind == USER:
             return await self._adopt_user(op)
-        if verdict.kind is Kind.ADOPT and creates and op.kind == COURSE:
+        if verdict.kind is Kind.ADOPT and creates and op.kind in (COURSE, *_GROUPS):
             found = await self.read_back(op, ctx)
             if found is not None and found.kind is OutcomeKind.DONE:
                 return Outcome.done(found.target_id, adopted=True)
@@ -357,6 +391,8 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
             call = calls.get_user(str(dict(op.attrs).get("primaryEmail") or op.target_id))
         elif op.kind == COURSE:
             call = calls.get_course(alias_of(op.key))
+        elif op.kind in _GROUPS:
+            call = calls.get_group(str(dict(op.attrs).get("email") or op.target_id))
         else:
             return None
         try:
@@ -376,6 +412,9 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
 
 
 _COMPOUND = frozenset({Action.UPDATE, Action.RESTORE})
+_GROUPS = frozenset(GROUP_KINDS.values())
+_MEMBERS = frozenset(MEMBER_LINKS.values())
+_DIRECTORY = frozenset({USER}) | _GROUPS | _MEMBERS
 _SENDS_OU = frozenset({Action.CREATE, Action.UPDATE, Action.RESTORE})
 
 
@@ -394,8 +433,10 @@ def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
     ca = _path(config.verify, secrets.base_dir)
     ca_path = str(ca) if ca else None
     verify: bool | ssl.SSLContext = ssl.create_default_context(cafile=ca_path) if ca_path else True
+    # a scope asked for but not delegated refuses every token: the group scope only when used
+    scopes = SCOPES + ((GROUP_SCOPE,) if config.school_groups else ())
     tokens = [
-        DelegatedToken(key, subject, ca_path=ca_path, timeout_s=config.timeout_s)
+        DelegatedToken(key, subject, ca_path=ca_path, timeout_s=config.timeout_s, scopes=scopes)
         for subject in config.admin_subjects
     ]
     http = HttpClient(

@@ -14,12 +14,10 @@ from engine.roster import RosterPolicy
 from tests.google.test_google_end_to_end import (
     assert_matches_desired,
     put,
-    sandbox,
     settings_for,
     snapshot,
     sync,
     write_config,
-    workdir,
 )
 
 
