@@ -9,6 +9,7 @@ so it is made again; a roster is taken as read.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -25,6 +26,7 @@ USER_FIELDS = (
 )
 COURSE_FIELDS = "courses(id,name,section,courseState,ownerId),nextPageToken"
 MEMBER_FIELDS = "{role}(userId),nextPageToken"
+ROSTER_READERS = 8  # rosters read at once: Classroom has no batch-wide list
 ROLES: tuple[tuple[str, Literal["teachers", "students"]], ...] = (
     (COURSE_TEACHER, "teachers"),
     (COURSE_STUDENT, "students"),
@@ -105,6 +107,7 @@ async def read_drift(
         )
         by_id = {str(c.get("id")): c for c in read}
         user_key = {m.target_id: k for k, m in users.items() if m.target_id}
+        live: list[tuple[str, str]] = []  # (key, course id) of the courses whose rosters count
         for key, m in list(courses.items()):
             if m.target_id is None or m.archived:
                 continue
@@ -118,8 +121,11 @@ async def read_drift(
             if _course_changed(m, now):
                 courses[key] = replace(m, fingerprint=DRIFTED)
                 report.courses_changed.append(key)
+            live.append((key, m.target_id))
+        rosters = await _rosters(client, [(cid, role) for _, cid in live for _, role in ROLES])
+        for key, cid in live:
             for kind, role in ROLES:
-                members = await _members(client, m.target_id, role)
+                members = rosters[(cid, role)]
                 held = {
                     (key, user_key[u]) for x in members if (u := str(x.get("userId"))) in user_key
                 }
@@ -135,6 +141,24 @@ async def read_drift(
         links={**observed.links, **{k: LinkSet(v) for k, v in links.items()}},
     )
     return corrected, report
+
+
+async def _rosters(
+    client: GoogleClient, wanted: list[tuple[str, Literal["teachers", "students"]]]
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every roster asked for, read ``ROSTER_READERS`` at a time (each is a paged list of its
+    own); the first that cannot be read whole fails the lot."""
+    gate = asyncio.Semaphore(ROSTER_READERS)
+
+    async def one(course: str, role: Literal["teachers", "students"]) -> list[dict[str, Any]]:
+        async with gate:
+            return await _members(client, course, role)
+
+    got = await asyncio.gather(*(one(c, r) for c, r in wanted), return_exceptions=True)
+    for result in got:
+        if isinstance(result, BaseException):
+            raise result
+    return {w: r for w, r in zip(wanted, got, strict=True) if not isinstance(r, BaseException)}
 
 
 async def _members(
