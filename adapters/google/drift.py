@@ -9,7 +9,6 @@ so it is made again; a roster is taken as read.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -26,7 +25,6 @@ USER_FIELDS = (
 )
 COURSE_FIELDS = "courses(id,name,section,courseState,ownerId),nextPageToken"
 MEMBER_FIELDS = "{role}(userId),nextPageToken"
-ROSTER_READERS = 8  # rosters read at once: Classroom has no batch-wide list
 ROLES: tuple[tuple[str, Literal["teachers", "students"]], ...] = (
     (COURSE_TEACHER, "teachers"),
     (COURSE_STUDENT, "students"),
@@ -146,19 +144,24 @@ async def read_drift(
 async def _rosters(
     client: GoogleClient, wanted: list[tuple[str, Literal["teachers", "students"]]]
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Every roster asked for, read ``ROSTER_READERS`` at a time (each is a paged list of its
-    own); the first that cannot be read whole fails the lot."""
-    gate = asyncio.Semaphore(ROSTER_READERS)
+    """Every roster asked for, their pages sent together in Classroom batches; the first page
+    that cannot be read fails the lot."""
 
-    async def one(course: str, role: Literal["teachers", "students"]) -> list[dict[str, Any]]:
-        async with gate:
-            return await _members(client, course, role)
+    def pager(course: str, role: Literal["teachers", "students"]) -> Any:
+        def page(token: str) -> calls.ApiCall:
+            return calls.list_members(
+                course, role, page_token=token, fields=MEMBER_FIELDS.format(role=role)
+            )
 
-    got = await asyncio.gather(*(one(c, r) for c, r in wanted), return_exceptions=True)
-    for result in got:
-        if isinstance(result, BaseException):
-            raise result
-    return {w: r for w, r in zip(wanted, got, strict=True) if not isinstance(r, BaseException)}
+        return page
+
+    # each list names its items after its role: read teachers and students apart
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for role in ("teachers", "students"):
+        mine = [(c, r) for c, r in wanted if r == role]
+        read = await client.list_many([pager(c, r) for c, r in mine], role)
+        out.update(zip(mine, read, strict=True))
+    return out
 
 
 async def _members(

@@ -92,6 +92,7 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         self._desired: DesiredState | None = None
         self._org_units: set[str] | None = None
         self._accounts = Accounts(client)
+        self._owners: dict[str, str] = {}  # course key -> owner key, for courses created here
 
     @staticmethod
     def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
@@ -140,6 +141,9 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
             sending: list[int] = []
             made: list[ApiCall] = []
             for i, op in enumerate(ops):
+                if self._owns(op):  # a course's create made its owner a teacher already
+                    done[i] = Outcome.done(op.target_id or op.key)
+                    continue
                 if i in found:  # an existing account, adopted: put right, not created
                     fix = put_right(found[i], op.key, dict(op.attrs))
                     if fix is None:
@@ -159,6 +163,8 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
                     done[i] = self._adopted(answer, str(found[i]["id"]))
                 else:
                     done[i] = await self._settle(ops[i], answer, ctx)
+                if ops[i].kind == COURSE and ops[i].action is Action.CREATE and answer.ok:
+                    self._owners[ops[i].key] = str(dict(ops[i].attrs)["owner"])
             return [done[i] for i in range(len(ops))]
         except GoogleTenantError as exc:
             return [Outcome.fatal(exc.verdict.code or "auth", str(exc))] * len(ops)
@@ -167,6 +173,15 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         except ListFailed as exc:  # the accounts to match against could not be read whole
             text = f"the Directory's accounts could not be listed to match on externalId: {exc}"
             return [Outcome.retry("list_failed", text)] * len(ops)
+
+    def _owns(self, op: Operation) -> bool:
+        """The teacher link of the owner of a course this target created: Classroom made the
+        owner a teacher with the course, so adding them is no call (it would answer 409)."""
+        return (
+            op.kind == COURSE_TEACHER
+            and op.action is Action.LINK
+            and self._owners.get(op.parent or "") == op.key
+        )
 
     async def _matched(self, ops: Sequence[Operation]) -> dict[int, dict[str, Any]]:
         """Under ``match_key = "externalId"``: the existing account of each account to be
