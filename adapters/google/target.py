@@ -10,6 +10,7 @@ is sent again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets as random
 import ssl
@@ -93,6 +94,7 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         self._org_units: set[str] | None = None
         self._accounts = Accounts(client)
         self._owners: dict[str, str] = {}  # course key -> owner key, for courses created here
+        self._org_unit_lock = asyncio.Lock()
 
     @staticmethod
     def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
@@ -376,7 +378,13 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         return Outcome.done(op.target_id or ctx.target_ids(COURSE, op.key))
 
     async def _ensure_org_units(self, ops: Sequence[Operation]) -> None:
-        """Create the org units these accounts go in, parents first, once each."""
+        """Create the org units these accounts go in, parents first, once each. Batches are
+        applied concurrently: one at a time makes them, so that two never race to make the
+        same unit (the loser would be refused, and its accounts with it)."""
+        async with self._org_unit_lock:
+            await self._make_org_units(ops)
+
+    async def _make_org_units(self, ops: Sequence[Operation]) -> None:
         if self._org_units is None:
             answer = await self.client.call(calls.list_orgunits())
             units = answer.body.get("organizationUnits", []) if answer.ok else []
@@ -394,6 +402,10 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
                     continue
                 parent = "/" + "/".join(parts[: depth - 1])
                 answer = await self.client.call(calls.insert_orgunit(parts[depth - 1], parent))
+                if not (answer.ok or answer.verdict.kind is Kind.ADOPT):
+                    # Google refuses a unit that exists ("Invalid Ou Id"): made meanwhile by
+                    # someone else, it is there to use
+                    answer = await self.client.call(calls.get_orgunit(here))
                 if answer.ok or answer.verdict.kind is Kind.ADOPT:
                     self._org_units.add(here)
                 else:
