@@ -1,5 +1,5 @@
 """`ess demo` end to end in a real subprocess: both runs succeed, nothing fails, and what the
-Microsoft sandbox holds is what the journal's mirror says ESS made there."""
+Microsoft, Google and SCIM sandboxes hold is what the journal's mirror says ESS made in each."""
 
 from __future__ import annotations
 
@@ -64,6 +64,18 @@ def test_demo_syncs_twice_and_the_sandbox_matches_the_journal(tmp_path: Path) ->
                 " AND suspended_at IS NULL GROUP BY kind"
             ).fetchall()
         )
+        google = {
+            (kind, bool(archived), bool(gone)): n
+            for kind, archived, gone, n in db.execute(
+                "SELECT kind, archived, suspended_at IS NOT NULL, COUNT(*) FROM mirror"
+                " WHERE target = 'google' GROUP BY kind, archived, suspended_at IS NOT NULL"
+            ).fetchall()
+        }
+        google_links = dict(
+            db.execute(
+                "SELECT kind, COUNT(*) FROM mirror_links WHERE target = 'google' GROUP BY kind"
+            ).fetchall()
+        )
         db.close()
 
         cfg = tomllib.loads((workdir / "ess.toml").read_text())
@@ -93,6 +105,31 @@ def test_demo_syncs_twice_and_the_sandbox_matches_the_journal(tmp_path: Path) ->
         # no personnummer went to the target
         blob = str(state)
         assert not any(len(tok) == 12 and tok.isdigit() for tok in blob.replace('"', " ").split())
+
+        # the same tenant, side by side, in the Google sandbox
+        gw = cfg["tenants"]["demo"]["targets"]["google"]
+        gctx = ssl.create_default_context(cafile=gw["verify"])
+        gstate = httpx.get(f"{gw['root_url']}_sandbox/state", verify=gctx, timeout=30).json()
+        accounts = [u for u in gstate["users"] if not u["isAdmin"]]
+        assert sum(1 for u in accounts if not u["suspended"]) == google[("user", False, False)]
+        assert sum(1 for u in accounts if u["suspended"]) == google[("user", False, True)] > 0
+        courses = gstate["courses"]
+        active = [c for c in courses if c["courseState"] == "ACTIVE"]
+        assert len(active) == google[("course", False, False)]
+        assert len(courses) == mirror["class"]  # a Classroom course for each Class Team
+        archived = [c for c in courses if c["courseState"] == "ARCHIVED"]
+        assert len(archived) == google[("course", True, False)] > 0  # the term ended some
+        assert all(c["aliases"][0].startswith("d:") for c in courses)
+        # an archived course keeps its roster, in Classroom and in the mirror alike
+        assert sum(len(c["students"]) for c in courses) == google_links["course.student"]
+        assert sum(len(c["teachers"]) for c in courses) == google_links["course.teacher"]
+        groups = gstate["groups"]  # a group of each school's students and one of its staff
+        assert len(groups) == google[("student_group", False, False)] * 2 == mirror["school"] * 2
+        assert sum(len(g["members"]) for g in groups) == (
+            google_links["student_group.member"] + google_links["staff_group.member"]
+        )
+        gblob = str(gstate).replace('"', " ")
+        assert not any(len(tok) == 12 and tok.isdigit() for tok in gblob.split())
     finally:
         proc.send_signal(signal.SIGINT)
         try:

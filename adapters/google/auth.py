@@ -27,6 +27,7 @@ DIRECTORY_SCOPES = (
     "https://www.googleapis.com/auth/admin.directory.orgunit",
 )
 SCOPES = DIRECTORY_SCOPES + CLASSROOM_SCOPES
+GROUP_SCOPE = "https://www.googleapis.com/auth/admin.directory.group"  # with school_groups only
 
 
 class GoogleTenantError(Exception):

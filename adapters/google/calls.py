@@ -134,6 +134,14 @@ def insert_group(email: str, name: str, description: str = "") -> ApiCall:
     return _call("directory", "POST", f"{DIR}/groups", body=body)
 
 
+def get_group(key: str) -> ApiCall:
+    return _call("directory", "GET", f"{DIR}/groups/{{groupKey}}", {"groupKey": key})
+
+
+def patch_group(key: str, body: Mapping[str, Any]) -> ApiCall:
+    return _call("directory", "PATCH", f"{DIR}/groups/{{groupKey}}", {"groupKey": key}, body=body)
+
+
 def list_groups(*, page_token: str = "") -> ApiCall:
     params = [("customer", "my_customer"), ("maxResults", "200")]
     params += [("pageToken", page_token)] if page_token else []
@@ -144,13 +152,15 @@ def delete_group(key: str) -> ApiCall:
     return _call("directory", "DELETE", f"{DIR}/groups/{{groupKey}}", {"groupKey": key})
 
 
-def insert_group_member(group: str, email: str) -> ApiCall:
+def insert_group_member(group: str, member: str) -> ApiCall:
+    """``member``: an address, or a user's id (what ESS knows once it made the account)."""
+    who = {"email": member} if "@" in member else {"id": member}
     return _call(
         "directory",
         "POST",
         f"{DIR}/groups/{{groupKey}}/members",
         {"groupKey": group},
-        body={"email": email, "role": "MEMBER"},
+        body={**who, "role": "MEMBER"},
     )
 
 

@@ -181,6 +181,29 @@ class GoogleClient:
             if not token:
                 return out
 
+    async def list_many(
+        self, pages: Sequence[Callable[[str], ApiCall]], items: str
+    ) -> list[list[dict[str, Any]]]:
+        """Many paged lists at once: every list's next page travels in batches with the
+        others', so a roster per course costs a batch part, not an HTTP request. Raises
+        :class:`ListFailed` when any page cannot be read."""
+        out: list[list[dict[str, Any]]] = [[] for _ in pages]
+        todo = {i: "" for i in range(len(pages))}
+        while todo:
+            order = list(todo)
+            made = [pages[i](todo[i]) for i in order]
+            answers = await self.batch(made)
+            todo = {}
+            for i, call, answer in zip(order, made, answers, strict=True):
+                if not answer.ok:
+                    raise ListFailed(call, answer)
+                body = answer.body if isinstance(answer.body, dict) else {}
+                out[i].extend(item for item in body.get(items, []) if isinstance(item, dict))
+                token = str(body.get("nextPageToken") or "")
+                if token:
+                    todo[i] = token
+        return out
+
     async def batch(
         self, calls: Sequence[ApiCall], *, fresh: frozenset[int] = frozenset()
     ) -> list[Answer]:

@@ -7,9 +7,9 @@ checks its form, the target resolves it when it is built.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from adapters.kit.naming import checked_template
 from engine.secrets import check_reference
@@ -20,6 +20,7 @@ COURSE_FIELDS = frozenset(
     {"name", "school_year", "school_year_short", "term", "id8", "id", "school", "subject", "type"}
 )
 OU_FIELDS = frozenset({"school", "school_code", "role"})
+GROUP_FIELDS = frozenset({"school", "school_code", "role", "domain"})
 CourseTemplate = Annotated[str, checked_template(COURSE_FIELDS, "course template")]
 CLASSROOM_PER_USER_PER_MIN = 1200
 CLASSROOM_PER_PROJECT_PER_MIN = 3000
@@ -42,13 +43,22 @@ class GoogleConfig(BaseModel):
     email_template: Annotated[
         str, checked_template(EMAIL_FIELDS, "email_template", address=True)
     ] = "{given}.{family}@{domain}"
-    match_on: Literal["primaryEmail"] = "primaryEmail"
+    # what identifies an existing account to adopt: its address, or an ``organization``
+    # external id holding the source's person id (adapters/google/adopt.py)
+    match_key: Literal["primaryEmail", "externalId"] = "primaryEmail"
     org_unit_root: str = "/ESS"
     org_unit_template: Annotated[str, checked_template(OU_FIELDS, "org_unit_template")] = (
         "{school}/{role}"
     )
     student_ou_name: str = "Elever"
     teacher_ou_name: str = "Personal"
+    school_groups: bool = False  # a Directory group of each school's students and staff
+    group_email_template: Annotated[
+        str, checked_template(GROUP_FIELDS, "group_email_template", address=True)
+    ] = "{school}.{role}@{domain}"
+    group_name_template: Annotated[str, checked_template(GROUP_FIELDS, "group_name_template")] = (
+        "{school} {role}"
+    )
     course_name_template: CourseTemplate = "{name} {school_year_short}"
     course_section_template: CourseTemplate = "{school} {school_year}"
     course_state: Literal["PROVISIONED", "ACTIVE"] = "ACTIVE"
@@ -57,6 +67,18 @@ class GoogleConfig(BaseModel):
     quota_window_s: float = Field(60.0, gt=0, le=60)  # shorter only for a time-scaled sandbox
     max_concurrency: int = Field(4, ge=1, le=64)
     consistency_window_s: float = Field(10.0, ge=0, le=600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        """``match_on`` is the earlier name of ``match_key`` (deprecated, read for a release)."""
+        if isinstance(data, dict) and "match_on" in data:
+            data = dict(data)
+            old = data.pop("match_on")
+            if "match_key" in data and data["match_key"] != old:
+                raise ValueError("match_on and match_key disagree: keep match_key only")
+            data["match_key"] = old
+        return data
 
     @field_validator("service_account_key")
     @classmethod

@@ -105,6 +105,7 @@ async def read_drift(
         )
         by_id = {str(c.get("id")): c for c in read}
         user_key = {m.target_id: k for k, m in users.items() if m.target_id}
+        live: list[tuple[str, str]] = []  # (key, course id) of the courses whose rosters count
         for key, m in list(courses.items()):
             if m.target_id is None or m.archived:
                 continue
@@ -118,8 +119,11 @@ async def read_drift(
             if _course_changed(m, now):
                 courses[key] = replace(m, fingerprint=DRIFTED)
                 report.courses_changed.append(key)
+            live.append((key, m.target_id))
+        rosters = await _rosters(client, [(cid, role) for _, cid in live for _, role in ROLES])
+        for key, cid in live:
             for kind, role in ROLES:
-                members = await _members(client, m.target_id, role)
+                members = rosters[(cid, role)]
                 held = {
                     (key, user_key[u]) for x in members if (u := str(x.get("userId"))) in user_key
                 }
@@ -135,6 +139,29 @@ async def read_drift(
         links={**observed.links, **{k: LinkSet(v) for k, v in links.items()}},
     )
     return corrected, report
+
+
+async def _rosters(
+    client: GoogleClient, wanted: list[tuple[str, Literal["teachers", "students"]]]
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every roster asked for, their pages sent together in Classroom batches; the first page
+    that cannot be read fails the lot."""
+
+    def pager(course: str, role: Literal["teachers", "students"]) -> Any:
+        def page(token: str) -> calls.ApiCall:
+            return calls.list_members(
+                course, role, page_token=token, fields=MEMBER_FIELDS.format(role=role)
+            )
+
+        return page
+
+    # each list names its items after its role: read teachers and students apart
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for role in ("teachers", "students"):
+        mine = [(c, r) for c, r in wanted if r == role]
+        read = await client.list_many([pager(c, r) for c, r in mine], role)
+        out.update(zip(mine, read, strict=True))
+    return out
 
 
 async def _members(

@@ -21,7 +21,9 @@ from engine.model import Group, Person, Snapshot
 from engine.roster import Role, RosterPolicy, roster
 from engine.target import DesiredObject, DesiredState, KindSpec, LinkSpec, attrs_of
 
+from .addresses import local_part
 from .config import GoogleConfig
+from .school_groups import GROUP_KIND_SPECS, GROUP_LINK_SPECS, school_groups
 
 NO_TEACHER = "a Classroom course needs an owner and is not created until it has one"
 FIX = "give the group a teacher in the student administration system"
@@ -40,30 +42,27 @@ LINK_SPECS = (
 )
 
 
-def kind_specs(policy: Any) -> tuple[KindSpec, ...]:
+def link_specs(config: GoogleConfig) -> tuple[LinkSpec, ...]:
+    return LINK_SPECS + (GROUP_LINK_SPECS if config.school_groups else ())
+
+
+def kind_specs(policy: Any, config: GoogleConfig | None = None) -> tuple[KindSpec, ...]:
     """Accounts are suspended and deleted after the grace period; a course whose group ends
-    is archived, or kept (Google deletes only archived courses, and ESS never does)."""
+    is archived, or kept (Google deletes only archived courses, and ESS never does); a
+    school's group is deleted when the school leaves the source."""
     grace = int(getattr(policy, "suspend_grace_days", 30))
     class_end = str(getattr(policy, "class_end", "archive"))
     course_retire = "keep" if class_end == "keep" else "archive"
     return (
         KindSpec(USER, 1, retire="suspend", grace_days=grace),
         KindSpec(COURSE, 2, retire=course_retire, depends_on=()),  # type: ignore[arg-type]
+        *(GROUP_KIND_SPECS if config is not None and config.school_groups else ()),
     )
 
 
 def alias_of(group_id: str) -> str:
     """The course's domain alias: a create that lost its answer cannot make a second course."""
     return ALIAS_PREFIX + group_id
-
-
-def local_part(text: str) -> str:
-    """What Google takes before the ``@``: letters, digits, ``.``, ``-``, ``_``; no leading,
-    trailing or doubled dot."""
-    out = "".join(c for c in text.lower() if c.isascii() and (c.isalnum() or c in "._-"))
-    while ".." in out:
-        out = out.replace("..", ".")
-    return out.strip(".")[:64]
 
 
 def desired_state(snapshot: Snapshot, config: GoogleConfig, policy: RosterPolicy) -> DesiredState:
@@ -87,14 +86,16 @@ def desired_state(snapshot: Snapshot, config: GoogleConfig, policy: RosterPolicy
     students = {
         gid: {p for p in kids if p in users} for gid, kids in r.members.items() if gid in courses
     }
-    return DesiredState(
-        objects={USER: users, COURSE: courses},
-        links={
-            COURSE_TEACHER: LinkSet.from_groups(teachers),
-            COURSE_STUDENT: LinkSet.from_groups(students),
-        },
-        findings=tuple(findings),
-    )
+    objects: dict[str, Mapping[str, DesiredObject]] = {USER: users, COURSE: courses}
+    links = {
+        COURSE_TEACHER: LinkSet.from_groups(teachers),
+        COURSE_STUDENT: LinkSet.from_groups(students),
+    }
+    if config.school_groups:
+        groups, members = school_groups(snapshot, r.school_users, r.roles, users, config)
+        objects.update(groups)
+        links.update(members)
+    return DesiredState(objects=objects, links=links, findings=tuple(findings))
 
 
 def org_unit(config: GoogleConfig, school: str, school_code: str, role: Role) -> str:

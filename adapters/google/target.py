@@ -10,6 +10,7 @@ is sent again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets as random
 import ssl
@@ -27,6 +28,7 @@ from engine.target import (
     Batch,
     CheckResult,
     DesiredState,
+    LinkSpec,
     ObservedState,
     Outcome,
     OutcomeKind,
@@ -35,7 +37,8 @@ from engine.target import (
 )
 
 from . import calls
-from .auth import DelegatedToken, GoogleTenantError
+from .adopt import Accounts, conflict, put_right
+from .auth import GROUP_SCOPE, SCOPES, DelegatedToken, GoogleTenantError
 from .calls import ApiCall
 from .check import check as check_tenant
 from .client import BATCH_LIMITS, GoogleClient, ListFailed, Quotas
@@ -51,8 +54,10 @@ from .mapping import (
     alias_of,
     desired_state,
     kind_specs,
+    link_specs,
 )
 from .outcomes import no_answer, outcome
+from .school_groups import GROUP_KINDS, MEMBER_LINKS
 
 # Google's limits, in characters, for what each model field is sent as: givenName and
 # familyName take 60; a course name 750 (a group's name and subject go into it).
@@ -71,15 +76,17 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         COURSE: "group",
         COURSE_TEACHER: "person",
         COURSE_STUDENT: "person",
+        **{link: "person" for link in MEMBER_LINKS.values()},
     }
     field_limits: ClassVar[Mapping[str, Mapping[str, int]]] = FIELD_LIMITS
     reads_drift: ClassVar[bool] = True
 
-    links = LINK_SPECS
+    links: tuple[LinkSpec, ...] = LINK_SPECS  # and the school groups' member links when they are on
 
     def __init__(self, name: str, config: GoogleConfig, policy: Any, client: GoogleClient) -> None:
         super().__init__(name, config, policy, client)
-        self.kinds = kind_specs(policy)
+        self.kinds = kind_specs(policy, config)
+        self.links = link_specs(config)
         self.rate_limit = RateLimit(
             writes=config.classroom_per_min,
             per_seconds=config.quota_window_s,
@@ -87,6 +94,9 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         )
         self._desired: DesiredState | None = None
         self._org_units: set[str] | None = None
+        self._accounts = Accounts(client)
+        self._owners: dict[str, str] = {}  # course key -> owner key, for courses created here
+        self._org_unit_lock = asyncio.Lock()
 
     @staticmethod
     def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
@@ -112,9 +122,9 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         """Directory work (accounts) and Classroom work (courses, rosters) in batches of
         their API's size; course updates alone, as they take calls that depend on each
         other."""
-        directory = [op for op in ready if op.kind == USER]
+        directory = [op for op in ready if op.kind in _DIRECTORY]
         alone = [op for op in ready if op.kind == COURSE and op.action in _COMPOUND]
-        classroom = [op for op in ready if op.kind != USER and op not in alone]
+        classroom = [op for op in ready if op.kind not in _DIRECTORY and op not in alone]
         out: list[Batch] = []
         for ops, size in ((directory, BATCH_LIMITS["directory"]), (classroom, 50)):
             for i in range(0, len(ops), size):
@@ -130,18 +140,67 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
                 await self._ensure_org_units(ops)
             if len(ops) == 1 and ops[0].kind == COURSE and ops[0].action in _COMPOUND:
                 return [await self._update_course(ops[0], ctx)]
-            made = [self._call(op, ctx) for op in ops]
+            found = await self._matched(ops)
+            done: dict[int, Outcome] = {}
+            sending: list[int] = []
+            made: list[ApiCall] = []
+            for i, op in enumerate(ops):
+                if self._owns(op):  # a course's create made its owner a teacher already
+                    done[i] = Outcome.done(op.target_id or op.key)
+                    continue
+                if i in found:  # an existing account, adopted: put right, not created
+                    fix = put_right(found[i], op.key, dict(op.attrs))
+                    if fix is None:
+                        done[i] = Outcome.done(str(found[i]["id"]), adopted=True)
+                        continue
+                    call = fix
+                else:
+                    call = self._call(op, ctx)
+                sending.append(i)
+                made.append(call)
             # a roster add or a course names users made moments ago: Classroom may not know
             # them yet, so a NOT_FOUND is asked again on a schedule
-            fresh = frozenset(i for i, op in enumerate(ops) if op.kind != USER)
-            answers = await self.client.batch(made, fresh=fresh)
-            return [
-                await self._settle(op, answer, ctx) for op, answer in zip(ops, answers, strict=True)
-            ]
+            fresh = frozenset(n for n, i in enumerate(sending) if ops[i].kind not in _DIRECTORY)
+            answers = await self.client.batch(made, fresh=fresh) if made else []
+            for i, answer in zip(sending, answers, strict=True):
+                if i in found:
+                    done[i] = self._adopted(answer, str(found[i]["id"]))
+                else:
+                    done[i] = await self._settle(ops[i], answer, ctx)
+                if ops[i].kind == COURSE and ops[i].action is Action.CREATE and answer.ok:
+                    self._owners[ops[i].key] = str(dict(ops[i].attrs)["owner"])
+            return [done[i] for i in range(len(ops))]
         except GoogleTenantError as exc:
             return [Outcome.fatal(exc.verdict.code or "auth", str(exc))] * len(ops)
         except NoAnswer as exc:
             return [no_answer(exc, creates=op.action is Action.CREATE) for op in ops]
+        except ListFailed as exc:  # the accounts to match against could not be read whole
+            text = f"the Directory's accounts could not be listed to match on externalId: {exc}"
+            return [Outcome.retry("list_failed", text)] * len(ops)
+
+    def _owns(self, op: Operation) -> bool:
+        """The teacher link of the owner of a course this target created: Classroom made the
+        owner a teacher with the course, so adding them is no call (it would answer 409)."""
+        return (
+            op.kind == COURSE_TEACHER
+            and op.action is Action.LINK
+            and self._owners.get(op.parent or "") == op.key
+        )
+
+    async def _matched(self, ops: Sequence[Operation]) -> dict[int, dict[str, Any]]:
+        """Under ``match_key = "externalId"``: the existing account of each account to be
+        created that the Directory already holds, by the op's index."""
+        creates = [i for i, op in enumerate(ops) if op.kind == USER and op.action is Action.CREATE]
+        if self.config.match_key != "externalId" or not creates:
+            return {}
+        existing = await self._accounts.by_external_id()
+        return {i: existing[ops[i].key] for i in creates if ops[i].key in existing}
+
+    @staticmethod
+    def _adopted(answer: Any, user_id: str) -> Outcome:
+        if answer.ok:
+            return Outcome.done(user_id, adopted=True)
+        return outcome(answer, creates=False, target_id=user_id)
 
     def _attrs(self, op: Operation) -> dict[str, Any]:
         return dict(op.attrs)
@@ -187,6 +246,8 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
             if op.action is Action.SUSPEND:
                 return calls.patch_user(user, {"suspended": True})
             return calls.delete_user(user)
+        if op.kind in _GROUPS or op.kind in _MEMBERS:
+            return self._group_call(op, ctx)
         if op.kind == COURSE:
             course = self._course_key(op.key, ctx, op.target_id)
             if op.action is Action.CREATE:
@@ -207,13 +268,42 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
             return calls.add_member(course, role, user)  # type: ignore[arg-type]
         return calls.remove_member(course, role, user)  # type: ignore[arg-type]
 
+    def _group_key(self, kind: str, key: str, ctx: TargetContext, known: str | None) -> str:
+        """A school group's Directory id when known, else its address."""
+        found = known or ctx.target_ids(kind, key) or ctx.ids.get((kind, key))
+        if found:
+            return found
+        want = self._desired.objects.get(kind, {}).get(key) if self._desired else None
+        return str(dict(want.attrs)["email"]) if want else key
+
+    def _group_call(self, op: Operation, ctx: TargetContext) -> ApiCall:
+        """A school group made, renamed or deleted, or a member added or removed."""
+        if op.kind in _MEMBERS:
+            kind = op.kind.removesuffix(".member")
+            group = self._group_key(kind, op.parent or "", ctx, op.parent_target_id)
+            user = self._user_key(op.key, ctx, op.target_id)
+            if op.action is Action.LINK:
+                return calls.insert_group_member(group, user)
+            return calls.delete_group_member(group, user)
+        a = self._attrs(op)
+        group = self._group_key(op.kind, op.key, ctx, op.target_id)
+        if op.action is Action.CREATE:
+            return calls.insert_group(a["email"], a["name"], a["description"])
+        if op.action in (Action.UPDATE, Action.RESTORE):
+            # a new address (a school renamed) keeps the old one as an alias: mail still arrives
+            body = {"email": a["email"], "name": a["name"], "description": a["description"]}
+            return calls.patch_group(group, body)
+        return calls.delete_group(group)
+
     async def _settle(self, op: Operation, answer: Any, ctx: TargetContext) -> Outcome:
         """The outcome of one op's answer, with the follow-ups an answer asks for: a 409 on a
         create is adopted by reading the object back; a removal of what is gone is done; a
         user who cannot be added directly is invited."""
         creates = op.action is Action.CREATE
         verdict = answer.verdict
-        if verdict.kind is Kind.ADOPT and creates and op.kind in (USER, COURSE):
+        if verdict.kind is Kind.ADOPT and creates and op.kind == USER:
+            return await self._adopt_user(op)
+        if verdict.kind is Kind.ADOPT and creates and op.kind in (COURSE, *_GROUPS):
             found = await self.read_back(op, ctx)
             if found is not None and found.kind is OutcomeKind.DONE:
                 return Outcome.done(found.target_id, adopted=True)
@@ -230,6 +320,34 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         if op.is_link:
             return outcome(answer, creates=False, target_id=op.target_id or op.key)
         return outcome(answer, creates=creates, target_id=target_id)
+
+    async def _adopt_user(self, op: Operation) -> Outcome:
+        """The address is taken: the account holding it is this person's (made by hand, by
+        another tool, or by ESS itself in a run whose answer was lost) unless it carries another
+        person's external id; adopted, it is put right in the same run."""
+        email = str(dict(op.attrs)["primaryEmail"])
+        try:
+            answer = await self.client.call(calls.get_user(email))
+            if answer.status == 404:  # a group's address, or gone again
+                return Outcome.failed(
+                    "conflict", f"the address {email} is taken by a group or another object"
+                )
+            if not answer.ok:
+                return outcome(answer, creates=False)
+            found = dict(answer.body)
+            problem = conflict(found, op.key, email)
+            if problem:
+                return Outcome.failed("conflict", problem)
+            fix = put_right(found, op.key, dict(op.attrs))
+            if fix is not None:
+                fixed = await self.client.call(fix)
+                if not fixed.ok:
+                    return outcome(fixed, creates=False, target_id=str(found["id"]))
+            return Outcome.done(str(found["id"]), adopted=True)
+        except GoogleTenantError as exc:
+            return Outcome.fatal(exc.verdict.code or "auth", str(exc))
+        except NoAnswer as exc:
+            return Outcome.retry(exc.kind, str(exc))
 
     async def _invite(self, op: Operation, ctx: TargetContext) -> Outcome:
         """The direct-add rule keeps the user out (another domain): invite instead."""
@@ -262,7 +380,13 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         return Outcome.done(op.target_id or ctx.target_ids(COURSE, op.key))
 
     async def _ensure_org_units(self, ops: Sequence[Operation]) -> None:
-        """Create the org units these accounts go in, parents first, once each."""
+        """Create the org units these accounts go in, parents first, once each. Batches are
+        applied concurrently: one at a time makes them, so that two never race to make the
+        same unit (the loser would be refused, and its accounts with it)."""
+        async with self._org_unit_lock:
+            await self._make_org_units(ops)
+
+    async def _make_org_units(self, ops: Sequence[Operation]) -> None:
         if self._org_units is None:
             answer = await self.client.call(calls.list_orgunits())
             units = answer.body.get("organizationUnits", []) if answer.ok else []
@@ -280,6 +404,10 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
                     continue
                 parent = "/" + "/".join(parts[: depth - 1])
                 answer = await self.client.call(calls.insert_orgunit(parts[depth - 1], parent))
+                if not (answer.ok or answer.verdict.kind is Kind.ADOPT):
+                    # Google refuses a unit that exists ("Invalid Ou Id"): made meanwhile by
+                    # someone else, it is there to use
+                    answer = await self.client.call(calls.get_orgunit(here))
                 if answer.ok or answer.verdict.kind is Kind.ADOPT:
                     self._org_units.add(here)
                 else:
@@ -292,6 +420,8 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
             call = calls.get_user(str(dict(op.attrs).get("primaryEmail") or op.target_id))
         elif op.kind == COURSE:
             call = calls.get_course(alias_of(op.key))
+        elif op.kind in _GROUPS:
+            call = calls.get_group(str(dict(op.attrs).get("email") or op.target_id))
         else:
             return None
         try:
@@ -315,6 +445,9 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
 
 
 _COMPOUND = frozenset({Action.UPDATE, Action.RESTORE})
+_GROUPS = frozenset(GROUP_KINDS.values())
+_MEMBERS = frozenset(MEMBER_LINKS.values())
+_DIRECTORY = frozenset({USER}) | _GROUPS | _MEMBERS
 _SENDS_OU = frozenset({Action.CREATE, Action.UPDATE, Action.RESTORE})
 
 
@@ -333,8 +466,10 @@ def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
     ca = _path(config.verify, secrets.base_dir)
     ca_path = str(ca) if ca else None
     verify: bool | ssl.SSLContext = ssl.create_default_context(cafile=ca_path) if ca_path else True
+    # a scope asked for but not delegated refuses every token: the group scope only when used
+    scopes = SCOPES + ((GROUP_SCOPE,) if config.school_groups else ())
     tokens = [
-        DelegatedToken(key, subject, ca_path=ca_path, timeout_s=config.timeout_s)
+        DelegatedToken(key, subject, ca_path=ca_path, timeout_s=config.timeout_s, scopes=scopes)
         for subject in config.admin_subjects
     ]
     http = HttpClient(

@@ -39,7 +39,14 @@ def _scim_egil(base: Path) -> TargetHarness:
     return ScimHarness("egil", base)
 
 
+def _google(base: Path) -> TargetHarness:
+    from tests.conformance.google_harness import GoogleHarness, shared_sandbox
+
+    return GoogleHarness(shared_sandbox(), base)
+
+
 HARNESSES: dict[str, HarnessFactory] = {
+    "google": _google,
     "memory": _memory,
     "memory-strict": _memory_strict,
     "microsoft": _microsoft,
@@ -58,7 +65,8 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 @pytest.fixture(scope="session", autouse=True)
 def _stop_sandboxes() -> Iterator[None]:
     yield
-    from tests.conformance import microsoft_harness, scim_harness
+    from tests.conformance import google_harness, microsoft_harness, scim_harness
 
     microsoft_harness.stop_shared()
     scim_harness.stop_shared()
+    google_harness.stop_shared()

@@ -5,17 +5,14 @@ state, a second run writes nothing, and a teacher who leaves leaves every course
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from adapters.google.config import GoogleConfig
 from adapters.google.mapping import desired_state
-from adapters.google.sandbox import GoogleSandbox, SandboxSettings
+from adapters.google.sandbox import GoogleSandbox
 from adapters.kit.schoolyear import SchoolYear
 from engine.model import (
     Group,
@@ -90,12 +87,6 @@ def snapshot(
     )
 
 
-@pytest.fixture
-def sandbox() -> Iterator[GoogleSandbox]:
-    with GoogleSandbox(settings=SandboxSettings()) as running:
-        yield running
-
-
 def settings_for(sb: GoogleSandbox, **overrides: Any) -> dict[str, Any]:
     info = sb.info
     return {
@@ -112,6 +103,8 @@ def settings_for(sb: GoogleSandbox, **overrides: Any) -> dict[str, Any]:
 
 
 def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -131,13 +124,6 @@ def write_config(workdir: Path, sb: GoogleSandbox, **target: Any) -> None:
         *(f"{k} = {_toml(v)}" for k, v in settings_for(sb, **target).items()),
     ]
     (workdir / "ess.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, sandbox: GoogleSandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(KEY_ENV, Path(sandbox.info.key_file).read_text())
-    write_config(tmp_path, sandbox)
-    return tmp_path
 
 
 def put(workdir: Path, snap: Snapshot) -> None:

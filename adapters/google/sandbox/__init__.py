@@ -38,6 +38,12 @@ class GoogleSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
         self.settings.check()
         ids = random.Random(f"ess-google-{self.settings.seed}")
         self.customer_id = f"C0{ids.getrandbits(32):08x}"
+        self._grants: dict[str, Grant] = {}  # assertion -> grant, then access token -> grant
+        self._pipeline: Pipeline | None = None
+        self._empty()
+
+    def _empty(self) -> None:
+        """A customer with only its admins: no account, org unit, group or course."""
         self.directory = Directory(self.settings.domain, self.customer_id)
         self.classroom = Classroom(self.directory, lambda: self.settings)
         self.groups = Groups(self.directory)
@@ -46,8 +52,20 @@ class GoogleSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
         )
         for i, email in enumerate(self.admins):
             self.directory.add_admin(email, ADMIN_NAMES[i % len(ADMIN_NAMES)], "Admin")
-        self._grants: dict[str, Grant] = {}  # assertion -> grant, then access token -> grant
-        self._pipeline: Pipeline | None = None
+
+    def reset(self, settings: SandboxSettings | None = None) -> None:
+        """Empty the customer and zero the counters while it runs (one sandbox serves many
+        tests): the key, the CA, the port and tokens already issued stay valid. ``settings``
+        replace the current ones; the domain and the number of admins cannot change."""
+        if settings is not None:
+            settings.check()
+            if (settings.domain, settings.admins) != (self.settings.domain, self.settings.admins):
+                raise SandboxError("reset cannot change the domain or the number of admins")
+            self.settings = settings
+        self._empty()
+        pipeline = self._require()
+        pipeline.routes = api_routes(self.directory, self.classroom, self.groups)
+        pipeline.reset_stats()
 
     def _is_admin(self, subject: str) -> bool:
         user = self.directory.user(subject)

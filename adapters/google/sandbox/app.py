@@ -40,6 +40,7 @@ def api_routes(directory: Directory, classroom: Classroom, groups: Groups) -> li
         route("POST", f"{DIR}/groups", g.insert, "directory", GROUPS),
         route("GET", f"{DIR}/groups", g.list, "directory", GROUPS),
         route("GET", f"{DIR}/groups/{{groupKey}}", g.get, "directory", GROUPS),
+        route("PATCH", f"{DIR}/groups/{{groupKey}}", g.patch, "directory", GROUPS),
         route("DELETE", f"{DIR}/groups/{{groupKey}}", g.delete, "directory", GROUPS),
         route("POST", f"{DIR}/groups/{{groupKey}}/members", g.insert_member, "directory", MEMBERS),
         route("GET", f"{DIR}/groups/{{groupKey}}/members", g.list_members, "directory", MEMBERS),

@@ -68,6 +68,7 @@ class Counters(KitCounters):
     http_requests: int = 0
     calls: int = 0
     write_calls: int = 0
+    classroom_calls: int = 0
     largest_batch: int = 0
 
 
@@ -191,6 +192,7 @@ class Pipeline:
         answer = self._call(raw, pending)
         self.counters.calls += 1
         self.counters.write_calls += int(raw.method in WRITES)
+        self.counters.classroom_calls += int(api_of(urlsplit(raw.target).path) == "classroom")
         if not answer.timed_out:
             self.counters.count_status(answer.status)
         return answer

@@ -82,12 +82,14 @@ class SandboxStats(StatusCounts):
 
     ``http_requests`` counts HTTP requests to the APIs (a batch envelope once); ``calls``
     counts API calls, each part of a batch alone, as the quotas do. ``write_calls`` counts
-    POST/PATCH/PUT/DELETE calls; ``by_status`` counts every status sent, batch parts
+    POST/PATCH/PUT/DELETE calls, ``classroom_calls`` the Classroom API's; ``by_status`` counts
+    every status sent, batch parts
     included."""
 
     http_requests: int
     calls: int
     write_calls: int
+    classroom_calls: int  # the calls Classroom's quotas count
     batch_requests: int
     largest_batch: int
     throttled: int
