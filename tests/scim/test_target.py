@@ -40,6 +40,8 @@ async def test_second_run_writes_nothing_and_a_term_later_writes_the_differences
     sb = bench.harness.sb  # type: ignore[attr-defined]
     snap = bench.source(municipality())
     assert (await bench.sync()).status == "succeeded"
+    held = str(sb.state())
+    assert not any(p.civic_no and p.civic_no in held for p in snap.persons.values())
     sb.reset_stats()
     second = await bench.sync()
     assert second.counts.get("planned", 0) == 0
