@@ -234,10 +234,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=5.0)
     parser.add_argument("--naive-limit", type=int, default=3000)
     parser.add_argument("--profile", choices=("core", "egil"), action="append")
+    parser.add_argument("--bulk", choices=("both", "on", "off"), default="both")
     args = parser.parse_args()
     print(f"sample {args.size}, latency {args.latency_ms} ms")
+    variants = {"both": (True, False), "on": (True,), "off": (False,)}[args.bulk]
     for profile in args.profile or ("core", "egil"):
-        for bulk in (True, False):
+        for bulk in variants:
             one(profile, bulk, args)
 
 
