@@ -7,8 +7,9 @@ run it prints:
 
 * requests issued (the service's own count, discovery and listings included) / the minimum the
   profile and the service's capabilities allow (goal <= 1.05): discovery (3 reads once per run),
-  one listing page per ``page_size`` resources of each kind ``core`` creates or updates (its
-  create-if-absent look-up and its ETag versions), one write per object change, one PATCH per
+  one listing page per ``page_size`` resources of each kind of the profile (the run's one read
+  of the service: drift, and for ``core`` its create-if-absent index and ETag versions; an
+  empty kind is one page), one write per object change, one PATCH per
   group per ``members_per_patch`` member changes (``core``); with Bulk, object writes of one
   kind and action in Bulk requests of the service's ``maxOperations``;
 * the requests of the next-term sync;
@@ -104,15 +105,12 @@ def minimum_requests(p: Plan, before: ObservedState, profile: str, bulk_max: int
     reads = 3
     objects: dict[tuple[str, Action], int] = defaultdict(int)
     members: dict[str, int] = defaultdict(int)
-    listed: set[str] = set()
     for op in p.operations:
         if op.kind == GROUP_MEMBER:
             members[op.parent or ""] += 1
         else:
             objects[(op.kind, op.action)] += 1
-            if profile == "core" and op.action in (Action.CREATE, Action.UPDATE, Action.RESTORE):
-                listed.add(op.kind)
-    for kind in listed:
+    for kind in PROFILES[profile]:  # the run's one listing: drift, index and versions
         held = len(before.objects.get(kind, {}))
         reads += max(1, math.ceil(held / PAGE))
     if bulk_max:
@@ -234,10 +232,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=5.0)
     parser.add_argument("--naive-limit", type=int, default=3000)
     parser.add_argument("--profile", choices=("core", "egil"), action="append")
+    parser.add_argument("--bulk", choices=("both", "on", "off"), default="both")
     args = parser.parse_args()
     print(f"sample {args.size}, latency {args.latency_ms} ms")
+    variants = {"both": (True, False), "on": (True,), "off": (False,)}[args.bulk]
     for profile in args.profile or ("core", "egil"):
-        for bulk in (True, False):
+        for bulk in variants:
             one(profile, bulk, args)
 
 

@@ -172,11 +172,14 @@ class ScimClient:
         self.page_size = page_size
         self._caps: Capabilities | None = None
         self._caps_lock = asyncio.Lock()
-        self.pacer = Pacer(max(1, int(requests_per_second)), 1.0) if requests_per_second else None
+        # without a pace of its own the pacer still holds every sender on a Retry-After
+        self.pacer = Pacer(1_000_000_000, 1.0)
+        if requests_per_second >= 1:
+            self.pacer = Pacer(int(requests_per_second), 1.0)
+        elif requests_per_second > 0:  # fewer than one a second: one per 1/rate seconds
+            self.pacer = Pacer(1, 1.0 / requests_per_second)
 
-    def _pace(self, units: int) -> Pace | None:
-        if self.pacer is None:
-            return None
+    def _pace(self, units: int) -> Pace:
         return Pace(((self.pacer, units),), holds=self.pacer)
 
     async def request(
@@ -198,7 +201,6 @@ class ScimClient:
             content = orjson.dumps(body)
         if if_match:
             headers["If-Match"] = if_match
-        writes = method != "GET"
         resp = await self.http.request(
             method,
             self.base_url + path,
@@ -209,7 +211,7 @@ class ScimClient:
             # a PATCH of members adds and removes, so sent twice it may undo a later change;
             # only reads, PUTs and DELETEs are sent again by the client itself
             idempotent=method in ("GET", "PUT", "DELETE"),
-            pace=self._pace(1 if writes else 0),
+            pace=self._pace(1),  # a service's limit counts requests, reads included
         )
         return self._answer(resp, where)
 
@@ -297,7 +299,7 @@ class ScimClient:
             content=orjson.dumps(body),
             headers={"Content-Type": SCIM_JSON, "Accept": SCIM_JSON},
             idempotent=False,
-            pace=self._pace(len(operations)),
+            pace=self._pace(1),
         )
         whole = self._answer(resp, "POST /Bulk")
         if not whole.ok:

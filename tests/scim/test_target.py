@@ -40,6 +40,8 @@ async def test_second_run_writes_nothing_and_a_term_later_writes_the_differences
     sb = bench.harness.sb  # type: ignore[attr-defined]
     snap = bench.source(municipality())
     assert (await bench.sync()).status == "succeeded"
+    held = str(sb.state())
+    assert not any(p.civic_no and p.civic_no in held for p in snap.persons.values())
     sb.reset_stats()
     second = await bench.sync()
     assert second.counts.get("planned", 0) == 0
@@ -190,3 +192,23 @@ async def test_faults_without_bulk_or_filters_converge_with_no_duplicate(
         await settle(bench, snap)
         await converged(bench, snap)
         assert sb.stats().by_status.get(501, 0) == 0  # no filter was sent to it
+
+
+class _PacedHarness(ScimHarness):
+    def table(self) -> dict[str, Any]:
+        return {**super().table(), "requests_per_second": 8.0}
+
+
+async def test_a_paced_client_stays_under_the_service_limit(tmp_path: Path) -> None:
+    """ESS paces itself at ``requests_per_second``: a service throttling above 10 a second
+    sends it no 429 (without the pace, the same run is throttled: see the conformance case)."""
+    harness = _PacedHarness("core", tmp_path)
+    bench = Bench(tmp_path, harness)
+    bench.source(municipality())
+    harness.sb.update_settings(requests_per_second=10.0)
+    try:
+        assert (await bench.sync()).status == "succeeded"
+        assert harness.sb.stats().requests > 10
+        assert harness.sb.stats().throttled == 0
+    finally:
+        harness.sb.update_settings(requests_per_second=0.0)
