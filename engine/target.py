@@ -372,6 +372,9 @@ class TargetBase(ABC):
     executor then hands all of a run's operations to :meth:`batches` together, in one level,
     so the set is delivered once per run, not once per level or per window of operations.
     Such a target declares no links and no ``depends_on``."""
+    relation_kinds: ClassVar[frozenset[str]] = frozenset()
+    """Object kinds that stand for relations (a file feed's enrollment rows, which cannot be
+    links without splitting the set): the guard judges their removals as it judges links'."""
 
     name: str = "target"
     kinds: tuple[KindSpec, ...] = ()

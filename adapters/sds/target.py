@@ -117,6 +117,7 @@ class SdsTarget(TargetBase):
     config_model: ClassVar[type[Any]] = SdsConfig
     record_types: ClassVar[Mapping[str, str]] = {ORG: "school", USER: "person", CLASS: "group"}
     whole_set: ClassVar[bool] = True
+    relation_kinds: ClassVar[frozenset[str]] = frozenset({ROLE, ENROLLMENT})
     kinds = kind_specs(30)
     links = ()
     rate_limit = RateLimit(writes=1, per_seconds=1.0, max_concurrency=1)
@@ -201,6 +202,10 @@ class SdsTarget(TargetBase):
                 )
             )
         return {}
+
+    def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
+        """Every operation of the run in one batch: one set, delivered once."""
+        return [Batch(tuple(ready), 1)] if ready else []
 
     async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
         ops = batch.operations

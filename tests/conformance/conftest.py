@@ -27,10 +27,17 @@ def _microsoft(base: Path) -> TargetHarness:
     return MicrosoftHarness(shared_sandbox(), base)
 
 
+def _sds(base: Path) -> TargetHarness:
+    from tests.conformance.sds_harness import SdsHarness, shared_sandbox
+
+    return SdsHarness(shared_sandbox(), base)
+
+
 HARNESSES: dict[str, HarnessFactory] = {
     "memory": _memory,
     "memory-strict": _memory_strict,
     "microsoft": _microsoft,
+    "sds": _sds,
 }
 
 
@@ -47,3 +54,6 @@ def _stop_sandboxes() -> Iterator[None]:
     from tests.conformance import microsoft_harness
 
     microsoft_harness.stop_shared()
+    from tests.conformance import sds_harness
+
+    sds_harness.stop_shared()

@@ -96,6 +96,14 @@ class SdsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
         if self._chaos is not None:
             self._chaos.reset()
 
+    def reset(self, settings: SandboxSettings | None = None) -> None:
+        """Start over: no session, no record, the counters at zero, ``settings`` (default
+        ones when none are given)."""
+        with self.store.lock:
+            self.store.clear()
+        apply_changes(self.settings, asdict(settings or SandboxSettings()))
+        self.reset_stats()
+
     def revoke_tokens(self) -> None:
         """Forget every token issued, as a rotated secret would."""
         self.tokens.revoke_all()

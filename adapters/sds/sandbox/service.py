@@ -71,6 +71,10 @@ class Store:
     def __init__(self, connector_id: str) -> None:
         self.connector_id = connector_id
         self.lock = threading.RLock()
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything: no session, no record, no run."""
         self.sessions: dict[str, Session] = {}
         self.latest_session: str | None = None
         self.operations: dict[str, Operation] = {}
