@@ -44,6 +44,10 @@ class Delivery(Protocol):
         """Whether a delivery left in doubt took effect (None: still unknown)."""
         ...
 
+    def unsettled(self) -> bool:
+        """A delivery is in doubt and :meth:`settle` could not yet tell its fate."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -81,6 +85,9 @@ class FolderDelivery:
 
     async def settle(self, emit: Emit) -> bool | None:
         return None  # a folder write is done or not: never in doubt
+
+    def unsettled(self) -> bool:
+        return False
 
     async def aclose(self) -> None:
         return None
@@ -199,6 +206,9 @@ class UploadDelivery:
             except (NoAnswer, GraphRefusal):
                 return None
         return await self._finish(pending, emit)
+
+    def unsettled(self) -> bool:
+        return self.pending is not None
 
     async def aclose(self) -> None:
         await self.graph.aclose()

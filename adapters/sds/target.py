@@ -11,6 +11,7 @@ same files every time (SDS deactivates the records of a file that is missing).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Self
 
@@ -130,6 +131,8 @@ class SdsTarget(TargetBase):
         self.delivery = delivery
         self.mirror = ObservedState({}, {})
         self._mirrored = False
+        self._reading = asyncio.Lock()
+        self._read: Tables | None = None  # the last set as read back for look-ups
 
     @classmethod
     def from_config(
@@ -219,6 +222,7 @@ class SdsTarget(TargetBase):
                     tables[op.kind].pop(op.key, None)
             before, after = write_set(base), write_set(tables)
             if after.digest != before.digest:
+                self._read = None
                 await self.delivery.deliver(after, ctx.run_id, ctx.emit)
         except DeliveryProblem as problem:
             return [problem.outcome] * len(ops)
@@ -227,12 +231,16 @@ class SdsTarget(TargetBase):
     async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
         """Was the operation delivered? Settle a delivery left in doubt, then look for the row
         in the last delivered set."""
-        try:
-            await self.delivery.settle(ctx.emit)
-            last = await self.delivery.last()
-        except DeliveryProblem as problem:
-            return problem.outcome
-        row = (last or {}).get(op.kind, {}).get(op.key)
+        async with self._reading:  # one settle and one read of the set for many look-ups
+            try:
+                if await self.delivery.settle(ctx.emit) or self._read is None:
+                    self._read = (await self.delivery.last()) or {}
+                if self.delivery.unsettled():
+                    return Outcome.retry("validating", "sds: the last set's validation is not over")
+            except DeliveryProblem as problem:
+                return problem.outcome
+            last = self._read
+        row = last.get(op.kind, {}).get(op.key)
         if op.action in PUTS:
             wanted = {k: str(v) for k, v in op.attrs}
             return Outcome.done(op.key, adopted=True) if row == wanted else None

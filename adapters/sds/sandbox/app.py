@@ -179,13 +179,17 @@ def build_app(
     def served(path: str) -> bool:
         return path.startswith(("/beta/", "/blob/"))
 
+    def breakable(path: str) -> bool:
+        where = "graph" if path.startswith("/beta/") else "blob"
+        return served(path) and settings().faults_on in ("all", where)
+
     chaos = CountingChaos(
         app,
         settings,
         limit=limit,
         throttles=served,
         delays=served,
-        faults=served,
+        faults=breakable,
         error=chaos_error,
     )
     return chaos, app

@@ -25,6 +25,7 @@ class SandboxSettings(KitSettings):
     session_lifetime_s: float = 3600.0  # an upload session's SAS is valid this long
     validate_delay_s: float = 0.0  # a validate operation stays "running" this long
     validate_errors: int = 0  # the next N validations fail with a service error
+    faults_on: str = "all"  # where faults strike: all, graph (the /beta calls) or blob
     requests_per_window: int = 0  # Graph calls allowed per window (0: no throttling)
     window_s: float = 10.0
 
@@ -32,6 +33,8 @@ class SandboxSettings(KitSettings):
         super().check()
         if self.session_lifetime_s <= 0:
             raise SettingsError("setting 'session_lifetime_s' must be above 0")
+        if self.faults_on not in ("all", "graph", "blob"):
+            raise SettingsError("setting 'faults_on' must be all, graph or blob")
         if self.window_s <= 0:
             raise SettingsError("setting 'window_s' must be above 0")
 
