@@ -190,6 +190,7 @@ class Executor:
                 for lane, waiting in lanes.items():
                     ready: list[Operation] = []
                     looks: list[Operation] = []
+                    later = False  # an operation of the lane waits for its retry time
                     if fatal is not None or in_lane[lane] >= caps.get(lane, 1):
                         continue
                     for seq in waiting:
@@ -216,10 +217,13 @@ class Executor:
                         nb = not_before.get(seq, 0.0)
                         if nb > now:
                             soonest = nb if soonest is None else min(soonest, nb)
+                            later = True
                             continue
                         (looks if seq in self._doubt else ready).append(op)
                         if len(ready) + len(looks) >= window:
                             break
+                    if self._whole and later:
+                        ready = []  # a whole set goes out once all of it may be sent again
                     if looks:
                         for op in looks:
                             running.add(op.seq)

@@ -20,7 +20,7 @@ from engine.target import Outcome
 
 from .files import FileSet, SetError
 from .folder import SetFolder, Tables
-from .graph import GraphClient, GraphRefusal, UploadSession
+from .graph import GraphClient, GraphRefusal
 
 Emit = Callable[[str, str], None]
 
@@ -95,10 +95,21 @@ class FolderDelivery:
 
 @dataclass
 class _Pending:
+    """A set whose validation may have started: kept in memory and, once the operation to
+    poll is known, on disk (``folder/pending``), so a later run settles it."""
+
     fileset: FileSet
     run_id: int
-    session: UploadSession
+    container_id: str
     operation: str | None = None
+
+    def note(self) -> dict[str, object]:
+        return {
+            "operation": self.operation,
+            "run": self.run_id,
+            "container": self.container_id,
+            "digest": self.fileset.digest,
+        }
 
 
 class UploadDelivery:
@@ -123,10 +134,11 @@ class UploadDelivery:
             raise DeliveryProblem(Outcome.retry(exc.kind, f"sds upload: {exc}")) from None
         except GraphRefusal as exc:
             raise DeliveryProblem(_refused(exc, before_validate=True)) from None
-        pending = _Pending(fileset, run_id, session)
+        pending = _Pending(fileset, run_id, session.container_id)
         self.pending = pending
         try:
             pending.operation = await self.graph.validate()
+            await asyncio.to_thread(self.folder.write_pending, fileset, pending.note())
         except NoAnswer as exc:
             raise DeliveryProblem(
                 Outcome.in_doubt(exc.kind, f"sds validate got no answer: {exc}")
@@ -158,6 +170,7 @@ class UploadDelivery:
         if state.status in ("notStarted", "running"):
             return None
         self.pending = None
+        await asyncio.to_thread(self.folder.drop_pending)
         for warning in state.warnings[:20]:
             emit("warning", f"sds validation warning: {warning}")
         if state.status != "succeeded" or state.errors:
@@ -169,7 +182,7 @@ class UploadDelivery:
             self.folder.write,
             pending.fileset,
             run=pending.run_id,
-            container=pending.session.container_id,
+            container=pending.container_id,
             validation=pending.operation,
             warnings=len(state.warnings),
         )
@@ -197,15 +210,34 @@ class UploadDelivery:
         emit(level, f"sds: latest industry data run {run.get('id', '')}: {status}")
 
     async def settle(self, emit: Emit) -> bool | None:
-        pending = self.pending
+        pending = self.pending or await self._pending_on_disk()
         if pending is None:
             return None
+        self.pending = pending
         if pending.operation is None:
             try:
                 pending.operation = await self.graph.validate()
             except (NoAnswer, GraphRefusal):
                 return None
         return await self._finish(pending, emit)
+
+    async def _pending_on_disk(self) -> _Pending | None:
+        """A set an earlier run left validating (it stopped before the validation was over)."""
+        try:
+            found = await asyncio.to_thread(self.folder.pending)
+        except (SetError, OSError, ValueError):
+            await asyncio.to_thread(self.folder.drop_pending)  # unreadable: upload again
+            return None
+        if found is None:
+            return None
+        fileset, note = found
+        operation = note.get("operation")
+        if not isinstance(operation, str) or not operation:
+            return None
+        run = note.get("run")
+        return _Pending(
+            fileset, run if isinstance(run, int) else 0, str(note.get("container", "")), operation
+        )
 
     def unsettled(self) -> bool:
         return self.pending is not None

@@ -17,13 +17,18 @@ import contextlib
 import os
 import secrets
 import shutil
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
+
+from .columns import BY_KIND
 from .files import MANIFEST, FileSet, SetError, is_set_file, read_set
 
 KEEP = 3
-CURRENT, SETS, OLD = "current", "sets", ".current-old"
+CURRENT, SETS, OLD, PENDING = "current", "sets", ".current-old", "pending"
+PENDING_NOTE = "pending.json"
 
 Tables = dict[str, dict[str, dict[str, str]]]
 
@@ -86,6 +91,31 @@ class SetFolder:
         self._prune(sets, final)
         return final
 
+    def write_pending(self, fileset: FileSet, note: Mapping[str, object]) -> None:
+        """Keep a set whose validation has started, with ``note`` (the operation to poll, no
+        secret), so that a later run can settle it instead of uploading it again."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".pending-{secrets.token_hex(4)}"
+        tmp.mkdir()
+        for name, data in fileset.files.items():
+            _write_synced(tmp / name, data)
+        _write_synced(tmp / PENDING_NOTE, orjson.dumps(dict(note)))
+        self.drop_pending()
+        os.replace(tmp, self.root / PENDING)
+
+    def pending(self) -> tuple[FileSet, dict[str, object]] | None:
+        """The set left pending and its note, or None."""
+        folder = self.root / PENDING
+        note_path = folder / PENDING_NOTE
+        if not note_path.exists():
+            return None
+        files = {p.name: p.read_bytes() for p in folder.iterdir() if is_set_file(p.name)}
+        rows = {name: len(table) for name, table in _rows_by_file(files).items()}
+        return FileSet(files, rows), dict(orjson.loads(note_path.read_bytes()))
+
+    def drop_pending(self) -> None:
+        shutil.rmtree(self.root / PENDING, ignore_errors=True)
+
     def _make_current(self, final: Path) -> None:
         link = self.root / f".current-{secrets.token_hex(4)}"
         try:
@@ -113,6 +143,10 @@ class SetFolder:
         for stale in sets.glob(".incoming-*"):
             with contextlib.suppress(OSError):
                 shutil.rmtree(stale)
+
+
+def _rows_by_file(files: Mapping[str, bytes]) -> dict[str, dict[str, dict[str, str]]]:
+    return {BY_KIND[kind].name: table for kind, table in read_set(files).items()}
 
 
 def _write_synced(path: Path, data: bytes) -> None:

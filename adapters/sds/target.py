@@ -12,6 +12,8 @@ same files every time (SDS deactivates the records of a file that is missing).
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Self
 
@@ -133,6 +135,7 @@ class SdsTarget(TargetBase):
         self._mirrored = False
         self._reading = asyncio.Lock()
         self._read: Tables | None = None  # the last set as read back for look-ups
+        self._asked = -math.inf  # when a look-up last asked SDS about a pending validation
 
     @classmethod
     def from_config(
@@ -233,7 +236,12 @@ class SdsTarget(TargetBase):
         in the last delivered set."""
         async with self._reading:  # one settle and one read of the set for many look-ups
             try:
-                if await self.delivery.settle(ctx.emit) or self._read is None:
+                now = time.monotonic()
+                settled = None
+                if now - self._asked >= self.config.poll_interval_s:  # one poll for many ops
+                    self._asked = now
+                    settled = await self.delivery.settle(ctx.emit)
+                if settled or self._read is None:
                     self._read = (await self.delivery.last()) or {}
                 if self.delivery.unsettled():
                     return Outcome.retry("validating", "sds: the last set's validation is not over")

@@ -5,6 +5,7 @@ validation still running when the run gives up is settled, not sent again."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import sys
 from collections.abc import Iterator
@@ -13,7 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.sds.delivery import DeliveryProblem
+from adapters.sds.files import write_set
 from adapters.sds.sandbox import SdsSandbox
+from adapters.sds.target import SdsTarget
+from engine.config import TenantPolicy
+from engine.secrets import SecretResolver
+from engine.target import OutcomeKind
 from engine.testing.conformance import Bench
 from engine.testing.conformance.cases import municipality, renamed
 
@@ -147,3 +154,34 @@ def test_the_blob_container_takes_only_its_own_signature(sandbox: SdsSandbox) ->
         assert unauth.json()["error"]["code"] == "InvalidAuthenticationToken"
         other = url.replace(info.data_connector_id, "nope")
         assert client.get(other, headers={"Authorization": f"Bearer {token}"}).status_code == 404
+
+
+async def test_a_validation_an_earlier_process_left_running_is_settled_not_sent_again(
+    harness: SdsHarness, tmp_path: Path
+) -> None:
+    """A run that stopped while SDS was still validating its set: the next process finds the
+    pending set in the folder and polls its operation instead of uploading the set again."""
+    harness.sb.update_settings(validate_delay_s=0.8)
+    table = {**harness.table(), "validate_timeout_s": 0.05, "poll_interval_s": 0.02}
+    secrets = SecretResolver(environ=harness.env())
+    fileset = write_set({"org": {"o1": {"sourcedId": "o1", "name": "A", "type": "school"}}})
+
+    first = SdsTarget.from_config("sds", table, TenantPolicy(), secrets)
+    with pytest.raises(DeliveryProblem) as raised:
+        await first.delivery.deliver(fileset, 1, lambda level, message: None)
+    assert raised.value.outcome.kind is OutcomeKind.IN_DOUBT
+    await first.aclose()
+
+    later = SdsTarget.from_config("sds", table, TenantPolicy(), secrets)  # a new process
+    assert await later.delivery.settle(lambda level, message: None) is None  # still running
+    assert later.delivery.unsettled()
+    await asyncio.sleep(0.8)
+    assert await later.delivery.settle(lambda level, message: None) is True
+    assert not later.delivery.unsettled()
+    assert (await later.delivery.last() or {})["org"] == {
+        "o1": {"sourcedId": "o1", "name": "A", "type": "school", "parentSourcedId": ""}
+    }
+    await later.aclose()
+    state = harness.sb.state()
+    assert state["sessions"] == 1 and state["uploads"] == 6 and len(state["deliveries"]) == 1
+    assert not (tmp_path / "sds" / "pending").exists()
