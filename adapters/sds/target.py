@@ -142,7 +142,11 @@ class SdsTarget(TargetBase):
         cls, name: str, settings: Mapping[str, Any], policy: TenantPolicy, secrets: SecretResolver
     ) -> Self:
         config = SdsConfig.model_validate(dict(settings))
-        folder = SetFolder(config.folder)
+        root = config.folder.expanduser()
+        if not root.is_absolute():  # relative to the ess.toml, as secret files are
+            root = secrets.base_dir / root
+            config = config.model_copy(update={"folder": root})
+        folder = SetFolder(root)
         delivery: Delivery
         if config.delivery == "upload":
             secret = secrets.resolve(config.client_secret or "")

@@ -77,3 +77,10 @@ def test_a_settings_mistake_is_named(
 ) -> None:
     with pytest.raises(ValidationError, match=named):
         SdsConfig.model_validate({"folder": str(tmp_path), **settings})
+
+
+def test_a_relative_folder_is_relative_to_the_config(tmp_path: Path) -> None:
+    t = SdsTarget.from_config(
+        "sds", {"folder": "feed"}, TenantPolicy(), SecretResolver(base_dir=tmp_path)
+    )
+    assert t.config.folder == tmp_path / "feed"
