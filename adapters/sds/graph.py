@@ -22,6 +22,7 @@ import orjson
 from adapters.kit.http import HttpClient, NoAnswer
 from adapters.kit.retry import Backoff
 from adapters.kit.token_cache import TokenCache
+from engine.display import scrub_personnummer
 from engine.secrets import Secret
 
 from .config import GRAPH_SCOPE, SdsConfig
@@ -233,7 +234,9 @@ class GraphClient:
 
 
 def _public_error(err: Any) -> str:
+    """One of SDS's errors or warnings as a line for the run log; it may quote a row, so
+    anything like a personnummer is scrubbed."""
     if not isinstance(err, dict):
-        return str(err)[:300]
+        return scrub_personnummer(str(err)[:300])
     code, message, target = err.get("code", ""), err.get("message", ""), err.get("target", "")
-    return " ".join(str(x) for x in (code, target, message) if x)[:300]
+    return scrub_personnummer(" ".join(str(x) for x in (code, target, message) if x)[:300])
