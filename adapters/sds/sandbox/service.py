@@ -27,17 +27,6 @@ from typing import Any
 from adapters.sds.columns import FILES, row_key
 
 REQUIRED_FILES = ("orgs.csv", "users.csv", "roles.csv")
-OPTIONAL_HEADERS = {
-    "users.csv": (
-        "givenName",
-        "familyName",
-        "password",
-        "activeDirectoryMatchId",
-        "email",
-        "phone",
-        "sms",
-    ),
-}
 KNOWN_FILES = {f.name: f for f in FILES}
 
 
