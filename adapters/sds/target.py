@@ -34,6 +34,7 @@ from engine.target import (
     TargetContext,
     attrs_dict,
     attrs_of,
+    desired_object,
 )
 
 from .columns import CLASS, ENROLLMENT, FILES, ORG, ROLE, USER
@@ -170,7 +171,7 @@ class SdsTarget(TargetBase):
             for kind, table in checked.rows.by_kind.items():
                 labels = checked.rows.labels
                 objects[kind] = {
-                    key: DesiredObject(kind, key, attrs_of(row), labels.get((kind, key), key))
+                    key: desired_object(kind, key, attrs_of(row), labels.get((kind, key), key))
                     for key, row in table.items()
                 }
         waiting = _Waiting(self, checked.refused, held, checked.held)
