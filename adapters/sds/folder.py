@@ -117,20 +117,20 @@ class SetFolder:
         shutil.rmtree(self.root / PENDING, ignore_errors=True)
 
     def _make_current(self, final: Path) -> None:
-        link = self.root / f".current-{secrets.token_hex(4)}"
-        try:
-            link.symlink_to(Path(SETS) / final.name, target_is_directory=True)
-        except OSError:
-            link = None  # type: ignore[assignment]
-        if link is not None and (not self.current.exists() or self.current.is_symlink()):
-            os.replace(link, self.current)
-            return
-        if link is not None:
-            link.unlink()
-        # no symlinks here: a copy of the set, swapped in by two renames
+        if not self.current.exists() or self.current.is_symlink():
+            link = self.root / f".current-{secrets.token_hex(4)}"
+            try:
+                link.symlink_to(Path(SETS) / final.name, target_is_directory=True)
+            except OSError:
+                pass  # no symlinks here (Windows without the privilege): a copy instead
+            else:
+                os.replace(link, self.current)  # atomic: the old set or the new one
+                return
         staged = self.root / f".current-new-{secrets.token_hex(4)}"
         shutil.copytree(final, staged)
-        if self.current.exists():
+        if self.current.is_symlink():
+            self.current.unlink()
+        elif self.current.exists():
             os.replace(self.current, self.root / OLD)
         os.replace(staged, self.current)
         shutil.rmtree(self.root / OLD, ignore_errors=True)

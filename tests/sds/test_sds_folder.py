@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from sds_support import FolderFeed
 
 from adapters.sds.files import write_set
@@ -46,3 +47,19 @@ async def test_a_damaged_set_stops_the_run_instead_of_a_partial_delivery(tmp_pat
     assert run.status == "failed"
     assert run.error and "users.csv is missing" in run.error and "restore it" in run.error
     assert len(feed.sets()) == 1  # nothing delivered
+
+
+def test_without_symlinks_current_is_a_copy_swapped_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("symlinks are not allowed here")
+
+    monkeypatch.setattr(Path, "symlink_to", refuse)  # a fault this machine cannot make
+    folder = SetFolder(tmp_path)
+    folder.write(write_set({"org": ORG}))
+    assert folder.current.is_dir() and not folder.current.is_symlink()
+    newer = {"o2": {"sourcedId": "o2", "name": "B", "type": "school", "parentSourcedId": ""}}
+    folder.write(write_set({"org": newer}))
+    assert (folder.last() or {})["org"] == newer
+    assert not (tmp_path / OLD).exists()
