@@ -106,13 +106,16 @@ class Executor:
         self._doubt: dict[int, float] = {}  # seq -> when it went in doubt (epoch seconds)
         self._unread: dict[int, int] = {}  # seq -> read-backs that could not read the target
         self._parked: set[int] = set()  # in doubt and unreadable: left for the next run
+        self._whole = bool(getattr(target, "whole_set", False))
 
     def _level(self, op: Operation) -> tuple[int, int]:
         """Operations of one level run together, levels one after another. Creates, updates
         and link additions form one level: each waits only for what it depends on (a link for
         its parent and child), so slow creates of one kind never idle the writes of another.
         Removals come after all additions, suspensions and archives next, deletions last (in
-        reverse creation order)."""
+        reverse creation order). A target that delivers a whole set has one level."""
+        if self._whole:
+            return (0, 0)
         if op.phase.value <= Phase.LINKS_ADD.value:
             return (Phase.LINKS_ADD.value, 0)
         r = self._rank.get(op.kind, 0)
@@ -177,7 +180,7 @@ class Executor:
         running: set[int] = set()
         tasks: dict[asyncio.Task[list[OutcomeRow]], tuple[Batch, str]] = {}
         fatal: str | None = None
-        window = self.max_concurrency * 400
+        window = len(pending_seqs) + 1 if self._whole else self.max_concurrency * 400
         try:
             while any(lanes.values()) or tasks:
                 await self._renew_if_due()
@@ -187,6 +190,7 @@ class Executor:
                 for lane, waiting in lanes.items():
                     ready: list[Operation] = []
                     looks: list[Operation] = []
+                    later = False  # an operation of the lane waits for its retry time
                     if fatal is not None or in_lane[lane] >= caps.get(lane, 1):
                         continue
                     for seq in waiting:
@@ -213,10 +217,13 @@ class Executor:
                         nb = not_before.get(seq, 0.0)
                         if nb > now:
                             soonest = nb if soonest is None else min(soonest, nb)
+                            later = True
                             continue
                         (looks if seq in self._doubt else ready).append(op)
                         if len(ready) + len(looks) >= window:
                             break
+                    if self._whole and later:
+                        ready = []  # a whole set goes out once all of it may be sent again
                     if looks:
                         for op in looks:
                             running.add(op.seq)

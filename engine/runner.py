@@ -340,6 +340,7 @@ async def _fresh_run(
         for name in names:
             target = targets[name]
             link_kinds.update(s.name for s in target.links)
+            link_kinds.update(target.relation_kinds)
             plans.append(
                 await _plan_target(
                     journal,

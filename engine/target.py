@@ -390,6 +390,14 @@ class TargetBase(ABC):
     (see :mod:`engine.limits`). Empty: no limit."""
     reads_drift: ClassVar[bool] = False
     """True when :meth:`refresh` reads the service to see changes made by hand (drift)."""
+    whole_set: ClassVar[bool] = False
+    """True for a feed that delivers its objects as one set of files (School Data Sync): the
+    executor then hands all of a run's operations to :meth:`batches` together, in one level,
+    so the set is delivered once per run, not once per level or per window of operations.
+    Such a target declares no links and no ``depends_on``."""
+    relation_kinds: ClassVar[frozenset[str]] = frozenset()
+    """Object kinds that stand for relations (a file feed's enrollment rows, which cannot be
+    links without splitting the set): the guard judges their removals as it judges links'."""
 
     name: str = "target"
     kinds: tuple[KindSpec, ...] = ()

@@ -45,6 +45,12 @@ def _google(base: Path) -> TargetHarness:
     return GoogleHarness(shared_sandbox(), base)
 
 
+def _sds(base: Path) -> TargetHarness:
+    from tests.conformance.sds_harness import SdsHarness, shared_sandbox
+
+    return SdsHarness(shared_sandbox(), base)
+
+
 HARNESSES: dict[str, HarnessFactory] = {
     "google": _google,
     "memory": _memory,
@@ -52,6 +58,7 @@ HARNESSES: dict[str, HarnessFactory] = {
     "microsoft": _microsoft,
     "scim-core": _scim_core,
     "scim-egil": _scim_egil,
+    "sds": _sds,
 }
 
 
@@ -65,8 +72,9 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 @pytest.fixture(scope="session", autouse=True)
 def _stop_sandboxes() -> Iterator[None]:
     yield
-    from tests.conformance import google_harness, microsoft_harness, scim_harness
+    from tests.conformance import google_harness, microsoft_harness, scim_harness, sds_harness
 
     microsoft_harness.stop_shared()
     scim_harness.stop_shared()
     google_harness.stop_shared()
+    sds_harness.stop_shared()
