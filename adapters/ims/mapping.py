@@ -19,7 +19,7 @@ file does not hold is a warning, and a personnummer never appears in a message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -73,6 +73,9 @@ PROTECTION_TEXT.update(
         "protectedregistration": model.Protection.PROTECTED_REGISTRATION,
     }
 )
+
+
+Day = date | None
 
 
 class _Bad(Exception):
@@ -292,17 +295,15 @@ class _Resolver:
             person = self._person(p)
             if person is not None:
                 persons[pid] = person
-        memberships, roles = self._links(units, schools, groups, persons)
+        links, roles = self._links(units, schools, groups, persons)
         refused = self._refused(schools, groups)
         for kind, rid in self.blocking:
             if kind == "person":
                 persons.pop(rid, None)  # held persons of a refused school stay
-        memberships = [m for m in memberships if m.person_id in persons]
         roles = [r for r in roles if r.person_id in persons]
-        memberships.sort(key=_membership_order)
         roles.sort(key=_role_order)
-        snapshot = model.Snapshot(
-            schools, persons, groups, tuple(memberships), tuple(roles), self.today, ORIGIN, refused
+        snapshot = model.Snapshot.of_runs(
+            schools, persons, groups, links.runs(persons), tuple(roles), self.today, ORIGIN, refused
         )
         stats = {
             "files": s.files,
@@ -494,9 +495,10 @@ class _Resolver:
         schools: dict[str, model.School],
         groups: dict[str, model.Group],
         persons: dict[str, model.Person],
-    ) -> tuple[list[model.Membership], list[model.SchoolRole]]:
+    ) -> tuple[_GroupLinks, list[model.SchoolRole]]:
         s = self.s
-        memberships: list[model.Membership] = []
+        memberships = _GroupLinks()
+        day = _DayCache().day
         roles: list[model.SchoolRole] = []
         for m in s.members.values():
             if m.member_is_group or m.status.lower() in INACTIVE:
@@ -515,8 +517,8 @@ class _Resolver:
                 continue  # a refused person: its finding says it
             role = m.role_type.lower()
             try:
-                begin = parse_date(m.begin, "role/timeframe/begin")
-                end = parse_date(m.end, "role/timeframe/end")
+                begin = day(m.begin, "role/timeframe/begin")
+                end = day(m.end, "role/timeframe/end")
             except _Bad as bad:
                 self._refuse_link(m, gid in units, bad)
                 continue
@@ -548,7 +550,7 @@ class _Resolver:
             if member_role is None:
                 self._role_unknown(m, role)
                 continue
-            memberships.append(model.Membership(gid, pid, member_role, begin, end))
+            memberships.add(gid, pid, member_role, begin, end)
         return memberships, roles
 
     def _dangling(self, m: RawMember, kind: str, rid: str) -> None:
@@ -637,8 +639,67 @@ def _school_year(raw: str) -> int | None:
         raise _Bad("extension/schoolyear", f"is not a number: {raw[:20]!r}") from None
 
 
-def _membership_order(m: model.Membership) -> tuple[str, str, str]:
-    return (m.group_id, m.person_id, m.role.value)
+class _GroupLinks:
+    """The memberships found, by group, as columns (no tuple per membership): a large
+    municipality has some two million of them, and most are pupils of a class with one role
+    and one span, which the snapshot keeps as a run of person ids alone."""
+
+    def __init__(self) -> None:
+        self._groups: dict[str, tuple[list[str], list[model.MemberRole], list[Day], list[Day]]]
+        self._groups = {}
+
+    def add(self, gid: str, pid: str, role: model.MemberRole, begin: Day, end: Day) -> None:
+        cols = self._groups.get(gid)
+        if cols is None:
+            cols = self._groups[gid] = ([], [], [], [])
+        cols[0].append(pid)
+        cols[1].append(role)
+        cols[2].append(begin)
+        cols[3].append(end)
+
+    def runs(self, persons: dict[str, model.Person]) -> Iterator[model.MembershipRun]:
+        """The memberships of persons kept, in group id order; a group's come as one run for
+        each role and span shared by several (a class's pupils), ordered by person, then one
+        run of the rest (its teachers, say), ordered by person and role."""
+        groups, self._groups = self._groups, {}
+        for gid in sorted(groups):
+            pids, roles, begins, ends = groups.pop(gid)
+            shared: dict[tuple[model.MemberRole, Day, Day], list[str]] = {}
+            for pid, role, begin, end in zip(pids, roles, begins, ends, strict=True):
+                if pid in persons:
+                    shared.setdefault((role, begin, end), []).append(pid)
+            rest: list[model.Membership] = []
+            for (role, begin, end), ids in shared.items():
+                if len(ids) > 1:
+                    ids.sort()
+                    yield model.MembershipRun.uniform(gid, tuple(ids), role, begin, end)
+                else:
+                    rest.append(model.Membership(gid, ids[0], role, begin, end))
+            if rest:
+                rest.sort(key=_membership_order)
+                yield model.MembershipRun.of(gid, tuple(rest))
+
+
+class _DayCache:
+    """Each distinct date text parsed once: a municipality's memberships share a few dates."""
+
+    def __init__(self) -> None:
+        self._days: dict[tuple[str, str], date | None] = {}
+
+    def day(self, raw: str, field: str) -> date | None:
+        key = (raw, field)
+        try:
+            return self._days[key]
+        except KeyError:
+            pass
+        value = parse_date(raw, field)  # a bad date raises, and is not kept
+        if len(self._days) < 100_000:
+            self._days[key] = value
+        return value
+
+
+def _membership_order(m: model.Membership) -> tuple[str, str]:
+    return (m.person_id, m.role.value)
 
 
 def _role_order(r: model.SchoolRole) -> tuple[str, str, str]:
