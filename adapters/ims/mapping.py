@@ -19,12 +19,13 @@ file does not hold is a warning, and a personnummer never appears in a message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from adapters.ims.records import DELETE, FileHead, RawGroup, RawMember, RawPerson, Where
 from adapters.kit.dates import leading_day
+from adapters.kit.membership_runs import GroupLinks
 from engine import model
 from engine.findings import Finding, Severity
 from engine.source import MapResult
@@ -73,9 +74,6 @@ PROTECTION_TEXT.update(
         "protectedregistration": model.Protection.PROTECTED_REGISTRATION,
     }
 )
-
-
-Day = date | None
 
 
 class _Bad(Exception):
@@ -495,9 +493,9 @@ class _Resolver:
         schools: dict[str, model.School],
         groups: dict[str, model.Group],
         persons: dict[str, model.Person],
-    ) -> tuple[_GroupLinks, list[model.SchoolRole]]:
+    ) -> tuple[GroupLinks, list[model.SchoolRole]]:
         s = self.s
-        memberships = _GroupLinks()
+        memberships = GroupLinks()
         day = _DayCache().day
         roles: list[model.SchoolRole] = []
         for m in s.members.values():
@@ -639,47 +637,6 @@ def _school_year(raw: str) -> int | None:
         raise _Bad("extension/schoolyear", f"is not a number: {raw[:20]!r}") from None
 
 
-class _GroupLinks:
-    """The memberships found, by group, as columns (no tuple per membership): a large
-    municipality has some two million of them, and most are pupils of a class with one role
-    and one span, which the snapshot keeps as a run of person ids alone."""
-
-    def __init__(self) -> None:
-        self._groups: dict[str, tuple[list[str], list[model.MemberRole], list[Day], list[Day]]]
-        self._groups = {}
-
-    def add(self, gid: str, pid: str, role: model.MemberRole, begin: Day, end: Day) -> None:
-        cols = self._groups.get(gid)
-        if cols is None:
-            cols = self._groups[gid] = ([], [], [], [])
-        cols[0].append(pid)
-        cols[1].append(role)
-        cols[2].append(begin)
-        cols[3].append(end)
-
-    def runs(self, persons: dict[str, model.Person]) -> Iterator[model.MembershipRun]:
-        """The memberships of persons kept, in group id order; a group's come as one run for
-        each role and span shared by several (a class's pupils), ordered by person, then one
-        run of the rest (its teachers, say), ordered by person and role."""
-        groups, self._groups = self._groups, {}
-        for gid in sorted(groups):
-            pids, roles, begins, ends = groups.pop(gid)
-            shared: dict[tuple[model.MemberRole, Day, Day], list[str]] = {}
-            for pid, role, begin, end in zip(pids, roles, begins, ends, strict=True):
-                if pid in persons:
-                    shared.setdefault((role, begin, end), []).append(pid)
-            rest: list[model.Membership] = []
-            for (role, begin, end), ids in shared.items():
-                if len(ids) > 1:
-                    ids.sort()
-                    yield model.MembershipRun.uniform(gid, tuple(ids), role, begin, end)
-                else:
-                    rest.append(model.Membership(gid, ids[0], role, begin, end))
-            if rest:
-                rest.sort(key=_membership_order)
-                yield model.MembershipRun.of(gid, tuple(rest))
-
-
 class _DayCache:
     """Each distinct date text parsed once: a municipality's memberships share a few dates."""
 
@@ -696,10 +653,6 @@ class _DayCache:
         if len(self._days) < 100_000:
             self._days[key] = value
         return value
-
-
-def _membership_order(m: model.Membership) -> tuple[str, str]:
-    return (m.person_id, m.role.value)
 
 
 def _role_order(r: model.SchoolRole) -> tuple[str, str, str]:

@@ -21,12 +21,13 @@ hold is a warning. A personnummer never appears in a message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from operator import itemgetter
 
+from adapters.kit.membership_runs import GroupLinks
 from adapters.oneroster.columns import SE
-from adapters.oneroster.package import Package, Row, rows
+from adapters.oneroster.package import Package, Row, rows, table
 from engine import model
 from engine.findings import Finding, Severity
 
@@ -51,6 +52,10 @@ _USER_ID = re.compile(r"\{([^:{}]+):([^{}]*)\}")
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
 
 
+def _nothing(_: object) -> None:
+    return None
+
+
 class _Bad(Exception):
     def __init__(self, column: str, problem: str) -> None:
         super().__init__(column, problem)
@@ -62,8 +67,11 @@ _DATES: dict[str, date] = {}  # a package has few distinct dates and many rows
 
 def _date(row: Row, column: str) -> date | None:
     raw = row.get(column, "")
-    if not raw:
-        return None
+    return _day(raw, column) if raw else None
+
+
+def _day(raw: str, column: str) -> date:
+    """A non-empty date column's day (parsed once for each distinct text)."""
     hit = _DATES.get(raw)
     if hit is not None:
         return hit
@@ -104,17 +112,16 @@ class Mapper:
             Finding("oneroster.invalid_row", Severity.BLOCKING, kind, rid, message, fix, ORIGIN),
         )
 
+    def _header_warning(self, file: str, message: str) -> None:
+        self.warn("oneroster.header", "source", file, f"{file}: {message}")
+
     def _rows(self, name: str) -> Iterable[tuple[str, int, Row]]:
         f = self.p.files.get(name)
         if f is None:
             return
         count = 0
-
-        def header_warning(file: str, message: str) -> None:
-            self.warn("oneroster.header", "source", file, f"{file}: {message}")
-
         name_of = f.name
-        for line, row in rows(f, None, header_warning):
+        for line, row in rows(f, None, self._header_warning):
             count += 1
             status = row.get("status")
             if not status or status.strip().lower() != "tobedeleted":
@@ -188,16 +195,12 @@ class Mapper:
             frozenset(by_kind["person"] | self.held_persons),
             frozenset(by_kind["group"] | self.held_groups),
         )
-        memberships = sorted(
-            (m for m in memberships if m.person_id in persons and m.group_id in groups),
-            key=_FIRST_THREE,
-        )
         roles = sorted((r for r in roles if r.person_id in persons), key=_FIRST_THREE)
-        snapshot = model.Snapshot(
+        snapshot = model.Snapshot.of_runs(
             schools,
             persons,
             groups,
-            tuple(memberships),
+            memberships.runs(persons, groups),
             tuple(roles),
             self.today,
             ORIGIN,
@@ -398,40 +401,76 @@ class Mapper:
 
     def _enrollments(
         self, groups: dict[str, model.Group], persons: dict[str, model.Person]
-    ) -> list[model.Membership]:
-        out: list[model.Membership] = []
-        append, blocking, held = out.append, self.blocking, self.held_groups
+    ) -> GroupLinks:
+        """The enrollments, read as plain rows (a large package has two million): a class's
+        rows come together, so its columns are kept at hand while it lasts."""
+        links = GroupLinks()
+        f = self.p.files.get("enrollments.csv")
+        if f is None:
+            return links
+        blocking, held = self.blocking, self.held_groups
         skip = NOT_SYNCED | STAFF
         student, teacher = model.MemberRole.STUDENT, model.MemberRole.TEACHER
-        for file, line, row in self._rows("enrollments.csv"):
-            gid = row.get("classSourcedId", "").strip()
-            pid = row.get("userSourcedId", "").strip()
-            role = row.get("role", "").strip().lower()
-            if gid not in groups or pid not in persons:
-                if role in skip:
+        count = 0
+        last_gid: str | None = None
+        add_pid: Callable[[str], None] = _nothing
+        add_role: Callable[[model.MemberRole], None] = _nothing
+        add_begin: Callable[[date | None], None] = _nothing
+        add_end: Callable[[date | None], None] = _nothing
+        name = f.name
+        dates = _DATES
+        with table(f, None, self._header_warning) as t, t.errors():
+            col, width, fit = t.index, len(t.header), t.fit
+            gi, pi, ri = col["classSourcedId"], col["userSourcedId"], col["role"]
+            si, se_i = col.get("status"), col.get(SE + "role")
+            bi, ei = col.get("beginDate"), col.get("endDate")
+            for v in t.reader:
+                count += 1
+                if len(v) != width:
+                    fitted = fit(v)
+                    if fitted is None:
+                        continue
+                    v = fitted
+                if si is not None and v[si] and v[si].strip().lower() == "tobedeleted":
                     continue
-                if gid not in groups:
-                    if ("group", gid) not in blocking and gid not in held:
-                        self._dangling(file, line, "classSourcedId", gid)
-                elif ("person", pid) not in blocking:
-                    self._dangling(file, line, "userSourcedId", pid)
-                continue
-            se_role = row.get(SE + "role", "")
-            try:
-                if role == "student" and not se_role:
-                    member = student
-                elif role == "teacher" and not se_role:
-                    member = teacher
-                elif role in skip:
+                gid, pid, role = v[gi].strip(), v[pi].strip(), v[ri].strip().lower()
+                if gid not in groups or pid not in persons:
+                    if role in skip:
+                        continue
+                    if gid not in groups:
+                        if ("group", gid) not in blocking and gid not in held:
+                            self._dangling(name, t.line, "classSourcedId", gid)
+                    elif ("person", pid) not in blocking:
+                        self._dangling(name, t.line, "userSourcedId", pid)
                     continue
-                else:
-                    member = _member_role(role, se_role.strip().lower())
-                start, end = _date(row, "beginDate"), _date(row, "endDate")
-            except _Bad as bad:
-                self._bad("group", gid, file, line, bad)  # the class is held, not changed
-                continue
-            append(model.Membership(gid, pid, member, start, end))
-        return out
+                se_role = v[se_i] if se_i is not None else ""
+                try:
+                    if role == "student" and not se_role:
+                        member = student
+                    elif role == "teacher" and not se_role:
+                        member = teacher
+                    elif role in skip:
+                        continue
+                    else:
+                        member = _member_role(role, se_role.strip().lower())
+                    raw = v[bi] if bi is not None else ""
+                    start = (dates.get(raw) or _day(raw, "beginDate")) if raw else None
+                    raw = v[ei] if ei is not None else ""
+                    end = (dates.get(raw) or _day(raw, "endDate")) if raw else None
+                except _Bad as bad:
+                    self._bad("group", gid, name, t.line, bad)  # the class is held, not changed
+                    continue
+                if gid != last_gid:
+                    last_gid = gid
+                    cols = links.of(gid)
+                    add_pid, add_role = cols[0].append, cols[1].append
+                    add_begin, add_end = cols[2].append, cols[3].append
+                add_pid(pid)
+                add_role(member)
+                add_begin(start)
+                add_end(end)
+        self.stats["enrollments"] = count
+        return links
 
     def _dangling(self, file: str, line: int, column: str, rid: str) -> None:
         self.warn(
