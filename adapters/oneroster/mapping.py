@@ -27,7 +27,8 @@ from operator import itemgetter
 
 from adapters.kit.membership_runs import GroupLinks
 from adapters.oneroster.columns import SE
-from adapters.oneroster.package import Package, Row, rows, table
+from adapters.oneroster.delta import Merged, MergedTable, Placed, merge
+from adapters.oneroster.package import Package, Row, Table, rows, table
 from engine import model
 from engine.findings import Finding, Severity
 
@@ -94,14 +95,20 @@ def _need(row: Row, column: str) -> str:
 class Mapper:
     """One read of one package."""
 
-    def __init__(self, package: Package, today: date) -> None:
-        self.p = package
+    def __init__(self, packages: Package | list[Package], today: date) -> None:
+        packages = packages if isinstance(packages, list) else [packages]
+        self.p = packages[-1]
         self.today = today
         self.blocking: dict[tuple[str, str], Finding] = {}
         self.warnings: list[Finding] = []
         self.held_persons: set[str] = set()
         self.held_groups: set[str] = set()
         self.stats: dict[str, int] = {}
+        self.merged: Merged | None = None  # None: one bulk package, read file by file
+        if len(packages) > 1 or packages[0].delta:
+            self.merged = merge(packages, self._header_warning)
+            self.warnings.extend(self.merged.findings)
+            self.stats["packages"] = len(packages)
 
     def warn(self, code: str, kind: str, rid: str, message: str, fix: str = "") -> None:
         self.warnings.append(Finding(code, Severity.WARNING, kind, rid, message, fix, ORIGIN))
@@ -116,6 +123,11 @@ class Mapper:
         self.warn("oneroster.header", "source", file, f"{file}: {message}")
 
     def _rows(self, name: str) -> Iterable[tuple[str, int, Row]]:
+        if self.merged is not None:
+            placed = self.merged.tables.get(name, {})
+            self.stats[name.removesuffix(".csv")] = len(placed)
+            yield from placed.values()
+            return
         f = self.p.files.get(name)
         if f is None:
             return
@@ -131,6 +143,8 @@ class Mapper:
     def _by_id(self, name: str, kind: str) -> dict[str, tuple[str, int, Row]]:
         """Rows by sourcedId; an id listed twice is refused (which copy is right cannot be
         told) and a row without an id left out with a warning."""
+        if self.merged is not None:
+            return self._merged_by_id(name, kind, self.merged)
         out: dict[str, tuple[str, int, Row]] = {}
         twice: dict[str, list[str]] = {}
         for file, line, row in self._rows(name):
@@ -160,6 +174,35 @@ class Mapper:
                 ORIGIN,
             )
         return out
+
+    def _merged_by_id(self, name: str, kind: str, merged: Merged) -> dict[str, Placed]:
+        """The merged rows by id; a row without an id or listed twice in one file is
+        handled as :meth:`_by_id` handles it in a bulk package."""
+        for csv_name, file, line in merged.no_id:
+            if csv_name == name:
+                self.warn(
+                    "oneroster.no_id",
+                    kind,
+                    f"{file}:{line}",
+                    f"{file} line {line}: sourcedId is empty; the row is left out",
+                    "Give every row a sourcedId.",
+                )
+        for (csv_name, rid), places in merged.duplicates.items():
+            if csv_name == name:
+                self.blocking[(kind, rid)] = Finding(
+                    "oneroster.duplicate_id",
+                    Severity.BLOCKING,
+                    kind,
+                    rid,
+                    f"{kind} {rid}: the package lists this sourcedId {len(places)} times "
+                    f"({', '.join(places[:4])}); which copy is right cannot be told, so the "
+                    f"{kind} is left out",
+                    f"Give each {kind} a sourcedId of its own, or remove the copy.",
+                    ORIGIN,
+                )
+        placed = merged.tables.get(name, {})
+        self.stats[name.removesuffix(".csv")] = len(placed)
+        return dict(placed)
 
     def _bad(self, kind: str, rid: str, file: str, line: int, bad: _Bad) -> None:
         self.block(
@@ -406,7 +449,12 @@ class Mapper:
         rows come together, so its columns are kept at hand while it lasts."""
         links = GroupLinks()
         f = self.p.files.get("enrollments.csv")
-        if f is None:
+        source: Table | MergedTable
+        if self.merged is not None:
+            source = MergedTable("enrollments.csv", self.merged.tables.get("enrollments.csv", {}))
+        elif f is not None:
+            source = table(f, None, self._header_warning)
+        else:
             return links
         blocking, held = self.blocking, self.held_groups
         skip = NOT_SYNCED | STAFF
@@ -417,9 +465,8 @@ class Mapper:
         add_role: Callable[[model.MemberRole], None] = _nothing
         add_begin: Callable[[date | None], None] = _nothing
         add_end: Callable[[date | None], None] = _nothing
-        name = f.name
         dates = _DATES
-        with table(f, None, self._header_warning) as t, t.errors():
+        with source as t, t.errors():
             col, width, fit = t.index, len(t.header), t.fit
             gi, pi, ri = col["classSourcedId"], col["userSourcedId"], col["role"]
             si, se_i = col.get("status"), col.get(SE + "role")
@@ -439,9 +486,9 @@ class Mapper:
                         continue
                     if gid not in groups:
                         if ("group", gid) not in blocking and gid not in held:
-                            self._dangling(name, t.line, "classSourcedId", gid)
+                            self._dangling(t.name, t.line, "classSourcedId", gid)
                     elif ("person", pid) not in blocking:
-                        self._dangling(name, t.line, "userSourcedId", pid)
+                        self._dangling(t.name, t.line, "userSourcedId", pid)
                     continue
                 se_role = v[se_i] if se_i is not None else ""
                 try:
@@ -458,7 +505,7 @@ class Mapper:
                     raw = v[ei] if ei is not None else ""
                     end = (dates.get(raw) or _day(raw, "endDate")) if raw else None
                 except _Bad as bad:
-                    self._bad("group", gid, name, t.line, bad)  # the class is held, not changed
+                    self._bad("group", gid, t.name, t.line, bad)  # the class is held, not changed
                     continue
                 if gid != last_gid:
                     last_gid = gid

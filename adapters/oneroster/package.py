@@ -33,11 +33,22 @@ class Package:
     files: dict[str, ExportFile]
     manifest: dict[str, str]
 
+    name: str = ""  # the folder or zip, for messages
+
     @property
     def delta(self) -> bool:
         return any(
             v.strip().lower() == "delta" for k, v in self.manifest.items() if k.startswith("file.")
         )
+
+    def mode(self, file: str) -> str:
+        """How the manifest gives ``file`` (``users.csv``): ``bulk`` (the whole of it),
+        ``delta`` (changes since the package before) or ``absent``; without a manifest line,
+        ``bulk`` when the package holds the file."""
+        said = self.manifest.get("file." + file.removesuffix(".csv"), "").strip().lower()
+        if said in ("bulk", "delta", "absent"):
+            return said if said == "absent" or file in self.files else "absent"
+        return "bulk" if file in self.files else "absent"
 
 
 class _Raw(io.RawIOBase):
@@ -60,6 +71,23 @@ def _base(f: ExportFile) -> str:
     return PurePosixPath(f.name.split("!")[-1].replace("\\", "/")).name
 
 
+def open_packages(path: Path, limits: ZipLimits) -> list[Package]:
+    """The package at ``path``, or, when ``path`` is a folder holding no CSV file but
+    folders or zips, each of those as a package in name order: a bulk package and the delta
+    packages after it."""
+    if path.is_dir() and not any(
+        p.suffix.lower() == ".csv" for p in path.iterdir() if not p.name.startswith(".")
+    ):
+        parts = [
+            p
+            for p in sorted(path.iterdir())
+            if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() == ".zip")
+        ]
+        if parts:
+            return [open_package(p, limits) for p in parts]
+    return [open_package(path, limits)]
+
+
 def open_package(path: Path, limits: ZipLimits) -> Package:
     by_name: dict[str, ExportFile] = {}
     for f in export_files(path, (".csv",), limits):
@@ -69,21 +97,16 @@ def open_package(path: Path, limits: ZipLimits) -> Package:
                 f"{path}: the package holds {base} twice ({by_name[base].name}, {f.name})"
             )
         by_name[base] = f
-    missing = [n for n in REQUIRED_FILES if n not in by_name]
-    if missing:
-        raise SourceError(
-            f"{path}: the package has no {', '.join(missing)} (OneRoster needs orgs.csv, "
-            "users.csv and roles.csv; classes.csv and enrollments.csv for classes)"
-        )
     manifest: dict[str, str] = {}
     if "manifest.csv" in by_name:
         for _, row in rows(by_name["manifest.csv"], ("propertyName", "value"), lambda f, m: None):
             manifest[row.get("propertyName", "")] = row.get("value", "")
-    package = Package(by_name, manifest)
-    if package.delta:
+    package = Package(by_name, manifest, str(path))
+    missing = [n for n in REQUIRED_FILES if package.mode(n) == "absent"]
+    if missing and not package.delta:
         raise SourceError(
-            f"{path}: manifest.csv names a delta package; ESS reads bulk packages only: "
-            "export a bulk package"
+            f"{path}: the package has no {', '.join(missing)} (OneRoster needs orgs.csv, "
+            "users.csv and roles.csv; classes.csv and enrollments.csv for classes)"
         )
     version = manifest.get("oneroster.version", "1.2").strip()
     if version and not version.startswith("1.2"):
@@ -175,6 +198,11 @@ class Table:
         through :meth:`fit`, and asks :attr:`line` only for a finding."""
         reader: Iterator[list[str]] = self._reader
         return reader
+
+    @property
+    def name(self) -> str:
+        """The file the current row is in."""
+        return self.file.name
 
     @property
     def line(self) -> int:
