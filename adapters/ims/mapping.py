@@ -238,6 +238,9 @@ class ImsState:
     # -- resolving ------------------------------------------------------------------------
 
     def finish(self, today: date) -> MapResult:
+        """The snapshot and findings of what was read. It consumes the memberships read
+        (a large municipality's two million raw roles make way for the snapshot's runs
+        as they are linked), so it is called once, after the last file."""
         return _Resolver(self, today).run()
 
     @property
@@ -293,6 +296,7 @@ class _Resolver:
             person = self._person(p)
             if person is not None:
                 persons[pid] = person
+        member_roles = len(s.members)
         links, roles = self._links(units, schools, groups, persons)
         refused = self._refused(schools, groups)
         for kind, rid in self.blocking:
@@ -307,7 +311,7 @@ class _Resolver:
             "files": s.files,
             "persons": len(s.persons),
             "groups": len(s.groups),
-            "memberships": len(s.members),
+            "memberships": member_roles,
             "deletes": s.deletes,
             "ignored_groups": ignored,
             "blocked": len(self.blocking),
@@ -498,7 +502,9 @@ class _Resolver:
         memberships = GroupLinks()
         day = _DayCache().day
         roles: list[model.SchoolRole] = []
-        for m in s.members.values():
+        members = s.members
+        for key in list(members):
+            m = members.pop(key)  # taken as it is linked: the raw roles make way for the runs
             if m.member_is_group or m.status.lower() in INACTIVE:
                 continue
             gid, pid = m.group_id, m.member_id
