@@ -25,6 +25,7 @@ from typing import Any
 
 from adapters.ims.records import DELETE, FileHead, RawGroup, RawMember, RawPerson, Where
 from adapters.kit.dates import leading_day
+from adapters.kit.membership_runs import GroupLinks
 from engine import model
 from engine.findings import Finding, Severity
 from engine.source import MapResult
@@ -237,6 +238,9 @@ class ImsState:
     # -- resolving ------------------------------------------------------------------------
 
     def finish(self, today: date) -> MapResult:
+        """The snapshot and findings of what was read. It consumes the memberships read
+        (a large municipality's two million raw roles make way for the snapshot's runs
+        as they are linked), so it is called once, after the last file."""
         return _Resolver(self, today).run()
 
     @property
@@ -292,23 +296,22 @@ class _Resolver:
             person = self._person(p)
             if person is not None:
                 persons[pid] = person
-        memberships, roles = self._links(units, schools, groups, persons)
+        member_roles = len(s.members)
+        links, roles = self._links(units, schools, groups, persons)
         refused = self._refused(schools, groups)
         for kind, rid in self.blocking:
             if kind == "person":
                 persons.pop(rid, None)  # held persons of a refused school stay
-        memberships = [m for m in memberships if m.person_id in persons]
         roles = [r for r in roles if r.person_id in persons]
-        memberships.sort(key=_membership_order)
         roles.sort(key=_role_order)
-        snapshot = model.Snapshot(
-            schools, persons, groups, tuple(memberships), tuple(roles), self.today, ORIGIN, refused
+        snapshot = model.Snapshot.of_runs(
+            schools, persons, groups, links.runs(persons), tuple(roles), self.today, ORIGIN, refused
         )
         stats = {
             "files": s.files,
             "persons": len(s.persons),
             "groups": len(s.groups),
-            "memberships": len(s.members),
+            "memberships": member_roles,
             "deletes": s.deletes,
             "ignored_groups": ignored,
             "blocked": len(self.blocking),
@@ -494,11 +497,14 @@ class _Resolver:
         schools: dict[str, model.School],
         groups: dict[str, model.Group],
         persons: dict[str, model.Person],
-    ) -> tuple[list[model.Membership], list[model.SchoolRole]]:
+    ) -> tuple[GroupLinks, list[model.SchoolRole]]:
         s = self.s
-        memberships: list[model.Membership] = []
+        memberships = GroupLinks()
+        day = _DayCache().day
         roles: list[model.SchoolRole] = []
-        for m in s.members.values():
+        members = s.members
+        for key in list(members):
+            m = members.pop(key)  # taken as it is linked: the raw roles make way for the runs
             if m.member_is_group or m.status.lower() in INACTIVE:
                 continue
             gid, pid = m.group_id, m.member_id
@@ -515,8 +521,8 @@ class _Resolver:
                 continue  # a refused person: its finding says it
             role = m.role_type.lower()
             try:
-                begin = parse_date(m.begin, "role/timeframe/begin")
-                end = parse_date(m.end, "role/timeframe/end")
+                begin = day(m.begin, "role/timeframe/begin")
+                end = day(m.end, "role/timeframe/end")
             except _Bad as bad:
                 self._refuse_link(m, gid in units, bad)
                 continue
@@ -548,7 +554,7 @@ class _Resolver:
             if member_role is None:
                 self._role_unknown(m, role)
                 continue
-            memberships.append(model.Membership(gid, pid, member_role, begin, end))
+            memberships.add(gid, pid, member_role, begin, end)
         return memberships, roles
 
     def _dangling(self, m: RawMember, kind: str, rid: str) -> None:
@@ -637,8 +643,22 @@ def _school_year(raw: str) -> int | None:
         raise _Bad("extension/schoolyear", f"is not a number: {raw[:20]!r}") from None
 
 
-def _membership_order(m: model.Membership) -> tuple[str, str, str]:
-    return (m.group_id, m.person_id, m.role.value)
+class _DayCache:
+    """Each distinct date text parsed once: a municipality's memberships share a few dates."""
+
+    def __init__(self) -> None:
+        self._days: dict[tuple[str, str], date | None] = {}
+
+    def day(self, raw: str, field: str) -> date | None:
+        key = (raw, field)
+        try:
+            return self._days[key]
+        except KeyError:
+            pass
+        value = parse_date(raw, field)  # a bad date raises, and is not kept
+        if len(self._days) < 100_000:
+            self._days[key] = value
+        return value
 
 
 def _role_order(r: model.SchoolRole) -> tuple[str, str, str]:

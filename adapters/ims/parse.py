@@ -34,11 +34,22 @@ EPPN_TYPES = frozenset({"eppn", "edupersonprincipalname"})
 IGNORED_ID_TYPES = frozenset({"guid"})  # the record's own id again
 
 
+_LOCAL_NAMES: dict[object, str] = {}
+"""Each tag seen (``{namespace}name``) and its local name: an export has a few dozen tags
+and millions of elements."""
+
+
 def _local(el: etree._Element) -> str:
     tag = el.tag
-    if not isinstance(tag, str):  # a comment or a processing instruction
-        return ""
-    return tag.rpartition("}")[2]
+    return _LOCAL_NAMES.get(tag) or _learn(tag)
+
+
+def _learn(tag: object) -> str:
+    """The local name of a tag not seen before (kept for the next time)."""
+    name = tag.rpartition("}")[2] if isinstance(tag, str) else ""  # "": a comment or PI
+    if len(_LOCAL_NAMES) < 10_000:  # a hostile file's endless distinct tags are not kept
+        _LOCAL_NAMES[tag] = name
+    return name
 
 
 def _text(el: etree._Element | None) -> str:
@@ -82,9 +93,8 @@ def _first(values: dict[str, list[etree._Element]], *names: str) -> str:
 def _sourced_id(el: etree._Element) -> str:
     """The id of the first ``<sourcedid>`` that is not marked old or a duplicate."""
     for sid in _children(el, "sourcedid"):
-        if sid.get("sourcedidtype", "").lower() in ("old", "duplicate"):
-            continue
-        return _text(_child(sid, "id"))
+        if _current_sid(sid):
+            return _id_of(sid)
     return ""
 
 
@@ -180,31 +190,96 @@ def _group(el: etree._Element, where: Where) -> RawGroup:
 
 
 def _members(el: etree._Element, file: str) -> Iterator[RawMember]:
-    """Each role of each member. Ids, dates and role types are interned: a municipality names
-    each person and group in many memberships, and has few distinct dates and roles."""
-    group_id = _intern(_sourced_id(el))
-    for member in _children(el, "member"):
-        where = Where(file, member.sourceline or 0)
-        member_id = _intern(_sourced_id(member))
-        id_type = _text(_child(member, "idtype")).lower()
-        for role in _children(member, "role"):
-            begin, end = _timeframe(role)
-            ext = _by_name(_child(role, "extension"))
+    """Each role of each member, each element's children read in one pass: a municipality's
+    export has some two million member roles, so this loop is most of a read. Ids, dates and
+    role types are interned: a municipality names each person and group in many memberships,
+    and has few distinct dates and roles."""
+    names = _LOCAL_NAMES
+    group_id: str | None = None
+    members: list[etree._Element] = []
+    for c in el:
+        name = names.get(c.tag) or _learn(c.tag)
+        if name == "member":
+            members.append(c)
+        elif name == "sourcedid" and group_id is None and _current_sid(c):
+            group_id = _intern(_id_of(c))
+    group_id = group_id or ""
+    for member in members:
+        line = member.sourceline or 0
+        member_id: str | None = None
+        id_type: str | None = None
+        roles: list[etree._Element] = []
+        for c in member:
+            name = names.get(c.tag) or _learn(c.tag)
+            if name == "role":
+                roles.append(c)
+            elif name == "sourcedid":
+                if member_id is None and _current_sid(c):
+                    member_id = _intern(_id_of(c))
+            elif name == "idtype" and id_type is None:
+                id_type = (c.text or "").strip().lower()
+        member_id = member_id or ""
+        id_type = id_type or ""
+        is_group = id_type in GROUP_ID_TYPES
+        for role in roles:
+            status = begin = end = school_year = sub_role = None
+            for c in role:
+                name = names.get(c.tag) or _learn(c.tag)
+                if name == "status":
+                    if status is None:
+                        status = _intern((c.text or "").strip())
+                elif name == "timeframe":
+                    if begin is None:
+                        begin, end = _begin_end(c)
+                elif name == "extension":
+                    if school_year is None:
+                        school_year = _first(_by_name(c), "schoolyear", "school_year")
+                elif name == "subrole" and sub_role is None:
+                    sub_role = (c.text or "").strip()
+            get = role.get
             yield RawMember(
                 group_id,
                 member_id,
-                id_type in GROUP_ID_TYPES,
-                _intern(role.get("roletype", "01").strip()),
-                role.get("recstatus", "").strip(),
-                where,
-                status=_intern(_text(_child(role, "status"))),
-                begin=_intern(begin),
-                end=_intern(end),
-                school_year=_first(ext, "schoolyear", "school_year"),
-                sub_role=_text(_child(role, "subrole")),
+                is_group,
+                _intern(get("roletype", "01").strip()),
+                get("recstatus", "").strip(),
+                file,
+                line,
+                status or "",
+                begin or "",
+                end or "",
+                _intern(school_year) if school_year else "",
+                sub_role or "",
             )
-        if id_type not in PERSON_ID_TYPES and id_type not in GROUP_ID_TYPES:
-            yield RawMember(group_id, member_id, False, "?idtype:" + id_type[:40], "", where)
+        if id_type not in PERSON_ID_TYPES and not is_group:
+            yield RawMember(group_id, member_id, False, "?idtype:" + id_type[:40], "", file, line)
+
+
+def _begin_end(tf: etree._Element) -> tuple[str, str]:
+    """A ``<timeframe>``'s first begin and end (interned; empty when not given)."""
+    names = _LOCAL_NAMES
+    begin = end = None
+    for c in tf:
+        name = names.get(c.tag) or _learn(c.tag)
+        if name == "begin":
+            if begin is None:
+                begin = _intern((c.text or "").strip())
+        elif name == "end" and end is None:
+            end = _intern((c.text or "").strip())
+    return begin or "", end or ""
+
+
+def _current_sid(sid: etree._Element) -> bool:
+    """A ``<sourcedid>`` that is not marked old or a duplicate."""
+    return sid.get("sourcedidtype", "").lower() not in ("old", "duplicate")
+
+
+def _id_of(sid: etree._Element) -> str:
+    names = _LOCAL_NAMES
+    for c in sid:
+        if (names.get(c.tag) or _learn(c.tag)) == "id":
+            return (c.text or "").strip()
+    return ""
 
 
 def _head(el: etree._Element) -> FileHead:
@@ -239,6 +314,7 @@ def _refuse_doctype(root: etree._Element, file: str) -> None:
 def read_records(stream: Readable, file: str) -> Iterator[Record]:
     """The file's head and records, in file order; a file ESS cannot read is a
     :class:`SourceError` naming it (and the line and column, where there is one)."""
+    file = _intern(file)
     events = etree.iterparse(
         stream,
         events=("start", "end"),

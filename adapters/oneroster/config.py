@@ -8,7 +8,8 @@ from adapters.kit.source_config import ExportConfig
 
 
 class OneRosterConfig(ExportConfig):
-    """``path``: a OneRoster 1.2 bulk CSV package, as a folder or a zip."""
+    """``path``: a OneRoster 1.2 CSV package, as a folder or a zip, or a folder of packages
+    (folders or zips: a bulk package and the delta packages after it, in name order)."""
 
     type: str = "oneroster"
     missing: ClassVar[str | None] = "the package folder or zip"

@@ -21,12 +21,14 @@ hold is a warning. A personnummer never appears in a message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from operator import itemgetter
 
+from adapters.kit.membership_runs import GroupLinks
 from adapters.oneroster.columns import SE
-from adapters.oneroster.package import Package, Row, rows
+from adapters.oneroster.delta import Merged, MergedTable, Placed, merge
+from adapters.oneroster.package import Package, Row, Table, rows, table
 from engine import model
 from engine.findings import Finding, Severity
 
@@ -51,6 +53,10 @@ _USER_ID = re.compile(r"\{([^:{}]+):([^{}]*)\}")
 _CIVIC_LIKE = re.compile(r"^\d{6}(\d{2})?[-+]?[0-9A-Z]{4}$")
 
 
+def _nothing(_: object) -> None:
+    return None
+
+
 class _Bad(Exception):
     def __init__(self, column: str, problem: str) -> None:
         super().__init__(column, problem)
@@ -62,8 +68,11 @@ _DATES: dict[str, date] = {}  # a package has few distinct dates and many rows
 
 def _date(row: Row, column: str) -> date | None:
     raw = row.get(column, "")
-    if not raw:
-        return None
+    return _day(raw, column) if raw else None
+
+
+def _day(raw: str, column: str) -> date:
+    """A non-empty date column's day (parsed once for each distinct text)."""
     hit = _DATES.get(raw)
     if hit is not None:
         return hit
@@ -86,14 +95,20 @@ def _need(row: Row, column: str) -> str:
 class Mapper:
     """One read of one package."""
 
-    def __init__(self, package: Package, today: date) -> None:
-        self.p = package
+    def __init__(self, packages: Package | list[Package], today: date) -> None:
+        packages = packages if isinstance(packages, list) else [packages]
+        self.p = packages[-1]
         self.today = today
         self.blocking: dict[tuple[str, str], Finding] = {}
         self.warnings: list[Finding] = []
         self.held_persons: set[str] = set()
         self.held_groups: set[str] = set()
         self.stats: dict[str, int] = {}
+        self.merged: Merged | None = None  # None: one bulk package, read file by file
+        if len(packages) > 1 or packages[0].delta:
+            self.merged = merge(packages, self._header_warning)
+            self.warnings.extend(self.merged.findings)
+            self.stats["packages"] = len(packages)
 
     def warn(self, code: str, kind: str, rid: str, message: str, fix: str = "") -> None:
         self.warnings.append(Finding(code, Severity.WARNING, kind, rid, message, fix, ORIGIN))
@@ -104,17 +119,21 @@ class Mapper:
             Finding("oneroster.invalid_row", Severity.BLOCKING, kind, rid, message, fix, ORIGIN),
         )
 
+    def _header_warning(self, file: str, message: str) -> None:
+        self.warn("oneroster.header", "source", file, f"{file}: {message}")
+
     def _rows(self, name: str) -> Iterable[tuple[str, int, Row]]:
+        if self.merged is not None:
+            placed = self.merged.tables.get(name, {})
+            self.stats[name.removesuffix(".csv")] = len(placed)
+            yield from placed.values()
+            return
         f = self.p.files.get(name)
         if f is None:
             return
         count = 0
-
-        def header_warning(file: str, message: str) -> None:
-            self.warn("oneroster.header", "source", file, f"{file}: {message}")
-
         name_of = f.name
-        for line, row in rows(f, None, header_warning):
+        for line, row in rows(f, None, self._header_warning):
             count += 1
             status = row.get("status")
             if not status or status.strip().lower() != "tobedeleted":
@@ -124,6 +143,8 @@ class Mapper:
     def _by_id(self, name: str, kind: str) -> dict[str, tuple[str, int, Row]]:
         """Rows by sourcedId; an id listed twice is refused (which copy is right cannot be
         told) and a row without an id left out with a warning."""
+        if self.merged is not None:
+            return self._merged_by_id(name, kind, self.merged)
         out: dict[str, tuple[str, int, Row]] = {}
         twice: dict[str, list[str]] = {}
         for file, line, row in self._rows(name):
@@ -153,6 +174,35 @@ class Mapper:
                 ORIGIN,
             )
         return out
+
+    def _merged_by_id(self, name: str, kind: str, merged: Merged) -> dict[str, Placed]:
+        """The merged rows by id; a row without an id or listed twice in one file is
+        handled as :meth:`_by_id` handles it in a bulk package."""
+        for csv_name, file, line in merged.no_id:
+            if csv_name == name:
+                self.warn(
+                    "oneroster.no_id",
+                    kind,
+                    f"{file}:{line}",
+                    f"{file} line {line}: sourcedId is empty; the row is left out",
+                    "Give every row a sourcedId.",
+                )
+        for (csv_name, rid), places in merged.duplicates.items():
+            if csv_name == name:
+                self.blocking[(kind, rid)] = Finding(
+                    "oneroster.duplicate_id",
+                    Severity.BLOCKING,
+                    kind,
+                    rid,
+                    f"{kind} {rid}: the package lists this sourcedId {len(places)} times "
+                    f"({', '.join(places[:4])}); which copy is right cannot be told, so the "
+                    f"{kind} is left out",
+                    f"Give each {kind} a sourcedId of its own, or remove the copy.",
+                    ORIGIN,
+                )
+        placed = merged.tables.get(name, {})
+        self.stats[name.removesuffix(".csv")] = len(placed)
+        return dict(placed)
 
     def _bad(self, kind: str, rid: str, file: str, line: int, bad: _Bad) -> None:
         self.block(
@@ -188,16 +238,12 @@ class Mapper:
             frozenset(by_kind["person"] | self.held_persons),
             frozenset(by_kind["group"] | self.held_groups),
         )
-        memberships = sorted(
-            (m for m in memberships if m.person_id in persons and m.group_id in groups),
-            key=_FIRST_THREE,
-        )
         roles = sorted((r for r in roles if r.person_id in persons), key=_FIRST_THREE)
-        snapshot = model.Snapshot(
+        snapshot = model.Snapshot.of_runs(
             schools,
             persons,
             groups,
-            tuple(memberships),
+            memberships.runs(persons, groups),
             tuple(roles),
             self.today,
             ORIGIN,
@@ -398,40 +444,80 @@ class Mapper:
 
     def _enrollments(
         self, groups: dict[str, model.Group], persons: dict[str, model.Person]
-    ) -> list[model.Membership]:
-        out: list[model.Membership] = []
-        append, blocking, held = out.append, self.blocking, self.held_groups
+    ) -> GroupLinks:
+        """The enrollments, read as plain rows (a large package has two million): a class's
+        rows come together, so its columns are kept at hand while it lasts."""
+        links = GroupLinks()
+        f = self.p.files.get("enrollments.csv")
+        source: Table | MergedTable
+        if self.merged is not None:
+            source = MergedTable("enrollments.csv", self.merged.tables.get("enrollments.csv", {}))
+        elif f is not None:
+            source = table(f, None, self._header_warning)
+        else:
+            return links
+        blocking, held = self.blocking, self.held_groups
         skip = NOT_SYNCED | STAFF
         student, teacher = model.MemberRole.STUDENT, model.MemberRole.TEACHER
-        for file, line, row in self._rows("enrollments.csv"):
-            gid = row.get("classSourcedId", "").strip()
-            pid = row.get("userSourcedId", "").strip()
-            role = row.get("role", "").strip().lower()
-            if gid not in groups or pid not in persons:
-                if role in skip:
+        count = 0
+        last_gid: str | None = None
+        add_pid: Callable[[str], None] = _nothing
+        add_role: Callable[[model.MemberRole], None] = _nothing
+        add_begin: Callable[[date | None], None] = _nothing
+        add_end: Callable[[date | None], None] = _nothing
+        dates = _DATES
+        with source as t, t.errors():
+            col, width, fit = t.index, len(t.header), t.fit
+            gi, pi, ri = col["classSourcedId"], col["userSourcedId"], col["role"]
+            si, se_i = col.get("status"), col.get(SE + "role")
+            bi, ei = col.get("beginDate"), col.get("endDate")
+            for v in t.reader:
+                count += 1
+                if len(v) != width:
+                    fitted = fit(v)
+                    if fitted is None:
+                        continue
+                    v = fitted
+                if si is not None and v[si] and v[si].strip().lower() == "tobedeleted":
                     continue
-                if gid not in groups:
-                    if ("group", gid) not in blocking and gid not in held:
-                        self._dangling(file, line, "classSourcedId", gid)
-                elif ("person", pid) not in blocking:
-                    self._dangling(file, line, "userSourcedId", pid)
-                continue
-            se_role = row.get(SE + "role", "")
-            try:
-                if role == "student" and not se_role:
-                    member = student
-                elif role == "teacher" and not se_role:
-                    member = teacher
-                elif role in skip:
+                gid, pid, role = v[gi].strip(), v[pi].strip(), v[ri].strip().lower()
+                if gid not in groups or pid not in persons:
+                    if role in skip:
+                        continue
+                    if gid not in groups:
+                        if ("group", gid) not in blocking and gid not in held:
+                            self._dangling(t.name, t.line, "classSourcedId", gid)
+                    elif ("person", pid) not in blocking:
+                        self._dangling(t.name, t.line, "userSourcedId", pid)
                     continue
-                else:
-                    member = _member_role(role, se_role.strip().lower())
-                start, end = _date(row, "beginDate"), _date(row, "endDate")
-            except _Bad as bad:
-                self._bad("group", gid, file, line, bad)  # the class is held, not changed
-                continue
-            append(model.Membership(gid, pid, member, start, end))
-        return out
+                se_role = v[se_i] if se_i is not None else ""
+                try:
+                    if role == "student" and not se_role:
+                        member = student
+                    elif role == "teacher" and not se_role:
+                        member = teacher
+                    elif role in skip:
+                        continue
+                    else:
+                        member = _member_role(role, se_role.strip().lower())
+                    raw = v[bi] if bi is not None else ""
+                    start = (dates.get(raw) or _day(raw, "beginDate")) if raw else None
+                    raw = v[ei] if ei is not None else ""
+                    end = (dates.get(raw) or _day(raw, "endDate")) if raw else None
+                except _Bad as bad:
+                    self._bad("group", gid, t.name, t.line, bad)  # the class is held, not changed
+                    continue
+                if gid != last_gid:
+                    last_gid = gid
+                    cols = links.of(gid)
+                    add_pid, add_role = cols[0].append, cols[1].append
+                    add_begin, add_end = cols[2].append, cols[3].append
+                add_pid(pid)
+                add_role(member)
+                add_begin(start)
+                add_end(end)
+        self.stats["enrollments"] = count
+        return links
 
     def _dangling(self, file: str, line: int, column: str, rid: str) -> None:
         self.warn(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -31,11 +33,22 @@ class Package:
     files: dict[str, ExportFile]
     manifest: dict[str, str]
 
+    name: str = ""  # the folder or zip, for messages
+
     @property
     def delta(self) -> bool:
         return any(
             v.strip().lower() == "delta" for k, v in self.manifest.items() if k.startswith("file.")
         )
+
+    def mode(self, file: str) -> str:
+        """How the manifest gives ``file`` (``users.csv``): ``bulk`` (the whole of it),
+        ``delta`` (changes since the package before) or ``absent``; without a manifest line,
+        ``bulk`` when the package holds the file."""
+        said = self.manifest.get("file." + file.removesuffix(".csv"), "").strip().lower()
+        if said in ("bulk", "delta", "absent"):
+            return said if said == "absent" or file in self.files else "absent"
+        return "bulk" if file in self.files else "absent"
 
 
 class _Raw(io.RawIOBase):
@@ -58,6 +71,23 @@ def _base(f: ExportFile) -> str:
     return PurePosixPath(f.name.split("!")[-1].replace("\\", "/")).name
 
 
+def open_packages(path: Path, limits: ZipLimits) -> list[Package]:
+    """The package at ``path``, or, when ``path`` is a folder holding no CSV file but
+    folders or zips, each of those as a package in name order: a bulk package and the delta
+    packages after it."""
+    if path.is_dir() and not any(
+        p.suffix.lower() == ".csv" for p in path.iterdir() if not p.name.startswith(".")
+    ):
+        parts = [
+            p
+            for p in sorted(path.iterdir())
+            if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() == ".zip")
+        ]
+        if parts:
+            return [open_package(p, limits) for p in parts]
+    return [open_package(path, limits)]
+
+
 def open_package(path: Path, limits: ZipLimits) -> Package:
     by_name: dict[str, ExportFile] = {}
     for f in export_files(path, (".csv",), limits):
@@ -67,21 +97,16 @@ def open_package(path: Path, limits: ZipLimits) -> Package:
                 f"{path}: the package holds {base} twice ({by_name[base].name}, {f.name})"
             )
         by_name[base] = f
-    missing = [n for n in REQUIRED_FILES if n not in by_name]
-    if missing:
-        raise SourceError(
-            f"{path}: the package has no {', '.join(missing)} (OneRoster needs orgs.csv, "
-            "users.csv and roles.csv; classes.csv and enrollments.csv for classes)"
-        )
     manifest: dict[str, str] = {}
     if "manifest.csv" in by_name:
         for _, row in rows(by_name["manifest.csv"], ("propertyName", "value"), lambda f, m: None):
             manifest[row.get("propertyName", "")] = row.get("value", "")
-    package = Package(by_name, manifest)
-    if package.delta:
+    package = Package(by_name, manifest, str(path))
+    missing = [n for n in REQUIRED_FILES if package.mode(n) == "absent"]
+    if missing and not package.delta:
         raise SourceError(
-            f"{path}: manifest.csv names a delta package; ESS reads bulk packages only: "
-            "export a bulk package"
+            f"{path}: the package has no {', '.join(missing)} (OneRoster needs orgs.csv, "
+            "users.csv and roles.csv; classes.csv and enrollments.csv for classes)"
         )
     version = manifest.get("oneroster.version", "1.2").strip()
     if version and not version.startswith("1.2"):
@@ -91,45 +116,127 @@ def open_package(path: Path, limits: ZipLimits) -> Package:
 
 def rows(f: ExportFile, needed: tuple[str, ...] | None, warn: Warn) -> Iterator[tuple[int, Row]]:
     """(line, row) for each data row; the header is checked first."""
-    base = _base(f)
-    need = NEEDED.get(base, ()) if needed is None else needed
-    with f.open() as stream:
+    with table(f, needed, warn) as t:
+        header = t.header
+        for line, values in t:
+            yield line, dict(zip(header, values, strict=True))
+
+
+class Table:
+    """One CSV file's checked header and its data rows as (line, values), each row as many
+    values as the header has columns (a short row filled out with empty values, after a
+    warning). A large file is read this way rather than as one dict per row."""
+
+    def __init__(self, f: ExportFile, needed: tuple[str, ...] | None, warn: Warn) -> None:
+        self.file, self._needed, self._warn = f, needed, warn
+        self.header: list[str] = []
+        self.index: dict[str, int] = {}
+        self._opened: Any = None  # the file's context manager: it turns errors into messages
+        self._reader: Any = None
+
+    def __enter__(self) -> Table:
+        self._opened = self.file.open()
+        stream = self._opened.__enter__()
+        try:
+            self._start(stream)
+        except BaseException:
+            self.__exit__(*sys.exc_info())  # may put a message in the error's place
+            raise
+        return self
+
+    def _start(self, stream: Readable) -> None:
+        """Open the reader and check the header."""
+        f = self.file
+        base = _base(f)
+        need = NEEDED.get(base, ()) if self._needed is None else self._needed
         buffered = io.BufferedReader(_Raw(stream), 1 << 16)
         text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, strict=True)
-        try:
+        self._reader = reader = csv.reader(text, strict=True)
+        with self.errors():
             header = next(reader, None)
-            if header is None:
-                raise SourceError(f"{f.name}: the file is empty (no header row)")
-            header = [h.strip() for h in header]
-            missing = [c for c in need if c not in header]
-            if missing:
-                raise SourceError(
-                    f"{f.name} line 1: the header has no column {', '.join(missing)} "
-                    f"(OneRoster 1.2 names them {', '.join(SPEC.get(base, need))})"
-                )
-            known = set(SPEC.get(base, header))
-            odd = [h for h in header if h not in known and not h.startswith("metadata.")]
-            if odd:
-                warn(
-                    f.name,
-                    f"the header has columns OneRoster 1.2 does not name: {', '.join(odd[:5])}",
-                )
-            width = len(header)
+        if header is None:
+            raise SourceError(f"{f.name}: the file is empty (no header row)")
+        header = [h.strip() for h in header]
+        missing = [c for c in need if c not in header]
+        if missing:
+            raise SourceError(
+                f"{f.name} line 1: the header has no column {', '.join(missing)} "
+                f"(OneRoster 1.2 names them {', '.join(SPEC.get(base, need))})"
+            )
+        known = set(SPEC.get(base, header))
+        odd = [h for h in header if h not in known and not h.startswith("metadata.")]
+        if odd:
+            self._warn(
+                f.name,
+                f"the header has columns OneRoster 1.2 does not name: {', '.join(odd[:5])}",
+            )
+        self.header = header
+        self.index = {name: i for i, name in enumerate(header)}  # a repeated name: the last
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        opened, self._opened = self._opened, None
+        return None if opened is None else bool(opened.__exit__(*exc))
+
+    def column(self, name: str) -> int | None:
+        return self.index.get(name)
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        reader, width = self._reader, len(self.header)
+        with self.errors():
             for values in reader:
                 if len(values) != width:
-                    if not any(values):
+                    fixed = self.fit(values)
+                    if fixed is None:
                         continue
-                    warn(
-                        f.name,
-                        f"line {reader.line_num} has {len(values)} values for {width} "
-                        "columns; the row is read as far as it goes",
-                    )
-                yield reader.line_num, dict(zip(header, values, strict=False))
+                    values = fixed
+                yield reader.line_num, values
+
+    @property
+    def reader(self) -> Iterator[list[str]]:
+        """The rows themselves, for a caller that reads a large file in a loop of its own:
+        it reads them inside :meth:`errors`, passes a row whose width is not the header's
+        through :meth:`fit`, and asks :attr:`line` only for a finding."""
+        reader: Iterator[list[str]] = self._reader
+        return reader
+
+    @property
+    def name(self) -> str:
+        """The file the current row is in."""
+        return self.file.name
+
+    @property
+    def line(self) -> int:
+        """The line the current row ends on."""
+        return int(self._reader.line_num)
+
+    def fit(self, values: list[str]) -> list[str] | None:
+        """A row of another width than the header's: None for an empty one, else (after a
+        warning) filled out with empty values or cut to the header's width."""
+        if not any(values):
+            return None
+        width = len(self.header)
+        self._warn(
+            self.file.name,
+            f"line {self.line} has {len(values)} values for {width} columns; the row is "
+            "read as far as it goes",
+        )
+        return (values + [""] * width)[:width]
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """A row that cannot be decoded or parsed as one :class:`SourceError`."""
+        name, reader = self.file.name, self._reader
+        try:
+            yield
         except UnicodeDecodeError as exc:
             raise SourceError(
-                f"{f.name} near line {reader.line_num + 1}: not UTF-8 ({exc.reason}); export the "
+                f"{name} near line {reader.line_num + 1}: not UTF-8 ({exc.reason}); export the "
                 "package as UTF-8"
             ) from None
         except csv.Error as exc:
-            raise SourceError(f"{f.name} line {reader.line_num}: not a CSV row ({exc})") from None
+            raise SourceError(f"{name} line {reader.line_num}: not a CSV row ({exc})") from None
+
+
+def table(f: ExportFile, needed: tuple[str, ...] | None, warn: Warn) -> Table:
+    """The file as a :class:`Table`, to be used in a ``with`` block."""
+    return Table(f, needed, warn)

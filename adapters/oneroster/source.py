@@ -1,4 +1,5 @@
-"""The OneRoster 1.2 source: a bulk CSV package read whole each run (a folder or a zip).
+"""The OneRoster 1.2 source: a bulk CSV package read whole each run (a folder or a zip), or
+a folder of packages: a bulk package and the delta packages after it, applied in name order.
 
 A file ESS cannot read stops the read with a :class:`SourceError` naming it; nothing of that
 read is used, so a broken package never removes anything.
@@ -11,7 +12,7 @@ from typing import ClassVar
 from adapters.kit.export_source import ExportSource
 from adapters.oneroster.config import OneRosterConfig
 from adapters.oneroster.mapping import Mapper
-from adapters.oneroster.package import open_package
+from adapters.oneroster.package import open_packages
 from engine.source import SourceContext, SourceRead
 
 
@@ -20,14 +21,14 @@ class OneRosterConfigError(ValueError):
 
 
 class OneRosterSource(ExportSource[OneRosterConfig]):
-    """engine.source.Source for OneRoster 1.2 bulk CSV packages."""
+    """engine.source.Source for OneRoster 1.2 CSV packages (bulk, and deltas after it)."""
 
     config_model: ClassVar[type[OneRosterConfig]] = OneRosterConfig
     config_error: ClassVar[type[Exception]] = OneRosterConfigError
 
     def read_now(self, ctx: SourceContext) -> SourceRead:
-        package = open_package(self.path, self.config.zip_limits())
-        snapshot, findings, stats = Mapper(package, ctx.today).run()
+        packages = open_packages(self.path, self.config.zip_limits())
+        snapshot, findings, stats = Mapper(packages, ctx.today).run()
         ctx.emit(
             "info",
             "oneroster read: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.items())),

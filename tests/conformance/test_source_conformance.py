@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from export_harness import ImsFileHarness, OneRosterCsvHarness
 from ss12000_harness import SS12000FolderHarness, SS12000HttpHarness
 
 from engine.testing.conformance.sources import MunicipalitySpec, SourceHarness, same_snapshot
@@ -16,6 +17,11 @@ SourceFactory = Callable[[Path], SourceHarness]
 REFERENCE: SourceFactory = lambda base: SS12000HttpHarness()  # noqa: E731
 SOURCES: dict[str, SourceFactory] = {
     "ss12000-folder": SS12000FolderHarness,
+    "ims-file": ImsFileHarness,
+    "ims-zip": lambda base: ImsFileHarness(base, as_zip=True),
+    "ims-delta": lambda base: ImsFileHarness(base, delta=True),
+    "oneroster-csv": OneRosterCsvHarness,
+    "oneroster-zip": lambda base: OneRosterCsvHarness(base, as_zip=True),
 }
 
 

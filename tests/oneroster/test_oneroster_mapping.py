@@ -124,12 +124,6 @@ def test_a_bom_is_read_and_a_zip_of_a_package_in_a_subfolder(tmp_path: Path) -> 
     assert set(read_path(archive).snapshot.schools) == {"S1"}
 
 
-def test_a_delta_package_is_refused_until_ess_reads_deltas(tmp_path: Path) -> None:
-    manifest = [["propertyName", "value"], ["oneroster.version", "1.2"], ["file.users", "delta"]]
-    with pytest.raises(SourceError, match="ESS reads bulk packages only"):
-        read_path(write_package(tmp_path, {"manifest.csv": manifest}))
-
-
 def test_the_swedish_extension_columns_carry_protection_and_the_personnummer(
     tmp_path: Path,
 ) -> None:
