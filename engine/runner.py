@@ -84,6 +84,11 @@ class RunLog:
         await self.journal.add_events(self.tenant, self.run_id, buf)
 
 
+async def take_lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
+    """The tenant's lease for work outside a run (a rekey); :class:`TenantBusy` when held."""
+    return await _lease(journal, tenant_id, actor)
+
+
 def holder_name(actor: str) -> str:
     """Who holds a lease, for people; the journal also keeps the process itself
     (:class:`LeaseOwner`), so that a holder that died on this host is taken over at once."""
@@ -219,7 +224,7 @@ async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOpt
     tenant = cfg.tenant(tenant_id)
     names = chosen_targets(tenant, opts.targets)
     await journal.upsert_tenant(tenant_id, tenant.name or tenant_id, tenant.tier)
-    lease = await take_lease(journal, tenant_id, opts.actor)
+    lease = await _lease(journal, tenant_id, opts.actor)
     try:
         await _resume_interrupted(journal, cfg, tenant_id, lease, opts)
         return await _fresh_run(journal, cfg, tenant_id, tenant, names, lease, opts)
@@ -228,7 +233,7 @@ async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOpt
         thaw()  # the run's bulk objects were frozen out of the collector's way
 
 
-async def take_lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
+async def _lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
     try:
         return await journal.acquire_lease(tenant_id, holder_name(actor), LEASE_TTL)
     except LeaseHeld as exc:
@@ -730,7 +735,7 @@ async def apply_held(
     journal: Journal, cfg: LoadedConfig, tenant_id: str, run_id: int, opts: RunOptions
 ) -> None:
     """Apply a plan that the guard held and an operator approved."""
-    lease = await take_lease(journal, tenant_id, opts.actor)
+    lease = await _lease(journal, tenant_id, opts.actor)
     try:
         log = RunLog(journal, tenant_id, run_id)
         log("info", f"plan approved by {opts.actor}; applying it")
@@ -750,7 +755,7 @@ async def retry_items(
 ) -> int:
     """Apply failed, dead or blocked items again in a new run; returns its id."""
     tenant = cfg.tenant(tenant_id)
-    lease = await take_lease(journal, tenant_id, opts.actor)
+    lease = await _lease(journal, tenant_id, opts.actor)
     try:
         ops = await _with_failed_dependencies(journal, op_rows)
         names = sorted({op.target for op in ops})
