@@ -1123,6 +1123,13 @@ class SqliteJournal(Journal):
                     tx, "snapshot_index", ("record_type",), tenant, moved_index
                 )
                 counts["index"] = len(moved_index)
+                held = await tx.all(
+                    "SELECT record_type, key FROM source_holds WHERE tenant=?", (tenant,)
+                )
+                moved_holds = [
+                    ((r[0],), r[1], n) for r in held if (n := new_id(r[0], r[1])) is not None
+                ]
+                await _move_in_two_steps(tx, "source_holds", ("record_type",), tenant, moved_holds)
                 await tx.executemany(
                     "INSERT INTO source_holds(tenant, record_type, key, reason, held_at, actor) "
                     "VALUES (?,?,?,?,?,?) ON CONFLICT (tenant, record_type, key) DO UPDATE SET "
