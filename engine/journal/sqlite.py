@@ -1386,7 +1386,8 @@ async def _move_links(tx: _Tx, tenant: str, moves: KeyMoves) -> int:
         )
         await tx.execute(
             "INSERT INTO mirror_links(tenant, target, kind, parent, child) "
-            "SELECT ?, target, kind, new_parent, new_child FROM rekey_links",
+            "SELECT ?, target, kind, new_parent, new_child FROM rekey_links "
+            "ORDER BY target, kind, new_parent, new_child",  # in key order: a quicker insert
             (tenant,),
         )
     await tx.execute("DELETE FROM rekey_ids")
