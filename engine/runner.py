@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
 from engine.planner import PlanInput, held_keys, plan
 from engine.redact import group_record, person_label, person_record, school_record
-from engine.rules import Rule
+from engine.rules import Rule, run_rules
 from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
 from engine.target import ObservedState, Target, TargetContext
@@ -177,6 +177,8 @@ async def read_sources(
             if len(sources) == 1 or entry.on_error == "stop":
                 raise SourceError(f"{key}: {exc}" if key else str(exc)) from exc
             return SourcePart(key, None, entry.schools, scrub_personnummer(str(exc)))
+        if len(sources) > 1 and source.rules:  # its standard's rules, on its records only
+            read = replace(read, findings=(*read.findings, *run_rules(source.rules, read.snapshot)))
         return SourcePart(key, read, entry.schools)
 
     parts = await asyncio.gather(*(one(k, s) for k, s in sources.items()))
@@ -188,12 +190,12 @@ async def read_sources(
 
 
 def source_rules(sources: Mapping[str, Source]) -> tuple[Rule, ...]:
-    """The rules of every source's standard, each once (by its code)."""
-    out: dict[str, Rule] = {}
-    for source in sources.values():
-        for rule in source.rules:
-            out.setdefault(rule.code, rule)
-    return tuple(out.values())
+    """The rules of the source's standard, for the whole snapshot; with several sources none,
+    as :func:`read_sources` runs each source's rules on its own records (an SS 12000 rule
+    has nothing to say about an IMS export's schools)."""
+    if len(sources) != 1:
+        return ()
+    return tuple(next(iter(sources.values())).rules)
 
 
 def build_target(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig, name: str) -> Target:
