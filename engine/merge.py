@@ -172,11 +172,11 @@ def merge(
         groups.update(own_groups)
         part_roles = [r for r in snap.school_roles if r.school_id in own_schools]
         part_members = [m for m in snap.memberships if m.group_id in own_groups]
-        wanted = (
-            {r.person_id for r in part_roles} | {m.person_id for m in part_members}
-            if part.schools
-            else set(snap.persons)
-        )
+        wanted = {r.person_id for r in part_roles} | {m.person_id for m in part_members}
+        if not part.schools:  # and the persons it lists at no school at all
+            placed = {r.person_id for r in snap.school_roles}
+            placed.update(m.person_id for m in snap.memberships)
+            wanted.update(pid for pid in snap.persons if pid not in placed)
         rename: dict[str, str] = {}
         for pid in sorted(wanted):
             p = snap.persons.get(pid)

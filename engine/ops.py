@@ -968,6 +968,12 @@ class Ops:
         """``ess source rekey``: match the old source's records to the new source's and move
         the journal's ids (see :mod:`engine.rekey`); audited, a dry run too."""
         tenant = self._tenant(tenant_id)
+        if tenant.rekey is None:
+            raise ConfigurationError(
+                f"tenant {tenant_id} has no [tenants.{tenant_id}.rekey] table: name the source "
+                f'it moves from there (from = {{ type = "ims", path = "..." }}); see '
+                "docs/sources/several-and-rekey.md"
+            )
         what = "rekey dry run" if dry_run else "rekey"
         await self._guarded("source_rekey", tenant_id, what, dry_run=dry_run)
         try:

@@ -21,7 +21,7 @@ from engine.civic_hash import CivicHash
 from engine.config import LoadedConfig, MatchKeys, TenantConfig
 from engine.findings import Finding, Severity
 from engine.journal import Journal, KeyMoves
-from engine.matching import Matched, group_keys, match, person_keys, school_keys
+from engine.matching import Key, Matched, group_keys, match, person_keys, school_keys
 from engine.merge import Merged
 from engine.model import Snapshot
 from engine.redact import person_label
@@ -90,22 +90,17 @@ class IdMap:
 
 def map_ids(old: Snapshot, new: Snapshot, keys: MatchKeys, protected_identity: str) -> IdMap:
     """Match every old school, person and group to the new source's, by ``keys``."""
-    results: dict[str, Matched] = {
-        "school": match(
-            {i: school_keys(s, keys.schools) for i, s in old.schools.items()},
-            {i: school_keys(s, keys.schools) for i, s in new.schools.items()},
-        ),
-        "person": match(
-            {i: person_keys(p, keys.persons) for i, p in old.persons.items()},
-            {i: person_keys(p, keys.persons) for i, p in new.persons.items()},
-        ),
-        "group": match(
-            {i: group_keys(g, old.schools, keys.groups) for i, g in old.groups.items()},
-            {i: group_keys(g, new.schools, keys.groups) for i, g in new.groups.items()},
-        ),
+    old_keys = {
+        "school": {i: school_keys(s, keys.schools) for i, s in old.schools.items()},
+        "person": {i: person_keys(p, keys.persons) for i, p in old.persons.items()},
+        "group": {i: group_keys(g, old.schools, keys.groups) for i, g in old.groups.items()},
     }
-    new_ids = {"school": new.schools, "person": new.persons, "group": new.groups}
-    old_ids = {"school": old.schools, "person": old.persons, "group": old.groups}
+    new_keys = {
+        "school": {i: school_keys(s, keys.schools) for i, s in new.schools.items()},
+        "person": {i: person_keys(p, keys.persons) for i, p in new.persons.items()},
+        "group": {i: group_keys(g, new.schools, keys.groups) for i, g in new.groups.items()},
+    }
+    results: dict[str, Matched] = {t: match(old_keys[t], new_keys[t]) for t in RECORD_TYPES}
 
     def label(rtype: str, rid: str) -> str:
         if rtype == "person":
@@ -114,27 +109,38 @@ def map_ids(old: Snapshot, new: Snapshot, keys: MatchKeys, protected_identity: s
         return record.name
 
     ids: dict[str, dict[str, str]] = {}
+    matched: dict[str, int] = {}
+    new_only: dict[str, int] = {}
     unmatched: list[Unmatched] = []
     for rtype, m in results.items():
-        ids[rtype] = {o: n for o, n in m.pairs.items() if o != n}
-        unmatched.extend(Unmatched(rtype, o, label(rtype, o), "unmatched") for o in m.unmatched)
+        pairs = dict(m.pairs)
+        taken = set(pairs.values())
+        reasons = {o: "unmatched" for o in m.unmatched}
+        reasons.update({o: "ambiguous" for o in m.ambiguous})
+        # an old id the new source also has: the same record when no key says otherwise
+        # (sources that share ids); else a clash, as the next run would give the old
+        # record's objects to another record
+        for o in sorted(set(reasons) & set(new_keys[rtype])):
+            if o not in taken and not _contradict(old_keys[rtype][o], new_keys[rtype][o]):
+                pairs[o] = o
+                taken.add(o)
+                del reasons[o]
+            else:
+                reasons[o] = "clash"
+        ids[rtype] = {o: n for o, n in pairs.items() if o != n}
+        matched[rtype] = len(pairs)
+        new_only[rtype] = len(set(new_keys[rtype]) - taken)
         unmatched.extend(
-            Unmatched(rtype, o, label(rtype, o), "ambiguous", len(found))
-            for o, found in sorted(m.ambiguous.items())
+            Unmatched(rtype, o, label(rtype, o), reason, len(m.ambiguous.get(o, ())))
+            for o, reason in sorted(reasons.items())
         )
-        # an old id that stays (not matched) but that the new source gives another record:
-        # the next run would take the object for that record
-        stays = set(old_ids[rtype]) - set(m.pairs)
-        unmatched.extend(
-            Unmatched(rtype, o, label(rtype, o), "clash")
-            for o in sorted(stays & set(new_ids[rtype]))
-        )
-    return IdMap(
-        ids,
-        {t: len(m.pairs) for t, m in results.items()},
-        {t: len(set(new_ids[t]) - set(m.pairs.values())) for t, m in results.items()},
-        tuple(unmatched),
-    )
+    return IdMap(ids, matched, new_only, tuple(unmatched))
+
+
+def _contradict(a: frozenset[Key], b: frozenset[Key]) -> bool:
+    """True when the two records both have a key of some kind and share none of that kind."""
+    kinds = {k for k, _ in a} & {k for k, _ in b}
+    return any(not ({x for x in a if x[0] == k} & {x for x in b if x[0] == k}) for k in kinds)
 
 
 def key_moves(mapping: IdMap, targets: Mapping[str, Target], caches: Iterable[str]) -> KeyMoves:

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
 from engine.planner import PlanInput, held_keys, plan
 from engine.redact import group_record, person_label, person_record, school_record
-from engine.rules import Rule
+from engine.rules import Rule, run_rules
 from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
 from engine.target import ObservedState, Target, TargetContext
@@ -82,6 +82,11 @@ class RunLog:
     async def flush(self) -> None:
         buf, self._buf = self._buf, []
         await self.journal.add_events(self.tenant, self.run_id, buf)
+
+
+async def take_lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
+    """The tenant's lease for work outside a run (a rekey); :class:`TenantBusy` when held."""
+    return await _lease(journal, tenant_id, actor)
 
 
 def holder_name(actor: str) -> str:
@@ -172,6 +177,8 @@ async def read_sources(
             if len(sources) == 1 or entry.on_error == "stop":
                 raise SourceError(f"{key}: {exc}" if key else str(exc)) from exc
             return SourcePart(key, None, entry.schools, scrub_personnummer(str(exc)))
+        if len(sources) > 1 and source.rules:  # its standard's rules, on its records only
+            read = replace(read, findings=(*read.findings, *run_rules(source.rules, read.snapshot)))
         return SourcePart(key, read, entry.schools)
 
     parts = await asyncio.gather(*(one(k, s) for k, s in sources.items()))
@@ -183,12 +190,12 @@ async def read_sources(
 
 
 def source_rules(sources: Mapping[str, Source]) -> tuple[Rule, ...]:
-    """The rules of every source's standard, each once (by its code)."""
-    out: dict[str, Rule] = {}
-    for source in sources.values():
-        for rule in source.rules:
-            out.setdefault(rule.code, rule)
-    return tuple(out.values())
+    """The rules of the source's standard, for the whole snapshot; with several sources none,
+    as :func:`read_sources` runs each source's rules on its own records (an SS 12000 rule
+    has nothing to say about an IMS export's schools)."""
+    if len(sources) != 1:
+        return ()
+    return tuple(next(iter(sources.values())).rules)
 
 
 def build_target(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig, name: str) -> Target:
@@ -219,7 +226,7 @@ async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOpt
     tenant = cfg.tenant(tenant_id)
     names = chosen_targets(tenant, opts.targets)
     await journal.upsert_tenant(tenant_id, tenant.name or tenant_id, tenant.tier)
-    lease = await take_lease(journal, tenant_id, opts.actor)
+    lease = await _lease(journal, tenant_id, opts.actor)
     try:
         await _resume_interrupted(journal, cfg, tenant_id, lease, opts)
         return await _fresh_run(journal, cfg, tenant_id, tenant, names, lease, opts)
@@ -228,7 +235,7 @@ async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOpt
         thaw()  # the run's bulk objects were frozen out of the collector's way
 
 
-async def take_lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
+async def _lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
     try:
         return await journal.acquire_lease(tenant_id, holder_name(actor), LEASE_TTL)
     except LeaseHeld as exc:
@@ -731,7 +738,7 @@ async def apply_held(
     journal: Journal, cfg: LoadedConfig, tenant_id: str, run_id: int, opts: RunOptions
 ) -> None:
     """Apply a plan that the guard held and an operator approved."""
-    lease = await take_lease(journal, tenant_id, opts.actor)
+    lease = await _lease(journal, tenant_id, opts.actor)
     try:
         log = RunLog(journal, tenant_id, run_id)
         log("info", f"plan approved by {opts.actor}; applying it")
@@ -751,7 +758,7 @@ async def retry_items(
 ) -> int:
     """Apply failed, dead or blocked items again in a new run; returns its id."""
     tenant = cfg.tenant(tenant_id)
-    lease = await take_lease(journal, tenant_id, opts.actor)
+    lease = await _lease(journal, tenant_id, opts.actor)
     try:
         ops = await _with_failed_dependencies(journal, op_rows)
         names = sorted({op.target for op in ops})

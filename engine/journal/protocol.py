@@ -338,7 +338,8 @@ class KeyMoves:
     """A tenant's source ids moved to a new source's ids (``ess source rekey``).
 
     ``kinds`` says, per target, which record type an object kind's key is (for a link kind:
-    its child's), ``parents`` which record type a link kind's parent is; ``ids`` maps old ids
+    its child's), ``parents`` which record type a link kind's parent is (every link kind is
+    named there); ``ids`` maps old ids
     to new ones per record type. ``holds`` are (record type, key, reason) of the records that
     could not be matched; ``caches`` the source cache scopes to empty (the old source's raw
     records mean nothing to the new one).

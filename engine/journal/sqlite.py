@@ -1174,27 +1174,7 @@ class SqliteJournal(Journal):
                 ]
                 await _move_in_two_steps(tx, "mirror", ("target", "kind"), tenant, mirror)
                 counts["mirror"] = len(mirror)
-                links = await tx.all(
-                    "SELECT target, kind, parent, child FROM mirror_links WHERE tenant=?",
-                    (tenant,),
-                )
-                moved_links = []
-                for target, kind, parent, child in links:
-                    np = new_id(moves.parents.get(target, {}).get(kind), parent)
-                    nc = new_id(moves.kinds.get(target, {}).get(kind), child)
-                    if np is not None or nc is not None:
-                        moved_links.append((target, kind, parent, child, np or parent, nc or child))
-                await tx.executemany(
-                    "DELETE FROM mirror_links WHERE tenant=? AND target=? AND kind=? "
-                    "AND parent=? AND child=?",
-                    [(tenant, t, k, p, c) for t, k, p, c, _, _ in moved_links],
-                )
-                await tx.executemany(
-                    "INSERT INTO mirror_links(tenant, target, kind, parent, child) "
-                    "VALUES (?,?,?,?,?)",
-                    [(tenant, t, k, np, nc) for t, k, _, _, np, nc in moved_links],
-                )
-                counts["links"] = len(moved_links)
+                counts["links"] = await _move_links(tx, tenant, moves)
                 ops = await tx.all(
                     "SELECT id, target, kind, key, parent FROM operations WHERE tenant=? "
                     "AND superseded=0 AND status <> 'done'",
@@ -1247,6 +1227,13 @@ class SqliteJournal(Journal):
                     tx, "snapshot_index", ("record_type",), tenant, moved_index
                 )
                 counts["index"] = len(moved_index)
+                held = await tx.all(
+                    "SELECT record_type, key FROM source_holds WHERE tenant=?", (tenant,)
+                )
+                moved_holds = [
+                    ((r[0],), r[1], n) for r in held if (n := new_id(r[0], r[1])) is not None
+                ]
+                await _move_in_two_steps(tx, "source_holds", ("record_type",), tenant, moved_holds)
                 await tx.executemany(
                     "INSERT INTO source_holds(tenant, record_type, key, reason, held_at, actor) "
                     "VALUES (?,?,?,?,?,?) ON CONFLICT (tenant, record_type, key) DO UPDATE SET "
@@ -1475,6 +1462,57 @@ class SqliteJournal(Journal):
             (tenant, len(label_prefix), label_prefix),
         )
         return frozenset(str(r[0]) for r in rows)
+
+
+async def _move_links(tx: _Tx, tenant: str, moves: KeyMoves) -> int:
+    """The mirror's links to their new ids, in SQL: the ids in a temporary table, the links
+    that move copied through another, so that two million links never become Python rows."""
+    await tx.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS rekey_ids (record_type TEXT NOT NULL, "
+        "old_id TEXT NOT NULL, new_id TEXT NOT NULL, PRIMARY KEY (record_type, old_id))"
+    )
+    await tx.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS rekey_links (target TEXT NOT NULL, "
+        "kind TEXT NOT NULL, parent TEXT NOT NULL, child TEXT NOT NULL, new_parent TEXT NOT NULL, "
+        "new_child TEXT NOT NULL, PRIMARY KEY (target, kind, parent, child))"
+    )
+    await tx.execute("DELETE FROM rekey_ids")
+    await tx.execute("DELETE FROM rekey_links")
+    await tx.executemany(
+        "INSERT INTO rekey_ids(record_type, old_id, new_id) VALUES (?,?,?)",
+        [(rt, old, new) for rt, ids in moves.ids.items() for old, new in ids.items() if old != new],
+    )
+    for target, kinds in moves.parents.items():
+        for kind, parent_type in kinds.items():
+            child_type = moves.kinds.get(target, {}).get(kind, "")
+            await tx.execute(
+                "INSERT INTO rekey_links(target, kind, parent, child, new_parent, new_child) "
+                "SELECT l.target, l.kind, l.parent, l.child, COALESCE(p.new_id, l.parent), "
+                "COALESCE(c.new_id, l.child) FROM mirror_links l "
+                "LEFT JOIN rekey_ids p ON p.record_type=? AND p.old_id=l.parent "
+                "LEFT JOIN rekey_ids c ON c.record_type=? AND c.old_id=l.child "
+                "WHERE l.tenant=? AND l.target=? AND l.kind=? "
+                "AND (p.new_id IS NOT NULL OR c.new_id IS NOT NULL)",
+                (parent_type, child_type, tenant, target, kind),
+            )
+    row = await tx.one("SELECT COUNT(*) FROM rekey_links")
+    moved = int(row[0]) if row else 0
+    if moved:
+        await tx.execute(
+            "DELETE FROM mirror_links WHERE tenant=? AND EXISTS (SELECT 1 FROM rekey_links r "
+            "WHERE r.target=mirror_links.target AND r.kind=mirror_links.kind "
+            "AND r.parent=mirror_links.parent AND r.child=mirror_links.child)",
+            (tenant,),
+        )
+        await tx.execute(
+            "INSERT INTO mirror_links(tenant, target, kind, parent, child) "
+            "SELECT ?, target, kind, new_parent, new_child FROM rekey_links "
+            "ORDER BY target, kind, new_parent, new_child",  # in key order: a quicker insert
+            (tenant,),
+        )
+    await tx.execute("DELETE FROM rekey_ids")
+    await tx.execute("DELETE FROM rekey_links")
+    return moved
 
 
 _PARKED = "\x1frekey\x1f"

@@ -101,6 +101,12 @@ async def test_holds_are_listed_and_released(journal: Journal) -> None:
     assert len(await journal.source_holds("other")) == 1
 
 
+async def test_an_earlier_hold_moves_with_its_record(journal: Journal) -> None:
+    await journal.move_source_ids(TENANT, KeyMoves({}, {}, {}, (("person", "a", "x"),)), "eva")
+    await journal.move_source_ids(TENANT, KeyMoves({}, {}, {"person": {"a": "b"}}), "eva")
+    assert [h.key for h in await journal.source_holds(TENANT)] == ["b"]
+
+
 async def test_aliases_are_replaced_whole_and_forgotten_by_a_rekey(journal: Journal) -> None:
     await journal.replace_source_aliases(TENANT, {("grund", "g1"): "u1", ("grund", "g2"): "u2"})
     await journal.replace_source_aliases("other", {("grund", "g1"): "x"})

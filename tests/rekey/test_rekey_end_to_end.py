@@ -47,7 +47,14 @@ async def test_after_a_rekey_the_next_run_creates_and_removes_nothing(
 
         dry = await ops.source_rekey("lovsta", dry_run=True)
         assert dry.unmatched == ()
-        assert dry.matched == {"school": 1, "person": 46, "group": 19}
+        counts = dry.old_counts
+        assert dry.new_counts == counts
+        assert dry.matched == {
+            "school": counts["schools"],
+            "person": counts["persons"],
+            "group": counts["groups"],
+        }
+        assert counts["persons"] >= users
         assert dry.moving == dry.matched  # every id differs
         assert dry.new_only == {"school": 0, "person": 0, "group": 0}
         assert dry.moved == {}
@@ -128,6 +135,6 @@ async def test_an_unmatched_person_is_held_until_released(
 def test_a_rekey_without_a_from_table_says_what_to_add(tmp_path: Path, ims_sample: Path) -> None:
     config = write_config(tmp_path, IMS.format(path=ims_sample))
     code, shown = ess("--config", str(config), "source", "rekey", "lovsta")
-    assert code == 2 or code == 1, shown
+    assert code == 2, shown  # a configuration problem
     assert "[tenants.lovsta.rekey]" in shown
     assert "Traceback" not in shown

@@ -101,3 +101,24 @@ def test_a_protected_person_is_named_by_pseudonym_only() -> None:
     m = map_ids(snap([OLD_SCHOOL], [hidden], []), snap([NEW_SCHOOL], [], []), MatchKeys(), "mask")
     [u] = m.unmatched
     assert "Hemlig" not in u.label and "Hemlig" not in u.finding().message
+
+
+def test_the_same_id_without_a_contradicting_key_is_the_same_record() -> None:
+    # sources that share ids (an IMS export and OneRoster from one vendor): a person without
+    # keys keeps the id both give it; one whose personnummer differs is a clash
+    old = snap(
+        [OLD_SCHOOL],
+        [Person("p1", "Åsa", "Berg"), Person("p2", "Bo", "Ek", civic_no="h:1")],
+        [],
+    )
+    new = snap(
+        [NEW_SCHOOL],
+        [Person("p1", "Åsa", "Berg"), Person("p2", "Olle", "Ny", civic_no="h:2")],
+        [],
+    )
+    m = map_ids(old, new, MatchKeys(), "exclude")
+    assert m.ids["person"] == {}  # nothing moves
+    assert m.matched["person"] == 1
+    assert [(u.old_id, u.reason) for u in m.unmatched if u.record_type == "person"] == [
+        ("p2", "clash")
+    ]
