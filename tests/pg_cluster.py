@@ -180,7 +180,17 @@ class OwnCluster:
         atexit.register(self.stop)  # also when the session ends without its teardown
         return PgServer(f"postgresql://ess@/postgres?host={quote(str(self.root))}&port={self.port}")
 
+    def cpu_seconds(self) -> float:
+        """CPU the server has used so far (the postmaster and its finished backends)."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
+        if self.started and os.environ.get("ESS_TEST_PG_CPU"):
+            with contextlib.suppress(OSError, ValueError):
+                print(f"\nPostgreSQL test cluster: {self.cpu_seconds():.1f} s of CPU", flush=True)
         if self.started:
             self.started = False
             with contextlib.suppress(Exception):
