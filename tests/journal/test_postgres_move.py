@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from engine.testing.builder import drop_persons, next_term, tiny_snapshot
 from tests.conftest import Workdir
 
 runner = CliRunner()
+COMPAT = Path(__file__).parents[1] / "compat" / "release_0_1" / "journal"
 
 
 async def ess(config: Path, *args: str) -> Result:
@@ -211,3 +214,41 @@ async def test_export_and_delete_a_tenant_from_the_command_line(
     assert json.loads(deleted.output)["rows"]["runs"] == 1
     gone = await ess(hosted, "journal", "export-tenant", "alpha", str(workdir.path / "b.json"))
     assert gone.exit_code == 2 and "nothing of tenant 'alpha'" in gone.output
+
+
+async def test_a_release_0_1_journal_moves_and_its_file_is_left_as_it_was(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    """An on-site journal of an older schema moves whole; the file is not migrated."""
+    install = tmp_path / "install"
+    shutil.copytree(COMPAT, install)
+    before = (install / "ess.db").read_bytes()
+    moved = await ess(install / "ess.toml", "journal", "migrate", "--to", pg_dsn, "--json")
+    assert moved.exit_code == 0, moved.output
+    assert (install / "ess.db").read_bytes() == before  # still release 0.1's schema 2
+    assert sqlite3.connect(install / "ess.db").execute("PRAGMA user_version").fetchone() == (2,)
+
+    hosted = install / "ess-hosted.toml"
+    hosted.write_text(
+        (install / "ess.toml")
+        .read_text(encoding="utf-8")
+        .replace('[journal]\npath = "ess.db"\n', f'[journal]\nurl = "{pg_dsn}"\n'),
+        encoding="utf-8",
+    )
+
+    async def seen(config: Path) -> dict[str, Any]:
+        async with await Ops.open(config, actor="test:compat") as ops:
+            out: dict[str, Any] = {"tenants": await ops.tenants(), "held": await ops.held_plans()}
+            for tenant in ("alpha", "beta", "gamma"):
+                out[tenant] = await ops.runs(tenant)
+                out[f"{tenant} failures"] = await ops.failures(tenant)
+                out[f"{tenant} findings"] = await ops.findings(tenant)
+                for run in out[tenant]:
+                    out[f"run {run.id}"] = await ops.run(run.id)
+                    out[f"operations {run.id}"] = await ops.operations(run.id, limit=10_000)
+            out["search"] = await ops.search("DR 9A")
+            return out
+
+    on_postgres = await seen(hosted)
+    assert any(h.key == "g-11-new-drama" for h in on_postgres["search"])
+    assert on_postgres == await seen(install / "ess.toml")  # the file, upgraded as it opens
