@@ -14,7 +14,7 @@ from engine.config import LoadedConfig
 from engine.journal import Journal, JournalError, SqliteJournal
 from engine.journal.postgres import PostgresJournal
 from engine.journal.postgres_import import import_sqlite
-from engine.journal.upkeep import backup_journal
+from engine.journal.upkeep import JournalCheck, backup_journal
 from engine.secrets import Secret
 
 
@@ -22,6 +22,11 @@ def journal_location(cfg: LoadedConfig) -> str:
     """Where the journal is, for messages: the file, or the database URL without a password."""
     url = cfg.config.journal.url
     return PostgresJournal.display(url) if url else str(cfg.journal_path)
+
+
+async def inspect_postgres(url: str, *, password: Secret | None) -> JournalCheck:
+    """The hosted journal's schema and tables, without migrating it (``ess journal check``)."""
+    return await PostgresJournal.inspect(url, password=password)
 
 
 async def open_configured(cfg: LoadedConfig, civic_hash: CivicHash | None = None) -> Journal:

@@ -252,3 +252,34 @@ async def test_a_release_0_1_journal_moves_and_its_file_is_left_as_it_was(
     on_postgres = await seen(hosted)
     assert any(h.key == "g-11-new-drama" for h in on_postgres["search"])
     assert on_postgres == await seen(install / "ess.toml")  # the file, upgraded as it opens
+
+
+async def test_journal_check_reads_a_hosted_journal_without_changing_it(
+    workdir: Workdir, pg_dsn: str
+) -> None:
+    hosted = hosted_config(workdir, pg_dsn)
+    empty = await ess(hosted, "journal", "check")
+    assert empty.exit_code == 2 and "is empty, not an ESS journal yet" in empty.output
+    assert (await ess(hosted, "sync", "alpha")).exit_code == 0
+    checked = await ess(hosted, "journal", "check", "--json")
+    assert checked.exit_code == 0, checked.output
+    found = json.loads(checked.output)
+    assert found["ok"] is True and found["schema_version"] == found["supported_version"] == 1
+    assert found["path"].startswith("postgresql://") and found["size_bytes"] > 0
+
+
+def test_the_journal_url_is_checked_where_it_is_written(workdir: Workdir) -> None:
+    for url, problem in (
+        ("mysql://ess@db/ess", "must be a PostgreSQL URL"),
+        ("postgresql://ess:s3cret@db/ess", "holds a password"),
+        ("postgresql://db/ess?password=s3cret", "holds a password"),
+    ):
+        hosted = hosted_config(workdir, url)
+        checked = runner.invoke(app, ["--config", str(hosted), "config", "check"])
+        assert checked.exit_code == 1, checked.output  # `config check` found a problem
+        assert "journal.url" in checked.output and problem in checked.output
+        assert "s3cret" not in checked.output
+    literal = hosted_config(workdir, "postgresql://ess@db/ess", password="s3cret")
+    checked = runner.invoke(app, ["--config", str(literal), "config", "check"])
+    assert checked.exit_code == 1 and "journal.password" in checked.output
+    assert "s3cret" not in checked.output
