@@ -54,10 +54,11 @@ class PgServer:
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in sorted(info.items()))
         return f"postgresql:///{database}" + (f"?{query}" if query else "")
 
-    def create_database(self) -> str:
+    def create_database(self, template: str = "template0") -> str:
+        """A new database, empty or a copy of ``template`` (which nobody may be connected to)."""
         name = f"ess_test_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\'')
         return name
 
     def drop_database(self, name: str) -> None:
