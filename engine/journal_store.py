@@ -64,6 +64,7 @@ async def move_to_postgres(
         snapshot = await backup_journal(source, Path(tmp) / "journal.db")
         old = await SqliteJournal.open(Path(snapshot.path), civic_hash=civic_hash)
         try:
+            await _refuse_running(old)
             new = await PostgresJournal.connect(url, password=password, civic_hash=civic_hash)
             try:
                 report = await import_sqlite(old, new)
@@ -85,6 +86,21 @@ async def move_to_postgres(
         verdict.checked,
         round(time.monotonic() - started, 3),
     )
+
+
+async def _refuse_running(old: Journal) -> None:
+    """A run in progress on-site would go on writing to the file after the copy was taken: its
+    end would be lost. The move waits for the scheduler to be stopped."""
+    running = [
+        f"{tenant} ({holder.holder})"
+        for tenant in sorted(await old.last_runs())
+        if (holder := await old.lease_holder(tenant)) is not None
+    ]
+    if running:
+        raise JournalError(
+            f"a run is in progress on-site for {', '.join(running)}; stop the scheduler (and "
+            "any sync) first, then move: nothing was moved"
+        )
 
 
 async def _verify_audit(journal: Journal) -> ChainVerdict:

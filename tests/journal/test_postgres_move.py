@@ -13,11 +13,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
 from console.cli import app
+from engine.journal import SqliteJournal
 from engine.ops import ConfigurationError, Ops, journal_backup
 from engine.testing.builder import drop_persons, next_term, tiny_snapshot
 from tests.conftest import Workdir
@@ -283,3 +285,20 @@ def test_the_journal_url_is_checked_where_it_is_written(workdir: Workdir) -> Non
     checked = runner.invoke(app, ["--config", str(literal), "config", "check"])
     assert checked.exit_code == 1 and "journal.password" in checked.output
     assert "s3cret" not in checked.output
+
+
+async def test_a_move_waits_for_the_on_site_run_to_end(workdir: Workdir, pg_dsn: str) -> None:
+    async with await Ops.open(workdir.config, actor="test:eva") as ops:
+        await ops.sync("alpha")
+    journal = await SqliteJournal.open(workdir.journal)
+    try:
+        lease = await journal.acquire_lease("alpha", "scheduler", ttl=60)
+        refused = await ess(workdir.config, "journal", "migrate", "--to", pg_dsn)
+        assert refused.exit_code == 2, refused.output
+        assert "a run is in progress on-site for alpha (scheduler)" in refused.output
+        await journal.release_lease(lease)
+    finally:
+        await journal.close()
+    with psycopg.connect(pg_dsn) as conn:  # nothing was written, not even the schema
+        assert conn.execute("SELECT to_regclass('public.runs')").fetchone() == (None,)
+    assert (await ess(workdir.config, "journal", "migrate", "--to", pg_dsn)).exit_code == 0
