@@ -63,7 +63,8 @@ class PostgresJournal(SqliteJournal):
         self, url: str, pool: AsyncConnectionPool[Any], civic_hash: CivicHash | None = None
     ) -> None:
         # the queries are SqliteJournal's; they reach the database through PgPoolSession
-        super().__init__(Path(display_url(url)), cast(Any, PgPoolSession(pool)), civic_hash)
+        shown = display_url(url)
+        super().__init__(Path(shown), cast(Any, PgPoolSession(pool, shown)), civic_hash)
         self.url = display_url(url)
         self._pool = pool
 
@@ -102,7 +103,16 @@ class PostgresJournal(SqliteJournal):
             ) from None
         await first.close()
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=max_size, kwargs=kwargs, open=False, name="ess-journal"
+            url,
+            min_size=1,
+            max_size=max_size,
+            kwargs=kwargs,
+            open=False,
+            name="ess-journal",
+            # a connection the server dropped while it idled (a restart, a failover, a firewall's
+            # idle timeout) is replaced before use instead of failing the next statement
+            check=AsyncConnectionPool.check_connection,
+            timeout=CONNECT_TIMEOUT_S,
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
