@@ -16,12 +16,15 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import Result
+from mcp import Client
+from mcp.types import Implementation
 from typer.testing import CliRunner
 
 from console.cli import app
 from engine.journal import SqliteJournal
 from engine.ops import ConfigurationError, Ops, journal_backup
 from engine.testing.builder import drop_persons, next_term, tiny_snapshot
+from server.app import build_server
 from tests.conftest import Workdir
 
 runner = CliRunner()
@@ -302,3 +305,20 @@ async def test_a_move_waits_for_the_on_site_run_to_end(workdir: Workdir, pg_dsn:
     with psycopg.connect(pg_dsn) as conn:  # nothing was written, not even the schema
         assert conn.execute("SELECT to_regclass('public.runs')").fetchone() == (None,)
     assert (await ess(workdir.config, "journal", "migrate", "--to", pg_dsn)).exit_code == 0
+
+
+async def test_the_mcp_server_answers_from_a_postgres_journal(
+    workdir: Workdir, pg_dsn: str
+) -> None:
+    hosted = hosted_config(workdir, pg_dsn)
+    assert (await ess(hosted, "sync", "alpha")).exit_code == 0
+    async with await Ops.open(hosted, actor="mcp:test") as ops:
+        server = build_server(ops, allow_writes=False, toolsets=None)
+        info = Implementation(name="test-client", version="1")
+        async with Client(server, client_info=info) as client:
+            answer = await client.call_tool("list_runs", {"tenant": "alpha", "limit": 5})
+            assert not answer.is_error, answer.content
+            runs = (answer.structured_content or {})["runs"]
+            assert [r["status"] for r in runs] == ["succeeded"]
+            tenants = await client.call_tool("list_tenants", {})
+            assert not tenants.is_error and "alpha" in str(tenants.structured_content)
