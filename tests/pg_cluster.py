@@ -10,7 +10,8 @@ so no worker waits for another's.
 Tests ask for ``pg_dsn``: a fresh, empty database on that server, dropped after the test. The
 server binaries are found on PATH or under /usr/lib/postgresql/*/bin (Debian's layout); .ci/run
 installs them where missing. Without binaries and without ``ESS_TEST_POSTGRES`` the tests that
-need PostgreSQL fail under CI (``CI`` set) and are skipped elsewhere, naming what is missing.
+need PostgreSQL fail under CI (``CI`` or ``ESS_TEST_POSTGRES_REQUIRED`` set, as .ci/run does)
+and are skipped elsewhere, naming what is missing.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import psycopg
 import pytest
 
 ENV_DSN = "ESS_TEST_POSTGRES"
+ENV_REQUIRED = "ESS_TEST_POSTGRES_REQUIRED"
+"""Set (as .ci/run and CI systems' ``CI`` do): no server is a failure, never a skip."""
 _UNPRIVILEGED = ("postgres", "nobody")
 """System users the cluster runs as when the tests run as root, in order of preference."""
 
@@ -223,7 +226,7 @@ def pg_server() -> Iterator[PgServer]:
             f"no PostgreSQL server binaries (initdb) on PATH or under /usr/lib/postgresql, and "
             f"{ENV_DSN} is not set"
         )
-        if os.environ.get("CI"):
+        if os.environ.get("CI") or os.environ.get(ENV_REQUIRED):
             pytest.fail(missing + " (.ci/run installs the postgresql package)")
         pytest.skip(missing)
     cluster = OwnCluster(bindir)
