@@ -12,20 +12,27 @@ from engine.audit_chain import AuditLink, ChainVerdict, verify_chain
 from engine.civic_hash import CivicHash
 from engine.config import LoadedConfig
 from engine.journal import Journal, JournalError, SqliteJournal
-from engine.journal.postgres import PostgresJournal
-from engine.journal.postgres_import import import_sqlite
 from engine.journal.upkeep import JournalCheck, backup_journal
 from engine.secrets import Secret
+
+# The PostgreSQL modules (and psycopg) are imported where a hosted journal is used: an on-site
+# installation never loads them.
 
 
 def journal_location(cfg: LoadedConfig) -> str:
     """Where the journal is, for messages: the file, or the database URL without a password."""
     url = cfg.config.journal.url
-    return PostgresJournal.display(url) if url else str(cfg.journal_path)
+    if not url:
+        return str(cfg.journal_path)
+    from engine.journal.postgres import display_url
+
+    return display_url(url)
 
 
 async def inspect_postgres(url: str, *, password: Secret | None) -> JournalCheck:
     """The hosted journal's schema and tables, without migrating it (``ess journal check``)."""
+    from engine.journal.postgres import PostgresJournal
+
     return await PostgresJournal.inspect(url, password=password)
 
 
@@ -34,6 +41,8 @@ async def open_configured(cfg: LoadedConfig, civic_hash: CivicHash | None = None
     naming what is wrong."""
     url, ref = cfg.config.journal.url, cfg.config.journal.password
     if url:
+        from engine.journal.postgres import PostgresJournal
+
         password = cfg.secrets().resolve(ref) if ref else None
         return await PostgresJournal.connect(url, password=password, civic_hash=civic_hash)
     return await SqliteJournal.open(cfg.journal_path, civic_hash=civic_hash)
@@ -59,6 +68,9 @@ async def move_to_postgres(
     The copy is read from an online backup of the file (consistent even while a run writes,
     and the file itself is neither migrated nor changed), then written in one transaction.
     Afterwards the whole audit chain of the database is verified."""
+    from engine.journal.postgres import PostgresJournal
+    from engine.journal.postgres_import import import_sqlite
+
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ess-move-") as tmp:
         snapshot = await backup_journal(source, Path(tmp) / "journal.db")
