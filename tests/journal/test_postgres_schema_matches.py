@@ -9,6 +9,7 @@ from pathlib import Path
 from engine.journal import SqliteJournal
 from engine.journal.postgres import PostgresJournal
 from engine.journal.postgres_import import ORDER, SKIPPED
+from engine.journal.postgres_schema import TENANT_TABLES
 
 
 async def columns_of_sqlite(path: Path) -> dict[str, set[str]]:
@@ -51,3 +52,6 @@ async def test_postgres_has_every_table_and_column_of_sqlite(tmp_path: Path, pg_
     assert set(postgres) - set(sqlite) == {"ess_schema"}
     # and `ess journal migrate` knows what to do with every table
     assert set(sqlite) == set(ORDER) | SKIPPED
+    # and every table with a tenant column is reached by export-tenant and delete-tenant
+    with_tenant = {t for t, columns in sqlite.items() if "tenant" in columns}
+    assert with_tenant - {t for t, _ in TENANT_TABLES} == set()
