@@ -12,16 +12,28 @@ from engine.audit_chain import AuditLink, ChainVerdict, verify_chain
 from engine.civic_hash import CivicHash
 from engine.config import LoadedConfig
 from engine.journal import Journal, JournalError, SqliteJournal
-from engine.journal.postgres import PostgresJournal
-from engine.journal.postgres_import import import_sqlite
-from engine.journal.upkeep import backup_journal
+from engine.journal.upkeep import JournalCheck, backup_journal
 from engine.secrets import Secret
+
+# The PostgreSQL modules (and psycopg) are imported where a hosted journal is used: an on-site
+# installation never loads them.
 
 
 def journal_location(cfg: LoadedConfig) -> str:
     """Where the journal is, for messages: the file, or the database URL without a password."""
     url = cfg.config.journal.url
-    return PostgresJournal.display(url) if url else str(cfg.journal_path)
+    if not url:
+        return str(cfg.journal_path)
+    from engine.journal.postgres import display_url
+
+    return display_url(url)
+
+
+async def inspect_postgres(url: str, *, password: Secret | None) -> JournalCheck:
+    """The hosted journal's schema and tables, without migrating it (``ess journal check``)."""
+    from engine.journal.postgres import PostgresJournal
+
+    return await PostgresJournal.inspect(url, password=password)
 
 
 async def open_configured(cfg: LoadedConfig, civic_hash: CivicHash | None = None) -> Journal:
@@ -29,6 +41,8 @@ async def open_configured(cfg: LoadedConfig, civic_hash: CivicHash | None = None
     naming what is wrong."""
     url, ref = cfg.config.journal.url, cfg.config.journal.password
     if url:
+        from engine.journal.postgres import PostgresJournal
+
         password = cfg.secrets().resolve(ref) if ref else None
         return await PostgresJournal.connect(url, password=password, civic_hash=civic_hash)
     return await SqliteJournal.open(cfg.journal_path, civic_hash=civic_hash)
@@ -54,11 +68,15 @@ async def move_to_postgres(
     The copy is read from an online backup of the file (consistent even while a run writes,
     and the file itself is neither migrated nor changed), then written in one transaction.
     Afterwards the whole audit chain of the database is verified."""
+    from engine.journal.postgres import PostgresJournal
+    from engine.journal.postgres_import import import_sqlite
+
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ess-move-") as tmp:
         snapshot = await backup_journal(source, Path(tmp) / "journal.db")
         old = await SqliteJournal.open(Path(snapshot.path), civic_hash=civic_hash)
         try:
+            await _refuse_running(old)
             new = await PostgresJournal.connect(url, password=password, civic_hash=civic_hash)
             try:
                 report = await import_sqlite(old, new)
@@ -80,6 +98,21 @@ async def move_to_postgres(
         verdict.checked,
         round(time.monotonic() - started, 3),
     )
+
+
+async def _refuse_running(old: Journal) -> None:
+    """A run in progress on-site would go on writing to the file after the copy was taken: its
+    end would be lost. The move waits for the scheduler to be stopped."""
+    running = [
+        f"{tenant} ({holder.holder})"
+        for tenant in sorted(await old.last_runs())
+        if (holder := await old.lease_holder(tenant)) is not None
+    ]
+    if running:
+        raise JournalError(
+            f"a run is in progress on-site for {', '.join(running)}; stop the scheduler (and "
+            "any sync) first, then move: nothing was moved"
+        )
 
 
 async def _verify_audit(journal: Journal) -> ChainVerdict:

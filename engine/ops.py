@@ -50,7 +50,12 @@ from engine.journal.upkeep import JournalBackup as JournalBackup
 from engine.journal.upkeep import JournalCheck as JournalCheck
 from engine.journal.upkeep import backup_journal, check_journal
 from engine.journal_store import JournalMove as JournalMove
-from engine.journal_store import journal_location, move_to_postgres, open_configured
+from engine.journal_store import (
+    inspect_postgres,
+    journal_location,
+    move_to_postgres,
+    open_configured,
+)
 from engine.limits import Limit, shortened, strictest
 from engine.notify.courier import ChannelTest as ChannelTest
 from engine.notify.courier import CourierReport as CourierReport
@@ -1444,7 +1449,9 @@ async def journal_check(config: str | Path | LoadedConfig | None = None) -> Jour
     """``ess journal check``: the journal's schema and integrity. It opens the file without
     migrating it, so it also answers for a journal an older or a newer ESS wrote."""
     cfg = config if isinstance(config, LoadedConfig) else load_config(config)
-    _sqlite_only(cfg, "check", "PostgreSQL checks its own pages (amcheck, pg_checksums)")
+    url, ref = cfg.config.journal.url, cfg.config.journal.password
+    if url:
+        return await inspect_postgres(url, password=cfg.secrets().resolve(ref) if ref else None)
     return await check_journal(cfg.journal_path)
 
 
@@ -1459,7 +1466,7 @@ async def journal_backup(
 
 
 def _sqlite_only(cfg: LoadedConfig, command: str, instead: str) -> None:
-    """``ess journal check`` and ``backup`` act on the SQLite file; say so on a hosted one."""
+    """``ess journal backup`` acts on the SQLite file; say so on a hosted journal."""
     if cfg.config.journal.url:
         raise ConfigurationError(
             f"`ess journal {command}` works on the SQLite journal file; this installation's "

@@ -10,7 +10,8 @@ so no worker waits for another's.
 Tests ask for ``pg_dsn``: a fresh, empty database on that server, dropped after the test. The
 server binaries are found on PATH or under /usr/lib/postgresql/*/bin (Debian's layout); .ci/run
 installs them where missing. Without binaries and without ``ESS_TEST_POSTGRES`` the tests that
-need PostgreSQL fail under CI (``CI`` set) and are skipped elsewhere, naming what is missing.
+need PostgreSQL fail under CI (``CI`` or ``ESS_TEST_POSTGRES_REQUIRED`` set, as .ci/run does)
+and are skipped elsewhere, naming what is missing.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import psycopg
 import pytest
 
 ENV_DSN = "ESS_TEST_POSTGRES"
+ENV_REQUIRED = "ESS_TEST_POSTGRES_REQUIRED"
+"""Set (as .ci/run and CI systems' ``CI`` do): no server is a failure, never a skip."""
 _UNPRIVILEGED = ("postgres", "nobody")
 """System users the cluster runs as when the tests run as root, in order of preference."""
 
@@ -54,10 +57,11 @@ class PgServer:
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in sorted(info.items()))
         return f"postgresql:///{database}" + (f"?{query}" if query else "")
 
-    def create_database(self) -> str:
+    def create_database(self, template: str = "template0") -> str:
+        """A new database, empty or a copy of ``template`` (which nobody may be connected to)."""
         name = f"ess_test_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\'')
         return name
 
     def drop_database(self, name: str) -> None:
@@ -180,7 +184,17 @@ class OwnCluster:
         atexit.register(self.stop)  # also when the session ends without its teardown
         return PgServer(f"postgresql://ess@/postgres?host={quote(str(self.root))}&port={self.port}")
 
+    def cpu_seconds(self) -> float:
+        """CPU the server has used so far (the postmaster and its finished backends)."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
+        if self.started and os.environ.get("ESS_TEST_PG_CPU"):
+            with contextlib.suppress(OSError, ValueError):
+                print(f"\nPostgreSQL test cluster: {self.cpu_seconds():.1f} s of CPU", flush=True)
         if self.started:
             self.started = False
             with contextlib.suppress(Exception):
@@ -212,7 +226,7 @@ def pg_server() -> Iterator[PgServer]:
             f"no PostgreSQL server binaries (initdb) on PATH or under /usr/lib/postgresql, and "
             f"{ENV_DSN} is not set"
         )
-        if os.environ.get("CI"):
+        if os.environ.get("CI") or os.environ.get(ENV_REQUIRED):
             pytest.fail(missing + " (.ci/run installs the postgresql package)")
         pytest.skip(missing)
     cluster = OwnCluster(bindir)

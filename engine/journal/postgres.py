@@ -24,10 +24,11 @@ from psycopg import conninfo
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from engine.civic_hash import CivicHash
-from engine.journal.postgres_schema import PG_MIGRATIONS
+from engine.journal.postgres_schema import PG_MIGRATIONS, TABLES
 from engine.journal.postgres_sql import PgPoolSession, PgSession
 from engine.journal.protocol import JournalError, JournalWriteError
 from engine.journal.sqlite import SqliteJournal, _Tx
+from engine.journal.upkeep import JournalCheck
 from engine.secrets import Secret
 
 WRITE_LOCK = 0x455353_4A4F55524E
@@ -64,7 +65,8 @@ class PostgresJournal(SqliteJournal):
         self, url: str, pool: AsyncConnectionPool[Any], civic_hash: CivicHash | None = None
     ) -> None:
         # the queries are SqliteJournal's; they reach the database through PgPoolSession
-        super().__init__(Path(display_url(url)), cast(Any, PgPoolSession(pool)), civic_hash)
+        shown = display_url(url)
+        super().__init__(Path(shown), cast(Any, PgPoolSession(pool, shown)), civic_hash)
         self.url = display_url(url)
         self._pool = pool
 
@@ -103,7 +105,16 @@ class PostgresJournal(SqliteJournal):
             ) from None
         await first.close()
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=max_size, kwargs=kwargs, open=False, name="ess-journal"
+            url,
+            min_size=1,
+            max_size=max_size,
+            kwargs=kwargs,
+            open=False,
+            name="ess-journal",
+            # a connection the server dropped while it idled (a restart, a failover, a firewall's
+            # idle timeout) is replaced before use instead of failing the next statement
+            check=AsyncConnectionPool.check_connection,
+            timeout=CONNECT_TIMEOUT_S,
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
@@ -121,6 +132,58 @@ class PostgresJournal(SqliteJournal):
                 raise
             raise JournalError(f"cannot use the journal database {shown}: {exc}") from None
         return journal
+
+    @classmethod
+    async def inspect(cls, url: str, *, password: Secret | None = None) -> JournalCheck:
+        """``ess journal check`` of a hosted journal: its schema against this ESS's and its
+        tables, read on one connection without migrating or writing anything."""
+        shown = display_url(url)
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT_S)}
+        if password is not None:
+            kwargs["password"] = password.reveal()
+        try:
+            conn = await psycopg.AsyncConnection.connect(url, **kwargs)
+        except psycopg.Error as exc:
+            raise JournalError(
+                f"cannot reach the journal database {shown}: {_first_line(exc)}"
+            ) from None
+        async with conn:
+            size = await (
+                await conn.execute("SELECT pg_database_size(current_database())")
+            ).fetchone()
+            tables = {
+                str(r[0])
+                for r in await (
+                    await conn.execute(
+                        "SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = current_schema()"
+                    )
+                ).fetchall()
+            }
+            version = 0
+            if "ess_schema" in tables:
+                row = await (await conn.execute("SELECT version FROM ess_schema")).fetchone()
+                version = int(row[0]) if row else 0
+        if version == 0 and not tables:
+            raise JournalError(f"the database {shown} is empty, not an ESS journal yet")
+        if version == 0:
+            raise JournalError(f"the database {shown} is not an ESS journal (no ess_schema table)")
+        if version > len(PG_MIGRATIONS):
+            raise JournalError(
+                f"the journal database {shown} is from a newer ESS (schema {version}; this ESS "
+                f"knows up to {len(PG_MIGRATIONS)}); upgrade ESS"
+            )
+        missing = sorted(set(TABLES) - tables) if version == len(PG_MIGRATIONS) else []
+        problems = tuple(f"table {t} is missing" for t in missing) or ("ok",)
+        return JournalCheck(
+            path=shown,
+            size_bytes=int(size[0]) if size else 0,
+            schema_version=version,
+            supported_version=len(PG_MIGRATIONS),
+            upgrade_pending=version < len(PG_MIGRATIONS),
+            integrity=problems,
+            ok=problems == ("ok",),
+        )
 
     async def _migrate(self) -> None:
         for number in range(1, len(PG_MIGRATIONS) + 1):
@@ -169,12 +232,16 @@ class PostgresJournal(SqliteJournal):
                 ) from None
 
     async def integrity_check(self) -> str:
-        """PostgreSQL keeps its own pages whole; what is checked here is that the schema is
-        this ESS's and every table is there."""
+        """PostgreSQL keeps its own pages whole (checksums, amcheck); what is checked here is
+        that the schema is this ESS's and every table is there."""
         version = await self.schema_version()
         if version != len(PG_MIGRATIONS):
             return f"schema {version}, this ESS expects {len(PG_MIGRATIONS)}"
-        return "ok"
+        rows = await self._all(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+        missing = sorted(set(TABLES) - {str(r[0]) for r in rows})
+        return f"missing tables: {', '.join(missing)}" if missing else "ok"
 
     async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
         rows = await self._all(

@@ -46,6 +46,13 @@ TENANT_TABLES: tuple[tuple[str, str], ...] = (
 """Every table holding a tenant's rows and how to select them: by its own ``tenant`` column, or
 through the row it belongs to. The same on SQLite and PostgreSQL."""
 
+TABLES = (
+    *(t for t, _ in TENANT_TABLES),
+    "heartbeats",
+    "ess_schema",
+)
+"""Every table of the current schema."""
+
 PG_MIGRATIONS: tuple[str, ...] = (
     # 1: the whole schema as of SQLite migration 7 (outbox, hashed source, audit chain, signed
     # approvals)

@@ -28,9 +28,10 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import RowMaker
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from engine.journal.postgres_schema import IDENTITY_TABLES
+from engine.journal.protocol import JournalError
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\?|\bLIKE\b", re.IGNORECASE)
 _INSERT = re.compile(r"\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
@@ -180,15 +181,23 @@ class PgSession:
 
 
 class PgPoolSession:
-    """The seam for reads outside a transaction: each statement on a connection of the pool."""
+    """The seam for reads outside a transaction: each statement on a connection of the pool.
+    A database that cannot be reached is a :class:`JournalError` naming it (``shown``)."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], shown: str) -> None:
         self.pool = pool
+        self.shown = shown
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Statement:
         async def run() -> PgCursor:
-            async with self.pool.connection() as conn:
-                return await _execute(conn, sql, params)
+            try:
+                async with self.pool.connection() as conn:
+                    return await _execute(conn, sql, params)
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise JournalError(
+                    f"reading the journal database {self.shown} failed: {first}"
+                ) from None
 
         return _Statement(run)
 

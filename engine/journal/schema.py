@@ -4,6 +4,10 @@ Each entry runs once, in order, inside one transaction; ``PRAGMA user_version`` 
 last applied. Never edit an applied migration: add the next number. An entry is an SQL script,
 or an async function given the transaction, for a change SQL cannot make (one that needs the
 engine's own code).
+
+A step that adds a table or a column needs its PostgreSQL counterpart too, a new entry of
+``PG_MIGRATIONS`` in :mod:`engine.journal.postgres_schema` (the hosted journal runs the same
+queries); tests/journal/test_postgres_schema_matches.py names what is missing.
 """
 
 from __future__ import annotations

@@ -7,13 +7,16 @@ PostgreSQL's store is a fresh database on the session's server (tests/pg_cluster
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from engine.journal import Journal, SqliteJournal
 from engine.journal.postgres import PostgresJournal
+from tests.pg_cluster import PgServer
 
 OpenJournal = Callable[[], Awaitable[Journal]]
 """Opens the test's journal store; a second call opens the same store again."""
@@ -26,8 +29,40 @@ def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> OpenJournal:
     return open_
 
 
+@pytest.fixture(scope="session")
+def pg_journal_database(pg_server: PgServer) -> Iterator[str]:
+    """One journal database per test session (per xdist worker), migrated once."""
+    name = pg_server.create_database()
+
+    async def migrate() -> None:
+        await (await PostgresJournal.connect(pg_server.dsn(name))).close()
+
+    asyncio.run(migrate())
+    try:
+        yield pg_server.dsn(name)
+    finally:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def pg_journal_dsn(pg_journal_database: str) -> str:
+    """The session's journal database, emptied for this test: every table but the schema
+    version truncated and every id counter started again, so it is a fresh journal (far
+    cheaper than a database per test)."""
+    with psycopg.connect(pg_journal_database, autocommit=True) as conn:
+        tables = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema() AND table_name <> 'ess_schema'"
+            )
+        ]
+        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+    return pg_journal_database
+
+
 def _postgres(request: pytest.FixtureRequest, tmp_path: Path) -> OpenJournal:
-    dsn = str(request.getfixturevalue("pg_dsn"))
+    dsn = str(request.getfixturevalue("pg_journal_dsn"))
 
     async def open_() -> Journal:
         return await PostgresJournal.connect(dsn)

@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import Result
+from mcp import Client
+from mcp.types import Implementation
 from typer.testing import CliRunner
 
 from console.cli import app
+from engine.journal import SqliteJournal
 from engine.ops import ConfigurationError, Ops, journal_backup
 from engine.testing.builder import drop_persons, next_term, tiny_snapshot
+from server.app import build_server
 from tests.conftest import Workdir
 
 runner = CliRunner()
+COMPAT = Path(__file__).parents[1] / "compat" / "release_0_1" / "journal"
 
 
 async def ess(config: Path, *args: str) -> Result:
@@ -211,3 +219,106 @@ async def test_export_and_delete_a_tenant_from_the_command_line(
     assert json.loads(deleted.output)["rows"]["runs"] == 1
     gone = await ess(hosted, "journal", "export-tenant", "alpha", str(workdir.path / "b.json"))
     assert gone.exit_code == 2 and "nothing of tenant 'alpha'" in gone.output
+
+
+async def test_a_release_0_1_journal_moves_and_its_file_is_left_as_it_was(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    """An on-site journal of an older schema moves whole; the file is not migrated."""
+    install = tmp_path / "install"
+    shutil.copytree(COMPAT, install)
+    before = (install / "ess.db").read_bytes()
+    moved = await ess(install / "ess.toml", "journal", "migrate", "--to", pg_dsn, "--json")
+    assert moved.exit_code == 0, moved.output
+    assert (install / "ess.db").read_bytes() == before  # still release 0.1's schema 2
+    assert sqlite3.connect(install / "ess.db").execute("PRAGMA user_version").fetchone() == (2,)
+
+    hosted = install / "ess-hosted.toml"
+    hosted.write_text(
+        (install / "ess.toml")
+        .read_text(encoding="utf-8")
+        .replace('[journal]\npath = "ess.db"\n', f'[journal]\nurl = "{pg_dsn}"\n'),
+        encoding="utf-8",
+    )
+
+    async def seen(config: Path) -> dict[str, Any]:
+        async with await Ops.open(config, actor="test:compat") as ops:
+            out: dict[str, Any] = {"tenants": await ops.tenants(), "held": await ops.held_plans()}
+            for tenant in ("alpha", "beta", "gamma"):
+                out[tenant] = await ops.runs(tenant)
+                out[f"{tenant} failures"] = await ops.failures(tenant)
+                out[f"{tenant} findings"] = await ops.findings(tenant)
+                for run in out[tenant]:
+                    out[f"run {run.id}"] = await ops.run(run.id)
+                    out[f"operations {run.id}"] = await ops.operations(run.id, limit=10_000)
+            out["search"] = await ops.search("DR 9A")
+            return out
+
+    on_postgres = await seen(hosted)
+    assert any(h.key == "g-11-new-drama" for h in on_postgres["search"])
+    assert on_postgres == await seen(install / "ess.toml")  # the file, upgraded as it opens
+
+
+async def test_journal_check_reads_a_hosted_journal_without_changing_it(
+    workdir: Workdir, pg_dsn: str
+) -> None:
+    hosted = hosted_config(workdir, pg_dsn)
+    empty = await ess(hosted, "journal", "check")
+    assert empty.exit_code == 2 and "is empty, not an ESS journal yet" in empty.output
+    assert (await ess(hosted, "sync", "alpha")).exit_code == 0
+    checked = await ess(hosted, "journal", "check", "--json")
+    assert checked.exit_code == 0, checked.output
+    found = json.loads(checked.output)
+    assert found["ok"] is True and found["schema_version"] == found["supported_version"] == 1
+    assert found["path"].startswith("postgresql://") and found["size_bytes"] > 0
+
+
+def test_the_journal_url_is_checked_where_it_is_written(workdir: Workdir) -> None:
+    for url, problem in (
+        ("mysql://ess@db/ess", "must be a PostgreSQL URL"),
+        ("postgresql://ess:s3cret@db/ess", "holds a password"),
+        ("postgresql://db/ess?password=s3cret", "holds a password"),
+    ):
+        hosted = hosted_config(workdir, url)
+        checked = runner.invoke(app, ["--config", str(hosted), "config", "check"])
+        assert checked.exit_code == 1, checked.output  # `config check` found a problem
+        assert "journal.url" in checked.output and problem in checked.output
+        assert "s3cret" not in checked.output
+    literal = hosted_config(workdir, "postgresql://ess@db/ess", password="s3cret")
+    checked = runner.invoke(app, ["--config", str(literal), "config", "check"])
+    assert checked.exit_code == 1 and "journal.password" in checked.output
+    assert "s3cret" not in checked.output
+
+
+async def test_a_move_waits_for_the_on_site_run_to_end(workdir: Workdir, pg_dsn: str) -> None:
+    async with await Ops.open(workdir.config, actor="test:eva") as ops:
+        await ops.sync("alpha")
+    journal = await SqliteJournal.open(workdir.journal)
+    try:
+        lease = await journal.acquire_lease("alpha", "scheduler", ttl=60)
+        refused = await ess(workdir.config, "journal", "migrate", "--to", pg_dsn)
+        assert refused.exit_code == 2, refused.output
+        assert "a run is in progress on-site for alpha (scheduler)" in refused.output
+        await journal.release_lease(lease)
+    finally:
+        await journal.close()
+    with psycopg.connect(pg_dsn) as conn:  # nothing was written, not even the schema
+        assert conn.execute("SELECT to_regclass('public.runs')").fetchone() == (None,)
+    assert (await ess(workdir.config, "journal", "migrate", "--to", pg_dsn)).exit_code == 0
+
+
+async def test_the_mcp_server_answers_from_a_postgres_journal(
+    workdir: Workdir, pg_dsn: str
+) -> None:
+    hosted = hosted_config(workdir, pg_dsn)
+    assert (await ess(hosted, "sync", "alpha")).exit_code == 0
+    async with await Ops.open(hosted, actor="mcp:test") as ops:
+        server = build_server(ops, allow_writes=False, toolsets=None)
+        info = Implementation(name="test-client", version="1")
+        async with Client(server, client_info=info) as client:
+            answer = await client.call_tool("list_runs", {"tenant": "alpha", "limit": 5})
+            assert not answer.is_error, answer.content
+            runs = (answer.structured_content or {})["runs"]
+            assert [r["status"] for r in runs] == ["succeeded"]
+            tenants = await client.call_tool("list_tenants", {})
+            assert not tenants.is_error and "alpha" in str(tenants.structured_content)
