@@ -461,6 +461,12 @@ class TargetBase(ABC):
             ),
         )
 
+    def traffic(self) -> Mapping[str, int]:
+        """What the target's HTTP client counted since it was built: ``requests``,
+        ``retries`` and ``throttled`` (429s). The runner adds it to /metrics when the run
+        closes the target; empty for a target without HTTP."""
+        return {}
+
     async def aclose(self) -> None:
         """Release connections; the runner calls it once the run is over."""
         return None

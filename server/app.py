@@ -18,6 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp
 
 from engine import config as ess_config
+from engine.monitoring import MetricsServer, Monitor, keep_fresh
 from engine.ops import Ops, os_actor
 from engine.secrets import SecretError
 from server import prompts, resources, tools_explain, tools_logs, tools_operations, tools_status
@@ -215,6 +216,37 @@ def http_app(server: MCPServer[Any], *, token: str | TokenRing, host: str = "127
     return BearerGate(server.streamable_http_app(host=host), token)
 
 
+@asynccontextmanager
+async def metrics_beside(ops: Ops) -> AsyncIterator[MetricsServer | None]:
+    """``/metrics`` and ``/healthz`` of the MCP HTTP server on ``[metrics] mcp_port`` (on
+    ``[metrics] host``), while the server runs; nothing when it is not set."""
+    settings = ops.cfg.config.metrics
+    if settings.mcp_port is None:
+        yield None
+        return
+    monitor = Monitor(
+        ops.journal,
+        ops.cfg.journal_path,
+        process="mcp",
+        missed_run_margin_s=settings.missed_run_margin_s,
+    )
+    try:
+        served = MetricsServer(monitor, settings.host, settings.mcp_port).start()
+    except OSError as exc:
+        raise ServeError(
+            f"cannot serve metrics on {settings.host}:{settings.mcp_port} ([metrics] mcp_port "
+            f"in {ops.cfg.path}): {exc.strerror or exc}"
+        ) from None
+    stop = asyncio.Event()
+    task = asyncio.create_task(keep_fresh(monitor, stop))
+    try:
+        yield served
+    finally:
+        stop.set()
+        await task
+        served.stop()
+
+
 def run_http(
     config_path: Path | None,
     *,
@@ -254,7 +286,8 @@ def run_http(
                 log_level="warning",
                 access_log=False,
             )
-            await uvicorn.Server(config).serve()
+            async with metrics_beside(ops):
+                await uvicorn.Server(config).serve()
         finally:
             await ops.close()
 

@@ -202,3 +202,50 @@ async def test_a_stdio_session_acts_as_the_os_user(workdir: Workdir, tmp_path: P
     assert result.structured_content["actor"] == me
     assert await audit_actors(workdir) == [me]
     assert json.dumps(result.structured_content).count("root-admin") == 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_the_mcp_http_server_serves_metrics_and_health(workdir: Workdir) -> None:
+    import os
+    import subprocess
+    import time
+
+    mcp_port, metrics_port = _free_port(), _free_port()
+    with_mcp(workdir, TOKENS + f"\n[metrics]\nmcp_port = {metrics_port}\n")
+    root = Path(__file__).resolve().parents[2]
+    args = ["-m", "server", "--config", str(workdir.config), "--http", "--port", str(mcp_port)]
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        metrics = health = None
+        while time.monotonic() < deadline:
+            try:
+                metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1)
+                health = httpx.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=1)
+                if health.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert metrics is not None and health is not None, proc.stderr
+        assert health.status_code == 200 and health.text == "ok\n"
+        assert "ess_journal_size_bytes" in metrics.text
+        assert "ess_target_http_throttled_total" in metrics.text
+        # the MCP endpoint itself still wants a token
+        assert httpx.post(f"http://127.0.0.1:{mcp_port}/mcp", json=INIT).status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
