@@ -162,3 +162,20 @@ def test_cli_target_check_exit_codes_and_lines(
     assert rc == 1 and json.loads(out)[0]["items"][0]["status"] == "ok"
     rc, out = ess("audit", "list", "alpha", "--json")
     assert any(a["action"] == "target_check" for a in json.loads(out))
+
+
+async def test_the_credentials_end_dates_are_shown_and_an_expired_one_is_missing(
+    ms_sandbox: MicrosoftSandbox,
+) -> None:
+    ms_sandbox.settings.client_secret_days = 12.5
+    results = await run_check(ms_sandbox)
+    secret = results["client secret 'ESS sync' of the app"]
+    assert secret.status is CheckStatus.OK and secret.detail.endswith("(in 12 days)")
+    assert results["certificate 'CN=ESS sandbox client' of the app"].status is CheckStatus.OK
+    ms_sandbox.settings.client_secret_days = -1
+    results = await run_check(ms_sandbox)
+    assert missing(results) == ["client secret 'ESS sync' of the app"]
+    assert "create a new client secret" in results["client secret 'ESS sync' of the app"].fix
+    ms_sandbox.settings.granted_permissions = without("Application.Read.All")
+    results = await run_check(ms_sandbox)
+    assert results["credential end dates"].status is CheckStatus.SKIPPED
