@@ -21,7 +21,15 @@ from engine import config as ess_config
 from engine.monitoring import MetricsServer, Monitor, keep_fresh
 from engine.ops import Ops, os_actor
 from engine.secrets import SecretError
-from server import prompts, resources, tools_explain, tools_logs, tools_operations, tools_status
+from server import (
+    prompts,
+    resources,
+    tools_explain,
+    tools_logs,
+    tools_operations,
+    tools_status,
+    tools_target,
+)
 from server.answers import EssMcpServer
 from server.http import MIN_TOKEN_LENGTH, BearerGate, TokenRing, is_loopback
 from server.runtime import OpsOpener, Runtime, actor_for
@@ -96,6 +104,7 @@ def build_server(
     )
     if "status" in served:
         tools_status.register(mcp, rt)
+        tools_target.register(mcp, rt)
     if "logs" in served:
         tools_logs.register(mcp, rt)
     if "explain" in served:

@@ -179,3 +179,30 @@ async def test_the_credentials_end_dates_are_shown_and_an_expired_one_is_missing
     ms_sandbox.settings.granted_permissions = without("Application.Read.All")
     results = await run_check(ms_sandbox)
     assert results["credential end dates"].status is CheckStatus.SKIPPED
+
+
+async def test_the_mcp_tool_answers_what_the_command_does(
+    workdir: Workdir, ms_sandbox: MicrosoftSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mcp import Client
+    from mcp.types import Implementation
+
+    from engine.ops import Ops
+    from server.app import build_server
+
+    monkeypatch.setenv(SECRET_ENV, ms_sandbox.info.client_secret)
+    write_config(workdir, ms_sandbox)
+    ms_sandbox.settings.granted_permissions = without("Group.ReadWrite.All")
+    async with await Ops.open(workdir.config, actor="mcp:test", read_only=True) as ops:
+        server = build_server(ops, allow_writes=False, toolsets={"status"})
+        async with Client(server, client_info=Implementation(name="t", version="1")) as client:
+            result = await client.call_tool("check_target", {"tenant": "alpha", "target": "m365"})
+            unknown = await client.call_tool("check_target", {"tenant": "alpha", "target": "x"})
+    assert not result.is_error and result.structured_content is not None
+    (check,) = result.structured_content["checks"]
+    assert check["missing"] == 1 and check["type"] == "microsoft"
+    (item,) = [i for i in check["items"] if i["status"] == "missing"]
+    assert item["item"] == "permission Group.ReadWrite.All" and "admin consent" in item["fix"]
+    assert "1 item(s) missing" in result.structured_content["next_steps"]
+    assert ms_sandbox.info.client_secret not in str(result.model_dump())
+    assert unknown.is_error and "x" in str(unknown.content)
