@@ -116,9 +116,9 @@ def build_server(
     return mcp
 
 
-def _opener(config_path: Path | None) -> OpsOpener:
+def _opener(config_path: Path | None, *, read_only: bool = False) -> OpsOpener:
     async def open_for(actor: str) -> Ops:
-        return await Ops.open(config_path, actor=actor, read_only=False)
+        return await Ops.open(config_path, actor=actor, read_only=read_only)
 
     return open_for
 
@@ -140,7 +140,7 @@ def run_stdio(config_path: Path | None, *, allow_writes: bool, toolsets: set[str
                 ops,
                 allow_writes=allow_writes,
                 toolsets=toolsets,
-                open_ops=_opener(config_path) if allow_writes else None,
+                open_ops=_opener(config_path, read_only=not allow_writes),
                 fixed_actor=me,
             )
             await server.run_stdio_async()
@@ -285,7 +285,7 @@ def run_http(
                 ops,
                 allow_writes=allow_writes,
                 toolsets=toolsets,
-                open_ops=_opener(config_path) if allow_writes else None,
+                open_ops=_opener(config_path, read_only=not allow_writes),
                 by_token=True,
             )
             config = uvicorn.Config(

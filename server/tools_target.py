@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,6 +49,7 @@ def register(mcp: MCPServer[Any], rt: Runtime) -> None:
     )
     async def check_target(
         tenant: Annotated[str, Field(description="Tenant id, as list_tenants shows it.")],
+        ctx: Context,
         target: Annotated[
             str | None, Field(description="A target's table key; omit for all its targets.")
         ] = None,
@@ -62,8 +63,9 @@ def register(mcp: MCPServer[Any], rt: Runtime) -> None:
         Next: tell the user the fixes; tenant_status(tenant) once they are done.
         Example: check_target(tenant="alpha")
         """
+        ops, _ = await rt.for_actor(ctx)  # audited under the caller's own name
         with ops_errors("Call list_tenants, then tenant_status(tenant) for its targets."):
-            checks = await rt.ops.target_check(tenant, target)
+            checks = await ops.target_check(tenant, target)
         out = [from_view(TargetCheckOut, c, missing=c.missing) for c in checks]
         missing = sum(c.missing for c in out)
         return TargetCheckList(

@@ -119,6 +119,15 @@ async def sync_as(url: str, token: str, claimed_name: str = "root-admin") -> str
     return str(result.structured_content["actor"])
 
 
+async def check_as(url: str, token: str) -> None:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        result = await client.call_tool("check_target", {"tenant": "alpha"})
+    assert not result.is_error, result.content
+
+
 async def status_of(url: str, token: str) -> int:
     async with httpx.AsyncClient() as http:
         r = await http.post(url, json=INIT, headers=HEADERS | {"Authorization": f"Bearer {token}"})
@@ -136,6 +145,7 @@ async def test_each_token_name_is_the_actor_and_a_revocation_takes_effect_at_onc
     with_mcp(workdir, TOKENS)
     async with ess_http(workdir) as url:
         assert await sync_as(url, ANNA) == "mcp:anna"  # not the name the client claims
+        await check_as(url, BOT)  # an audited read: under the token's name too
         assert await sync_as(url, BOT) == "mcp:ci-bot"
         assert await status_of(url, OLD) == 401  # revoked = true
         # revoke anna while the server runs: her next request is refused, the bot's is not
@@ -160,6 +170,9 @@ async def test_each_token_name_is_the_actor_and_a_revocation_takes_effect_at_onc
         workdir.config.write_text(good, encoding="utf-8")  # fixed: anna is let in again
         assert await status_of(url, ANNA) == 200
     assert sorted(await audit_actors(workdir)) == ["mcp:anna", "mcp:ci-bot"]
+    async with await Ops.open(workdir.config, actor="test", read_only=True) as ops:
+        checks = [a.actor for a in await ops.audit("alpha") if a.action == "target_check"]
+    assert checks == ["mcp:ci-bot"]
 
 
 async def test_the_deprecated_single_token_is_the_token_named_default(workdir: Workdir) -> None:
