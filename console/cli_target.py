@@ -49,7 +49,7 @@ def check(
         emit_json(checks)
     else:
         console = out()
-        for line in check_lines(checks):
+        for line in check_lines(checks) or [f"{tenant} has no targets to check"]:
             console.print(line, soft_wrap=True)
     if any(c.missing for c in checks):
         raise typer.Exit(int(ExitCode.PARTIAL))

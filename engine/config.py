@@ -349,6 +349,8 @@ class MetricsConfig(_Frozen):
     """``/metrics`` and ``/healthz`` of the scheduler (docs/operations.md, Monitoring)."""
 
     port: int | None = Field(None, ge=1, le=65535)  # None: not served
+    # the same for `ess mcp --http` (a port of its own: it may run beside the scheduler)
+    mcp_port: int | None = Field(None, ge=1, le=65535)
     host: str = "127.0.0.1"
     missed_run_margin_s: float = Field(900.0, gt=0, le=86400)
 

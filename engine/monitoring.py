@@ -10,6 +10,7 @@ is stuck).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Mapping
@@ -19,12 +20,65 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from engine.journal import Journal, JournalError
 
 REFRESH_S = 15.0
 TROUBLE = ("failed", "dead", "blocked")
+
+
+TRAFFIC_KINDS = (
+    ("requests", "HTTP requests the target's client sent (each attempt counts)."),
+    ("retries", "Requests the target's client sent again (after a 429, a 5xx or no answer)."),
+    ("throttled", "429 answers the target's client met (inside a batch too)."),
+)
+
+
+class TrafficLedger:
+    """The targets' HTTP traffic in this process, per tenant and target: what each run's
+    target clients counted (the kit's HttpClient sees every 429 and every retry), added up
+    when the run closes its targets. Process-local, as Prometheus counters are."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._totals: dict[tuple[str, str], dict[str, int]] = {}
+
+    def add(self, tenant: str, target: str, counts: Mapping[str, int]) -> None:
+        if not counts:
+            return
+        with self._lock:
+            totals = self._totals.setdefault((tenant, target), {})
+            for kind, n in counts.items():
+                totals[kind] = totals.get(kind, 0) + int(n)
+
+    def snapshot(self) -> dict[tuple[str, str], dict[str, int]]:
+        with self._lock:
+            return {k: dict(v) for k, v in self._totals.items()}
+
+
+TRAFFIC = TrafficLedger()
+"""The process's ledger: the runner adds to it, every :class:`Monitor` of the process shows it."""
+
+
+class _TrafficCollector:
+    """``ess_target_http_{requests,retries,throttled}_total`` from a :class:`TrafficLedger`."""
+
+    def __init__(self, ledger: TrafficLedger) -> None:
+        self.ledger = ledger
+
+    def collect(self) -> list[Metric]:
+        totals = self.ledger.snapshot()
+        out: list[Metric] = []
+        for kind, text in TRAFFIC_KINDS:
+            family = CounterMetricFamily(
+                f"ess_target_http_{kind}", text, labels=["tenant", "target"]
+            )
+            for (tenant, target), counts in sorted(totals.items()):
+                family.add_metric([tenant, target], counts.get(kind, 0))
+            out.append(family)
+        return out
 
 
 class Monitor:
@@ -39,6 +93,7 @@ class Monitor:
         missed_run_margin_s: float,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         refresh_s: float = REFRESH_S,
+        traffic: TrafficLedger = TRAFFIC,
     ) -> None:
         self.journal, self.journal_path, self.process = journal, journal_path, process
         self.margin = timedelta(seconds=missed_run_margin_s)
@@ -49,6 +104,7 @@ class Monitor:
         self._journal_problem: str | None = None
         self._refreshed: datetime | None = None
         r = self.registry = CollectorRegistry()
+        r.register(_TrafficCollector(traffic))
         self.runs = Gauge(
             "ess_runs", "Runs in the journal by status.", ["tenant", "status"], registry=r
         )
@@ -191,6 +247,16 @@ def _size(path: Path) -> int:
         with contextlib.suppress(OSError):
             total += p.stat().st_size
     return total
+
+
+async def keep_fresh(monitor: Monitor, stop: asyncio.Event) -> None:
+    """Refresh ``monitor`` every ``refresh_s`` until ``stop``; a failed refresh leaves the
+    numbers stale, which /healthz reports."""
+    while not stop.is_set():
+        with contextlib.suppress(Exception):
+            await monitor.refresh()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=monitor.refresh_s)
 
 
 class MetricsServer:

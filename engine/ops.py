@@ -134,6 +134,9 @@ ProgressFn = Callable[[Progress], None]
 T = TypeVar("T")
 
 
+CREDENTIALS_EVERY = timedelta(hours=1)
+"""How often a long-running process asks the targets when their credentials run out."""
+
 HEALTH_ORDER = {"failing": 0, "held": 1, "warning": 2, "running": 3, "never_run": 4, "ok": 5}
 
 
@@ -177,6 +180,7 @@ class Ops:
         self.cfg = cfg
         self.journal = journal
         self.actor = actor
+        self._credentials_asked: datetime | None = None
         self.read_only = read_only or (cfg.config.console.read_only and actor.startswith("console"))
 
     @classmethod
@@ -1401,6 +1405,52 @@ class Ops:
                 continue
             await self.journal.add_notice(tid, "audit_head", str(head))
             queued.append(tid)
+        return queued
+
+    async def send_credential_warnings(self, now: datetime | None = None) -> list[str]:
+        """Ask each target of every tenant with a channel that takes ``credential_expiring``
+        when its credentials run out, and queue one notice per credential that ends within the
+        channel's ``expiry_days`` (or has ended), at most once a day per credential. Returns
+        what was queued. Read-only towards the targets; a target that cannot be built or read
+        is skipped (``ess target check`` says why)."""
+        now = now or datetime.now(UTC)
+        if self._credentials_asked and now - self._credentials_asked < CREDENTIALS_EVERY:
+            return []  # the scheduler's courier asks every pass; the targets are read hourly
+        self._credentials_asked = now
+        queued: list[str] = []
+        for tid, tenant in self.cfg.config.tenants.items():
+            wanting = [c for c in tenant.notify if "credential_expiring" in c.events]
+            if not wanting:
+                continue
+            ahead = timedelta(days=max(c.expiry_days for c in wanting))
+            for name in tenant.targets:
+                try:
+                    built = runner.build_target(self.cfg, tid, tenant, name)
+                except runner.AdapterConfigError:
+                    continue
+                try:
+                    found = await built.expiries()
+                except Exception:  # a warning that cannot be read must not stop the courier
+                    found = ()
+                finally:
+                    await built.aclose()
+                for e in found:
+                    if e.expires_at - now > ahead:
+                        continue
+                    days = (e.expires_at - now).days
+                    state = (
+                        f"expired {e.expires_at:%Y-%m-%d}"
+                        if days < 0
+                        else f"expires {e.expires_at:%Y-%m-%d} (in {days} days)"
+                    )
+                    detail = f"{name}: {e.what} {state}" + (f"; {e.fix}" if e.fix else "")
+                    last = await self.journal.last_notice_at(
+                        tid, "credential_expiring", f"{name}: {e.what} "
+                    )
+                    if last is not None and now - last < timedelta(days=1):
+                        continue
+                    await self.journal.add_notice(tid, "credential_expiring", detail)
+                    queued.append(detail)
         return queued
 
     async def audit_head_sent(self) -> datetime | None:

@@ -31,6 +31,7 @@ from engine.journal.sqlite import now_iso
 from engine.limits import shortened, strictest
 from engine.merge import Merged, SourcePart, merge
 from engine.model import NOTHING_REFUSED, Refused, Snapshot
+from engine.monitoring import TRAFFIC
 from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
 from engine.planner import PlanInput, held_keys, plan
@@ -208,6 +209,13 @@ def build_target(cfg: LoadedConfig, tenant_id: str, tenant: TenantConfig, name: 
     return target
 
 
+async def _close_targets(tenant_id: str, targets: Mapping[str, Target]) -> None:
+    """Close the run's targets, adding what their HTTP clients counted to /metrics."""
+    for name, t in targets.items():
+        TRAFFIC.add(tenant_id, name, t.traffic())
+        await t.aclose()
+
+
 def chosen_targets(tenant: TenantConfig, wanted: Sequence[str] | None) -> list[str]:
     names = list(tenant.targets)
     if not wanted:
@@ -263,8 +271,7 @@ async def _fresh_run(
             targets[name] = build_target(cfg, tenant_id, tenant, name)
     except AdapterConfigError:
         await close_sources(sources)
-        for t in targets.values():
-            await t.aclose()
+        await _close_targets(tenant_id, targets)
         raise
     run_id = await journal.create_run(
         tenant_id, trigger=opts.trigger, actor=opts.actor, dry_run=opts.dry_run, targets=names
@@ -425,8 +432,7 @@ async def _fresh_run(
         raise
     finally:
         await close_sources(sources)
-        for t in targets.values():
-            await t.aclose()
+        await _close_targets(tenant_id, targets)
 
 
 async def _plan_target(
@@ -730,8 +736,7 @@ async def _continue_run(
         )
         await _finish(journal, run_id, result, counts, log)
     finally:
-        for t in targets.values():
-            await t.aclose()
+        await _close_targets(tenant_id, targets)
 
 
 async def apply_held(
@@ -785,8 +790,7 @@ async def retry_items(
             result = await _execute(journal, tenant_id, run_id, lease, targets, stored, opts, log)
             await _finish(journal, run_id, result, {"planned": len(stored)}, log)
         finally:
-            for t in targets.values():
-                await t.aclose()
+            await _close_targets(tenant_id, targets)
         return run_id
     finally:
         await journal.release_lease(lease)

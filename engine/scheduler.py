@@ -104,6 +104,7 @@ async def run_scheduler(
             try:
                 async with one_courier:
                     await ops.send_audit_head()  # queued once a day (audit_head_hours)
+                    await ops.send_credential_warnings()  # the targets asked once an hour
                     report = await ops.deliver_notices()
             except Exception as exc:  # the outbox keeps the notices: the next pass tries again
                 message = f"notifications: {type(exc).__name__}: {exc}"

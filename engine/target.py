@@ -16,7 +16,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
@@ -331,6 +331,32 @@ class CheckResult:
         return self.status is not CheckStatus.MISSING
 
 
+@dataclass(frozen=True, slots=True)
+class CredentialExpiry:
+    """A credential of a target that runs out: what it is (never its value) and when."""
+
+    what: str  # "client secret 'ESS sync' of app 0d5c…", "certificate CN=… (certificate_path)"
+    expires_at: datetime
+    fix: str = ""  # what to do before then
+
+
+def credential_results(
+    expiries: Iterable[CredentialExpiry], now: datetime | None = None
+) -> list[CheckResult]:
+    """``ess target check``'s line per credential: missing once it has run out, else ok with
+    the date and the days left."""
+    now = now or datetime.now(UTC)
+    out = []
+    for e in sorted(expiries, key=lambda e: e.expires_at):
+        days = (e.expires_at - now).days
+        when = f"{e.expires_at:%Y-%m-%d}"
+        if e.expires_at <= now:
+            out.append(CheckResult(e.what, CheckStatus.MISSING, f"expired {when}", e.fix))
+        else:
+            out.append(CheckResult(e.what, CheckStatus.OK, f"expires {when} (in {days} days)"))
+    return out
+
+
 def _no_ids(kind: str, key: str) -> str | None:
     return None
 
@@ -476,6 +502,18 @@ class TargetBase(ABC):
                 f"the {type(self).__name__} target has no check of its own",
             ),
         )
+
+    async def expiries(self) -> Sequence[CredentialExpiry]:
+        """The target's credentials that run out, where the service (or the file) says when:
+        the scheduler tells the tenant's channels ``credential_expiring`` days ahead and
+        ``ess target check`` shows them. Reads only; empty when nothing is known."""
+        return ()
+
+    def traffic(self) -> Mapping[str, int]:
+        """What the target's HTTP client counted since it was built: ``requests``,
+        ``retries`` and ``throttled`` (429s). The runner adds it to /metrics when the run
+        closes the target; empty for a target without HTTP."""
+        return {}
 
     async def aclose(self) -> None:
         """Release connections; the runner calls it once the run is over."""

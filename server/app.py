@@ -18,9 +18,18 @@ from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp
 
 from engine import config as ess_config
+from engine.monitoring import MetricsServer, Monitor, keep_fresh
 from engine.ops import Ops, os_actor
 from engine.secrets import SecretError
-from server import prompts, resources, tools_explain, tools_logs, tools_operations, tools_status
+from server import (
+    prompts,
+    resources,
+    tools_explain,
+    tools_logs,
+    tools_operations,
+    tools_status,
+    tools_target,
+)
 from server.answers import EssMcpServer
 from server.http import MIN_TOKEN_LENGTH, BearerGate, TokenRing, is_loopback
 from server.runtime import OpsOpener, Runtime, actor_for
@@ -95,6 +104,7 @@ def build_server(
     )
     if "status" in served:
         tools_status.register(mcp, rt)
+        tools_target.register(mcp, rt)
     if "logs" in served:
         tools_logs.register(mcp, rt)
     if "explain" in served:
@@ -106,9 +116,9 @@ def build_server(
     return mcp
 
 
-def _opener(config_path: Path | None) -> OpsOpener:
+def _opener(config_path: Path | None, *, read_only: bool = False) -> OpsOpener:
     async def open_for(actor: str) -> Ops:
-        return await Ops.open(config_path, actor=actor, read_only=False)
+        return await Ops.open(config_path, actor=actor, read_only=read_only)
 
     return open_for
 
@@ -130,7 +140,7 @@ def run_stdio(config_path: Path | None, *, allow_writes: bool, toolsets: set[str
                 ops,
                 allow_writes=allow_writes,
                 toolsets=toolsets,
-                open_ops=_opener(config_path) if allow_writes else None,
+                open_ops=_opener(config_path, read_only=not allow_writes),
                 fixed_actor=me,
             )
             await server.run_stdio_async()
@@ -215,6 +225,37 @@ def http_app(server: MCPServer[Any], *, token: str | TokenRing, host: str = "127
     return BearerGate(server.streamable_http_app(host=host), token)
 
 
+@asynccontextmanager
+async def metrics_beside(ops: Ops) -> AsyncIterator[MetricsServer | None]:
+    """``/metrics`` and ``/healthz`` of the MCP HTTP server on ``[metrics] mcp_port`` (on
+    ``[metrics] host``), while the server runs; nothing when it is not set."""
+    settings = ops.cfg.config.metrics
+    if settings.mcp_port is None:
+        yield None
+        return
+    monitor = Monitor(
+        ops.journal,
+        ops.cfg.journal_path,
+        process="mcp",
+        missed_run_margin_s=settings.missed_run_margin_s,
+    )
+    try:
+        served = MetricsServer(monitor, settings.host, settings.mcp_port).start()
+    except OSError as exc:
+        raise ServeError(
+            f"cannot serve metrics on {settings.host}:{settings.mcp_port} ([metrics] mcp_port "
+            f"in {ops.cfg.path}): {exc.strerror or exc}"
+        ) from None
+    stop = asyncio.Event()
+    task = asyncio.create_task(keep_fresh(monitor, stop))
+    try:
+        yield served
+    finally:
+        stop.set()
+        await task
+        served.stop()
+
+
 def run_http(
     config_path: Path | None,
     *,
@@ -244,7 +285,7 @@ def run_http(
                 ops,
                 allow_writes=allow_writes,
                 toolsets=toolsets,
-                open_ops=_opener(config_path) if allow_writes else None,
+                open_ops=_opener(config_path, read_only=not allow_writes),
                 by_token=True,
             )
             config = uvicorn.Config(
@@ -254,7 +295,8 @@ def run_http(
                 log_level="warning",
                 access_log=False,
             )
-            await uvicorn.Server(config).serve()
+            async with metrics_beside(ops):
+                await uvicorn.Server(config).serve()
         finally:
             await ops.close()
 

@@ -65,11 +65,6 @@ class TokenRing:
     def single(cls, token: str, name: str = "default") -> TokenRing:
         return cls(lambda: {name: token})
 
-    @property
-    def names(self) -> list[str]:
-        self._refresh()
-        return sorted(self._digests)
-
     def _refresh(self) -> None:
         stamp = self._stamp_of()
         if stamp == self._stamp:

@@ -91,6 +91,11 @@ class Runtime:
                 " (`ess mcp --allow-writes`) to use the operations tools, or do the action"
                 " in the ESS console."
             )
+        return await self.for_actor(ctx)
+
+    async def for_actor(self, ctx: Context[Any, Any] | None) -> tuple[Ops, str]:
+        """The Ops opened for the calling client's actor (what an audited call runs on);
+        ``ops`` itself when no other can be opened."""
         actor = self.actor(ctx)
         if self.ops.actor == actor or self.open_ops is None:
             return self.ops, self.ops.actor

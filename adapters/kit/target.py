@@ -7,6 +7,7 @@ from abc import abstractmethod
 from collections.abc import Awaitable, Mapping
 from typing import Any, Generic, Protocol, Self, TypeVar
 
+from adapters.kit.http import HttpClient
 from engine.config import TenantPolicy
 from engine.secrets import SecretResolver
 from engine.target import ObservedState, TargetBase, TargetContext
@@ -38,6 +39,15 @@ class ServiceTarget(TargetBase, Generic[ConfigT, ClientT]):
     @abstractmethod
     def build_client(config: Any, secrets: SecretResolver) -> Any:
         """The service's client for ``config``, its secrets resolved."""
+
+    def traffic(self) -> Mapping[str, int]:
+        """What the client's kit :class:`~adapters.kit.http.HttpClient` (``client.http``)
+        counted: requests, retries and 429s."""
+        http = getattr(self.client, "http", None)
+        stats = http.stats if isinstance(http, HttpClient) else None
+        if stats is None:
+            return {}
+        return {"requests": stats.requests, "retries": stats.retries, "throttled": stats.throttled}
 
 
 class DriftReport(Protocol):

@@ -141,6 +141,7 @@ async def run_requests(
                 # a 429 holds the client's gate already; a 5xx waits its own Retry-After
                 is_5xx = resp.status in (500, 502, 503, 504)
                 out[i] = min(resp.retry_after or 0.0, 60.0) if is_5xx else 0.0
+        client.stats.retries += len(out)  # parts sent again count as retries (/metrics)
         return out
 
     run.rounds = await in_rounds(

@@ -18,12 +18,13 @@ from typing import Any
 
 import orjson
 
-from engine.target import CheckResult, CheckStatus
+from engine.target import CheckResult, CheckStatus, credential_results
 
 from .auth import AuthError
 from .client import GraphClient, GraphUnavailable, PageError
 from .config import MicrosoftConfig
 from .errors import GraphResponse
+from .expiry import app_expiries
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 CONSENT = "grant the application permission {perm} to the app registration and give admin consent"
@@ -114,7 +115,7 @@ async def _granted(client: GraphClient, config: MicrosoftConfig) -> tuple[set[st
 
 
 async def check(client: GraphClient, config: MicrosoftConfig) -> Sequence[CheckResult]:
-    """Sign-in, permissions, domain and licence SKUs, one result each."""
+    """Sign-in, permissions, domain, licence SKUs and the credentials' end dates."""
     try:
         token = await client.tokens.token()
     except AuthError as exc:
@@ -126,6 +127,14 @@ async def check(client: GraphClient, config: MicrosoftConfig) -> Sequence[CheckR
         results += await _permissions(client, config, token)
         results.append(await _domain(client, config))
         results += await _licences(client, config)
+        expiries = await app_expiries(client, config)
+        results += credential_results(expiries) or [
+            CheckResult(
+                "credential end dates",
+                CheckStatus.SKIPPED,
+                "not known: grant Application.Read.All to let the check read them",
+            )
+        ]
     except GraphUnavailable as exc:
         results.append(
             CheckResult("Graph", CheckStatus.MISSING, str(exc), "check graph_url and the network")

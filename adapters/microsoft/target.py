@@ -22,6 +22,7 @@ from engine.secrets import Secret, SecretResolver
 from engine.target import (
     Batch,
     CheckResult,
+    CredentialExpiry,
     DesiredState,
     KindSpec,
     LinkSpec,
@@ -37,6 +38,7 @@ from .check import check as check_tenant
 from .client import GraphClient, GraphUnavailable
 from .config import MicrosoftConfig
 from .drift import DriftReport, read_drift
+from .expiry import app_expiries
 from .links import apply_binds, apply_link, bind_requests, is_bind
 from .mapping import desired_state
 from .objects import apply_object
@@ -243,8 +245,14 @@ class MicrosoftTarget(ServiceTarget[MicrosoftConfig, GraphClient]):
             return Outcome.retry("unreachable", str(exc), 30.0)
 
     async def check(self) -> Sequence[CheckResult]:
-        """Sign-in, granted permissions, domain and licences (adapters/microsoft/check.py)."""
+        """Sign-in, granted permissions, domain, licences and how long the credentials last
+        (adapters/microsoft/check.py)."""
         return await check_tenant(self.client, self.config)
+
+    async def expiries(self) -> Sequence[CredentialExpiry]:
+        """The app's client secrets and certificates as Graph reports them
+        (adapters/microsoft/expiry.py)."""
+        return await app_expiries(self.client, self.config)
 
     async def aclose(self) -> None:
         await self.client.aclose()

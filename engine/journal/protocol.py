@@ -696,8 +696,11 @@ class Journal(Protocol):
         with what it says in ``detail``; its id."""
         ...
 
-    async def last_notice_at(self, tenant: str, kind: str) -> datetime | None:
-        """When the tenant's newest notice of ``kind`` was written (None: never)."""
+    async def last_notice_at(
+        self, tenant: str, kind: str, detail_prefix: str = ""
+    ) -> datetime | None:
+        """When the tenant's newest notice of ``kind`` (whose detail starts with
+        ``detail_prefix``) was written (None: never)."""
         ...
 
     async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:

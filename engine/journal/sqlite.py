@@ -1364,9 +1364,13 @@ class SqliteJournal(Journal):
             )
             return int(cur.lastrowid or 0)
 
-    async def last_notice_at(self, tenant: str, kind: str) -> datetime | None:
+    async def last_notice_at(
+        self, tenant: str, kind: str, detail_prefix: str = ""
+    ) -> datetime | None:
         row = await self._one(
-            "SELECT max(created_at) FROM notices WHERE tenant=? AND kind=?", (tenant, kind)
+            "SELECT max(created_at) FROM notices WHERE tenant=? AND kind=? "
+            "AND detail LIKE ? ESCAPE '\\'",
+            (tenant, kind, _literal(detail_prefix) + "%"),
         )
         return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
 
@@ -1815,10 +1819,14 @@ async def _insert_operations(tx: _Tx, run_id: int, tenant: str, ops: Sequence[Op
     )
 
 
+def _literal(text: str) -> str:
+    """``text`` for a LIKE pattern, its wildcards taken literally (ESCAPE '\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _contains(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere, its wildcards taken literally (ESCAPE '\\')."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    """A LIKE pattern matching ``text`` anywhere."""
+    return f"%{_literal(text)}%"
 
 
 def _addresses(attrs: str | bytes | None) -> set[str]:

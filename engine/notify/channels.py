@@ -20,6 +20,7 @@ EventKind = Literal[
     "elevation_approved",
     "audit_head",
     "approver_changed",
+    "credential_expiring",
 ]
 EVENT_KINDS: tuple[EventKind, ...] = (
     "plan_held",
@@ -29,6 +30,7 @@ EVENT_KINDS: tuple[EventKind, ...] = (
     "elevation_approved",
     "audit_head",
     "approver_changed",
+    "credential_expiring",
 )
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -55,6 +57,7 @@ class _Channel(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     events: tuple[EventKind, ...] = EVENT_KINDS
     failed_items_min: int = Field(1, ge=1)  # failed_items: only when this many items failed
+    expiry_days: int = Field(30, ge=1, le=365)  # credential_expiring: this many days ahead
 
 
 class WebhookChannel(_Channel):

@@ -43,7 +43,7 @@ def failed_items(run: RunRecord) -> int:
     return sum(int(run.counts.get(s, 0)) for s in TROUBLE)
 
 
-STANDALONE = ("audit_head", "approver_changed")
+STANDALONE = ("audit_head", "approver_changed", "credential_expiring")
 """Notices that report no run and no elevation: what they say is in their ``detail``."""
 
 
@@ -179,6 +179,19 @@ def compose_standalone(notice: NoticeRecord, tenant_name: str, channel: str, eve
             "any row up to it was edited, removed or cut.",
             (("tenant", who), ("head", notice.detail)),
             f"ess audit verify --head {notice.detail}",
+        )
+    if event == "credential_expiring":
+        return Message(
+            key,
+            event,
+            notice.tenant,
+            None,
+            notice.created_at,
+            f"{who}: a credential runs out soon",
+            "A credential ESS signs in with runs out soon; when it has, every sync of this "
+            "target stops at the sign-in. Renew it before then.",
+            (("tenant", who), ("credential", notice.detail)),
+            f"ess target check {notice.tenant}",
         )
     return Message(
         key,

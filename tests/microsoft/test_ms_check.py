@@ -162,3 +162,47 @@ def test_cli_target_check_exit_codes_and_lines(
     assert rc == 1 and json.loads(out)[0]["items"][0]["status"] == "ok"
     rc, out = ess("audit", "list", "alpha", "--json")
     assert any(a["action"] == "target_check" for a in json.loads(out))
+
+
+async def test_the_credentials_end_dates_are_shown_and_an_expired_one_is_missing(
+    ms_sandbox: MicrosoftSandbox,
+) -> None:
+    ms_sandbox.settings.client_secret_days = 12.5
+    results = await run_check(ms_sandbox)
+    secret = results["client secret 'ESS sync' of the app"]
+    assert secret.status is CheckStatus.OK and secret.detail.endswith("(in 12 days)")
+    assert results["certificate 'CN=ESS sandbox client' of the app"].status is CheckStatus.OK
+    ms_sandbox.settings.client_secret_days = -1
+    results = await run_check(ms_sandbox)
+    assert missing(results) == ["client secret 'ESS sync' of the app"]
+    assert "create a new client secret" in results["client secret 'ESS sync' of the app"].fix
+    ms_sandbox.settings.granted_permissions = without("Application.Read.All")
+    results = await run_check(ms_sandbox)
+    assert results["credential end dates"].status is CheckStatus.SKIPPED
+
+
+async def test_the_mcp_tool_answers_what_the_command_does(
+    workdir: Workdir, ms_sandbox: MicrosoftSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mcp import Client
+    from mcp.types import Implementation
+
+    from engine.ops import Ops
+    from server.app import build_server
+
+    monkeypatch.setenv(SECRET_ENV, ms_sandbox.info.client_secret)
+    write_config(workdir, ms_sandbox)
+    ms_sandbox.settings.granted_permissions = without("Group.ReadWrite.All")
+    async with await Ops.open(workdir.config, actor="mcp:test", read_only=True) as ops:
+        server = build_server(ops, allow_writes=False, toolsets={"status"})
+        async with Client(server, client_info=Implementation(name="t", version="1")) as client:
+            result = await client.call_tool("check_target", {"tenant": "alpha", "target": "m365"})
+            unknown = await client.call_tool("check_target", {"tenant": "alpha", "target": "x"})
+    assert not result.is_error and result.structured_content is not None
+    (check,) = result.structured_content["checks"]
+    assert check["missing"] == 1 and check["type"] == "microsoft"
+    (item,) = [i for i in check["items"] if i["status"] == "missing"]
+    assert item["item"] == "permission Group.ReadWrite.All" and "admin consent" in item["fix"]
+    assert "1 item(s) missing" in result.structured_content["next_steps"]
+    assert ms_sandbox.info.client_secret not in str(result.model_dump())
+    assert unknown.is_error and "x" in str(unknown.content)

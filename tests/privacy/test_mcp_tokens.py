@@ -119,6 +119,15 @@ async def sync_as(url: str, token: str, claimed_name: str = "root-admin") -> str
     return str(result.structured_content["actor"])
 
 
+async def check_as(url: str, token: str) -> None:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        result = await client.call_tool("check_target", {"tenant": "alpha"})
+    assert not result.is_error, result.content
+
+
 async def status_of(url: str, token: str) -> int:
     async with httpx.AsyncClient() as http:
         r = await http.post(url, json=INIT, headers=HEADERS | {"Authorization": f"Bearer {token}"})
@@ -136,6 +145,7 @@ async def test_each_token_name_is_the_actor_and_a_revocation_takes_effect_at_onc
     with_mcp(workdir, TOKENS)
     async with ess_http(workdir) as url:
         assert await sync_as(url, ANNA) == "mcp:anna"  # not the name the client claims
+        await check_as(url, BOT)  # an audited read: under the token's name too
         assert await sync_as(url, BOT) == "mcp:ci-bot"
         assert await status_of(url, OLD) == 401  # revoked = true
         # revoke anna while the server runs: her next request is refused, the bot's is not
@@ -160,6 +170,9 @@ async def test_each_token_name_is_the_actor_and_a_revocation_takes_effect_at_onc
         workdir.config.write_text(good, encoding="utf-8")  # fixed: anna is let in again
         assert await status_of(url, ANNA) == 200
     assert sorted(await audit_actors(workdir)) == ["mcp:anna", "mcp:ci-bot"]
+    async with await Ops.open(workdir.config, actor="test", read_only=True) as ops:
+        checks = [a.actor for a in await ops.audit("alpha") if a.action == "target_check"]
+    assert checks == ["mcp:ci-bot"]
 
 
 async def test_the_deprecated_single_token_is_the_token_named_default(workdir: Workdir) -> None:
@@ -202,3 +215,50 @@ async def test_a_stdio_session_acts_as_the_os_user(workdir: Workdir, tmp_path: P
     assert result.structured_content["actor"] == me
     assert await audit_actors(workdir) == [me]
     assert json.dumps(result.structured_content).count("root-admin") == 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_the_mcp_http_server_serves_metrics_and_health(workdir: Workdir) -> None:
+    import os
+    import subprocess
+    import time
+
+    mcp_port, metrics_port = _free_port(), _free_port()
+    with_mcp(workdir, TOKENS + f"\n[metrics]\nmcp_port = {metrics_port}\n")
+    root = Path(__file__).resolve().parents[2]
+    args = ["-m", "server", "--config", str(workdir.config), "--http", "--port", str(mcp_port)]
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        metrics = health = None
+        while time.monotonic() < deadline:
+            try:
+                metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1)
+                health = httpx.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=1)
+                if health.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert metrics is not None and health is not None, proc.stderr
+        assert health.status_code == 200 and health.text == "ok\n"
+        assert "ess_journal_size_bytes" in metrics.text
+        assert "ess_target_http_throttled_total" in metrics.text
+        # the MCP endpoint itself still wants a token
+        assert httpx.post(f"http://127.0.0.1:{mcp_port}/mcp", json=INIT).status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -56,6 +56,8 @@ class SandboxSettings(KitSettings):
     unverified_domains: tuple[str, ...] = ()
     subscribed_skus: tuple[str, ...] = DEFAULT_SKUS
     exhausted_skus: tuple[str, ...] = ()  # skuIds with every unit consumed
+    client_secret_days: float = 365.0  # the app's client secret ends this many days from now
+    certificate_days: float = 730.0  # and its certificate
 
 
 @dataclass(frozen=True)

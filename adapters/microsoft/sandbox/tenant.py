@@ -1,5 +1,6 @@
-"""What ``ess target check`` reads of the tenant: the app's service principal and its granted
-application permissions (``appRoleAssignments``), Microsoft Graph's own service principal with
+"""What ``ess target check`` reads of the tenant: the app registration's credentials and their
+end dates, the app's service principal and its granted application permissions
+(``appRoleAssignments``), Microsoft Graph's own service principal with
 its ``appRoles``, the tenant's domains and its subscribed licence SKUs.
 
 Shapes follow Graph v1.0's servicePrincipal, appRoleAssignment, domain and subscribedSku
@@ -14,6 +15,7 @@ must map ids to names through Graph's ``appRoles``, as against the real service.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import GraphError, resource_missing
@@ -161,6 +163,55 @@ def list_assignments(ctx: Ctx, req: GraphRequest, id: str) -> GraphResponse:
     )
 
 
+def list_applications(ctx: Ctx, req: GraphRequest) -> GraphResponse:
+    """The app registration with its credentials' end dates (``passwordCredentials`` and
+    ``keyCredentials``): the client secret ends ``client_secret_days`` from now, the
+    certificate ``certificate_days`` from now (settings)."""
+    _require(ctx, "servicePrincipals")
+    now = datetime.now(UTC)
+
+    def end(days: float) -> str:
+        return (now + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    app = {
+        "id": _id(f"app-{req.caller.client_id}"),
+        "appId": req.caller.client_id,
+        "displayName": "ESS school sync",
+        "passwordCredentials": [
+            {
+                "keyId": _id(f"secret-{req.caller.client_id}"),
+                "displayName": "ESS sync",
+                "hint": "ess",
+                "startDateTime": CREATED,
+                "endDateTime": end(ctx.settings.client_secret_days),
+                "secretText": None,
+            }
+        ],
+        "keyCredentials": [
+            {
+                "keyId": _id(f"cert-{req.caller.client_id}"),
+                "displayName": "CN=ESS sandbox client",
+                "type": "AsymmetricX509Cert",
+                "usage": "Verify",
+                "startDateTime": CREATED,
+                "endDateTime": end(ctx.settings.certificate_days),
+            }
+        ],
+    }
+    found = [app]
+    if text := req.option("$filter"):
+        node = parse_filter(text).node
+        found = [a for a in found if evaluate(node, a)]
+    select = parse_select(req.option("$select"))
+    return GraphResponse(
+        200,
+        {
+            "@odata.context": f"{ctx.graph_url}/$metadata#applications",
+            "value": [apply_select(a, select) for a in found],
+        },
+    )
+
+
 def _domains(ctx: Ctx) -> list[dict[str, Any]]:
     names = [(ctx.domain, True), *((d, True) for d in ctx.settings.verified_domains)]
     names += [(d, False) for d in ctx.settings.unverified_domains]
@@ -228,6 +279,7 @@ def register(router: Router) -> None:
     router.add("GET", "/servicePrincipals", list_principals)
     router.add("GET", "/servicePrincipals/{id}", get_principal)
     router.add("GET", "/servicePrincipals/{id}/appRoleAssignments", list_assignments)
+    router.add("GET", "/applications", list_applications)
     router.add("GET", "/domains", list_domains)
     router.add("GET", "/domains/{id}", get_domain)
     router.add("GET", "/subscribedSkus", list_skus)
