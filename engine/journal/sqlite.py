@@ -1131,11 +1131,14 @@ class SqliteJournal(Journal):
         async with self.transaction() as tx:
             if full:
                 await tx.execute("DELETE FROM source_records WHERE tenant=?", (tenant,))
+            # after a full read's DELETE nothing can conflict: a plain INSERT (on PostgreSQL
+            # sent as one COPY)
+            insert = "INSERT INTO source_records(tenant, entity, id, body) VALUES (?,?,?,?)"
+            if not full:
+                insert += " ON CONFLICT(tenant, entity, id) DO UPDATE SET body=excluded.body"
             for entity, recs in upserts.items():
                 await tx.executemany(
-                    "INSERT INTO source_records(tenant, entity, id, body) VALUES (?,?,?,?) "
-                    "ON CONFLICT(tenant, entity, id) DO UPDATE SET body=excluded.body",
-                    [(tenant, entity, i, body) for i, body in recs.items()],
+                    insert, [(tenant, entity, i, body) for i, body in recs.items()]
                 )
             for entity, ids in deletes.items():
                 await tx.executemany(
