@@ -7,9 +7,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from conftest import IMS, ess, write_config
-
 from engine.journal import KeyMoves, SqliteJournal
+from tests.rekey.rekey_support import IMS, ess, write_config
 
 
 def _held(tmp_path: Path) -> Path:

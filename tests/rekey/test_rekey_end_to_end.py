@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
-from conftest import IMS, SS12000, ess, new_ids, write_config
 
 from engine.ops import Ops
+from tests.rekey.rekey_support import IMS, SS12000, ess, new_ids, write_config
 
 
 def _target(tmp_path: Path) -> dict[str, dict[str, dict[str, object]]]:
