@@ -424,6 +424,7 @@ class Ops:
             guard=run.guard,
             timeline=timeline,
             progress=progress,
+            open_failures=len(await self._open_records(run_id)),
         )
 
     async def operations(
@@ -478,6 +479,11 @@ class Ops:
             self._tenant(tenant_id)
         counts = await self.journal.trouble_counts()
         return counts.get(tenant_id, 0) if tenant_id is not None else sum(counts.values())
+
+    async def change_marker(self) -> str:
+        """A token that moves whenever anyone commits to the journal (see
+        :meth:`engine.journal.Journal.change_marker`): live views poll it and reload on change."""
+        return await self.journal.change_marker()
 
     async def count_findings(
         self, tenant_id: str, *, run_id: int | None = None, severity: str | None = None

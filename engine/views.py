@@ -266,6 +266,9 @@ class RunDetail:
     guard: dict[str, Any]  # the guard's verdict: held or not, and why
     timeline: tuple[EventView, ...]  # the first and most telling events
     progress: RunProgress | None = None  # while it runs
+    # failed, dead and blocked items not retried, skipped or replaced since: what "retry the
+    # run" would try now (the counts above are those the run ended with)
+    open_failures: int | None = None
 
 
 @dataclass(frozen=True)

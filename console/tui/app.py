@@ -77,11 +77,14 @@ class ConsoleApp(App[None]):
         read_only: bool = False,
         refresh_seconds: float = 5.0,
         clock: fmt.Clock | None = None,
+        watch_seconds: float = 1.0,
     ) -> None:
         super().__init__()
         self.ops = ops
         self.read_only = read_only or bool(getattr(ops, "read_only", False))
         self.refresh_seconds = refresh_seconds
+        self.watch_seconds = watch_seconds
+        self.marker: str | None = None  # the journal's change marker when last looked at
         self.clock = clock or fmt.system_clock
         self.paused = False
         self.health: dict[str, TenantHealth] = {}
@@ -115,8 +118,11 @@ class ConsoleApp(App[None]):
         self.register_theme(CALM)
         self.theme = CALM.name
         self.push_screen(TenantsScreen())
+        self.run_worker(self.check_changes(), group="watch", exit_on_error=False)
         if self.refresh_seconds > 0:
             self.set_interval(self.refresh_seconds, self.tick)
+        if self.watch_seconds > 0:
+            self.set_interval(self.watch_seconds, self.look_for_changes)
 
     def now(self) -> datetime:
         return self.clock()
@@ -128,13 +134,41 @@ class ConsoleApp(App[None]):
         return None
 
     def tick(self) -> None:
-        """Auto-refresh: reload the view in front (not under a dialog) and the policy cache."""
+        """The clock moved: reload the view in front if it shows ages or durations (not under
+        a dialog). A change in the journal is caught sooner, by :meth:`look_for_changes`."""
         if self.paused or not isinstance(self.screen, ConsoleScreen):
             return
-        self.screen.reload()
+        if self.screen.CLOCK:
+            self.screen.reload()
+
+    def look_for_changes(self) -> None:
+        """Look at the journal's change marker (cheap: no table is read)."""
+        if not self.paused:
+            self.run_worker(
+                self.check_changes(), group="watch", exclusive=True, exit_on_error=False
+            )
+
+    async def check_changes(self) -> bool:
+        """Reload the view in front and the policy answers when anything was committed to the
+        journal since the last look, by anyone: this console, another one, the CLI, the
+        scheduler or the MCP server. Views below reload when they come back to the front."""
+        try:
+            marker = await self.ops.change_marker()
+        except Exception as exc:  # the next look tries again; a load shows the error itself
+            self.log.warning(f"could not read the journal's change marker: {exc}")
+            return False
+        if marker == self.marker:
+            return False
+        first, self.marker = self.marker is None, marker
+        if first:  # the screens load on mount; this only sets the starting point
+            return False
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen):
+            screen.reload()
         known = sorted({tenant for _, tenant in self.decisions})
         if known:
             self.run_worker(self._fetch_decisions(known), group="policy", exit_on_error=False)
+        return True
 
     def action_refresh(self) -> None:
         screen = self.console_screen()
@@ -387,8 +421,14 @@ class ConsoleApp(App[None]):
             summary += "\nESS stops trying it until its source record changes."
         return Target(tenant=op.tenant, op_ids=(op.id,), run_id=op.run_id, summary=summary)
 
-    def run_retry_target(self, run: RunSummary) -> Target:
+    def run_retry_target(self, run: RunSummary, open_failures: int | None = None) -> Target:
+        """Retry all of a run; ``open_failures`` (the run's detail counts them now) wins over
+        the counts the run ended with, which an item retried or skipped since leaves behind."""
         n = sum(run.counts.get(s, 0) for s in fmt.PROBLEM_STATUSES)
+        if open_failures is not None:
+            n = open_failures
+            if n == 0:
+                return unavailable(f"run {run.id} has no open failed items")
         if n == 0:
             return unavailable(f"run {run.id} has no failed items")
         return Target(

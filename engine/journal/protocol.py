@@ -627,6 +627,13 @@ class Journal(Protocol):
         journal cannot be written (a full disk, a read-only file)."""
         ...
 
+    async def change_marker(self) -> str:
+        """A cheap token that differs once anything was committed to the journal since the last
+        call, by this connection or any other process (a console, the CLI, the scheduler, the
+        MCP server). Views poll it and reload only when it moved; its value means nothing else.
+        """
+        ...
+
     # ------------------------------------------------------------------ notification outbox
     async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:
         """Notices not yet settled on every channel, oldest first. ``update_run`` writes one

@@ -85,6 +85,7 @@ class SqliteJournal(Journal):
         self._db = conn
         self._write = asyncio.Lock()
         self._civic_hash = civic_hash
+        self._commits = 0  # this connection's own commits: data_version does not count them
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -156,6 +157,7 @@ class SqliteJournal(Journal):
             try:
                 yield _Tx(self._db, self._civic_hash)
                 await self._db.execute("COMMIT")
+                self._commits += 1
             except BaseException as exc:
                 await self._roll_back()
                 if isinstance(exc, sqlite3.Error):
@@ -1102,6 +1104,12 @@ class SqliteJournal(Journal):
                 "ON CONFLICT(process) DO UPDATE SET at=excluded.at",
                 (process, now_iso()),
             )
+
+    async def change_marker(self) -> str:
+        # PRAGMA data_version moves when another connection commits; it reads no table, so it
+        # costs next to nothing. Commits of this connection are counted in _commits.
+        row = await self._one("PRAGMA data_version")
+        return f"{row[0] if row else 0}.{self._commits}"
 
     # ------------------------------------------------------------------ notification outbox
     async def open_notices(self, limit: int = 100) -> list[NoticeRecord]:

@@ -51,6 +51,8 @@ class ConsoleScreen(Screen[None]):
         Binding("slash", "filter", "Filter", key_display="/", id="ess.filter"),
         Binding("escape", "back", "Back", show=False, id="ess.back"),
     ]
+    been_in_front = False
+    CLOCK: ClassVar[bool] = True  # shows ages or durations: reloads as the clock moves
     PAGE: ClassVar[int] = 200  # rows a paged list loads at first, and more with each `+`
     MORE = Binding("plus", "more", "More rows", show=False)  # on screens with paged lists
 
@@ -88,8 +90,12 @@ class ConsoleScreen(Screen[None]):
         """Screen-specific start-up (Textual would call a subclass's on_mount as well)."""
 
     def on_screen_resume(self) -> None:
+        """Back in front: what was shown may have aged or changed underneath, so load again."""
         self.update_topbar()
         self.refresh_bindings()
+        if self.been_in_front:  # the first time, on_mount loads
+            self.reload()
+        self.been_in_front = True
 
     def update_topbar(self) -> None:
         app = self.console

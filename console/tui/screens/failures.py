@@ -19,6 +19,7 @@ COLUMNS = ("Item", "Tenant", "Run", "Status", "Target", "Action", "Kind", "Label
 
 
 class FailuresScreen(ConsoleScreen):
+    CLOCK = False  # shows no ages: reloads on a change in the journal only
     ABOUT = (
         "Items that failed, died (the target refused the data) or are blocked behind one that "
         "did, and are still open. r retries, k skips, enter shows an item and what to do."

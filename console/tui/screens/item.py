@@ -20,6 +20,7 @@ ATTEMPT_COLUMNS = ("#", "At", "Outcome", "Reason", "Message")
 
 
 class ItemScreen(ConsoleScreen):
+    CLOCK = False  # shows no ages: reloads on a change in the journal only
     ABOUT = (
         "One item (an operation on a target): what it would do, its status and target id, what "
         "to do about it, each attempt with its error, the source record (redacted) and the "

@@ -182,7 +182,7 @@ class RunScreen(ConsoleScreen):
                 return unavailable("select an item (tab 1)")
             return self.console.item_target(action, self.items[int(key)])
         if action == "retry_run":
-            return self.console.run_retry_target(self.detail.summary)
+            return self.console.run_retry_target(self.detail.summary, self.detail.open_failures)
         if action in ("approve", "reject"):
             if self.detail.summary.status != "held":
                 return unavailable(f"run {self.run_id} is {self.detail.summary.status}, not held")

@@ -32,6 +32,7 @@ class RowTable(DataTable[RenderableType]):
         self.rows_all: list[Row] = []
         self.filter_text = ""
         self.total: int | None = None  # how many there are in all, when only a page is loaded
+        self.drawn = False
 
     def on_mount(self) -> None:
         self.add_columns(*self.column_labels)
@@ -45,8 +46,11 @@ class RowTable(DataTable[RenderableType]):
 
     def set_rows(self, rows: Iterable[Row], *, total: int | None = None) -> None:
         """Replace the rows; ``total`` says how many there are in all when these are a page."""
+        fresh = list(rows)
+        if self.drawn and fresh == self.rows_all and total == self.total:
+            return  # nothing changed: no redraw, so the table does not flicker on a refresh
         keep = self.selected_key()
-        self.rows_all = list(rows)
+        self.rows_all = fresh
         self.total = total
         self._redraw(keep)
 
@@ -72,6 +76,7 @@ class RowTable(DataTable[RenderableType]):
         return shown[self.cursor_row].key
 
     def _redraw(self, keep: str | None) -> None:
+        self.drawn = True
         self.clear()
         shown = self.shown
         for row in shown:
