@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent
 from console.tui import fmt
 from console.tui.actions import ACTIONS, Target, bindings, unavailable
 from console.tui.widgets.table import RowTable
+from engine.views import OperationView
 
 if TYPE_CHECKING:
     from console.tui.app import ConsoleApp
@@ -55,6 +56,16 @@ class ConsoleScreen(Screen[None]):
     CLOCK: ClassVar[bool] = True  # shows ages or durations: reloads as the clock moves
     PAGE: ClassVar[int] = 200  # rows a paged list loads at first, and more with each `+`
     MORE = Binding("plus", "more", "More rows", show=False)  # on screens with paged lists
+    MARKS: ClassVar[list[BindingType]] = [  # on screens whose items table takes bulk actions
+        Binding("space", "mark", "Mark", key_display="space", show=False),
+        Binding("m", "mark_cause", "Mark cause", show=False),
+        Binding("asterisk", "mark_all", "Mark all", key_display="*", show=False),
+        Binding("u", "unmark", "Unmark", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[int, OperationView] = {}  # the items table's rows, by item id
 
     @property
     def console(self) -> ConsoleApp:
@@ -188,6 +199,60 @@ class ConsoleScreen(Screen[None]):
 
     def open_row(self, table_id: str, key: str) -> None:
         """Drill down into the chosen row."""
+
+    # ----- marks: space marks rows, one action retries or skips them all -----
+    def items_table(self) -> RowTable | None:
+        """The items table, when it is the one in front (marks act on it alone)."""
+        table = self.active_table()
+        return table if table is not None and table.id == "items-table" else None
+
+    def action_mark(self) -> None:
+        table = self.items_table()
+        if table is None:
+            self.notify("only items can be marked", title="Mark")
+            return
+        table.toggle_mark()
+        self.refresh_bindings()
+
+    def action_mark_all(self) -> None:
+        """Mark every row shown: with `/` first, every row holding a text."""
+        table = self.items_table()
+        if table is not None:
+            table.mark(r.key for r in table.shown)
+            self.refresh_bindings()
+
+    def action_mark_cause(self) -> None:
+        """Mark the loaded items failing for the same cause as the selected one (target,
+        action, kind, status and reason), as `ess failures --by-cause` groups them."""
+        table = self.items_table()
+        key = table.selected_key() if table else None
+        if table is None or key is None or int(key) not in self.items:
+            self.notify("select an item first", title="Mark cause")
+            return
+        cause = fmt.cause(self.items[int(key)])
+        same = [str(o.id) for o in self.items.values() if fmt.cause(o) == cause]
+        table.mark(same)
+        cut = f"; {table.count_label()} loaded, + loads more" if table.cut else ""
+        self.notify(f"{len(same)} items of {' '.join(cause)} marked{cut}", title="Marked")
+        self.refresh_bindings()
+
+    def action_unmark(self) -> None:
+        for table in self.query(RowTable):
+            table.clear_marks()
+        self.refresh_bindings()
+
+    def marked_items(self) -> list[OperationView]:
+        table = self.items_table()
+        if table is None:
+            return []
+        return [self.items[int(k)] for k in table.marked_keys() if int(k) in self.items]
+
+    def bulk_target(self, action: str) -> Target | None:
+        """Retry or skip the marked items, when any are marked (else None: the selected row)."""
+        if action not in ("retry", "skip"):
+            return None
+        marked = self.marked_items()
+        return self.console.items_target(action, marked) if marked else None
 
     # ----- filter and command bar -----
     def action_filter(self) -> None:

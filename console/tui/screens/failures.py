@@ -25,7 +25,7 @@ class FailuresScreen(ConsoleScreen):
         "did, and are still open. r retries, k skips, enter shows an item and what to do."
     )
     ACTIONS = ("retry", "skip", "logs", "explain", "copy_id")
-    BINDINGS: ClassVar[list[BindingType]] = bindings(*ACTIONS)
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings(*ACTIONS), *ConsoleScreen.MARKS]
 
     def __init__(self, tenant_id: str | None = None) -> None:
         super().__init__()
@@ -73,6 +73,9 @@ class FailuresScreen(ConsoleScreen):
         return item.run_id if item else None
 
     def target(self, action: str) -> Target:
+        bulk = self.bulk_target(action)
+        if bulk is not None:
+            return bulk
         item = self._item()
         if item is None:
             return unavailable("no item selected")

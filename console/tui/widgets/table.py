@@ -11,6 +11,8 @@ from textual.widgets import DataTable
 
 from engine.display import visible
 
+MARK_STYLE = "bold #61afef"
+
 
 @dataclass(frozen=True)
 class Row:
@@ -33,6 +35,7 @@ class RowTable(DataTable[RenderableType]):
         self.filter_text = ""
         self.total: int | None = None  # how many there are in all, when only a page is loaded
         self.drawn = False
+        self.marked: set[str] = set()  # keys of rows marked with space (k9s), for bulk actions
 
     def on_mount(self) -> None:
         self.add_columns(*self.column_labels)
@@ -52,6 +55,7 @@ class RowTable(DataTable[RenderableType]):
         keep = self.selected_key()
         self.rows_all = fresh
         self.total = total
+        self.marked &= {r.key for r in fresh}  # a row gone (retried, skipped) is not marked
         self._redraw(keep)
 
     @property
@@ -63,6 +67,33 @@ class RowTable(DataTable[RenderableType]):
         """ "N" when every row is loaded, "N of M" when only a page is."""
         loaded = len(self.rows_all)
         return f"{loaded} of {self.total}" if self.cut else str(loaded)
+
+    # ----- marks (space, as in k9s) -----
+    def marked_keys(self) -> list[str]:
+        """The marked rows' keys in the order shown (marks hidden by a filter count too)."""
+        return [r.key for r in self.rows_all if r.key in self.marked]
+
+    def toggle_mark(self) -> None:
+        """Mark or unmark the selected row and move to the next, so space marks a run of rows."""
+        key = self.selected_key()
+        if key is None:
+            return
+        self.marked.symmetric_difference_update({key})
+        self._redraw(key)
+        if self.cursor_row < self.row_count - 1:
+            self.move_cursor(row=self.cursor_row + 1, animate=False)
+
+    def mark(self, keys: Iterable[str]) -> int:
+        """Mark these rows (those loaded); returns how many are marked now."""
+        present = {r.key for r in self.rows_all}
+        self.marked |= set(keys) & present
+        self._redraw(self.selected_key())
+        return len(self.marked)
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked.clear()
+            self._redraw(self.selected_key())
 
     def set_filter(self, text: str) -> None:
         keep = self.selected_key()
@@ -85,6 +116,10 @@ class RowTable(DataTable[RenderableType]):
             cells = [
                 Text(visible(c, newlines=False)) if isinstance(c, str) else c for c in row.cells
             ]
+            if self.marked:  # a column of marks, only while something is marked
+                first = cells[0] if isinstance(cells[0], Text) else Text(str(cells[0]))
+                mark = "● " if row.key in self.marked else "  "
+                cells[0] = Text.assemble((mark, MARK_STYLE), first)
             self.add_row(*cells, key=row.key)
         if not shown:
             self.border_subtitle = (  # Text: what the operator typed is never markup
@@ -98,6 +133,8 @@ class RowTable(DataTable[RenderableType]):
                 self.border_subtitle = f"{len(shown)} of {loaded} loaded{whole}{more}"
             else:
                 self.border_subtitle = f"{self.count_label()} rows{more}"
+            if self.marked:
+                self.border_subtitle = f"{len(self.marked)} marked · {self.border_subtitle}"
         if keep is not None:
             for index, row in enumerate(shown):
                 if row.key == keep:
