@@ -258,6 +258,7 @@ class Ops:
             updated_at=r.updated_at,
             advice=_advice(r),
             superseded=r.superseded,
+            request_id=r.request_id,
         )
 
     async def _elevations(self, tenant_id: str) -> list[ElevationView]:
@@ -543,7 +544,14 @@ class Ops:
         (view,) = await self._op_views([r])
         hidden = view.label != (r.op.label or r.op.key) and view.label.startswith(PROTECTED_LABEL)
         attempts = tuple(
-            Attempt(a.number, a.at, a.outcome, a.reason, HIDDEN_ERROR if hidden else a.message)
+            Attempt(
+                a.number,
+                a.at,
+                a.outcome,
+                a.reason,
+                HIDDEN_ERROR if hidden else a.message,
+                a.request_id,
+            )
             for a in await self.journal.attempts_of(op_id)
         )
         record_type, record_key = self._record_of(r)

@@ -77,6 +77,7 @@ class OutcomeRow:
     target_id: str | None = None
     not_before: float = 0.0
     outcome: str = ""  # what the attempt answered: done, retry, failed, fatal, blocked
+    request_id: str | None = None  # the service's id of the answer, for a ticket with its vendor
 
 
 IndexEntry = tuple[str, str, str, str, str, str | None]
@@ -155,6 +156,7 @@ class OperationRecord:
     not_before: float
     superseded: bool  # a later plan, retry or skip replaced it
     updated_at: datetime | None
+    request_id: str | None = None  # the service's id of the last attempt's answer, if failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,7 @@ class AttemptRecord:
     outcome: str  # done, retry, failed, fatal
     reason: str
     message: str
+    request_id: str | None = None  # the service's id of the answer (Graph's request-id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -523,21 +523,43 @@ class SqliteJournal(Journal):
                 await _check_lease(tx, lease)
             await tx.executemany(
                 "UPDATE operations SET status=?, reason=?, last_error=?, "
-                "target_id=COALESCE(?, target_id), not_before=?, updated_at=? WHERE id=?",
+                "target_id=COALESCE(?, target_id), not_before=?, updated_at=?, "
+                "request_id=CASE WHEN ? THEN ? ELSE request_id END WHERE id=?",
                 [
-                    (r.status.value, r.reason, r.message, r.target_id, r.not_before, stamp, r.op.id)
+                    (
+                        r.status.value,
+                        r.reason,
+                        r.message,
+                        r.target_id,
+                        r.not_before,
+                        stamp,
+                        # an attempt's answer replaces the id; a blocked row made none
+                        bool(r.outcome) and r.outcome != "blocked",
+                        r.request_id,
+                        r.op.id,
+                    )
                     for r in rows
                 ],
             )
             attempts = [
-                (r.op.id, r.op.attempts, stamp, r.outcome or r.status.value, r.reason, r.message)
+                (
+                    r.op.id,
+                    r.op.attempts,
+                    stamp,
+                    r.outcome or r.status.value,
+                    r.reason,
+                    r.message,
+                    r.request_id,
+                )
                 for r in rows
                 if r.outcome and r.outcome != "blocked"
             ]
             if attempts:
                 await tx.executemany(
-                    "INSERT OR REPLACE INTO attempts(op_id, number, at, outcome, reason, message) "
-                    "VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO attempts(op_id, number, at, outcome, reason, message, request_id) "
+                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (op_id, number) DO UPDATE SET "
+                    "at=excluded.at, outcome=excluded.outcome, reason=excluded.reason, "
+                    "message=excluded.message, request_id=excluded.request_id",
                     attempts,
                 )
             done = [r for r in rows if r.status is OpStatus.DONE]
@@ -554,6 +576,7 @@ class SqliteJournal(Journal):
                 r["outcome"],
                 r["reason"],
                 r["message"],
+                r["request_id"],
             )
             for r in rows
         ]
@@ -1303,6 +1326,7 @@ def _operation(r: aiosqlite.Row) -> OperationRecord:
         not_before=float(r["not_before"]),
         superseded=bool(r["superseded"]),
         updated_at=parse_ts(r["updated_at"]),
+        request_id=r["request_id"],
     )
 
 

@@ -72,6 +72,7 @@ CALLS: dict[str, Call] = {
     "remove_approver_key": lambda j: j.remove_approver_key(TENANT, "rektor"),
     "audit_chain": lambda j: j.audit_chain(0, 10),
     "audit_head": lambda j: j.audit_head(),
+    "change_marker": lambda j: j.change_marker(),
     "load_source": lambda j: j.load_source(TENANT),
     "source_cache": lambda j: _now(j.source_cache(TENANT)),
     "search_index": lambda j: j.search_index("berg", None, 10),

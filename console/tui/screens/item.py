@@ -16,7 +16,7 @@ from console.tui.screens.base import ConsoleScreen
 from console.tui.widgets.table import Row, RowTable
 from engine.views import OperationDetail
 
-ATTEMPT_COLUMNS = ("#", "At", "Outcome", "Reason", "Message")
+ATTEMPT_COLUMNS = ("#", "At", "Outcome", "Reason", "Message", "Request id")
 
 
 class ItemScreen(ConsoleScreen):
@@ -59,6 +59,8 @@ class ItemScreen(ConsoleScreen):
         head.append(f"\n{d.record_type} {d.record_key}", style=fmt.DIM)
         if o.last_error:
             head.append(f"\nlast error: {o.last_error}", style=fmt.BAD)
+        if o.request_id:  # what a ticket with the service's vendor quotes
+            head.append(f"\nrequest id: {o.request_id}")
         self.query_one("#summary", Static).update(head)
         advice = self.query_one("#advice", Static)
         advice.update(Text.assemble(("What to do: ", "bold"), o.advice or "nothing needed"))
@@ -72,6 +74,7 @@ class ItemScreen(ConsoleScreen):
                     fmt.status(a.outcome),
                     a.reason,
                     fmt.shorten(a.message, 80),
+                    a.request_id or "",
                 ),
             )
             for a in d.attempts
