@@ -15,10 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from console.tui import fmt
 from console.tui.actions import ACTIONS, Target, bindings, unavailable
+from console.tui.widgets.footer import FittingFooter
 from console.tui.widgets.table import RowTable
 from engine.views import OperationView
 
@@ -84,7 +85,7 @@ class ConsoleScreen(Screen[None]):
             classes="hidden",
             suggester=SuggestFromList(COMMANDS, case_sensitive=False),
         )
-        yield Footer(compact=True)
+        yield FittingFooter(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from console.tui.actions import Target, bindings, unavailable
 from console.tui.screens.base import ConsoleScreen
-from console.tui.screens.tenant import item_row
+from console.tui.screens.tenant import ITEM_OPTIONAL, item_row
 from console.tui.widgets.table import RowTable
 from engine.views import OperationView
 
@@ -37,7 +37,9 @@ class FailuresScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="summary")
-        yield RowTable(COLUMNS, empty="no open failed items", id="items-table")
+        yield RowTable(
+            COLUMNS, empty="no open failed items", id="items-table", optional=ITEM_OPTIONAL
+        )
 
     async def load(self) -> None:
         items = await self.console.ops.failures(self.tenant_id)

@@ -41,7 +41,12 @@ class ItemScreen(ConsoleScreen):
         with VerticalScroll(id="item"):
             yield Static(id="summary")
             yield Static(id="advice")
-            yield RowTable(ATTEMPT_COLUMNS, empty="no attempts yet", id="attempts")
+            yield RowTable(
+                ATTEMPT_COLUMNS,
+                empty="no attempts yet",
+                id="attempts",
+                optional=("Request id",),  # the summary above shows the last one
+            )
             with Horizontal(id="records"):
                 yield Static(id="source", classes="record")
                 yield Static(id="desired", classes="record")

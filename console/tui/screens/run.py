@@ -13,7 +13,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from console.tui import fmt
 from console.tui.actions import Target, bindings, unavailable
 from console.tui.screens.base import ConsoleScreen
-from console.tui.screens.tenant import item_row
+from console.tui.screens.tenant import ITEM_OPTIONAL, item_row
 from console.tui.widgets.table import Row, RowTable
 from engine.views import OperationView, RunDetail
 
@@ -74,6 +74,7 @@ class RunScreen(ConsoleScreen):
                     ("Item", "Run", "Status", "Target", "Action", "Kind", "Label", "Tries", "Why"),
                     empty="no operations",
                     id="items-table",
+                    optional=ITEM_OPTIONAL,
                 )
             with TabPane("2 Counts", id="counts"):
                 yield RowTable(COUNT_COLUMNS, empty="no operations", id="counts-table")

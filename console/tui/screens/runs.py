@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from console.tui.actions import Target, bindings, unavailable
 from console.tui.screens.base import ConsoleScreen
-from console.tui.screens.tenant import run_row
+from console.tui.screens.tenant import RUN_OPTIONAL, run_row
 from console.tui.widgets.table import RowTable
 from engine.views import RunSummary
 
@@ -36,7 +36,7 @@ class RunsScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="summary")
-        yield RowTable(COLUMNS, empty="no runs yet", id="runs-table")
+        yield RowTable(COLUMNS, empty="no runs yet", id="runs-table", optional=RUN_OPTIONAL)
 
     async def load(self) -> None:
         ops = self.console.ops

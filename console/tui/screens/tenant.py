@@ -20,6 +20,9 @@ from engine.views import FindingView, HeldPlanView, OperationView, RunSummary, T
 RUN_COLUMNS = ("Run", "Status", "Trigger", "Started", "Duration", "Counts", "Actor")
 ITEM_COLUMNS = ("Item", "Run", "Status", "Target", "Action", "Kind", "Label", "Tries", "Why")
 FINDING_COLUMNS = ("Severity", "Code", "Record", "Label", "Message")
+RUN_OPTIONAL = ("Actor", "Trigger", "Duration")
+"""Left out in this order where the width is short (80 columns)."""
+ITEM_OPTIONAL = ("Run", "Target", "Action")
 HELD_COLUMNS = ("Run", "Held", "Would remove", "Ops", "Why")
 
 TABS = ("runs", "failures", "findings", "held", "config")
@@ -143,9 +146,16 @@ class TenantScreen(ConsoleScreen):
         yield Static(id="summary")
         with TabbedContent(id="tabs"):
             with TabPane("1 Runs", id="runs"):
-                yield RowTable(RUN_COLUMNS, empty="no runs yet", id="runs-table")
+                yield RowTable(
+                    RUN_COLUMNS, empty="no runs yet", id="runs-table", optional=RUN_OPTIONAL
+                )
             with TabPane("2 Failed", id="failures"):
-                yield RowTable(ITEM_COLUMNS, empty="no open failed items", id="items-table")
+                yield RowTable(
+                    ITEM_COLUMNS,
+                    empty="no open failed items",
+                    id="items-table",
+                    optional=ITEM_OPTIONAL,
+                )
             with TabPane("3 Findings", id="findings"):
                 yield RowTable(FINDING_COLUMNS, empty="no findings", id="findings-table")
             with TabPane("4 Held", id="held"):
