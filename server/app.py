@@ -22,6 +22,7 @@ from engine.ops import Ops
 from engine.secrets import SecretError
 from server import prompts, resources, tools_explain, tools_logs, tools_operations, tools_status
 from server.answers import EssMcpServer
+from server.detached import Launcher
 from server.http import MIN_TOKEN_LENGTH, BearerGate, is_loopback
 from server.runtime import OpsOpener, Runtime, actor_for
 from server.toolsets import served_toolsets
@@ -58,6 +59,7 @@ def build_server(
     toolsets: set[str] | None,
     client_name: str | None = None,
     open_ops: OpsOpener | None = None,
+    launch: Launcher | None = None,
 ) -> MCPServer[dict[str, Any]]:
     """The MCP server over ``ops``, serving the chosen toolsets.
 
@@ -67,6 +69,8 @@ def build_server(
     """
     served = served_toolsets(toolsets, allow_writes=allow_writes)
     rt = Runtime(ops=ops, allow_writes=allow_writes, client_name=client_name, open_ops=open_ops)
+    if launch is not None:
+        rt.launch = launch
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:

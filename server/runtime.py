@@ -13,6 +13,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from engine.ops import Busy, JournalError, NotFound, Ops, OpsError, PolicyRefused
+from server import detached
+from server.detached import Launcher
 from server.scrub import scrub_text
 
 OpsOpener = Callable[[str], Awaitable[Ops]]
@@ -48,6 +50,7 @@ class Runtime:
     allow_writes: bool
     client_name: str | None = None
     open_ops: OpsOpener | None = None
+    launch: Launcher = detached.launch  # how a real sync is started (a process of its own)
     _writers: dict[str, Ops] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
