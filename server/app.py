@@ -20,7 +20,15 @@ from starlette.types import ASGIApp
 from engine import config as ess_config
 from engine.ops import Ops
 from engine.secrets import SecretError
-from server import prompts, resources, tools_explain, tools_logs, tools_operations, tools_status
+from server import (
+    prompts,
+    resources,
+    tools_explain,
+    tools_history,
+    tools_logs,
+    tools_operations,
+    tools_status,
+)
 from server.answers import EssMcpServer
 from server.detached import Launcher
 from server.http import MIN_TOKEN_LENGTH, BearerGate, is_loopback
@@ -89,6 +97,7 @@ def build_server(
     )
     if "status" in served:
         tools_status.register(mcp, rt)
+        tools_history.register(mcp, rt)
     if "logs" in served:
         tools_logs.register(mcp, rt)
     if "explain" in served:

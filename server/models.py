@@ -163,6 +163,44 @@ class OperationOut(_Out):
     target_id: str | None
     updated_at: datetime | None
     advice: str = ""
+    request_id: str | None = Field(
+        None, description="The service's id of the last failed answer, for a vendor ticket."
+    )
+
+
+class AttemptOut(_Out):
+    number: int
+    at: datetime
+    outcome: str = Field(description="done, retry, failed, fatal or in_doubt.")
+    reason: str
+    message: str
+    request_id: str | None = None
+
+
+class ItemOut(_Out):
+    item: OperationOut
+    attempts: list[AttemptOut]
+    record_type: str = Field(description="person, group or school: for explain_record.")
+    record_key: str
+
+
+class AuditOut(_Out):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    tenant: str | None
+    allowed: bool
+    detail: str
+
+
+class AuditPage(_Out):
+    rows: list[AuditOut]
+    note: str | None = None
+
+
+class ElevationList(_Out):
+    elevations: list[ElevationOut]
 
 
 class FailurePage(_Out):
@@ -176,7 +214,7 @@ class FindingOut(_Out):
     run_id: int
     tenant: str
     code: str
-    severity: str
+    severity: Literal["blocking", "warning"]
     record_type: str
     record_id: str
     label: str
