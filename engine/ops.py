@@ -639,7 +639,15 @@ class Ops:
                 "search by personnummer is not offered: personnummer never leave "
                 "ESS; search by name, eduPersonPrincipalName, email or id"
             )
-        rows = await self.journal.search_index(q, tenant_id, limit)
+        # what the target knows it by first (its object id, the sign-in name it was given),
+        # then the source's names and ids
+        rows = await self.journal.search_mirror(q, tenant_id, limit)
+        seen = {(r.tenant, r.key) for r in rows}
+        rows += [
+            r
+            for r in await self.journal.search_index(q, tenant_id, limit)
+            if (r.tenant, r.key) not in seen
+        ][: max(0, limit - len(rows))]
         out = []
         for r in rows:
             mirror = await self.journal.mirror_for_key(r.tenant, r.key)

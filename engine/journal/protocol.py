@@ -712,6 +712,12 @@ class Journal(Protocol):
         """One record of the index with its redacted source record, or None."""
         ...
 
+    async def search_mirror(self, query: str, tenant: str | None, limit: int) -> list[IndexHit]:
+        """Index records whose object in a target has ``query`` as its id, or, for a query
+        with an ``@``, holds it in an attribute (a sign-in name or an e-mail the target was
+        given, which the source may not have): what a teacher quotes from the service."""
+        ...
+
     async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
         """One raw record of the source cache, or None."""
         ...

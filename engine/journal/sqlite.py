@@ -1111,6 +1111,24 @@ class SqliteJournal(Journal):
             return None
         return IndexRecord(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]) if r[5] else None)
 
+    async def search_mirror(self, query: str, tenant: str | None, limit: int) -> list[IndexHit]:
+        where, params = ["m.target_id = ?"], [query.strip()]
+        if "@" in query:
+            text = query.strip().lower().replace("%", "\\%").replace("_", "\\_")
+            where.append("lower(m.attrs) LIKE ? ESCAPE '\\'")
+            params.append('%"' + text + '"%')  # the whole value of an attribute
+        scope = ""
+        if tenant is not None:
+            scope = " AND m.tenant = ?"
+            params.append(tenant)
+        rows = await self._all(
+            "SELECT DISTINCT i.tenant, i.record_type, i.key, i.label, i.detail "
+            "FROM mirror m JOIN snapshot_index i ON i.tenant = m.tenant AND i.key = m.key "
+            f"WHERE ({' OR '.join(where)}){scope} ORDER BY i.record_type, i.label LIMIT ?",
+            (*params, limit),
+        )
+        return [IndexHit(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
     # ------------------------------------------------------------------ monitoring
     async def run_counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
