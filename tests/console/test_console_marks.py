@@ -121,3 +121,15 @@ async def test_skip_all_skips_every_open_failure_of_the_run(
         await pilot.press(*"term ends", "enter")
         await settle(pilot)
         assert writes(fake) == [("skip", (101, 102, 103, 104), "term ends")]
+
+
+async def test_the_failures_view_counts_its_causes(make_app: AppFactory, fake: FakeOps) -> None:
+    for n in (106, 107):
+        fake.ops_[n] = fake.ops_[101].__class__(**{**fake.ops_[101].__dict__, "id": n})
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        app.run_command("failures alpha")
+        await settle(pilot)
+        text = " ".join(screen_text(app).split())
+        assert "by cause (m marks one): 3 × microsoft create user failed throttled;" in text

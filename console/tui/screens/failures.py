@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import Static
 
+from console.tui import fmt
 from console.tui.actions import Target, bindings, unavailable
 from console.tui.screens.base import ConsoleScreen
 from console.tui.screens.tenant import ITEM_OPTIONAL, item_row
@@ -50,9 +51,17 @@ class FailuresScreen(ConsoleScreen):
             by_status[o.status] = by_status.get(o.status, 0) + 1
         where = f"tenant {self.tenant_id}" if self.tenant_id else "all tenants"
         parts = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
-        self.query_one("#summary", Static).update(
-            Text(f"{len(items)} open items in {where}" + (f": {parts}" if parts else ""))
-        )
+        line = Text(f"{len(items)} open items in {where}" + (f": {parts}" if parts else ""))
+        causes: dict[tuple[str, ...], int] = {}
+        for o in items:
+            causes[fmt.cause(o)] = causes.get(fmt.cause(o), 0) + 1
+        top = sorted(causes.items(), key=lambda c: (-c[1], c[0]))[:3]
+        if len(causes) > 1 or (top and top[0][1] > 1):  # by cause, as --by-cause groups them
+            line.append("\nby cause (m marks one): ", style=fmt.DIM)
+            line.append("; ".join(f"{n} × {' '.join(c)}" for c, n in top))
+            if len(causes) > 3:
+                line.append(f"; {len(causes) - 3} more", style=fmt.DIM)
+        self.query_one("#summary", Static).update(line)
 
     def open_row(self, table_id: str, key: str) -> None:
         from console.tui.screens.item import ItemScreen
