@@ -137,6 +137,17 @@ class EventOut(_Out):
     message: str
 
 
+class ProgressOut(_Out):
+    total: int
+    done: int
+    in_flight: int
+    failed: int = Field(description="Failed and dead so far.")
+    blocked: int
+    pending: int
+    per_minute: float = Field(description="Items settled per minute so far.")
+    seconds_left: float | None = Field(description="At that pace; null before any settled.")
+
+
 class RunDetailOut(_Out):
     run: RunOut
     operations: list[OperationCountOut] = Field(description="Operations by status, action, kind.")
@@ -144,6 +155,12 @@ class RunDetailOut(_Out):
     guard: dict[str, Any] = Field(description="The guard's verdict: held or not, and why.")
     timeline: list[EventOut]
     next_steps: str
+    progress: ProgressOut | None = Field(
+        None, description="While the run is running: where it stands now, counted from its items."
+    )
+    open_failures: int | None = Field(
+        None, description="Failed, dead and blocked items not retried or skipped since."
+    )
 
 
 class OperationOut(_Out):

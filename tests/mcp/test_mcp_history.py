@@ -3,6 +3,7 @@ request id), the audit log and elevations, against the scenario's real journal."
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from mcp.types import Implementation
 from mcp_support import error_text, structured
 
 from engine.ops import Ops
-from engine.testing.scenario import build_scenario
+from engine.testing.scenario import build_scenario, build_scenario_async
 from server.app import build_server
 
 
@@ -58,3 +59,23 @@ async def test_findings_severity_is_an_enum_in_the_answer_schema(scenario: Path)
     assert finding["enum"] == ["blocking", "warning"]
     severity = tools["list_findings"].input_schema["properties"]["severity"]
     assert "critical" not in str(severity) and "blocking" in str(severity)
+
+
+async def test_get_run_of_a_running_run_shows_progress(tmp_path: Path) -> None:
+    config = await build_scenario_async(tmp_path)
+    async with await Ops.open(config, actor="mcp:unknown", read_only=True) as ops:
+        run = (await ops.runs("alpha", limit=1))[0]
+        counts = {c.status: 0 for c in (await ops.run(run.id)).operations}
+        for c in (await ops.run(run.id)).operations:
+            counts[c.status] += c.count
+    with sqlite3.connect(config.parent / "ess.db") as db:  # as the journal holds a live run
+        db.execute("UPDATE runs SET status='running', finished_at=NULL WHERE id=?", (run.id,))
+    async with await Ops.open(config, actor="mcp:unknown", read_only=True) as ops:
+        server = build_server(ops, allow_writes=False, toolsets=None)
+        async with Client(server, client_info=Implementation(name="t", version="1")) as client:
+            got = structured(await client.call_tool("get_run", {"run_id": run.id}))
+    assert got["run"]["status"] == "running"
+    assert got["progress"]["total"] == sum(counts.values())
+    assert got["progress"]["done"] == counts.get("done", 0)
+    failed = sum(counts.get(s, 0) for s in ("failed", "dead", "blocked"))
+    assert got["open_failures"] == failed  # the scenario's partial run: nothing retried yet
