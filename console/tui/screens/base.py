@@ -124,7 +124,10 @@ class ConsoleScreen(Screen[None]):
         if app.paused:
             status.append("⏸ paused", style=fmt.WARN)
         else:
-            every = f"↻ {fmt.span(app.refresh_seconds)}" if app.refresh_seconds else "↻ off"
+            if app.watch_seconds:  # follows the journal's change marker
+                every = "↻ live"
+            else:
+                every = f"↻ {fmt.span(app.refresh_seconds)}" if app.refresh_seconds else "↻ off"
             status.append(every, style=fmt.DIM)
         status.append(f"  {app.ops.actor}", style=fmt.DIM)
         self.query_one("#status", Static).update(status)
