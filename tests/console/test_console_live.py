@@ -157,3 +157,20 @@ async def test_run_counts_follow_a_retry_made_elsewhere(scenario_config: Path) -
             assert await app.check_changes()
             await settle(pilot)
             assert len(table.rows_all) == runs_before + 1  # the retry run is listed
+
+
+async def test_paused_the_console_does_not_follow_until_resumed(scenario_config: Path) -> None:
+    async with await Ops.open(scenario_config, actor="console:test") as ops:
+        app = live_app(ops)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await app.check_changes()
+            seen = app.marker
+            await pilot.press("p")
+            async with await Ops.open(scenario_config, actor="cli:test") as other:
+                await other.elevate("beta", reason="ticket 4712", minutes=30)
+            app.look_for_changes()  # what the timer calls: paused, it does not look
+            await settle(pilot)
+            assert app.marker == seen and "⏸ paused" in screen_text(app)
+            await pilot.press("p")
+            assert await app.check_changes()
