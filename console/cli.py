@@ -28,16 +28,16 @@ from console import (
     cli_tools,
 )
 from console.cli_common import CliState, default_actor
-from console.cli_errors import EssGroup
+from console.cli_help import ReadableGroup
 from engine.config import CONFIG_ENV, DEFAULT_CONFIG
 
 app = typer.Typer(
     name="ess",
-    cls=EssGroup,
+    cls=ReadableGroup,
     help="ESS keeps Microsoft 365 for Education and Google Workspace for Education "
     "in step with the school administration system.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )

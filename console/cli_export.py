@@ -33,6 +33,7 @@ FAILURE_COLUMNS = (
     "tries",
     "reason",
     "last_error",
+    "request_id",
     "advice",
 )
 
@@ -88,6 +89,7 @@ def failures_csv(rows: Sequence[OperationView]) -> str:
                 o.attempts,
                 o.reason,
                 o.last_error,
+                o.request_id or "",
                 o.advice,
             )
             for o in rows

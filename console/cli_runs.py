@@ -24,6 +24,7 @@ from console import render
 from console.cli_common import emit_json, err, out, with_ops
 from console.cli_errors import CliError, ExitCode
 from engine.ops import Ops
+from engine.plan_preview import PREFIX
 from engine.views import CommandResult, HeldPlanView, RunSummary
 from engine.views import Progress as ProgressTick
 
@@ -86,10 +87,19 @@ async def _held_plan(ops: Ops, summary: RunSummary) -> HeldPlanView | None:
     return None
 
 
-def report_run(summary: RunSummary, held: HeldPlanView | None, as_json: bool) -> None:
-    """Print a finished run (JSON or tables) and stop with its exit code."""
+def report_run(
+    summary: RunSummary,
+    held: HeldPlanView | None,
+    as_json: bool,
+    planned: list[str] | None = None,
+) -> None:
+    """Print a finished run (JSON or tables) and stop with its exit code; a dry run's JSON
+    carries its planned operations item by item."""
     if as_json:
-        emit_json({"run": summary, "held_plan": held})
+        document: dict[str, object] = {"run": summary, "held_plan": held}
+        if planned is not None:
+            document["planned_operations"] = planned
+        emit_json(document)
     else:
         console = out()
         if summary.would_be_held:
@@ -99,6 +109,8 @@ def report_run(summary: RunSummary, held: HeldPlanView | None, as_json: bool) ->
                     style="bold yellow",
                 )
             )
+        for line in planned or ():  # a dry run's operations, item by item, old → new
+            console.print(Text(line), soft_wrap=True)
         console.print(render.run_summary(summary))
         if summary.error:
             console.print(Text(f"error: {summary.error}", style="red"))
@@ -140,11 +152,15 @@ def sync(
     """Run a tenant now: read, plan, guard, apply; shows progress and a summary."""
     bars = None if as_json else SyncProgress()
 
+    planned: list[str] = []
+
     async def work(ops: Ops) -> tuple[RunSummary, HeldPlanView | None]:
         summary = await ops.sync(
             tenant, dry_run=dry_run, targets=target or None, full=full, progress=bars
         )
         held = await _held_plan(ops, summary) if summary.status == "held" else None
+        if summary.dry_run:
+            planned.extend(await dry_run_lines(ops, summary.id))
         return summary, held
 
     try:
@@ -152,7 +168,23 @@ def sync(
     finally:
         if bars is not None:
             bars.stop()
-    report_run(summary, held, as_json)
+    report_run(summary, held, as_json, planned if summary.dry_run else None)
+
+
+async def dry_run_lines(ops: Ops, run_id: int) -> list[str]:
+    """The dry run's operations item by item (old → new), as its run log keeps them."""
+    lines: list[str] = []
+    after = 0
+    while True:
+        events = await ops.events(run_id, after_id=after, limit=1000)
+        lines += [
+            e.message
+            for e in events
+            if e.message.startswith(PREFIX) or "more operation(s) for" in e.message
+        ]
+        if len(events) < 1000:
+            return lines
+        after = events[-1].id
 
 
 def approve(

@@ -199,7 +199,13 @@ def mcp(
         bool, typer.Option("--allow-writes", help="Allow actions (still within the tiers).")
     ] = False,
     toolsets: Annotated[
-        str | None, typer.Option("--toolsets", help="Comma-separated toolsets to offer.")
+        str | None,
+        typer.Option(
+            "--toolsets",
+            metavar="NAME,...",
+            help="Toolsets to offer, comma-separated, of: status, logs, explain, operations "
+            "(default: all; operations only with --allow-writes).",
+        ),
     ] = None,
     token: Annotated[
         str | None,

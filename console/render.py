@@ -326,12 +326,20 @@ def operations_table(rows: Sequence[OperationView], title: str | None = None) ->
             styled(o.status),
             o.attempts,
             what,
-            o.last_error or o.reason or None,
+            _last_error(o),
         )
     advice = [STATUS_ADVICE[s] for s in STATUS_ADVICE if any(o.status == s for o in rows)]
     if not advice:
         return table
     return Group(table, Text("\n".join(advice), style="dim"))
+
+
+def _last_error(o: OperationView) -> str | None:
+    """The last error, and the service's request id of its answer for a ticket with the vendor."""
+    text = o.last_error or o.reason or ""
+    if o.request_id:
+        text += f" (request-id {o.request_id})"
+    return text or None
 
 
 def causes_table(rows: Sequence[FailureCause]) -> RenderableType:

@@ -18,9 +18,10 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from engine import request_ids
 from engine.faults import crash_point
 from engine.journal import Journal, Lease, OutcomeRow
 from engine.plan import Action, Operation, OpStatus, Phase
@@ -297,10 +298,11 @@ class Executor:
         marked = [op._replace(attempts=op.attempts + 1) for op in ops]
         await self.journal.mark_in_flight(self.lease, marked)
         crash_point("after_mark")
-        try:
-            outcomes = list(await self.target.apply(Batch(tuple(marked), batch.cost), self.ctx))
-        except Exception as exc:  # an adapter bug or an unclassified transport error
-            outcomes = [Outcome.retry("error", f"{type(exc).__name__}: {exc}")] * len(marked)
+        with request_ids.collecting() as answers:
+            try:
+                outcomes = list(await self.target.apply(Batch(tuple(marked), batch.cost), self.ctx))
+            except Exception as exc:  # an adapter bug or an unclassified transport error
+                outcomes = [Outcome.retry("error", f"{type(exc).__name__}: {exc}")] * len(marked)
         crash_point("after_apply")
         if len(outcomes) != len(marked):
             outcomes = [
@@ -309,8 +311,13 @@ class Executor:
                 )
             ] * len(marked)
         rows = []
+        alone = len(marked) == 1
         for op, outcome in zip(marked, outcomes, strict=True):
-            rows.append(self._classify(op, outcome))
+            row = self._classify(op, outcome)
+            if outcome.kind is not OutcomeKind.DONE:  # what a ticket with the vendor quotes
+                rid = answers.for_operation(op.seq, alone=alone)
+                row = replace(row, request_id=rid) if rid else row
+            rows.append(row)
         return rows
 
     def _classify(self, op: Operation, outcome: Outcome) -> OutcomeRow:

@@ -307,6 +307,7 @@ class Ops:
             updated_at=r.updated_at,
             advice=_advice(r),
             superseded=r.superseded,
+            request_id=r.request_id,
         )
 
     async def _elevations(self, tenant_id: str) -> list[ElevationView]:
@@ -474,6 +475,7 @@ class Ops:
             guard=run.guard,
             timeline=timeline,
             progress=progress,
+            open_failures=len(await self._open_records(run_id)),
         )
 
     async def operations(
@@ -528,6 +530,11 @@ class Ops:
             self._tenant(tenant_id)
         counts = await self.journal.trouble_counts()
         return counts.get(tenant_id, 0) if tenant_id is not None else sum(counts.values())
+
+    async def change_marker(self) -> str:
+        """A token that moves whenever anyone commits to the journal (see
+        :meth:`engine.journal.Journal.change_marker`): live views poll it and reload on change."""
+        return await self.journal.change_marker()
 
     async def count_findings(
         self, tenant_id: str, *, run_id: int | None = None, severity: str | None = None
@@ -587,7 +594,14 @@ class Ops:
         (view,) = await self._op_views([r])
         hidden = view.label != (r.op.label or r.op.key) and view.label.startswith(PROTECTED_LABEL)
         attempts = tuple(
-            Attempt(a.number, a.at, a.outcome, a.reason, HIDDEN_ERROR if hidden else a.message)
+            Attempt(
+                a.number,
+                a.at,
+                a.outcome,
+                a.reason,
+                HIDDEN_ERROR if hidden else a.message,
+                a.request_id,
+            )
             for a in await self.journal.attempts_of(op_id)
         )
         record_type, record_key = self._record_of(r)
@@ -679,7 +693,15 @@ class Ops:
                 "search by personnummer is not offered: personnummer never leave "
                 "ESS; search by name, eduPersonPrincipalName, email or id"
             )
-        rows = await self.journal.search_index(q, tenant_id, limit)
+        # what the target knows it by first (its object id, the sign-in name it was given),
+        # then the source's names and ids
+        rows = await self.journal.search_mirror(q, tenant_id, limit)
+        seen = {(r.tenant, r.key) for r in rows}
+        rows += [
+            r
+            for r in await self.journal.search_index(q, tenant_id, limit)
+            if (r.tenant, r.key) not in seen
+        ][: max(0, limit - len(rows))]
         out = []
         for r in rows:
             mirror = await self.journal.mirror_for_key(r.tenant, r.key)

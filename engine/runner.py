@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from engine import plugins
+from engine import plan_preview, plugins
 from engine.config import LoadedConfig, TenantConfig, validation_message
 from engine.display import scrub_personnummer
 from engine.drift import decide_drift
@@ -391,6 +391,7 @@ async def _fresh_run(
         if opts.dry_run:
             if verdict.held:
                 log("warning", "a real run would be held: " + "; ".join(verdict.reasons))
+            await _log_preview(journal, tenant_id, plans, whole, tenant, log)
             await log.flush()
             await journal.update_run(run_id, status="succeeded", finished=True)
             return run_id
@@ -630,6 +631,35 @@ def school_year(start: date) -> str:
     school year starts in July or August; a group starting in spring is of the year before)."""
     first = start.year if start.month >= 7 else start.year - 1
     return f"{first}/{(first + 1) % 100:02d}"
+
+
+async def _log_preview(
+    journal: Journal,
+    tenant_id: str,
+    plans: list[Plan],
+    snap: Snapshot,
+    tenant: TenantConfig,
+    log: RunLog,
+) -> None:
+    """A dry run lists its operations item by item, old → new, up to PREVIEW_LIMIT in all."""
+    masked = (
+        frozenset(p.id for p in snap.persons.values() if p.is_protected)
+        if tenant.policy.protected_identity != "include"
+        else frozenset()
+    )
+    room = plan_preview.PREVIEW_LIMIT
+    for p in plans:
+        observed = await journal.load_mirror(tenant_id, p.target)
+        for text in plan_preview.preview(p, observed, masked, room):
+            log("info", text)
+        shown = min(len(p), max(0, room))
+        room -= shown
+        if shown < len(p):
+            log(
+                "info",
+                f"{len(p) - shown} more operation(s) for {p.target} are not listed "
+                f"(a dry run lists the first {plan_preview.PREVIEW_LIMIT})",
+            )
 
 
 async def _index_snapshot(

@@ -114,6 +114,7 @@ class OperationView:
     updated_at: datetime | None
     advice: str = ""  # what a support engineer can do about it
     superseded: bool = False  # a later run (a retry, a new plan) or a skip replaced it
+    request_id: str | None = None  # the service's id of the last failed answer, for its vendor
 
     @property
     def open(self) -> bool:
@@ -128,6 +129,7 @@ class Attempt:
     outcome: str
     reason: str
     message: str
+    request_id: str | None = None  # the service's id of the answer (Graph's request-id)
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,9 @@ class RunDetail:
     guard: dict[str, Any]  # the guard's verdict: held or not, and why
     timeline: tuple[EventView, ...]  # the first and most telling events
     progress: RunProgress | None = None  # while it runs
+    # failed, dead and blocked items not retried, skipped or replaced since: what "retry the
+    # run" would try now (the counts above are those the run ended with)
+    open_failures: int | None = None
 
 
 @dataclass(frozen=True)

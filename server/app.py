@@ -25,12 +25,14 @@ from server import (
     prompts,
     resources,
     tools_explain,
+    tools_history,
     tools_logs,
     tools_operations,
     tools_status,
     tools_target,
 )
 from server.answers import EssMcpServer
+from server.detached import Launcher
 from server.http import MIN_TOKEN_LENGTH, BearerGate, TokenRing, is_loopback
 from server.runtime import OpsOpener, Runtime, actor_for
 from server.toolsets import served_toolsets
@@ -69,6 +71,7 @@ def build_server(
     open_ops: OpsOpener | None = None,
     fixed_actor: str | None = None,
     by_token: bool = False,
+    launch: Launcher | None = None,
 ) -> MCPServer[dict[str, Any]]:
     """The MCP server over ``ops``, serving the chosen toolsets.
 
@@ -86,6 +89,8 @@ def build_server(
         fixed_actor=fixed_actor,
         by_token=by_token,
     )
+    if launch is not None:
+        rt.launch = launch
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
@@ -105,6 +110,7 @@ def build_server(
     if "status" in served:
         tools_status.register(mcp, rt)
         tools_target.register(mcp, rt)
+        tools_history.register(mcp, rt)
     if "logs" in served:
         tools_logs.register(mcp, rt)
     if "explain" in served:

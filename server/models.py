@@ -137,6 +137,17 @@ class EventOut(_Out):
     message: str
 
 
+class ProgressOut(_Out):
+    total: int
+    done: int
+    in_flight: int
+    failed: int = Field(description="Failed and dead so far.")
+    blocked: int
+    pending: int
+    per_minute: float = Field(description="Items settled per minute so far.")
+    seconds_left: float | None = Field(description="At that pace; null before any settled.")
+
+
 class RunDetailOut(_Out):
     run: RunOut
     operations: list[OperationCountOut] = Field(description="Operations by status, action, kind.")
@@ -144,6 +155,12 @@ class RunDetailOut(_Out):
     guard: dict[str, Any] = Field(description="The guard's verdict: held or not, and why.")
     timeline: list[EventOut]
     next_steps: str
+    progress: ProgressOut | None = Field(
+        None, description="While the run is running: where it stands now, counted from its items."
+    )
+    open_failures: int | None = Field(
+        None, description="Failed, dead and blocked items not retried or skipped since."
+    )
 
 
 class OperationOut(_Out):
@@ -163,6 +180,44 @@ class OperationOut(_Out):
     target_id: str | None
     updated_at: datetime | None
     advice: str = ""
+    request_id: str | None = Field(
+        None, description="The service's id of the last failed answer, for a vendor ticket."
+    )
+
+
+class AttemptOut(_Out):
+    number: int
+    at: datetime
+    outcome: str = Field(description="done, retry, failed, fatal or in_doubt.")
+    reason: str
+    message: str
+    request_id: str | None = None
+
+
+class ItemOut(_Out):
+    item: OperationOut
+    attempts: list[AttemptOut]
+    record_type: str = Field(description="person, group or school: for explain_record.")
+    record_key: str
+
+
+class AuditOut(_Out):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    tenant: str | None
+    allowed: bool
+    detail: str
+
+
+class AuditPage(_Out):
+    rows: list[AuditOut]
+    note: str | None = None
+
+
+class ElevationList(_Out):
+    elevations: list[ElevationOut]
 
 
 class FailurePage(_Out):
@@ -176,7 +231,7 @@ class FindingOut(_Out):
     run_id: int
     tenant: str
     code: str
-    severity: str
+    severity: Literal["blocking", "warning"]
     record_type: str
     record_id: str
     label: str

@@ -13,6 +13,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from engine.ops import Busy, JournalError, NotFound, Ops, OpsError, PolicyRefused
+from server import detached
+from server.detached import Launcher
 from server.http import TOKEN_SCOPE_KEY
 from server.scrub import scrub_text
 
@@ -70,6 +72,7 @@ class Runtime:
     open_ops: OpsOpener | None = None
     fixed_actor: str | None = None
     by_token: bool = False
+    launch: Launcher = detached.launch  # how a real sync is started (a process of its own)
     _writers: dict[str, Ops] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

@@ -49,13 +49,21 @@ def register(mcp: MCPServer[Any], rt: Runtime) -> None:
         Use dry_run=true first and show the user the counts; call again with dry_run=false
         only when the user has asked for a real sync. A real sync can suspend or delete
         accounts; the guard still holds plans over the tenant's thresholds. The tenant's
-        support tier must allow it (see tenant_status). The call returns when the run ends.
-        Next: get_run(run_id) for the breakdown, list_failures(tenant) if items failed.
+        support tier must allow it (see tenant_status). A dry run answers when it ends; a real
+        sync runs in a process of its own, which goes on when this session ends, and the call
+        answers at once with its run id and status "running".
+        Next: get_run(run_id) until it is no longer running (it shows live progress), then
+        list_failures(tenant) if items failed.
         Example: start_sync(tenant="alpha") then start_sync(tenant="alpha", dry_run=false)
         """
         ops, actor = await rt.writer(ctx)
         with ops_errors("Call list_tenants to see the tenant ids."):
-            run = await ops.sync(tenant, dry_run=dry_run, full=full, targets=targets, trigger="mcp")
+            if dry_run:
+                run = await ops.sync(
+                    tenant, dry_run=True, full=full, targets=targets, trigger="mcp"
+                )
+            else:
+                run = await rt.launch(ops, tenant, actor, full, targets)
         return SyncOut(
             run=run_out(run),
             actor=actor,
@@ -68,8 +76,9 @@ def register(mcp: MCPServer[Any], rt: Runtime) -> None:
                 f"start_sync(tenant={tenant!r}, dry_run=false) only if the user wants these "
                 "changes applied."
                 if dry_run
-                else f"Next: get_run(run_id={run.id}); list_failures(tenant={tenant!r}) if "
-                "items failed; list_held_plans if the guard held it."
+                else f"Started in a process of its own. Next: get_run(run_id={run.id}) until its "
+                f"status is no longer running; then list_failures(tenant={tenant!r}) if items "
+                "failed, list_held_plans if the guard held it."
             ),
         )
 

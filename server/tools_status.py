@@ -19,6 +19,7 @@ from server.models import (
     HeldPlanOut,
     OperationCountOut,
     OperationOut,
+    ProgressOut,
     RunDetailOut,
     RunPage,
     TenantPage,
@@ -144,6 +145,8 @@ def register(mcp: MCPServer[Any], rt: Runtime) -> None:
             guard=scrub(detail.guard),
             timeline=[from_view(EventOut, e) for e in detail.timeline],
             next_steps=_run_next_steps(summary.id, summary.tenant, summary.status, detail.findings),
+            progress=from_view(ProgressOut, detail.progress) if detail.progress else None,
+            open_failures=detail.open_failures,
         )
 
     @mcp.tool(annotations=read_only("List failures"))

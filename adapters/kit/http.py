@@ -32,8 +32,19 @@ import httpx
 
 from adapters.kit.pacing import Pace
 from adapters.kit.retry import TRANSIENT_STATUS, Backoff, parse_retry_after
+from engine import request_ids
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+REQUEST_ID_HEADERS = (
+    "request-id",  # Microsoft Graph (with client-request-id, which echoes ours or is made up)
+    "x-ms-request-id",  # other Microsoft services
+    "x-request-id",  # a common convention (proxies, many REST services)
+    "x-guploader-uploadid",  # Google, on uploads; its JSON APIs give no request id
+    "client-request-id",
+)
+"""Headers naming the service's id for one answer, the first found wins. A vendor's support
+asks for it; SCIM defines none, so a SCIM service's answers carry one only if it adds its own."""
 
 Params = Mapping[str, str] | Sequence[tuple[str, str]] | None
 
@@ -185,6 +196,7 @@ class HttpClient:
                 continue
             status = resp.status_code
             self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+            request_ids.note(status, request_id(resp.headers))
             if observe is not None:
                 observe(resp)
             if status == 401 and auth is not None and not refreshed:
@@ -230,6 +242,18 @@ class HttpClient:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def request_id(headers: httpx.Headers | Mapping[str, str]) -> str | None:
+    """The service's id of this answer (:data:`REQUEST_ID_HEADERS`), or None. Also for the
+    headers of an answer inside a batch envelope, which the adapter reads."""
+    if not isinstance(headers, httpx.Headers):
+        headers = httpx.Headers(dict(headers))
+    for name in REQUEST_ID_HEADERS:
+        value = str(headers.get(name) or "").strip()
+        if value:
+            return value
+    return None
 
 
 def _query(params: Params) -> httpx.QueryParams | None:

@@ -17,13 +17,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.kit.coalesce import Gatherer
+from adapters.kit.http import request_id
 from adapters.kit.outcomes import SAFE_TO_RESEND
 from adapters.kit.rounds import in_rounds
+from engine import request_ids
 
 from .client import WRITE_METHODS, GraphClient
 from .errors import GraphResponse
 
 MAX_BATCH = 20
+
+
+def inner_request_id(resp: GraphResponse) -> str | None:
+    """Graph's request-id of an answer inside a $batch: its headers', else its error body's
+    ``innerError`` (reference §3.1: each inner body carries the normal error object)."""
+    found = request_id(resp.headers or {})
+    if found:
+        return found
+    err = resp.body.get("error") if isinstance(resp.body, dict) else None
+    inner = err.get("innerError") if isinstance(err, dict) else None
+    value = inner.get("request-id") if isinstance(inner, dict) else None
+    return str(value) if value else None
 
 
 def adds_references(body: Any) -> bool:
@@ -232,7 +246,10 @@ class Coalescer:
             self._seq += 1
             deps = (reqs[-1].id,) if chain and reqs else ()
             reqs.append(SubRequest(str(self._seq), method, url, body, deps, units))
-        return await self._gatherer.ask(reqs)
+        answers = await self._gatherer.ask(reqs)
+        for resp in answers:  # in this operation's task: the inner answer's id is its own
+            request_ids.note(resp.status, inner_request_id(resp))
+        return answers
 
     async def _send(self, requests: list[SubRequest]) -> list[GraphResponse]:
         run = await run_requests(self._client, requests, max_rounds=self._max_rounds)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from adapters.kit.target import ServiceTarget, read_drift_into
+from engine import request_ids
 from engine.config import TenantPolicy
 from engine.model import Snapshot
 from engine.plan import Action, Operation
@@ -209,7 +210,7 @@ class MicrosoftTarget(ServiceTarget[MicrosoftConfig, GraphClient]):
                 else:
                     singles.append(op)
             bind_results, single_results = await asyncio.gather(
-                asyncio.gather(*(apply_binds(rt, group) for group in binds.values())),
+                asyncio.gather(*(self._binds(rt, group) for group in binds.values())),
                 asyncio.gather(*(self._one(rt, op) for op in singles)),
             )
             for part in bind_results:
@@ -225,11 +226,16 @@ class MicrosoftTarget(ServiceTarget[MicrosoftConfig, GraphClient]):
         return [results.get(op.seq) or Outcome.retry("error", "no outcome") for op in ops]
 
     async def _one(self, rt: Runtime, op: Operation) -> Outcome:
-        if op.kind == "team":
-            return await apply_team(rt, op)
-        if op.is_link:
-            return await apply_link(rt, op)
-        return await apply_object(rt, op)
+        with request_ids.operation(op.seq):  # Graph's request-id of its answers is this op's
+            if op.kind == "team":
+                return await apply_team(rt, op)
+            if op.is_link:
+                return await apply_link(rt, op)
+            return await apply_object(rt, op)
+
+    async def _binds(self, rt: Runtime, group: Sequence[Operation]) -> dict[int, Outcome]:
+        with request_ids.operation(*(op.seq for op in group)):  # one request adds them all
+            return await apply_binds(rt, group)
 
     async def read_back(self, op: Operation, ctx: TargetContext) -> Outcome | None:
         """The in-doubt look-up: read the operation's object, link or change back by natural

@@ -26,11 +26,16 @@ class ActionSpec:
 ACTIONS: dict[str, ActionSpec] = {
     spec.name: spec
     for spec in (
-        ActionSpec("retry", "r", "Retry", "Apply the selected failed item again now", "retry"),
+        ActionSpec(
+            "retry", "r", "Retry", "Apply the selected (or the marked) failed items again", "retry"
+        ),
         ActionSpec(
             "retry_run", "R", "Retry all", "Retry every failed item of the selected run", "retry"
         ),
         ActionSpec("skip", "k", "Skip", "Stop trying the item until its source changes", "skip"),
+        ActionSpec(
+            "skip_run", "K", "Skip all", "Skip every open failed item of the selected run", "skip"
+        ),
         ActionSpec("sync", "s", "Sync", "Run the tenant now", "sync"),
         ActionSpec("dry_run", "d", "Dry run", "Plan the tenant without applying anything"),
         ActionSpec("approve", "a", "Approve", "Apply the held plan", "approve"),

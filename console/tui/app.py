@@ -50,6 +50,10 @@ GENERIC_HELP = {
     "tab": "Switch to tab N",
     "cycle": "Previous or next tab",
     "more": "Load the next page of a list that says N of M",
+    "mark": "Mark or unmark the item (r and k then act on every marked item)",
+    "mark_cause": "Mark every loaded item failing for the same cause as this one",
+    "mark_all": "Mark every item shown (after / : every item holding the text)",
+    "unmark": "Clear every mark",
 }
 
 
@@ -77,11 +81,14 @@ class ConsoleApp(App[None]):
         read_only: bool = False,
         refresh_seconds: float = 5.0,
         clock: fmt.Clock | None = None,
+        watch_seconds: float = 1.0,
     ) -> None:
         super().__init__()
         self.ops = ops
         self.read_only = read_only or bool(getattr(ops, "read_only", False))
         self.refresh_seconds = refresh_seconds
+        self.watch_seconds = watch_seconds
+        self.marker: str | None = None  # the journal's change marker when last looked at
         self.clock = clock or fmt.system_clock
         self.paused = False
         self.health: dict[str, TenantHealth] = {}
@@ -115,8 +122,11 @@ class ConsoleApp(App[None]):
         self.register_theme(CALM)
         self.theme = CALM.name
         self.push_screen(TenantsScreen())
+        self.run_worker(self.check_changes(), group="watch", exit_on_error=False)
         if self.refresh_seconds > 0:
             self.set_interval(self.refresh_seconds, self.tick)
+        if self.watch_seconds > 0:
+            self.set_interval(self.watch_seconds, self.look_for_changes)
 
     def now(self) -> datetime:
         return self.clock()
@@ -128,13 +138,41 @@ class ConsoleApp(App[None]):
         return None
 
     def tick(self) -> None:
-        """Auto-refresh: reload the view in front (not under a dialog) and the policy cache."""
+        """The clock moved: reload the view in front if it shows ages or durations (not under
+        a dialog). A change in the journal is caught sooner, by :meth:`look_for_changes`."""
         if self.paused or not isinstance(self.screen, ConsoleScreen):
             return
-        self.screen.reload()
+        if self.screen.CLOCK:
+            self.screen.reload()
+
+    def look_for_changes(self) -> None:
+        """Look at the journal's change marker (cheap: no table is read)."""
+        if not self.paused:
+            self.run_worker(
+                self.check_changes(), group="watch", exclusive=True, exit_on_error=False
+            )
+
+    async def check_changes(self) -> bool:
+        """Reload the view in front and the policy answers when anything was committed to the
+        journal since the last look, by anyone: this console, another one, the CLI, the
+        scheduler or the MCP server. Views below reload when they come back to the front."""
+        try:
+            marker = await self.ops.change_marker()
+        except Exception as exc:  # the next look tries again; a load shows the error itself
+            self.log.warning(f"could not read the journal's change marker: {exc}")
+            return False
+        if marker == self.marker:
+            return False
+        first, self.marker = self.marker is None, marker
+        if first:  # the screens load on mount; this only sets the starting point
+            return False
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen):
+            screen.reload()
         known = sorted({tenant for _, tenant in self.decisions})
         if known:
             self.run_worker(self._fetch_decisions(known), group="policy", exit_on_error=False)
+        return True
 
     def action_refresh(self) -> None:
         screen = self.console_screen()
@@ -387,14 +425,55 @@ class ConsoleApp(App[None]):
             summary += "\nESS stops trying it until its source record changes."
         return Target(tenant=op.tenant, op_ids=(op.id,), run_id=op.run_id, summary=summary)
 
-    def run_retry_target(self, run: RunSummary) -> Target:
+    def run_retry_target(
+        self, run: RunSummary, open_failures: int | None = None, *, action: str = "retry_run"
+    ) -> Target:
+        """Retry (or skip) all of a run; ``open_failures`` (the run's detail counts them now)
+        wins over the counts the run ended with, which an item retried or skipped since leaves
+        behind. The action counts the open failures again before it asks."""
         n = sum(run.counts.get(s, 0) for s in fmt.PROBLEM_STATUSES)
+        if open_failures is not None:
+            n = open_failures
+            if n == 0:
+                return unavailable(f"run {run.id} has no open failed items")
         if n == 0:
             return unavailable(f"run {run.id} has no failed items")
+        head = "Retry" if action == "retry_run" else "Skip"
         return Target(
             tenant=run.tenant,
             run_id=run.id,
-            summary=f"Retry {n} failed items of run {run.id} in tenant {run.tenant}.",
+            summary=f"{head} {n} failed items of run {run.id} in tenant {run.tenant}.",
+        )
+
+    def items_target(self, action: str, items: Sequence[OperationView]) -> Target:
+        """Retry or skip marked items: the open failures among them, of one tenant."""
+        tenants = sorted({o.tenant for o in items})
+        if len(tenants) > 1:
+            return unavailable(
+                f"the marked items belong to {len(tenants)} tenants ({', '.join(tenants)}); "
+                "mark one tenant's items at a time"
+            )
+        chosen = [o for o in items if o.open]
+        if not chosen:
+            return unavailable(f"none of the {len(items)} marked items is an open failure")
+        head = "Retry" if action == "retry" else "Skip"
+        runs = sorted({o.run_id for o in chosen})
+        where = f"run {runs[0]}" if len(runs) == 1 else f"{len(runs)} runs"
+        lines = [f"{head} {len(chosen)} marked items of {where} in tenant {tenants[0]}:"]
+        causes: dict[tuple[str, str, str, str, str], int] = {}
+        for o in chosen:
+            causes[fmt.cause(o)] = causes.get(fmt.cause(o), 0) + 1
+        for cause, n in sorted(causes.items(), key=lambda c: -c[1])[:4]:
+            lines.append(f"  {n} × {' '.join(cause)}")
+        if len(causes) > 4:
+            lines.append(f"  and {len(causes) - 4} more causes")
+        left = len(items) - len(chosen)
+        if left:
+            lines.append(f"{left} marked items are not open failures and are left out.")
+        if action == "skip":
+            lines.append("ESS stops trying them until their source records change.")
+        return Target(
+            tenant=tenants[0], op_ids=tuple(o.id for o in chosen), summary="\n".join(lines)
         )
 
     def held_target(
@@ -468,12 +547,17 @@ class ConsoleApp(App[None]):
             return
         op_ids = target.op_ids
         summary = target.summary
-        if name == "retry_run" and target.run_id is not None:
+        if name in ("retry_run", "skip_run") and target.run_id is not None:
             op_ids = await self._open_problems(target.run_id)
             if not op_ids:
                 self.notify(f"Run {target.run_id} has no open failed items.")
                 return
-            summary = f"Retry {len(op_ids)} failed items of run {target.run_id} in tenant {tenant}."
+            head = "Retry" if name == "retry_run" else "Skip"
+            summary = (
+                f"{head} {len(op_ids)} failed items of run {target.run_id} in tenant {tenant}."
+            )
+            if name == "skip_run":
+                summary += "\nESS stops trying them until their source records change."
         if name == "approve" and target.run_id is not None:
             plans = {p.run_id: p for p in await self.ops.held_plans(tenant)}
             if target.run_id in plans:
@@ -485,8 +569,8 @@ class ConsoleApp(App[None]):
                 summary + self._elevation_note(tenant),
                 confirm_label=spec.label,
                 ask_reason=name in ("approve", "reject"),
-                need_reason=name == "skip",
-                danger=name in ("approve", "reject", "skip"),
+                need_reason=name in ("skip", "skip_run"),
+                danger=name in ("approve", "reject", "skip", "skip_run"),
             )
         )
         if answer is None:
@@ -498,7 +582,7 @@ class ConsoleApp(App[None]):
         elif name == "retry":
             result = await self.ops.retry(op_ids)
             self._result(spec.label, result.ok, result.message)
-        elif name == "skip":
+        elif name in ("skip", "skip_run"):
             result = await self.ops.skip(op_ids, reason=answer.reason)
             self._result(spec.label, result.ok, result.message)
         elif name == "reject" and target.run_id is not None:
@@ -512,6 +596,14 @@ class ConsoleApp(App[None]):
             self.notify(f"Sync of {tenant} started.", title="Sync")
             run = await self.ops.sync(tenant, trigger="console")
             self._announce(f"Sync of {tenant}", run)
+        if name in ("retry", "skip") and len(op_ids) > 1:
+            self._clear_marks()
+
+    def _clear_marks(self) -> None:
+        """After a bulk action its marks are spent (rows that stay, e.g. in a run, unmark)."""
+        screen = self.console_screen()
+        if screen is not None:
+            screen.action_unmark()
 
     async def ask(self, dialog: ModalScreen[T]) -> T | None:
         """Show a dialog from an action worker and wait for the answer."""

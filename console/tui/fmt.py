@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.text import Text
 
-from engine.views import ElevationView, HeldPlanView, RunSummary
+from engine.views import ElevationView, HeldPlanView, OperationView, RunSummary
 
 Clock = Callable[[], datetime]
 """Where "now" comes from: wall-clock in use, a fixed instant in snapshot tests."""
@@ -147,3 +147,8 @@ def pretty(data: Mapping[str, Any] | None) -> Text:
 def shorten(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def cause(o: OperationView) -> tuple[str, str, str, str, str]:
+    """What failures are grouped by: target, action, kind, status and reason."""
+    return (o.target, o.action, o.kind, o.status, o.reason or "-")

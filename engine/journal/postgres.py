@@ -60,6 +60,7 @@ class PostgresJournal(SqliteJournal):
     """A journal in a PostgreSQL database. Open with :meth:`connect`; close when done."""
 
     INTEGRITY_ERRORS = (psycopg.errors.IntegrityError,)
+    _counts_changes = False
 
     def __init__(
         self, url: str, pool: AsyncConnectionPool[Any], civic_hash: CivicHash | None = None
@@ -126,6 +127,7 @@ class PostgresJournal(SqliteJournal):
         journal = cls(url, pool, civic_hash)
         try:
             await journal._migrate()
+            journal._counts_changes = True
         except BaseException as exc:
             await pool.close()
             if isinstance(exc, JournalError) or not isinstance(exc, Exception):
@@ -210,6 +212,13 @@ class PostgresJournal(SqliteJournal):
                     (number,),
                 )
 
+    async def change_marker(self) -> str:
+        # every write transaction counts itself in ess_schema.changes (under the write lock,
+        # so the count is exact and rolls back with a failed write): whoever wrote, any
+        # connection, any machine
+        row = await self._one("SELECT changes FROM ess_schema WHERE id = 1")
+        return str(row[0] if row else 0)
+
     async def schema_version(self) -> int:
         row = await self._one("SELECT version FROM ess_schema WHERE id = 1")
         return int(row[0]) if row is not None else 0
@@ -225,6 +234,10 @@ class PostgresJournal(SqliteJournal):
                 async with self._pool.connection() as conn, conn.transaction():
                     session = PgSession(conn)
                     await session.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+                    if self._counts_changes:  # the change marker (not while migrating)
+                        await session.execute(
+                            "UPDATE ess_schema SET changes = changes + 1 WHERE id = 1"
+                        )
                     yield _Tx(cast(Any, session), self._civic_hash)
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 raise JournalWriteError(

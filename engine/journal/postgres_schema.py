@@ -301,4 +301,13 @@ PG_MIGRATIONS: tuple[str, ...] = (
     f"""
     ALTER TABLE notices ADD COLUMN detail {_T} NOT NULL DEFAULT ''
     """,
+    # 4: request ids of failed answers (SQLite 10)
+    f"""
+    ALTER TABLE attempts ADD COLUMN request_id {_T};
+    ALTER TABLE operations ADD COLUMN request_id {_T}
+    """,
+    # 5: the change marker live views poll (PostgreSQL only: SQLite has PRAGMA data_version)
+    """
+    ALTER TABLE ess_schema ADD COLUMN changes BIGINT NOT NULL DEFAULT 0
+    """,
 )

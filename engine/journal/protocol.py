@@ -77,6 +77,7 @@ class OutcomeRow:
     target_id: str | None = None
     not_before: float = 0.0
     outcome: str = ""  # what the attempt answered: done, retry, failed, fatal, blocked
+    request_id: str | None = None  # the service's id of the answer, for a ticket with its vendor
 
 
 IndexEntry = tuple[str, str, str, str, str, str | None]
@@ -155,6 +156,7 @@ class OperationRecord:
     not_before: float
     superseded: bool  # a later plan, retry or skip replaced it
     updated_at: datetime | None
+    request_id: str | None = None  # the service's id of the last attempt's answer, if failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,7 @@ class AttemptRecord:
     outcome: str  # done, retry, failed, fatal
     reason: str
     message: str
+    request_id: str | None = None  # the service's id of the answer (Graph's request-id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -690,6 +693,13 @@ class Journal(Protocol):
         journal cannot be written (a full disk, a read-only file)."""
         ...
 
+    async def change_marker(self) -> str:
+        """A cheap token that differs once anything was committed to the journal since the last
+        call, by this connection or any other process (a console, the CLI, the scheduler, the
+        MCP server). Views poll it and reload only when it moved; its value means nothing else.
+        """
+        ...
+
     # ------------------------------------------------------------------ notification outbox
     async def add_notice(self, tenant: str, kind: str, detail: str) -> int:
         """A notice that reports no run and no elevation (``audit_head``, ``approver_changed``),
@@ -818,6 +828,12 @@ class Journal(Protocol):
 
     async def index_record(self, tenant: str, record_type: str, key: str) -> IndexRecord | None:
         """One record of the index with its redacted source record, or None."""
+        ...
+
+    async def search_mirror(self, query: str, tenant: str | None, limit: int) -> list[IndexHit]:
+        """Index records whose object in a target has ``query`` as its id, or, for a query
+        with an ``@``, holds it in an attribute (a sign-in name or an e-mail the target was
+        given, which the source may not have): what a teacher quotes from the service."""
         ...
 
     async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:

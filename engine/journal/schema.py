@@ -95,6 +95,16 @@ async def _lease_owner_columns(tx: MigrationTx) -> None:
             await tx.execute(f"ALTER TABLE leases ADD COLUMN {name} {kind}")
 
 
+async def _request_id_columns(tx: MigrationTx) -> None:
+    """The service's request id of an attempt's answer, and of an operation's last attempt,
+    for a ticket with the vendor (Graph's ``request-id``). Older rows have none (NULL). A
+    column already there is kept."""
+    for table in ("attempts", "operations"):
+        have = {row[1] for row in await tx.all(f"PRAGMA table_info({table})")}
+        if "request_id" not in have:
+            await tx.execute(f"ALTER TABLE {table} ADD COLUMN request_id TEXT")
+
+
 async def _civic_numbers_hashed(tx: MigrationTx) -> None:
     """4: no personnummer in the source's raw records (see ``engine.civic_hash``).
 
@@ -444,4 +454,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 9: what a notice carries besides its run or elevation: the audit head sent out, or the
     # approver key enrolled or removed
     _notice_detail,
+    # 10: request ids: the service's id of each failed attempt's answer (attempts.request_id) and
+    # of an operation's last one (operations.request_id), for a ticket with the vendor
+    _request_id_columns,
 )

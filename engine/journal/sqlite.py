@@ -92,6 +92,7 @@ class SqliteJournal(Journal):
         self._db = conn
         self._write = asyncio.Lock()
         self._civic_hash = civic_hash
+        self._commits = 0  # this connection's own commits: data_version does not count them
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -163,6 +164,7 @@ class SqliteJournal(Journal):
             try:
                 yield _Tx(self._db, self._civic_hash)
                 await self._db.execute("COMMIT")
+                self._commits += 1
             except BaseException as exc:
                 await self._roll_back()
                 if isinstance(exc, sqlite3.Error):
@@ -528,23 +530,43 @@ class SqliteJournal(Journal):
                 await _check_lease(tx, lease)
             await tx.executemany(
                 "UPDATE operations SET status=?, reason=?, last_error=?, "
-                "target_id=COALESCE(?, target_id), not_before=?, updated_at=? WHERE id=?",
+                "target_id=COALESCE(?, target_id), not_before=?, updated_at=?, "
+                "request_id=CASE WHEN ? THEN ? ELSE request_id END WHERE id=?",
                 [
-                    (r.status.value, r.reason, r.message, r.target_id, r.not_before, stamp, r.op.id)
+                    (
+                        r.status.value,
+                        r.reason,
+                        r.message,
+                        r.target_id,
+                        r.not_before,
+                        stamp,
+                        # an attempt's answer replaces the id; a blocked row made none
+                        bool(r.outcome) and r.outcome != "blocked",
+                        r.request_id,
+                        r.op.id,
+                    )
                     for r in rows
                 ],
             )
             attempts = [
-                (r.op.id, r.op.attempts, stamp, r.outcome or r.status.value, r.reason, r.message)
+                (
+                    r.op.id,
+                    r.op.attempts,
+                    stamp,
+                    r.outcome or r.status.value,
+                    r.reason,
+                    r.message,
+                    r.request_id,
+                )
                 for r in rows
                 if r.outcome and r.outcome != "blocked"
             ]
             if attempts:
                 await tx.executemany(
-                    "INSERT INTO attempts(op_id, number, at, outcome, reason, message) "
-                    "VALUES (?,?,?,?,?,?) ON CONFLICT(op_id, number) DO UPDATE SET "
+                    "INSERT INTO attempts(op_id, number, at, outcome, reason, message, request_id) "
+                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (op_id, number) DO UPDATE SET "
                     "at=excluded.at, outcome=excluded.outcome, reason=excluded.reason, "
-                    "message=excluded.message",
+                    "message=excluded.message, request_id=excluded.request_id",
                     attempts,
                 )
             done = [r for r in rows if r.status is OpStatus.DONE]
@@ -561,6 +583,7 @@ class SqliteJournal(Journal):
                 r["outcome"],
                 r["reason"],
                 r["message"],
+                r["request_id"],
             )
             for r in rows
         ]
@@ -1341,6 +1364,24 @@ class SqliteJournal(Journal):
             return None
         return IndexRecord(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]) if r[5] else None)
 
+    async def search_mirror(self, query: str, tenant: str | None, limit: int) -> list[IndexHit]:
+        where, params = ["m.target_id = ?"], [query.strip()]
+        if "@" in query:
+            text = query.strip().lower().replace("%", "\\%").replace("_", "\\_")
+            where.append("lower(m.attrs) LIKE ? ESCAPE '\\'")
+            params.append('%"' + text + '"%')  # the whole value of an attribute
+        scope = ""
+        if tenant is not None:
+            scope = " AND m.tenant = ?"
+            params.append(tenant)
+        rows = await self._all(
+            "SELECT DISTINCT i.tenant, i.record_type, i.key, i.label, i.detail "
+            "FROM mirror m JOIN snapshot_index i ON i.tenant = m.tenant AND i.key = m.key "
+            f"WHERE ({' OR '.join(where)}){scope} ORDER BY i.record_type, i.label LIMIT ?",
+            (*params, limit),
+        )
+        return [IndexHit(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
     # ------------------------------------------------------------------ monitoring
     async def run_counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -1357,6 +1398,12 @@ class SqliteJournal(Journal):
                 "ON CONFLICT(process) DO UPDATE SET at=excluded.at",
                 (process, now_iso()),
             )
+
+    async def change_marker(self) -> str:
+        # PRAGMA data_version moves when another connection commits; it reads no table, so it
+        # costs next to nothing. Commits of this connection are counted in _commits.
+        row = await self._one("PRAGMA data_version")
+        return f"{row[0] if row else 0}.{self._commits}"
 
     # ------------------------------------------------------------------ notification outbox
     async def add_notice(self, tenant: str, kind: str, detail: str) -> int:
@@ -1641,6 +1688,7 @@ def _operation(r: aiosqlite.Row) -> OperationRecord:
         not_before=float(r["not_before"]),
         superseded=bool(r["superseded"]),
         updated_at=parse_ts(r["updated_at"]),
+        request_id=r["request_id"],
     )
 
 

@@ -54,6 +54,8 @@ async def test_the_old_journal_opens_and_answers_every_view(old_install: Path) -
         assert failures
         op = await ops.operation(failures[0].id)
         assert op.operation.id == failures[0].id
+        assert op.operation.request_id is None  # no request id was kept then
+        assert op.attempts and all(a.request_id is None for a in op.attempts)
         findings = await ops.findings("alpha")
         assert findings
         hits = await ops.search("DR 9A")

@@ -20,7 +20,9 @@ def fake() -> FakeOps:
 @pytest.fixture
 def make_app(fake: FakeOps) -> AppFactory:
     def make(ops: Ops | None = None, *, read_only: bool = False) -> ConsoleApp:
-        return ConsoleApp(ops or fake, read_only=read_only, refresh_seconds=0, clock=fixed_clock)
+        return ConsoleApp(
+            ops or fake, read_only=read_only, refresh_seconds=0, clock=fixed_clock, watch_seconds=0
+        )
 
     return make
 

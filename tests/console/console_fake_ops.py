@@ -85,6 +85,7 @@ class FakeOps(Ops):
         self.actor = actor
         self.read_only = read_only
         self.calls: list[tuple[object, ...]] = []
+        self.marker = 0  # the journal's change marker; a test moves it as another writer would
         self.closed = False
         self.elevations_: dict[int, ElevationView] = {}
         self.runs_: dict[int, RunSummary] = {}
@@ -292,6 +293,9 @@ class FakeOps(Ops):
             schedule="0 2 * * *",
             timezone="Europe/Stockholm",
         )
+
+    async def change_marker(self) -> str:
+        return str(self.marker)
 
     async def runs(
         self, tenant_id: str, *, limit: int = 50, before: int | None = None

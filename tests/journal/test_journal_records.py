@@ -72,6 +72,8 @@ CALLS: dict[str, Call] = {
     "remove_approver_key": lambda j: j.remove_approver_key(TENANT, "rektor"),
     "audit_chain": lambda j: j.audit_chain(0, 10),
     "audit_head": lambda j: j.audit_head(),
+    "change_marker": lambda j: j.change_marker(),
+    "search_mirror": lambda j: j.search_mirror("id-2", None, 10),
     "load_source": lambda j: j.load_source(TENANT),
     "source_cache": lambda j: _now(j.source_cache(TENANT)),
     "search_index": lambda j: j.search_index("berg", None, 10),
@@ -161,7 +163,13 @@ async def _fill(j: Journal) -> None:
     await j.save_source(
         TENANT, upserts={"persons": {"u1": b"{}"}}, deletes={}, checkpoint="c", full=True
     )
-    await j.replace_index(TENANT, [("person", "u1", "Åsa Berg", "student", "åsa berg", '{"a":1}')])
+    await j.replace_index(
+        TENANT,
+        [
+            ("person", "u1", "Åsa Berg", "student", "åsa berg", '{"a":1}'),
+            ("person", "u2", "Bo Ek", "student", "bo ek u2", None),
+        ],
+    )
     await j.move_source_ids(TENANT, KeyMoves({}, {}, {}, (("person", "u8", "unmatched"),)), "t")
     await j.replace_source_aliases(TENANT, {("grund", "g1"): "u1"})
 

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from console.cli import app
 from engine.journal import SqliteJournal
+from engine.journal.postgres_schema import PG_MIGRATIONS
 from engine.ops import ConfigurationError, Ops, journal_backup
 from engine.testing.builder import drop_persons, next_term, tiny_snapshot
 from server.app import build_server
@@ -269,7 +270,9 @@ async def test_journal_check_reads_a_hosted_journal_without_changing_it(
     checked = await ess(hosted, "journal", "check", "--json")
     assert checked.exit_code == 0, checked.output
     found = json.loads(checked.output)
-    assert found["ok"] is True and found["schema_version"] == found["supported_version"] == 1
+    assert found["ok"] is True and found["schema_version"] == found["supported_version"] == len(
+        PG_MIGRATIONS
+    )
     assert found["path"].startswith("postgresql://") and found["size_bytes"] > 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ from mcp_fake_ops import FakeOps
 from mcp_support import CLIENT_NAME
 
 from engine.ops import Ops
+from engine.views import RunSummary
 from server.app import build_server
 
 
@@ -38,11 +39,19 @@ def connect() -> Callable[..., Any]:
             assert isinstance(ops, FakeOps)
             return ops.for_actor(actor)
 
+        async def inline(
+            ops: Ops, tenant: str, actor: str, full: bool, targets: Sequence[str] | None
+        ) -> RunSummary:
+            # the fake facade has no ess.toml for a process of its own: the sync runs here, so
+            # these tests check the policy, audit and answers (test_mcp_detached.py: a process)
+            return await ops.sync(tenant, full=full, targets=targets, trigger="mcp")
+
         server = build_server(
             ops,
             allow_writes=allow_writes,
             toolsets=toolsets,
             open_ops=open_ops if isinstance(ops, FakeOps) else None,
+            launch=inline if isinstance(ops, FakeOps) else None,
         )
         client = Client(server, client_info=Implementation(name=name, version="1"), mode=mode)
         async with client:

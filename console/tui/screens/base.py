@@ -15,11 +15,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from console.tui import fmt
 from console.tui.actions import ACTIONS, Target, bindings, unavailable
+from console.tui.widgets.footer import FittingFooter
 from console.tui.widgets.table import RowTable
+from engine.views import OperationView
 
 if TYPE_CHECKING:
     from console.tui.app import ConsoleApp
@@ -51,8 +53,20 @@ class ConsoleScreen(Screen[None]):
         Binding("slash", "filter", "Filter", key_display="/", id="ess.filter"),
         Binding("escape", "back", "Back", show=False, id="ess.back"),
     ]
+    been_in_front = False
+    CLOCK: ClassVar[bool] = True  # shows ages or durations: reloads as the clock moves
     PAGE: ClassVar[int] = 200  # rows a paged list loads at first, and more with each `+`
     MORE = Binding("plus", "more", "More rows", show=False)  # on screens with paged lists
+    MARKS: ClassVar[list[BindingType]] = [  # on screens whose items table takes bulk actions
+        Binding("space", "mark", "Mark", key_display="space", show=False),
+        Binding("m", "mark_cause", "Mark cause", show=False),
+        Binding("asterisk", "mark_all", "Mark all", key_display="*", show=False),
+        Binding("u", "unmark", "Unmark", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[int, OperationView] = {}  # the items table's rows, by item id
 
     @property
     def console(self) -> ConsoleApp:
@@ -71,7 +85,7 @@ class ConsoleScreen(Screen[None]):
             classes="hidden",
             suggester=SuggestFromList(COMMANDS, case_sensitive=False),
         )
-        yield Footer(compact=True)
+        yield FittingFooter(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -88,8 +102,12 @@ class ConsoleScreen(Screen[None]):
         """Screen-specific start-up (Textual would call a subclass's on_mount as well)."""
 
     def on_screen_resume(self) -> None:
+        """Back in front: what was shown may have aged or changed underneath, so load again."""
         self.update_topbar()
         self.refresh_bindings()
+        if self.been_in_front:  # the first time, on_mount loads
+            self.reload()
+        self.been_in_front = True
 
     def update_topbar(self) -> None:
         app = self.console
@@ -106,7 +124,10 @@ class ConsoleScreen(Screen[None]):
         if app.paused:
             status.append("⏸ paused", style=fmt.WARN)
         else:
-            every = f"↻ {fmt.span(app.refresh_seconds)}" if app.refresh_seconds else "↻ off"
+            if app.watch_seconds:  # follows the journal's change marker
+                every = "↻ live"
+            else:
+                every = f"↻ {fmt.span(app.refresh_seconds)}" if app.refresh_seconds else "↻ off"
             status.append(every, style=fmt.DIM)
         status.append(f"  {app.ops.actor}", style=fmt.DIM)
         self.query_one("#status", Static).update(status)
@@ -182,6 +203,60 @@ class ConsoleScreen(Screen[None]):
 
     def open_row(self, table_id: str, key: str) -> None:
         """Drill down into the chosen row."""
+
+    # ----- marks: space marks rows, one action retries or skips them all -----
+    def items_table(self) -> RowTable | None:
+        """The items table, when it is the one in front (marks act on it alone)."""
+        table = self.active_table()
+        return table if table is not None and table.id == "items-table" else None
+
+    def action_mark(self) -> None:
+        table = self.items_table()
+        if table is None:
+            self.notify("only items can be marked", title="Mark")
+            return
+        table.toggle_mark()
+        self.refresh_bindings()
+
+    def action_mark_all(self) -> None:
+        """Mark every row shown: with `/` first, every row holding a text."""
+        table = self.items_table()
+        if table is not None:
+            table.mark(r.key for r in table.shown)
+            self.refresh_bindings()
+
+    def action_mark_cause(self) -> None:
+        """Mark the loaded items failing for the same cause as the selected one (target,
+        action, kind, status and reason), as `ess failures --by-cause` groups them."""
+        table = self.items_table()
+        key = table.selected_key() if table else None
+        if table is None or key is None or int(key) not in self.items:
+            self.notify("select an item first", title="Mark cause")
+            return
+        cause = fmt.cause(self.items[int(key)])
+        same = [str(o.id) for o in self.items.values() if fmt.cause(o) == cause]
+        table.mark(same)
+        cut = f"; {table.count_label()} loaded, + loads more" if table.cut else ""
+        self.notify(f"{len(same)} items of {' '.join(cause)} marked{cut}", title="Marked")
+        self.refresh_bindings()
+
+    def action_unmark(self) -> None:
+        for table in self.query(RowTable):
+            table.clear_marks()
+        self.refresh_bindings()
+
+    def marked_items(self) -> list[OperationView]:
+        table = self.items_table()
+        if table is None:
+            return []
+        return [self.items[int(k)] for k in table.marked_keys() if int(k) in self.items]
+
+    def bulk_target(self, action: str) -> Target | None:
+        """Retry or skip the marked items, when any are marked (else None: the selected row)."""
+        if action not in ("retry", "skip"):
+            return None
+        marked = self.marked_items()
+        return self.console.items_target(action, marked) if marked else None
 
     # ----- filter and command bar -----
     def action_filter(self) -> None:

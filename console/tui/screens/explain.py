@@ -21,6 +21,7 @@ ITEM_COLUMNS = ("Item", "Run", "Status", "Target", "Action", "Kind", "Label", "T
 
 
 class ExplainScreen(ConsoleScreen):
+    CLOCK = False  # shows no ages: reloads on a change in the journal only
     ABOUT = (
         "Where a record is and what happened to it: the answer in one paragraph, its findings, "
         "its operations in each target (enter opens one), the source record (redacted), and "

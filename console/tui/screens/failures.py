@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import Static
 
+from console.tui import fmt
 from console.tui.actions import Target, bindings, unavailable
 from console.tui.screens.base import ConsoleScreen
-from console.tui.screens.tenant import item_row
+from console.tui.screens.tenant import ITEM_OPTIONAL, item_row
 from console.tui.widgets.table import RowTable
 from engine.views import OperationView
 
@@ -19,12 +20,13 @@ COLUMNS = ("Item", "Tenant", "Run", "Status", "Target", "Action", "Kind", "Label
 
 
 class FailuresScreen(ConsoleScreen):
+    CLOCK = False  # shows no ages: reloads on a change in the journal only
     ABOUT = (
         "Items that failed, died (the target refused the data) or are blocked behind one that "
         "did, and are still open. r retries, k skips, enter shows an item and what to do."
     )
     ACTIONS = ("retry", "skip", "logs", "explain", "copy_id")
-    BINDINGS: ClassVar[list[BindingType]] = bindings(*ACTIONS)
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings(*ACTIONS), *ConsoleScreen.MARKS]
 
     def __init__(self, tenant_id: str | None = None) -> None:
         super().__init__()
@@ -36,7 +38,9 @@ class FailuresScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="summary")
-        yield RowTable(COLUMNS, empty="no open failed items", id="items-table")
+        yield RowTable(
+            COLUMNS, empty="no open failed items", id="items-table", optional=ITEM_OPTIONAL
+        )
 
     async def load(self) -> None:
         items = await self.console.ops.failures(self.tenant_id)
@@ -47,9 +51,17 @@ class FailuresScreen(ConsoleScreen):
             by_status[o.status] = by_status.get(o.status, 0) + 1
         where = f"tenant {self.tenant_id}" if self.tenant_id else "all tenants"
         parts = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
-        self.query_one("#summary", Static).update(
-            Text(f"{len(items)} open items in {where}" + (f": {parts}" if parts else ""))
-        )
+        line = Text(f"{len(items)} open items in {where}" + (f": {parts}" if parts else ""))
+        causes: dict[tuple[str, ...], int] = {}
+        for o in items:
+            causes[fmt.cause(o)] = causes.get(fmt.cause(o), 0) + 1
+        top = sorted(causes.items(), key=lambda c: (-c[1], c[0]))[:3]
+        if len(causes) > 1 or (top and top[0][1] > 1):  # by cause, as --by-cause groups them
+            line.append("\nby cause (m marks one): ", style=fmt.DIM)
+            line.append("; ".join(f"{n} × {' '.join(c)}" for c, n in top))
+            if len(causes) > 3:
+                line.append(f"; {len(causes) - 3} more", style=fmt.DIM)
+        self.query_one("#summary", Static).update(line)
 
     def open_row(self, table_id: str, key: str) -> None:
         from console.tui.screens.item import ItemScreen
@@ -72,6 +84,9 @@ class FailuresScreen(ConsoleScreen):
         return item.run_id if item else None
 
     def target(self, action: str) -> Target:
+        bulk = self.bulk_target(action)
+        if bulk is not None:
+            return bulk
         item = self._item()
         if item is None:
             return unavailable("no item selected")

@@ -16,10 +16,11 @@ from console.tui.screens.base import ConsoleScreen
 from console.tui.widgets.table import Row, RowTable
 from engine.views import OperationDetail
 
-ATTEMPT_COLUMNS = ("#", "At", "Outcome", "Reason", "Message")
+ATTEMPT_COLUMNS = ("#", "At", "Outcome", "Reason", "Message", "Request id")
 
 
 class ItemScreen(ConsoleScreen):
+    CLOCK = False  # shows no ages: reloads on a change in the journal only
     ABOUT = (
         "One item (an operation on a target): what it would do, its status and target id, what "
         "to do about it, each attempt with its error, the source record (redacted) and the "
@@ -40,7 +41,12 @@ class ItemScreen(ConsoleScreen):
         with VerticalScroll(id="item"):
             yield Static(id="summary")
             yield Static(id="advice")
-            yield RowTable(ATTEMPT_COLUMNS, empty="no attempts yet", id="attempts")
+            yield RowTable(
+                ATTEMPT_COLUMNS,
+                empty="no attempts yet",
+                id="attempts",
+                optional=("Request id",),  # the summary above shows the last one
+            )
             with Horizontal(id="records"):
                 yield Static(id="source", classes="record")
                 yield Static(id="desired", classes="record")
@@ -58,6 +64,8 @@ class ItemScreen(ConsoleScreen):
         head.append(f"\n{d.record_type} {d.record_key}", style=fmt.DIM)
         if o.last_error:
             head.append(f"\nlast error: {o.last_error}", style=fmt.BAD)
+        if o.request_id:  # what a ticket with the service's vendor quotes
+            head.append(f"\nrequest id: {o.request_id}")
         self.query_one("#summary", Static).update(head)
         advice = self.query_one("#advice", Static)
         advice.update(Text.assemble(("What to do: ", "bold"), o.advice or "nothing needed"))
@@ -71,6 +79,7 @@ class ItemScreen(ConsoleScreen):
                     fmt.status(a.outcome),
                     a.reason,
                     fmt.shorten(a.message, 80),
+                    a.request_id or "",
                 ),
             )
             for a in d.attempts

@@ -24,6 +24,7 @@ LEVEL_STYLE = {"error": fmt.BAD, "warning": fmt.WARN, "debug": fmt.DIM}
 
 
 class LogsScreen(ConsoleScreen):
+    CLOCK = False  # shows no ages: reloads on a change in the journal only
     ABOUT = (
         "The run's log. While the run goes, new lines arrive on each refresh and f keeps the "
         "view at the end. / hides lines without the text; ctrl+f finds it and n / N jump between "

@@ -13,7 +13,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from console.tui import fmt
 from console.tui.actions import Target, bindings, unavailable
 from console.tui.screens.base import ConsoleScreen
-from console.tui.screens.tenant import item_row
+from console.tui.screens.tenant import ITEM_OPTIONAL, item_row
 from console.tui.widgets.table import Row, RowTable
 from engine.views import OperationView, RunDetail
 
@@ -37,13 +37,24 @@ class RunScreen(ConsoleScreen):
         "first), operations counted by status and type, and the first and most telling events. "
         "1-3 or [ ] switch tabs; enter opens an item; l opens the full log."
     )
-    ACTIONS = ("retry", "skip", "retry_run", "approve", "reject", "logs", "explain", "copy_id")
+    ACTIONS = (
+        "retry",
+        "skip",
+        "retry_run",
+        "skip_run",
+        "approve",
+        "reject",
+        "logs",
+        "explain",
+        "copy_id",
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         *bindings(*ACTIONS),
         *(Binding(str(n), f"tab({n})", show=False) for n in range(1, 4)),
         Binding("left_square_bracket", "cycle(-1)", "Prev tab", show=False),
         Binding("right_square_bracket", "cycle(1)", "Next tab", show=False),
         ConsoleScreen.MORE,
+        *ConsoleScreen.MARKS,
     ]
 
     def __init__(self, run_id: int) -> None:
@@ -63,6 +74,7 @@ class RunScreen(ConsoleScreen):
                     ("Item", "Run", "Status", "Target", "Action", "Kind", "Label", "Tries", "Why"),
                     empty="no operations",
                     id="items-table",
+                    optional=ITEM_OPTIONAL,
                 )
             with TabPane("2 Counts", id="counts"):
                 yield RowTable(COUNT_COLUMNS, empty="no operations", id="counts-table")
@@ -173,6 +185,9 @@ class RunScreen(ConsoleScreen):
         return self.run_id
 
     def target(self, action: str) -> Target:
+        bulk = self.bulk_target(action)
+        if bulk is not None:
+            return bulk
         tenant = self.context_tenant()
         if self.detail is None:
             return unavailable("still loading")
@@ -181,8 +196,10 @@ class RunScreen(ConsoleScreen):
             if key is None or int(key) not in self.items:
                 return unavailable("select an item (tab 1)")
             return self.console.item_target(action, self.items[int(key)])
-        if action == "retry_run":
-            return self.console.run_retry_target(self.detail.summary)
+        if action in ("retry_run", "skip_run"):
+            return self.console.run_retry_target(
+                self.detail.summary, self.detail.open_failures, action=action
+            )
         if action in ("approve", "reject"):
             if self.detail.summary.status != "held":
                 return unavailable(f"run {self.run_id} is {self.detail.summary.status}, not held")

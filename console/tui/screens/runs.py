@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from console.tui.actions import Target, bindings, unavailable
 from console.tui.screens.base import ConsoleScreen
-from console.tui.screens.tenant import run_row
+from console.tui.screens.tenant import RUN_OPTIONAL, run_row
 from console.tui.widgets.table import RowTable
 from engine.views import RunSummary
 
@@ -23,7 +23,7 @@ class RunsScreen(ConsoleScreen):
         "Runs, newest first. Enter opens a run; l its log; R retries every failed item of the "
         "selected run; a and x approve or reject a held one."
     )
-    ACTIONS = ("retry_run", "approve", "reject", "logs", "copy_id")
+    ACTIONS = ("retry_run", "skip_run", "approve", "reject", "logs", "copy_id")
     BINDINGS: ClassVar[list[BindingType]] = bindings(*ACTIONS)
 
     def __init__(self, tenant_id: str | None = None) -> None:
@@ -36,7 +36,7 @@ class RunsScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="summary")
-        yield RowTable(COLUMNS, empty="no runs yet", id="runs-table")
+        yield RowTable(COLUMNS, empty="no runs yet", id="runs-table", optional=RUN_OPTIONAL)
 
     async def load(self) -> None:
         ops = self.console.ops
@@ -78,8 +78,8 @@ class RunsScreen(ConsoleScreen):
         run = self._run()
         if run is None:
             return unavailable("no run selected")
-        if action == "retry_run":
-            return self.console.run_retry_target(run)
+        if action in ("retry_run", "skip_run"):
+            return self.console.run_retry_target(run, action=action)
         if action in ("approve", "reject"):
             if run.status != "held":
                 return unavailable(f"run {run.id} is {run.status}, not held")

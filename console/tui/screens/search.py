@@ -35,6 +35,7 @@ def targets_text(targets: dict[str, str | None]) -> Text:
 
 
 class SearchScreen(ConsoleScreen):
+    CLOCK = False  # shows no ages: reloads on a change in the journal only
     ABOUT = (
         "Type a name, eduPersonPrincipalName, email or id and press enter. Each hit shows the "
         "tenant and whether the record exists in each target; enter explains what happened to it."

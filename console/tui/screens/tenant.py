@@ -18,13 +18,16 @@ from console.tui.widgets.table import Row, RowTable
 from engine.views import FindingView, HeldPlanView, OperationView, RunSummary, TenantDetail
 
 RUN_COLUMNS = ("Run", "Status", "Trigger", "Started", "Duration", "Counts", "Actor")
-ITEM_COLUMNS = ("Item", "Run", "Status", "Target", "Action", "Kind", "Label", "Tries", "Reason")
+ITEM_COLUMNS = ("Item", "Run", "Status", "Target", "Action", "Kind", "Label", "Tries", "Why")
 FINDING_COLUMNS = ("Severity", "Code", "Record", "Label", "Message")
+RUN_OPTIONAL = ("Actor", "Trigger", "Duration")
+"""Left out in this order where the width is short (80 columns)."""
+ITEM_OPTIONAL = ("Run", "Target", "Action")
 HELD_COLUMNS = ("Run", "Held", "Would remove", "Ops", "Why")
 
 TABS = ("runs", "failures", "findings", "held", "config")
 TAB_ACTIONS = {
-    "runs": {"retry_run", "logs", "copy_id"},
+    "runs": {"retry_run", "skip_run", "logs", "copy_id"},
     "failures": {"retry", "skip", "explain", "logs", "copy_id"},
     "findings": set(),
     "held": {"approve", "reject", "logs", "copy_id"},
@@ -61,9 +64,16 @@ def item_row(o: OperationView, *, tenant: bool = False) -> Row:
         o.kind,
         fmt.shorten(o.label, 32),
         str(o.attempts),
-        fmt.shorten(o.reason or o.last_error, 40),
+        fmt.shorten(why(o), 60),
     ]
     return Row(str(o.id), tuple(cells))
+
+
+def why(o: OperationView) -> str:
+    """The reason and the last error on one line: "throttled: 429 Too Many Requests"."""
+    if o.reason and o.last_error and o.reason not in o.last_error:
+        return f"{o.reason}: {o.last_error}"
+    return o.last_error or o.reason
 
 
 def finding_row(f: FindingView) -> Row:
@@ -105,6 +115,7 @@ class TenantScreen(ConsoleScreen):
         "retry",
         "skip",
         "retry_run",
+        "skip_run",
         "approve",
         "reject",
         "logs",
@@ -117,6 +128,7 @@ class TenantScreen(ConsoleScreen):
         Binding("left_square_bracket", "cycle(-1)", "Prev tab", show=False),
         Binding("right_square_bracket", "cycle(1)", "Next tab", show=False),
         ConsoleScreen.MORE,
+        *ConsoleScreen.MARKS,
     ]
 
     def __init__(self, tenant_id: str) -> None:
@@ -134,9 +146,16 @@ class TenantScreen(ConsoleScreen):
         yield Static(id="summary")
         with TabbedContent(id="tabs"):
             with TabPane("1 Runs", id="runs"):
-                yield RowTable(RUN_COLUMNS, empty="no runs yet", id="runs-table")
+                yield RowTable(
+                    RUN_COLUMNS, empty="no runs yet", id="runs-table", optional=RUN_OPTIONAL
+                )
             with TabPane("2 Failed", id="failures"):
-                yield RowTable(ITEM_COLUMNS, empty="no open failed items", id="items-table")
+                yield RowTable(
+                    ITEM_COLUMNS,
+                    empty="no open failed items",
+                    id="items-table",
+                    optional=ITEM_OPTIONAL,
+                )
             with TabPane("3 Findings", id="findings"):
                 yield RowTable(FINDING_COLUMNS, empty="no findings", id="findings-table")
             with TabPane("4 Held", id="held"):
@@ -235,6 +254,9 @@ class TenantScreen(ConsoleScreen):
         return None
 
     def target(self, action: str) -> Target:
+        bulk = self.bulk_target(action)
+        if bulk is not None:
+            return bulk
         tid = self.tenant_id
         if action == "sync":
             return Target(tenant=tid, summary=f"Sync tenant {tid} now.")
@@ -247,11 +269,11 @@ class TenantScreen(ConsoleScreen):
             if key is None or int(key) not in self.items:
                 return unavailable("select a failed item (tab 2)")
             return self.console.item_target(action, self.items[int(key)])
-        if action == "retry_run":
+        if action in ("retry_run", "skip_run"):
             key = self.selected("runs-table")
             if key is None or int(key) not in self.runs:
                 return unavailable("select a run (tab 1)")
-            return self.console.run_retry_target(self.runs[int(key)])
+            return self.console.run_retry_target(self.runs[int(key)], action=action)
         if action in ("approve", "reject"):
             key = self.selected("held-table")
             if key is None:

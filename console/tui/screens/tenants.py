@@ -72,7 +72,12 @@ class TenantsScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="summary")
-        yield RowTable(COLUMNS, empty="no tenants in the configuration", id="tenants")
+        yield RowTable(
+            COLUMNS,
+            empty="no tenants in the configuration",
+            id="tenants",
+            optional=("Elevation", "Tier", "Next run", "Findings"),
+        )
 
     async def load(self) -> None:
         tenants = await self.console.load_tenants()
