@@ -127,9 +127,16 @@ class ImsState:
     def warn(self, code: str, kind: str, rid: str, message: str, fix: str = "") -> None:
         self._warnings.append(Finding(code, Severity.WARNING, kind, rid, message, fix, ORIGIN))
 
-    def begin_file(self, head: FileHead | None, file: str) -> None:
+    def begin_file(self, head: FileHead | None, file: str, *, part: bool = False) -> None:
         """A new file: a complete export starts afresh; the first file is always taken as
-        complete, and a file that does not say is a delta after it (with a warning)."""
+        complete, and a file that does not say is a delta after it (with a warning). A
+        ``part`` is a further document of the same export (the HTTPS form's Person and
+        Personnel APIs beside the Organization API): added to what is read, whatever its
+        type says."""
+        if part and self.files:
+            self._seen.clear()
+            self.files += 1
+            return
         kind = head.kind if head is not None else "unknown"
         if kind == "unknown" and self.files:
             self.warn(
@@ -665,7 +672,7 @@ def _role_order(r: model.SchoolRole) -> tuple[str, str, str]:
     return (r.school_id, r.person_id, r.role.value)
 
 
-def apply(state: ImsState, records: Iterable[object], file: str) -> None:
+def apply(state: ImsState, records: Iterable[object], file: str, *, part: bool = False) -> None:
     """Feed one file's records (as :func:`adapters.ims.parse.read_records` yields them):
     its ``<properties>`` come first and say whether it is complete or a delta."""
     add_person, add_group, add_member = state.add_person, state.add_group, state.add_member
@@ -673,7 +680,7 @@ def apply(state: ImsState, records: Iterable[object], file: str) -> None:
     for rec in records:
         if not begun:
             begun = True
-            state.begin_file(rec if isinstance(rec, FileHead) else None, file)
+            state.begin_file(rec if isinstance(rec, FileHead) else None, file, part=part)
         if isinstance(rec, RawMember):
             add_member(rec)
         elif isinstance(rec, RawPerson):
@@ -681,4 +688,4 @@ def apply(state: ImsState, records: Iterable[object], file: str) -> None:
         elif isinstance(rec, RawGroup):
             add_group(rec)
     if not begun:
-        state.begin_file(None, file)
+        state.begin_file(None, file, part=part)

@@ -19,4 +19,6 @@ from each other lives here instead, once. import-linter checks both arrows.
   frame and files of an export source, and the sample generators' one municipality.
 - :mod:`adapters.kit.token_cache`: a client-credentials token kept until shortly before it
   expires; :mod:`adapters.kit.dates`: an ISO day as sources write it.
+- :mod:`adapters.kit.membership_runs`: a source's memberships gathered by group and handed to
+  the snapshot as runs (a class's pupils as their ids alone).
 """

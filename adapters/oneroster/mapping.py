@@ -95,9 +95,14 @@ def _need(row: Row, column: str) -> str:
 class Mapper:
     """One read of one package."""
 
-    def __init__(self, packages: Package | list[Package], today: date) -> None:
-        packages = packages if isinstance(packages, list) else [packages]
-        self.p = packages[-1]
+    def __init__(self, packages: Package | list[Package] | Merged, today: date) -> None:
+        """``packages``: the CSV packages read (one bulk package is read file by file), or
+        the rows the REST form fetched, as merged rows."""
+        given = packages
+        packages = (
+            [] if isinstance(given, Merged) else given if isinstance(given, list) else [given]
+        )
+        self.p = packages[-1] if packages else Package({}, {})
         self.today = today
         self.blocking: dict[tuple[str, str], Finding] = {}
         self.warnings: list[Finding] = []
@@ -105,7 +110,10 @@ class Mapper:
         self.held_groups: set[str] = set()
         self.stats: dict[str, int] = {}
         self.merged: Merged | None = None  # None: one bulk package, read file by file
-        if len(packages) > 1 or packages[0].delta:
+        if isinstance(given, Merged):
+            self.merged = given
+            self.warnings.extend(given.findings)
+        elif len(packages) > 1 or packages[0].delta:
             self.merged = merge(packages, self._header_warning)
             self.warnings.extend(self.merged.findings)
             self.stats["packages"] = len(packages)
