@@ -146,13 +146,27 @@ def the_plan(target: GoogleTarget, desired: DesiredState, before: ObservedState)
 
 def minimum_writes(p: Plan) -> int:
     """One call per change (Google has no call that changes two objects or adds two members),
-    and one per org unit the accounts need that is not there yet."""
+    but none for a new course's owner as its teacher, and one per org unit the accounts need
+    that is not there yet."""
     units: set[str] = set()
+    owners = {
+        (op.key, str(dict(op.attrs)["owner"]))
+        for op in p.operations
+        if op.kind == "course" and op.action is Action.CREATE
+    }
+    # a course is created with its owner as a teacher: that link needs no call of its own
+    free = sum(
+        1
+        for op in p.operations
+        if op.kind == "course.teacher"
+        and op.action is Action.LINK
+        and (op.parent, op.key) in owners
+    )
     for op in p.operations:
         if op.kind == "user" and op.action in (Action.CREATE, Action.UPDATE, Action.RESTORE):
             parts = [x for x in str(dict(op.attrs)["orgUnitPath"]).split("/") if x]
             units |= {"/" + "/".join(parts[:n]) for n in range(1, len(parts) + 1)}
-    return len(p.operations) + len(units)
+    return len(p.operations) - free + len(units)
 
 
 def minimum_reads(before: ObservedState, state: Mapping[str, Any], first: bool) -> int:

@@ -9,6 +9,7 @@ so it is made again; a roster is taken as read.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -157,10 +158,16 @@ async def _rosters(
 
     # each list names its items after its role: read teachers and students apart
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for role in ("teachers", "students"):
-        mine = [(c, r) for c, r in wanted if r == role]
-        read = await client.list_many([pager(c, r) for c, r in mine], role)
-        out.update(zip(mine, read, strict=True))
+    roles = ("teachers", "students")
+    mine = [[(c, r) for c, r in wanted if r == role] for role in roles]
+    read = await asyncio.gather(
+        *(
+            client.list_many([pager(c, r) for c, r in m], role)
+            for m, role in zip(mine, roles, strict=True)
+        )
+    )
+    for m, lists in zip(mine, read, strict=True):
+        out.update(zip(m, lists, strict=True))
     return out
 
 

@@ -145,6 +145,11 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
             sending: list[int] = []
             made: list[ApiCall] = []
             for i, op in enumerate(ops):
+                if self._ownerless(op, ctx):  # Classroom would answer NOT_FOUND, on a schedule
+                    done[i] = Outcome.retry(
+                        "owner_not_made", f"{op.describe()}: its owner's account is not made yet"
+                    )
+                    continue
                 if self._owns(op):  # a course's create made its owner a teacher already
                     done[i] = Outcome.done(op.target_id or op.key)
                     continue
@@ -177,6 +182,14 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         except ListFailed as exc:  # the accounts to match against could not be read whole
             text = f"the Directory's accounts could not be listed to match on externalId: {exc}"
             return [Outcome.retry("list_failed", text)] * len(ops)
+
+    def _ownerless(self, op: Operation, ctx: TargetContext) -> bool:
+        """A course to create whose owner's account this run has not made (its create failed
+        or is in doubt): it waits for the account instead of being refused."""
+        if op.kind != COURSE or op.action is not Action.CREATE:
+            return False
+        owner = str(dict(op.attrs)["owner"])
+        return not (ctx.target_ids(USER, owner) or ctx.ids.get((USER, owner)))
 
     def _owns(self, op: Operation) -> bool:
         """The teacher link of the owner of a course this target created: Classroom made the

@@ -7,6 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from adapters.google.config import GoogleConfig
 from adapters.google.mapping import desired_state
 from adapters.google.sandbox import GoogleSandbox
@@ -110,3 +113,12 @@ async def test_an_address_held_by_another_persons_account_is_a_conflict_left_alo
     async with await Ops.open(workdir / "ess.toml", actor="test") as ops:
         messages = [e.message for e in await ops.events(run.id, contains="another person")]
     assert messages, "the conflict is not in the run log"
+
+
+def test_match_on_is_read_as_the_earlier_name_of_match_key(sandbox: GoogleSandbox) -> None:
+    old = GoogleConfig.model_validate(settings_for(sandbox, match_on="externalId"))
+    assert old.match_key == "externalId"
+    with pytest.raises(ValidationError, match="match_on and match_key disagree"):
+        GoogleConfig.model_validate(
+            settings_for(sandbox, match_on="externalId", match_key="primaryEmail")
+        )
