@@ -156,6 +156,15 @@ async def naive(sb: ScimSandbox, target: ScimTarget, p: Plan, limit: int) -> flo
     return elapsed if done == len(work) else elapsed * len(work) / done
 
 
+def by_request(sb: ScimSandbox) -> dict[str, int]:
+    """Requests the service served, by method and endpoint."""
+    out: dict[str, int] = defaultdict(int)
+    for method, path, _ in sb.peer.counted.log:
+        endpoint = "/" + path.strip("/").split("/")[0]
+        out[f"{method} {endpoint}"] += 1
+    return dict(sorted(out.items()))
+
+
 def snapshot_of(data: Path, day: date) -> Snapshot:
     from adapters.ss12000.source import SS12000Source
     from engine.source import CachedSource, SourceContext
@@ -208,6 +217,7 @@ def one(profile: str, bulk: bool, args: argparse.Namespace) -> None:
             f"    requests {first} / minimum {minimum} = {first / minimum:.3f}"
             f"  (Bulk requests {sb.stats().bulk_requests})"
         )
+        print(f"    by request: {by_request(sb)}; by status: {sb.stats().by_status}")
         SAMPLE.run(SampleRequest(out=data, advance="term"))
         snap2 = snapshot_of(data, day)
         before = mirror_of(desired1)
