@@ -200,7 +200,10 @@ def one(profile: str, bulk: bool, args: argparse.Namespace) -> None:
     with ScimSandbox(settings=settings) as sb:
         os.environ[TOKEN_ENV] = sb.info.bearer_token
         bulk_max = settings.bulk_max_operations if bulk else 0
-        config = write_config(workdir, sb, data, profile, bulk_max or 100)
+        # ESS sends Bulk requests of its default bulk_size (100): a request of the service's
+        # maxOperations (1,000) can outlast the client's timeout on a loaded peer; the minimum
+        # still counts requests of maxOperations
+        config = write_config(workdir, sb, data, profile, 100)
         cfg = load(config)
         tenant = cfg.tenant(TENANT)
         target = ScimTarget.from_config(
