@@ -57,7 +57,9 @@ PAGE = 500
 MEMBERS_PER_PATCH = 100
 
 
-def write_config(workdir: Path, sb: ScimSandbox, data: Path, profile: str, bulk: int) -> Path:
+def write_config(
+    workdir: Path, sb: ScimSandbox, data: Path, profile: str, bulk: int, timeout_s: float
+) -> Path:
     info = sb.info
     text = f"""[journal]
 path = "ess.db"
@@ -74,6 +76,7 @@ verify = "{info.ca_path}"
 page_size = {PAGE}
 members_per_patch = {MEMBERS_PER_PATCH}
 bulk_size = {bulk}
+timeout_s = {timeout_s}
 max_concurrency = 8
 
 [tenants.{TENANT}.policy.guard]
@@ -200,10 +203,9 @@ def one(profile: str, bulk: bool, args: argparse.Namespace) -> None:
     with ScimSandbox(settings=settings) as sb:
         os.environ[TOKEN_ENV] = sb.info.bearer_token
         bulk_max = settings.bulk_max_operations if bulk else 0
-        # ESS sends Bulk requests of its default bulk_size (100): a request of the service's
-        # maxOperations (1,000) can outlast the client's timeout on a loaded peer; the minimum
-        # still counts requests of maxOperations
-        config = write_config(workdir, sb, data, profile, 100)
+        # the minimum counts Bulk requests of the service's maxOperations; ESS sends them of
+        # --bulk-size (its default, 100, unless told), within --timeout-s each
+        config = write_config(workdir, sb, data, profile, args.bulk_size, args.timeout_s)
         cfg = load(config)
         tenant = cfg.tenant(TENANT)
         target = ScimTarget.from_config(
@@ -246,6 +248,8 @@ def main() -> None:
     parser.add_argument("--naive-limit", type=int, default=3000)
     parser.add_argument("--profile", choices=("core", "egil"), action="append")
     parser.add_argument("--bulk", choices=("both", "on", "off"), default="both")
+    parser.add_argument("--bulk-size", type=int, default=100, help="ESS's bulk_size")
+    parser.add_argument("--timeout-s", type=float, default=30.0, help="ESS's timeout_s")
     args = parser.parse_args()
     print(f"sample {args.size}, latency {args.latency_ms} ms")
     variants = {"both": (True, False), "on": (True,), "off": (False,)}[args.bulk]
