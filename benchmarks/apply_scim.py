@@ -57,7 +57,9 @@ PAGE = 500
 MEMBERS_PER_PATCH = 100
 
 
-def write_config(workdir: Path, sb: ScimSandbox, data: Path, profile: str, bulk: int) -> Path:
+def write_config(
+    workdir: Path, sb: ScimSandbox, data: Path, profile: str, bulk: int, timeout_s: float
+) -> Path:
     info = sb.info
     text = f"""[journal]
 path = "ess.db"
@@ -74,6 +76,7 @@ verify = "{info.ca_path}"
 page_size = {PAGE}
 members_per_patch = {MEMBERS_PER_PATCH}
 bulk_size = {bulk}
+timeout_s = {timeout_s}
 max_concurrency = 8
 
 [tenants.{TENANT}.policy.guard]
@@ -156,6 +159,15 @@ async def naive(sb: ScimSandbox, target: ScimTarget, p: Plan, limit: int) -> flo
     return elapsed if done == len(work) else elapsed * len(work) / done
 
 
+def by_request(sb: ScimSandbox) -> dict[str, int]:
+    """Requests the service served, by method and endpoint."""
+    out: dict[str, int] = defaultdict(int)
+    for method, path, _ in sb.peer.counted.log:
+        endpoint = "/" + path.strip("/").split("/")[0]
+        out[f"{method} {endpoint}"] += 1
+    return dict(sorted(out.items()))
+
+
 def snapshot_of(data: Path, day: date) -> Snapshot:
     from adapters.ss12000.source import SS12000Source
     from engine.source import CachedSource, SourceContext
@@ -191,7 +203,9 @@ def one(profile: str, bulk: bool, args: argparse.Namespace) -> None:
     with ScimSandbox(settings=settings) as sb:
         os.environ[TOKEN_ENV] = sb.info.bearer_token
         bulk_max = settings.bulk_max_operations if bulk else 0
-        config = write_config(workdir, sb, data, profile, bulk_max or 100)
+        # the minimum counts Bulk requests of the service's maxOperations; ESS sends them of
+        # --bulk-size (its default, 100, unless told), within --timeout-s each
+        config = write_config(workdir, sb, data, profile, args.bulk_size, args.timeout_s)
         cfg = load(config)
         tenant = cfg.tenant(TENANT)
         target = ScimTarget.from_config(
@@ -208,6 +222,7 @@ def one(profile: str, bulk: bool, args: argparse.Namespace) -> None:
             f"    requests {first} / minimum {minimum} = {first / minimum:.3f}"
             f"  (Bulk requests {sb.stats().bulk_requests})"
         )
+        print(f"    by request: {by_request(sb)}; by status: {sb.stats().by_status}")
         SAMPLE.run(SampleRequest(out=data, advance="term"))
         snap2 = snapshot_of(data, day)
         before = mirror_of(desired1)
@@ -233,6 +248,8 @@ def main() -> None:
     parser.add_argument("--naive-limit", type=int, default=3000)
     parser.add_argument("--profile", choices=("core", "egil"), action="append")
     parser.add_argument("--bulk", choices=("both", "on", "off"), default="both")
+    parser.add_argument("--bulk-size", type=int, default=100, help="ESS's bulk_size")
+    parser.add_argument("--timeout-s", type=float, default=30.0, help="ESS's timeout_s")
     args = parser.parse_args()
     print(f"sample {args.size}, latency {args.latency_ms} ms")
     variants = {"both": (True, False), "on": (True,), "off": (False,)}[args.bulk]

@@ -46,7 +46,10 @@ class ScimConfig(BaseModel):
     bulk_size: int = Field(100, ge=1, le=10_000)  # at most, and at most maxOperations
     requests_per_second: float = Field(0.0, ge=0)  # 0: no limit of ESS's own
     max_concurrency: int = Field(4, ge=1, le=64)
-    consistency_window_s: float = Field(0.0, ge=0, le=600)
+    # a request that timed out may still be carried out by the service (a large Bulk request
+    # long after ESS stopped waiting): a create in doubt is sent again only after this long
+    # with nothing found
+    consistency_window_s: float = Field(30.0, ge=0, le=600)
 
     @field_validator("token", "client_secret")
     @classmethod

@@ -96,7 +96,7 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
         self._index: dict[str, dict[str, str]] = {}  # kind -> externalId/userName -> id
         self._versions: dict[str, str] = {}  # id -> version last seen
         self._index_lock = asyncio.Lock()
-        self._creating = 0  # core creates being applied now (their ids are not known yet)
+        self._creating: set[int] = set()  # creates handed out and not answered yet (seqs)
 
     @staticmethod
     def build_client(config: ScimConfig, secrets: SecretResolver) -> ScimClient:
@@ -152,11 +152,12 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
                 links.setdefault(op.parent or "", []).append(op)
             else:
                 objects.setdefault((op.kind, op.action), []).append(op)
-        makes = any(op.action is Action.CREATE for op in ready if not op.is_link)
-        if links and (makes or self._creating):
+        makes = [op.seq for op in ready if op.action is Action.CREATE and not op.is_link]
+        self._creating.update(makes)
+        if links and self._creating:
             # accounts and groups are still being made: their member changes become ready as
             # they are, so sending those ready now would split a group's changes over several
-            # PATCHes. They are asked for again once the creates running now have answered.
+            # PATCHes. They are asked for again once every create handed out has answered.
             links = {}
         for ops in links.values():
             size = self.config.members_per_patch
@@ -171,12 +172,10 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
 
     # ------------------------------------------------------------------ applying
     async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
-        creates = any(op.action is Action.CREATE for op in batch.operations)
-        self._creating += creates
         try:
             return await self._apply(batch, ctx)
         finally:
-            self._creating -= creates
+            self._creating.difference_update(op.seq for op in batch.operations)
 
     async def _apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
         ops = batch.operations

@@ -82,6 +82,9 @@ class ScimHarness:
             "verify": info.ca_path,
             "timeout_s": CLIENT_TIMEOUT_S if self.timeouts else 5.0,
             "max_concurrency": 1 if self.throttled else 4,
+            # a hung request is answered 504 without being carried out: nothing can still
+            # arrive after the client gave up, so the look-up need not wait long
+            "consistency_window_s": 0.5,
         }
 
     def env(self) -> dict[str, str]:
