@@ -24,6 +24,7 @@ import orjson
 
 from engine.config import TenantPolicy
 from engine.findings import Finding
+from engine.first_sign_in import InitialPasswords
 from engine.links import LinkSet
 from engine.model import Snapshot, fingerprint
 from engine.plan import Operation
@@ -375,6 +376,8 @@ class TargetContext:
     target_ids: Callable[[str, str], str | None] = _no_ids
     emit: Callable[[str, str], None] = lambda level, message: None
     ids: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    # what a create's password is, per the tenant's first_sign_in (engine.first_sign_in)
+    passwords: InitialPasswords = field(default_factory=InitialPasswords)
 
     def learn(self, kind: str, key: str, target_id: str | None) -> None:
         if target_id:
@@ -387,11 +390,19 @@ class TargetContext:
         run_id: int,
         ids: dict[tuple[str, str], str | None],
         emit: Callable[[str, str], None] = lambda level, message: None,
+        passwords: InitialPasswords | None = None,
     ) -> TargetContext:
         def lookup(kind: str, key: str) -> str | None:
             return ids.get((kind, key))
 
-        return cls(tenant=tenant, run_id=run_id, target_ids=lookup, emit=emit, ids=ids)
+        return cls(
+            tenant=tenant,
+            run_id=run_id,
+            target_ids=lookup,
+            emit=emit,
+            ids=ids,
+            passwords=passwords or InitialPasswords(),
+        )
 
 
 class TargetBase(ABC):

@@ -1,0 +1,164 @@
+"""First sign-in through whole runs (engine.ops) against the Microsoft sandbox.
+
+``passwords``: every new account gets a password it must change, the sandbox accepts a sign-in
+with exactly the password in the school's decrypted list, the lists open with the named staff
+member's key only, every list is audited without a password, and no password is in the journal
+file or the run's log. ``federated``: nothing is handed over and no account is told to change
+a password (the identity provider signs it in).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyrage
+import pytest
+from ms_support import SECRET_ENV, current_snapshot, settings_for
+
+from adapters.microsoft.sandbox import MicrosoftSandbox
+from engine.hand_over import CSV_HEADER, NO_CLASS
+from engine.testing.memory_source import write_snapshot
+
+
+def write_config(workdir: Path, sb: MicrosoftSandbox, sign_in: str, hand_over: str) -> Path:
+    settings = settings_for(sb.info, create_teams=False)
+    lines = [
+        "[journal]",
+        'path = "ess.db"',
+        "",
+        "[tenants.alpha]",
+        'source = { type = "memory", path = "snapshot.json" }',
+        f'first_sign_in = "{sign_in}"',
+        hand_over,
+        "",
+        "[tenants.alpha.targets.microsoft]",
+        *(f"{k} = {json.dumps(v)}" for k, v in settings.items()),
+    ]
+    path = workdir / "ess.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_snapshot(current_snapshot(datetime.now(UTC).date()), workdir / "snapshot.json")
+    return path
+
+
+def hand_over_table(key: pyrage.x25519.Identity) -> str:
+    return (
+        f'hand_over = {{ staff = "Karin Rektor", public_key = "{key.to_public()}", '
+        'folder = "lists" }'
+    )
+
+
+async def run(config: Path) -> tuple[Any, list[Any], list[str]]:
+    from engine.ops import Ops
+
+    ops = await Ops.open(config, actor="engineer.eva")
+    try:
+        result = await ops.sync("alpha")
+        audit = await ops.journal.list_audit("alpha", 100)
+        events = await ops.journal.list_events(result.id)
+        return result, audit, [e.message for e in events]
+    finally:
+        await ops.close()
+
+
+def read_list(path: Path, key: pyrage.x25519.Identity) -> list[dict[str, str]]:
+    text = pyrage.decrypt(path.read_bytes(), [key]).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert tuple(rows[0]) == CSV_HEADER
+    return [dict(zip(CSV_HEADER, r, strict=True)) for r in rows[1:]]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, ms_sandbox: MicrosoftSandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(SECRET_ENV, ms_sandbox.info.client_secret)
+    return tmp_path
+
+
+async def test_passwords_are_handed_over_encrypted_and_sign_in_works(
+    ms_sandbox: MicrosoftSandbox,
+    workdir: Path,
+    staff_key: pyrage.x25519.Identity,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(workdir, ms_sandbox, "passwords", hand_over_table(staff_key))
+    result, audit, events = await run(config)
+    assert result.status == "succeeded", result
+    assert any("encrypted to Karin Rektor" in e for e in events)
+
+    users = ms_sandbox.state()["users"]
+    lists = sorted((workdir / "lists").glob("*.csv.age"))
+    rows = [row for path in lists for row in read_list(path, staff_key)]
+    # one row per account created, each with the account the sandbox holds
+    assert sorted(r["account"] for r in rows) == sorted(u["userPrincipalName"] for u in users)
+    for row in rows:
+        # the sandbox took exactly this password, and the first sign-in must change it
+        assert ms_sandbox.sign_in(row["account"], row["initial password"]) == "change"
+        assert ms_sandbox.sign_in(row["account"], row["initial password"] + "x") == "refused"
+    assert len({r["initial password"] for r in rows}) == len(rows)
+
+    # pupils are listed by class; 7A holds the class's pupils
+    klasses = {r["class"] for r in rows}
+    assert "7A" in klasses and NO_CLASS in klasses  # teachers are in no class
+    assert all(p.name.startswith("alpha-run") for p in lists)
+    pdfs = sorted((workdir / "lists").glob("*.pdf.age"))
+    assert len(pdfs) == len(lists)
+    assert pyrage.decrypt(pdfs[0].read_bytes(), [staff_key]).startswith(b"%PDF")
+
+    # only the staff member's key opens a list
+    stranger = pyrage.x25519.Identity.generate()
+    with pytest.raises(pyrage.DecryptError):
+        pyrage.decrypt(lists[0].read_bytes(), [stranger])
+    assert lists[0].stat().st_mode & 0o077 == 0
+
+    # every list is audited: who, which class, how many; never a password
+    handed = [a for a in audit if a.action == "password.hand_over"]
+    assert len(handed) == len(lists)
+    assert {a.actor for a in handed} == {"engineer.eva"}
+    by_class = {r["class"]: 0 for r in rows}
+    for r in rows:
+        by_class[r["class"]] += 1
+    for klass, n in by_class.items():
+        assert any(f"class {klass}: {n} initial password(s)" in a.detail for a in handed)
+    assert all("Karin Rektor" in a.detail for a in handed)
+
+    # no password anywhere in the journal files, the logs or the output
+    journal = b"".join(p.read_bytes() for p in workdir.glob("ess.db*"))
+    out = capsys.readouterr()
+    said = caplog.text + out.out + out.err + json.dumps([a.detail for a in audit] + events)
+    for row in rows:
+        secret = row["initial password"]
+        assert secret.encode() not in journal
+        assert secret not in said
+    assert b"Karin Rektor" in journal  # the grep above reads the real journal
+
+
+async def test_federated_hands_over_nothing_and_asks_no_change(
+    ms_sandbox: MicrosoftSandbox, workdir: Path, staff_key: pyrage.x25519.Identity
+) -> None:
+    config = write_config(workdir, ms_sandbox, "federated", hand_over_table(staff_key))
+    result, audit, _ = await run(config)
+    assert result.status == "succeeded", result
+    assert ms_sandbox.state()["users"]
+    assert not (workdir / "lists").exists()
+    assert not [a for a in audit if a.action == "password.hand_over"]
+    store = ms_sandbox._require_service().store
+    assert store.users and not any(u.force_change for u in store.users.values())
+
+
+async def test_default_discards_and_hands_over_nothing(
+    ms_sandbox: MicrosoftSandbox, workdir: Path
+) -> None:
+    """The earlier releases' behaviour: a random password nobody keeps, changed at first
+    sign-in; no list, no hand-over audit."""
+    config = write_config(workdir, ms_sandbox, "discard", "")
+    result, audit, _ = await run(config)
+    assert result.status == "succeeded", result
+    store = ms_sandbox._require_service().store
+    assert store.users and all(u.force_change for u in store.users.values())
+    assert not list(workdir.rglob("*.age"))
+    assert not [a for a in audit if a.action == "password.hand_over"]
