@@ -50,6 +50,17 @@ class Handed:
     files: tuple[Path, ...]
 
 
+@dataclass(frozen=True)
+class PasswordReset:
+    """What ``ess password reset`` did: the accounts whose new password was handed over, the
+    encrypted files, and what failed (never a password)."""
+
+    tenant: str
+    accounts: tuple[tuple[str, str], ...]  # (target, account)
+    files: tuple[Path, ...]
+    problems: tuple[str, ...]
+
+
 def group_by_class(
     issued: Sequence[Issued], class_of: Mapping[str, str]
 ) -> dict[str, list[Issued]]:
@@ -130,14 +141,15 @@ def _write(path: Path, data: bytes) -> None:
 
 def write_lists(
     tenant: str,
-    run_id: int,
+    batch: str,
     issued: Sequence[Issued],
     class_of: Mapping[str, str],
     config: HandOverConfig,
     folder: Path,
     now: datetime | None = None,
 ) -> list[Handed]:
-    """Encrypt and write one CSV and one PDF per class; returns what was written."""
+    """Encrypt and write one CSV and one PDF per class, named ``TENANT-BATCH-CLASS``; returns
+    what was written."""
     when = now or datetime.now(UTC)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -146,10 +158,10 @@ def write_lists(
     out: list[Handed] = []
     taken: set[str] = set()
     for klass, items in group_by_class(issued, class_of).items():
-        stem = f"{tenant}-run{run_id}-{slug(klass)}"
+        stem = f"{tenant}-{batch}-{slug(klass)}"
         n = 2
         while stem in taken:
-            stem = f"{tenant}-run{run_id}-{slug(klass)}-{n}"
+            stem = f"{tenant}-{batch}-{slug(klass)}-{n}"
             n += 1
         taken.add(stem)
         files = (folder / f"{stem}.csv.age", folder / f"{stem}.pdf.age")
@@ -166,7 +178,7 @@ async def hand_over(
     journal: Journal,
     *,
     tenant: str,
-    run_id: int,
+    run_id: int | None,
     actor: str,
     passwords: InitialPasswords,
     class_of: Mapping[str, str],
@@ -175,7 +187,14 @@ async def hand_over(
     emit: Callable[[str, str], None],
 ) -> list[Handed]:
     """Write the run's lists, audit each, and forget the passwords (even when writing fails:
-    a password that could not be handed over is reset, never kept)."""
+    a password that could not be handed over is reset, never kept). ``run_id`` None: a
+    ``password reset``, not a run."""
+    when = datetime.now(UTC)
+    what, batch = (
+        (f"run {run_id}", f"run{run_id}")
+        if run_id is not None
+        else ("reset", f"reset{when:%Y%m%d%H%M%S}")
+    )
     issued = passwords.issued()
     passwords.clear()
     if not issued:
@@ -185,7 +204,7 @@ async def hand_over(
         return []
     try:
         handed = await asyncio.to_thread(
-            write_lists, tenant, run_id, issued, class_of, config, folder
+            write_lists, tenant, batch, issued, class_of, config, folder, when
         )
     except HandOverError as exc:
         accounts = ", ".join(sorted(i.account for i in issued))
@@ -195,12 +214,12 @@ async def hand_over(
             f"({exc}); reset them in the service: {accounts}",
         )
         await journal.add_audit(
-            actor, "password.hand_over", tenant, False, f"run {run_id}: failed: {exc}"
+            actor, "password.hand_over", tenant, False, f"{what}: failed: {exc}"
         )
         return []
     for h in handed:
         detail = (
-            f"run {run_id}: class {h.klass}: {h.count} initial password(s) encrypted to "
+            f"{what}: class {h.klass}: {h.count} initial password(s) encrypted to "
             f"{config.staff} in {h.files[0].name} and {h.files[1].name}"
         )
         await journal.add_audit(actor, "password.hand_over", tenant, True, detail)

@@ -31,6 +31,9 @@ from engine.config import load as load_config
 from engine.display import PERSONNUMMER, visible
 from engine.executor import RetryPolicy
 from engine.findings import Severity
+from engine.first_sign_in import InitialPasswords
+from engine.hand_over import PasswordReset as PasswordReset
+from engine.hand_over import hand_over
 from engine.journal import (
     ElevationRecord,
     EventRecord,
@@ -100,7 +103,14 @@ from engine.views import (
 )
 
 WriteAction = Literal[
-    "sync", "retry", "skip", "approve", "reject", "source_rekey", "source_release"
+    "sync",
+    "retry",
+    "skip",
+    "approve",
+    "reject",
+    "source_rekey",
+    "source_release",
+    "password_reset",
 ]
 """Commands that change a target or the journal's plan; a dry run is not a write."""
 
@@ -769,6 +779,62 @@ class Ops:
             self.actor, "person_export", tenant_id, True, f"person {pid} (found by {found_by})"
         )
         return PersonExport(tenant_id, pid, found_by, cached, explanation, audit)
+
+    async def password_reset(self, tenant_id: str, key: str) -> PasswordReset:
+        """Give one person's accounts new initial passwords (changed at first sign-in) and hand
+        them over like a run's (engine.hand_over): for a list that was lost, or an account
+        created while the hand-over failed. Only a tenant with ``first_sign_in = "passwords"``
+        has someone to hand them to. A write action: the tier's policy applies; audited."""
+        tenant = self._tenant(tenant_id)
+        if tenant.first_sign_in != "passwords":
+            raise ConfigurationError(
+                f'{tenant_id} has first_sign_in = "{tenant.first_sign_in}": ESS hands over no '
+                'passwords there; set first_sign_in = "passwords" and [hand_over] first'
+            )
+        pid, _ = await self._person_key(tenant_id, key)
+        accounts = [
+            m
+            for m in await self.journal.mirror_for_key(tenant_id, pid)
+            if m.kind == "user" and m.target_id and m.target in tenant.targets
+        ]
+        if not accounts:
+            raise NotFound(f"no account of {pid} in {tenant_id}'s targets")
+        await self._guarded("password_reset", tenant_id, f"person {person_ref(tenant_id, pid)}")
+        passwords = InitialPasswords("passwords")
+        problems: list[str] = []
+        for row in accounts:
+            target = runner.build_target(self.cfg, tenant_id, tenant, row.target)
+            try:
+                initial = passwords.initial()
+                problem = await target.set_password(str(row.target_id), initial)
+            finally:
+                await target.aclose()
+            attrs = dict(row.attrs)
+            account = str(
+                attrs.get("userPrincipalName") or attrs.get("primaryEmail") or row.target_id
+            )
+            if problem:
+                problems.append(f"{row.target}: {account}: {problem}")
+            else:
+                passwords.created(row.target, pid, row.label or pid, account, initial)
+        done = [(i.target, i.account) for i in passwords.issued()]
+        handed = await hand_over(
+            self.journal,
+            tenant=tenant_id,
+            run_id=None,
+            actor=self.actor,
+            passwords=passwords,
+            class_of={},
+            config=tenant.hand_over,
+            folder=runner.SignIn.of(self.cfg, tenant, self.actor).folder(),
+            emit=lambda level, text: problems.append(text) if level == "error" else None,
+        )
+        return PasswordReset(
+            tenant_id,
+            tuple(done) if handed else (),
+            tuple(f for h in handed for f in h.files),
+            tuple(problems),
+        )
 
     async def person_forget(self, tenant_id: str, key: str) -> PersonForgotten:
         """Remove what the journal holds about one person where the law allows: once the

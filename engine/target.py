@@ -24,7 +24,7 @@ import orjson
 
 from engine.config import TenantPolicy
 from engine.findings import Finding
-from engine.first_sign_in import InitialPasswords
+from engine.first_sign_in import Initial, InitialPasswords
 from engine.links import LinkSet
 from engine.model import Snapshot, fingerprint
 from engine.plan import Operation
@@ -513,6 +513,12 @@ class TargetBase(ABC):
                 f"the {type(self).__name__} target has no check of its own",
             ),
         )
+
+    async def set_password(self, target_id: str, initial: Initial) -> str | None:
+        """``ess password reset``: give one existing account a new initial password. Returns
+        None when the service took it, else what went wrong. The default: this target cannot
+        (its accounts sign in elsewhere, or it has no passwords)."""
+        return f"the {type(self).__name__} target cannot set a password"
 
     async def expiries(self) -> Sequence[CredentialExpiry]:
         """The target's credentials that run out, where the service (or the file) says when:

@@ -447,6 +447,18 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
             return None
         return outcome(answer, creates=False)
 
+    async def set_password(self, target_id: str, initial: Initial) -> str | None:
+        """An admin's password reset: patch the user's password and changePasswordAtNextLogin."""
+        body = {
+            "password": initial.password,
+            "changePasswordAtNextLogin": initial.change_at_first_sign_in,
+        }
+        try:
+            answer = await self.client.call(calls.patch_user(target_id, body))
+        except (GoogleTenantError, NoAnswer) as exc:
+            return f"the Directory could not be reached: {exc}"
+        return None if answer.ok else answer.verdict.describe()
+
     async def check(self) -> Sequence[CheckResult]:
         """Tokens, scopes and the two APIs (adapters/google/check.py); writes nothing."""
         return await check_tenant(self.client, self.config)

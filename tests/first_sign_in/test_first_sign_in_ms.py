@@ -18,7 +18,7 @@ from typing import Any
 
 import pyrage
 import pytest
-from ms_support import SECRET_ENV, current_snapshot, settings_for
+from ms_support import SECRET_ENV, current_snapshot, pid, settings_for
 
 from adapters.microsoft.sandbox import MicrosoftSandbox
 from engine.hand_over import CSV_HEADER, NO_CLASS
@@ -162,3 +162,52 @@ async def test_default_discards_and_hands_over_nothing(
     assert store.users and all(u.force_change for u in store.users.values())
     assert not list(workdir.rglob("*.age"))
     assert not [a for a in audit if a.action == "password.hand_over"]
+
+
+def test_password_reset_hands_over_a_new_password_the_old_one_stops_working(
+    ms_sandbox: MicrosoftSandbox, workdir: Path, staff_key: pyrage.x25519.Identity
+) -> None:
+    from typer.testing import CliRunner
+
+    from console.cli import app
+
+    config = write_config(workdir, ms_sandbox, "passwords", hand_over_table(staff_key))
+    cli = CliRunner()
+    base = ["--config", str(config), "--actor", "engineer.eva"]
+    assert cli.invoke(app, [*base, "sync", "alpha"]).exit_code == 0
+    first = {
+        r["account"]: r["initial password"]
+        for path in (workdir / "lists").glob("*-run*.csv.age")
+        for r in read_list(path, staff_key)
+    }
+    pupil = pid(3)
+    done = cli.invoke(app, [*base, "password", "reset", "alpha", pupil])
+    assert done.exit_code == 0, done.output
+    (listed,) = (workdir / "lists").glob("alpha-reset*.csv.age")
+    ((row),) = read_list(listed, staff_key)
+    assert row["account"] in done.output and row["initial password"] not in done.output
+    assert ms_sandbox.sign_in(row["account"], row["initial password"]) == "change"
+    assert ms_sandbox.sign_in(row["account"], first[row["account"]]) == "refused"
+    audit = cli.invoke(app, [*base, "audit", "list", "alpha", "--json"])
+    rows = json.loads(audit.output)
+    assert any(a["action"] == "password_reset" and a["allowed"] for a in rows)
+    assert any(
+        a["action"] == "password.hand_over" and "reset: class no class: 1 initial" in a["detail"]
+        for a in rows
+    )
+    assert row["initial password"] not in audit.output
+
+
+def test_password_reset_is_refused_where_no_one_is_handed_passwords(
+    ms_sandbox: MicrosoftSandbox, workdir: Path, staff_key: pyrage.x25519.Identity
+) -> None:
+    from typer.testing import CliRunner
+
+    from console.cli import app
+
+    config = write_config(workdir, ms_sandbox, "federated", hand_over_table(staff_key))
+    cli = CliRunner()
+    done = cli.invoke(app, ["--config", str(config), "password", "reset", "alpha", pid(3)])
+    assert done.exit_code != 0
+    assert 'first_sign_in = "federated"' in done.output
+    assert not (workdir / "lists").exists()

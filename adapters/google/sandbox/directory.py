@@ -193,6 +193,9 @@ class Directory:
             # the old address stays as an alias, as Google keeps it
             self._keys[str(new_email).lower()] = user["id"]
             user.setdefault("aliases", []).append(user["primaryEmail"])
+        if isinstance(body.get("password"), str) and not body.get("hashFunction"):
+            salt = os.urandom(16)  # an admin's password reset
+            self._passwords[user["id"]] = (salt, _digest(body["password"], salt))
         for key, value in body.items():
             if key in ("password", "hashFunction"):
                 continue

@@ -135,7 +135,12 @@ def check_profile(profile: Any) -> dict[str, Any]:
 def patch_user(ctx: Ctx, user: User, body: dict[str, Any]) -> None:
     if "userPrincipalName" in body:
         check_upn_free(ctx, body["userPrincipalName"], user.id)
+    profile = check_profile(body["passwordProfile"]) if "passwordProfile" in body else None
     ctx.store.update_user(user, user_props(body))
+    if profile is not None:  # an admin's password reset
+        user.password_salt = os.urandom(16)
+        user.password_hash = password_digest(profile["password"], user.password_salt)
+        user.force_change = bool(profile.get("forceChangePasswordNextSignIn", False))
 
 
 def users_spec(ctx: Ctx) -> CollectionSpec:
