@@ -3,11 +3,12 @@ encrypted like a run's lists (never printed)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from console.cli_common import emit_json, out, with_ops
+from console.cli_common import emit_json, err, out, with_ops
 from console.cli_person import KeyArg
 
 
@@ -16,11 +17,27 @@ def password_reset(
     tenant: Annotated[str, typer.Argument(help="Tenant id.")],
     key: KeyArg,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    show: Annotated[
+        bool,
+        typer.Option(
+            "--show",
+            help="Show the new password once on this terminal instead of writing a list "
+            "(only for an OS account in hand_over.show_to; never into a pipe or file).",
+        ),
+    ] = False,
 ) -> None:
     """Give one person's accounts new initial passwords (changed at first sign-in), written
     encrypted to the tenant's [hand_over] staff member; audited. Exit 1 when any failed."""
-    done = with_ops(ctx, lambda ops: ops.password_reset(tenant, key))
-    if as_json:
+    if show and (as_json or not sys.stdout.isatty()):
+        err().print("--show writes to a terminal only: not with --json, a pipe or a file")
+        raise typer.Exit(2)
+    done = with_ops(ctx, lambda ops: ops.password_reset(tenant, key, show=show))
+    if show:
+        console = out()
+        for item in done.shown:
+            console.print(f"{item.account} ({item.target}): {item.password}")
+        console.print("shown once: it is not kept; the account must change it at first sign-in")
+    elif as_json:
         emit_json(done)
     else:
         console = out()
@@ -28,8 +45,9 @@ def password_reset(
             console.print(f"new initial password for {account} ({target})")
         for path in done.files:
             console.print(f"  encrypted list: {path}")
+    if not as_json:
         for problem in done.problems:
-            console.print(f"[red]failed:[/red] {problem}")
+            err().print(f"failed: {problem}", markup=False)
     if done.problems:
         raise typer.Exit(1)
 

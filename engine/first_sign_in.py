@@ -42,6 +42,8 @@ class HandOverConfig(BaseModel):
     staff: str = Field(min_length=1)  # the named staff member who holds the private key
     public_key: str  # her age recipient, "age1..."
     folder: str  # where the encrypted lists are written (relative to ess.toml)
+    # OS accounts of engineers who may see a reset's password once on their own terminal
+    show_to: tuple[str, ...] = ()
 
     @field_validator("public_key")
     @classmethod

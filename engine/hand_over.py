@@ -59,6 +59,7 @@ class PasswordReset:
     accounts: tuple[tuple[str, str], ...]  # (target, account)
     files: tuple[Path, ...]
     problems: tuple[str, ...]
+    shown: tuple[Issued, ...] = ()  # with --show: to be shown once, then dropped
 
 
 def group_by_class(

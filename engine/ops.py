@@ -780,11 +780,17 @@ class Ops:
         )
         return PersonExport(tenant_id, pid, found_by, cached, explanation, audit)
 
-    async def password_reset(self, tenant_id: str, key: str) -> PasswordReset:
+    async def password_reset(
+        self, tenant_id: str, key: str, *, show: bool = False
+    ) -> PasswordReset:
         """Give one person's accounts new initial passwords (changed at first sign-in) and hand
         them over like a run's (engine.hand_over): for a list that was lost, or an account
         created while the hand-over failed. Only a tenant with ``first_sign_in = "passwords"``
-        has someone to hand them to. A write action: the tier's policy applies; audited."""
+        has someone to hand them to. A write action: the tier's policy applies; audited.
+
+        ``show``: the passwords come back to be shown once on the caller's terminal instead of
+        a file, only to an engineer whose own OS account (never root, never a name typed on
+        the command line) is in ``hand_over.show_to``, and only from the CLI."""
         tenant = self._tenant(tenant_id)
         if tenant.first_sign_in != "passwords":
             raise ConfigurationError(
@@ -799,7 +805,23 @@ class Ops:
         ]
         if not accounts:
             raise NotFound(f"no account of {pid} in {tenant_id}'s targets")
-        await self._guarded("password_reset", tenant_id, f"person {person_ref(tenant_id, pid)}")
+        ref = person_ref(tenant_id, pid)
+        if show:
+            name, shared = os_user()
+            allowed = tenant.hand_over is not None and name in tenant.hand_over.show_to
+            if shared or not allowed or not self.actor.startswith("cli:"):
+                why = (
+                    "a shared account (root) sees no password"
+                    if shared
+                    else f"the OS account {name} is not in hand_over.show_to, or not on the CLI"
+                )
+                await self.journal.add_audit(
+                    self.actor, "password_reset", tenant_id, False, f"person {ref} --show: {why}"
+                )
+                raise PolicyRefused(f"a password is shown only to an engineer allowed: {why}")
+        await self._guarded(
+            "password_reset", tenant_id, f"person {ref}" + (" --show" if show else "")
+        )
         passwords = InitialPasswords("passwords")
         problems: list[str] = []
         for row in accounts:
@@ -818,6 +840,19 @@ class Ops:
             else:
                 passwords.created(row.target, pid, row.label or pid, account, initial)
         done = [(i.target, i.account) for i in passwords.issued()]
+        if show:
+            issued = tuple(passwords.issued())
+            passwords.clear()
+            if issued:
+                await self.journal.add_audit(
+                    self.actor,
+                    "password.shown",
+                    tenant_id,
+                    True,
+                    f"reset of person {ref}: {len(issued)} initial password(s) shown once "
+                    f"on screen to {self.actor}",
+                )
+            return PasswordReset(tenant_id, tuple(done), (), tuple(problems), issued)
         handed = await hand_over(
             self.journal,
             tenant=tenant_id,

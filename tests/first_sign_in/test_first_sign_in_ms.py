@@ -211,3 +211,67 @@ def test_password_reset_is_refused_where_no_one_is_handed_passwords(
     assert done.exit_code != 0
     assert 'first_sign_in = "federated"' in done.output
     assert not (workdir / "lists").exists()
+
+
+@pytest.mark.parametrize("os_account", ["eva", "mallory"])
+async def test_a_reset_is_shown_once_only_to_an_engineer_allowed(
+    os_account: str,
+    ms_sandbox: MicrosoftSandbox,
+    workdir: Path,
+    staff_key: pyrage.x25519.Identity,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import engine.ops
+    from engine.ops import Ops, PolicyRefused
+
+    table = hand_over_table(staff_key).replace(" }", ', show_to = ["eva"] }')
+    config = write_config(workdir, ms_sandbox, "passwords", table)
+    await run(config)
+    first = {
+        r["account"]: r["initial password"]
+        for path in (workdir / "lists").glob("*.csv.age")
+        for r in read_list(path, staff_key)
+    }
+    # the OS account running the command (this test runs as whichever user CI uses)
+    monkeypatch.setattr(engine.ops, "os_user", lambda: (os_account, False))
+    ops = await Ops.open(config, actor=engine.ops.os_actor("cli"))
+    try:
+        if os_account == "mallory":
+            with pytest.raises(PolicyRefused, match=r"not in hand_over\.show_to"):
+                await ops.password_reset("alpha", pid(3), show=True)
+            account = next(
+                u["userPrincipalName"]
+                for u in ms_sandbox.state()["users"]
+                if (u.get("student") or {}).get("externalId") == pid(3)
+            )
+            assert ms_sandbox.sign_in(account, first[account]) == "change"  # untouched
+            audit = await ops.journal.list_audit("alpha", 20)
+            assert any(a.action == "password_reset" and not a.allowed for a in audit)
+            return
+        done = await ops.password_reset("alpha", pid(3), show=True)
+        audit = await ops.journal.list_audit("alpha", 20)
+    finally:
+        await ops.close()
+    (item,) = done.shown
+    assert ms_sandbox.sign_in(item.account, item.password) == "change"
+    assert ms_sandbox.sign_in(item.account, first[item.account]) == "refused"
+    assert not list((workdir / "lists").glob("alpha-reset*"))  # shown, not written
+    shown = [a for a in audit if a.action == "password.shown"]
+    assert len(shown) == 1 and "cli:eva" in shown[0].detail
+    assert item.password not in shown[0].detail and item.password not in repr(done)
+    journal = b"".join(p.read_bytes() for p in workdir.glob("ess.db*"))
+    assert item.password.encode() not in journal
+
+
+def test_show_refuses_a_pipe(
+    ms_sandbox: MicrosoftSandbox, workdir: Path, staff_key: pyrage.x25519.Identity
+) -> None:
+    from typer.testing import CliRunner
+
+    from console.cli import app
+
+    config = write_config(workdir, ms_sandbox, "passwords", hand_over_table(staff_key))
+    done = CliRunner().invoke(
+        app, ["--config", str(config), "password", "reset", "alpha", pid(3), "--show"]
+    )
+    assert done.exit_code == 2 and "terminal only" in done.output
