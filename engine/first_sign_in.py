@@ -66,6 +66,9 @@ def new_password(rng: secrets.SystemRandom | None = None) -> str:
         rng.choice(SYMBOLS),
     ] + [rng.choice(ALPHABET) for _ in range(LENGTH - 4)]
     rng.shuffle(chars)
+    # a letter first: a spreadsheet opening the CSV list reads "=..." or "+..." as a formula
+    first = next(i for i, c in enumerate(chars) if c.isalpha())
+    chars[0], chars[first] = chars[first], chars[0]
     return "".join(chars)
 
 

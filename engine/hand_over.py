@@ -73,12 +73,20 @@ def group_by_class(
     return dict(sorted(out.items()))
 
 
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: str) -> str:
+    """A name a spreadsheet would run as a formula starts with an apostrophe instead."""
+    return "'" + value if value.startswith(FORMULA) else value
+
+
 def csv_bytes(klass: str, items: Sequence[Issued]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_HEADER)
     for i in items:
-        writer.writerow((klass, i.label, i.account, i.password, i.target))
+        writer.writerow((cell(klass), cell(i.label), cell(i.account), i.password, i.target))
     return buf.getvalue().encode("utf-8-sig")  # the BOM lets Excel read åäö
 
 

@@ -54,6 +54,7 @@ def test_passwords_are_strong_and_differ() -> None:
         assert any(c.isupper() for c in p) and any(c.islower() for c in p)
         assert any(c.isdigit() for c in p) and any(not c.isalnum() for c in p)
         assert not set(p) & set("0O1lI")
+        assert p[0].isalpha()  # never read as a formula by a spreadsheet
 
 
 def test_class_names_add_the_school_only_where_two_classes_share_a_name() -> None:
@@ -105,6 +106,7 @@ async def test_lists_group_by_class_and_open_with_the_key(tmp_path: Path) -> Non
     passwords = InitialPasswords("passwords")
     for n in range(3):
         passwords.created("m", f"p{n}", f"Elev {n}", f"e{n}@s.example", passwords.initial())
+    passwords.created("m", "p9", "=HYPERLINK(1)", "x@s.example", passwords.initial())
     journal = await SqliteJournal.open(tmp_path / "ess.db")
     try:
         handed = await hand_over(
@@ -120,6 +122,8 @@ async def test_lists_group_by_class_and_open_with_the_key(tmp_path: Path) -> Non
         )
     finally:
         await journal.close()
-    assert [(h.klass, h.count) for h in handed] == [("7A", 2), (NO_CLASS, 1)]
+    assert [(h.klass, h.count) for h in handed] == [("7A", 2), (NO_CLASS, 2)]
     text = pyrage.decrypt(handed[0].files[0].read_bytes(), [key]).decode("utf-8-sig")
     assert "Elev 0" in text and "Elev 1" in text and "Elev 2" not in text
+    other = pyrage.decrypt(handed[1].files[0].read_bytes(), [key]).decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in other
