@@ -249,3 +249,36 @@ def class_names(
             name, school = groups[gid]
             out.setdefault(pid, f"{name} {school}" if names[name] > 1 and school else name)
     return out
+
+
+def check_first_sign_in(
+    mode: str, config: HandOverConfig | None, folder: Path | None
+) -> tuple[str, str, str]:
+    """``ess target check``'s first sign-in line: (status, detail, fix). Writes nothing but a
+    probe file it removes again."""
+    if mode == "discard":
+        return "ok", "random initial passwords, not kept (the school resets them)", ""
+    if mode == "federated":
+        return (
+            "skipped",
+            "not checked by ESS: the domain must sign in at the identity provider",
+            "",
+        )
+    if config is None or folder is None:
+        return "missing", "no [hand_over]", "add hand_over to the tenant"
+    try:
+        encrypt(b"probe", config.public_key)
+    except HandOverError as exc:
+        return "missing", str(exc), "ask the staff member for her age public key again"
+    probe = folder / ".ess-probe"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write(probe, b"")
+        probe.unlink()
+    except OSError as exc:
+        return (
+            "missing",
+            f"hand_over.folder {folder} is not writable: {exc.strerror or exc}",
+            "make the folder writable by the account ESS runs as",
+        )
+    return "ok", f"lists encrypted to {config.staff}, written to {folder}", ""

@@ -33,7 +33,7 @@ from engine.executor import RetryPolicy
 from engine.findings import Severity
 from engine.first_sign_in import InitialPasswords
 from engine.hand_over import PasswordReset as PasswordReset
-from engine.hand_over import hand_over
+from engine.hand_over import check_first_sign_in, hand_over
 from engine.journal import (
     ElevationRecord,
     EventRecord,
@@ -1195,6 +1195,12 @@ class Ops:
         finally:
             await built.aclose()
         items = tuple(CheckItemView(r.item, r.status.value, r.detail, r.fix) for r in results)
+        if any(k.name == "user" for k in built.kinds):  # a target that makes accounts
+            folder = runner.SignIn.of(self.cfg, tenant, self.actor).folder()
+            status, detail, fix = check_first_sign_in(
+                tenant.first_sign_in, tenant.hand_over, folder
+            )
+            items += (CheckItemView("first sign-in", status, detail, fix),)
         return TargetCheck(tenant_id, name, kind, items)
 
     # ------------------------------------------------------------------ commands

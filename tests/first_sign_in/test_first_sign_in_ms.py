@@ -275,3 +275,25 @@ def test_show_refuses_a_pipe(
         app, ["--config", str(config), "password", "reset", "alpha", pid(3), "--show"]
     )
     assert done.exit_code == 2 and "terminal only" in done.output
+
+
+@pytest.mark.parametrize("writable", [True, False])
+async def test_target_check_says_whether_the_lists_can_be_written(
+    writable: bool, ms_sandbox: MicrosoftSandbox, workdir: Path, staff_key: pyrage.x25519.Identity
+) -> None:
+    from engine.ops import Ops
+
+    config = write_config(workdir, ms_sandbox, "passwords", hand_over_table(staff_key))
+    if not writable:
+        (workdir / "lists").write_text("a file where the folder should be")
+    ops = await Ops.open(config, actor="test")
+    try:
+        (check,) = await ops.target_check("alpha")
+    finally:
+        await ops.close()
+    (line,) = [i for i in check.items if i.item == "first sign-in"]
+    if writable:
+        assert line.status == "ok" and "Karin Rektor" in line.detail
+        assert list((workdir / "lists").iterdir()) == []  # the probe is gone again
+    else:
+        assert line.status == "missing" and "not writable" in line.detail and line.fix
