@@ -180,6 +180,10 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         except ListFailed as exc:  # the accounts to match against could not be read whole
             text = f"the Directory's accounts could not be listed to match on externalId: {exc}"
             return [Outcome.retry("list_failed", text)] * len(ops)
+        finally:
+            for op in ops:  # a password whose create got no answer is not kept
+                if op.kind == USER and op.action is Action.CREATE:
+                    self._initials.pop(op.key, None)
 
     def _handed(self, op: Operation, ok: bool, ctx: TargetContext) -> None:
         """An account this create made gets its initial password handed over."""
