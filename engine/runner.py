@@ -283,6 +283,27 @@ class SignIn:
             )
         return cls(tenant, cfg.base_dir, actor, class_of)
 
+    @classmethod
+    async def of_run(
+        cls, journal: Journal, cfg: LoadedConfig, tenant_id: str, run_id: int, actor: str
+    ) -> SignIn:
+        """For a run applied without reading the source again (approved, resumed, retried):
+        the classes come from the run's own member links and the index's groups."""
+        tenant = cfg.tenant(tenant_id)
+        if tenant.first_sign_in != "passwords":
+            return cls(tenant, cfg.base_dir, actor)
+        members: list[tuple[str, str]] = []
+        for op, _, _ in await journal.load_operations(run_id):
+            if op.parent and op.kind.endswith((".member", ".student")):
+                members.append((op.parent, op.key))
+        classes: dict[str, tuple[str, str]] = {}
+        for gid in {g for g, _ in members}:
+            found = await journal.index_record(tenant_id, "group", gid)
+            if found is not None and found.detail.startswith(GroupType.KLASS.value):
+                school = found.detail.partition(" at ")[2].partition(",")[0]
+                classes[gid] = (found.label, school)
+        return cls(tenant, cfg.base_dir, actor, class_names(classes, members))
+
     def folder(self) -> Path | None:
         if self.tenant.hand_over is None:
             return None
@@ -803,7 +824,7 @@ async def _continue_run(
             opts,
             log,
             rows=rows,
-            sign_in=SignIn.of(cfg, tenant, opts.actor),
+            sign_in=await SignIn.of_run(journal, cfg, tenant_id, run_id, opts.actor),
         )
         await _finish(journal, run_id, result, counts, log)
     finally:
@@ -867,7 +888,7 @@ async def retry_items(
                 stored,
                 opts,
                 log,
-                sign_in=SignIn.of(cfg, tenant, opts.actor),
+                sign_in=await SignIn.of_run(journal, cfg, tenant_id, run_id, opts.actor),
             )
             await _finish(journal, run_id, result, {"planned": len(stored)}, log)
         finally:

@@ -297,3 +297,33 @@ async def test_target_check_says_whether_the_lists_can_be_written(
         assert list((workdir / "lists").iterdir()) == []  # the probe is gone again
     else:
         assert line.status == "missing" and "not writable" in line.detail and line.fix
+
+
+async def test_an_approved_held_plan_lists_its_new_pupils_by_class(
+    ms_sandbox: MicrosoftSandbox, workdir: Path, staff_key: pyrage.x25519.Identity
+) -> None:
+    """An approved plan is applied without reading the source again: the classes come from
+    the run's member links and the index."""
+    from engine.ops import Ops
+
+    config = write_config(workdir, ms_sandbox, "passwords", hand_over_table(staff_key))
+    await run(config)
+    growth = "\n[tenants.alpha.policy.guard]\nmin_base = 0\ngrowth = { share = 0.0, count = 0 }\n"
+    config.write_text(config.read_text() + growth, encoding="utf-8")
+    write_snapshot(
+        current_snapshot(datetime.now(UTC).date(), extra_pupils=3), workdir / "snapshot.json"
+    )
+    ops = await Ops.open(config, actor="test")
+    try:
+        held = await ops.sync("alpha")
+        assert held.status == "held"
+        assert not list((workdir / "lists").glob(f"*-run{held.id}-*"))
+        done = await ops.approve(held.id)
+    finally:
+        await ops.close()
+    assert done.status == "succeeded"
+    (listed,) = (workdir / "lists").glob(f"alpha-run{held.id}-*.csv.age")
+    rows = read_list(listed, staff_key)
+    assert [r["class"] for r in rows] == ["7A"] * 3
+    for r in rows:
+        assert ms_sandbox.sign_in(r["account"], r["initial password"]) == "change"
