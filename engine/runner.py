@@ -622,18 +622,19 @@ async def _execute(
         results = await asyncio.gather(*(one(n, by_target[n]) for n in names))
     finally:
         # the accounts made so far are handed over even when the run stops: they exist now
-        await hand_over(
-            journal,
-            tenant=tenant_id,
-            run_id=run_id,
-            actor=sign_in.actor,
-            passwords=passwords,
-            class_of=sign_in.class_of,
-            config=sign_in.tenant.hand_over,
-            folder=sign_in.folder(),
-            emit=log,
-        )
-        await log.flush()
+        if passwords.issued():
+            await hand_over(
+                journal,
+                tenant=tenant_id,
+                run_id=run_id,
+                actor=sign_in.actor,
+                passwords=passwords,
+                class_of=sign_in.class_of,
+                config=sign_in.tenant.hand_over,
+                folder=sign_in.folder(),
+                emit=log,
+            )
+            await log.flush()
     return dict(zip(names, results, strict=True))
 
 
