@@ -18,6 +18,7 @@ from console import (
     cli_config,
     cli_journal,
     cli_notify,
+    cli_password,
     cli_person,
     cli_queries,
     cli_runs,
@@ -114,6 +115,7 @@ cli_queries.register(app)
 cli_audit.register(app)
 cli_approver.register(app)
 cli_person.register(app)
+cli_password.register(app)
 cli_scheduler.register(app)
 cli_tools.register(app, sample_app)
 cli_journal.register(journal_app)

@@ -25,6 +25,7 @@ from pydantic import (
 
 from engine.civic_hash import CivicHash, KeyedCivicHash, KeyOnFirstUse, drop
 from engine.display import scrub_personnummer
+from engine.first_sign_in import HandOverConfig, Mode
 from engine.notify.channels import Channel
 from engine.secrets import SecretError, SecretResolver, check_reference
 
@@ -156,6 +157,18 @@ class TenantConfig(_Frozen):
     targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     policy: TenantPolicy = TenantPolicy()
     notify: tuple[Channel, ...] = ()  # where held plans and failed runs are reported
+    # what password a new account gets (engine.first_sign_in); "passwords" needs hand_over
+    first_sign_in: Mode = "discard"
+    hand_over: HandOverConfig | None = None
+
+    @model_validator(mode="after")
+    def _hand_over_needed(self) -> TenantConfig:
+        if self.first_sign_in == "passwords" and self.hand_over is None:
+            raise ValueError(
+                'first_sign_in = "passwords" needs a [hand_over] table (staff, public_key, '
+                "folder): the passwords must go to someone"
+            )
+        return self
 
     @field_validator("notify")
     @classmethod

@@ -31,6 +31,9 @@ from engine.config import load as load_config
 from engine.display import PERSONNUMMER, visible
 from engine.executor import RetryPolicy
 from engine.findings import Severity
+from engine.first_sign_in import InitialPasswords
+from engine.hand_over import PasswordReset as PasswordReset
+from engine.hand_over import check_first_sign_in, hand_over
 from engine.journal import (
     ElevationRecord,
     EventRecord,
@@ -100,7 +103,14 @@ from engine.views import (
 )
 
 WriteAction = Literal[
-    "sync", "retry", "skip", "approve", "reject", "source_rekey", "source_release"
+    "sync",
+    "retry",
+    "skip",
+    "approve",
+    "reject",
+    "source_rekey",
+    "source_release",
+    "password_reset",
 ]
 """Commands that change a target or the journal's plan; a dry run is not a write."""
 
@@ -792,6 +802,97 @@ class Ops:
         )
         return PersonExport(tenant_id, pid, found_by, cached, explanation, audit)
 
+    async def password_reset(
+        self, tenant_id: str, key: str, *, show: bool = False
+    ) -> PasswordReset:
+        """Give one person's accounts new initial passwords (changed at first sign-in) and hand
+        them over like a run's (engine.hand_over): for a list that was lost, or an account
+        created while the hand-over failed. Only a tenant with ``first_sign_in = "passwords"``
+        has someone to hand them to. A write action: the tier's policy applies; audited.
+
+        ``show``: the passwords come back to be shown once on the caller's terminal instead of
+        a file, only to an engineer whose own OS account (never root, never a name typed on
+        the command line) is in ``hand_over.show_to``, and only from the CLI."""
+        tenant = self._tenant(tenant_id)
+        if tenant.first_sign_in != "passwords":
+            raise ConfigurationError(
+                f'{tenant_id} has first_sign_in = "{tenant.first_sign_in}": ESS hands over no '
+                'passwords there; set first_sign_in = "passwords" and [hand_over] first'
+            )
+        pid, _ = await self._person_key(tenant_id, key)
+        accounts = [
+            m
+            for m in await self.journal.mirror_for_key(tenant_id, pid)
+            if m.kind == "user" and m.target_id and m.target in tenant.targets
+        ]
+        if not accounts:
+            raise NotFound(f"no account of {pid} in {tenant_id}'s targets")
+        ref = person_ref(tenant_id, pid)
+        if show:
+            name, shared = os_user()
+            allowed = tenant.hand_over is not None and name in tenant.hand_over.show_to
+            if shared or not allowed or not self.actor.startswith("cli:"):
+                why = (
+                    "a shared account (root) sees no password"
+                    if shared
+                    else f"the OS account {name} is not in hand_over.show_to, or not on the CLI"
+                )
+                await self.journal.add_audit(
+                    self.actor, "password_reset", tenant_id, False, f"person {ref} --show: {why}"
+                )
+                raise PolicyRefused(f"a password is shown only to an engineer allowed: {why}")
+        await self._guarded(
+            "password_reset", tenant_id, f"person {ref}" + (" --show" if show else "")
+        )
+        passwords = InitialPasswords("passwords")
+        problems: list[str] = []
+        for row in accounts:
+            target = runner.build_target(self.cfg, tenant_id, tenant, row.target)
+            try:
+                initial = passwords.initial()
+                problem = await target.set_password(str(row.target_id), initial)
+            finally:
+                await target.aclose()
+            attrs = dict(row.attrs)
+            account = str(
+                attrs.get("userPrincipalName") or attrs.get("primaryEmail") or row.target_id
+            )
+            if problem:
+                problems.append(f"{row.target}: {account}: {problem}")
+            else:
+                passwords.created(row.target, pid, row.label or pid, account, initial)
+        done = [(i.target, i.account) for i in passwords.issued()]
+        if show:
+            issued = tuple(passwords.issued())
+            passwords.clear()
+            if issued:
+                await self.journal.add_audit(
+                    self.actor,
+                    "password.shown",
+                    tenant_id,
+                    True,
+                    f"reset of person {ref}: {len(issued)} initial password(s) shown once "
+                    f"on screen to {self.actor}",
+                )
+            return PasswordReset(tenant_id, tuple(done), (), tuple(problems), issued)
+        handed = await hand_over(
+            self.journal,
+            tenant=tenant_id,
+            run_id=None,
+            actor=self.actor,
+            passwords=passwords,
+            class_of={},
+            config=tenant.hand_over,
+            folder=runner.SignIn.of(self.cfg, tenant, self.actor).folder(),
+            emit=lambda level, text: problems.append(text) if level == "error" else None,
+        )
+        return PasswordReset(
+            tenant_id,
+            tuple(done) if handed else (),
+            tuple(f for h in handed for f in h.files),
+            tuple(problems),
+        )
+
     async def person_forget(self, tenant_id: str, key: str) -> PersonForgotten:
         """Remove what the journal holds about one person where the law allows: once the
         source no longer lists them, no target holds their account and no item for them is
@@ -1116,6 +1217,12 @@ class Ops:
         finally:
             await built.aclose()
         items = tuple(CheckItemView(r.item, r.status.value, r.detail, r.fix) for r in results)
+        if any(k.name == "user" for k in built.kinds):  # a target that makes accounts
+            folder = runner.SignIn.of(self.cfg, tenant, self.actor).folder()
+            status, detail, fix = check_first_sign_in(
+                tenant.first_sign_in, tenant.hand_over, folder
+            )
+            items += (CheckItemView("first sign-in", status, detail, fix),)
         return TargetCheck(tenant_id, name, kind, items)
 
     # ------------------------------------------------------------------ commands

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -25,12 +26,14 @@ from engine.display import scrub_personnummer
 from engine.drift import decide_drift
 from engine.executor import MAKES, ExecResult, Executor, RetryPolicy
 from engine.findings import Finding
+from engine.first_sign_in import InitialPasswords
 from engine.guard import judge
+from engine.hand_over import class_names, hand_over
 from engine.journal import Journal, Lease, LeaseHeld, LeaseOwner, OperationRecord
 from engine.journal.sqlite import now_iso
 from engine.limits import shortened, strictest
 from engine.merge import Merged, SourcePart, merge
-from engine.model import NOTHING_REFUSED, Refused, Snapshot
+from engine.model import NOTHING_REFUSED, GroupType, MemberRole, Refused, Snapshot
 from engine.monitoring import TRAFFIC
 from engine.perf import gc_paused, thaw
 from engine.plan import Operation, OpStatus, Plan
@@ -250,6 +253,64 @@ async def _lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
         raise TenantBusy(str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """A run's first sign-in choice and where its initial passwords go (engine.hand_over)."""
+
+    tenant: TenantConfig
+    base_dir: Path
+    actor: str
+    class_of: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, cfg: LoadedConfig, tenant: TenantConfig, actor: str, snap: Snapshot | None = None
+    ) -> SignIn:
+        class_of: dict[str, str] = {}
+        if snap is not None and tenant.first_sign_in == "passwords":
+            classes = {
+                g.id: (g.name, s.name if (s := snap.schools.get(g.school_id)) else "")
+                for g in snap.groups.values()
+                if g.group_type is GroupType.KLASS
+            }
+            class_of = class_names(
+                classes,
+                [
+                    (m.group_id, m.person_id)
+                    for m in snap.current_memberships()
+                    if m.role is MemberRole.STUDENT
+                ],
+            )
+        return cls(tenant, cfg.base_dir, actor, class_of)
+
+    @classmethod
+    async def of_run(
+        cls, journal: Journal, cfg: LoadedConfig, tenant_id: str, run_id: int, actor: str
+    ) -> SignIn:
+        """For a run applied without reading the source again (approved, resumed, retried):
+        the classes come from the run's own member links and the index's groups."""
+        tenant = cfg.tenant(tenant_id)
+        if tenant.first_sign_in != "passwords":
+            return cls(tenant, cfg.base_dir, actor)
+        members: list[tuple[str, str]] = []
+        for op, _, _ in await journal.load_operations(run_id):
+            if op.parent and op.kind.endswith((".member", ".student")):
+                members.append((op.parent, op.key))
+        classes: dict[str, tuple[str, str]] = {}
+        for gid in {g for g, _ in members}:
+            found = await journal.index_record(tenant_id, "group", gid)
+            if found is not None and found.detail.startswith(GroupType.KLASS.value):
+                school = found.detail.partition(" at ")[2].partition(",")[0]
+                classes[gid] = (found.label, school)
+        return cls(tenant, cfg.base_dir, actor, class_names(classes, members))
+
+    def folder(self) -> Path | None:
+        if self.tenant.hand_over is None:
+            return None
+        p = Path(self.tenant.hand_over.folder).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
 async def _fresh_run(
     journal: Journal,
     cfg: LoadedConfig,
@@ -413,7 +474,10 @@ async def _fresh_run(
             await journal.update_run(run_id, status="held", finished=True)
             return run_id
         await log.flush()
-        result = await _execute(journal, tenant_id, run_id, lease, targets, stored, opts, log)
+        sign_in = SignIn.of(cfg, tenant, opts.actor, snap)
+        result = await _execute(
+            journal, tenant_id, run_id, lease, targets, stored, opts, log, sign_in=sign_in
+        )
         await _finish(journal, run_id, result, counts, log)
         return run_id
     except SourceError as exc:
@@ -502,13 +566,14 @@ def _target_ctx(
     name: str,
     observed: ObservedState,
     log: RunLog,
+    passwords: InitialPasswords | None = None,
 ) -> TargetContext:
     ids: dict[tuple[str, str], str | None] = {
         (kind, key): o.target_id
         for kind, table in observed.objects.items()
         for key, o in table.items()
     }
-    return TargetContext.with_ids(tenant_id, run_id, ids, log)
+    return TargetContext.with_ids(tenant_id, run_id, ids, log, passwords)
 
 
 async def _execute(
@@ -521,7 +586,10 @@ async def _execute(
     opts: RunOptions,
     log: RunLog,
     rows: Sequence[tuple[Operation, OpStatus, float]] | None = None,
+    *,
+    sign_in: SignIn,
 ) -> dict[str, ExecResult]:
+    passwords = InitialPasswords(sign_in.tenant.first_sign_in)
     by_target: dict[str, list[tuple[Operation, OpStatus, float]]] = {}
     if rows is None:
         doubted = await _left_in_doubt(journal, tenant_id, run_id)
@@ -535,7 +603,7 @@ async def _execute(
     async def one(name: str, work: list[tuple[Operation, OpStatus, float]]) -> ExecResult:
         target = targets[name]
         observed = await journal.load_mirror(tenant_id, name)
-        ctx = _target_ctx(journal, tenant_id, run_id, name, observed, log)
+        ctx = _target_ctx(journal, tenant_id, run_id, name, observed, log, passwords)
         ex = Executor(
             journal,
             lease,
@@ -551,7 +619,23 @@ async def _execute(
         return result
 
     names = sorted(by_target)
-    results = await asyncio.gather(*(one(n, by_target[n]) for n in names))
+    try:
+        results = await asyncio.gather(*(one(n, by_target[n]) for n in names))
+    finally:
+        # the accounts made so far are handed over even when the run stops: they exist now
+        if passwords.issued():
+            await hand_over(
+                journal,
+                tenant=tenant_id,
+                run_id=run_id,
+                actor=sign_in.actor,
+                passwords=passwords,
+                class_of=sign_in.class_of,
+                config=sign_in.tenant.hand_over,
+                folder=sign_in.folder(),
+                emit=log,
+            )
+            await log.flush()
     return dict(zip(names, results, strict=True))
 
 
@@ -762,7 +846,16 @@ async def _continue_run(
             targets[name] = build_target(cfg, tenant_id, tenant, name)
         await journal.update_run(run_id, status="running")
         result = await _execute(
-            journal, tenant_id, run_id, lease, targets, [], opts, log, rows=rows
+            journal,
+            tenant_id,
+            run_id,
+            lease,
+            targets,
+            [],
+            opts,
+            log,
+            rows=rows,
+            sign_in=await SignIn.of_run(journal, cfg, tenant_id, run_id, opts.actor),
         )
         await _finish(journal, run_id, result, counts, log)
     finally:
@@ -817,7 +910,17 @@ async def retry_items(
         await journal.update_run(run_id, counts={"planned": len(stored)})
         targets = {n: build_target(cfg, tenant_id, tenant, n) for n in names}
         try:
-            result = await _execute(journal, tenant_id, run_id, lease, targets, stored, opts, log)
+            result = await _execute(
+                journal,
+                tenant_id,
+                run_id,
+                lease,
+                targets,
+                stored,
+                opts,
+                log,
+                sign_in=await SignIn.of_run(journal, cfg, tenant_id, run_id, opts.actor),
+            )
             await _finish(journal, run_id, result, {"planned": len(stored)}, log)
         finally:
             await _close_targets(tenant_id, targets)

@@ -24,6 +24,7 @@ import orjson
 
 from engine.config import TenantPolicy
 from engine.findings import Finding
+from engine.first_sign_in import Initial, InitialPasswords
 from engine.links import LinkSet
 from engine.model import Snapshot, fingerprint
 from engine.plan import Operation
@@ -375,6 +376,8 @@ class TargetContext:
     target_ids: Callable[[str, str], str | None] = _no_ids
     emit: Callable[[str, str], None] = lambda level, message: None
     ids: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    # what a create's password is, per the tenant's first_sign_in (engine.first_sign_in)
+    passwords: InitialPasswords = field(default_factory=InitialPasswords)
 
     def learn(self, kind: str, key: str, target_id: str | None) -> None:
         if target_id:
@@ -387,11 +390,19 @@ class TargetContext:
         run_id: int,
         ids: dict[tuple[str, str], str | None],
         emit: Callable[[str, str], None] = lambda level, message: None,
+        passwords: InitialPasswords | None = None,
     ) -> TargetContext:
         def lookup(kind: str, key: str) -> str | None:
             return ids.get((kind, key))
 
-        return cls(tenant=tenant, run_id=run_id, target_ids=lookup, emit=emit, ids=ids)
+        return cls(
+            tenant=tenant,
+            run_id=run_id,
+            target_ids=lookup,
+            emit=emit,
+            ids=ids,
+            passwords=passwords or InitialPasswords(),
+        )
 
 
 class TargetBase(ABC):
@@ -502,6 +513,12 @@ class TargetBase(ABC):
                 f"the {type(self).__name__} target has no check of its own",
             ),
         )
+
+    async def set_password(self, target_id: str, initial: Initial) -> str | None:
+        """``ess password reset``: give one existing account a new initial password. Returns
+        None when the service took it, else what went wrong. The default: this target cannot
+        (its accounts sign in elsewhere, or it has no passwords)."""
+        return f"the {type(self).__name__} target cannot set a password"
 
     async def expiries(self) -> Sequence[CredentialExpiry]:
         """The target's credentials that run out, where the service (or the file) says when:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets as random
 import ssl
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, ClassVar, Literal
 
 from adapters.kit.http import HttpClient, NoAnswer
 from adapters.kit.target import ServiceTarget, read_drift_into
+from engine.first_sign_in import Initial
 from engine.model import Snapshot
 from engine.plan import Action, Operation
 from engine.roster import RosterPolicy
@@ -96,6 +96,8 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         self._org_units: set[str] | None = None
         self._accounts = Accounts(client)
         self._owners: dict[str, str] = {}  # course key -> owner key, for courses created here
+        # the initial password of each account create in flight (engine.first_sign_in)
+        self._initials: dict[str, Initial] = {}
         self._org_unit_lock = asyncio.Lock()
 
     @staticmethod
@@ -172,6 +174,7 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
                     done[i] = self._adopted(answer, str(found[i]["id"]))
                 else:
                     done[i] = await self._settle(ops[i], answer, ctx)
+                    self._handed(ops[i], answer.ok, ctx)
                 if ops[i].kind == COURSE and ops[i].action is Action.CREATE and answer.ok:
                     self._owners[ops[i].key] = str(dict(ops[i].attrs)["owner"])
             return [done[i] for i in range(len(ops))]
@@ -182,6 +185,17 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         except ListFailed as exc:  # the accounts to match against could not be read whole
             text = f"the Directory's accounts could not be listed to match on externalId: {exc}"
             return [Outcome.retry("list_failed", text)] * len(ops)
+        finally:
+            for op in ops:  # a password whose create got no answer is not kept
+                if op.kind == USER and op.action is Action.CREATE:
+                    self._initials.pop(op.key, None)
+
+    def _handed(self, op: Operation, ok: bool, ctx: TargetContext) -> None:
+        """An account this create made gets its initial password handed over."""
+        initial = self._initials.pop(op.key, None) if op.kind == USER else None
+        if initial is not None and ok:
+            email = str(dict(op.attrs)["primaryEmail"])
+            ctx.passwords.created(op.target, op.key, op.label or op.key, email, initial)
 
     def _ownerless(self, op: Operation, ctx: TargetContext) -> bool:
         """A course to create whose owner's account this run has not made (its create failed
@@ -237,12 +251,13 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         if op.kind == USER:
             user = self._user_key(op.key, ctx, op.target_id)
             if op.action is Action.CREATE:
+                initial = self._initials[op.key] = ctx.passwords.initial()
                 return calls.insert_user(
                     {
                         "primaryEmail": a["primaryEmail"],
                         "name": {"givenName": a["givenName"], "familyName": a["familyName"]},
-                        "password": random.token_urlsafe(24),
-                        "changePasswordAtNextLogin": True,
+                        "password": initial.password,
+                        "changePasswordAtNextLogin": initial.change_at_first_sign_in,
                         "orgUnitPath": a["orgUnitPath"],
                         "externalIds": [{"type": "organization", "value": a["externalId"]}],
                     }
@@ -448,6 +463,18 @@ class GoogleTarget(ServiceTarget[GoogleConfig, GoogleClient]):
         if answer.status == 404:
             return None
         return outcome(answer, creates=False)
+
+    async def set_password(self, target_id: str, initial: Initial) -> str | None:
+        """An admin's password reset: patch the user's password and changePasswordAtNextLogin."""
+        body = {
+            "password": initial.password,
+            "changePasswordAtNextLogin": initial.change_at_first_sign_in,
+        }
+        try:
+            answer = await self.client.call(calls.patch_user(target_id, body))
+        except (GoogleTenantError, NoAnswer) as exc:
+            return f"the Directory could not be reached: {exc}"
+        return None if answer.ok else answer.verdict.describe()
 
     async def check(self) -> Sequence[CheckResult]:
         """Tokens, scopes and the two APIs (adapters/google/check.py); writes nothing."""

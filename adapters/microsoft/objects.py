@@ -143,8 +143,9 @@ async def _create_user(rt: Runtime, op: Operation, a: dict[str, Any]) -> Outcome
         return _lookup_failed(rt, op, exc)
 
     base_local, _, domain = a["userPrincipalName"].rpartition("@")
+    initial = rt.ctx.passwords.initial()
     for variant in range(1, MAX_NAME_VARIANTS + 1):
-        body = user_create_body(a)
+        body = user_create_body(a, initial)
         if variant > 1:
             body["userPrincipalName"] = f"{base_local}{variant}@{domain}"
             body["mailNickname"] = f"{a['mailNickname']}{variant}"
@@ -158,6 +159,9 @@ async def _create_user(rt: Runtime, op: Operation, a: dict[str, Any]) -> Outcome
                     f"user {op.label or op.key}: account name taken by another "
                     f"account, created as {body['userPrincipalName']}",
                 )
+            rt.ctx.passwords.created(
+                op.target, op.key, op.label or op.key, body["userPrincipalName"], initial
+            )
             return await _after_create(rt, op, a, uid, adopted=False, licence=True)
         if c.verdict is not Verdict.EXISTS:
             return rt.outcome(op, resp, "POST", "education/users")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from engine.first_sign_in import Initial
 from engine.plan import Operation
 
 PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#%+-=?"
@@ -78,12 +79,21 @@ def role_block(a: Mapping[str, Any]) -> dict[str, Any]:
     return {role: {"externalId": a["externalId"]}} if role in ("student", "teacher") else {}
 
 
-def user_create_body(a: Mapping[str, Any]) -> dict[str, Any]:
+def user_create_body(a: Mapping[str, Any], initial: Initial | None = None) -> dict[str, Any]:
+    """``initial`` is the tenant's first sign-in choice (engine.first_sign_in); without it a
+    random password is made and forgotten. Graph requires a passwordProfile on every create,
+    a federated domain's too (where Entra never checks it)."""
+    profile = {"password": new_password(), "forceChangePasswordNextSignIn": True}
+    if initial is not None:
+        profile = {
+            "password": initial.password,
+            "forceChangePasswordNextSignIn": initial.change_at_first_sign_in,
+        }
     body: dict[str, Any] = {
         "accountEnabled": True,
         "userPrincipalName": a["userPrincipalName"],
         "mailNickname": a["mailNickname"],
-        "passwordProfile": {"password": new_password(), "forceChangePasswordNextSignIn": True},
+        "passwordProfile": profile,
         "externalSource": "sis",
     }
     body.update({k: a[k] for k in USER_PATCHABLE if k in a})

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 from adapters.kit.target import ServiceTarget, read_drift_into
 from engine import request_ids
 from engine.config import TenantPolicy
+from engine.first_sign_in import Initial
 from engine.model import Snapshot
 from engine.plan import Action, Operation
 from engine.roster import RosterPolicy
@@ -254,6 +255,24 @@ class MicrosoftTarget(ServiceTarget[MicrosoftConfig, GraphClient]):
         """Sign-in, granted permissions, domain, licences and how long the credentials last
         (adapters/microsoft/check.py)."""
         return await check_tenant(self.client, self.config)
+
+    async def set_password(self, target_id: str, initial: Initial) -> str | None:
+        """An admin's password reset: PATCH the user's passwordProfile (needs the app's
+        User-PasswordProfile.ReadWrite.All or User.ReadWrite.All and, for admins, a directory
+        role; [memory] for which role Graph asks of the app)."""
+        profile = {
+            "password": initial.password,
+            "forceChangePasswordNextSignIn": initial.change_at_first_sign_in,
+        }
+        try:
+            resp = await self.client.send(
+                "PATCH", f"users/{target_id}", json={"passwordProfile": profile}
+            )
+        except (AuthError, GraphUnavailable) as exc:
+            return f"Graph could not be reached: {exc}"
+        if resp.ok:
+            return None
+        return f"Graph answered {resp.status} {resp.error_code}: {resp.error_message}"
 
     async def expiries(self) -> Sequence[CredentialExpiry]:
         """The app's client secrets and certificates as Graph reports them

@@ -131,6 +131,10 @@ class GoogleSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
             **self.classroom.state(),
         }
 
+    def sign_in(self, email: str, password: str) -> str:
+        """Check a user's password: "ok", "change" (must change it first) or "refused"."""
+        return self.directory.sign_in(email, password)
+
     def add_external_user(self, email: str, given: str = "Extern", family: str = "Konto") -> str:
         """A Google account of another domain, known to Classroom (invited, never added
         directly); returns its id."""

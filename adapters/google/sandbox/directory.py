@@ -11,7 +11,10 @@ with no body.
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import itertools
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -49,6 +52,10 @@ def _not_found(kind: str) -> ApiError:
     return ApiError(404, f"Resource Not Found: {kind}", reason="notFound")
 
 
+def _digest(password: str, salt: bytes) -> bytes:
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 1000)
+
+
 class Directory:
     """Users and org units of one customer, in memory."""
 
@@ -59,6 +66,9 @@ class Directory:
         self._ou_ids = itertools.count(1)
         self.users: dict[str, dict[str, Any]] = {}
         self.created_at: dict[str, float] = {}  # user id -> monotonic time of insert
+        # user id -> (salt, hash) of the password inserted in clear (never given back), for
+        # the sandbox's sign-in check
+        self._passwords: dict[str, tuple[bytes, bytes]] = {}
         self._keys: dict[str, str] = {}  # lower-cased primary email or alias -> user id
         self.orgunits: dict[str, dict[str, Any]] = {}
         self.orgunits["/"] = self._orgunit("/", "", "")
@@ -128,7 +138,20 @@ class Directory:
         self.users[uid] = user
         self._keys[email.lower()] = uid
         self.created_at[uid] = time.monotonic()
+        if isinstance(body.get("password"), str) and not body.get("hashFunction"):
+            salt = os.urandom(16)
+            self._passwords[uid] = (salt, _digest(body["password"], salt))
         return user
+
+    def sign_in(self, email: str, password: str) -> str:
+        """A password sign-in: "ok", "change" (must change it first) or "refused"."""
+        uid = self._keys.get(email.lower())
+        kept = self._passwords.get(uid or "")
+        if uid is None or kept is None or self.users[uid].get("suspended"):
+            return "refused"
+        if not hmac.compare_digest(_digest(password, kept[0]), kept[1]):
+            return "refused"
+        return "change" if self.users[uid].get("changePasswordAtNextLogin") else "ok"
 
     def insert_user(self, call: Call) -> tuple[int, Any]:
         body = call.body if isinstance(call.body, dict) else {}
@@ -170,6 +193,9 @@ class Directory:
             # the old address stays as an alias, as Google keeps it
             self._keys[str(new_email).lower()] = user["id"]
             user.setdefault("aliases", []).append(user["primaryEmail"])
+        if isinstance(body.get("password"), str) and not body.get("hashFunction"):
+            salt = os.urandom(16)  # an admin's password reset
+            self._passwords[user["id"]] = (salt, _digest(body["password"], salt))
         for key, value in body.items():
             if key in ("password", "hashFunction"):
                 continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import logging
 import random
 import threading
@@ -33,6 +34,7 @@ from adapters.kit.sandbox import (
 )
 
 from . import directory, education, teams, tenant
+from .directory import password_digest
 from .entra import Caller
 from .errors import GraphError, error_body
 from .graph import Ctx, GraphRequest, GraphResponse, Router, normalise_path
@@ -478,6 +480,20 @@ class GraphService:
                     for t in store.teams.values()
                 ],
             }
+
+    def sign_in(self, upn: str, password: str) -> str:
+        """A password sign-in by a user, as the tests make it: "ok", "change" (signed in, and
+        must change the password first), or "refused"."""
+        with self.lock:
+            found = self.store.find_users("userPrincipalName", upn)
+            user = found[0] if found else None
+            if user is None or not user.password_hash:
+                return "refused"
+            if not hmac.compare_digest(
+                password_digest(password, user.password_salt), user.password_hash
+            ):
+                return "refused"
+            return "change" if user.force_change else "ok"
 
     def remove_member(self, group_id: str, user_id: str) -> None:
         with self.lock:

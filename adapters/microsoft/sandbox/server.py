@@ -106,6 +106,10 @@ class MicrosoftSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
                 setattr(self._settings, item.name, getattr(settings, item.name))
         self._require_service().reset()
 
+    def sign_in(self, upn: str, password: str) -> str:
+        """Check a user's password: "ok", "change" (must change it first) or "refused"."""
+        return self._require_service().sign_in(upn, password)
+
     def remove_member(self, group_id: str, user_id: str) -> None:
         """Drift made "by hand": take a member out of a group (or class) outside ESS."""
         self._require_service().remove_member(group_id, user_id)

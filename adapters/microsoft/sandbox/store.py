@@ -84,6 +84,11 @@ class User:
     ordinal: int
     created_at: float
     visible_at: float
+    # the passwordProfile as Entra keeps it: a salted hash, and whether the first sign-in
+    # must change it (never readable through Graph; the sandbox's sign-in check uses it)
+    password_hash: bytes = b""
+    password_salt: bytes = b""
+    force_change: bool = False
 
 
 @dataclass
