@@ -123,7 +123,7 @@ async def test_a_notice_keeps_its_detail_in_the_journal(workdir: Workdir) -> Non
 async def test_a_journal_from_before_gets_the_detail_column_and_keeps_its_notices(
     workdir: Workdir,
 ) -> None:
-    from engine.journal.schema import MIGRATIONS
+    from engine.journal.schema import MIGRATIONS, _notice_detail
 
     journal = await SqliteJournal.open(workdir.journal)
     await journal.close()
@@ -133,7 +133,8 @@ async def test_a_journal_from_before_gets_the_detail_column_and_keeps_its_notice
             "INSERT INTO notices(tenant, kind, run_id, created_at) "
             "VALUES ('alpha', 'run_failed', 1, '2026-11-02T06:00:00.000+00:00')"
         )
-        db.execute(f"PRAGMA user_version={len(MIGRATIONS) - 1}")
+        # the version before the detail step; the later steps run again, harmlessly
+        db.execute(f"PRAGMA user_version={MIGRATIONS.index(_notice_detail)}")
     journal = await SqliteJournal.open(workdir.journal)
     try:
         (old,) = await journal.open_notices()
