@@ -1,6 +1,6 @@
-"""A SCIM service tested before the first run: discovery, auth, the schemas and resource types
-the profile needs, and a read of one page. A plain async function, for ``ess target check``
-to call; it writes nothing and names no secret."""
+"""A SCIM service tested before the first run (``ess target check``): discovery, auth, the
+schemas and resource types the profile needs, and a read of one page. It writes nothing and
+names no secret."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from adapters.kit.http import NoAnswer
 from engine.secrets import SecretResolver
+from engine.target import CheckResult, CheckStatus
 
 from .client import Capabilities, ScimClient, ScimTenantError
 from .config import ScimConfig
@@ -32,6 +33,17 @@ async def check_service(config: ScimConfig, secrets: SecretResolver) -> list[Che
         return await _checks(client, config)
     finally:
         await client.aclose()
+
+
+async def check_results(client: ScimClient, config: ScimConfig) -> list[CheckResult]:
+    """The checks as ``ess target check`` shows them: a failed one is missing, with what was
+    seen as the fix to start from."""
+    return [
+        CheckResult(item.name, CheckStatus.OK, item.detail)
+        if item.ok
+        else CheckResult(item.name, CheckStatus.MISSING, fix=item.detail)
+        for item in await _checks(client, config)
+    ]
 
 
 async def _checks(client: ScimClient, config: ScimConfig) -> list[CheckItem]:

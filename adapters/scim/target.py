@@ -29,6 +29,7 @@ from engine.roster import RosterPolicy
 from engine.secrets import SecretResolver
 from engine.target import (
     Batch,
+    CheckResult,
     DesiredState,
     ObservedState,
     Outcome,
@@ -290,7 +291,8 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
         if suspend:
             ops: list[dict[str, Any]] = [{"op": "replace", "path": "active", "value": False}]
         else:
-            ops = _patch_ops(self._body(op, active=True if op.kind == USER else None))
+            body = self._body(op, active=True if op.kind == USER else None)
+            ops = _patch_ops(body, spec)
         return Request(
             "PATCH", path, {"schemas": [PATCH_OP], "Operations": ops}, if_match, adopted, target
         )
@@ -525,13 +527,22 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
             return found
         return Outcome.done(found)
 
+    async def check(self) -> Sequence[CheckResult]:
+        """Discovery, auth, the profile's schemas and one page read (adapters/scim/check.py)."""
+        from .check import check_results  # check.py builds on this module
+
+        return await check_results(self.client, self.config)
+
     async def aclose(self) -> None:
         await self.client.aclose()
 
 
-def _patch_ops(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _patch_ops(body: Mapping[str, Any], spec: ResourceSpec | None = None) -> list[dict[str, Any]]:
     """``replace`` operations for every attribute of ``body``; an extension's attributes each
-    by its full path (replacing an extension's root is not handled alike by every service)."""
+    by its full path (replacing an extension's root is not handled alike by every service).
+    With ``spec``, each attribute of the profile that ``body`` no longer holds (a value the
+    source cleared, such as an e-mail) is a ``remove`` (RFC 7644 3.5.2.2: removing an
+    unassigned attribute changes nothing), so a cleared value does not linger in the service."""
     ops: list[dict[str, Any]] = []
     for key, value in body.items():
         if key == "schemas":
@@ -540,7 +551,31 @@ def _patch_ops(body: Mapping[str, Any]) -> list[dict[str, Any]]:
             ops += [{"op": "replace", "path": f"{key}:{k}", "value": v} for k, v in value.items()]
         else:
             ops.append({"op": "replace", "path": key, "value": value})
+    if spec is not None:
+        for path in _cleared(body, spec):
+            ops.append({"op": "remove", "path": path})
     return ops
+
+
+_NEVER_REMOVED = frozenset({"userName", "displayName", "externalId", "active", "id"})
+"""Attributes a resource always keeps (required, or ESS's own key): never sent as removed."""
+
+
+def _cleared(body: Mapping[str, Any], spec: ResourceSpec) -> list[str]:
+    """The profile's attribute paths ``body`` leaves out, each once, in the profile's order."""
+    out: list[str] = []
+    for path, _ in spec.rows:
+        if path.startswith("urn:"):
+            urn, _, attr = path.rpartition(":")
+            held = attr in body.get(urn, {})
+        else:
+            head, _, sub = path.partition(".")
+            held = head in body and (not sub or sub in body[head])
+            if head in _NEVER_REMOVED:
+                continue
+        if not held and path not in out:
+            out.append(path)
+    return out
 
 
 def _bulk_chunks(

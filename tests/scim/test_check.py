@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 
 import pytest
+from typer.testing import CliRunner
 
 from adapters.scim.check import check_service
 from adapters.scim.config import ScimConfig
 from adapters.scim.sandbox import ScimSandbox
+from console.cli import app
 from engine.secrets import SecretResolver
+from tests.conftest import Workdir
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +66,29 @@ async def test_the_egil_profile_needs_the_sis_schemas(
     schemas = next(i for i in items if i.name == "schemas")
     assert not schemas.ok
     assert "StudentGroup" in schemas.detail and "Activity" in schemas.detail
+
+
+def test_ess_target_check_runs_the_scim_check(
+    core: ScimSandbox, workdir: Workdir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ess target check` reaches the SCIM target's own check (not the default "no check")."""
+    monkeypatch.setenv("ESS_TEST_SCIM_TOKEN", core.info.bearer_token)
+    workdir.config.write_text(
+        workdir.config.read_text(encoding="utf-8")
+        + "\n[tenants.alpha.targets.lms]\n"
+        + 'type = "scim"\n'
+        + f"base_url = {json.dumps(core.info.base_url)}\n"
+        + 'token = "env:ESS_TEST_SCIM_TOKEN"\n'
+        + f"verify = {json.dumps(str(core.info.ca_path))}\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    ok = runner.invoke(app, ["--config", str(workdir.config), "target", "check", "alpha", "lms"])
+    assert ok.exit_code == 0, ok.output
+    assert "alpha / lms (scim): nothing missing" in ok.output
+    assert "no check of its own" not in ok.output
+    monkeypatch.setenv("ESS_TEST_SCIM_TOKEN", "wrong-token-value")
+    bad = runner.invoke(app, ["--config", str(workdir.config), "target", "check", "alpha", "lms"])
+    assert bad.exit_code == 1, bad.output
+    (line,) = [ln for ln in bad.output.splitlines() if "MISSING" in ln]
+    assert "auth" in line and "wrong-token-value" not in bad.output

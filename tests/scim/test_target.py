@@ -5,6 +5,7 @@ OAuth2 client credentials, and clear configuration errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,3 +213,20 @@ async def test_a_paced_client_stays_under_the_service_limit(tmp_path: Path) -> N
         assert harness.sb.stats().throttled == 0
     finally:
         harness.sb.update_settings(requests_per_second=0.0)
+
+
+async def test_a_value_the_source_clears_is_removed_from_the_service(tmp_path: Path) -> None:
+    """A pupil whose e-mail the source no longer lists keeps none in the service: the PATCH
+    removes it (a replace of what is left would leave the old address there)."""
+    bench = _bench(tmp_path)
+    sb = bench.harness.sb  # type: ignore[attr-defined]
+    snap = bench.source(municipality())
+    assert (await bench.sync()).status == "succeeded"
+    pid, person = next((k, p) for k, p in sorted(snap.persons.items()) if p.emails)
+    persons = dict(snap.persons)
+    persons[pid] = dataclasses.replace(person, emails=())
+    bench.source(dataclasses.replace(snap, persons=persons))
+    assert (await bench.sync()).status == "succeeded"
+    (user,) = [u for u in sb.resources("User") if u.get("externalId") == pid]
+    assert not user.get("emails"), user
+    assert (await bench.sync()).counts.get("planned", 0) == 0
