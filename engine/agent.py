@@ -78,19 +78,23 @@ class AgentError(Exception):
     """An upload that could not be made; the message says why, never with a secret."""
 
 
+class AgentConfigError(AgentError):
+    """The agent's config cannot be used (a bad key, a CA bundle that does not load)."""
+
+
 def load_config(path: Path) -> AgentConfig:
     """The agent's config file, with one clear line per problem."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise AgentError(f"{path}: cannot read the agent's config ({exc.strerror})") from None
+        raise AgentConfigError(f"{path}: cannot read the agent's config ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise AgentError(f"{path}: not valid TOML ({exc})") from None
+        raise AgentConfigError(f"{path}: not valid TOML ({exc})") from None
     try:
         return AgentConfig.model_validate(data)
     except ValidationError as exc:
         lines = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise AgentError(f"{path}: {lines}") from None
+        raise AgentConfigError(f"{path}: {lines}") from None
 
 
 def ess_version() -> str:
@@ -134,9 +138,14 @@ class Agent:
         if ca is not None:
             import ssl
 
-            verify = ssl.create_default_context(
-                cafile=str(ca if ca.is_absolute() else resolver.base_dir / ca)
-            )
+            path = ca if ca.is_absolute() else resolver.base_dir / ca
+            try:
+                verify = ssl.create_default_context(cafile=str(path))
+            except (OSError, ssl.SSLError) as exc:
+                reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+                raise AgentConfigError(
+                    f"agent.ca: cannot load the CA bundle {path} ({reason})"
+                ) from None
         self.client = httpx.AsyncClient(
             base_url=self.settings.url,
             verify=verify,

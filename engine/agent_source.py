@@ -17,10 +17,12 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.agent_wire import WireError, decode_snapshot
+from engine.config import LoadedConfig
 from engine.ingest_inbox import Inbox
 from engine.rules import Rule
 from engine.secrets import SecretResolver
 from engine.source import SourceContext, SourceError, SourceRead
+from engine.views import AgentStatusView
 
 
 class AgentSourceConfig(BaseModel):
@@ -74,3 +76,33 @@ class AgentSource:
 
     async def aclose(self) -> None:
         return None
+
+
+def agent_statuses(cfg: LoadedConfig, tenant_id: str | None = None) -> list[AgentStatusView]:
+    """Every ``agent`` source of the configured tenants (or one tenant), with its latest
+    accepted upload; blocking file reads (call it off the event loop)."""
+    out: list[AgentStatusView] = []
+    now = datetime.now(UTC)
+    for tid, tenant in cfg.config.tenants.items():
+        if tenant_id is not None and tid != tenant_id:
+            continue
+        for table in tenant.source_tables().values():
+            if table.get("type") != "agent":
+                continue
+            source = AgentSource.from_config(table, cfg.secrets())
+            meta = source.inbox.latest_meta(tid)
+            max_age = source.cfg.max_age_hours
+            out.append(
+                AgentStatusView(
+                    tenant=tid,
+                    inbox=str(source.inbox.root),
+                    agent=meta.agent if meta else None,
+                    last_upload=meta.received if meta else None,
+                    version=meta.version if meta else None,
+                    seq=meta.seq if meta else None,
+                    counts=dict(meta.counts) if meta else {},
+                    max_age_hours=max_age,
+                    stale=meta is None or (now - meta.received).total_seconds() > max_age * 3600,
+                )
+            )
+    return out

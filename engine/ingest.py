@@ -24,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -92,6 +93,26 @@ class IngestConfig(BaseModel):
             if not NAME.match(name):
                 raise ValueError(f"{name!r} is not an agent name (letters, digits, _ . -)")
         return value
+
+
+class IngestConfigError(ValueError):
+    """An ingest config file that cannot be used; one line per problem, naming the key."""
+
+
+def load_config(path: Path) -> IngestConfig:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise IngestConfigError(
+            f"{path}: cannot read the ingest's config ({exc.strerror})"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise IngestConfigError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return IngestConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise IngestConfigError(f"{path}: {lines}") from None
 
 
 class _Begin(msgspec.Struct, frozen=True):
@@ -265,17 +286,19 @@ class Ingest:
         )
 
 
-async def serve(ingest: Ingest) -> None:
+async def serve(ingest: Ingest, base_dir: Path = Path(".")) -> None:
     """Serves the ingest over TLS until cancelled."""
     import uvicorn
 
     settings = ingest.settings
+    cert = settings.tls_cert if settings.tls_cert.is_absolute() else base_dir / settings.tls_cert
+    key = settings.tls_key if settings.tls_key.is_absolute() else base_dir / settings.tls_key
     config = uvicorn.Config(
         ingest.app(),
         host=settings.host,
         port=settings.port,
-        ssl_certfile=str(settings.tls_cert),
-        ssl_keyfile=str(settings.tls_key),
+        ssl_certfile=str(cert),
+        ssl_keyfile=str(key),
         log_level="warning",
         access_log=False,
     )

@@ -162,6 +162,10 @@ class Inbox:
         data = _read_json(self.root / "agents" / f"{agent}.json")
         return Accepted(**data) if data else None
 
+    def latest_meta(self, tenant: str) -> Accepted | None:
+        data = _read_json(self.root / "tenants" / tenant / "latest.json")
+        return Accepted(**data) if data else None
+
     def latest(self, tenant: str) -> tuple[Accepted, bytes] | None:
         """The tenant's latest accepted upload and its body, read as one (the body is renamed
         into place before its description)."""
