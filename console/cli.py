@@ -27,6 +27,7 @@ from console import (
     cli_source,
     cli_target,
     cli_tools,
+    cli_worker,
 )
 from console.cli_common import CliState, default_actor
 from console.cli_errors import EssGroup
@@ -127,6 +128,7 @@ cli_notify.register(notify_app)
 cli_service.register(service_app)
 cli_target.register(target_app)
 cli_agent.register(app, agent_app)
+cli_worker.register(app)
 app.add_typer(config_app)
 app.add_typer(source_app)
 app.add_typer(target_app)

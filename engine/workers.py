@@ -26,7 +26,9 @@ procrastinate's known traps, and how ESS stays out of them:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +40,7 @@ from psycopg.conninfo import make_conninfo
 
 from engine.config import LoadedConfig
 from engine.ops import Busy, Ops
+from engine.scheduler import SchedulerEvent, next_run, schedule_table
 
 log = logging.getLogger("ess.workers")
 
@@ -153,3 +156,54 @@ def _queueing_conflict(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+async def run_hosted_scheduler(
+    workers: Workers,
+    emit: Callable[[SchedulerEvent], None],
+    *,
+    once: bool = False,
+    sweep_s: float = 10.0,
+    stalled_after_s: float = 30.0,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Queues each tenant's run when its cron says, and recovers stalled jobs every sweep.
+
+    Several hosted schedulers (one per machine, for failover) queue each run once between
+    them: the tenant's queueing lock refuses the second. ``once`` queues every scheduled
+    tenant now and stops.
+    """
+    cfg = workers.cfg
+    now = clock()
+    due = {e.tenant: (now if once else e.next_run) for e in schedule_table(cfg, now)}
+    async with workers.app.open_async():
+        while True:
+            now = clock()
+            for tenant, at in sorted(due.items()):
+                if at > now:
+                    continue
+                queued = await workers.enqueue(tenant)
+                emit(
+                    SchedulerEvent(
+                        "started" if queued else "skipped",
+                        tenant,
+                        now,
+                        f"{tenant}: run queued"
+                        if queued
+                        else f"{tenant}: a run already waits in the queue",
+                    )
+                )
+                t = cfg.config.tenants[tenant]
+                due[tenant] = next_run(t.schedule or "", t.timezone, now)
+            recovered = await workers.recover_stalled(stalled_after_s)
+            for job_id in recovered.retried:
+                emit(SchedulerEvent("waiting", None, now, f"job {job_id} stalled: queued again"))
+            for job_id in recovered.closed:
+                emit(
+                    SchedulerEvent(
+                        "waiting", None, now, f"job {job_id} stalled: its tenant's next run waits"
+                    )
+                )
+            if once:
+                return
+            await asyncio.sleep(sweep_s)
