@@ -17,6 +17,8 @@ import pytest
 
 from engine.config import load
 from engine.ops import Ops
+from engine.testing.builder import tiny_snapshot
+from engine.testing.snapshot_io import write_snapshot
 from engine.workers import QUEUE, Workers, WorkersError, lock_of
 from tests.conftest import Workdir
 
@@ -100,6 +102,11 @@ async def test_a_killed_worker_is_noticed_and_its_run_resumed_with_nothing_sent_
                 await asyncio.sleep(0.05)
             proc.send_signal(signal.SIGKILL)
             assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
+            async with await Ops.open(config, actor="test") as ops:
+                killed = await ops.runs("alpha")
+            assert [(r.status, r.actor.split(" ")[0]) for r in killed] == [
+                ("running", "worker:doomed")
+            ]
             # the dead worker's job holds the tenant's lock: nothing else of alpha runs
             assert await workers.enqueue("alpha") is True
             await workers.run_worker(wait=False, name="idle")
@@ -160,3 +167,38 @@ async def test_a_stalled_job_alone_is_retried_and_run(workdir: Workdir, pg_dsn: 
         assert recovered.retried == (job.id,) and recovered.closed == ()
         await workers.run_worker(wait=False, name="w2")
     assert [s for _, s, _ in jobs(pg_dsn)] == ["succeeded"]
+
+
+TENANT = """
+[tenants.{tid}]
+source = {{ type = "memory", path = "{tid}.json" }}
+
+[tenants.{tid}.targets.mem]
+type = "memory"
+state = "{tid}-target.json"
+latency_s = 0.05
+"""
+
+
+async def test_three_workers_run_many_tenants_each_once(tmp_path: Path, pg_dsn: str) -> None:
+    tenants = [f"t{i}" for i in range(9)]
+    text = f'[journal]\nurl = "{pg_dsn}"\n'
+    for i, tid in enumerate(tenants):
+        write_snapshot(tiny_snapshot(seed=i + 1, pupils=20), tmp_path / f"{tid}.json")
+        text += TENANT.format(tid=tid)
+    config = tmp_path / "ess.toml"
+    config.write_text(text, encoding="utf-8")
+    workers = Workers(load(config))
+    await workers.install()
+    async with workers.app.open_async():
+        for tid in tenants:
+            assert await workers.enqueue(tid)
+        await asyncio.gather(*(workers.run_worker(wait=False, name=f"w{n}") for n in range(3)))
+    async with await Ops.open(config, actor="test") as ops:
+        runs = {tid: await ops.runs(tid) for tid in tenants}
+    assert {tid: [r.status for r in rs] for tid, rs in runs.items()} == {
+        tid: ["succeeded"] for tid in tenants
+    }
+    by = {rs[0].actor.split(" ")[0] for rs in runs.values()}
+    assert len(by) >= 2, by  # the work was shared
+    assert [s for _, s, _ in jobs(pg_dsn)] == ["succeeded"] * len(tenants)
