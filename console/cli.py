@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from console import (
+    cli_agent,
     cli_approver,
     cli_audit,
     cli_config,
@@ -27,6 +28,7 @@ from console import (
     cli_source,
     cli_target,
     cli_tools,
+    cli_worker,
 )
 from console.cli_common import CliState, default_actor
 from console.cli_help import ReadableGroup
@@ -62,6 +64,11 @@ service_app = typer.Typer(
 )
 target_app = typer.Typer(
     name="target", help="Check a tenant's targets before a run.", no_args_is_help=True
+)
+agent_app = typer.Typer(
+    name="agent",
+    help="The on-site agent: upload the local source to the hosted ESS; agents' status.",
+    no_args_is_help=True,
 )
 elevation_app = typer.Typer(
     name="elevation", help="Time-boxed elevations of support rights.", no_args_is_help=True
@@ -122,6 +129,8 @@ cli_journal.register(journal_app)
 cli_notify.register(notify_app)
 cli_service.register(service_app)
 cli_target.register(target_app)
+cli_agent.register(app, agent_app)
+cli_worker.register(app)
 app.add_typer(config_app)
 app.add_typer(source_app)
 app.add_typer(target_app)
@@ -130,6 +139,7 @@ app.add_typer(elevation_app)
 app.add_typer(journal_app)
 app.add_typer(notify_app)
 app.add_typer(service_app)
+app.add_typer(agent_app)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from console.cli_errors import CliError, ExitCode
 from engine.config import LoadedConfig, load
 from engine.display import visible
 from engine.scheduler import SchedulerEvent, run_scheduler, schedule_table
+from engine.workers import Workers, WorkersError, run_hosted_scheduler
 
 EVENT_STYLE = {"started": "cyan", "finished": "green", "skipped": "yellow", "failed": "red"}
 
@@ -95,6 +96,14 @@ def scheduler(
         Path | None,
         typer.Option("--log-file", help="Also write structured lines to this rotating file."),
     ] = None,
+    hosted: Annotated[
+        bool,
+        typer.Option(
+            "--hosted",
+            help="Queue each tenant's runs for `ess worker` (journal on PostgreSQL) instead "
+            "of running them here.",
+        ),
+    ] = False,
 ) -> None:
     """Run tenants on their schedules until Ctrl-C, showing each one's next run (a live table
     on a terminal; structured lines otherwise, as under a service manager)."""
@@ -103,7 +112,7 @@ def scheduler(
     latest: dict[str, SchedulerEvent] = {}
     failed: list[SchedulerEvent] = []
     on_terminal = sys.stdout.isatty()
-    logger = event_logger(log_file, to_stdout=not on_terminal)
+    logger = event_logger(log_file, to_stdout=not on_terminal or hosted)
 
     def record(event: SchedulerEvent) -> None:
         if event.tenant is not None and event.kind != "waiting":
@@ -119,6 +128,19 @@ def scheduler(
 
         return on_event
 
+    if hosted:
+        try:
+            workers = Workers(cfg)
+        except WorkersError as exc:
+            raise CliError(str(exc)) from None
+
+        async def queue() -> None:
+            await workers.install()
+            await run_hosted_scheduler(workers, record, once=once)
+
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(queue())
+        return
     if on_terminal:
         live = Live(board(cfg, latest), console=out(), auto_refresh=False)
         with live, contextlib.suppress(KeyboardInterrupt):

@@ -8,6 +8,7 @@ command checks again, so no front end can bypass the policy.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import pwd
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from engine import approval, plugins, rekey, runner
+from engine.agent_source import agent_statuses
 from engine.audit_chain import AuditHead as AuditHead  # front ends show and parse heads
 from engine.audit_chain import AuditLink, verify_chain
 from engine.audit_chain import ChainVerdict as ChainVerdict
@@ -72,6 +74,7 @@ from engine.source import SourceContext, SourceError
 from engine.target import Attrs
 from engine.validate import check_read
 from engine.views import (
+    AgentStatusView,
     ApproverView,
     Attempt,
     AuditView,
@@ -1163,6 +1166,13 @@ class Ops:
                 + ", ".join(f"{n} {t}" for t, n in report.moved.items()),
             )
         return report
+
+    async def agents(self, tenant_id: str | None = None) -> list[AgentStatusView]:
+        """The on-site agents of hosted tenants (``type = "agent"`` sources): who uploaded
+        last, when, with which ESS version, and whether the upload is too old to run from."""
+        if tenant_id is not None:
+            self._tenant(tenant_id)
+        return await asyncio.to_thread(agent_statuses, self.cfg, tenant_id)
 
     async def source_holds(self, tenant_id: str) -> list[SourceHoldView]:
         """The records no run removes until they are released (left by ``source rekey``)."""

@@ -443,3 +443,18 @@ class PersonForgotten:
     ref: str
     found_by: str
     removed: dict[str, int]
+
+
+@dataclass(frozen=True)
+class AgentStatusView:
+    """A hosted tenant's on-site agent, as its latest accepted upload tells it."""
+
+    tenant: str
+    inbox: str
+    agent: str | None  # None: no upload yet
+    last_upload: datetime | None
+    version: str | None
+    seq: int | None
+    counts: dict[str, int]
+    max_age_hours: float
+    stale: bool  # no upload, or one older than max_age_hours: the tenant's runs stop
