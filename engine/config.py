@@ -364,6 +364,9 @@ class MetricsConfig(_Frozen):
     port: int | None = Field(None, ge=1, le=65535)  # None: not served
     # the same for `ess mcp --http` (a port of its own: it may run beside the scheduler)
     mcp_port: int | None = Field(None, ge=1, le=65535)
+    # the same for `ess worker` (hosted mode; `ess worker --metrics-port` overrides it, one
+    # port per worker process on a machine)
+    worker_port: int | None = Field(None, ge=1, le=65535)
     host: str = "127.0.0.1"
     missed_run_margin_s: float = Field(900.0, gt=0, le=86400)
 

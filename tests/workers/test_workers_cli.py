@@ -4,7 +4,14 @@ an on-site journal."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 from typer.testing import CliRunner
 
 from console.cli import app
@@ -48,3 +55,38 @@ def test_the_hosted_scheduler_queues_each_tenant_once_and_a_worker_runs_it(
             return [r.status for r in await ops.runs("alpha")]
 
     assert asyncio.run(work_then_look()) == ["succeeded"]
+
+
+def test_a_worker_serves_metrics_and_health_while_it_runs(workdir: Workdir, pg_dsn: str) -> None:
+    config = hosted(workdir, pg_dsn)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ess = Path(sys.executable).with_name("ess")
+    proc = subprocess.Popen(
+        [str(ess), "--config", str(config), "worker", "--name", "w1", "--metrics-port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[0]
+                assert time.monotonic() < deadline, "the worker never served its metrics"
+                time.sleep(0.2)
+        assert metrics.status_code == 200
+        assert "ess_runs" in metrics.text and "ess_journal_size_bytes" in metrics.text
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert health.status_code == 200, health.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
