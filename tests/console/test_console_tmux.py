@@ -92,6 +92,7 @@ def test_drill_down_and_retry_in_tmux(terminal: Terminal, scenario_config: Path)
     assert match is not None, text
     terminal.keys("r")
     terminal.wait_for(r"Retry 1 \w+ item of run \d+ in tenant alpha:")
+    terminal.wait_for(r"Cancel")  # the dialog's buttons are drawn: it has the focus
     terminal.keys("y")
 
     async def audited() -> list[tuple[str, str]]:
