@@ -28,6 +28,7 @@ class OneRosterConfig(ExportConfig):
     client_secret: str | None = None  # a secret reference
     scope: str = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly"
     page_size: int = Field(1000, ge=1, le=10_000)
+    full_read_days: int = Field(7, ge=0, le=365)  # REST: 0: every read is a full read
     verify: bool | str = True  # False, or a CA bundle to trust
     timeout_s: float = Field(60.0, gt=0, le=600)
 

@@ -1,19 +1,24 @@
-"""The OneRoster source's REST form: the rostering v1p2 API read whole, page by page.
+"""The OneRoster source's REST form: the rostering v1p2 API read page by page.
 
 OAuth2 client credentials (OneRoster 1.2 requires them) give a bearer token, kept until
 shortly before it expires and fetched again after a 401; each collection (``orgs``,
 ``academicSessions``, ``courses``, ``classes``, ``users``, ``enrollments``) is paged with
-``limit`` and ``offset`` until a page comes back short. Each object is turned into the row
-its CSV file would hold (a user's ``roles`` into rows of ``roles.csv``), so the mapping is
-the CSV form's, and rows whose ``status`` is ``tobedeleted`` are left out as in a bulk
-package. An answer ESS cannot use stops the read with one :class:`SourceError` naming the
-address (never the secret): nothing of that read is used.
+``limit`` and ``offset`` until a page comes back short or ``X-Total-Count`` is reached. A
+read since a moment adds ``filter=dateLastModified>='…'`` (see
+:mod:`adapters.oneroster.rest_delta`). Each object is turned into the row its CSV file would
+hold (a user's ``roles`` into rows of ``roles.csv``), so the mapping is the CSV form's, and
+rows whose ``status`` is ``tobedeleted`` are left out as in a bulk package. An answer ESS
+cannot use stops the read with one :class:`SourceError` naming the address (never the
+secret): nothing of that read is used.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -93,12 +98,37 @@ def _json(content: bytes) -> Any:
         return None
 
 
+@dataclass
+class Fetched:
+    """What one read fetched: the objects by collection, and the server's clock when the
+    read began (its ``Date`` header; None when it sent none)."""
+
+    objects: dict[str, list[Json]] = field(default_factory=dict)
+    server_start: datetime | None = None
+
+
+def _server_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 async def fetch_all(
-    http: HttpClient, auth: ClientCredentials, base_url: str, page_size: int
-) -> dict[str, list[Json]]:
+    http: HttpClient,
+    auth: ClientCredentials,
+    base_url: str,
+    page_size: int,
+    since: str | None = None,
+) -> Fetched:
     """Every object of every collection, in the server's order (the token is given per
-    request: the token endpoint itself is asked through the same client, without one)."""
-    out: dict[str, list[Json]] = {}
+    request: the token endpoint itself is asked through the same client, without one); with
+    ``since``, only those modified at or after it (``filter=dateLastModified>='since'``),
+    removed ones among them with ``status`` ``tobedeleted``."""
+    out = Fetched()
     root = base_url.rstrip("/") + BASE_PATH
     for name in COLLECTIONS:
         objects: list[Json] = []
@@ -107,10 +137,14 @@ async def fetch_all(
             url = f"{root}/{name}"
             where = f"OneRoster API {url} (offset {offset})"
             params = {"limit": str(page_size), "offset": str(offset)}
+            if since is not None:
+                params["filter"] = f"dateLastModified>='{since}'"
             try:
                 resp = await http.request("GET", url, where, params=params, auth=auth)
             except NoAnswer as exc:
                 raise SourceError(f"{where}: no answer ({exc.kind})") from None
+            if out.server_start is None:
+                out.server_start = _server_time(resp.headers.get("date"))
             if resp.status_code == 404 and name == "courses":
                 break  # a server without courses: classes keep their subject codes
             if resp.status_code != 200:
@@ -120,10 +154,11 @@ async def fetch_all(
             if not isinstance(page, list) or not all(isinstance(o, dict) for o in page):
                 raise SourceError(f"{where}: the answer holds no {name} list")
             objects.extend(page)
-            if len(page) < page_size:
-                break
             offset += len(page)
-        out[name] = objects
+            total = resp.headers.get("x-total-count", "")
+            if len(page) < page_size or (total.isdigit() and offset >= int(total)):
+                break
+        out.objects[name] = objects
     return out
 
 
