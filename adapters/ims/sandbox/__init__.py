@@ -1,0 +1,169 @@
+"""A local stand-in for Tieto's Organization API (IMS Enterprise, v12) for tests, demos and
+benchmarks.
+
+It serves the synthetic municipality (the one ``ess sample generate`` writes in every format)
+as a complete export over HTTPS on loopback, as Tieto's integration servers do: a client
+certificate is required for the handshake (trustme certificates, a CA made for this run) and
+the API key is checked on each request. The kit's throttling, latency and injected faults
+apply, and the municipality can move a term or a year on while it runs
+(``POST /_sandbox/advance``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.ims.sandbox.app import COMPLETE_PATH, Service
+from adapters.ims.sandbox.settings import SandboxInfo, SandboxSettings
+from adapters.ims.writer import write_complete
+from adapters.kit.sample_snapshot import advance_seed, generate_seed, seed_as_of
+from adapters.kit.sandbox import (
+    ConfiguredSandbox,
+    SandboxError,
+    SandboxServer,
+    json_response,
+    make_tls,
+)
+from engine.model import Snapshot
+from engine.plugins import SampleRequest
+
+__all__ = ["ImsSandbox", "SandboxInfo", "SandboxSettings"]
+
+
+class ImsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
+    """The Organization API serving the municipality of ``size``, ``seed`` and ``as_of``
+    (the sample generator's; ``as_of`` None: today)."""
+
+    settings_type = SandboxSettings
+    workdir_prefix = "ess-ims-sandbox-"
+
+    def __init__(
+        self,
+        *,
+        size: str = "small",
+        seed: int = 1,
+        as_of: date | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        settings: SandboxSettings | None = None,
+        workdir: Path | None = None,
+    ) -> None:
+        self._request = SampleRequest(
+            out=Path("."), size=size, seed=seed, as_of=as_of.isoformat() if as_of else None
+        )
+        super().__init__(host=host, port=port, settings=settings, workdir=workdir)
+
+    def _configure(self) -> None:
+        self.settings.check()
+        self._lock = threading.Lock()
+        self.api_key = secrets.token_urlsafe(24)
+        self._document = b""
+        self._snapshot: Snapshot | None = None
+        self.service = Service(
+            lambda: self.settings,
+            lambda: self._document,
+            self.api_key,
+            self._advance_endpoint,
+            self.describe,
+        )
+
+    # -- the municipality -----------------------------------------------------------------
+
+    @property
+    def _seed_dir(self) -> Path:
+        return self._workdir.path / "municipality"
+
+    def _publish(self, snap: Snapshot) -> None:
+        path = self._workdir.path / "complete.xml"
+        write_complete(snap, path)
+        self._document = path.read_bytes()
+        self._snapshot = snap
+
+    def _generate(self) -> None:
+        r = self._request
+        out = self._seed_dir
+        self._publish(
+            generate_seed(out, SampleRequest(out=out, size=r.size, seed=r.seed, as_of=r.as_of))
+        )
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The municipality as served now (as the SS 12000 source reads it)."""
+        if self._snapshot is None:
+            raise SandboxError("the sandbox is not started")
+        return self._snapshot
+
+    def advance(self, kind: str = "term", as_of: date | None = None) -> dict[str, Any]:
+        """Move the municipality a term or a year on and serve it."""
+        if kind not in ("term", "year"):
+            raise ValueError(f"kind must be 'term' or 'year', not {kind!r}")
+        with self._lock:
+            request = SampleRequest(
+                out=self._seed_dir, advance=kind, as_of=as_of.isoformat() if as_of else None
+            )
+            _, after = advance_seed(self._seed_dir, request)
+            self._publish(after)
+        return {"as_of": seed_as_of(self._seed_dir).isoformat(), **after.counts()}
+
+    def remove_persons(self, person_ids: list[str]) -> None:
+        """Serve the municipality without these persons: how a test makes the source shrink."""
+        with self._lock:
+            self._publish(self.snapshot.without(persons=person_ids))
+
+    async def _advance_endpoint(self, request: Request) -> Response:
+        try:
+            body = orjson.loads(await request.body() or b"{}")
+            kind = str(body.get("kind", "term"))
+            day = body.get("as_of")
+            done = await asyncio.to_thread(
+                self.advance, kind, date.fromisoformat(day) if day else None
+            )
+        except (orjson.JSONDecodeError, AttributeError, ValueError) as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(done)
+
+    def describe(self) -> dict[str, Any]:
+        """``GET /_sandbox/state``: what is served now."""
+        return {"as_of": seed_as_of(self._seed_dir).isoformat(), **self.snapshot.counts()}
+
+    # -- server ---------------------------------------------------------------------------
+
+    def start(self) -> SandboxInfo:
+        if self._info is not None:
+            return self._info
+        if self._snapshot is None:
+            self._or_stop(self._generate)
+        tls = make_tls(self._workdir.path / "tls", (self.host,), "ESS IMS sandbox")
+        client_cert = tls.issue_client_cert("ess-integration.example")
+        server = SandboxServer(
+            self.service.chaos,
+            host=self.host,
+            port=self.port,
+            tls=tls,
+            require_client_cert=True,
+            name="ims-sandbox",
+        )
+        self._server = server  # so that stop() frees the port and the folder if start fails
+        root = self._or_stop(server.start, SandboxError)
+        self._info = SandboxInfo(
+            urls=(root + COMPLETE_PATH,),
+            api_key=self.api_key,
+            api_key_header=self.settings.api_key_header,
+            ca_cert=str(tls.ca_path),
+            client_cert=str(client_cert),
+            inspect_url=root + "/_sandbox",
+        )
+        return self._info
+
+    def stop(self) -> None:
+        super().stop()
+        self._snapshot = None

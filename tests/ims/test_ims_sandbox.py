@@ -1,0 +1,195 @@
+"""``ess sandbox ims`` and the IMS source's HTTPS form against it, over real mutual TLS on
+loopback: the municipality read whole, the certificate and the key checked, injected faults
+failing the read (never a smaller snapshot), a term later, and the guard holding a run whose
+source shrank."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import ssl
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ims_helpers import NoCache
+
+from adapters.ims.sandbox import ImsSandbox, SandboxInfo
+from adapters.ims.sandbox.command import SANDBOX
+from adapters.ims.source import ImsSource
+from adapters.kit.retry import Backoff
+from adapters.kit.sandbox.tls import make_tls
+from engine.ops import Ops
+from engine.plugins import SandboxCommand, SandboxOptions
+from engine.secrets import SecretResolver
+from engine.source import SourceContext, SourceError
+from engine.testing.conformance.sources import snapshot_differences
+
+AS_OF = date(2025, 9, 1)
+KEY_ENV = "ESS_TEST_IMS_SANDBOX_KEY"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[ImsSandbox]:
+    made = ImsSandbox(size="120", seed=7, as_of=AS_OF)
+    made.start()
+    yield made
+    made.stop()
+
+
+@pytest.fixture(autouse=True)
+def wrong_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESS_TEST_IMS_WRONG", "not-the-key")
+
+
+def source_for(info: SandboxInfo, monkeypatch: pytest.MonkeyPatch, **more: Any) -> ImsSource:
+    monkeypatch.setenv(KEY_ENV, info.api_key)
+    settings: dict[str, Any] = {
+        "type": "ims",
+        "urls": list(info.urls),
+        "api_key": f"env:{KEY_ENV}",
+        "api_key_header": info.api_key_header,
+        "client_cert": info.client_cert,
+        "verify": info.ca_cert,
+        "timeout_s": 10,
+        **more,
+    }
+    source = ImsSource.from_config(settings, SecretResolver())
+    source.backoff = Backoff(attempts=2, base_s=0.01, cap_s=0.02)
+    return source
+
+
+def ctx() -> SourceContext:
+    return SourceContext("t", NoCache(), AS_OF)
+
+
+async def test_the_complete_export_reads_as_the_municipality(
+    sandbox: ImsSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = await source_for(sandbox.info, monkeypatch).read(ctx())
+    assert read.mode == "full" and not read.findings, read.findings[:3]
+    assert not snapshot_differences(read.snapshot, sandbox.snapshot)
+    assert len(read.snapshot.persons) > 100
+
+
+async def test_no_certificate_or_a_wrong_key_gets_nothing(
+    sandbox: ImsSandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stranger = str(make_tls(tmp_path / "other").issue_client_cert("stranger"))
+    without = source_for(sandbox.info, monkeypatch)
+    without._tls = ssl.create_default_context(cafile=sandbox.info.ca_cert)  # no certificate
+    for src in (without, source_for(sandbox.info, monkeypatch, client_cert=stranger)):
+        src.backoff = Backoff(attempts=1, base_s=0.01, cap_s=0.02)
+        with pytest.raises(SourceError, match=r"IMS API https://127\.0\.0\.1"):
+            await src.read(ctx())
+    refused_before = sandbox.service.stats()["refused_keys"]
+    wrong = source_for(sandbox.info, monkeypatch, api_key="env:ESS_TEST_IMS_WRONG")
+    with pytest.raises(SourceError, match=r"refused the request \(401\)") as err:
+        await wrong.read(ctx())
+    assert "not-the-key" not in str(err.value)
+    assert sandbox.service.stats()["refused_keys"] == refused_before + 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("html", "not an XML document"), ("truncated", "line"), ("5xx", "answered 50")],
+)
+async def test_an_injected_fault_fails_the_read_whole(
+    kind: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with ImsSandbox(size="40", seed=3, as_of=AS_OF) as sandbox:
+        sandbox.settings.fault_rate = 1.0
+        sandbox.settings.fault_kinds = (kind,)
+        with pytest.raises(SourceError, match=message):
+            await source_for(sandbox.info, monkeypatch).read(ctx())
+        assert sandbox.service.stats()["faults"] >= 1
+
+
+async def test_a_term_later_the_read_gives_the_new_term(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with ImsSandbox(size="120", seed=7, as_of=AS_OF) as sandbox:
+        first = await source_for(sandbox.info, monkeypatch).read(ctx())
+        await asyncio.to_thread(sandbox.advance, "term")
+        later = await source_for(sandbox.info, monkeypatch).read(
+            SourceContext("t", NoCache(), sandbox.snapshot.as_of)
+        )
+        assert not snapshot_differences(later.snapshot, sandbox.snapshot)
+        assert snapshot_differences(later.snapshot, first.snapshot)
+
+
+CONFIG = """\
+[journal]
+path = "ess.db"
+
+[tenants.alpha]
+name = "Alpha kommun"
+
+[tenants.alpha.source]
+type = "ims"
+urls = ["{url}"]
+api_key = "env:{key_env}"
+client_cert = "{cert}"
+verify = "{ca}"
+
+[tenants.alpha.policy]
+max_attempts = 2
+retry_base_s = 0.01
+retry_max_s = 0.05
+
+[tenants.alpha.targets.mem]
+type = "memory"
+state = "target.json"
+"""
+
+
+async def test_a_run_whose_served_export_shrank_is_held_by_the_guard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with ImsSandbox(size="120", seed=7) as sandbox:  # as of today, as runs are
+        info = sandbox.info
+        monkeypatch.setenv(KEY_ENV, info.api_key)
+        config = tmp_path / "ess.toml"
+        config.write_text(
+            CONFIG.format(
+                url=info.urls[0], key_env=KEY_ENV, cert=info.client_cert, ca=info.ca_cert
+            ),
+            encoding="utf-8",
+        )
+        async with await Ops.open(config, actor="test:ims") as ops:
+            first = await ops.sync("alpha")
+            assert first.status == "succeeded", first.error
+            pupils = sorted(
+                {r.person_id for r in sandbox.snapshot.school_roles if r.role.value == "student"}
+            )
+            sandbox.remove_persons(pupils[: len(pupils) // 2])
+            before = (tmp_path / "target.json").read_bytes()
+            held = await ops.sync("alpha")
+            assert held.status == "held"
+            assert (tmp_path / "target.json").read_bytes() == before
+
+
+async def test_the_command_prints_one_json_line_and_stops_on_cancel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert isinstance(SANDBOX, SandboxCommand) and SANDBOX.name == "ims"
+    lines: list[str] = []
+    announced = asyncio.Event()
+
+    def emit(text: str) -> None:
+        lines.append(text)
+        announced.set()
+
+    options = SandboxOptions(json_output=True, size="40", extra={"api_key_header": "Api-Key"})
+    task = asyncio.create_task(SANDBOX.serve(options, emit))
+    await asyncio.wait_for(announced.wait(), timeout=60)
+    fields = json.loads(lines[0])
+    info = SandboxInfo(**{**fields, "urls": tuple(fields["urls"])})
+    assert info.api_key_header == "Api-Key"
+    read = await source_for(info, monkeypatch).read(ctx())
+    assert read.snapshot.persons
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert not Path(info.ca_cert).exists()  # the sandbox's folder went with it
