@@ -1,7 +1,8 @@
 """IMS Enterprise and OneRoster source harnesses: the municipality the SS 12000 harnesses
 serve, written by ESS's own IMS and OneRoster sample writers (as ``ess sample generate
 --format ims|oneroster-csv`` writes it) and read back through the IMS and OneRoster sources,
-as a folder, as a zip, and as a full export with a delta after it."""
+as a folder, as a zip, and as a full export with a delta after it; and served over HTTPS by
+``ess sandbox ims`` and ``ess sandbox oneroster`` and read through the sources' HTTP forms."""
 
 from __future__ import annotations
 
@@ -10,9 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from adapters.ims.config import ImsConfig
+from adapters.ims.sandbox import ImsSandbox
+from adapters.ims.sandbox import SandboxSettings as ImsSandboxSettings
 from adapters.ims.source import ImsSource
 from adapters.ims.writer import write_complete, write_delta
+from adapters.kit.retry import Backoff
+from adapters.kit.tls import ClientCert, tls_context
 from adapters.oneroster.config import OneRosterConfig
+from adapters.oneroster.sandbox import OneRosterSandbox
+from adapters.oneroster.sandbox import SandboxSettings as OneRosterSandboxSettings
 from adapters.oneroster.source import OneRosterSource
 from adapters.oneroster.writer import write_package
 from adapters.ss12000.config import SS12000Config
@@ -20,8 +27,11 @@ from adapters.ss12000.sample.dataset import write_dataset
 from adapters.ss12000.sample.generate import generate
 from adapters.ss12000.source import SS12000Source
 from engine.model import Snapshot
+from engine.secrets import Secret
 from engine.source import CachedSource, SourceContext
 from engine.testing.conformance.sources import MunicipalitySpec
+
+QUICK = Backoff(attempts=4, base_s=0.01, cap_s=0.05)
 
 
 class _NoCache:
@@ -100,3 +110,71 @@ class OneRosterCsvHarness:
         write_package(snap, folder)
         path = _zip(folder, self.base / "oneroster.zip") if self.as_zip else folder
         return await _read(OneRosterSource(OneRosterConfig(path=str(path))), spec)
+
+
+class ImsHttpsHarness:
+    """The complete export fetched from the IMS sandbox (Tieto's Organization API) over
+    mutual TLS with an API key; ``fault_rate``: the sandbox breaks that share of requests
+    (its dice seeded by ``fault_seed``)."""
+
+    inapplicable: Mapping[str, str] = {}
+
+    def __init__(self, base: Path, *, fault_rate: float = 0.0, fault_seed: int = 0) -> None:
+        self.name = "ims-https"
+        self.fault_rate, self.fault_seed = fault_rate, fault_seed
+
+    async def read(self, spec: MunicipalitySpec) -> Snapshot:
+        settings = ImsSandboxSettings(fault_rate=self.fault_rate, seed=self.fault_seed)
+        sandbox = ImsSandbox(
+            size=str(spec.pupils), seed=spec.seed, as_of=spec.as_of, settings=settings
+        )
+        async with sandbox:
+            info = sandbox.info
+            config = ImsConfig(
+                urls=info.urls,
+                api_key="env:ESS_CONFORMANCE_IMS_KEY",
+                api_key_header=info.api_key_header,
+                client_cert=info.client_cert,
+                verify=info.ca_cert,
+            )
+            tls = tls_context(info.ca_cert, ClientCert(Path(info.client_cert)))
+            source = ImsSource(
+                config, api_key=Secret("env:ESS_CONFORMANCE_IMS_KEY", info.api_key), tls=tls
+            )
+            source.backoff = QUICK
+            return await _read(source, spec)
+
+
+class OneRosterRestHarness:
+    """The municipality read from the OneRoster sandbox's rostering REST API (v1p2);
+    ``fault_rate``: the sandbox breaks that share of requests (its dice seeded by
+    ``fault_seed``)."""
+
+    inapplicable: Mapping[str, str] = {}
+
+    def __init__(self, base: Path, *, fault_rate: float = 0.0, fault_seed: int = 0) -> None:
+        self.name = "oneroster-rest"
+        self.fault_rate, self.fault_seed = fault_rate, fault_seed
+
+    async def read(self, spec: MunicipalitySpec) -> Snapshot:
+        settings = OneRosterSandboxSettings(fault_rate=self.fault_rate, seed=self.fault_seed)
+        sandbox = OneRosterSandbox(
+            size=str(spec.pupils), seed=spec.seed, as_of=spec.as_of, settings=settings
+        )
+        async with sandbox:
+            info = sandbox.info
+            config = OneRosterConfig(
+                base_url=info.base_url,
+                token_url=info.token_url,
+                client_id=info.client_id,
+                client_secret="env:ESS_CONFORMANCE_OR_SECRET",
+                verify=info.ca_cert,
+                page_size=50,
+            )
+            source = OneRosterSource(
+                config,
+                secret=Secret("env:ESS_CONFORMANCE_OR_SECRET", info.client_secret),
+                tls=tls_context(info.ca_cert),
+            )
+            source.backoff = QUICK
+            return await _read(source, spec)
