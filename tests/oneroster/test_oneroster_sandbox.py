@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 import ssl
 import sys
 from collections.abc import Iterator
@@ -118,6 +119,11 @@ async def test_errors_are_the_bindings_status_info(sandbox: OneRosterSandbox) ->
     bad = await _get(info, f"{ROOT}/users", filter="givenName='Anna'")
     assert bad.status_code == 400
     assert "invalid_filter_field" in bad.text and bad.json()["imsx_codeMajor"] == "failure"
+    missing = await _get(info, f"{ROOT}/users/no-such-user")
+    assert missing.status_code == 404 and "unknownobject" in missing.text
+    someone = sorted(sandbox.snapshot.persons)[0]
+    one = await _get(info, f"{ROOT}/users/{someone}")
+    assert one.json()["user"]["sourcedId"] == someone
 
 
 async def test_the_filter_keeps_what_changed_since(sandbox: OneRosterSandbox) -> None:
@@ -266,6 +272,9 @@ async def test_a_delta_that_removes_half_the_pupils_is_held_by_the_guard(
             held = await ops.sync("alpha")
             assert held.status == "held"
             assert (tmp_path / "target.json").read_bytes() == before
+        with contextlib.closing(sqlite3.connect(tmp_path / "ess.db")) as db:
+            modes = [m for (m,) in db.execute("SELECT source_mode FROM runs ORDER BY id")]
+        assert modes == ["full", "incremental"]  # the removals came as a delta
 
 
 async def test_the_command_prints_one_json_line_and_stops_on_cancel() -> None:

@@ -227,10 +227,10 @@ class Service:
         refused = self._refused(request)
         if refused is not None:
             return refused
-        found = [o for o in self.store.listing(name, None) if o["sourcedId"] == rid]
-        if not found:
+        found = self.store.item(name, rid)
+        if found is None:
             return status_info(404, "unknownobject", f"no {name} object {rid}")
         singular = {"academicSessions": "academicSession", "classes": "class"}.get(
             name, name.removesuffix("s")
         )
-        return Response(orjson.dumps({singular: found[0]}), media_type="application/json")
+        return Response(orjson.dumps({singular: found}), media_type="application/json")

@@ -84,6 +84,9 @@ class Store:
 
     def __init__(self) -> None:
         self._served: dict[str, dict[str, Json]] = {}
+        # listings by collection and filter, until the next publish: paging a large
+        # collection then sorts and filters it once, not once a page
+        self._listings: dict[tuple[str, str | None], list[Json]] = {}
 
     def publish(self, objects: Mapping[str, Mapping[str, Json]], now: datetime) -> dict[str, int]:
         """Serve ``objects`` from now on; returns how many were added, changed and removed."""
@@ -111,6 +114,7 @@ class Store:
                 table[rid] = before
             served[name] = table
         self._served = served
+        self._listings = {}
         return counts
 
     def count(self, name: str, *, active: bool = True) -> int:
@@ -119,14 +123,23 @@ class Store:
             return len(table)
         return sum(1 for o in table.values() if o["status"] == "active")
 
+    def item(self, name: str, rid: str) -> Json | None:
+        return self._served.get(name, {}).get(rid)
+
     def listing(self, name: str, filter_text: str | None) -> list[Json]:
         """Every object of ``name`` the filter keeps, in a stable order (by sourcedId)."""
-        predicates = parse_filter(filter_text) if filter_text else []
-        table = self._served.get(name, {})
-        return [table[rid] for rid in sorted(table) if all(p.holds(table[rid]) for p in predicates)]
-
-    def ids(self, name: str) -> set[str]:
-        return {rid for rid, o in self._served.get(name, {}).items() if o["status"] == "active"}
+        key = (name, filter_text or None)
+        found = self._listings.get(key)
+        if found is None:
+            predicates = parse_filter(filter_text) if filter_text else []
+            table = self._served.get(name, {})
+            found = [
+                table[rid] for rid in sorted(table) if all(p.holds(table[rid]) for p in predicates)
+            ]
+            if len(self._listings) > 256:  # many distinct filters: keep memory bounded
+                self._listings.clear()
+            self._listings[key] = found
+        return found
 
 
 def _same(before: Json, after: Json) -> bool:
