@@ -86,7 +86,12 @@ class OneRosterSource(ExportSource[OneRosterConfig]):
         cached = await ctx.cache.load()
         started = datetime.now(UTC)
         last_start = parse_mark(cached.checkpoint)
-        incremental = not (full or last_start is None or self._full_due(cached, started))
+        incremental = not (
+            full
+            or last_start is None
+            or "users" not in cached.records  # another source's cache: start whole
+            or self._full_due(cached, started)
+        )
         http = HttpClient(timeout_s=config.timeout_s, verify=self._tls, backoff=self.backoff)
         auth = ClientCredentials(
             http, config.token_url, config.client_id, self._secret, config.scope

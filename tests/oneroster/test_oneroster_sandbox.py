@@ -175,6 +175,14 @@ async def test_removed_users_come_as_tobedeleted_and_leave_the_snapshot() -> Non
         assert set(later.snapshot.persons) == set(sandbox.snapshot.persons)
 
 
+async def test_a_cache_another_source_left_makes_the_read_full(sandbox: OneRosterSandbox) -> None:
+    soon = format_mark(datetime.now(UTC) + timedelta(minutes=1))  # nothing changed since
+    cache = MemoryCache(records={"persons": {"P1": b"{}"}}, checkpoint=soon, full_read_at=soon)
+    read = await source_for(sandbox.info).read(ctx(cache))
+    assert read.mode == "full"
+    assert len(read.snapshot.persons) == len(sandbox.snapshot.persons)
+
+
 def test_a_delete_of_what_no_read_held_is_a_finding_and_removes_nothing() -> None:
     last_start = datetime(2025, 9, 1, 12, tzinfo=UTC)
     cached = CachedSource(
