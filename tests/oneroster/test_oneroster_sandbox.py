@@ -119,6 +119,10 @@ async def test_errors_are_the_bindings_status_info(sandbox: OneRosterSandbox) ->
     bad = await _get(info, f"{ROOT}/users", filter="givenName='Anna'")
     assert bad.status_code == 400
     assert "invalid_filter_field" in bad.text and bad.json()["imsx_codeMajor"] == "failure"
+    not_a_date = await _get(info, f"{ROOT}/users", filter="dateLastModified>'yesterday'")
+    assert not_a_date.status_code == 400 and "invalid_filter_field" in not_a_date.text
+    no_page = await _get(info, f"{ROOT}/users", limit="0")
+    assert no_page.status_code == 400 and "invaliddata" in no_page.text
     missing = await _get(info, f"{ROOT}/users/no-such-user")
     assert missing.status_code == 404 and "unknownobject" in missing.text
     someone = sorted(sandbox.snapshot.persons)[0]
