@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from ims_helpers import NoCache
 
@@ -111,7 +112,13 @@ async def test_an_injected_fault_fails_the_read_whole(
 async def test_a_term_later_the_read_gives_the_new_term(monkeypatch: pytest.MonkeyPatch) -> None:
     async with ImsSandbox(size="120", seed=7, as_of=AS_OF) as sandbox:
         first = await source_for(sandbox.info, monkeypatch).read(ctx())
-        await asyncio.to_thread(sandbox.advance, "term")
+        trust = ssl.create_default_context(cafile=sandbox.info.ca_cert)
+        trust.load_cert_chain(sandbox.info.client_cert)
+        async with httpx.AsyncClient(verify=trust) as client:
+            url = f"{sandbox.info.inspect_url}/advance"
+            assert (await client.post(url, json={"kind": "week"})).status_code == 400
+            answer = await client.post(url, json={"kind": "term"}, timeout=120)
+        assert answer.status_code == 200 and answer.json()["as_of"] > AS_OF.isoformat()
         later = await source_for(sandbox.info, monkeypatch).read(
             SourceContext("t", NoCache(), sandbox.snapshot.as_of)
         )

@@ -11,30 +11,18 @@ apply, and the municipality can move a term or a year on while it runs
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import orjson
-from starlette.requests import Request
-from starlette.responses import Response
-
 from adapters.ims.sandbox.app import COMPLETE_PATH, Service
 from adapters.ims.sandbox.settings import SandboxInfo, SandboxSettings
 from adapters.ims.writer import write_complete
-from adapters.kit.sample_snapshot import advance_seed, generate_seed, seed_as_of
-from adapters.kit.sandbox import (
-    ConfiguredSandbox,
-    SandboxError,
-    SandboxServer,
-    json_response,
-    make_tls,
-)
+from adapters.kit.sandbox import ConfiguredSandbox, SandboxError, SandboxServer, make_tls
+from adapters.kit.sandbox.municipality import Municipality, advance_endpoint
 from engine.model import Snapshot
-from engine.plugins import SampleRequest
 
 __all__ = ["ImsSandbox", "SandboxInfo", "SandboxSettings"]
 
@@ -57,9 +45,7 @@ class ImsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
         settings: SandboxSettings | None = None,
         workdir: Path | None = None,
     ) -> None:
-        self._request = SampleRequest(
-            out=Path("."), size=size, seed=seed, as_of=as_of.isoformat() if as_of else None
-        )
+        self.municipality = Municipality(size, seed, as_of)
         super().__init__(host=host, port=port, settings=settings, workdir=workdir)
 
     def _configure(self) -> None:
@@ -72,7 +58,7 @@ class ImsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
             lambda: self.settings,
             lambda: self._document,
             self.api_key,
-            self._advance_endpoint,
+            advance_endpoint(self.advance),
             self.describe,
         )
 
@@ -89,11 +75,7 @@ class ImsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
         self._snapshot = snap
 
     def _generate(self) -> None:
-        r = self._request
-        out = self._seed_dir
-        self._publish(
-            generate_seed(out, SampleRequest(out=out, size=r.size, seed=r.seed, as_of=r.as_of))
-        )
+        self._publish(self.municipality.generate(self._seed_dir))
 
     @property
     def snapshot(self) -> Snapshot:
@@ -104,36 +86,19 @@ class ImsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
 
     def advance(self, kind: str = "term", as_of: date | None = None) -> dict[str, Any]:
         """Move the municipality a term or a year on and serve it."""
-        if kind not in ("term", "year"):
-            raise ValueError(f"kind must be 'term' or 'year', not {kind!r}")
         with self._lock:
-            request = SampleRequest(
-                out=self._seed_dir, advance=kind, as_of=as_of.isoformat() if as_of else None
-            )
-            _, after = advance_seed(self._seed_dir, request)
+            after = Municipality.advance(self._seed_dir, kind, as_of)
             self._publish(after)
-        return {"as_of": seed_as_of(self._seed_dir).isoformat(), **after.counts()}
+        return {"as_of": Municipality.day(self._seed_dir), **after.counts()}
 
     def remove_persons(self, person_ids: list[str]) -> None:
         """Serve the municipality without these persons: how a test makes the source shrink."""
         with self._lock:
             self._publish(self.snapshot.without(persons=person_ids))
 
-    async def _advance_endpoint(self, request: Request) -> Response:
-        try:
-            body = orjson.loads(await request.body() or b"{}")
-            kind = str(body.get("kind", "term"))
-            day = body.get("as_of")
-            done = await asyncio.to_thread(
-                self.advance, kind, date.fromisoformat(day) if day else None
-            )
-        except (orjson.JSONDecodeError, AttributeError, ValueError) as exc:
-            return json_response({"error": str(exc)}, 400)
-        return json_response(done)
-
     def describe(self) -> dict[str, Any]:
         """``GET /_sandbox/state``: what is served now."""
-        return {"as_of": seed_as_of(self._seed_dir).isoformat(), **self.snapshot.counts()}
+        return {"as_of": Municipality.day(self._seed_dir), **self.snapshot.counts()}
 
     # -- server ---------------------------------------------------------------------------
 

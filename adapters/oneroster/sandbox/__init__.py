@@ -10,26 +10,20 @@ stamped with the server's clock, as a real server would.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-from starlette.requests import Request
-from starlette.responses import Response
-
-from adapters.kit.sample_snapshot import advance_seed, generate_seed, read_seed, seed_as_of
-from adapters.kit.sandbox import ConfiguredSandbox, SandboxError, json_response, make_tls
+from adapters.kit.sandbox import ConfiguredSandbox, SandboxError, make_tls
+from adapters.kit.sandbox.municipality import Municipality, advance_endpoint
 from adapters.oneroster.sandbox.app import BASE_PATH, TOKEN_PATH, Service
 from adapters.oneroster.sandbox.objects import package_objects
 from adapters.oneroster.sandbox.settings import SandboxInfo, SandboxSettings
 from adapters.oneroster.sandbox.store import Store
 from adapters.oneroster.writer import write_package
 from engine.model import Snapshot
-from engine.plugins import SampleRequest
 
 __all__ = ["OneRosterSandbox", "SandboxInfo", "SandboxSettings"]
 
@@ -54,9 +48,7 @@ class OneRosterSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
         settings: SandboxSettings | None = None,
         workdir: Path | None = None,
     ) -> None:
-        self._request = SampleRequest(
-            out=Path("."), size=size, seed=seed, as_of=as_of.isoformat() if as_of else None
-        )
+        self.municipality = Municipality(size, seed, as_of)
         super().__init__(host=host, port=port, settings=settings, workdir=workdir)
 
     def _configure(self) -> None:
@@ -69,7 +61,7 @@ class OneRosterSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
             self.store,
             CLIENT_ID,
             self.client_secret,
-            self._advance_endpoint,
+            advance_endpoint(self.advance),
             self.describe,
         )
         self._snapshot: Snapshot | None = None
@@ -89,13 +81,7 @@ class OneRosterSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
         return self.store.publish(package_objects(folder, BASE_PATH), datetime.now(UTC))
 
     def _generate(self) -> None:
-        request = self._request
-        snap = generate_seed(
-            self._seed_dir,
-            SampleRequest(out=self._seed_dir, size=request.size, seed=request.seed,
-                          as_of=request.as_of),
-        )  # fmt: skip
-        self._publish(snap)
+        self._publish(self.municipality.generate(self._seed_dir))
 
     @property
     def snapshot(self) -> Snapshot:
@@ -106,15 +92,10 @@ class OneRosterSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
 
     def advance(self, kind: str = "term", as_of: date | None = None) -> dict[str, Any]:
         """Move the municipality a term or a year on and serve it; what changed, counted."""
-        if kind not in ("term", "year"):
-            raise ValueError(f"kind must be 'term' or 'year', not {kind!r}")
         with self._lock:
-            request = SampleRequest(
-                out=self._seed_dir, advance=kind, as_of=as_of.isoformat() if as_of else None
-            )
-            _, after = advance_seed(self._seed_dir, request)
+            after = Municipality.advance(self._seed_dir, kind, as_of)
             changes = self._publish(after)
-        return {"as_of": seed_as_of(self._seed_dir).isoformat(), **after.counts(), **changes}
+        return {"as_of": Municipality.day(self._seed_dir), **after.counts(), **changes}
 
     def remove_persons(self, person_ids: list[str]) -> dict[str, int]:
         """Serve the municipality without these persons (their users become ``tobedeleted``):
@@ -123,32 +104,16 @@ class OneRosterSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
             changes = self._publish(self.snapshot.without(persons=person_ids))
         return changes
 
-    async def _advance_endpoint(self, request: Request) -> Response:
-        try:
-            body = orjson.loads(await request.body() or b"{}")
-            kind = str(body.get("kind", "term"))
-            day = body.get("as_of")
-            done = await asyncio.to_thread(
-                self.advance, kind, date.fromisoformat(day) if day else None
-            )
-        except (orjson.JSONDecodeError, AttributeError, ValueError) as exc:
-            return json_response({"error": str(exc)}, 400)
-        return json_response(done)
-
     def describe(self) -> dict[str, Any]:
         """``GET /_sandbox/state``: what is served now."""
         return {
-            "as_of": seed_as_of(self._seed_dir).isoformat(),
+            "as_of": Municipality.day(self._seed_dir),
             "active": {n: self.store.count(n) for n in ("orgs", "classes", "users", "enrollments")},
             "tobedeleted": {
                 n: self.store.count(n, active=False) - self.store.count(n)
                 for n in ("orgs", "classes", "users", "enrollments")
             },
         }
-
-    def reread(self) -> Snapshot:
-        """The municipality read again from its seed folder (for tests)."""
-        return read_seed(self._seed_dir)
 
     # -- server ---------------------------------------------------------------------------
 
