@@ -10,7 +10,15 @@ from pydantic import Field, field_validator, model_validator
 from adapters.kit.source_config import ExportConfig
 from engine.secrets import check_reference
 
-HTTP_KEYS = ("urls", "api_key", "client_cert", "client_key", "client_key_password", "verify")
+HTTP_KEYS = (
+    "urls",
+    "api_key",
+    "client_cert",
+    "client_key",
+    "client_key_password",
+    "verify",
+    "delta_url",
+)
 
 
 class ImsConfig(ExportConfig):
@@ -31,6 +39,11 @@ class ImsConfig(ExportConfig):
     client_key_password: str | None = None  # a secret reference
     verify: bool | str = True  # False, or a CA bundle to trust
     timeout_s: float = Field(300.0, gt=0, le=3600)
+    # the Organization API's delta export; how Tieto names its address and its "since"
+    # parameter is not confirmed by a public document (unverified), so both are settings
+    delta_url: str | None = None
+    delta_since_parameter: str = Field("from", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    full_read_days: int = Field(7, ge=0, le=365)  # with delta_url: 0: every read is full
 
     @field_validator("api_key", "client_key_password")
     @classmethod
@@ -48,6 +61,13 @@ class ImsConfig(ExportConfig):
                 raise ValueError(f"{url[:80]!r} is not an https:// address")
         return value
 
+    @field_validator("delta_url")
+    @classmethod
+    def _https_delta(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError(f"{value[:80]!r} is not an https:// address")
+        return value
+
     @model_validator(mode="after")
     def _one_form(self) -> ImsConfig:
         if self.path is not None:
@@ -56,6 +76,8 @@ class ImsConfig(ExportConfig):
                 raise ValueError("path (files) cannot be combined with " + ", ".join(given))
             return self
         if not self.urls:
+            if self.delta_url is not None:
+                raise ValueError("delta_url needs urls (the complete export it follows)")
             raise ValueError("give path (the export's files) or urls (its HTTPS addresses)")
         if self.api_key is None:
             raise ValueError("urls need api_key (a secret reference: env:NAME or file:PATH)")

@@ -10,6 +10,11 @@ certificate, a server error after the kit's retries, no answer) stops the read w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
 from adapters.kit.http import HttpClient, NoAnswer
 from engine.secrets import Secret
 from engine.source import SourceError
@@ -17,16 +22,43 @@ from engine.source import SourceError
 XML_TYPES = ("xml", "octet-stream")  # text/xml, application/xml, a bare download
 
 
+@dataclass
+class Fetched:
+    """Each address and the document it answered, in the order given, and the server's
+    clock at the first answer (its ``Date`` header; None when it sent none)."""
+
+    documents: list[tuple[str, bytes]] = field(default_factory=list)
+    server_time: datetime | None = None
+
+
+def _server_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 async def fetch_documents(
-    client: HttpClient, urls: tuple[str, ...], header: str, key: Secret
-) -> list[tuple[str, bytes]]:
-    """Each address and the document it answered, in the order given."""
-    out: list[tuple[str, bytes]] = []
+    client: HttpClient,
+    urls: tuple[str, ...],
+    header: str,
+    key: Secret,
+    params: Mapping[str, str] | None = None,
+) -> Fetched:
+    """Each address's document, in the order given (``params`` added to each request)."""
+    out = Fetched()
     for url in urls:
         where = f"IMS API {url}"
         try:
             resp = await client.request(
-                "GET", url, where, headers={header: key.reveal(), "Accept": "application/xml"}
+                "GET",
+                url,
+                where,
+                headers={header: key.reveal(), "Accept": "application/xml"},
+                params=dict(params) if params else None,
             )
         except NoAnswer as exc:
             raise SourceError(
@@ -43,5 +75,7 @@ async def fetch_documents(
         kind = resp.headers.get("content-type", "").lower()
         if kind and not any(t in kind for t in XML_TYPES):
             raise SourceError(f"{where}: the answer is {kind[:60]}, not an XML document")
-        out.append((url, resp.content))
+        if out.server_time is None:
+            out.server_time = _server_time(resp.headers.get("date"))
+        out.documents.append((url, resp.content))
     return out

@@ -1,11 +1,14 @@
 """The IMS Enterprise source: a complete export and the deltas after it, as files; or the
-documents of one complete export fetched over HTTPS (:mod:`adapters.ims.http`).
+documents of one complete export fetched over HTTPS (:mod:`adapters.ims.http`), and with
+``delta_url`` the delta exports after it.
 
-Each read takes the whole export again (the files are the source's state; there is nothing
-to ask for incrementally), streams every file through the hardened parser and applies it in
-name order, so the last complete export and the deltas after it give the snapshot. A file
-that cannot be read is a :class:`SourceError` naming it: the read stops and nothing of it
-is used, so a broken export never removes anything.
+A read of files takes the whole export again (the files are the source's state), streams
+every file through the hardened parser and applies it in name order, so the last complete
+export and the deltas after it give the snapshot. Over HTTPS with ``delta_url``, the
+documents read are kept in the source cache (:mod:`adapters.ims.cache`), and a read between
+full reads fetches only the delta export since the last read and applies it after them. A
+file or an answer that cannot be read is a :class:`SourceError` naming it: the read stops
+and nothing of it is used (nor kept), so a broken export never removes anything.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import asyncio
 import io
 import ssl
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
+from adapters.ims.cache import ENTITY, complete_id, delta_id, is_complete_part, kept
 from adapters.ims.config import ImsConfig
 from adapters.ims.http import fetch_documents
 from adapters.ims.mapping import ImsState, apply
@@ -28,9 +33,23 @@ from adapters.kit.retry import Backoff
 from adapters.kit.tls import ClientCert, TLSConfigError, tls_context
 from engine.perf import gc_paused
 from engine.secrets import Secret, SecretError, SecretResolver
-from engine.source import SourceContext, SourceRead
+from engine.source import CachedSource, SourceContext, SourceRead
 
 SUFFIXES = (".xml",)
+
+
+def _format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ImsConfigError(ValueError):
@@ -90,26 +109,87 @@ class ImsSource(ExportSource[ImsConfig]):
         return source
 
     async def read(self, ctx: SourceContext, *, full: bool = False) -> SourceRead:
-        if not self.config.urls:
+        config = self.config
+        if not config.urls:
             return await super().read(ctx, full=full)
         assert self._api_key is not None
-        client = HttpClient(timeout_s=self.config.timeout_s, verify=self._tls, backoff=self.backoff)
+        cached = await ctx.cache.load()
+        started = datetime.now(UTC)
+        stored = dict(cached.records.get(ENTITY, {}))
+        mark = _parse_time(cached.checkpoint)
+        incremental = bool(
+            config.delta_url
+            and not full
+            and mark is not None
+            and any(is_complete_part(k) for k in stored)
+            and not self._full_due(cached, started)
+        )
+        client = HttpClient(timeout_s=config.timeout_s, verify=self._tls, backoff=self.backoff)
         try:
-            docs = await fetch_documents(
-                client, self.config.urls, self.config.api_key_header, self._api_key
-            )
+            if incremental:
+                assert config.delta_url is not None and cached.checkpoint is not None
+                fetched = await fetch_documents(
+                    client,
+                    (config.delta_url,),
+                    config.api_key_header,
+                    self._api_key,
+                    {config.delta_since_parameter: cached.checkpoint},
+                )
+            else:
+                fetched = await fetch_documents(
+                    client, config.urls, config.api_key_header, self._api_key
+                )
         finally:
             await client.aclose()
         with gc_paused():
-            return await asyncio.to_thread(self._read_documents, docs, ctx)
+            read, upserts, deletes = await asyncio.to_thread(
+                self._read_documents, fetched.documents, stored, incremental, ctx
+            )
+        if config.delta_url:  # only then is there anything to keep for the next read
+            moment = min(fetched.server_time or started, started)
+            await ctx.cache.save(
+                upserts={ENTITY: upserts},
+                deletes={ENTITY: deletes},
+                checkpoint=_format_time(moment),
+                full=not incremental,
+            )
+        return read
 
-    def _read_documents(self, docs: list[tuple[str, bytes]], ctx: SourceContext) -> SourceRead:
-        """The fetched documents as the parts of one complete export."""
+    def _full_due(self, cached: CachedSource, now: datetime) -> bool:
+        days = self.config.full_read_days
+        last_full = _parse_time(cached.full_read_at)
+        return days == 0 or last_full is None or now - last_full >= timedelta(days=days)
+
+    def _read_documents(
+        self,
+        docs: list[tuple[str, bytes]],
+        stored: dict[str, bytes],
+        incremental: bool,
+        ctx: SourceContext,
+    ) -> tuple[SourceRead, dict[str, bytes], list[str]]:
+        """The fetched documents as the parts of one complete export, or (``incremental``)
+        the kept documents and the fetched delta after them; and what the cache must take
+        and drop to hold what was read."""
         state = ImsState()
-        for n, (url, body) in enumerate(docs):
-            apply(state, read_records(io.BytesIO(body), url), url, part=n > 0)
-            ctx.progress("persons", len(state.persons))
-        return self._result(state, ctx, "full")
+        upserts: dict[str, bytes] = {}
+        if incremental:
+            for n, (doc_id, body) in enumerate(sorted(stored.items())):
+                part = n > 0 and is_complete_part(doc_id)
+                apply(state, read_records(io.BytesIO(body), f"kept {doc_id}"), doc_id, part=part)
+            for url, body in docs:
+                apply(state, read_records(io.BytesIO(body), url), url)
+                if self.config.delta_url:
+                    upserts[delta_id(stored | upserts)] = kept(body, ctx.civic_hash)
+            deletes: list[str] = []
+        else:
+            for n, (url, body) in enumerate(docs):
+                apply(state, read_records(io.BytesIO(body), url), url, part=n > 0)
+                ctx.progress("persons", len(state.persons))
+                if self.config.delta_url:
+                    upserts[complete_id(n)] = kept(body, ctx.civic_hash)
+            deletes = [k for k in stored if k not in upserts]
+        ctx.progress("persons", len(state.persons))
+        return self._result(state, ctx, "incremental" if incremental else "full"), upserts, deletes
 
     def read_now(self, ctx: SourceContext) -> SourceRead:
         limits = self.config.zip_limits()
@@ -121,7 +201,7 @@ class ImsSource(ExportSource[ImsConfig]):
         return self._result(state, ctx, "folder")
 
     def _result(
-        self, state: ImsState, ctx: SourceContext, mode: Literal["full", "folder"]
+        self, state: ImsState, ctx: SourceContext, mode: Literal["full", "incremental", "folder"]
     ) -> SourceRead:
         result = state.finish(ctx.today)
         stats = dict(result.stats)

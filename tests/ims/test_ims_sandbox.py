@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 import ssl
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -18,9 +20,10 @@ import httpx
 import pytest
 from ims_helpers import NoCache
 
+from adapters.ims.cache import ENTITY, kept
 from adapters.ims.sandbox import ImsSandbox, SandboxInfo
 from adapters.ims.sandbox.command import SANDBOX
-from adapters.ims.source import ImsSource
+from adapters.ims.source import ImsConfigError, ImsSource
 from adapters.kit.retry import Backoff
 from adapters.kit.sandbox.tls import make_tls
 from engine.ops import Ops
@@ -28,6 +31,10 @@ from engine.plugins import SandboxCommand, SandboxOptions
 from engine.secrets import SecretResolver
 from engine.source import SourceContext, SourceError
 from engine.testing.conformance.sources import snapshot_differences
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ss12000"))
+
+from ss12000_helpers import MemoryCache
 
 AS_OF = date(2025, 9, 1)
 KEY_ENV = "ESS_TEST_IMS_SANDBOX_KEY"
@@ -109,6 +116,64 @@ async def test_an_injected_fault_fails_the_read_whole(
         assert sandbox.service.stats()["faults"] >= 1
 
 
+async def test_with_delta_url_a_term_later_is_read_as_a_delta_export(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with ImsSandbox(size="120", seed=7, as_of=AS_OF) as sandbox:
+        cache = MemoryCache()
+        src = source_for(sandbox.info, monkeypatch, delta_url=sandbox.info.delta_url)
+        first = await src.read(SourceContext("t", cache, AS_OF))
+        assert first.mode == "full" and sorted(cache.records[ENTITY]) == ["c00000"]
+        await asyncio.sleep(1.1)  # the mark has a second's resolution: the term comes after
+        await asyncio.to_thread(sandbox.advance, "term")
+        day = sandbox.snapshot.as_of
+        later = await src.read(SourceContext("t", cache, day))
+        assert later.mode == "incremental" and not later.findings, later.findings[:3]
+        assert sorted(cache.records[ENTITY]) == ["c00000", "d00001"]
+        assert sandbox.service.stats()["deltas"] == 1
+        fresh = await src.read(SourceContext("t", MemoryCache(), day))
+        assert not snapshot_differences(later.snapshot, fresh.snapshot)
+        assert not snapshot_differences(later.snapshot, sandbox.snapshot)
+        assert snapshot_differences(later.snapshot, first.snapshot)
+        trust = ssl.create_default_context(cafile=sandbox.info.ca_cert)
+        trust.load_cert_chain(sandbox.info.client_cert)
+        async with httpx.AsyncClient(verify=trust) as client:
+            key = {sandbox.info.api_key_header: sandbox.info.api_key}
+            no_time = await client.get(sandbox.info.delta_url, params={"from": "x"}, headers=key)
+        assert no_time.status_code == 400
+        # a broken delta fails the read and leaves the cache as it was
+        kept_before = dict(cache.records[ENTITY])
+        sandbox.settings.fault_rate, sandbox.settings.fault_kinds = 1.0, ("truncated",)
+        with pytest.raises(SourceError):
+            await src.read(SourceContext("t", cache, day))
+        assert cache.records[ENTITY] == kept_before
+
+
+def test_the_kept_documents_hold_a_personnummer_only_as_its_hash() -> None:
+    doc = (
+        b'<?xml version="1.0" encoding="utf-8"?><enterprise><person><sourcedid><source>S'
+        b'</source><id>P1</id></sourcedid><userid useridtype="PID">201001012386</userid>'
+        b'<userid useridtype="EPPN">p1@example.se</userid></person></enterprise>'
+    )
+    hashed = kept(doc, lambda civic: "hmac-sha256:abc")
+    assert b"201001012386" not in hashed and b"hmac-sha256:abc" in hashed
+    assert b"p1@example.se" in hashed
+    dropped = kept(doc, lambda civic: None)
+    assert b"201001012386" not in dropped and b'useridtype="PID"' not in dropped
+
+
+def test_delta_url_is_checked_when_the_source_is_built() -> None:
+    def build(**settings: Any) -> None:
+        ImsSource.from_config({"type": "ims", **settings}, SecretResolver())
+
+    with pytest.raises(ImsConfigError, match="delta_url needs urls"):
+        build(delta_url="https://ims.example/delta", api_key="env:HOME")
+    with pytest.raises(ImsConfigError, match="not an https:// address"):
+        build(urls=["https://ims.example/org"], api_key="env:HOME", delta_url="http://x/d")
+    with pytest.raises(ImsConfigError, match="cannot be combined with delta_url"):
+        build(path="export.xml", delta_url="https://ims.example/delta")
+
+
 async def test_a_term_later_the_read_gives_the_new_term(monkeypatch: pytest.MonkeyPatch) -> None:
     async with ImsSandbox(size="120", seed=7, as_of=AS_OF) as sandbox:
         first = await source_for(sandbox.info, monkeypatch).read(ctx())
@@ -136,6 +201,7 @@ name = "Alpha kommun"
 [tenants.alpha.source]
 type = "ims"
 urls = ["{url}"]
+delta_url = "{delta_url}"
 api_key = "env:{key_env}"
 client_cert = "{cert}"
 verify = "{ca}"
@@ -160,7 +226,11 @@ async def test_a_run_whose_served_export_shrank_is_held_by_the_guard(
         config = tmp_path / "ess.toml"
         config.write_text(
             CONFIG.format(
-                url=info.urls[0], key_env=KEY_ENV, cert=info.client_cert, ca=info.ca_cert
+                url=info.urls[0],
+                delta_url=info.delta_url,
+                key_env=KEY_ENV,
+                cert=info.client_cert,
+                ca=info.ca_cert,
             ),
             encoding="utf-8",
         )
@@ -175,6 +245,9 @@ async def test_a_run_whose_served_export_shrank_is_held_by_the_guard(
             held = await ops.sync("alpha")
             assert held.status == "held"
             assert (tmp_path / "target.json").read_bytes() == before
+        with contextlib.closing(sqlite3.connect(tmp_path / "ess.db")) as db:
+            modes = [m for (m,) in db.execute("SELECT source_mode FROM runs ORDER BY id")]
+        assert modes == ["full", "incremental"]  # the removals came as a delta export
 
 
 async def test_the_command_prints_one_json_line_and_stops_on_cancel(

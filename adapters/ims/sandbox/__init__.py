@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import secrets
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.ims.sandbox.app import COMPLETE_PATH, Service
+from adapters.ims.sandbox.app import COMPLETE_PATH, DELTA_PATH, Service
 from adapters.ims.sandbox.settings import SandboxInfo, SandboxSettings
-from adapters.ims.writer import write_complete
+from adapters.ims.writer import write_complete, write_delta
 from adapters.kit.sandbox import ConfiguredSandbox, SandboxError, SandboxServer, make_tls
 from adapters.kit.sandbox.municipality import Municipality, advance_endpoint
 from engine.model import Snapshot
@@ -54,9 +54,11 @@ class ImsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
         self.api_key = secrets.token_urlsafe(24)
         self._document = b""
         self._snapshot: Snapshot | None = None
+        self._history: list[tuple[datetime, Snapshot]] = []  # each served state, from when
         self.service = Service(
             lambda: self.settings,
             lambda: self._document,
+            self.delta,
             self.api_key,
             advance_endpoint(self.advance),
             self.describe,
@@ -73,6 +75,21 @@ class ImsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
         write_complete(snap, path)
         self._document = path.read_bytes()
         self._snapshot = snap
+        self._history.append((datetime.now(UTC), snap))
+
+    def delta(self, since: datetime) -> bytes | None:
+        """A delta export from the state served at ``since`` to the one served now (from the
+        first state when ``since`` is before it: a client cannot have read anything older, and
+        its mark, the ``Date`` of an answer, is rounded down to the second); None before the
+        sandbox serves anything."""
+        with self._lock:
+            if not self._history or self._snapshot is None:
+                return None
+            before = [snap for moment, snap in self._history if moment <= since]
+            base = before[-1] if before else self._history[0][1]
+            path = self._workdir.path / "delta.xml"
+            write_delta(base, self._snapshot, path)
+            return path.read_bytes()
 
     def _generate(self) -> None:
         self._publish(self.municipality.generate(self._seed_dir))
@@ -121,6 +138,7 @@ class ImsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
         root = self._or_stop(server.start, SandboxError)
         self._info = SandboxInfo(
             urls=(root + COMPLETE_PATH,),
+            delta_url=root + DELTA_PATH,
             api_key=self.api_key,
             api_key_header=self.settings.api_key_header,
             ca_cert=str(tls.ca_path),
@@ -132,3 +150,4 @@ class ImsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
     def stop(self) -> None:
         super().stop()
         self._snapshot = None
+        self._history = []

@@ -18,6 +18,7 @@ def banner(info: object, size: str, seed: int) -> str:
         f"(seed {seed}).",
         [
             ("urls", ", ".join(info.urls)),
+            ("delta_url", f"{info.delta_url}   (?from=DATE-TIME)"),
             ("api_key", f"{info.api_key}   (throw-away key of this sandbox)"),
             ("api_key_header", info.api_key_header),
             ("verify", f"{info.ca_cert}   (the sandbox's CA)"),

@@ -41,10 +41,11 @@ class SandboxSettings(KitSettings):
 @dataclass(frozen=True)
 class SandboxInfo(JsonLineInfo):
     """How a client reaches the sandbox (``ess sandbox ims --json``): the source's ``urls``,
-    ``api_key`` (a throw-away of this sandbox), ``api_key_header``, ``verify`` (``ca_cert``)
-    and ``client_cert`` (certificate and key in one PEM)."""
+    ``delta_url``, ``api_key`` (a throw-away of this sandbox), ``api_key_header``, ``verify``
+    (``ca_cert``) and ``client_cert`` (certificate and key in one PEM)."""
 
     urls: tuple[str, ...]
+    delta_url: str  # the delta export; ``from`` says since when
     api_key: str
     api_key_header: str
     ca_cert: str
