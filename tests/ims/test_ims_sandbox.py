@@ -24,6 +24,7 @@ from adapters.ims.cache import ENTITY, kept
 from adapters.ims.sandbox import ImsSandbox, SandboxInfo
 from adapters.ims.sandbox.command import SANDBOX
 from adapters.ims.source import ImsConfigError, ImsSource
+from adapters.ims.writer import write_complete
 from adapters.kit.retry import Backoff
 from adapters.kit.sandbox.tls import make_tls
 from engine.ops import Ops
@@ -147,6 +148,25 @@ async def test_with_delta_url_a_term_later_is_read_as_a_delta_export(
         with pytest.raises(SourceError):
             await src.read(SourceContext("t", cache, day))
         assert cache.records[ENTITY] == kept_before
+
+
+async def test_a_delta_deleting_what_no_kept_document_holds_is_a_finding(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    async with ImsSandbox(size="40", seed=3, as_of=AS_OF) as sandbox:
+        cache = MemoryCache()
+        src = source_for(sandbox.info, monkeypatch, delta_url=sandbox.info.delta_url)
+        first = await src.read(SourceContext("t", cache, AS_OF))
+        gone = sorted(first.snapshot.persons)[0]
+        # the kept complete export never held this person
+        write_complete(first.snapshot.without(persons=[gone]), tmp_path / "without.xml")
+        cache.records[ENTITY] = {"c00000": (tmp_path / "without.xml").read_bytes()}
+        await asyncio.sleep(1.1)
+        sandbox.remove_persons([gone])
+        later = await src.read(SourceContext("t", cache, AS_OF))
+        unknown = [f for f in later.findings if f.code == "ims.delete_unknown"]
+        assert [f.record_id for f in unknown if f.record_type == "person"] == [gone]
+        assert set(later.snapshot.persons) == set(first.snapshot.persons) - {gone}
 
 
 def test_the_kept_documents_hold_a_personnummer_only_as_its_hash() -> None:
