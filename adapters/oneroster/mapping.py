@@ -24,11 +24,12 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date
 from operator import itemgetter
+from typing import Any
 
 from adapters.kit.membership_runs import GroupLinks
 from adapters.oneroster.columns import SE
 from adapters.oneroster.delta import Merged, MergedTable, Placed, merge
-from adapters.oneroster.package import Package, Row, Table, rows, table
+from adapters.oneroster.package import Package, Row, Table, table
 from engine import model
 from engine.findings import Finding, Severity
 
@@ -141,11 +142,22 @@ class Mapper:
             return
         count = 0
         name_of = f.name
-        for line, row in rows(f, None, self._header_warning):
-            count += 1
-            status = row.get("status")
-            if not status or status.strip().lower() != "tobedeleted":
-                yield name_of, line, row
+        # one loop over the reader itself (not a generator over a generator): users.csv and
+        # roles.csv of a large municipality have 170,000 rows each
+        with table(f, None, self._header_warning) as t, t.errors():
+            header, width, fit = t.header, len(t.header), t.fit
+            reader: Any = t.reader  # a csv reader: its line_num is the row's last line
+            si = t.column("status")
+            for values in reader:
+                if len(values) != width:
+                    fitted = fit(values)
+                    if fitted is None:
+                        continue
+                    values = fitted
+                count += 1
+                if si is not None and values[si] and values[si].strip().lower() == "tobedeleted":
+                    continue
+                yield name_of, reader.line_num, dict(zip(header, values, strict=True))
         self.stats[name.removesuffix(".csv")] = count
 
     def _by_id(self, name: str, kind: str) -> dict[str, tuple[str, int, Row]]:
@@ -333,7 +345,7 @@ class Mapper:
                 continue
             codes = [c.strip() for c in row.get("subjectCodes", "").split(",") if c.strip()]
             subject = codes[0] if codes else courses.get(row.get("courseSourcedId", "").strip())
-            groups[rid] = model.Group(
+            groups[rid] = model.make_group(
                 rid,
                 title,
                 gtype,
@@ -404,7 +416,7 @@ class Mapper:
                 elif value != civic and not _CIVIC_LIKE.match(value):
                     external.append((kind, value))
             email = row.get("email", "").strip()
-            persons[rid] = model.Person(
+            persons[rid] = model.make_person(
                 rid,
                 given,
                 family,
@@ -421,17 +433,21 @@ class Mapper:
         self, schools: dict[str, model.School], persons: dict[str, model.Person]
     ) -> list[model.SchoolRole]:
         out: list[model.SchoolRole] = []
+        school_id = {sid: sid for sid in schools}.get  # the ids as the records' own objects
+        person_id = {pid: pid for pid in persons}.get
         for file, line, row in self._rows("roles.csv"):
             pid = row.get("userSourcedId", "").strip()
             org = row.get("orgSourcedId", "").strip()
             role = row.get("role", "").strip()
             if role.lower() in NOT_SYNCED:
                 continue
-            if org not in schools:
+            known_org = school_id(org)
+            if known_org is None:
                 if ("school", org) in self.blocking:
                     self.held_persons.add(pid)
                 continue  # a role at a district or another org: no school role
-            if pid not in persons:
+            known_pid = person_id(pid)
+            if known_pid is None:
                 if ("person", pid) not in self.blocking:
                     self._dangling(file, line, "userSourcedId", pid)
                 continue
@@ -447,7 +463,7 @@ class Mapper:
                 self._bad("person", pid, file, line, bad)
                 continue
             title = row.get(SE + "title", "").strip() or None
-            out.append(model.SchoolRole(org, pid, kind, start, end, year, title))
+            out.append(model.SchoolRole(known_org, known_pid, kind, start, end, year, title))
         return out
 
     def _enrollments(
@@ -465,6 +481,11 @@ class Mapper:
         else:
             return links
         blocking, held = self.blocking, self.held_groups
+        # each id as the one object the group or person is keyed by: the rows' own copies of
+        # two million ids are let go with their rows, and every later look-up of an id in
+        # ``persons`` (by the snapshot, the targets) finds it by identity
+        group_id = {gid: gid for gid in groups}.get
+        person_id = {pid: pid for pid in persons}.get
         skip = NOT_SYNCED | STAFF
         student, teacher = model.MemberRole.STUDENT, model.MemberRole.TEACHER
         count = 0
@@ -489,10 +510,11 @@ class Mapper:
                 if si is not None and v[si] and v[si].strip().lower() == "tobedeleted":
                     continue
                 gid, pid, role = v[gi].strip(), v[pi].strip(), v[ri].strip().lower()
-                if gid not in groups or pid not in persons:
+                known_gid, known_pid = group_id(gid), person_id(pid)
+                if known_gid is None or known_pid is None:
                     if role in skip:
                         continue
-                    if gid not in groups:
+                    if known_gid is None:
                         if ("group", gid) not in blocking and gid not in held:
                             self._dangling(t.name, t.line, "classSourcedId", gid)
                     elif ("person", pid) not in blocking:
@@ -515,12 +537,12 @@ class Mapper:
                 except _Bad as bad:
                     self._bad("group", gid, t.name, t.line, bad)  # the class is held, not changed
                     continue
-                if gid != last_gid:
-                    last_gid = gid
-                    cols = links.of(gid)
+                if known_gid is not last_gid:
+                    last_gid = known_gid
+                    cols = links.of(known_gid)
                     add_pid, add_role = cols[0].append, cols[1].append
                     add_begin, add_end = cols[2].append, cols[3].append
-                add_pid(pid)
+                add_pid(known_pid)
                 add_role(member)
                 add_begin(start)
                 add_end(end)
