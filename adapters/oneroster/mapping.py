@@ -270,8 +270,7 @@ class Mapper:
         for kind, rid in self.blocking:
             if kind in by_kind:
                 by_kind[kind].add(rid)
-        for rid in by_kind["person"]:
-            persons.pop(rid, None)
+        dropped = [rid for rid in by_kind["person"] if persons.pop(rid, None) is not None]
         for rid in by_kind["group"] | self.held_groups:
             groups.pop(rid, None)
         refused = model.Refused(
@@ -284,7 +283,7 @@ class Mapper:
             schools,
             persons,
             groups,
-            memberships.runs(persons, groups),
+            memberships.runs(persons if dropped else None, groups),
             tuple(roles),
             self.today,
             ORIGIN,
