@@ -365,7 +365,13 @@ async def _fresh_run(
         )
         failure: FailedSources | None = None
         if len(sources) > 1 and not read.failed:
-            await journal.replace_source_aliases(tenant_id, read.aliases, read.owners)
+            owners = {
+                key: kept
+                for key, by_type in read.owners.items()
+                if (kept := {t: ids for t, ids in by_type.items() if ids})
+            }
+            if read.aliases != aliases or owners != await journal.source_owners(tenant_id):
+                await journal.replace_source_aliases(tenant_id, read.aliases, owners)
         elif read.failed:
             failure = FailedSources.of(read.failed, await journal.source_owners(tenant_id))
         snap = read.snapshot

@@ -1316,24 +1316,20 @@ class SqliteJournal(Journal):
         aliases: Mapping[tuple[str, str], str],
         owners: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
     ) -> None:
+        rows = {(src, "person", sid): mid for (src, sid), mid in aliases.items()}
+        aliased = {(src, mid) for (src, _), mid in aliases.items()}
+        for src, by_type in (owners or {}).items():
+            for rtype, ids in by_type.items():
+                for rid in sorted(ids):  # a record under its own id; an aliased one has its row
+                    if rtype != "person" or (src, rid) not in aliased:
+                        rows.setdefault((src, rtype, rid), rid)
         async with self.transaction() as tx:
             await tx.execute("DELETE FROM source_aliases WHERE tenant=?", (tenant,))
+            # a plain INSERT after the DELETE (on PostgreSQL sent as one COPY)
             await tx.executemany(
                 "INSERT INTO source_aliases(tenant, source, record_type, source_id, merged_id) "
                 "VALUES (?,?,?,?,?)",
-                [(tenant, src, "person", sid, mid) for (src, sid), mid in aliases.items()],
-            )
-            aliased = {(src, mid) for (src, _), mid in aliases.items()}
-            await tx.executemany(  # a record under its own id; an aliased person has its row
-                "INSERT INTO source_aliases(tenant, source, record_type, source_id, merged_id) "
-                "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
-                [
-                    (tenant, src, rtype, rid, rid)
-                    for src, by_type in (owners or {}).items()
-                    for rtype, ids in by_type.items()
-                    for rid in sorted(ids)
-                    if rtype != "person" or (src, rid) not in aliased
-                ],
+                [(tenant, *key, mid) for key, mid in rows.items()],
             )
 
     async def source_owners(self, tenant: str) -> dict[str, dict[str, frozenset[str]]]:
