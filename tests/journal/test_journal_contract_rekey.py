@@ -140,3 +140,14 @@ async def test_owners_are_kept_with_the_aliases_and_forgotten_with_them(journal:
     assert await journal.source_owners("other") == {}
     await journal.move_source_ids(TENANT, KeyMoves({}, {}, {"person": {"u2": "n2"}}), "cli:eva")
     assert await journal.source_owners(TENANT) == {}
+
+
+async def test_many_owners_are_stored_whole(journal: Journal) -> None:
+    """A municipality's worth of records goes in as one insert (a COPY on PostgreSQL)."""
+    persons = {f"u{i}" for i in range(450)}
+    await journal.replace_source_aliases(
+        TENANT, {("grund", "g7"): "u7"}, {"gy": {"person": persons}, "grund": {"person": {"u7"}}}
+    )
+    owners = await journal.source_owners(TENANT)
+    assert owners == {"gy": {"person": frozenset(persons)}, "grund": {"person": frozenset({"u7"})}}
+    assert await journal.source_aliases(TENANT) == {("grund", "g7"): "u7"}
