@@ -116,8 +116,8 @@ class SourceEntry(_Frozen):
 
     ``schools``: the school units it owns, by skolenhetskod or source id (empty: every school
     it lists that no source before it owns). ``on_error``: what a failed read does to the
-    run: ``hold`` (default) goes on with the other sources and holds every removal of the
-    run, since the failed source's records cannot be told from records that left; ``stop``
+    run: ``hold`` (default) goes on with the other sources and holds the removal of what the
+    failed source owns, since its records cannot be told from records that left; ``stop``
     fails the run."""
 
     model_config = ConfigDict(frozen=True, extra="allow")

@@ -6,7 +6,8 @@ school's groups, memberships and school roles come from its owner alone. A perso
 two sources is one person, matched by the tenant's match keys (:mod:`engine.matching`): the
 first source in precedence order gives the record, the strictest protected identity of the two
 holds, and fields that differ are a finding. A source that could not be read contributes
-nothing, and the run that goes on without it holds every removal (see :class:`Merged`).
+nothing, and the run that goes on without it holds the removals of what that source owned
+(see :class:`Merged` and :mod:`engine.source_failure`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ class SourcePart:
 class Merged:
     """The tenant's one snapshot, the findings of every source and of the merge, and the
     sources that failed. ``hold_removals`` is true when one did: its records cannot be told
-    from records that left, so nothing may be removed in the run."""
+    from records that left, so what it owned may not be removed in the run. ``owners`` says,
+    per source that was read, which merged records it brought (record type -> merged ids): a
+    person in two sources is owned by both."""
 
     snapshot: Snapshot
     findings: tuple[Finding, ...]
@@ -61,6 +64,7 @@ class Merged:
     stats: Mapping[str, int] = field(default_factory=dict)
     # (source key, its person id) -> merged id, for every person known by another's id
     aliases: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    owners: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
 
     @property
     def hold_removals(self) -> bool:
@@ -133,6 +137,7 @@ def merge(
     refused = Refused()
     counts: dict[str, dict[str, int]] = {}
     made: dict[tuple[str, str], str] = {}
+    brought_by: dict[str, dict[str, frozenset[str]]] = {}
     for part in read_parts:
         assert part.read is not None
         snap = part.read.snapshot
@@ -178,6 +183,7 @@ def merge(
             placed.update(m.person_id for m in snap.memberships)
             wanted.update(pid for pid in snap.persons if pid not in placed)
         rename: dict[str, str] = {}
+        brought: set[str] = set()
         for pid in sorted(wanted):
             p = snap.persons.get(pid)
             if p is None:
@@ -190,6 +196,7 @@ def merge(
             if merged_id is None:
                 refused = refused.with_ids(persons=(pid,))
                 continue
+            brought.add(merged_id)
             if merged_id != pid:
                 rename[pid] = merged_id
                 made[(part.key, pid)] = merged_id
@@ -214,6 +221,11 @@ def merge(
             else f
             for f in part.read.findings
         )
+        brought_by[part.key] = {
+            "school": frozenset(own_schools),
+            "person": frozenset(brought),
+            "group": frozenset(own_groups),
+        }
         counts[part.key] = {
             "schools": len(own_schools),
             "persons": len(wanted),
@@ -230,7 +242,7 @@ def merge(
                     "source",
                     part.key,
                     f"the source {part.key!r} could not be read ({part.error}); the other "
-                    "sources go on and nothing is removed in this run",
+                    "sources go on and nothing it owned is removed in this run",
                     "Fix the source named; the next run takes it again.",
                 )
             )
@@ -247,7 +259,7 @@ def merge(
     )
     mode = "+".join(p.read.mode if p.read else "failed" for p in parts)
     stats = {f"{p.key}.{k}": v for p in read_parts if p.read for k, v in p.read.stats.items()}
-    return Merged(snap, tuple(findings), failed, counts, mode, stats, made)
+    return Merged(snap, tuple(findings), failed, counts, mode, stats, made, brought_by)
 
 
 def _id_clash(rtype: str, rid: str, source: str) -> Finding:

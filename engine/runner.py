@@ -42,6 +42,7 @@ from engine.redact import group_record, person_label, person_record, school_reco
 from engine.rules import Rule, run_rules
 from engine.secrets import SecretError
 from engine.source import Source, SourceContext, SourceError
+from engine.source_failure import FailedSources
 from engine.target import ObservedState, Target, TargetContext
 from engine.validate import blocked_ids, check_read
 from engine.views import Progress
@@ -171,7 +172,8 @@ async def read_sources(
 
     A failed read of the only source, or of a source with ``on_error = "stop"``, raises its
     :class:`SourceError`; a failed read of another is left out of the merge, which then holds
-    every removal; when none could be read the run stops."""
+    the removal of what it owned (:mod:`engine.source_failure`); when none could be read the run
+    stops."""
 
     async def one(key: str, source: Source) -> SourcePart:
         entry = tenant.source_entry(key)
@@ -361,8 +363,17 @@ async def _fresh_run(
         read = await read_sources(
             sources, tenant, context, full=opts.full, today=today, aliases=aliases
         )
-        if len(sources) > 1 and not read.failed and read.aliases != aliases:
-            await journal.replace_source_aliases(tenant_id, read.aliases)
+        failure: FailedSources | None = None
+        if len(sources) > 1 and not read.failed:
+            owners = {
+                key: kept
+                for key, by_type in read.owners.items()
+                if (kept := {t: ids for t, ids in by_type.items() if ids})
+            }
+            if read.aliases != aliases or owners != await journal.source_owners(tenant_id):
+                await journal.replace_source_aliases(tenant_id, read.aliases, owners)
+        elif read.failed:
+            failure = FailedSources.of(read.failed, await journal.source_owners(tenant_id))
         snap = read.snapshot
         log(
             "info",
@@ -375,8 +386,8 @@ async def _fresh_run(
         for key in read.failed:
             log(
                 "warning",
-                f"the source {key} could not be read; the others go on and every removal "
-                "of this run is held",
+                f"the source {key} could not be read; the others go on and no removal of "
+                "what it owned is planned",
             )
         holds = await journal.source_holds(tenant_id)
         held = Refused().with_ids(
@@ -429,7 +440,7 @@ async def _fresh_run(
                     tenant,
                     target_findings,
                     holds=held,
-                    hold_removals=read.hold_removals,
+                    failure=failure,
                 )
             )
         if target_findings:
@@ -513,10 +524,10 @@ async def _plan_target(
     findings: list[Finding],
     *,
     holds: Refused = NOTHING_REFUSED,
-    hold_removals: bool = False,
+    failure: FailedSources | None = None,
 ) -> Plan:
     """Plan one target; the findings its mapping makes are added to ``findings``. With
-    ``hold_removals`` (a source could not be read) nothing the target holds is removed."""
+    ``failure`` (a source could not be read) nothing that source owned is removed."""
     progress(Progress("plan", name, 0, 1))
     with gc_paused():
         desired = target.desired(snap)
@@ -541,8 +552,18 @@ async def _plan_target(
                 schools=holds.schools, persons=holds.persons, groups=holds.groups
             ),
         )
-        if hold_removals:
-            held = {k.name: frozenset(observed.objects.get(k.name, {})) for k in target.kinds}
+        if failure is not None:
+            kept = failure.held(target.kinds, target.record_types, desired, observed)
+            for kind, keys in kept.items():
+                held[kind] = held.get(kind, frozenset()) | keys
+            if kept:
+                findings.append(failure.finding(name, kept))
+                log(
+                    "warning",
+                    f"{name}: the removal of {sum(map(len, kept.values()))} object(s) is held, "
+                    f"as the source(s) {', '.join(failure.failed)} that owned them could not "
+                    "be read: " + ", ".join(f"{len(v)} {k}" for k, v in sorted(kept.items())),
+                )
         p = plan(
             PlanInput(
                 name,

@@ -28,6 +28,7 @@ from server import (
     tools_history,
     tools_logs,
     tools_operations,
+    tools_sources,
     tools_status,
     tools_target,
 )
@@ -117,6 +118,7 @@ def build_server(
         tools_explain.register(mcp, rt)
     if "operations" in served:
         tools_operations.register(mcp, rt)
+    tools_sources.register(mcp, rt, served)
     resources.register(mcp, rt, served)
     prompts.register(mcp, served)
     return mcp

@@ -12,7 +12,15 @@ WRITE_TOOLSETS = ("operations",)
 TOOLSETS = READ_TOOLSETS + WRITE_TOOLSETS
 # the tools of the operations toolset, so that a call to one that is not served is answered
 # with why, not as an unknown tool
-WRITE_TOOLS = ("start_sync", "retry_items", "skip_items", "approve_plan", "reject_plan")
+WRITE_TOOLS = (
+    "start_sync",
+    "retry_items",
+    "skip_items",
+    "approve_plan",
+    "reject_plan",
+    "rekey_source",
+    "release_source_holds",
+)
 
 
 class ToolsetError(ValueError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterator
 from datetime import date
 from itertools import compress, repeat
-from operator import is_
+from operator import eq, is_
 
 from engine import model
 
@@ -44,22 +44,24 @@ class GroupLinks:
         return sum(len(cols[0]) for cols in self._groups.values())
 
     def runs(
-        self, persons: Container[str], groups: Container[str] | None = None
+        self, persons: Container[str] | None, groups: Container[str] | None = None
     ) -> Iterator[model.MembershipRun]:
-        """The memberships of the persons (and groups, when given) kept, in group id order.
+        """The memberships of the persons (and groups, when given) kept, in group id order;
+        ``persons`` None when the source knows every person it linked is kept (one look-up
+        per membership saved: two million at large size).
 
         A group's memberships come as one run for each role and span shared by several (a
         class's pupils), ordered by person, then one run of the rest (its teachers, say),
         ordered by person and role. Handed over once: the links are empty afterwards."""
         found, self._groups = self._groups, {}
-        known = persons.__contains__
+        known = persons.__contains__ if persons is not None else None
         uniform, of = model.MembershipRun.uniform, model.MembershipRun.of
         membership = model.Membership
         for gid in sorted(found):
             pids, roles, begins, ends = found.pop(gid)
             if groups is not None and gid not in groups:
                 continue
-            if not all(map(known, pids)):  # some person refused after the links were found
+            if known is not None and not all(map(known, pids)):  # refused after linking
                 keep = list(map(known, pids))
                 pids, roles = list(compress(pids, keep)), list(compress(roles, keep))
                 begins, ends = list(compress(begins, keep)), list(compress(ends, keep))
@@ -101,8 +103,7 @@ def _by_span(
         ]
     spans = list(zip(roles, begins, ends, strict=True))
     return [
-        (span, [p for p, s in zip(pids, spans, strict=True) if s == span])
-        for span in dict.fromkeys(spans)
+        (span, list(compress(pids, map(eq, spans, repeat(span))))) for span in dict.fromkeys(spans)
     ]
 
 

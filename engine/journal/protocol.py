@@ -792,9 +792,20 @@ class Journal(Protocol):
         ...
 
     async def replace_source_aliases(
-        self, tenant: str, aliases: Mapping[tuple[str, str], str]
+        self,
+        tenant: str,
+        aliases: Mapping[tuple[str, str], str],
+        owners: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
     ) -> None:
-        """Store a complete merge's aliases in place of the tenant's earlier ones."""
+        """Store a complete merge's aliases in place of the tenant's earlier ones, and with
+        them ``owners`` (source key -> record type -> merged ids it brought): each is kept as
+        the source's record under its own id, so the table maps every source record to the
+        merged one, and the aliases are the rows where the two ids differ."""
+
+    async def source_owners(self, tenant: str) -> dict[str, dict[str, frozenset[str]]]:
+        """Source key -> record type -> the merged ids it brought in the last complete merge
+        (the aliases included): which source's failure holds a record's removal."""
+        ...
 
     # ------------------------------------------------------------------ source cache
     async def load_source(self, tenant: str) -> CachedSource:

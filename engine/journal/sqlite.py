@@ -1305,21 +1305,41 @@ class SqliteJournal(Journal):
     async def source_aliases(self, tenant: str) -> dict[tuple[str, str], str]:
         rows = await self._all(
             "SELECT source, source_id, merged_id FROM source_aliases "
-            "WHERE tenant=? AND record_type='person'",
+            "WHERE tenant=? AND record_type='person' AND source_id <> merged_id",
             (tenant,),
         )
         return {(r[0], r[1]): r[2] for r in rows}
 
     async def replace_source_aliases(
-        self, tenant: str, aliases: Mapping[tuple[str, str], str]
+        self,
+        tenant: str,
+        aliases: Mapping[tuple[str, str], str],
+        owners: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
     ) -> None:
+        rows = {(src, "person", sid): mid for (src, sid), mid in aliases.items()}
+        aliased = {(src, mid) for (src, _), mid in aliases.items()}
+        for src, by_type in (owners or {}).items():
+            for rtype, ids in by_type.items():
+                for rid in sorted(ids):  # a record under its own id; an aliased one has its row
+                    if rtype != "person" or (src, rid) not in aliased:
+                        rows.setdefault((src, rtype, rid), rid)
         async with self.transaction() as tx:
             await tx.execute("DELETE FROM source_aliases WHERE tenant=?", (tenant,))
+            # a plain INSERT after the DELETE (on PostgreSQL sent as one COPY)
             await tx.executemany(
                 "INSERT INTO source_aliases(tenant, source, record_type, source_id, merged_id) "
                 "VALUES (?,?,?,?,?)",
-                [(tenant, src, "person", sid, mid) for (src, sid), mid in aliases.items()],
+                [(tenant, *key, mid) for key, mid in rows.items()],
             )
+
+    async def source_owners(self, tenant: str) -> dict[str, dict[str, frozenset[str]]]:
+        rows = await self._all(
+            "SELECT source, record_type, merged_id FROM source_aliases WHERE tenant=?", (tenant,)
+        )
+        found: dict[str, dict[str, set[str]]] = {}
+        for src, rtype, mid in rows:
+            found.setdefault(src, {}).setdefault(rtype, set()).add(mid)
+        return {s: {t: frozenset(ids) for t, ids in m.items()} for s, m in found.items()}
 
     # ------------------------------------------------------------------ snapshot index
     async def replace_index(self, tenant: str, entries: Sequence[IndexEntry]) -> None:

@@ -115,3 +115,39 @@ async def test_aliases_are_replaced_whole_and_forgotten_by_a_rekey(journal: Jour
     await journal.move_source_ids(TENANT, KeyMoves({}, {}, {"person": {"u2": "n2"}}), "cli:eva")
     assert await journal.source_aliases(TENANT) == {}
     assert await journal.source_aliases("other") == {("grund", "g1"): "x"}
+
+
+async def test_owners_are_kept_with_the_aliases_and_forgotten_with_them(journal: Journal) -> None:
+    """Each source's merged records are stored beside its aliases; the aliases stay what they
+    were (an owner row is a record under its own id), and a rekey forgets both."""
+    await journal.replace_source_aliases(
+        TENANT,
+        {("grund", "g1"): "u1"},
+        {
+            "gy": {"person": {"u1", "u2"}, "school": {"s1"}, "group": {"c1"}},
+            "grund": {"person": {"u1", "u3"}, "school": {"s2"}},
+        },
+    )
+    assert await journal.source_aliases(TENANT) == {("grund", "g1"): "u1"}
+    assert await journal.source_owners(TENANT) == {
+        "gy": {
+            "person": frozenset({"u1", "u2"}),
+            "school": frozenset({"s1"}),
+            "group": frozenset({"c1"}),
+        },
+        "grund": {"person": frozenset({"u1", "u3"}), "school": frozenset({"s2"})},
+    }
+    assert await journal.source_owners("other") == {}
+    await journal.move_source_ids(TENANT, KeyMoves({}, {}, {"person": {"u2": "n2"}}), "cli:eva")
+    assert await journal.source_owners(TENANT) == {}
+
+
+async def test_many_owners_are_stored_whole(journal: Journal) -> None:
+    """A municipality's worth of records goes in as one insert (a COPY on PostgreSQL)."""
+    persons = {f"u{i}" for i in range(450)}
+    await journal.replace_source_aliases(
+        TENANT, {("grund", "g7"): "u7"}, {"gy": {"person": persons}, "grund": {"person": {"u7"}}}
+    )
+    owners = await journal.source_owners(TENANT)
+    assert owners == {"gy": {"person": frozenset(persons)}, "grund": {"person": frozenset({"u7"})}}
+    assert await journal.source_aliases(TENANT) == {("grund", "g7"): "u7"}

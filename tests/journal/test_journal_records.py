@@ -85,6 +85,7 @@ CALLS: dict[str, Call] = {
     "source_holds": lambda j: j.source_holds(TENANT),
     "release_holds": lambda j: j.release_holds(TENANT, None),
     "source_aliases": lambda j: j.source_aliases(TENANT),
+    "source_owners": lambda j: j.source_owners(TENANT),
     "add_notice": lambda j: j.add_notice(TENANT, "audit_head", "1:ab"),
     "last_notice_at": lambda j: _noticed(j),
     "person_names": lambda j: j.person_names(TENANT, ["u1"]),
@@ -171,7 +172,9 @@ async def _fill(j: Journal) -> None:
         ],
     )
     await j.move_source_ids(TENANT, KeyMoves({}, {}, {}, (("person", "u8", "unmatched"),)), "t")
-    await j.replace_source_aliases(TENANT, {("grund", "g1"): "u1"})
+    await j.replace_source_aliases(
+        TENANT, {("grund", "g1"): "u1"}, {"grund": {"person": {"u1", "u3"}, "group": {"c1"}}}
+    )
 
 
 def test_every_method_that_answers_is_checked() -> None:

@@ -49,6 +49,17 @@ async def test_surface_matches_the_snapshot(connect: ClientFactory):
     )
 
 
+WRITES = {
+    "start_sync",
+    "retry_items",
+    "skip_items",
+    "approve_plan",
+    "reject_plan",
+    "rekey_source",
+    "release_source_holds",
+}
+
+
 async def test_every_tool_is_described_and_annotated(connect: ClientFactory):
     surface = await _surface(connect)
     for tool in surface["tools"]:
@@ -57,10 +68,7 @@ async def test_every_tool_is_described_and_annotated(connect: ClientFactory):
         assert "Example:" in tool["description"], tool["name"]
         assert "outputSchema" in tool, tool["name"]
         assert {"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"} <= set(ann)
-        assert ann["readOnlyHint"] is (
-            tool["name"]
-            not in {"start_sync", "retry_items", "skip_items", "approve_plan", "reject_plan"}
-        )
+        assert ann["readOnlyHint"] is (tool["name"] not in WRITES)
         if ann["readOnlyHint"]:
             assert ann["destructiveHint"] is False
             # reads the journal only; check_target signs in to the services (and writes nothing)

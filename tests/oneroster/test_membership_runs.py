@@ -53,3 +53,23 @@ def test_runs_leave_out_persons_and_groups_not_kept() -> None:
         Membership("g1", "t1", T, AUG, JUN),
     )
     assert snap.counts()["memberships"] == 3
+
+
+def test_without_a_persons_filter_every_membership_is_kept() -> None:
+    """A source that knows every person it linked is kept passes None: nothing is left out,
+    and a group whose members have several spans is still split by span."""
+    links = GroupLinks()
+    links.add("g1", "p2", S, AUG, JUN)
+    links.add("g1", "t1", T, None, JUN)
+    links.add("g1", "p1", S, AUG, JUN)
+    links.add("g1", "p3", S, None, JUN)
+    snap = Snapshot.of_runs({}, {}, {}, links.runs(None), (), date(2025, 9, 1))
+    assert sorted(snap.memberships) == sorted(
+        [
+            Membership("g1", "p1", S, AUG, JUN),
+            Membership("g1", "p2", S, AUG, JUN),
+            Membership("g1", "t1", T, None, JUN),
+            Membership("g1", "p3", S, None, JUN),
+        ]
+    )
+    assert snap.membership_runs()[0].person_ids == ("p1", "p2")

@@ -137,3 +137,17 @@ def test_the_swedish_extension_columns_carry_protection_and_the_personnummer(
     assert ada.civic_no == "201001019876" and "201001019876" not in repr(ada)
     assert "U2" in read.snapshot.refused.persons  # never read as "not protected"
     assert all("201001019876" not in f.message for f in read.findings)
+
+
+def test_memberships_and_roles_hold_the_records_own_ids(tmp_path: Path) -> None:
+    """Each id in a membership or school role is the very string its person, class or school
+    is keyed by, so a large package keeps one copy of each id, not one per row."""
+    snap = read_path(write_package(tmp_path)).snapshot
+    persons = {pid: pid for pid in snap.persons}
+    groups = {gid: gid for gid in snap.groups}
+    schools = {sid: sid for sid in snap.schools}
+    assert snap.memberships and snap.school_roles
+    for m in snap.memberships:
+        assert m.person_id is persons[m.person_id] and m.group_id is groups[m.group_id]
+    for r in snap.school_roles:
+        assert r.person_id is persons[r.person_id] and r.school_id is schools[r.school_id]

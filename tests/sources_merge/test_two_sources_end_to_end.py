@@ -1,6 +1,7 @@
 """Several sources per tenant, end to end into the memory target: the gymnasium from an IMS
 export, the grundskolor from the SS 12000 API's folder form (with ids of its own), merged into
-one snapshot; a source that cannot be read holds every removal, or stops the run."""
+one snapshot; a source that cannot be read holds the removals of what it owned (the other
+source's leavers go), or stops the run."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -61,13 +63,15 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+GRUND_IDS = uuid.UUID("0b7d2f5e-0000-4000-8000-000000000002")
+
+
 def _setup(tmp_path: Path, sample: Path, on_error: str = "") -> Path:
     grund = tmp_path / "grund"
     shutil.copytree(sample / ".ss12000", grund)
-    ns = uuid.UUID("0b7d2f5e-0000-4000-8000-000000000002")
     for f in grund.glob("*.json"):  # the other system's own ids
         text = f.read_text(encoding="utf-8")
-        f.write_text(UUID.sub(lambda m: str(uuid.uuid5(ns, m.group(0))), text), "utf-8")
+        f.write_text(UUID.sub(lambda m: str(uuid.uuid5(GRUND_IDS, m.group(0))), text), "utf-8")
     gy = tmp_path / "gy"
     gy.mkdir()
     shutil.copy(sample / "0001-complete.xml", gy / "0001-complete.xml")
@@ -134,3 +138,94 @@ async def test_a_source_marked_stop_fails_the_run(tmp_path: Path, sample: Path) 
         assert run.error is not None and run.error.startswith("gy: ")
         assert await ops.operations(run.id) == []
     assert not (tmp_path / "target.json").exists()  # nothing was sent
+
+
+def _data(folder: Path, name: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = orjson.loads((folder / name).read_bytes())["data"]
+    return rows
+
+
+def _write(folder: Path, name: str, rows: list[dict[str, Any]]) -> None:
+    (folder / name).write_bytes(orjson.dumps({"data": rows}))
+
+
+def _schools_of(sample: Path) -> dict[str, set[str]]:
+    """person id -> the skolenhetskoder of the schools they are placed or work at."""
+    folder = sample / ".ss12000"
+    code = {o["id"]: o.get("schoolUnitCode") for o in _data(folder, "organisations.json")}
+    at: dict[str, set[str]] = {}
+    for g in _data(folder, "groups.json"):
+        for m in g.get("groupMemberships", []):
+            at.setdefault(m["person"]["id"], set()).add(code[g["organisation"]["id"]])
+    for d in _data(folder, "duties.json"):
+        at.setdefault(d["person"]["id"], set()).add(code[d["dutyAt"]["id"]])
+    return at
+
+
+def _leave(folder: Path, pid: str) -> None:
+    """The SS 12000 folder without the person: their record, memberships and duties."""
+    _write(folder, "persons.json", [p for p in _data(folder, "persons.json") if p["id"] != pid])
+    groups = _data(folder, "groups.json")
+    for g in groups:
+        g["groupMemberships"] = [
+            m for m in g.get("groupMemberships", []) if m["person"]["id"] != pid
+        ]
+    _write(folder, "groups.json", groups)
+    duties = _data(folder, "duties.json")
+    gone = {d["id"] for d in duties if d["person"]["id"] == pid}
+    _write(folder, "duties.json", [d for d in duties if d["id"] not in gone])
+    activities = _data(folder, "activities.json")
+    for a in activities:
+        a["teachers"] = [t for t in a.get("teachers", []) if t["duty"]["id"] not in gone]
+    _write(folder, "activities.json", activities)
+
+
+async def test_a_failed_source_holds_only_what_it_owned(tmp_path: Path, sample: Path) -> None:
+    """The gymnasium's export is cut off. A grundskola pupil who left is suspended all the
+    same; a teacher at both schools whom the grundskola's system no longer lists is not (the
+    gymnasium's may list them still); nothing of the gymnasium is removed."""
+    config = _setup(tmp_path, sample)
+    at = _schools_of(sample)
+    grund_only = sorted(p for p, codes in at.items() if codes == {"78670059"})
+    both = sorted(p for p, codes in at.items() if len(codes) == 2)
+    assert grund_only and both
+    leaver, moved, teacher = grund_only[0], grund_only[1], both[0]
+    grund = tmp_path / "grund"
+    async with await Ops.open(config, actor="test:eva") as ops:
+        assert (await ops.sync("lovsta")).status == "succeeded"
+        before = _users(tmp_path)
+        state_before = orjson.loads((tmp_path / "target.json").read_bytes())
+        groups_before, links_before = (
+            state_before["objects"]["group"],
+            state_before["links"]["group.member"],
+        )
+        (tmp_path / "gy" / "0001-complete.xml").write_bytes(b"<enterprise><person")  # cut off
+        _leave(grund, str(uuid.uuid5(GRUND_IDS, leaver)))
+        _leave(grund, str(uuid.uuid5(GRUND_IDS, teacher)))
+        groups = _data(grund, "groups.json")  # a pupil moves out of one class, stays in others
+        moved_id = str(uuid.uuid5(GRUND_IDS, moved))
+        left_group = next(
+            g for g in groups if any(m["person"]["id"] == moved_id for m in g["groupMemberships"])
+        )
+        left_group["groupMemberships"] = [
+            m for m in left_group["groupMemberships"] if m["person"]["id"] != moved_id
+        ]
+        _write(grund, "groups.json", groups)
+        run = await ops.sync("lovsta")
+        assert run.status == "succeeded", run.error
+        assert run.counts.get("planned_suspend", 0) == 1  # the grundskola's leaver, only
+        assert run.counts.get("planned_delete", 0) == 0
+        assert run.counts.get("planned_archive", 0) == 0
+        assert run.counts.get("planned_unlink", 0) >= 1  # the grundskola's own change
+        findings = await ops.findings("lovsta", run_id=run.id)
+        held = [f for f in findings if f.code == "merge.removals_held"]
+        assert held and held[0].record_id == "gy"
+    after = _users(tmp_path)
+    assert set(after) == set(before)
+    suspended = {k for k, u in after.items() if u.get("suspended")}
+    assert suspended == {str(uuid.uuid5(GRUND_IDS, leaver))}
+    state = orjson.loads((tmp_path / "target.json").read_bytes())
+    assert set(state["objects"]["group"]) == set(groups_before)
+    assert not any(g.get("archived") for g in state["objects"]["group"].values())
+    assert [left_group["id"], moved_id] in links_before
+    assert [left_group["id"], moved_id] not in state["links"]["group.member"]
