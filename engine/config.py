@@ -297,6 +297,8 @@ class McpToken(_Frozen):
 
     token: str  # a secret reference (env:NAME / file:PATH), never the token itself
     revoked: bool = False
+    # the tenants the token's holder serves (hosted mode); absent: every tenant
+    tenants: list[str] | None = None
 
     @field_validator("token")
     @classmethod
@@ -395,13 +397,37 @@ class ConsoleConfig(_Frozen):
     refresh_seconds: float = Field(5.0, gt=0, le=3600)
 
 
+class OperatorConfig(_Frozen):
+    """``[operators.ACCOUNT]``: what the engineer signed in as OS account ACCOUNT may see and do
+    from the CLI, the console and ``ess mcp`` over stdio (hosted mode: one engineer, some
+    customers). An account without a table serves every tenant."""
+
+    tenants: list[str] | None = None
+
+
 class EssConfig(_Frozen):
     journal: JournalConfig = JournalConfig()
     console: ConsoleConfig = ConsoleConfig()
     mcp: McpConfig = McpConfig()
     metrics: MetricsConfig = MetricsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    operators: dict[str, OperatorConfig] = Field(default_factory=dict)
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _scopes_name_tenants(self) -> EssConfig:
+        """A tenant list naming a tenant that is not configured is a typo or a tenant that
+        left: either way the engineer would not get what the list says."""
+        lists = {f"operators.{n}.tenants": o.tenants for n, o in self.operators.items()}
+        lists |= {f"mcp.tokens.{n}.tenants": t.tenants for n, t in self.mcp.tokens.items()}
+        for key, listed in lists.items():
+            unknown = sorted(set(listed or ()) - set(self.tenants))
+            if unknown:
+                raise ValueError(
+                    f"{key} names {', '.join(map(repr, unknown))}, which is not a configured "
+                    f"tenant; configured: {', '.join(self.tenants) or 'none'}"
+                )
+        return self
 
     @field_validator("tenants", mode="before")
     @classmethod
