@@ -35,6 +35,7 @@ COMMANDS = (
     "item ",
     "logs",
     "approvals",
+    "agents",
     "search ",
     "help",
     "quit",
