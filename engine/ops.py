@@ -486,7 +486,8 @@ class Ops:
         read_run = await self.journal.last_read_run(tid)
         fc = await self.journal.finding_counts(read_run) if read_run else {}
         elevation = active_elevation(await self._elevations(tid))
-        running = await self.journal.lease_holder(tid) is not None
+        holder = await self.journal.lease_holder(tid)
+        running = holder is not None
         failing_ops = await self.journal.open_trouble(tid, limit=1)
         if running:
             health = "running"
@@ -516,6 +517,7 @@ class Ops:
             targets=tuple(t.targets),
             source=t.source_type(),
             elevation=elevation,
+            running_on=holder.holder if holder is not None else None,
         )
 
     async def tenant(self, tenant_id: str) -> TenantDetail:
@@ -533,7 +535,14 @@ class Ops:
     ) -> list[RunSummary]:
         await self._served(tenant_id, "runs")
         rows = await self.journal.list_runs(tenant_id, limit=limit, before=before)
-        return [self._summary(r) for r in rows]
+        return [await self._live(self._summary(r)) for r in rows]
+
+    async def _live(self, summary: RunSummary) -> RunSummary:
+        """A running run with the process that runs it now (the tenant's lease holder)."""
+        if summary.status != "running" or summary.dry_run:
+            return summary
+        holder = await self.journal.lease_holder(summary.tenant)
+        return replace(summary, running_on=holder.holder) if holder is not None else summary
 
     async def run(self, run_id: int) -> RunDetail:
         run = await self._run_record(run_id)
@@ -550,7 +559,7 @@ class Ops:
             elapsed = (datetime.now(UTC) - run.started_at).total_seconds()
             progress = RunProgress.of(statuses, elapsed)
         return RunDetail(
-            summary=self._summary(run),
+            summary=await self._live(self._summary(run)),
             operations=tuple(counts),
             findings=sum(fc.values()),
             guard=run.guard,

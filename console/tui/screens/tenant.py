@@ -216,6 +216,9 @@ class TenantScreen(ConsoleScreen):
         text.append(f"schedule {detail.schedule or 'none'} ({detail.timezone})")
         text.append(f"  next run {fmt.age(h.next_run, now)}  elevation ")
         text.append_text(fmt.elevation(h.elevation, now))
+        if h.running_on:
+            text.append("\nrunning on ", style=fmt.RUNNING)
+            text.append(h.running_on)
         for agent in self.agents:
             text.append("\n")
             text.append_text(agent_line(agent, now))
