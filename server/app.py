@@ -272,6 +272,7 @@ async def metrics_beside(ops: Ops) -> AsyncIterator[MetricsServer | None]:
         ops.cfg.journal_path,
         process="mcp",
         missed_run_margin_s=settings.missed_run_margin_s,
+        tenants=ops.scope,
     )
     try:
         served = MetricsServer(monitor, settings.host, settings.mcp_port).start()

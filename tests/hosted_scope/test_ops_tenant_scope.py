@@ -6,14 +6,17 @@ audited; its runs, items and elevations are "not found", worded as a missing one
 from __future__ import annotations
 
 import inspect
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.config import ConfigError, load
+from engine.monitoring import Monitor, TrafficLedger
 from engine.ops import NotFound, Ops, OutOfScope, PolicyRefused
-from engine.tenant_scope import TenantScope, operator_scope
+from engine.tenant_scope import EVERY_TENANT, TenantScope, operator_scope
 from tests.conftest import Workdir
 from tests.hosted_scope.scope_support import (
     ME,
@@ -225,3 +228,26 @@ def test_an_os_account_without_a_table_serves_every_tenant(workdir: Workdir) -> 
     config = load(workdir.config).config
     assert not operator_scope(config, ME).limited
     assert operator_scope(config, "someone-else").pick(["alpha", "beta"]) == ["beta"]
+
+
+async def test_metrics_of_a_limited_process_name_its_tenants_only(config: Path) -> None:
+    await _filled(config)
+    traffic = TrafficLedger()  # this test's own, not the process's
+    traffic.add(OTHER, "mem", {"requests": 3})
+    traffic.add(SERVED, "mem", {"requests": 2})
+    async with await opened(config, None) as ops:
+        for tenants, shown in ((EVERY_TENANT, {SERVED, OTHER}), (ONLY_ALPHA, {SERVED})):
+            monitor = Monitor(
+                ops.journal,
+                config.parent / "ess.db",
+                process="t",
+                missed_run_margin_s=60,
+                tenants=tenants,
+                traffic=traffic,
+            )
+            monitor.scheduled({SERVED: datetime.now(UTC), OTHER: datetime.now(UTC)})
+            await monitor.refresh()
+            text = monitor.metrics_text().decode()
+            named = set(re.findall(r'tenant="([a-z]+)"', text))
+            assert named == shown, tenants
+            assert 'ess_target_http_requests_total{target="mem",tenant="alpha"}' in text
