@@ -1,7 +1,8 @@
 """The ops facade: the one door through which the CLI, the console and the MCP server read and act.
 
 Policy lives here, not in the front ends: read-only mode, the tenant's support tier and its
-elevations, and an audit row for every command with its actor. A front end asks
+elevations, the tenants the actor serves (:mod:`engine.tenant_scope`), and an audit row for
+every command with its actor. A front end asks
 :meth:`Ops.can` to show an action as disabled (with the reason) and calls the command; the
 command checks again, so no front end can bypass the policy.
 """

@@ -20,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from engine.ops import Ops
+from server import detached
 from server.app import build_server, fresh_token_scopes, http_app, token_ring
 from tests.conftest import Workdir
 from tests.hosted_scope.scope_support import ME, OTHER, SERVED, Rows, config_text, fill_two
@@ -144,3 +145,13 @@ async def test_a_stdio_session_serves_the_os_accounts_tenants(workdir: Workdir) 
         assert ok and [t["id"] for t in page["tenants"]] == [SERVED]
         ok, said = await _call(client, "get_run", run_id=other.run)
         assert not ok and "Not found" in said
+
+
+def test_the_detached_sync_process_keeps_the_tokens_tenants(
+    workdir: Workdir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real sync over MCP runs in a process of its own: it is limited as the call was."""
+    workdir.config.write_text(config_text(TOKENS), encoding="utf-8")
+    args = ["--config", str(workdir.config), "--actor", "mcp:anna", "--served", SERVED]
+    assert detached.main([*args, OTHER]) == 1
+    assert "not among the tenants mcp:anna may serve (alpha)" in capsys.readouterr().err
