@@ -39,7 +39,8 @@ class TenantScope:
             tenants = self.tenants if other.tenants is None else other.tenants
         else:
             tenants = self.tenants & other.tenants
-        return TenantScope(tenants, other.who or self.who)
+        narrower = self if other.tenants is None and self.tenants is not None else other
+        return TenantScope(tenants, narrower.who or self.who)
 
     def refusal(self, tenant_id: str) -> str:
         served = ", ".join(sorted(self.tenants or ())) or "none"

@@ -251,3 +251,16 @@ async def test_metrics_of_a_limited_process_name_its_tenants_only(config: Path) 
             named = set(re.findall(r'tenant="([a-z]+)"', text))
             assert named == shown, tenants
             assert 'ess_target_http_requests_total{target="mem",tenant="alpha"}' in text
+
+
+def test_a_refusal_names_the_identity_whose_list_refused() -> None:
+    account = TenantScope(frozenset({SERVED}), "operator ess")
+    assert "operator ess may serve" in account.within(TenantScope(None, "MCP token boss")).refusal(
+        OTHER
+    )
+    token = TenantScope(frozenset({SERVED}), "MCP token anna")
+    assert "MCP token anna may serve" in TenantScope(None, "operator ess").within(token).refusal(
+        OTHER
+    )
+    both = TenantScope(frozenset({SERVED, OTHER}), "operator ess").within(token)
+    assert both.tenants == {SERVED}
