@@ -28,6 +28,7 @@ async def test_the_console_shows_and_opens_the_served_tenants_only(workdir: Work
             await settle(pilot)
             tenants = app.screen.query_one(RowTable)
             assert [r.key for r in tenants.rows_all] == [SERVED]
+            assert f"console:{ME} · 1 tenant(s)" in screen_text(app)  # the top bar says so
             for view, table in (("runs", "runs-table"), ("failures", "items-table")):
                 app.run_command(view)
                 await settle(pilot)
