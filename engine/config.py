@@ -414,21 +414,6 @@ class EssConfig(_Frozen):
     operators: dict[str, OperatorConfig] = Field(default_factory=dict)
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _scopes_name_tenants(self) -> EssConfig:
-        """A tenant list naming a tenant that is not configured is a typo or a tenant that
-        left: either way the engineer would not get what the list says."""
-        lists = {f"operators.{n}.tenants": o.tenants for n, o in self.operators.items()}
-        lists |= {f"mcp.tokens.{n}.tenants": t.tenants for n, t in self.mcp.tokens.items()}
-        for key, listed in lists.items():
-            unknown = sorted(set(listed or ()) - set(self.tenants))
-            if unknown:
-                raise ValueError(
-                    f"{key} names {', '.join(map(repr, unknown))}, which is not a configured "
-                    f"tenant; configured: {', '.join(self.tenants) or 'none'}"
-                )
-        return self
-
     @field_validator("tenants", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> Any:
@@ -567,7 +552,29 @@ def load(path: str | Path | None = None) -> LoadedConfig:
         cfg = EssConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(p, _problems(exc, text)) from None
+    if problems := scope_problems(cfg, text):
+        raise ConfigError(p, problems)
     return LoadedConfig(path=p, config=cfg, raw=raw)
+
+
+def scope_problems(cfg: EssConfig, text: str) -> list[ConfigProblem]:
+    """A tenant list (``[operators.X]``, ``[mcp.tokens.X]``) naming a tenant that is not
+    configured: a typo or a tenant that left; either way the engineer would not get what the
+    list says."""
+    lists: dict[tuple[str, ...], list[str] | None] = {
+        ("operators", n, "tenants"): o.tenants for n, o in cfg.operators.items()
+    }
+    lists |= {("mcp", "tokens", n, "tenants"): t.tenants for n, t in cfg.mcp.tokens.items()}
+    out = []
+    for key, listed in lists.items():
+        unknown = sorted(set(listed or ()) - set(cfg.tenants))
+        if unknown:
+            message = (
+                f"names {', '.join(map(repr, unknown))}, which is not a configured tenant; "
+                f"configured: {', '.join(cfg.tenants) or 'none'}"
+            )
+            out.append(ConfigProblem(".".join(key), find_line(text, key), message))
+    return out
 
 
 def not_text(exc: UnicodeDecodeError) -> str:

@@ -218,6 +218,7 @@ def test_a_list_naming_an_unknown_tenant_is_a_configuration_error(workdir: Workd
         with pytest.raises(ConfigError) as bad:
             load(workdir.config)
         assert key in str(bad.value) and "'gamma'" in str(bad.value)
+        assert bad.value.problems[0].key == key and bad.value.problems[0].line is not None
         assert "alpha, beta" in str(bad.value)
 
 
