@@ -763,6 +763,7 @@ class Ops:
                 for tid in self._served_ids()
                 for r in await self.journal.list_runs(tid, statuses=["held"], limit=200)
             ]
+            rows = sorted(rows, key=lambda r: -r.id)[:200]  # newest first, as for all at once
         out = []
         for r in rows:
             ops = [o.op for o in await self.journal.list_operations(r.id, limit=2000)]
