@@ -86,9 +86,15 @@ def _args(sig: inspect.Signature, ids: Rows) -> dict[str, Any]:
     return {p.name: values[p.name] for p in wanted if p.name in values}
 
 
-@pytest.fixture
-def config(workdir: Workdir) -> Path:
-    workdir.config.write_text(config_text(), encoding="utf-8")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def config(workdir: Workdir, request: pytest.FixtureRequest) -> Path:
+    """Both journals: hosted mode is where engineers are limited, and its journal is
+    PostgreSQL's."""
+    text = config_text()
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_dsn")
+        text = text.replace('[journal]\npath = "ess.db"\n', f'[journal]\nurl = "{url}"\n')
+    workdir.config.write_text(text, encoding="utf-8")
     return workdir.config
 
 
