@@ -16,6 +16,8 @@ from console.cli_errors import CliError
 from engine.config import LoadedConfig, load
 from engine.journal_store import open_configured
 from engine.monitoring import MetricsServer, Monitor, keep_fresh
+from engine.ops import os_user
+from engine.tenant_scope import operator_scope
 from engine.workers import Workers, WorkersError
 
 
@@ -72,6 +74,7 @@ async def _metrics(cfg: LoadedConfig, port: int | None, label: str) -> AsyncIter
         cfg.journal_path,
         process=f"worker {label}",
         missed_run_margin_s=settings.missed_run_margin_s,
+        tenants=operator_scope(cfg.config, os_user()[0]),
     )
     try:
         served = MetricsServer(monitor, settings.host, port).start()

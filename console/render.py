@@ -217,6 +217,7 @@ def tenant_detail(detail: TenantDetail) -> RenderableType:
             ("held plans", h.held_plans),
             ("findings", f"{h.blocking_findings} blocking, {h.warning_findings} warning"),
             ("elevation", _elevation_line(h.elevation) if h.elevation else None),
+            *([("running on", h.running_on)] if h.running_on else []),
         ],
     )
     config = _pairs("configuration (secrets as references)", _flatten(detail.config))
@@ -278,6 +279,7 @@ def run_detail(detail: RunDetail) -> RenderableType:
             ("dry run", "yes" if s.dry_run else "no"),
             ("trigger", s.trigger),
             ("actor", s.actor),
+            *([("running on", s.running_on)] if s.running_on else []),
             ("targets", ", ".join(s.targets) or None),
             ("started", when(s.started_at)),
             ("finished", when(s.finished_at) if s.finished_at else None),

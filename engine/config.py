@@ -297,6 +297,8 @@ class McpToken(_Frozen):
 
     token: str  # a secret reference (env:NAME / file:PATH), never the token itself
     revoked: bool = False
+    # the tenants the token's holder serves (hosted mode); absent: every tenant
+    tenants: list[str] | None = None
 
     @field_validator("token")
     @classmethod
@@ -395,12 +397,21 @@ class ConsoleConfig(_Frozen):
     refresh_seconds: float = Field(5.0, gt=0, le=3600)
 
 
+class OperatorConfig(_Frozen):
+    """``[operators.ACCOUNT]``: what the engineer signed in as OS account ACCOUNT may see and do
+    from the CLI, the console and ``ess mcp`` over stdio (hosted mode: one engineer, some
+    customers). An account without a table serves every tenant."""
+
+    tenants: list[str] | None = None
+
+
 class EssConfig(_Frozen):
     journal: JournalConfig = JournalConfig()
     console: ConsoleConfig = ConsoleConfig()
     mcp: McpConfig = McpConfig()
     metrics: MetricsConfig = MetricsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    operators: dict[str, OperatorConfig] = Field(default_factory=dict)
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 
     @field_validator("tenants", mode="before")
@@ -541,7 +552,29 @@ def load(path: str | Path | None = None) -> LoadedConfig:
         cfg = EssConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(p, _problems(exc, text)) from None
+    if problems := scope_problems(cfg, text):
+        raise ConfigError(p, problems)
     return LoadedConfig(path=p, config=cfg, raw=raw)
+
+
+def scope_problems(cfg: EssConfig, text: str) -> list[ConfigProblem]:
+    """A tenant list (``[operators.X]``, ``[mcp.tokens.X]``) naming a tenant that is not
+    configured: a typo or a tenant that left; either way the engineer would not get what the
+    list says."""
+    lists: dict[tuple[str, ...], list[str] | None] = {
+        ("operators", n, "tenants"): o.tenants for n, o in cfg.operators.items()
+    }
+    lists |= {("mcp", "tokens", n, "tenants"): t.tenants for n, t in cfg.mcp.tokens.items()}
+    out = []
+    for key, listed in lists.items():
+        unknown = sorted(set(listed or ()) - set(cfg.tenants))
+        if unknown:
+            message = (
+                f"names {', '.join(map(repr, unknown))}, which is not a configured tenant; "
+                f"configured: {', '.join(cfg.tenants) or 'none'}"
+            )
+            out.append(ConfigProblem(".".join(key), find_line(text, key), message))
+    return out
 
 
 def not_text(exc: UnicodeDecodeError) -> str:

@@ -24,6 +24,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from engine.journal import Journal, JournalError
+from engine.tenant_scope import EVERY_TENANT, TenantScope
 
 REFRESH_S = 15.0
 TROUBLE = ("failed", "dead", "blocked")
@@ -65,11 +66,11 @@ TRAFFIC = TrafficLedger()
 class _TrafficCollector:
     """``ess_target_http_{requests,retries,throttled}_total`` from a :class:`TrafficLedger`."""
 
-    def __init__(self, ledger: TrafficLedger) -> None:
-        self.ledger = ledger
+    def __init__(self, ledger: TrafficLedger, tenants: TenantScope = EVERY_TENANT) -> None:
+        self.ledger, self.tenants = ledger, tenants
 
     def collect(self) -> list[Metric]:
-        totals = self.ledger.snapshot()
+        totals = {k: v for k, v in self.ledger.snapshot().items() if self.tenants.allows(k[0])}
         out: list[Metric] = []
         for kind, text in TRAFFIC_KINDS:
             family = CounterMetricFamily(
@@ -94,8 +95,12 @@ class Monitor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         refresh_s: float = REFRESH_S,
         traffic: TrafficLedger = TRAFFIC,
+        tenants: TenantScope = EVERY_TENANT,
     ) -> None:
+        """``tenants``: those the process's OS account serves (``[operators.ACCOUNT]``); the
+        numbers name no other tenant."""
         self.journal, self.journal_path, self.process = journal, journal_path, process
+        self.tenants = tenants
         self.margin = timedelta(seconds=missed_run_margin_s)
         self.clock, self.refresh_s = clock, refresh_s
         self._lock = threading.Lock()
@@ -104,7 +109,7 @@ class Monitor:
         self._journal_problem: str | None = None
         self._refreshed: datetime | None = None
         r = self.registry = CollectorRegistry()
-        r.register(_TrafficCollector(traffic))
+        r.register(_TrafficCollector(traffic, tenants))
         self.runs = Gauge(
             "ess_runs", "Runs in the journal by status.", ["tenant", "status"], registry=r
         )
@@ -160,8 +165,9 @@ class Monitor:
     # -------------------------------------------------------------- fed by the scheduler
     def scheduled(self, due: Mapping[str, datetime]) -> None:
         """The next due time of each scheduled tenant."""
+        due = {t: when for t, when in due.items() if self.tenants.allows(t)}
         with self._lock:
-            self._due = dict(due)
+            self._due = due
         self.next_run.clear()
         for tenant, when in due.items():
             self.next_run.labels(tenant).set(when.timestamp())
@@ -178,8 +184,9 @@ class Monitor:
             problem = None
         except JournalError as exc:
             problem = f"the journal cannot be written: {exc}"
-        counts = await self.journal.run_counts()
-        last = await self.journal.last_runs()
+        served = self.tenants.allows
+        counts = {t: c for t, c in (await self.journal.run_counts()).items() if served(t)}
+        last = {t: r for t, r in (await self.journal.last_runs()).items() if served(t)}
         trouble = await self.journal.trouble_counts()
         held = await self.journal.list_runs(None, statuses=["held"], limit=10_000)
         self.runs.clear()

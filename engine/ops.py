@@ -1,7 +1,8 @@
 """The ops facade: the one door through which the CLI, the console and the MCP server read and act.
 
 Policy lives here, not in the front ends: read-only mode, the tenant's support tier and its
-elevations, and an audit row for every command with its actor. A front end asks
+elevations, the tenants the actor serves (:mod:`engine.tenant_scope`), and an audit row for
+every command with its actor. A front end asks
 :meth:`Ops.can` to show an action as disabled (with the reason) and calls the command; the
 command checks again, so no front end can bypass the policy.
 """
@@ -72,6 +73,7 @@ from engine.redact import HIDDEN_ERROR, PROTECTED_LABEL, masked_attrs, pseudonym
 from engine.secrets import SecretError
 from engine.source import SourceContext, SourceError
 from engine.target import Attrs
+from engine.tenant_scope import TenantScope, operator_scope
 from engine.validate import check_read
 from engine.views import (
     AgentStatusView,
@@ -130,6 +132,10 @@ class NotFound(OpsError):
     """No such tenant, run, operation or record."""
 
 
+class OutOfScope(PolicyRefused):
+    """The tenant is not among those the actor serves (``tenants`` of their identity)."""
+
+
 class Busy(OpsError):
     """Another run of this tenant holds the lease."""
 
@@ -185,14 +191,26 @@ def os_actor(front: str, note: str | None = None, *, host: str | None = None) ->
 
 
 class Ops:
-    """Queries and commands over one configuration and its journal, on behalf of one actor."""
+    """Queries and commands over one configuration and its journal, on behalf of one actor.
+
+    ``scope`` is the tenants the actor serves; without one, those of the OS account this process
+    runs as (``[operators.NAME]``). Every query shows only those tenants' rows, every command on
+    another tenant is refused and audited, and a run, item or elevation of another tenant is
+    "not found", so that its existence does not leak."""
 
     def __init__(
-        self, cfg: LoadedConfig, journal: Journal, *, actor: str, read_only: bool = False
+        self,
+        cfg: LoadedConfig,
+        journal: Journal,
+        *,
+        actor: str,
+        read_only: bool = False,
+        scope: TenantScope | None = None,
     ) -> None:
         self.cfg = cfg
         self.journal = journal
         self.actor = actor
+        self.scope = scope if scope is not None else operator_scope(cfg.config, os_user()[0])
         self._credentials_asked: datetime | None = None
         self.read_only = read_only or (cfg.config.console.read_only and actor.startswith("console"))
 
@@ -203,10 +221,11 @@ class Ops:
         *,
         actor: str,
         read_only: bool = False,
+        scope: TenantScope | None = None,
     ) -> Ops:
         cfg = config if isinstance(config, LoadedConfig) else load_config(config)
         journal = await open_configured(cfg, civic_hash=cfg.civic_hash(on_first_use=True))
-        ops = cls(cfg, journal, actor=actor, read_only=read_only)
+        ops = cls(cfg, journal, actor=actor, read_only=read_only, scope=scope)
         for tid, t in cfg.config.tenants.items():
             await journal.upsert_tenant(tid, t.name or tid, t.tier)
         return ops
@@ -220,12 +239,60 @@ class Ops:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def within(self, scope: TenantScope, *, actor: str | None = None) -> Ops:
+        """This facade for another identity on the same journal (an MCP request's token): the
+        scope is what both allow; closing it is closing this one's journal, so only the owner
+        closes."""
+        view = Ops(
+            self.cfg,
+            self.journal,
+            actor=actor or self.actor,
+            read_only=self.read_only,
+            scope=self.scope.within(scope),
+        )
+        view._credentials_asked = self._credentials_asked
+        return view
+
     # ------------------------------------------------------------------ helpers
     def _tenant(self, tenant_id: str) -> TenantConfig:
+        if not self.scope.allows(tenant_id):
+            raise OutOfScope(self.scope.refusal(tenant_id))
         try:
             return self.cfg.tenant(tenant_id)
         except KeyError as exc:
             raise NotFound(str(exc.args[0])) from None
+
+    async def _served(self, tenant_id: str, action: str) -> TenantConfig:
+        """The tenant's configuration, when the actor serves it; a refusal is audited."""
+        try:
+            return self._tenant(tenant_id)
+        except OutOfScope as exc:
+            await self._refused_scope(action, tenant_id, str(exc))
+            raise
+
+    async def _in_scope(self, tenant_id: str, action: str) -> None:
+        """Refuse (audited) a tenant the actor does not serve; whether it exists is for the
+        query to say, as it did before scopes."""
+        if not self.scope.allows(tenant_id):
+            await self._refused_scope(action, tenant_id, self.scope.refusal(tenant_id))
+            raise OutOfScope(self.scope.refusal(tenant_id))
+
+    async def _refused_scope(self, action: str, tenant_id: str, why: str) -> None:
+        await self.journal.add_audit(
+            self.actor, action, tenant_id, False, f"refused: outside the actor's tenants: {why}"
+        )
+
+    def _served_ids(self) -> list[str]:
+        """The configured tenants the actor serves, in ess.toml's order."""
+        return self.scope.pick(self.cfg.config.tenants)
+
+    async def _hidden(
+        self, kind: Literal["run", "item", "elevation"], tenant_id: str, what: str
+    ) -> NotFound:
+        """A run, item or elevation of a tenant the actor does not serve: audited, and told
+        apart from one that does not exist by nothing."""
+        await self._refused_scope(f"{kind}_lookup", tenant_id, f"{kind} {what}")
+        return NotFound(_NOT_FOUND[kind].format(what=what))
 
     def _opts(self, tenant_id: str, trigger: str, **kw: Any) -> runner.RunOptions:
         pol = self._tenant(tenant_id).policy
@@ -235,7 +302,9 @@ class Ops:
     async def _run_record(self, run_id: int) -> RunRecord:
         run = await self.journal.get_run(run_id)
         if run is None:
-            raise NotFound(f"no run {run_id}; `ess runs TENANT` lists a tenant's runs")
+            raise NotFound(_NOT_FOUND["run"].format(what=run_id))
+        if not self.scope.allows(run.tenant):
+            raise await self._hidden("run", run.tenant, str(run_id))
         return run
 
     def _summary(self, run: RunRecord) -> RunSummary:
@@ -365,7 +434,7 @@ class Ops:
         dry_run: bool = False,
     ) -> None:
         """Check the policy and write the audit row, allowed or refused."""
-        tenant = self._tenant(tenant_id)
+        tenant = await self._served(tenant_id, action)
         if action == "elevate":
             decision = Decision(not self.read_only, "read-only mode" if self.read_only else "")
         else:
@@ -403,7 +472,7 @@ class Ops:
         for r in held:
             held_by[r.tenant] = held_by.get(r.tenant, 0) + 1
         out = []
-        for tid in self.cfg.config.tenants:
+        for tid in self._served_ids():
             out.append(
                 await self._health(tid, last.get(tid), trouble.get(tid, 0), held_by.get(tid, 0))
             )
@@ -418,7 +487,8 @@ class Ops:
         read_run = await self.journal.last_read_run(tid)
         fc = await self.journal.finding_counts(read_run) if read_run else {}
         elevation = active_elevation(await self._elevations(tid))
-        running = await self.journal.lease_holder(tid) is not None
+        holder = await self.journal.lease_holder(tid)
+        running = holder is not None
         failing_ops = await self.journal.open_trouble(tid, limit=1)
         if running:
             health = "running"
@@ -448,10 +518,11 @@ class Ops:
             targets=tuple(t.targets),
             source=t.source_type(),
             elevation=elevation,
+            running_on=holder.holder if holder is not None else None,
         )
 
     async def tenant(self, tenant_id: str) -> TenantDetail:
-        t = self._tenant(tenant_id)
+        t = await self._served(tenant_id, "tenant")
         last = (await self.journal.last_runs()).get(tenant_id)
         trouble = (await self.journal.trouble_counts()).get(tenant_id, 0)
         held = len(await self.journal.list_runs(tenant_id, statuses=["held"]))
@@ -463,9 +534,16 @@ class Ops:
     async def runs(
         self, tenant_id: str, *, limit: int = 50, before: int | None = None
     ) -> list[RunSummary]:
-        self._tenant(tenant_id)
+        await self._served(tenant_id, "runs")
         rows = await self.journal.list_runs(tenant_id, limit=limit, before=before)
-        return [self._summary(r) for r in rows]
+        return [await self._live(self._summary(r)) for r in rows]
+
+    async def _live(self, summary: RunSummary) -> RunSummary:
+        """A running run with the process that runs it now (the tenant's lease holder)."""
+        if summary.status != "running" or summary.dry_run:
+            return summary
+        holder = await self.journal.lease_holder(summary.tenant)
+        return replace(summary, running_on=holder.holder) if holder is not None else summary
 
     async def run(self, run_id: int) -> RunDetail:
         run = await self._run_record(run_id)
@@ -482,7 +560,7 @@ class Ops:
             elapsed = (datetime.now(UTC) - run.started_at).total_seconds()
             progress = RunProgress.of(statuses, elapsed)
         return RunDetail(
-            summary=self._summary(run),
+            summary=await self._live(self._summary(run)),
             operations=tuple(counts),
             findings=sum(fc.values()),
             guard=run.guard,
@@ -540,9 +618,11 @@ class Ops:
     async def count_failures(self, tenant_id: str | None = None) -> int:
         """How many open failures :meth:`failures` has in all."""
         if tenant_id is not None:
-            self._tenant(tenant_id)
+            await self._served(tenant_id, "count_failures")
         counts = await self.journal.trouble_counts()
-        return counts.get(tenant_id, 0) if tenant_id is not None else sum(counts.values())
+        if tenant_id is not None:
+            return counts.get(tenant_id, 0)
+        return sum(n for t, n in counts.items() if self.scope.allows(t))
 
     async def change_marker(self) -> str:
         """A token that moves whenever anyone commits to the journal (see
@@ -553,17 +633,26 @@ class Ops:
         self, tenant_id: str, *, run_id: int | None = None, severity: str | None = None
     ) -> int:
         """How many findings :meth:`findings` has in all for the same run and severity."""
-        self._tenant(tenant_id)
+        await self._served(tenant_id, "count_findings")
         _known("severity", severity, SEVERITIES)
-        rid = run_id if run_id is not None else await self.journal.last_read_run(tenant_id)
+        rid = await self._findings_run(tenant_id, run_id)
         if rid is None:
             return 0
         counts = await self.journal.finding_counts(rid)
         return counts.get(severity, 0) if severity is not None else sum(counts.values())
 
+    async def _findings_run(self, tenant_id: str, run_id: int | None) -> int | None:
+        """The run whose findings to show: the one named, if it is the tenant's (a run of
+        another tenant is not found), else the tenant's last read."""
+        if run_id is None:
+            return await self.journal.last_read_run(tenant_id)
+        if (await self._run_record(run_id)).tenant != tenant_id:
+            raise NotFound(f"no run {run_id} of tenant {tenant_id}")
+        return run_id
+
     async def failure_causes(self, tenant_id: str) -> list[FailureCause]:
         """A tenant's open failures grouped by cause, the largest group first; uncapped."""
-        self._tenant(tenant_id)
+        await self._served(tenant_id, "failure_causes")
         groups: dict[tuple[str, str, str, str, str], list[OperationView]] = {}
         offset, page = 0, 1000
         while True:
@@ -603,7 +692,9 @@ class Ops:
     async def operation(self, op_id: int) -> OperationDetail:
         r = await self.journal.get_operation(op_id)
         if r is None:
-            raise NotFound(f"no item {op_id}; `ess failures` lists the open ones")
+            raise NotFound(_NOT_FOUND["item"].format(what=op_id))
+        if not self.scope.allows(r.tenant):
+            raise await self._hidden("item", r.tenant, str(op_id))
         (view,) = await self._op_views([r])
         hidden = view.label != (r.op.label or r.op.key) and view.label.startswith(PROTECTED_LABEL)
         attempts = tuple(
@@ -633,8 +724,14 @@ class Ops:
         self, tenant_id: str | None = None, *, limit: int = 200, offset: int = 0
     ) -> list[OperationView]:
         if tenant_id is not None:
-            self._tenant(tenant_id)
-        rows = await self.journal.open_trouble(tenant_id, limit=limit, offset=offset)
+            await self._served(tenant_id, "failures")
+        if tenant_id is not None or not self.scope.limited:
+            rows = await self.journal.open_trouble(tenant_id, limit=limit, offset=offset)
+        else:  # the journal orders them by tenant first: each served tenant's, in that order
+            rows = []
+            for tid in sorted(self._served_ids()):
+                rows += await self.journal.open_trouble(tid, limit=offset + limit)
+            rows = rows[offset : offset + limit]
         return await self._op_views(rows)
 
     async def findings(
@@ -646,9 +743,9 @@ class Ops:
         limit: int = 200,
         offset: int = 0,
     ) -> list[FindingView]:
-        self._tenant(tenant_id)
+        await self._served(tenant_id, "findings")
         _known("severity", severity, SEVERITIES)
-        rid = run_id if run_id is not None else await self.journal.last_read_run(tenant_id)
+        rid = await self._findings_run(tenant_id, run_id)
         if rid is None:
             return []
         rows = await self.journal.list_findings(rid, severity=severity, limit=limit, offset=offset)
@@ -656,7 +753,17 @@ class Ops:
         return [_finding_view(f, masked, hide) for f in rows]
 
     async def held_plans(self, tenant_id: str | None = None) -> list[HeldPlanView]:
-        rows = await self.journal.list_runs(tenant_id, statuses=["held"], limit=200)
+        if tenant_id is not None:
+            await self._in_scope(tenant_id, "held_plans")
+        if tenant_id is not None or not self.scope.limited:
+            rows = await self.journal.list_runs(tenant_id, statuses=["held"], limit=200)
+        else:
+            rows = [
+                r
+                for tid in self._served_ids()
+                for r in await self.journal.list_runs(tid, statuses=["held"], limit=200)
+            ]
+            rows = sorted(rows, key=lambda r: -r.id)[:200]  # newest first, as for all at once
         out = []
         for r in rows:
             ops = [o.op for o in await self.journal.list_operations(r.id, limit=2000)]
@@ -706,6 +813,15 @@ class Ops:
                 "search by personnummer is not offered: personnummer never leave "
                 "ESS; search by name, eduPersonPrincipalName, email or id"
             )
+        if tenant_id is not None:
+            await self._in_scope(tenant_id, "search")
+        elif self.scope.limited:
+            hits: list[SearchHit] = []
+            for tid in self._served_ids():
+                hits += await self.search(q, tenant_id=tid, limit=limit - len(hits))
+                if len(hits) >= limit:
+                    break
+            return hits
         # what the target knows it by first (its object id, the sign-in name it was given),
         # then the source's names and ids
         rows = await self.journal.search_mirror(q, tenant_id, limit)
@@ -731,7 +847,7 @@ class Ops:
         return out
 
     async def explain(self, tenant_id: str, record_type: str, key: str) -> Explanation:
-        tenant = self._tenant(tenant_id)
+        tenant = await self._served(tenant_id, "explain")
         idx = await self.journal.index_record(tenant_id, record_type, key)
         source_record = idx.body if idx else None
         label = idx.label if idx else key
@@ -789,7 +905,7 @@ class Ops:
         """Everything ESS holds about one person (a data subject's request). ``key`` is their
         source id, an account name or e-mail address, or their personnummer, which is matched
         through its keyed hash and neither stored nor written to the audit."""
-        self._tenant(tenant_id)
+        await self._served(tenant_id, "person_export")
         pid, found_by = await self._person_key(tenant_id, key)
         body = await self.journal.source_record(tenant_id, "persons", pid)
         cached: dict[str, Any] | None = None
@@ -816,7 +932,7 @@ class Ops:
         ``show``: the passwords come back to be shown once on the caller's terminal instead of
         a file, only to an engineer whose own OS account (never root, never a name typed on
         the command line) is in ``hand_over.show_to``, and only from the CLI."""
-        tenant = self._tenant(tenant_id)
+        tenant = await self._served(tenant_id, "password_reset")
         if tenant.first_sign_in != "passwords":
             raise ConfigurationError(
                 f'{tenant_id} has first_sign_in = "{tenant.first_sign_in}": ESS hands over no '
@@ -902,7 +1018,7 @@ class Ops:
         open (until then ESS needs it, and refuses). Audit rows naming them become tombstones,
         so ``ess audit verify`` still passes; the request itself is audited under a reference
         that does not name them. Targets are not touched."""
-        self._tenant(tenant_id)
+        await self._served(tenant_id, "person_forget")
         try:
             pid, found_by = await self._person_key(tenant_id, key)
         except NotFound:
@@ -987,16 +1103,26 @@ class Ops:
         raise NotFound(f"no person {key!r} in {tenant_id}")
 
     async def elevations(self, tenant_id: str | None = None) -> list[ElevationView]:
+        if tenant_id is not None:
+            await self._in_scope(tenant_id, "elevations")
+        if tenant_id is not None or not self.scope.limited:
+            found = await self.journal.list_elevations(tenant_id)
+        else:
+            found = [r for t in self._served_ids() for r in await self.journal.list_elevations(t)]
+            found.sort(key=lambda r: -r.id)  # newest first, as for every tenant at once
         now = datetime.now(UTC)
-        rows = await self._signed(await self.journal.list_elevations(tenant_id))
-        return [elevation_view(r, now) for r in rows]
+        return [elevation_view(r, now) for r in await self._signed(found)]
 
     async def audit(self, tenant_id: str | None = None, *, limit: int = 200) -> list[AuditView]:
         if tenant_id is not None:
-            self._tenant(tenant_id)  # an unknown tenant is a mistake, not an empty log
+            await self._served(tenant_id, "audit")  # an unknown tenant: a mistake, not an empty log
+        if tenant_id is not None or not self.scope.limited:
+            rows = await self.journal.list_audit(tenant_id, limit)
+        else:  # the served tenants' rows; the installation's own (tenant None) are not theirs
+            rows = [a for t in self._served_ids() for a in await self.journal.list_audit(t, limit)]
+            rows = sorted(rows, key=lambda a: -a.id)[:limit]
         return [
-            AuditView(a.id, a.at, a.actor, a.action, a.tenant, a.allowed, a.detail)
-            for a in await self.journal.list_audit(tenant_id, limit)
+            AuditView(a.id, a.at, a.actor, a.action, a.tenant, a.allowed, a.detail) for a in rows
         ]
 
     async def audit_head(self) -> AuditHead | None:
@@ -1023,7 +1149,7 @@ class Ops:
         return verdict
 
     async def can(self, action: WriteAction, tenant_id: str) -> Decision:
-        tenant = self._tenant(tenant_id)
+        tenant = await self._served(tenant_id, "can")
         return decide(
             read_only=self.read_only, tier=tenant.tier, elevations=await self._elevations(tenant_id)
         )
@@ -1031,7 +1157,7 @@ class Ops:
     async def source_check(self, tenant_id: str, *, full: bool = False) -> SourceCheck:
         """Read every source of the tenant (merged when several) and judge the snapshot as a
         run would; stores nothing."""
-        tenant = self._tenant(tenant_id)
+        tenant = await self._served(tenant_id, "source_check")
         await self.journal.add_audit(
             self.actor, "source_check", tenant_id, True, "full read" if full else "read"
         )
@@ -1102,7 +1228,7 @@ class Ops:
     async def source_rekey(self, tenant_id: str, *, dry_run: bool = False) -> RekeyReport:
         """``ess source rekey``: match the old source's records to the new source's and move
         the journal's ids (see :mod:`engine.rekey`); audited, a dry run too."""
-        tenant = self._tenant(tenant_id)
+        tenant = await self._served(tenant_id, "source_rekey")
         if tenant.rekey is None:
             raise ConfigurationError(
                 f"tenant {tenant_id} has no [tenants.{tenant_id}.rekey] table: name the source "
@@ -1171,12 +1297,13 @@ class Ops:
         """The on-site agents of hosted tenants (``type = "agent"`` sources): who uploaded
         last, when, with which ESS version, and whether the upload is too old to run from."""
         if tenant_id is not None:
-            self._tenant(tenant_id)
-        return await asyncio.to_thread(agent_statuses, self.cfg, tenant_id)
+            await self._served(tenant_id, "agents")
+        found = await asyncio.to_thread(agent_statuses, self.cfg, tenant_id)
+        return [a for a in found if self.scope.allows(a.tenant)]
 
     async def source_holds(self, tenant_id: str) -> list[SourceHoldView]:
         """The records no run removes until they are released (left by ``source rekey``)."""
-        self._tenant(tenant_id)
+        await self._served(tenant_id, "source_holds")
         return [
             SourceHoldView(h.record_type, h.key, h.reason, h.held_at, h.actor)
             for h in await self.journal.source_holds(tenant_id)
@@ -1199,7 +1326,7 @@ class Ops:
     async def target_check(self, tenant_id: str, target: str | None = None) -> list[TargetCheck]:
         """Sign in to each target (or the one named by its table key) and compare what the
         service granted with what the configuration needs; reads only. Audited."""
-        tenant = self._tenant(tenant_id)
+        tenant = await self._served(tenant_id, "target_check")
         try:
             names = runner.chosen_targets(tenant, [target] if target else None)
         except runner.RunError as exc:
@@ -1247,7 +1374,7 @@ class Ops:
         progress: ProgressFn | None = None,
     ) -> RunSummary:
         what = ("dry run" if dry_run else "sync") + (f" of {', '.join(targets)}" if targets else "")
-        tenant = self._tenant(tenant_id)
+        tenant = await self._served(tenant_id, "sync")
         unknown = [t for t in targets or () if t not in tenant.targets]
         if unknown:  # bad input: refused and audited as such before anything starts
             problem = (
@@ -1287,8 +1414,17 @@ class Ops:
             )
         return pruned
 
-    async def retry(self, op_ids: Sequence[int]) -> CommandResult:
+    async def _items(self, op_ids: Sequence[int], action: str) -> list[OperationRecord]:
+        """The items that exist and that the actor serves; another tenant's are audited and
+        then left out, so that they read as "no such item"."""
         rows = await self.journal.get_operations(list(op_ids))
+        for r in rows:
+            if not self.scope.allows(r.tenant):
+                await self._refused_scope(action, r.tenant, f"item {r.op.id}")
+        return [r for r in rows if self.scope.allows(r.tenant)]
+
+    async def retry(self, op_ids: Sequence[int]) -> CommandResult:
+        rows = await self._items(op_ids, "retry")
         missing = set(op_ids) - {r.op.id for r in rows}
         if missing:
             raise NotFound(f"no item(s) {', '.join(map(str, sorted(missing)))}")
@@ -1335,7 +1471,7 @@ class Ops:
     async def skip(self, op_ids: Sequence[int], *, reason: str) -> CommandResult:
         if not reason.strip():
             raise OpsError("say why the items are skipped (--reason)")
-        rows = await self.journal.get_operations(list(op_ids))
+        rows = await self._items(op_ids, "skip")
         if len(rows) != len(set(op_ids)):
             raise NotFound("some of those items do not exist")
         for tenant_id in sorted({r.tenant for r in rows}):
@@ -1382,7 +1518,7 @@ class Ops:
         )
 
     async def elevate(self, tenant_id: str, *, reason: str, minutes: int = 60) -> ElevationView:
-        tenant = self._tenant(tenant_id)
+        tenant = await self._served(tenant_id, "elevate")
         if not reason.strip():
             raise OpsError("an elevation needs a reason (--reason)")
         if not 1 <= minutes <= 8 * 60:
@@ -1397,7 +1533,9 @@ class Ops:
     async def _elevation(self, elevation_id: int) -> ElevationRecord:
         row = await self.journal.get_elevation(elevation_id)
         if row is None:
-            raise NotFound(f"no elevation {elevation_id}")
+            raise NotFound(_NOT_FOUND["elevation"].format(what=elevation_id))
+        if not self.scope.allows(row.tenant):
+            raise await self._hidden("elevation", row.tenant, str(elevation_id))
         return row
 
     async def elevation_challenge(self, elevation_id: int) -> str:
@@ -1449,16 +1587,17 @@ class Ops:
 
     async def approvers(self, tenant_id: str | None = None) -> list[ApproverView]:
         if tenant_id is not None:
-            self._tenant(tenant_id)
+            await self._served(tenant_id, "approvers")
         return [
             ApproverView(k.tenant, k.name, k.public_key, k.enrolled_at, k.enrolled_by)
             for k in await self.journal.approver_keys(tenant_id)
+            if self.scope.allows(k.tenant)
         ]
 
     async def add_approver(self, tenant_id: str, name: str, public_key: str) -> ApproverView:
         """Enrol a customer approver's Ed25519 public key. Audited: whoever enrols a key can
         approve with it, so the customer must learn of every enrolment."""
-        self._tenant(tenant_id)
+        await self._served(tenant_id, "add_approver")
         if not name.strip():
             raise OpsError("name the approver")
         try:
@@ -1472,7 +1611,7 @@ class Ops:
         return view
 
     async def remove_approver(self, tenant_id: str, name: str) -> None:
-        self._tenant(tenant_id)
+        await self._served(tenant_id, "remove_approver")
         if name not in {a.name for a in await self.approvers(tenant_id)}:
             raise NotFound(f"no approver {name!r} of tenant {tenant_id}")
         await self._approver_change(tenant_id, f"remove approver {name}")
@@ -1501,6 +1640,7 @@ class Ops:
     async def export_tenant(self, tenant_id: str) -> dict[str, Any]:
         """Every row the journal holds of one tenant (a configured one or one that left), as
         one JSON-ready document. Audited: it holds the tenant's source records."""
+        await self._in_scope(tenant_id, "tenant_export")
         document = await tenant_rows.export_tenant(self._tenant_rows_journal(), tenant_id)
         await self.journal.add_audit(self.actor, "tenant_export", tenant_id, True, "all rows")
         return document
@@ -1508,6 +1648,7 @@ class Ops:
     async def delete_tenant(self, tenant_id: str) -> tenant_rows.TenantDeleted:
         """Remove every row of a tenant that is no longer in ess.toml (its audit rows become
         tombstones). Refused read-only, for a configured tenant, and while it runs."""
+        await self._in_scope(tenant_id, "tenant_delete")
         if self.read_only:
             await self.journal.add_audit(
                 self.actor, "tenant_delete", tenant_id, False, "refused: read-only"
@@ -1536,7 +1677,8 @@ class Ops:
         now = now or datetime.now(UTC)
         every = timedelta(hours=self.cfg.config.privacy.audit_head_hours)
         queued = []
-        for tid, tenant in self.cfg.config.tenants.items():
+        for tid in self._served_ids():
+            tenant = self.cfg.config.tenants[tid]
             if not any("audit_head" in c.events for c in tenant.notify):
                 continue
             last = await self.journal.last_notice_at(tid, "audit_head")
@@ -1557,7 +1699,8 @@ class Ops:
             return []  # the scheduler's courier asks every pass; the targets are read hourly
         self._credentials_asked = now
         queued: list[str] = []
-        for tid, tenant in self.cfg.config.tenants.items():
+        for tid in self._served_ids():
+            tenant = self.cfg.config.tenants[tid]
             wanting = [c for c in tenant.notify if "credential_expiring" in c.events]
             if not wanting:
                 continue
@@ -1596,18 +1739,24 @@ class Ops:
         """When the head was last put in a tenant's outbox to be sent out (None: never)."""
         times = [
             t
-            for tid in self.cfg.config.tenants
+            for tid in self._served_ids()
             if (t := await self.journal.last_notice_at(tid, "audit_head")) is not None
         ]
         return max(times, default=None)
 
     async def deliver_notices(self) -> CourierReport:
-        """Deliver what the outbox holds that is due; the scheduler does this on its own."""
+        """Deliver what the outbox holds that is due; the scheduler does this on its own. The
+        outbox is every tenant's: an actor limited to some tenants may not empty it."""
+        if self.scope.limited:
+            raise PolicyRefused(
+                f"{self.scope.who or 'this actor'} serves some tenants only; the outbox of every "
+                "tenant is delivered by the scheduler"
+            )
         return await deliver_due(self.journal, self.cfg)
 
     async def notify_test(self, tenant_id: str) -> list[ChannelTest]:
         """A test message to each of the tenant's channels, now; each answers ok or why not."""
-        tenant = self._tenant(tenant_id)
+        tenant = await self._served(tenant_id, "notify_test")
         if not tenant.notify:
             raise ConfigurationError(
                 f"tenant {tenant_id!r} has no notification channels; add a "
@@ -1622,6 +1771,14 @@ class Ops:
             "; ".join(f"{r.channel}: {'ok' if r.ok else r.error}" for r in results),
         )
         return results
+
+
+_NOT_FOUND = {
+    "run": "no run {what}; `ess runs TENANT` lists a tenant's runs",
+    "item": "no item {what}; `ess failures` lists the open ones",
+    "elevation": "no elevation {what}",
+}
+"""The message of a missing run, item or elevation: the same for one of another tenant."""
 
 
 def person_ref(tenant_id: str, key: str) -> str:
@@ -1650,8 +1807,20 @@ async def journal_backup(
     """``ess journal backup``: a consistent copy of the live journal, taken while runs go on;
     the journal is neither migrated nor written, so a backup before an upgrade is the old one."""
     cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    _whole_installation(cfg, "backup")
     _sqlite_only(cfg, "backup", "back the database up with pg_dump or the server's own backups")
     return await backup_journal(cfg.journal_path, dest, overwrite=overwrite)
+
+
+def _whole_installation(cfg: LoadedConfig, command: str) -> None:
+    """A copy of the journal holds every tenant's rows: not for an engineer who serves some."""
+    scope = operator_scope(cfg.config, os_user()[0])
+    if scope.limited:
+        raise PolicyRefused(
+            f"`ess journal {command}` copies every tenant's rows, and {scope.who} serves "
+            f"{', '.join(sorted(scope.tenants or ())) or 'no tenant'} only ([operators] in "
+            f"{cfg.path})"
+        )
 
 
 def _sqlite_only(cfg: LoadedConfig, command: str, instead: str) -> None:
@@ -1675,6 +1844,7 @@ async def journal_migrate(
     into the hosted PostgreSQL journal (default: ``[journal] url``), history and all. The
     password is a secret reference (default: ``[journal] password``)."""
     cfg = config if isinstance(config, LoadedConfig) else load_config(config)
+    _whole_installation(cfg, "migrate")
     url = url or cfg.config.journal.url
     if not url:
         raise ConfigurationError(

@@ -21,6 +21,7 @@ from engine.config import LoadedConfig
 from engine.config import load as load_config
 from engine.journal import Journal
 from engine.monitoring import MetricsServer, Monitor
+from engine.tenant_scope import operator_scope
 
 COURIER_INTERVAL_S = 30.0
 """How often the scheduler delivers the notification outbox (retries wait their backoff)."""
@@ -161,12 +162,15 @@ def _monitor(cfg: LoadedConfig, journal: Journal, clock: Callable[[], datetime])
     """The scheduler's metrics and health, when ``[metrics] port`` is set."""
     if cfg.config.metrics.port is None:
         return None
+    from engine.ops import os_user
+
     return Monitor(
         journal,
         cfg.journal_path,
         process="scheduler",
         missed_run_margin_s=cfg.config.metrics.missed_run_margin_s,
         clock=clock,
+        tenants=operator_scope(cfg.config, os_user()[0]),
     )
 
 

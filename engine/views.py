@@ -45,6 +45,9 @@ class RunSummary:
     targets: tuple[str, ...] = ()
     # why the guard held this run, or (a dry run) would hold a real run of the same plan
     held_reasons: tuple[str, ...] = ()
+    # while it runs: who holds the tenant's lease (a worker's name, its host and pid); after a
+    # takeover the worker that resumed it, which ``actor`` (who started it) does not say
+    running_on: str | None = None
 
     @property
     def would_be_held(self) -> bool:
@@ -85,6 +88,7 @@ class TenantHealth:
     targets: tuple[str, ...]
     source: str
     elevation: ElevationView | None = None
+    running_on: str | None = None  # while a run of it goes on: who holds its lease
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,18 @@ or a personnummer the caller pasted.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import pydantic_core
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
-from pydantic import ValidationError
+from pydantic import AnyUrl, ValidationError
 
 from engine.config import validation_message
+from server.runtime import CALLER
 from server.scrub import scrub, scrub_text
 from server.toolsets import WRITE_TOOLS
 
@@ -33,6 +36,7 @@ class EssMcpServer(MCPServer[dict[str, Any]]):
         arguments: dict[str, Any],
         context: Context[dict[str, Any], Any] | None = None,
     ) -> CallToolResult | InputRequiredResult:
+        caller = CALLER.set(context)  # every read of this call is answered for its caller
         try:
             result = await super().call_tool(name, arguments, context)
         except UnexpectedToolError:
@@ -53,9 +57,20 @@ class EssMcpServer(MCPServer[dict[str, Any]]):
                     "what each argument takes."
                 ) from cause
             raise ToolError(scrub_text(str(exc))) from cause
+        finally:
+            CALLER.reset(caller)
         if isinstance(result, CallToolResult):
             return scrubbed_result(result)
         return result
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[dict[str, Any], Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        caller = CALLER.set(context)
+        try:
+            return await super().read_resource(uri, context)
+        finally:
+            CALLER.reset(caller)
 
 
 def scrubbed_result(result: CallToolResult) -> CallToolResult:

@@ -21,6 +21,7 @@ from engine import config as ess_config
 from engine.monitoring import MetricsServer, Monitor, keep_fresh
 from engine.ops import Ops, os_actor
 from engine.secrets import SecretError
+from engine.tenant_scope import TenantScope, token_scope
 from server import (
     prompts,
     resources,
@@ -35,7 +36,7 @@ from server import (
 from server.answers import EssMcpServer
 from server.detached import Launcher
 from server.http import MIN_TOKEN_LENGTH, BearerGate, TokenRing, is_loopback
-from server.runtime import OpsOpener, Runtime, actor_for
+from server.runtime import OpsOpener, Runtime, TokenScopes, actor_for
 from server.toolsets import served_toolsets
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def build_server(
     open_ops: OpsOpener | None = None,
     fixed_actor: str | None = None,
     by_token: bool = False,
+    token_scopes: TokenScopes | None = None,
     launch: Launcher | None = None,
 ) -> MCPServer[dict[str, Any]]:
     """The MCP server over ``ops``, serving the chosen toolsets.
@@ -83,12 +85,13 @@ def build_server(
     """
     served = served_toolsets(toolsets, allow_writes=allow_writes)
     rt = Runtime(
-        ops=ops,
+        base=ops,
         allow_writes=allow_writes,
         client_name=client_name,
         open_ops=open_ops,
         fixed_actor=fixed_actor,
         by_token=by_token,
+        token_scopes=token_scopes,
     )
     if launch is not None:
         rt.launch = launch
@@ -217,15 +220,40 @@ def token_ring(config_path: Path | None, token_ref: str | None = None) -> TokenR
     if token_ref:
         return TokenRing(lambda: resolve_tokens(config_path, token_ref))
     path = ess_config.load(config_path).path
+    return TokenRing(lambda: resolve_tokens(path), lambda: _stamp(path))
 
-    def stamp() -> object:
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
 
-    return TokenRing(lambda: resolve_tokens(path), stamp)
+def _stamp(path: Path) -> object:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def fresh_token_scopes(config_path: Path | None) -> TokenScopes:
+    """Each token's tenants as ess.toml says now (read again when it changes, like the tokens
+    themselves): a tenant taken off a token's list is refused from its next request on. A file
+    that can no longer be read serves no tenant to anyone until it is fixed."""
+    path = ess_config.load(config_path).path
+    seen: list[object] = [_stamp(path)]
+    current: list[ess_config.EssConfig | None] = [ess_config.load(path).config]
+
+    def scope_of(name: str) -> TenantScope:
+        stamp = _stamp(path)
+        if stamp != seen[0]:
+            seen[0] = stamp
+            try:
+                current[0] = ess_config.load(path).config
+            except Exception as exc:  # fail closed, as the token ring does
+                current[0] = None
+                log.warning("MCP token scopes could not be read again, none is served: %s", exc)
+        config = current[0]
+        if config is None:
+            return TenantScope(frozenset(), f"MCP token {name}")
+        return token_scope(config, name)
+
+    return scope_of
 
 
 def http_app(server: MCPServer[Any], *, token: str | TokenRing, host: str = "127.0.0.1") -> ASGIApp:
@@ -246,6 +274,7 @@ async def metrics_beside(ops: Ops) -> AsyncIterator[MetricsServer | None]:
         ops.cfg.journal_path,
         process="mcp",
         missed_run_margin_s=settings.missed_run_margin_s,
+        tenants=ops.scope,
     )
     try:
         served = MetricsServer(monitor, settings.host, settings.mcp_port).start()
@@ -295,6 +324,7 @@ def run_http(
                 toolsets=toolsets,
                 open_ops=_opener(config_path, read_only=not allow_writes),
                 by_token=True,
+                token_scopes=fresh_token_scopes(config_path),
             )
             config = uvicorn.Config(
                 http_app(server, token=ring, host=host),

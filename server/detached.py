@@ -2,8 +2,9 @@
 session (a stdio server dies with its client), and the tool answers with the run's id at once;
 the assistant follows it with get_run.
 
-``python -m server.detached --config ess.toml --actor mcp:NAME TENANT [--full] [--target T]``
-is that process: one sync through the ops facade, audited as the MCP client.
+``python -m server.detached --config ess.toml --actor mcp:NAME TENANT [--full] [--target T]
+[--served A,B]`` is that process: one sync through the ops facade, audited as the MCP client,
+and limited to the tenants the client's token serves (``--served``), as the call was.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from engine.ops import Ops, OpsError
+from engine.tenant_scope import TenantScope
 from engine.views import RunSummary
 
 Launcher = Callable[[Ops, str, str, bool, Sequence[str] | None], Awaitable[RunSummary]]
@@ -43,6 +45,8 @@ async def launch(
     )
     command = [sys.executable, "-m", "server.detached", "--config", str(ops.cfg.path)]
     command += ["--actor", actor, tenant, *(["--full"] if full else [])]
+    if ops.scope.tenants is not None:
+        command += ["--served", ",".join(sorted(ops.scope.tenants))]
     for target in targets or ():
         command += ["--target", target]
     proc = await asyncio.to_thread(_spawn, command, log)
@@ -79,14 +83,16 @@ def _spawn(command: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    ops = await Ops.open(Path(args.config), actor=args.actor)
+    opened = await Ops.open(Path(args.config), actor=args.actor)
+    served = None if args.served is None else frozenset(filter(None, args.served.split(",")))
+    ops = opened.within(TenantScope(served, args.actor))
     try:
         run = await ops.sync(args.tenant, full=args.full, targets=args.target, trigger="mcp")
     except OpsError as exc:
         print(f"ess: {exc}", file=sys.stderr)
         return 1
     finally:
-        await ops.close()
+        await opened.close()
     print(f"run {run.id} {run.status}")
     return 0
 
@@ -97,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--actor", required=True)
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--target", action="append")
+    parser.add_argument("--served", default=None, help="the tenants the caller serves, a,b")
     parser.add_argument("tenant")
     return asyncio.run(_main(parser.parse_args(argv)))
 

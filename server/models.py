@@ -49,6 +49,11 @@ class RunOut(_Out):
         default_factory=list,
         description="Why the guard held this run; for a dry run, why it would hold a real run.",
     )
+    running_on: str | None = Field(
+        None,
+        description="While it runs: the process running it now (worker name, host, pid); "
+        "after a takeover, the worker that resumed it, not the actor that started it.",
+    )
 
 
 def run_out(view: RunSummary) -> RunOut:
@@ -83,6 +88,9 @@ class TenantOut(_Out):
     targets: list[str]
     source: str
     elevation: ElevationOut | None = None
+    running_on: str | None = Field(
+        None, description="While a run of it goes on: the process running it (worker, host, pid)."
+    )
 
 
 def tenant_out(view: TenantHealth) -> TenantOut:

@@ -6,6 +6,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from engine.ops import Busy, JournalError, NotFound, Ops, OpsError, PolicyRefused
+from engine.tenant_scope import TenantScope, token_scope
 from server import detached
 from server.detached import Launcher
 from server.http import TOKEN_SCOPE_KEY
@@ -20,6 +22,13 @@ from server.scrub import scrub_text
 
 OpsOpener = Callable[[str], Awaitable[Ops]]
 """Opens an Ops facade for an actor; used to audit writes under the client's own name."""
+
+TokenScopes = Callable[[str], TenantScope]
+"""The tenants the MCP token of a name serves, as ess.toml says now."""
+
+CALLER: ContextVar[Context[Any, Any] | None] = ContextVar("ess_mcp_caller", default=None)
+"""The context of the tool call or resource read being answered (set by the server class), so
+that every read, not only the tools that take a context, is answered for its caller."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@ -]+")
 
@@ -64,24 +73,42 @@ class Runtime:
     Who acts comes from how the client authenticated, never from what it says of itself: over
     HTTP (``by_token``) the name of the bearer token each request carried; over stdio the OS
     user who started the server (``fixed_actor``). Only a server built without either (tests,
-    embedders) takes the client's declared name."""
+    embedders) takes the client's declared name. Over HTTP every read and write is limited to
+    the tenants of the request's token (``[mcp.tokens.NAME] tenants``)."""
 
-    ops: Ops
+    base: Ops
     allow_writes: bool
     client_name: str | None = None
     open_ops: OpsOpener | None = None
     fixed_actor: str | None = None
     by_token: bool = False
+    token_scopes: TokenScopes | None = None  # None: as the server's ess.toml said at start
     launch: Launcher = detached.launch  # how a real sync is started (a process of its own)
     _writers: dict[str, Ops] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    @property
+    def ops(self) -> Ops:
+        """The facade to answer the current call's reads with, for its caller."""
+        if not self.by_token:
+            return self.base
+        name = self._token_name(CALLER.get())
+        return self.base.within(self._scope_of(name), actor=f"mcp:{name}")
+
+    def _token_name(self, ctx: Context[Any, Any] | None) -> str:
+        name = token_name_of(ctx)
+        if name is None:  # the gate lets no request in without one: refuse, never guess
+            raise ToolError("This request carries no named ESS MCP token; it is refused.")
+        return name
+
+    def _scope_of(self, name: str) -> TenantScope:
+        if self.token_scopes is not None:
+            return self.token_scopes(name)
+        return token_scope(self.base.cfg.config, name)
+
     def actor(self, ctx: Context[Any, Any] | None) -> str:
         if self.by_token:
-            name = token_name_of(ctx)
-            if name is None:  # the gate lets no request in without one: refuse, never guess
-                raise ToolError("This request carries no named ESS MCP token; it is refused.")
-            return f"mcp:{name}"
+            return f"mcp:{self._token_name(ctx)}"
         if self.fixed_actor is not None:
             return self.fixed_actor
         return actor_for(self.client_name or client_name_of(ctx))
@@ -100,12 +127,16 @@ class Runtime:
         """The Ops opened for the calling client's actor (what an audited call runs on);
         ``ops`` itself when no other can be opened."""
         actor = self.actor(ctx)
-        if self.ops.actor == actor or self.open_ops is None:
-            return self.ops, self.ops.actor
-        async with self._lock:
-            if actor not in self._writers:
-                self._writers[actor] = await self.open_ops(actor)
-            return self._writers[actor], actor
+        if self.base.actor == actor or self.open_ops is None:
+            opened = self.base
+        else:
+            async with self._lock:
+                if actor not in self._writers:
+                    self._writers[actor] = await self.open_ops(actor)
+                opened = self._writers[actor]
+        if self.by_token:
+            opened = opened.within(self._scope_of(self._token_name(ctx)), actor=actor)
+        return opened, actor
 
     async def aclose(self) -> None:
         writers, self._writers = list(self._writers.values()), {}

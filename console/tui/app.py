@@ -223,6 +223,7 @@ class ConsoleApp(App[None]):
 
     def run_command(self, text: str, origin: ConsoleScreen | None = None) -> None:
         """Carry out a `:` command such as ``runs alpha``, ``logs 12`` or ``search anna``."""
+        from console.tui.screens.agents import AgentsScreen
         from console.tui.screens.approvals import ApprovalsScreen
         from console.tui.screens.failures import FailuresScreen
         from console.tui.screens.item import ItemScreen
@@ -251,6 +252,8 @@ class ConsoleApp(App[None]):
             self.switch_to(FailuresScreen(arg or scope))
         elif cmd in ("approvals", "a", "held"):
             self.switch_to(ApprovalsScreen())
+        elif cmd in ("agents", "agent"):
+            self.switch_to(AgentsScreen())
         elif cmd in ("search", "s", "find"):
             self.switch_to(SearchScreen(arg))
         elif cmd in ("logs", "l", "log", "run", "item", "op"):
@@ -278,7 +281,8 @@ class ConsoleApp(App[None]):
             self.exit()
         else:
             self.notify(
-                f"Unknown command {cmd!r}: try :tenants :runs :failures :logs :approvals :search",
+                f"Unknown command {cmd!r}: try :tenants :runs :failures :logs :approvals "
+                ":agents :search",
                 severity="warning",
             )
 

@@ -22,6 +22,7 @@ VIEWS = (
     ("failures", "Open failed, dead and blocked items"),
     ("logs", "The log of the run in view"),
     ("approvals", "Held plans waiting for approval"),
+    ("agents", "On-site agents of hosted tenants: last upload, version, stale ones first"),
     ("search", "Find a person or group in every tenant"),
 )
 

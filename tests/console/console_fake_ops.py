@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from engine.ops import NotFound, Ops, PolicyRefused, ProgressFn, WriteAction
 from engine.views import (
+    AgentStatusView,
     Attempt,
     AuditView,
     CommandResult,
@@ -463,6 +464,24 @@ class FakeOps(Ops):
 
     async def audit(self, tenant_id: str | None = None, *, limit: int = 200) -> list[AuditView]:
         return []
+
+    async def agents(self, tenant_id: str | None = None) -> list[AgentStatusView]:
+        """beta's agent uploaded 20 minutes ago; gamma's never has (stale)."""
+        found = [
+            AgentStatusView(
+                tenant="beta",
+                inbox="/srv/ess/inbox",
+                agent="beta-skola",
+                last_upload=NOW - timedelta(minutes=20),
+                version="0.1.0",
+                seq=412,
+                counts={"persons": 1800, "groups": 95},
+                max_age_hours=26.0,
+                stale=False,
+            ),
+            AgentStatusView("gamma", "/srv/ess/inbox", None, None, None, None, {}, 26.0, True),
+        ]
+        return [a for a in found if tenant_id in (None, a.tenant)]
 
     async def can(self, action: WriteAction, tenant_id: str) -> Decision:
         if self.read_only:

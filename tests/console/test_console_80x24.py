@@ -51,5 +51,7 @@ async def test_every_main_screen_fits_80x24(make_app: AppFactory) -> None:
         await fits(app, pilot, "logs")
         app.run_command("approvals")
         await fits(app, pilot, "approvals")
+        app.run_command("agents")
+        await fits(app, pilot, "agents")
         app.run_command("search anna")
         await fits(app, pilot, "search")

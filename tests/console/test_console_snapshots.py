@@ -62,6 +62,12 @@ async def approvals(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def agents(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    console(pilot).run_command("agents")
+    await settle(pilot)
+
+
 async def search(pilot: Pilot[None]) -> None:
     await settle(pilot)
     console(pilot).run_command("search anna")
@@ -83,7 +89,7 @@ async def help_screen(pilot: Pilot[None]) -> None:
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize(
     "step",
-    [tenants, tenant_failures, run, item, logs, approvals],
+    [tenants, tenant_failures, run, item, logs, approvals, agents],
     ids=lambda s: s.__name__,
 )
 def test_main_screens(

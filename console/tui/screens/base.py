@@ -35,6 +35,7 @@ COMMANDS = (
     "item ",
     "logs",
     "approvals",
+    "agents",
     "search ",
     "help",
     "quit",
@@ -130,6 +131,9 @@ class ConsoleScreen(Screen[None]):
                 every = f"↻ {fmt.span(app.refresh_seconds)}" if app.refresh_seconds else "↻ off"
             status.append(every, style=fmt.DIM)
         status.append(f"  {app.ops.actor}", style=fmt.DIM)
+        served = getattr(app.ops, "scope", None)
+        if served is not None and served.tenants is not None:  # a limited engineer sees it
+            status.append(f" · {len(served.tenants)} tenant(s)", style=fmt.DIM)
         self.query_one("#status", Static).update(status)
 
     # ----- data -----

@@ -134,6 +134,9 @@ class RunScreen(ConsoleScreen):
             text.append(f"{fmt.counts(s.counts, keys)}  findings {d.findings}")
         if s.targets:
             text.append(f"  targets {', '.join(s.targets)}")
+        if s.running_on:
+            text.append("\nrunning on ", style=fmt.RUNNING)
+            text.append(s.running_on)
         if d.guard.get("held"):
             reasons = "; ".join(s.held_reasons) or "over a threshold"
             if s.dry_run:

@@ -13,9 +13,17 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from console.tui import fmt
 from console.tui.actions import Target, bindings, unavailable
+from console.tui.screens.agents import agent_line
 from console.tui.screens.base import ConsoleScreen
 from console.tui.widgets.table import Row, RowTable
-from engine.views import FindingView, HeldPlanView, OperationView, RunSummary, TenantDetail
+from engine.views import (
+    AgentStatusView,
+    FindingView,
+    HeldPlanView,
+    OperationView,
+    RunSummary,
+    TenantDetail,
+)
 
 RUN_COLUMNS = ("Run", "Status", "Trigger", "Started", "Duration", "Counts", "Actor")
 ITEM_COLUMNS = ("Item", "Run", "Status", "Target", "Action", "Kind", "Label", "Tries", "Why")
@@ -138,6 +146,7 @@ class TenantScreen(ConsoleScreen):
         self.items: dict[int, OperationView] = {}
         self.runs: dict[int, RunSummary] = {}
         self.findings: dict[int, FindingView] = {}
+        self.agents: list[AgentStatusView] = []
 
     def crumb(self) -> str:
         return self.tenant_id
@@ -174,6 +183,7 @@ class TenantScreen(ConsoleScreen):
             "findings": await ops.count_findings(self.tenant_id),
         }
         held = await ops.held_plans(self.tenant_id)
+        self.agents = await ops.agents(self.tenant_id)  # the inbox: read on every reload
         self.console.remember(detail.health)
         self.detail = detail
         self.runs = {r.id: r for r in runs}
@@ -206,6 +216,12 @@ class TenantScreen(ConsoleScreen):
         text.append(f"schedule {detail.schedule or 'none'} ({detail.timezone})")
         text.append(f"  next run {fmt.age(h.next_run, now)}  elevation ")
         text.append_text(fmt.elevation(h.elevation, now))
+        if h.running_on:
+            text.append("\nrunning on ", style=fmt.RUNNING)
+            text.append(h.running_on)
+        for agent in self.agents:
+            text.append("\n")
+            text.append_text(agent_line(agent, now))
         return text
 
     def offers(self, name: str) -> bool:
