@@ -48,7 +48,7 @@ from starlette.routing import Route
 from engine import agent_auth
 from engine.agent_wire import WireError, decode_snapshot
 from engine.config import JournalConfig
-from engine.ingest_inbox import NAME
+from engine.ingest_inbox import NAME, Accepted
 from engine.ingest_store import InboxStore, Replay, UploadStore
 from engine.journal import Journal
 from engine.secrets import Secret, SecretResolver, check_reference
@@ -225,9 +225,21 @@ class Ingest:
             return upload_id, _refuse(403, "the upload belongs to another agent or tenant")
         return upload_id, None
 
+    async def _accepted_already(self, request: Request, upload_id: str) -> Accepted | None:
+        """The caller's upload ``upload_id`` when it is closed because it was accepted (by
+        this process or another: the agent lost the answer, or raced itself)."""
+        agent = request.headers.get(agent_auth.AGENT, "")
+        tenant = request.headers.get(agent_auth.TENANT, "")
+        last = await self.inbox.last_of_agent(agent, tenant)
+        return last if last is not None and last.upload_id == upload_id else None
+
     async def status(self, request: Request) -> JSONResponse:
         upload_id, refusal = await self._owned(request, b"")
         if refusal is not None:
+            if refusal.status_code == 404 and (
+                done := await self._accepted_already(request, upload_id)
+            ):
+                return JSONResponse({"offset": done.size})
             return refusal
         return JSONResponse({"offset": await self.inbox.offset(upload_id)})
 
@@ -237,6 +249,10 @@ class Ingest:
             return _refuse(413, f"a chunk must be at most {self.settings.chunk_max_mb} MB")
         upload_id, refusal = await self._owned(request, body)
         if refusal is not None:
+            if refusal.status_code == 404 and (
+                done := await self._accepted_already(request, upload_id)
+            ):
+                return _refuse(409, "the upload is whole and accepted", offset=done.size)
             return refusal
         try:
             offset = int(request.query_params.get("offset", ""))
@@ -248,6 +264,8 @@ class Ingest:
                 return _refuse(413, f"the chunk runs past the upload's size {pending.size}")
             now = await self.inbox.append(upload_id, offset, body)
         except (KeyError, OSError):
+            if done := await self._accepted_already(request, upload_id):
+                return _refuse(409, "the upload is whole and accepted", offset=done.size)
             return _refuse(404, f"no upload {upload_id[:40]!r} is open")
         if now != offset + len(body):
             return _refuse(409, f"the upload stands at offset {now}, not {offset}", offset=now)
@@ -256,12 +274,10 @@ class Ingest:
     async def commit(self, request: Request) -> JSONResponse:
         upload_id, refusal = await self._owned(request, b"")
         if refusal is not None:
-            if refusal.status_code == 404:  # committed already, and the answer was lost?
-                agent = request.headers.get(agent_auth.AGENT, "")
-                tenant = request.headers.get(agent_auth.TENANT, "")
-                last = await self.inbox.last_of_agent(agent, tenant)
-                if last is not None and last.upload_id == upload_id:
-                    return JSONResponse({"accepted": True, "seq": last.seq, "counts": last.counts})
+            if refusal.status_code == 404 and (
+                last := await self._accepted_already(request, upload_id)
+            ):
+                return JSONResponse({"accepted": True, "seq": last.seq, "counts": last.counts})
             return refusal
         try:
             pending = await self.inbox.pending(upload_id)
@@ -285,6 +301,8 @@ class Ingest:
         try:
             accepted = await self.inbox.accept(pending, snapshot.counts())
         except Replay:
+            if last := await self._accepted_already(request, upload_id):
+                return JSONResponse({"accepted": True, "seq": last.seq, "counts": last.counts})
             await self.inbox.discard(upload_id)
             return _refuse(409, f"sequence {pending.seq} was already accepted: a replay")
         except KeyError:

@@ -161,7 +161,12 @@ class JournalUploads:
     async def discard(self, upload_id: str) -> None:
         j = await self._j()
         async with j.transaction() as tx:
-            await tx.execute("DELETE FROM agent_upload_chunks WHERE upload_id=?", (upload_id,))
+            # never the chunks of an accepted snapshot (another process accepted this upload)
+            await tx.execute(
+                "DELETE FROM agent_upload_chunks WHERE upload_id=? AND NOT EXISTS "
+                "(SELECT 1 FROM agent_snapshots WHERE upload_id=?)",
+                (upload_id, upload_id),
+            )
             await tx.execute("DELETE FROM agent_uploads WHERE upload_id=?", (upload_id,))
 
     async def accept(self, pending: Pending, counts: dict[str, int]) -> Accepted:
