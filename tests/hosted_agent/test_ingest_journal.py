@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from engine.agent import Agent, AgentConfig, AgentError
-from engine.ingest import Ingest, IngestConfig
+from engine.ingest import Ingest, IngestConfig, IngestConfigError, load_config
 from engine.ops import Ops
 from engine.testing.builder import tiny_snapshot
 from engine.testing.snapshot_io import write_snapshot
@@ -231,3 +231,19 @@ async def test_a_stale_upload_in_the_journal_stops_the_run_and_removes_nothing(
     state = json.loads(target.read_bytes())
     assert len(state["objects"]["user"]) == users
     assert all(not u.get("suspended") for u in state["objects"]["user"].values())
+
+
+@pytest.mark.parametrize(
+    ("store", "problem"),
+    [
+        ('inbox = "inbox"\n\n[journal]\npath = "ess.db"', "one store"),
+        ("", "one store"),
+        ('\n[journal]\nurl = "postgresql://ess:pw@db/ess"', "holds a password"),
+    ],
+)
+def test_an_ingest_config_names_exactly_one_store(tmp_path: Path, store: str, problem: str) -> None:
+    path = tmp_path / "ingest.toml"
+    path.write_text(f'[ingest]\ntls_cert = "c.pem"\ntls_key = "k.pem"\n{store}\n', encoding="utf-8")
+    with pytest.raises(IngestConfigError, match=problem) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value)
