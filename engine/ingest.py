@@ -1,8 +1,10 @@
 """``ess ingest``: the hosted side's HTTPS endpoint that takes snapshots from on-site agents.
 
 Its own process (not a route of another service), so that the one port open to the internet
-runs the least code: it checks agents, stores uploads in the inbox
-(:mod:`engine.ingest_inbox`) and nothing else; it holds no journal and no target credential.
+runs the least code: it checks agents, stores uploads and nothing else; it holds no target
+credential. The uploads go to the inbox folder (:mod:`engine.ingest_inbox`), or with a
+``[journal]`` to the hosted journal (:mod:`engine.journal.agent_uploads`), so that several
+ingest processes on several machines serve one installation without a shared folder.
 
 Routes (every request signed, :mod:`engine.agent_auth`):
 
@@ -30,7 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -38,7 +47,10 @@ from starlette.routing import Route
 
 from engine import agent_auth
 from engine.agent_wire import WireError, decode_snapshot
-from engine.ingest_inbox import NAME, Inbox
+from engine.config import JournalConfig
+from engine.ingest_inbox import NAME, Accepted
+from engine.ingest_store import InboxStore, Replay, UploadStore
+from engine.journal import Journal
 from engine.secrets import Secret, SecretResolver, check_reference
 
 
@@ -70,7 +82,7 @@ class IngestSettings(BaseModel):
     """The ``[ingest]`` table of the ingest's config file."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    inbox: Path
+    inbox: Path | None = None  # the folder store; without it, the [journal] holds uploads
     host: str = "0.0.0.0"
     port: int = 443
     tls_cert: Path
@@ -84,7 +96,16 @@ class IngestSettings(BaseModel):
 class IngestConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     ingest: IngestSettings
+    journal: JournalConfig | None = None  # the hosted journal, to keep uploads in
     agents: dict[str, AgentEntry] = {}
+
+    @model_validator(mode="after")
+    def _one_store(self) -> IngestConfig:
+        if (self.ingest.inbox is None) == (self.journal is None):
+            raise ValueError(
+                "give the uploads one store: ingest.inbox (a folder) or a [journal] table"
+            )
+        return self
 
     @field_validator("agents")
     @classmethod
@@ -140,12 +161,8 @@ class Ingest:
         self.keys: Mapping[str, Secret] = {
             name: resolver.resolve(entry.key) for name, entry in config.agents.items()
         }
-        root = self.settings.inbox
-        if not root.is_absolute():
-            root = resolver.base_dir / root
-        self.inbox = Inbox(root)
+        self.inbox: UploadStore = _store(config, resolver)
         self.clock = clock
-        self.lock = asyncio.Lock()  # one change to the inbox at a time
 
     async def _caller(self, request: Request, body: bytes) -> tuple[str, str] | JSONResponse:
         """The agent and tenant of a signed request, or the refusal."""
@@ -182,25 +199,17 @@ class Ingest:
         limit = self.settings.max_upload_mb * 1024 * 1024
         if not 0 < begin.size <= limit:
             return _refuse(413, f"an upload must be 1 byte to {self.settings.max_upload_mb} MB")
-        async with self.lock:
-            last = await asyncio.to_thread(self.inbox.last_of_agent, agent)
-            if last is not None and begin.seq <= last.seq:
-                return _refuse(
-                    409,
-                    f"sequence {begin.seq} is not above agent {agent!r}'s last accepted "
-                    f"upload ({last.seq}): a replay",
-                    last_seq=last.seq,
-                )
-            pending = await asyncio.to_thread(
-                self.inbox.begin,
-                agent,
-                tenant,
-                begin.seq,
-                begin.size,
-                begin.sha256,
-                begin.version[:100],
+        try:
+            pending, offset = await self.inbox.begin(
+                agent, tenant, begin.seq, begin.size, begin.sha256, begin.version[:100]
             )
-            offset = await asyncio.to_thread(self.inbox.offset, pending.upload_id)
+        except Replay as exc:
+            return _refuse(
+                409,
+                f"sequence {begin.seq} is not above agent {agent!r}'s last accepted "
+                f"upload ({exc.last_seq}): a replay",
+                last_seq=exc.last_seq,
+            )
         return JSONResponse({"upload_id": pending.upload_id, "offset": offset})
 
     async def _owned(self, request: Request, body: bytes) -> tuple[str, JSONResponse | None]:
@@ -209,18 +218,30 @@ class Ingest:
         if isinstance(caller, JSONResponse):
             return upload_id, caller
         try:
-            pending = await asyncio.to_thread(self.inbox.pending, upload_id)
+            pending = await self.inbox.pending(upload_id)
         except (KeyError, OSError):
             return upload_id, _refuse(404, f"no upload {upload_id[:40]!r} is open")
         if (pending.agent, pending.tenant) != caller:
             return upload_id, _refuse(403, "the upload belongs to another agent or tenant")
         return upload_id, None
 
+    async def _accepted_already(self, request: Request, upload_id: str) -> Accepted | None:
+        """The caller's upload ``upload_id`` when it is closed because it was accepted (by
+        this process or another: the agent lost the answer, or raced itself)."""
+        agent = request.headers.get(agent_auth.AGENT, "")
+        tenant = request.headers.get(agent_auth.TENANT, "")
+        last = await self.inbox.last_of_agent(agent, tenant)
+        return last if last is not None and last.upload_id == upload_id else None
+
     async def status(self, request: Request) -> JSONResponse:
         upload_id, refusal = await self._owned(request, b"")
         if refusal is not None:
+            if refusal.status_code == 404 and (
+                done := await self._accepted_already(request, upload_id)
+            ):
+                return JSONResponse({"offset": done.size})
             return refusal
-        return JSONResponse({"offset": await asyncio.to_thread(self.inbox.offset, upload_id)})
+        return JSONResponse({"offset": await self.inbox.offset(upload_id)})
 
     async def chunk(self, request: Request) -> JSONResponse:
         body = await request.body()
@@ -228,16 +249,24 @@ class Ingest:
             return _refuse(413, f"a chunk must be at most {self.settings.chunk_max_mb} MB")
         upload_id, refusal = await self._owned(request, body)
         if refusal is not None:
+            if refusal.status_code == 404 and (
+                done := await self._accepted_already(request, upload_id)
+            ):
+                return _refuse(409, "the upload is whole and accepted", offset=done.size)
             return refusal
         try:
             offset = int(request.query_params.get("offset", ""))
         except ValueError:
             return _refuse(400, "a chunk needs ?offset=N")
-        async with self.lock:
-            pending = await asyncio.to_thread(self.inbox.pending, upload_id)
+        try:
+            pending = await self.inbox.pending(upload_id)
             if offset + len(body) > pending.size:
                 return _refuse(413, f"the chunk runs past the upload's size {pending.size}")
-            now = await asyncio.to_thread(self.inbox.append, upload_id, offset, body)
+            now = await self.inbox.append(upload_id, offset, body)
+        except (KeyError, OSError):
+            if done := await self._accepted_already(request, upload_id):
+                return _refuse(409, "the upload is whole and accepted", offset=done.size)
+            return _refuse(404, f"no upload {upload_id[:40]!r} is open")
         if now != offset + len(body):
             return _refuse(409, f"the upload stands at offset {now}, not {offset}", offset=now)
         return JSONResponse({"offset": now})
@@ -245,35 +274,43 @@ class Ingest:
     async def commit(self, request: Request) -> JSONResponse:
         upload_id, refusal = await self._owned(request, b"")
         if refusal is not None:
-            if refusal.status_code == 404:  # committed already, and the answer was lost?
-                agent = request.headers.get(agent_auth.AGENT, "")
-                last = await asyncio.to_thread(self.inbox.last_of_agent, agent)
-                if last is not None and last.upload_id == upload_id:
-                    return JSONResponse({"accepted": True, "seq": last.seq, "counts": last.counts})
+            if refusal.status_code == 404 and (
+                last := await self._accepted_already(request, upload_id)
+            ):
+                return JSONResponse({"accepted": True, "seq": last.seq, "counts": last.counts})
             return refusal
-        async with self.lock:
-            pending = await asyncio.to_thread(self.inbox.pending, upload_id)
-            last = await asyncio.to_thread(self.inbox.last_of_agent, pending.agent)
-            if last is not None and pending.seq <= last.seq:
-                await asyncio.to_thread(self.inbox.discard, upload_id)
-                return _refuse(409, f"sequence {pending.seq} was already accepted: a replay")
-            body = await asyncio.to_thread(self.inbox.body, upload_id)
-            if len(body) != pending.size:
-                return _refuse(
-                    409, f"the upload has {len(body)} of {pending.size} bytes", offset=len(body)
-                )
-            if hashlib.sha256(body).hexdigest() != pending.sha256:
-                await asyncio.to_thread(self.inbox.discard, upload_id)
-                return _refuse(422, "the upload's SHA-256 does not match; send it again")
-            try:
-                snapshot = await asyncio.to_thread(
-                    decode_snapshot, body, max_size=self.settings.max_snapshot_mb * 1024 * 1024
-                )
-            except WireError as exc:
-                await asyncio.to_thread(self.inbox.discard, upload_id)
-                return _refuse(422, f"the upload was refused: {exc}")
-            accepted = await asyncio.to_thread(self.inbox.accept, pending, body, snapshot.counts())
+        try:
+            pending = await self.inbox.pending(upload_id)
+            body = await self.inbox.body(upload_id)
+        except (KeyError, OSError):
+            return _refuse(404, f"no upload {upload_id[:40]!r} is open")
+        if len(body) != pending.size:
+            return _refuse(
+                409, f"the upload has {len(body)} of {pending.size} bytes", offset=len(body)
+            )
+        if hashlib.sha256(body).hexdigest() != pending.sha256:
+            await self.inbox.discard(upload_id)
+            return _refuse(422, "the upload's SHA-256 does not match; send it again")
+        try:
+            snapshot = await asyncio.to_thread(
+                decode_snapshot, body, max_size=self.settings.max_snapshot_mb * 1024 * 1024
+            )
+        except WireError as exc:
+            await self.inbox.discard(upload_id)
+            return _refuse(422, f"the upload was refused: {exc}")
+        try:
+            accepted = await self.inbox.accept(pending, snapshot.counts())
+        except Replay:
+            if last := await self._accepted_already(request, upload_id):
+                return JSONResponse({"accepted": True, "seq": last.seq, "counts": last.counts})
+            await self.inbox.discard(upload_id)
+            return _refuse(409, f"sequence {pending.seq} was already accepted: a replay")
+        except KeyError:
+            return _refuse(404, f"no upload {upload_id[:40]!r} is open")
         return JSONResponse({"accepted": True, "seq": accepted.seq, "counts": accepted.counts})
+
+    async def aclose(self) -> None:
+        await self.inbox.aclose()
 
     def app(self) -> Starlette:
         return Starlette(
@@ -302,4 +339,36 @@ async def serve(ingest: Ingest, base_dir: Path = Path(".")) -> None:
         log_level="warning",
         access_log=False,
     )
-    await uvicorn.Server(config).serve()
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await ingest.aclose()
+
+
+def _store(config: IngestConfig, resolver: SecretResolver) -> UploadStore:
+    """The inbox folder, or the journal the ``[journal]`` table names (opened on first use)."""
+    if config.ingest.inbox is not None:
+        root = config.ingest.inbox
+        return InboxStore(root if root.is_absolute() else resolver.base_dir / root)
+    journal = config.journal
+    assert journal is not None  # IngestConfig holds one store
+    from engine.journal.agent_uploads import JournalUploads
+
+    if journal.url:
+        from engine.journal.postgres import PostgresJournal, display_url
+
+        url = journal.url
+        password = resolver.resolve(journal.password) if journal.password else None
+
+        async def postgres() -> Journal:
+            return await PostgresJournal.connect(url, password=password)
+
+        return JournalUploads(opener=postgres, root=f"journal {display_url(url)}")
+    path = journal.path if journal.path.is_absolute() else resolver.base_dir / journal.path
+
+    async def sqlite() -> Journal:
+        from engine.journal import SqliteJournal
+
+        return await SqliteJournal.open(path)
+
+    return JournalUploads(opener=sqlite, root=f"journal {path}")

@@ -9,7 +9,6 @@ command checks again, so no front end can bypass the policy.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import pwd
@@ -52,6 +51,7 @@ from engine.journal import (
 from engine.journal import JournalError as JournalError  # front ends map these to messages
 from engine.journal import JournalWriteError as JournalWriteError
 from engine.journal import LeaseLost as LeaseLost
+from engine.journal.agent_uploads import JournalUploads
 from engine.journal.upkeep import JournalBackup as JournalBackup
 from engine.journal.upkeep import JournalCheck as JournalCheck
 from engine.journal.upkeep import backup_journal, check_journal
@@ -1173,6 +1173,7 @@ class Ops:
                 tenant=tenant_id,
                 cache=_ReadOnlyCache(self.journal.source_cache(scope)),
                 today=today,
+                agent_uploads=JournalUploads(self.journal),
             )
 
         try:
@@ -1298,7 +1299,7 @@ class Ops:
         last, when, with which ESS version, and whether the upload is too old to run from."""
         if tenant_id is not None:
             await self._served(tenant_id, "agents")
-        found = await asyncio.to_thread(agent_statuses, self.cfg, tenant_id)
+        found = await agent_statuses(self.cfg, tenant_id, self.journal)
         return [a for a in found if self.scope.allows(a.tenant)]
 
     async def source_holds(self, tenant_id: str) -> list[SourceHoldView]:

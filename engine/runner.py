@@ -30,6 +30,7 @@ from engine.first_sign_in import InitialPasswords
 from engine.guard import judge
 from engine.hand_over import class_names, hand_over
 from engine.journal import Journal, Lease, LeaseHeld, LeaseOwner, OperationRecord
+from engine.journal.agent_uploads import JournalUploads
 from engine.journal.sqlite import now_iso
 from engine.limits import shortened, strictest
 from engine.merge import Merged, SourcePart, merge
@@ -357,6 +358,7 @@ async def _fresh_run(
                     Progress("read", key or "source", n, 0, entity)
                 ),
                 civic_hash=civic_hash,
+                agent_uploads=JournalUploads(journal),
             )
 
         aliases = await journal.source_aliases(tenant_id) if len(sources) > 1 else {}

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from engine.civic_hash import CivicHash, drop
 from engine.findings import Finding
 from engine.model import Snapshot
 from engine.rules import Rule
 from engine.secrets import SecretResolver
+
+if TYPE_CHECKING:
+    from engine.ingest_store import UploadReader
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class SourceContext:
     progress: Callable[[str, int], None] = lambda entity, count: None  # records read so far
     # what a source may keep of a personnummer, in its snapshot and its cache: the keyed hash
     civic_hash: CivicHash = drop
+    # the uploads of on-site agents kept in the installation's journal (an ``agent`` source
+    # without an inbox folder reads them); None where no journal is at hand
+    agent_uploads: UploadReader | None = None
 
 
 @dataclass(frozen=True, repr=False)

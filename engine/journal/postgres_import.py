@@ -49,6 +49,10 @@ ORDER = (
     "notice_deliveries",
     "source_holds",
     "source_aliases",
+    "agent_uploads",
+    "agent_upload_chunks",
+    "agent_snapshots",
+    "agent_sequences",
 )
 """Every table of the journal that is copied (the order matters only for reading the log)."""
 

@@ -42,6 +42,10 @@ TENANT_TABLES: tuple[tuple[str, str], ...] = (
     ("audit", "tenant=?"),
     ("source_holds", "tenant=?"),
     ("source_aliases", "tenant=?"),
+    ("agent_uploads", "tenant=?"),
+    ("agent_upload_chunks", "tenant=?"),
+    ("agent_snapshots", "tenant=?"),
+    ("agent_sequences", "tenant=?"),
 )
 """Every table holding a tenant's rows and how to select them: by its own ``tenant`` column, or
 through the row it belongs to. The same on SQLite and PostgreSQL."""
@@ -309,5 +313,47 @@ PG_MIGRATIONS: tuple[str, ...] = (
     # 5: the change marker live views poll (PostgreSQL only: SQLite has PRAGMA data_version)
     """
     ALTER TABLE ess_schema ADD COLUMN changes BIGINT NOT NULL DEFAULT 0
+    """,
+    # 6: the hosted ingest's store of agent uploads (SQLite 11); a chunk is one row (at most the
+    # ingest's chunk_max_mb), far under bytea's 1 GB
+    f"""
+    CREATE TABLE agent_uploads (
+        upload_id {_T} PRIMARY KEY,
+        tenant {_T} NOT NULL,
+        agent {_T} NOT NULL,
+        seq BIGINT NOT NULL,
+        size BIGINT NOT NULL,
+        sha256 {_T} NOT NULL,
+        version {_T} NOT NULL,
+        received BIGINT NOT NULL DEFAULT 0,
+        began_at {_T} NOT NULL
+    );
+    CREATE INDEX agent_uploads_of ON agent_uploads(tenant, agent, seq);
+    CREATE TABLE agent_upload_chunks (
+        upload_id {_T} NOT NULL,
+        tenant {_T} NOT NULL,
+        start BIGINT NOT NULL,
+        body BYTEA NOT NULL,
+        PRIMARY KEY (upload_id, start)
+    );
+    CREATE TABLE agent_snapshots (
+        tenant {_T} PRIMARY KEY,
+        upload_id {_T} NOT NULL,
+        agent {_T} NOT NULL,
+        seq BIGINT NOT NULL,
+        version {_T} NOT NULL,
+        received_at {_T} NOT NULL,
+        size BIGINT NOT NULL,
+        sha256 {_T} NOT NULL,
+        counts {_T} NOT NULL
+    );
+    CREATE TABLE agent_sequences (
+        tenant {_T} NOT NULL,
+        agent {_T} NOT NULL,
+        seq BIGINT NOT NULL,
+        upload_id {_T} NOT NULL,
+        received_at {_T} NOT NULL,
+        PRIMARY KEY (tenant, agent)
+    )
     """,
 )

@@ -457,4 +457,48 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 10: request ids: the service's id of each failed attempt's answer (attempts.request_id) and
     # of an operation's last one (operations.request_id), for a ticket with the vendor
     _request_id_columns,
+    # 11: the hosted ingest's store of agent uploads (docs/hosted.md): open upload sessions with
+    # the bytes received so far as chunk rows (resumed from any ingest process), each tenant's
+    # accepted snapshot (its chunks stay, under the upload's id) and each agent's highest
+    # accepted sequence number per tenant (a replay is refused by a conditional update)
+    """
+    CREATE TABLE IF NOT EXISTS agent_uploads (
+        upload_id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        version TEXT NOT NULL,
+        received INTEGER NOT NULL DEFAULT 0,
+        began_at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS agent_uploads_of ON agent_uploads(tenant, agent, seq);
+    CREATE TABLE IF NOT EXISTS agent_upload_chunks (
+        upload_id TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (upload_id, start)
+    );
+    CREATE TABLE IF NOT EXISTS agent_snapshots (
+        tenant TEXT PRIMARY KEY,
+        upload_id TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        counts TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS agent_sequences (
+        tenant TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        upload_id TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, agent)
+    );
+    """,
 )

@@ -50,7 +50,7 @@ async def test_upload_then_a_run_plans_and_applies_from_it(hosted: Hosted) -> No
     local = tiny_snapshot()
     assert result.counts["persons"] == len(local.persons)
     assert result.size > 4 * 1024  # more than one chunk travelled
-    latest = hosted.ingest.inbox.latest("alpha")
+    latest = await hosted.ingest.inbox.latest("alpha")
     assert latest is not None
     meta, body = latest
     assert (meta.agent, meta.seq) == ("alpha-agent", result.seq)
@@ -120,7 +120,7 @@ async def test_a_dropped_connection_is_resumed_from_the_ingests_offset(hosted: H
     finally:
         await agent.aclose()
     assert result.resumed == 2
-    latest = hosted.ingest.inbox.latest("alpha")
+    latest = await hosted.ingest.inbox.latest("alpha")
     assert latest is not None
     assert latest[1] == body  # every byte once, in order
     assert not list((hosted.inbox / "partial").glob("*.part"))
@@ -133,7 +133,7 @@ async def test_an_unknown_agent_is_refused(hosted: Hosted) -> None:
             await agent.run_once()
     finally:
         await agent.aclose()
-    assert hosted.ingest.inbox.latest("alpha") is None
+    assert await hosted.ingest.inbox.latest("alpha") is None
 
 
 async def test_a_wrong_tenant_is_refused(hosted: Hosted) -> None:
@@ -143,7 +143,7 @@ async def test_a_wrong_tenant_is_refused(hosted: Hosted) -> None:
             await agent.run_once()
     finally:
         await agent.aclose()
-    assert hosted.ingest.inbox.latest("beta") is None
+    assert await hosted.ingest.inbox.latest("beta") is None
 
 
 async def test_a_replayed_upload_is_refused(hosted: Hosted) -> None:
@@ -180,7 +180,7 @@ async def test_a_replayed_upload_is_refused(hosted: Hosted) -> None:
         )
         bad = await client.post("/v1/uploads", content=meta, headers=forged)
         assert bad.status_code == 401
-    latest = hosted.ingest.inbox.latest("alpha")
+    latest = await hosted.ingest.inbox.latest("alpha")
     assert latest is not None and latest[0].seq == 5
 
 
@@ -192,7 +192,7 @@ async def test_an_upload_with_a_personnummer_in_clear_is_refused(hosted: Hosted)
             await agent.upload(clear)
     finally:
         await agent.aclose()
-    assert hosted.ingest.inbox.latest("alpha") is None
+    assert await hosted.ingest.inbox.latest("alpha") is None
     assert not list((hosted.inbox / "partial").glob("*"))  # nothing of it kept
 
 

@@ -12,6 +12,7 @@ import pytest
 from engine.audit_chain import verify_chain
 from engine.findings import Finding, Severity
 from engine.journal import Journal, JournalError, LeaseHeld, SqliteJournal
+from engine.journal.agent_uploads import JournalUploads
 from engine.journal.postgres_schema import TENANT_TABLES
 from engine.journal.protocol import KeyMoves
 from engine.journal.tenant_rows import EXPORT_FORMAT, delete_tenant, export_tenant
@@ -50,6 +51,12 @@ async def fill(j: Journal, tenant: str) -> None:
     await j.move_source_ids(tenant, KeyMoves({}, {}, {}, (("person", "u9", "unmatched"),)), "t")
     await j.replace_source_aliases(tenant, {("grund", "g1"): "u1"})
     await j.acquire_lease(tenant, "test", 0.001)  # a lease row (expired at once)
+    uploads = JournalUploads(j)  # an accepted agent upload, and one still open
+    done, _ = await uploads.begin(f"{tenant}-agent", tenant, 1, 3, "h", "1.0")
+    await uploads.append(done.upload_id, 0, b"abc")
+    await uploads.accept(done, {"persons": 1})
+    open_, _ = await uploads.begin(f"{tenant}-agent", tenant, 2, 3, "h", "1.0")
+    await uploads.append(open_.upload_id, 0, b"ab")
 
 
 async def both(journal: Journal) -> SqliteJournal:
