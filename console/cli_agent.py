@@ -99,7 +99,7 @@ def ingest(
             raise CliError(f"{config}: ingest.{key}: no such file {path}")
     out().print(
         f"ingest listening on https://{settings.host}:{settings.port} for "
-        f"{len(cfg.agents)} agent(s); inbox {endpoint.inbox.root}",
+        f"{len(cfg.agents)} agent(s); uploads kept in {endpoint.inbox.root}",
         soft_wrap=True,
     )
     with contextlib.suppress(KeyboardInterrupt):
