@@ -151,9 +151,8 @@ class ConsoleApp(App[None]):
     def look_for_changes(self) -> None:
         """Look at the journal's change marker (cheap: no table is read)."""
         if not self.paused:
-            self.run_worker(
-                self.check_changes(), group="watch", exclusive=True, exit_on_error=False
-            )
+            watch: WorkType[bool] = self.check_changes  # replaced before it starts: no coroutine
+            self.run_worker(watch, group="watch", exclusive=True, exit_on_error=False)
 
     async def check_changes(self) -> bool:
         """Reload the view in front and the policy answers when anything was committed to the

@@ -1,5 +1,6 @@
-"""Reloading faster than the loads can start: each reload replaces the load before it, and a
-load replaced before it began must leave nothing behind (no coroutine that was never awaited)."""
+"""Reloading faster than the loads can start: each reload (and each look at the journal's
+change marker) replaces the one before it, and one replaced before it began must leave
+nothing behind (no coroutine that was never awaited)."""
 
 from __future__ import annotations
 
@@ -35,4 +36,7 @@ async def test_reloads_in_one_burst_leave_no_load_unawaited(make_app: AppFactory
         await settle(pilot)
         assert screen.loads - before >= 1  # the last reload's load ran
         assert screen.loads - before < 50  # and the replaced ones did not
+        for _ in range(50):
+            app.look_for_changes()  # the watch timer's look, replaced the same way
+        await settle(pilot)
         gc.collect()  # a replaced, never-started load would warn here
