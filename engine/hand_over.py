@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyrage
-from fpdf import FPDF
 
 from engine.first_sign_in import HandOverConfig, InitialPasswords, Issued
 from engine.journal import Journal
@@ -97,6 +96,8 @@ def _latin1(text: str) -> str:
 
 
 def pdf_bytes(tenant: str, klass: str, items: Sequence[Issued], when: datetime) -> bytes:
+    from fpdf import FPDF  # imported here: it costs every command and run half a second
+
     pdf = FPDF(format="A4")
     pdf.set_title(_latin1(f"Initial passwords {klass}"))
     pdf.add_page()

@@ -35,6 +35,9 @@ from .errors import Kind, Verdict, classify
 BATCH_LIMITS: Mapping[Api, int] = {"classroom": 50, "directory": 1000}
 LIST_BATCHES_IN_FLIGHT = 4  # batches of list pages sent at once by list_many
 RESENDS = 6
+REQUEST_ID_HEADERS = ("x-guploader-uploadid", "x-request-id")
+"""Google's id of an answer: its uploads name one (``x-guploader-uploadid``), its JSON APIs
+none, so a proxy's ``x-request-id`` is the only other one a ticket could quote."""
 NOT_FOUND_SCHEDULE_S = (1.0, 3.0, 9.0)  # a new user reaches Classroom within seconds (GAM: 3 tries)
 
 

@@ -41,7 +41,7 @@ from .adopt import Accounts, conflict, put_right
 from .auth import GROUP_SCOPE, SCOPES, DelegatedToken, GoogleTenantError
 from .calls import ApiCall
 from .check import check as check_tenant
-from .client import BATCH_LIMITS, GoogleClient, ListFailed, Quotas
+from .client import BATCH_LIMITS, REQUEST_ID_HEADERS, GoogleClient, ListFailed, Quotas
 from .config import GoogleConfig
 from .drift import read_drift
 from .errors import Kind
@@ -513,7 +513,10 @@ def build_client(config: GoogleConfig, secrets: SecretResolver) -> GoogleClient:
         for subject in config.admin_subjects
     ]
     http = HttpClient(
-        timeout_s=config.timeout_s, verify=verify, max_connections=config.max_concurrency * 4
+        timeout_s=config.timeout_s,
+        verify=verify,
+        max_connections=config.max_concurrency * 4,
+        request_id_headers=REQUEST_ID_HEADERS,
     )
     quotas = Quotas(
         classroom_per_user=config.classroom_per_user_per_min,

@@ -36,15 +36,10 @@ from engine import request_ids
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-REQUEST_ID_HEADERS = (
-    "request-id",  # Microsoft Graph (with client-request-id, which echoes ours or is made up)
-    "x-ms-request-id",  # other Microsoft services
-    "x-request-id",  # a common convention (proxies, many REST services)
-    "x-guploader-uploadid",  # Google, on uploads; its JSON APIs give no request id
-    "client-request-id",
-)
-"""Headers naming the service's id for one answer, the first found wins. A vendor's support
-asks for it; SCIM defines none, so a SCIM service's answers carry one only if it adds its own."""
+REQUEST_ID_HEADERS: tuple[str, ...] = ("x-request-id",)
+"""The headers a client reads the service's id of an answer from when its adapter names none:
+the common convention of proxies and many REST services. Each adapter that knows its vendor's
+own header passes ``request_id_headers`` to :class:`HttpClient`, so the kit names no vendor."""
 
 Params = Mapping[str, str] | Sequence[tuple[str, str]] | None
 
@@ -92,7 +87,9 @@ class HttpStats:
 
 
 class HttpClient:
-    """An ``httpx.AsyncClient`` with the kit's retry rules; ``transport`` is the test seam."""
+    """An ``httpx.AsyncClient`` with the kit's retry rules; ``transport`` is the test seam.
+    ``request_id_headers`` name the service's id of an answer, the first found wins (a vendor's
+    support asks for it); every answer's id goes to :mod:`engine.request_ids`."""
 
     def __init__(
         self,
@@ -105,8 +102,10 @@ class HttpClient:
         proxy: str | None = None,
         max_connections: int = 10,
         transport: httpx.AsyncBaseTransport | None = None,
+        request_id_headers: Sequence[str] = REQUEST_ID_HEADERS,
     ) -> None:
         self.backoff = backoff or Backoff()
+        self.request_id_headers = tuple(request_id_headers)
         self.auth = auth
         self.stats = HttpStats()
         self.timeout_s = timeout_s
@@ -196,7 +195,7 @@ class HttpClient:
                 continue
             status = resp.status_code
             self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
-            request_ids.note(status, request_id(resp.headers))
+            request_ids.note(status, request_id(resp.headers, self.request_id_headers))
             if observe is not None:
                 observe(resp)
             if status == 401 and auth is not None and not refreshed:
@@ -244,12 +243,14 @@ class HttpClient:
         await self.client.aclose()
 
 
-def request_id(headers: httpx.Headers | Mapping[str, str]) -> str | None:
-    """The service's id of this answer (:data:`REQUEST_ID_HEADERS`), or None. Also for the
-    headers of an answer inside a batch envelope, which the adapter reads."""
+def request_id(
+    headers: httpx.Headers | Mapping[str, str], names: Sequence[str] = REQUEST_ID_HEADERS
+) -> str | None:
+    """The service's id of this answer, from the first of ``names`` it carries, or None. Also
+    for the headers of an answer inside a batch envelope, which the adapter reads."""
     if not isinstance(headers, httpx.Headers):
         headers = httpx.Headers(dict(headers))
-    for name in REQUEST_ID_HEADERS:
+    for name in names:
         value = str(headers.get(name) or "").strip()
         if value:
             return value

@@ -22,7 +22,7 @@ from adapters.kit.outcomes import SAFE_TO_RESEND
 from adapters.kit.rounds import in_rounds
 from engine import request_ids
 
-from .client import WRITE_METHODS, GraphClient
+from .client import REQUEST_ID_HEADERS, WRITE_METHODS, GraphClient
 from .errors import GraphResponse
 
 MAX_BATCH = 20
@@ -31,7 +31,7 @@ MAX_BATCH = 20
 def inner_request_id(resp: GraphResponse) -> str | None:
     """Graph's request-id of an answer inside a $batch: its headers', else its error body's
     ``innerError`` (reference §3.1: each inner body carries the normal error object)."""
-    found = request_id(resp.headers or {})
+    found = request_id(resp.headers or {}, REQUEST_ID_HEADERS)
     if found:
         return found
     err = resp.body.get("error") if isinstance(resp.body, dict) else None

@@ -30,6 +30,9 @@ from .auth import AuthError
 from .errors import GraphResponse
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+REQUEST_ID_HEADERS = ("request-id", "x-ms-request-id", "client-request-id")
+"""Graph's id of an answer (``request-id``), another Microsoft service's (``x-ms-request-id``),
+else ``client-request-id``, which echoes ours or is made up: a ticket with Microsoft quotes it."""
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
 
 
@@ -93,6 +96,7 @@ class GraphClient:
             headers={"Accept": "application/json", "x-ms-throttle-priority": "low"},
             max_connections=max_concurrency * 2,
             transport=transport,
+            request_id_headers=REQUEST_ID_HEADERS,
         )
         self._http = self.http.client
 

@@ -32,6 +32,8 @@ UPLOAD_SESSION = CONNECTOR + "/microsoft.graph.industryData.azureDataLakeConnect
 VALIDATE = CONNECTOR + "/validate"
 RUNS = "external/industryData/runs"
 BLOB_VERSION = "2021-08-06"
+REQUEST_ID_HEADERS = ("request-id", "client-request-id")  # Graph's id of an answer
+BLOB_REQUEST_ID_HEADERS = ("x-ms-request-id",)  # Azure Storage's, for the uploaded files
 
 
 class GraphRefusal(Exception):
@@ -140,9 +142,18 @@ class GraphClient:
         self._token_http = httpx.AsyncClient(timeout=config.timeout_s, verify=verify)
         self.token = _Token(self._token_http, config.token_endpoint, config.client_id or "", secret)
         self.http = HttpClient(
-            timeout_s=config.timeout_s, verify=verify, auth=self.token, backoff=backoff
+            timeout_s=config.timeout_s,
+            verify=verify,
+            auth=self.token,
+            backoff=backoff,
+            request_id_headers=REQUEST_ID_HEADERS,
         )
-        self.blobs = HttpClient(timeout_s=config.timeout_s, verify=verify, backoff=backoff)
+        self.blobs = HttpClient(
+            timeout_s=config.timeout_s,
+            verify=verify,
+            backoff=backoff,
+            request_id_headers=BLOB_REQUEST_ID_HEADERS,
+        )
         self.connector = config.data_connector_id or ""
 
     def _url(self, path: str) -> str:

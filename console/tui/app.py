@@ -11,6 +11,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
@@ -21,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
+from textual.worker import WorkType
 
 from console.tui import fmt
 from console.tui.actions import ACTIONS, Target, unavailable
@@ -122,7 +124,8 @@ class ConsoleApp(App[None]):
         self.register_theme(CALM)
         self.theme = CALM.name
         self.push_screen(TenantsScreen())
-        self.run_worker(self.check_changes(), group="watch", exit_on_error=False)
+        watch: WorkType[bool] = self.check_changes  # a method, never a coroutine left unawaited
+        self.run_worker(watch, group="watch", exit_on_error=False)
         if self.refresh_seconds > 0:
             self.set_interval(self.refresh_seconds, self.tick)
         if self.watch_seconds > 0:
@@ -148,9 +151,8 @@ class ConsoleApp(App[None]):
     def look_for_changes(self) -> None:
         """Look at the journal's change marker (cheap: no table is read)."""
         if not self.paused:
-            self.run_worker(
-                self.check_changes(), group="watch", exclusive=True, exit_on_error=False
-            )
+            watch: WorkType[bool] = self.check_changes  # replaced before it starts: no coroutine
+            self.run_worker(watch, group="watch", exclusive=True, exit_on_error=False)
 
     async def check_changes(self) -> bool:
         """Reload the view in front and the policy answers when anything was committed to the
@@ -171,7 +173,7 @@ class ConsoleApp(App[None]):
             screen.reload()
         known = sorted({tenant for _, tenant in self.decisions})
         if known:
-            self.run_worker(self._fetch_decisions(known), group="policy", exit_on_error=False)
+            self._run_fetch(known)
         return True
 
     def action_refresh(self) -> None:
@@ -376,7 +378,13 @@ class ConsoleApp(App[None]):
         if tenant in self._asking:
             return
         self._asking.add(tenant)
-        self.run_worker(self._fetch_decisions([tenant]), group="policy", exit_on_error=False)
+        self._run_fetch([tenant])
+
+    def _run_fetch(self, tenants: list[str]) -> None:
+        """Ask policy in a worker that makes its coroutine only when it starts (an app closed
+        before then leaves none unawaited)."""
+        fetch: WorkType[None] = partial(self._fetch_decisions, tenants)
+        self.run_worker(fetch, group="policy", exit_on_error=False)
 
     async def _fetch_decisions(self, tenants: list[str]) -> None:
         try:

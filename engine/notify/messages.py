@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -62,149 +63,182 @@ def event_of(notice: NoticeRecord, run: RunRecord | None) -> str | None:
     return None
 
 
+Facts = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """What one event says: templates filled from :func:`str.format` fields (``who``, ``run``,
+    ``tenant``, ``detail``, ``at``, ``failed``, ``elevation``, ``approver``); the title
+    follows "<who>: ". Values are never read as templates, so a name with a brace is safe."""
+
+    title: str
+    text: str
+    command: str = ""
+
+
+RUN_WORDING: Mapping[str, Wording] = {
+    "plan_held": Wording(
+        "a plan is held for approval",
+        "The guard held run {run}: it would change more than the tenant's policy allows at "
+        "once. Nothing was applied, and every scheduled sync of this tenant waits until "
+        "someone approves or rejects the plan.",
+        "ess approve {run} --reason '...'   (or: ess reject {run})",
+    ),
+    "run_failed": Wording(
+        "the run failed",
+        "Run {run} stopped before it finished: a source or target could not be read, refused "
+        "the login, or the run was interrupted. The next scheduled run tries again.",
+        "ess show {run}",
+    ),
+    "failed_items": Wording(
+        "{failed} item(s) failed",
+        "Run {run} finished, but some items could not be applied; the rest of the run went "
+        "through.",
+        "ess failures {tenant}",
+    ),
+}
+"""A run's events; any other run event reads as ``failed_items``."""
+
+STANDALONE_WORDING: Mapping[str, tuple[Wording, str]] = {
+    "audit_head": (
+        Wording(
+            "the ESS audit log's head",
+            "Keep this message: it is the audit log's newest row as of {at:%Y-%m-%d %H:%M} "
+            "UTC. Anyone who can change the ESS host could rewrite the log, but not this copy; "
+            "checking the log against it shows whether any row up to it was edited, removed "
+            "or cut.",
+            "ess audit verify --head {detail}",
+        ),
+        "head",
+    ),
+    "credential_expiring": (
+        Wording(
+            "a credential runs out soon",
+            "A credential ESS signs in with runs out soon; when it has, every sync of this "
+            "target stops at the sign-in. Renew it before then.",
+            "ess target check {tenant}",
+        ),
+        "credential",
+    ),
+    "approver_changed": (
+        Wording(
+            "a customer approver's key was changed",
+            "An approver's key decides who can approve support's gold elevations for this "
+            "tenant. If you did not ask for this change, tell your ESS provider at once.",
+            "ess approver list {tenant}",
+        ),
+        "change",
+    ),
+}
+"""Notices without a run or an elevation, each with the name of the fact its detail is;
+any other such event reads as ``approver_changed``."""
+
+
+ELEVATION_WORDING: Mapping[str, Wording] = {
+    "elevation_requested": Wording(
+        "elevation {elevation} requested", "Support asked for the right to write to this tenant."
+    ),
+    "elevation_awaits_approval": Wording(  # gold: a customer approver must approve it first
+        "elevation {elevation} requested",
+        "Support asked for the right to write to this tenant: it needs a customer approver's "
+        "approval first.",
+        "ess elevation approve {elevation} --approver 'NAME'",
+    ),
+    "elevation_approved": Wording(
+        "elevation {elevation} approved",
+        "{approver} approved the elevation: support may write to this tenant until it expires.",
+    ),
+}
+
+
+def _who(notice: NoticeRecord, tenant_name: str) -> str:
+    return f"{tenant_name} ({notice.tenant})" if tenant_name != notice.tenant else notice.tenant
+
+
+def _message(
+    notice: NoticeRecord,
+    tenant_name: str,
+    channel: str,
+    event: str,
+    wording: Wording,
+    facts: Facts,
+    run_id: int | None = None,
+    **fields: Any,
+) -> Message:
+    """The one place a notice becomes a :class:`Message`: its key, its tenant, its time, and
+    the wording filled in."""
+    who = _who(notice, tenant_name)
+    values = {"who": who, "tenant": notice.tenant, "at": notice.created_at, **fields}
+    return Message(
+        f"ess.{notice.tenant}.{notice.id}.{channel}",
+        event,
+        notice.tenant,
+        run_id,
+        notice.created_at,
+        f"{who}: " + wording.title.format(**values),
+        wording.text.format(**values),
+        facts,
+        wording.command.format(**values),
+    )
+
+
+def _run_facts(event: str, run: RunRecord) -> list[tuple[str, str]]:
+    """What a run's event adds to the tenant and the run: the guard's verdict, the error, or
+    the items in trouble."""
+    if event == "plan_held":
+        removals = run.guard.get("removals") or {}
+        return [
+            ("planned operations", str(int(run.counts.get("planned", 0)))),
+            *((f"removals of {k}", str(v)) for k, v in sorted(removals.items())),
+            *(("held because", str(r)) for r in run.guard.get("reasons") or ()),
+        ]
+    if event == "run_failed":
+        return [("error", run.error or "(no message)")]
+    return [(f"{s} items", str(run.counts[s])) for s in TROUBLE if run.counts.get(s)]
+
+
 def compose(
     notice: NoticeRecord, run: RunRecord, tenant_name: str, channel: str, event: str
 ) -> Message:
     """The message of a notice: what happened, the counts, and the command that answers it."""
-    key = f"ess.{notice.tenant}.{notice.id}.{channel}"
-    who = f"{tenant_name} ({notice.tenant})" if tenant_name != notice.tenant else notice.tenant
-    planned = int(run.counts.get("planned", 0))
-    facts: list[tuple[str, str]] = [("tenant", who), ("run", str(run.id))]
-    if event == "plan_held":
-        removals = run.guard.get("removals") or {}
-        facts.append(("planned operations", str(planned)))
-        facts += [(f"removals of {k}", str(v)) for k, v in sorted(removals.items())]
-        facts += [("held because", str(r)) for r in run.guard.get("reasons") or ()]
-        return Message(
-            key,
-            event,
-            notice.tenant,
-            run.id,
-            notice.created_at,
-            f"{who}: a plan is held for approval",
-            "The guard held run "
-            f"{run.id}: it would change more than the tenant's policy allows at once. Nothing "
-            "was applied, and every scheduled sync of this tenant waits until someone approves "
-            "or rejects the plan.",
-            tuple(facts),
-            f"ess approve {run.id} --reason '...'   (or: ess reject {run.id})",
-        )
-    if event == "run_failed":
-        facts.append(("error", run.error or "(no message)"))
-        return Message(
-            key,
-            event,
-            notice.tenant,
-            run.id,
-            notice.created_at,
-            f"{who}: the run failed",
-            f"Run {run.id} stopped before it finished: a source or target could not be read, "
-            "refused the login, or the run was interrupted. The next scheduled run tries again.",
-            tuple(facts),
-            f"ess show {run.id}",
-        )
-    for status in TROUBLE:
-        if run.counts.get(status):
-            facts.append((f"{status} items", str(run.counts[status])))
-    return Message(
-        key,
-        event,
-        notice.tenant,
-        run.id,
-        notice.created_at,
-        f"{who}: {failed_items(run)} item(s) failed",
-        f"Run {run.id} finished, but some items could not be applied; the rest of the run "
-        "went through.",
-        tuple(facts),
-        f"ess failures {notice.tenant}",
-    )
+    wording = RUN_WORDING.get(event, RUN_WORDING["failed_items"])
+    facts = (("tenant", _who(notice, tenant_name)), ("run", str(run.id)), *_run_facts(event, run))
+    return _message(
+        notice, tenant_name, channel, event, wording, facts, run.id,
+        run=run.id, failed=failed_items(run),
+    )  # fmt: skip
 
 
 def compose_elevation(
     notice: NoticeRecord, elevation: ElevationRecord, tenant_name: str, channel: str, event: str
 ) -> Message:
     """An elevation asked for, or approved by the customer: who, why, until when."""
-    key = f"ess.{notice.tenant}.{notice.id}.{channel}"
-    who = f"{tenant_name} ({notice.tenant})" if tenant_name != notice.tenant else notice.tenant
-    facts: tuple[tuple[str, str], ...] = (
-        ("tenant", who),
+    facts: Facts = (
+        ("tenant", _who(notice, tenant_name)),
         ("elevation", str(elevation.id)),
         ("asked by", elevation.actor),
         ("reason", elevation.reason),
         ("until", f"{elevation.expires_at:%Y-%m-%d %H:%M} UTC"),
     )
+    approver = elevation.approved_by or ""
     if event == "elevation_approved":
-        return Message(
-            key,
-            event,
-            notice.tenant,
-            None,
-            notice.created_at,
-            f"{who}: elevation {elevation.id} approved",
-            f"{elevation.approved_by or 'The customer'} approved the elevation: support may "
-            "write to this tenant until it expires.",
-            (*facts, ("approved by", elevation.approved_by or "")),
-            "",
-        )
-    waits = elevation.needs_approval and elevation.approved_by is None
-    return Message(
-        key,
-        event,
-        notice.tenant,
-        None,
-        notice.created_at,
-        f"{who}: elevation {elevation.id} requested",
-        "Support asked for the right to write to this tenant"
-        + (": it needs a customer approver's approval first." if waits else "."),
-        facts,
-        f"ess elevation approve {elevation.id} --approver 'NAME'" if waits else "",
-    )
+        facts, wording = (*facts, ("approved by", approver)), ELEVATION_WORDING[event]
+    elif elevation.needs_approval and elevation.approved_by is None:
+        wording = ELEVATION_WORDING["elevation_awaits_approval"]
+    else:
+        wording = ELEVATION_WORDING["elevation_requested"]
+    return _message(
+        notice, tenant_name, channel, event, wording, facts,
+        elevation=elevation.id, approver=approver or "The customer",
+    )  # fmt: skip
 
 
 def compose_standalone(notice: NoticeRecord, tenant_name: str, channel: str, event: str) -> Message:
     """The audit log's head sent out of the host, or an approver key enrolled or removed."""
-    key = f"ess.{notice.tenant}.{notice.id}.{channel}"
-    who = f"{tenant_name} ({notice.tenant})" if tenant_name != notice.tenant else notice.tenant
-    if event == "audit_head":
-        return Message(
-            key,
-            event,
-            notice.tenant,
-            None,
-            notice.created_at,
-            f"{who}: the ESS audit log's head",
-            "Keep this message: it is the audit log's newest row as of "
-            f"{notice.created_at:%Y-%m-%d %H:%M} UTC. Anyone who can change the ESS host could "
-            "rewrite the log, but not this copy; checking the log against it shows whether "
-            "any row up to it was edited, removed or cut.",
-            (("tenant", who), ("head", notice.detail)),
-            f"ess audit verify --head {notice.detail}",
-        )
-    if event == "credential_expiring":
-        return Message(
-            key,
-            event,
-            notice.tenant,
-            None,
-            notice.created_at,
-            f"{who}: a credential runs out soon",
-            "A credential ESS signs in with runs out soon; when it has, every sync of this "
-            "target stops at the sign-in. Renew it before then.",
-            (("tenant", who), ("credential", notice.detail)),
-            f"ess target check {notice.tenant}",
-        )
-    return Message(
-        key,
-        event,
-        notice.tenant,
-        None,
-        notice.created_at,
-        f"{who}: a customer approver's key was changed",
-        "An approver's key decides who can approve support's gold elevations for this tenant. "
-        "If you did not ask for this change, tell your ESS provider at once.",
-        (("tenant", who), ("change", notice.detail)),
-        f"ess approver list {notice.tenant}",
-    )
+    wording, fact = STANDALONE_WORDING.get(event, STANDALONE_WORDING["approver_changed"])
+    facts = (("tenant", _who(notice, tenant_name)), (fact, notice.detail))
+    return _message(notice, tenant_name, channel, event, wording, facts, detail=notice.detail)
 
 
 def test_message(tenant: str, tenant_name: str, channel: str, at: datetime, nonce: str) -> Message:
@@ -225,16 +259,12 @@ def test_message(tenant: str, tenant_name: str, channel: str, at: datetime, nonc
 
 def _clean(m: Message) -> Message:
     """Text from outside (a tenant name, an error) with its control characters written out."""
-    return Message(
-        m.key,
-        m.event,
-        m.tenant,
-        m.run_id,
-        m.at,
-        visible(m.title, newlines=False),
-        visible(m.text, newlines=False),
-        tuple((visible(k, newlines=False), visible(v, newlines=False)) for k, v in m.facts),
-        visible(m.command, newlines=False),
+    return replace(
+        m,
+        title=visible(m.title, newlines=False),
+        text=visible(m.text, newlines=False),
+        facts=tuple((visible(k, newlines=False), visible(v, newlines=False)) for k, v in m.facts),
+        command=visible(m.command, newlines=False),
     )
 
 

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "microsoft"))
 
 from ms_support import SECRET_ENV, graph_client, settings_for
 
-HANG_S = 0.6  # a timeout fault holds the request this long, then answers 504 ...
-CLIENT_TIMEOUT_S = 0.4  # ... and the client gives up first: the write's fate is unknown
+HANG_S = 0.3  # a timeout fault holds the request this long, then answers 504 ...
+CLIENT_TIMEOUT_S = 0.2  # ... and the client gives up first: the write's fate is unknown
 KINDS = {
     Fault.SERVER_ERROR: "5xx",
     Fault.SERVER_ERROR_APPLIED: "applied_5xx",

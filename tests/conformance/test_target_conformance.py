@@ -2,7 +2,8 @@
 
 A case the harness declares inapplicable, or the target's own capabilities rule out
 (``reads_drift = False``), is skipped with that reason; the long variants (the fault matrix at
-30%) carry the ``conformance`` marker.
+30%) carry the ``conformance`` marker, which the default run leaves out: ``pytest -m
+conformance tests/conformance`` runs them.
 """
 
 from __future__ import annotations
@@ -37,3 +38,13 @@ async def test_target_conforms(case: Case, harness: TargetHarness, tmp_path: Pat
     if reason:
         pytest.skip(f"{harness.name} declares {case.family} inapplicable: {reason}")
     await case.run(Bench(tmp_path, harness))
+
+
+def test_the_default_run_keeps_the_10pct_matrix_and_leaves_30pct_to_the_marker() -> None:
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    addopts = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
+    assert "not conformance" in addopts["addopts"]
+    assert {c.id for c in CASES if c.long} == {"fault_matrix_30pct"}
+    assert any(c.id == "fault_matrix_10pct" and not c.long for c in CASES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -27,9 +29,24 @@ def make_app(fake: FakeOps) -> AppFactory:
     return make
 
 
+FRESH_S = 600.0
+"""How long one scenario serves as the template of the tests' copies: well inside the 30
+minutes of its elevation, so no copy meets a journal that has aged into another state."""
+
+_template: tuple[Path, float] | None = None
+
+
 @pytest.fixture
 def scenario_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """ess.toml of the engine's scenario journal, made by real runs of the engine."""
+    """ess.toml of the engine's scenario journal, made by real runs of the engine once (per
+    worker, and again when it is older than :data:`FRESH_S`) and copied for each test, which
+    may write to its copy."""
     from engine.testing.scenario import build_scenario
 
-    return build_scenario(tmp_path_factory.mktemp("scenario"))
+    global _template
+    if _template is None or time.monotonic() - _template[1] > FRESH_S:
+        made = build_scenario(tmp_path_factory.mktemp("scenario-template"))
+        _template = (made, time.monotonic())
+    folder = tmp_path_factory.mktemp("scenario")
+    shutil.copytree(_template[0].parent, folder, dirs_exist_ok=True)
+    return folder / _template[0].name

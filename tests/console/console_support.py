@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from textual.pilot import Pilot
 from textual.screen import ModalScreen
+from textual.worker import WorkerCancelled
 
 from console.tui.app import ConsoleApp
 
@@ -23,7 +24,10 @@ async def settle(pilot: Pilot[None]) -> None:
         busy = [w for w in app.workers if w.is_running]
         loads = [w for w in busy if w.group != "action"]
         if loads:
-            await app.workers.wait_for_complete(loads)
+            try:
+                await app.workers.wait_for_complete(loads)
+            except WorkerCancelled:  # replaced by a newer one of its group: wait for that
+                continue
         elif not busy or (app.asking and isinstance(app.screen, ModalScreen)):
             break
     await pilot.pause()

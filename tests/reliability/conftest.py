@@ -16,10 +16,12 @@ KitFactory = Callable[[Path], TargetKit]
 
 @pytest.fixture(scope="session")
 def ms_sandbox_for_reliability() -> Iterator[object]:
-    from tests.reliability.microsoft_kit import start_sandbox
+    """The conformance suite's shared Microsoft sandbox: one per session serves both suites
+    (each kit and harness resets it to quiet settings when it is made)."""
+    from tests.conformance.microsoft_harness import shared_sandbox, stop_shared
 
-    with start_sandbox() as sb:
-        yield sb
+    yield shared_sandbox()
+    stop_shared()
 
 
 @pytest.fixture(params=["memory", "microsoft"])

@@ -1,5 +1,5 @@
 """One tenant's world for the reliability suites: an ess.toml over the memory source and one
-target kit, runs in this process or in a subprocess that a crash point may kill, and the
+target kit, runs in this process or in a child process that a crash point may kill, and the
 checks every run must pass.
 """
 
@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.model import Snapshot
 from engine.ops import Busy, Ops
+from engine.testing.child_sync import sync_in_child
 from engine.testing.snapshot_io import write_snapshot
 from engine.views import RunSummary
 from tests.reliability.targets import TargetKit, TrueState, Wanted, toml_table
@@ -116,14 +115,7 @@ class World:
         env = {k: v for k, v in os.environ.items() if k != "ESS_CRASH_AT"}
         env.update(self.kit.env())
         env["ESS_CRASH_AT"] = f"{point}:{nth}"
-        env["PYTHONPATH"] = str(ROOT)
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "tests/engine/sync_once.py"), str(self.config), "alpha"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = sync_in_child(self.config, "alpha", env, timeout_s=120)
         if done.returncode not in (0, -signal.SIGKILL):
             raise InvariantBroken(
                 f"a run with crash point {point}:{nth} failed without being killed:\n"

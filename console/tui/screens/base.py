@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Input, Static, TabbedContent
+from textual.worker import WorkType
 
 from console.tui import fmt
 from console.tui.actions import ACTIONS, Target, bindings, unavailable
@@ -138,8 +139,11 @@ class ConsoleScreen(Screen[None]):
 
     # ----- data -----
     def reload(self) -> None:
-        """Fetch this screen's data again in a worker; a failure is shown, never raised."""
-        self.run_worker(self._load_guarded(), group="load", exclusive=True, exit_on_error=False)
+        """Fetch this screen's data again in a worker; a failure is shown, never raised. The
+        worker gets the method, not a coroutine: a reload that replaces a load before it starts
+        then leaves no coroutine behind that was never awaited."""
+        work: WorkType[None] = self._load_guarded  # typed: Textual infers no result from a method
+        self.run_worker(work, group="load", exclusive=True, exit_on_error=False)
 
     async def _load_guarded(self) -> None:
         try:

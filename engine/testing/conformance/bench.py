@@ -7,12 +7,12 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from engine.model import Snapshot
 from engine.ops import Ops
+from engine.testing.child_sync import sync_in_child
 from engine.testing.conformance.harness import TargetHarness
 from engine.testing.snapshot_io import write_snapshot
 from engine.views import RunSummary
@@ -94,16 +94,7 @@ class Bench:
         env.update(self.harness.env())
         if crash_at:
             env["ESS_CRASH_AT"] = crash_at
-        root = str(Path(__file__).resolve().parents[3])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        return subprocess.run(
-            [sys.executable, "-m", "engine.testing.conformance.sync_once", str(self.config)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        return sync_in_child(self.config, TENANT, env, actor="conformance:crash")
 
     def journal_problems(self) -> list[str]:
         """What a settled journal must not show: damage, open items, a run still running."""
