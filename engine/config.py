@@ -395,12 +395,21 @@ class ConsoleConfig(_Frozen):
     refresh_seconds: float = Field(5.0, gt=0, le=3600)
 
 
+class WorkersConfig(_Frozen):
+    """``[workers]``: hosted runs (``ess worker``, docs/hosted.md)."""
+
+    # a worker's run holds the tenant's lease this long, renewed every third of it while the
+    # run lives: a run whose worker died on another machine is taken over once it expires
+    lease_s: float = Field(30.0, ge=2, le=3600)
+
+
 class EssConfig(_Frozen):
     journal: JournalConfig = JournalConfig()
     console: ConsoleConfig = ConsoleConfig()
     mcp: McpConfig = McpConfig()
     metrics: MetricsConfig = MetricsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    workers: WorkersConfig = WorkersConfig()
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 
     @field_validator("tenants", mode="before")

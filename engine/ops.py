@@ -133,6 +133,10 @@ class NotFound(OpsError):
 class Busy(OpsError):
     """Another run of this tenant holds the lease."""
 
+    def __init__(self, message: str, *, expires_in: float | None = None) -> None:
+        super().__init__(message)
+        self.expires_in = expires_in  # seconds until the holder's lease runs out, when known
+
 
 class ConfigurationError(OpsError):
     """A tenant's source or target table cannot be used (a bad key, a secret that does not
@@ -1245,7 +1249,10 @@ class Ops:
         full: bool = False,
         trigger: str = "manual",
         progress: ProgressFn | None = None,
+        lease_s: float | None = None,
     ) -> RunSummary:
+        """A run of the tenant. ``lease_s``: the run's lease, renewed by its heartbeat (a
+        hosted worker's is short, so that another machine resumes a dead worker's run soon)."""
         what = ("dry run" if dry_run else "sync") + (f" of {', '.join(targets)}" if targets else "")
         tenant = self._tenant(tenant_id)
         unknown = [t for t in targets or () if t not in tenant.targets]
@@ -1262,6 +1269,8 @@ class Ops:
         opts = self._opts(
             tenant_id, trigger, dry_run=dry_run, targets=targets, full=full, progress=progress
         )
+        if lease_s is not None:
+            opts.lease_ttl = lease_s
         run_id = await _mapped(runner.sync(self.journal, self.cfg, tenant_id, opts))
         if not dry_run:
             await self.apply_retention()
@@ -1723,7 +1732,7 @@ async def _mapped(work: Awaitable[T]) -> T:
     try:
         return await work
     except runner.TenantBusy as exc:
-        raise Busy(str(exc)) from None
+        raise Busy(str(exc), expires_in=exc.expires_in) from None
     except runner.AdapterConfigError as exc:
         raise ConfigurationError(str(exc)) from None
     except runner.RunError as exc:
