@@ -1271,6 +1271,7 @@ class Ops:
         )
         if lease_s is not None:
             opts.lease_ttl = lease_s
+            opts.lease_journal = lambda: open_configured(self.cfg)
         run_id = await _mapped(runner.sync(self.journal, self.cfg, tenant_id, opts))
         if not dry_run:
             await self.apply_retention()

@@ -31,7 +31,7 @@ from engine.guard import judge
 from engine.hand_over import class_names, hand_over
 from engine.journal import Journal, Lease, LeaseHeld, LeaseOwner, OperationRecord
 from engine.journal.sqlite import now_iso
-from engine.lease_heartbeat import LeaseHeartbeat
+from engine.lease_heartbeat import JournalOpener, LeaseHeartbeat
 from engine.limits import shortened, strictest
 from engine.merge import Merged, SourcePart, merge
 from engine.model import NOTHING_REFUSED, GroupType, MemberRole, Refused, Snapshot
@@ -77,6 +77,9 @@ class RunOptions:
     today: date | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lease_ttl: float = LEASE_TTL
+    # opens a journal of the heartbeat's own: it then renews the lease from a thread, which
+    # the run's work on the event loop cannot hold up (a hosted worker's short lease)
+    lease_journal: JournalOpener | None = None
 
 
 class RunLog:
@@ -245,7 +248,7 @@ async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOpt
     await journal.upsert_tenant(tenant_id, tenant.name or tenant_id, tenant.tier)
     lease = await _lease(journal, tenant_id, opts.actor, opts.lease_ttl)
     try:
-        async with LeaseHeartbeat(journal, lease, opts.lease_ttl):
+        async with LeaseHeartbeat(journal, lease, opts.lease_ttl, own_journal=opts.lease_journal):
             await _resume_interrupted(journal, cfg, tenant_id, lease, opts)
             return await _fresh_run(journal, cfg, tenant_id, tenant, names, lease, opts)
     finally:
@@ -878,7 +881,7 @@ async def apply_held(
     try:
         log = RunLog(journal, tenant_id, run_id)
         log("info", f"plan approved by {opts.actor}; applying it")
-        async with LeaseHeartbeat(journal, lease, opts.lease_ttl):
+        async with LeaseHeartbeat(journal, lease, opts.lease_ttl, own_journal=opts.lease_journal):
             await _continue_run(
                 journal, cfg, tenant_id, run_id, lease, opts, log, statuses=("pending",)
             )
@@ -897,7 +900,7 @@ async def retry_items(
     tenant = cfg.tenant(tenant_id)
     lease = await _lease(journal, tenant_id, opts.actor, opts.lease_ttl)
     try:
-        async with LeaseHeartbeat(journal, lease, opts.lease_ttl):
+        async with LeaseHeartbeat(journal, lease, opts.lease_ttl, own_journal=opts.lease_journal):
             return await _retry_items(journal, cfg, tenant_id, tenant, op_rows, lease, opts)
     finally:
         await journal.release_lease(lease)
