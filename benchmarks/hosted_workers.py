@@ -6,8 +6,8 @@ and a Microsoft 365 sandbox of its own (its own rate limits, as each school orga
 own Microsoft 365 tenant), all in this process; the workers are separate processes
 (benchmarks/hosted_worker.py), the journal and the queue a throw-away PostgreSQL cluster.
 
-1. **Seeding**, once, not timed as a figure: every tenant's first sync, with the sandboxes'
-   limits raised and no latency. Then each sample advances one term.
+1. **Seeding**, once: every tenant's first sync, with the sandboxes' limits and ESS's own
+   pacing (``write_limit``) raised and no latency. Then each sample advances one term.
 2. **Runs per hour** with 1, 2 and 4 workers, at the published limits (3,000 directory writes
    per 150 s, 10 team creations per second) and 30 ms latency: each worker count runs its own
    group of tenants (in the ratio 1:2:4, so each worker has about as many runs), from the
@@ -16,13 +16,13 @@ own Microsoft 365 tenant), all in this process; the workers are separate process
    is killed with SIGKILL mid-run; a second worker and the hosted scheduler's sweep (every
    10 s, stalled after 30 s) run as in production. The figure is the time from the kill to the
    second worker holding the tenant's lease (the run resumed). Goal: stalled interval + 30 s.
-4. **CPU per write call**: a group of tenants with the sandboxes' limits raised far above the
-   published ones (30 ms latency kept). The workers' own CPU seconds (user + system of the
-   worker processes, from when they were ready to when the last run finished: reading the
-   source, planning, the journal, the HTTP client) divided by the write calls the sandboxes
-   counted (each POST, PATCH and DELETE, each inner request of a ``$batch`` counted, the
-   envelope not). Goal: at most 0.5 ms, so one core drives 100 tenants at 20 writes per
-   second each (2,000 Graph writes per second).
+4. **CPU per write call**: a group of tenants with the sandboxes' limits and ESS's pacing
+   raised far above the published ones (30 ms latency kept). The workers' own CPU seconds
+   (user + system of the worker processes, from when they were ready to when the last run
+   finished: reading the source, planning, the journal, the HTTP client) divided by the write
+   calls the sandboxes counted (each POST, PATCH and DELETE, each inner request of a
+   ``$batch`` counted, the envelope not). Goal: at most 0.5 ms, so one core drives 100
+   tenants at 20 writes per second each (2,000 Graph writes per second).
 """
 
 from __future__ import annotations
