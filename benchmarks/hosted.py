@@ -1,4 +1,6 @@
-"""Hosted mode's figures. Today: storing the large first plan on PostgreSQL against SQLite.
+"""Hosted mode's figures: storing the large first plan on PostgreSQL against SQLite, and
+(``--workers``) the workers' runs per hour, a dead worker's run resuming, and ESS's CPU per
+write call (benchmarks/hosted_workers.py says how each is measured).
 
 The first sync of a municipality is its largest plan (2 million operations at large size). A
 run stores it in one transaction before anything is applied (``Journal.store_plans``), so its
@@ -15,6 +17,7 @@ file (whose ``synchronous=FULL`` also syncs).
     python benchmarks/hosted.py --size large            # generates into benchmarks/out/ once
     python benchmarks/hosted.py --size medium --rounds 3
     python benchmarks/hosted.py --size medium --json    # one JSON line, for scripts
+    nice python benchmarks/hosted.py --workers --tenants 100   # the workers' figures (long)
 """
 
 from __future__ import annotations
@@ -154,7 +157,20 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--dsn", default=os.environ.get("ESS_BENCH_POSTGRES"))
     ap.add_argument("--json", action="store_true", help="print one JSON line")
+    ap.add_argument("--workers", action="store_true", help="the workers' figures instead")
+    ap.add_argument("--tenants", type=int, default=100, help="with --workers")
+    ap.add_argument("--medium", default="1500", help="with --workers: every fourth tenant's pupils")
+    ap.add_argument(
+        "--poll-s", type=float, default=30.0, help="with --workers: team_poll_interval_s"
+    )
     args = ap.parse_args()
+    if args.workers:
+        from benchmarks.hosted_workers import measure
+
+        with tempfile.TemporaryDirectory(prefix="ess-bench-workers-") as tmp:
+            got = asyncio.run(measure(Path(tmp), args.tenants, args.medium, args.poll_s))
+        print(json.dumps(got))
+        return
     figures = run(args.size, args.seed, args.rounds, args.dsn)
     if args.json:
         print(json.dumps(figures))

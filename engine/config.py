@@ -405,6 +405,14 @@ class OperatorConfig(_Frozen):
     tenants: list[str] | None = None
 
 
+class WorkersConfig(_Frozen):
+    """``[workers]``: hosted runs (``ess worker``, docs/hosted.md)."""
+
+    # a worker's run holds the tenant's lease this long, renewed every third of it while the
+    # run lives: a run whose worker died on another machine is taken over once it expires
+    lease_s: float = Field(30.0, ge=2, le=3600)
+
+
 class EssConfig(_Frozen):
     journal: JournalConfig = JournalConfig()
     console: ConsoleConfig = ConsoleConfig()
@@ -412,6 +420,7 @@ class EssConfig(_Frozen):
     metrics: MetricsConfig = MetricsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     operators: dict[str, OperatorConfig] = Field(default_factory=dict)
+    workers: WorkersConfig = WorkersConfig()
     tenants: dict[str, TenantConfig] = Field(default_factory=dict)
 
     @field_validator("tenants", mode="before")

@@ -139,6 +139,10 @@ class OutOfScope(PolicyRefused):
 class Busy(OpsError):
     """Another run of this tenant holds the lease."""
 
+    def __init__(self, message: str, *, expires_in: float | None = None) -> None:
+        super().__init__(message)
+        self.expires_in = expires_in  # seconds until the holder's lease runs out, when known
+
 
 class ConfigurationError(OpsError):
     """A tenant's source or target table cannot be used (a bad key, a secret that does not
@@ -1373,7 +1377,10 @@ class Ops:
         full: bool = False,
         trigger: str = "manual",
         progress: ProgressFn | None = None,
+        lease_s: float | None = None,
     ) -> RunSummary:
+        """A run of the tenant. ``lease_s``: the run's lease, renewed by its heartbeat (a
+        hosted worker's is short, so that another machine resumes a dead worker's run soon)."""
         what = ("dry run" if dry_run else "sync") + (f" of {', '.join(targets)}" if targets else "")
         tenant = await self._served(tenant_id, "sync")
         unknown = [t for t in targets or () if t not in tenant.targets]
@@ -1390,6 +1397,9 @@ class Ops:
         opts = self._opts(
             tenant_id, trigger, dry_run=dry_run, targets=targets, full=full, progress=progress
         )
+        if lease_s is not None:
+            opts.lease_ttl = lease_s
+            opts.lease_journal = lambda: open_configured(self.cfg)
         run_id = await _mapped(runner.sync(self.journal, self.cfg, tenant_id, opts))
         if not dry_run:
             await self.apply_retention()
@@ -1894,7 +1904,7 @@ async def _mapped(work: Awaitable[T]) -> T:
     try:
         return await work
     except runner.TenantBusy as exc:
-        raise Busy(str(exc)) from None
+        raise Busy(str(exc), expires_in=exc.expires_in) from None
     except runner.AdapterConfigError as exc:
         raise ConfigurationError(str(exc)) from None
     except runner.RunError as exc:

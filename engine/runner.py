@@ -32,6 +32,7 @@ from engine.hand_over import class_names, hand_over
 from engine.journal import Journal, Lease, LeaseHeld, LeaseOwner, OperationRecord
 from engine.journal.agent_uploads import JournalUploads
 from engine.journal.sqlite import now_iso
+from engine.lease_heartbeat import JournalOpener, LeaseHeartbeat
 from engine.limits import shortened, strictest
 from engine.merge import Merged, SourcePart, merge
 from engine.model import NOTHING_REFUSED, GroupType, MemberRole, Refused, Snapshot
@@ -49,6 +50,8 @@ from engine.validate import blocked_ids, check_read
 from engine.views import Progress
 
 LEASE_TTL = 300.0
+"""A run's lease, in seconds, unless the run is given its own (a hosted worker's is short:
+``[workers] lease_s``). The run's heartbeat renews it every third of that."""
 
 
 class RunError(Exception):
@@ -56,7 +59,9 @@ class RunError(Exception):
 
 
 class TenantBusy(RunError):
-    pass
+    def __init__(self, message: str, *, expires_in: float | None = None) -> None:
+        super().__init__(message)
+        self.expires_in = expires_in  # seconds until the holder's lease runs out, when known
 
 
 class AdapterConfigError(RunError):
@@ -73,6 +78,10 @@ class RunOptions:
     progress: Callable[[Progress], None] | None = None
     today: date | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    lease_ttl: float = LEASE_TTL
+    # opens a journal of the heartbeat's own: it then renews the lease from a thread, which
+    # the run's work on the event loop cannot hold up (a hosted worker's short lease)
+    lease_journal: JournalOpener | None = None
 
 
 class RunLog:
@@ -240,20 +249,21 @@ async def sync(journal: Journal, cfg: LoadedConfig, tenant_id: str, opts: RunOpt
     tenant = cfg.tenant(tenant_id)
     names = chosen_targets(tenant, opts.targets)
     await journal.upsert_tenant(tenant_id, tenant.name or tenant_id, tenant.tier)
-    lease = await _lease(journal, tenant_id, opts.actor)
+    lease = await _lease(journal, tenant_id, opts.actor, opts.lease_ttl)
     try:
-        await _resume_interrupted(journal, cfg, tenant_id, lease, opts)
-        return await _fresh_run(journal, cfg, tenant_id, tenant, names, lease, opts)
+        async with LeaseHeartbeat(journal, lease, opts.lease_ttl, own_journal=opts.lease_journal):
+            await _resume_interrupted(journal, cfg, tenant_id, lease, opts)
+            return await _fresh_run(journal, cfg, tenant_id, tenant, names, lease, opts)
     finally:
         await journal.release_lease(lease)
         thaw()  # the run's bulk objects were frozen out of the collector's way
 
 
-async def _lease(journal: Journal, tenant_id: str, actor: str) -> Lease:
+async def _lease(journal: Journal, tenant_id: str, actor: str, ttl: float = LEASE_TTL) -> Lease:
     try:
-        return await journal.acquire_lease(tenant_id, holder_name(actor), LEASE_TTL)
+        return await journal.acquire_lease(tenant_id, holder_name(actor), ttl)
     except LeaseHeld as exc:
-        raise TenantBusy(str(exc)) from exc
+        raise TenantBusy(str(exc), expires_in=exc.expires_in) from exc
 
 
 @dataclass(frozen=True)
@@ -636,6 +646,7 @@ async def _execute(
             retry=opts.retry,
             progress=opts.progress,
             emit=log,
+            lease_ttl=opts.lease_ttl,
         )
         result = await ex.run(work)
         await log.flush()
@@ -889,13 +900,14 @@ async def apply_held(
     journal: Journal, cfg: LoadedConfig, tenant_id: str, run_id: int, opts: RunOptions
 ) -> None:
     """Apply a plan that the guard held and an operator approved."""
-    lease = await _lease(journal, tenant_id, opts.actor)
+    lease = await _lease(journal, tenant_id, opts.actor, opts.lease_ttl)
     try:
         log = RunLog(journal, tenant_id, run_id)
         log("info", f"plan approved by {opts.actor}; applying it")
-        await _continue_run(
-            journal, cfg, tenant_id, run_id, lease, opts, log, statuses=("pending",)
-        )
+        async with LeaseHeartbeat(journal, lease, opts.lease_ttl, own_journal=opts.lease_journal):
+            await _continue_run(
+                journal, cfg, tenant_id, run_id, lease, opts, log, statuses=("pending",)
+            )
     finally:
         await journal.release_lease(lease)
 
@@ -909,47 +921,60 @@ async def retry_items(
 ) -> int:
     """Apply failed, dead or blocked items again in a new run; returns its id."""
     tenant = cfg.tenant(tenant_id)
-    lease = await _lease(journal, tenant_id, opts.actor)
+    lease = await _lease(journal, tenant_id, opts.actor, opts.lease_ttl)
     try:
-        ops = await _with_failed_dependencies(journal, op_rows)
-        names = sorted({op.target for op in ops})
-        run_id = await journal.create_run(
-            tenant_id, trigger=opts.trigger, actor=opts.actor, dry_run=False, targets=names
-        )
-        log = RunLog(journal, tenant_id, run_id)
-        log("info", f"retrying {len(ops)} item(s) for {opts.actor}")
-        renumber = {op.id: i for i, op in enumerate(ops, start=1)}
-        copies = [
-            op._replace(
-                seq=renumber[op.id],
-                id=0,
-                attempts=0,
-                depends_on=tuple(renumber[d] for d in op.depends_on if d in renumber),
-            )
-            for op in ops
-        ]
-        await journal.supersede([op.id for op in ops])
-        stored = await journal.store_operations(run_id, tenant_id, copies, supersede=False)
-        await journal.update_run(run_id, counts={"planned": len(stored)})
-        targets = {n: build_target(cfg, tenant_id, tenant, n) for n in names}
-        try:
-            result = await _execute(
-                journal,
-                tenant_id,
-                run_id,
-                lease,
-                targets,
-                stored,
-                opts,
-                log,
-                sign_in=await SignIn.of_run(journal, cfg, tenant_id, run_id, opts.actor),
-            )
-            await _finish(journal, run_id, result, {"planned": len(stored)}, log)
-        finally:
-            await _close_targets(tenant_id, targets)
-        return run_id
+        async with LeaseHeartbeat(journal, lease, opts.lease_ttl, own_journal=opts.lease_journal):
+            return await _retry_items(journal, cfg, tenant_id, tenant, op_rows, lease, opts)
     finally:
         await journal.release_lease(lease)
+
+
+async def _retry_items(
+    journal: Journal,
+    cfg: LoadedConfig,
+    tenant_id: str,
+    tenant: TenantConfig,
+    op_rows: Sequence[OperationRecord],
+    lease: Lease,
+    opts: RunOptions,
+) -> int:
+    ops = await _with_failed_dependencies(journal, op_rows)
+    names = sorted({op.target for op in ops})
+    run_id = await journal.create_run(
+        tenant_id, trigger=opts.trigger, actor=opts.actor, dry_run=False, targets=names
+    )
+    log = RunLog(journal, tenant_id, run_id)
+    log("info", f"retrying {len(ops)} item(s) for {opts.actor}")
+    renumber = {op.id: i for i, op in enumerate(ops, start=1)}
+    copies = [
+        op._replace(
+            seq=renumber[op.id],
+            id=0,
+            attempts=0,
+            depends_on=tuple(renumber[d] for d in op.depends_on if d in renumber),
+        )
+        for op in ops
+    ]
+    await journal.supersede([op.id for op in ops])
+    stored = await journal.store_operations(run_id, tenant_id, copies, supersede=False)
+    await journal.update_run(run_id, counts={"planned": len(stored)})
+    targets = {n: build_target(cfg, tenant_id, tenant, n) for n in names}
+    try:
+        result = await _execute(
+            journal,
+            tenant_id,
+            run_id,
+            lease,
+            targets,
+            stored,
+            opts,
+            log,
+            sign_in=await SignIn.of_run(journal, cfg, tenant_id, run_id, opts.actor),
+        )
+        await _finish(journal, run_id, result, {"planned": len(stored)}, log)
+    finally:
+        await _close_targets(tenant_id, targets)
+    return run_id
 
 
 async def _with_failed_dependencies(

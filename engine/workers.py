@@ -4,7 +4,9 @@ queues them from each tenant's cron.
 One run per tenant at a time on every machine: each job carries the tenant's ``lock`` (no two
 jobs of a tenant run at once) and ``queueing_lock`` (at most one waiting), and the run itself
 still takes the journal's lease with its fencing token, checked on every write, since a queue
-can hand a job to a second worker while the first is only stalled.
+can hand a job to a second worker while the first is only stalled. The lease is short
+(``[workers] lease_s``) and renewed by the run's heartbeat (:mod:`engine.lease_heartbeat`), so
+a run whose worker died on another machine is taken over soon after its job is found stalled.
 
 procrastinate's known traps, and how ESS stays out of them:
 
@@ -16,7 +18,7 @@ procrastinate's known traps, and how ESS stays out of them:
 - **a far-deferred job blocks the lock's queue**: a ``todo`` job of a lock scheduled in the
   future holds back every later job of that lock. ESS never queues a run ahead of time: the
   scheduler queues a run when it is due; the one deferral, after a held lease, is no longer
-  than the lease's remaining time.
+  than the lease's remaining time (at most ``[workers] lease_s``).
 - **retries combined with queueing locks**: a job retried back to ``todo`` while another job
   of the tenant waits breaks the queueing lock's unique index (the retry fails, the job stays
   ``doing`` and blocks the lock). ESS's task has no retry strategy (a failed run is in the
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,13 +95,14 @@ class Workers:
         """One run of ``tenant``, as the job's worker."""
         worker = context.worker_name or "worker"
         async with await Ops.open(self.cfg, actor=f"{self.actor_prefix}:{worker}") as ops:
+            lease_s = self.cfg.config.workers.lease_s
             try:
-                run = await ops.sync(tenant, trigger="scheduled")
+                run = await ops.sync(tenant, trigger="scheduled", lease_s=lease_s)
             except Busy as exc:
                 # another worker holds the lease (stalled, or its job was handed on): come
                 # back when the lease can have expired, unless a run already waits
                 log.warning("%s: %s; queued again", tenant, exc)
-                await self.enqueue(tenant, delay_s=60)
+                await self.enqueue(tenant, delay_s=busy_delay(exc.expires_in, lease_s))
                 return "busy"
         return run.status
 
@@ -113,7 +117,7 @@ class Workers:
         job = self.task.configure(
             lock=lock_of(tenant),
             queueing_lock=lock_of(tenant),
-            schedule_in={"seconds": int(delay_s)} if delay_s else None,
+            schedule_in={"seconds": math.ceil(delay_s)} if delay_s else None,
         )
         try:
             await job.defer_async(tenant=tenant)
@@ -147,6 +151,15 @@ class Workers:
         options.setdefault("queues", [QUEUE])
         options.setdefault("concurrency", 1)
         await self.app.run_worker_async(**options)
+
+
+def busy_delay(expires_in: float | None, lease_s: float) -> float:
+    """When to try a tenant whose lease is held again: just after it can have expired (a
+    live holder renews it, and the next try finds it held again), never later than one lease
+    from now."""
+    if expires_in is None:
+        return lease_s
+    return min(max(expires_in, 0.0) + 1.0, lease_s + 1.0)
 
 
 def _queueing_conflict(exc: BaseException) -> bool:

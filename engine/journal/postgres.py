@@ -39,6 +39,11 @@ POOL_MAX = 4
 
 CONNECT_TIMEOUT_S = 15.0
 
+WRITE_IDLE_LIMIT_S = 60.0
+"""How long a write transaction may sit idle, holding the write lock, before the server ends
+it. A write transaction's statements follow one another at once; one idle this long belongs to
+a process that stopped."""
+
 
 def is_postgres_url(value: str) -> bool:
     return value.startswith(("postgresql://", "postgres://"))
@@ -61,6 +66,7 @@ class PostgresJournal(SqliteJournal):
 
     INTEGRITY_ERRORS = (psycopg.errors.IntegrityError,)
     _counts_changes = False
+    write_idle_limit_s = WRITE_IDLE_LIMIT_S
 
     def __init__(
         self, url: str, pool: AsyncConnectionPool[Any], civic_hash: CivicHash | None = None
@@ -234,6 +240,13 @@ class PostgresJournal(SqliteJournal):
                 async with self._pool.connection() as conn, conn.transaction():
                     session = PgSession(conn)
                     await session.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+                    # a writer that stops while it holds the lock (a paused VM, a stopped or
+                    # hung process: its connection stays open) would hold back every writer on
+                    # every machine; the server ends its transaction after this long idle
+                    limit_ms = int(self.write_idle_limit_s * 1000)
+                    await session.execute(
+                        f"SET LOCAL idle_in_transaction_session_timeout = {limit_ms}"
+                    )
                     if self._counts_changes:  # the change marker (not while migrating)
                         await session.execute(
                             "UPDATE ess_schema SET changes = changes + 1 WHERE id = 1"

@@ -3,6 +3,9 @@ on (the pool replaces them), mid-transaction the write is rolled back whole and 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import psycopg
 import pytest
 
@@ -55,3 +58,33 @@ async def test_a_write_cut_off_mid_transaction_is_rolled_back_whole(pg_dsn: str)
         await new_run(journal)  # and the journal goes on
     finally:
         await journal.close()
+
+
+async def test_a_writer_stalled_inside_its_transaction_does_not_hold_back_the_others(
+    pg_dsn: str,
+) -> None:
+    """A process stopped mid-write (a paused VM, SIGSTOP) keeps its connection and the write
+    lock; the server ends its idle transaction, and the other machines write on."""
+    stalled = await PostgresJournal.connect(pg_dsn)
+    stalled.write_idle_limit_s = 1.0
+    other = await PostgresJournal.connect(pg_dsn)
+    holding, never = asyncio.Event(), asyncio.Event()
+
+    async def stall() -> None:
+        async with stalled.transaction() as tx:
+            await tx.execute("SELECT 1")
+            holding.set()
+            await never.wait()  # silent, with the lock, until cancelled
+
+    task = asyncio.create_task(stall())
+    try:
+        await holding.wait()
+        # before the idle limit this would wait for ever behind the stalled writer
+        await asyncio.wait_for(new_run(other), timeout=60)
+        assert len(await other.list_runs(TENANT)) == 1
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, JournalWriteError):
+            await task
+        await stalled.close()
+        await other.close()

@@ -4,6 +4,7 @@ tenant, a run by a worker recorded in the journal, and the known procrastinate t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -202,3 +203,138 @@ async def test_three_workers_run_many_tenants_each_once(tmp_path: Path, pg_dsn: 
     by = {rs[0].actor.split(" ")[0] for rs in runs.values()}
     assert len(by) >= 2, by  # the work was shared
     assert [s for _, s, _ in jobs(pg_dsn)] == ["succeeded"] * len(tenants)
+
+
+LEASE_S = 3.0
+STALLED_S = 1.0
+
+
+def short_lease(workdir: Workdir, pg_dsn: str) -> Path:
+    """The hosted configuration with a worker lease of LEASE_S seconds."""
+    path = hosted(workdir, pg_dsn)
+    path.write_text(path.read_text("utf-8") + f"\n[workers]\nlease_s = {LEASE_S}\n", "utf-8")
+    return path
+
+
+async def start_remote_worker(
+    config: Path, name: str, stderr: Path, *, write_idle_limit_s: float = 60.0
+) -> asyncio.subprocess.Process:
+    """A worker that reports another host name: a worker on another machine."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "tests/workers/worker_proc.py"),
+        str(config),
+        name,
+        "another-machine",
+        str(write_idle_limit_s),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=stderr.open("wb"),
+    )
+
+
+async def writing(workdir: Workdir, creations: int) -> None:
+    deadline = time.monotonic() + 60
+    while sum(target_state(workdir).get("creations", {}).values()) < creations:
+        assert time.monotonic() < deadline, "the worker never started writing"
+        await asyncio.sleep(0.05)
+
+
+async def rescued(config: Path, workers: Workers, deadline_s: float) -> float:
+    """Runs a second worker and the stalled-job sweep until alpha's run succeeded; returns
+    the seconds it took."""
+    started = time.monotonic()
+    rescuer = asyncio.create_task(
+        workers.run_worker(
+            name="rescuer", wait=True, fetch_job_polling_interval=0.2, update_heartbeat_interval=0.5
+        )
+    )
+    try:
+        async with await Ops.open(config, actor="test") as ops:
+            while not [r for r in await ops.runs("alpha") if r.status == "succeeded"]:
+                assert time.monotonic() - started < deadline_s, "the run was not resumed"
+                assert not rescuer.done(), rescuer
+                await workers.recover_stalled(stalled_after_s=STALLED_S)
+                await asyncio.sleep(0.2)
+        return time.monotonic() - started
+    finally:
+        rescuer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await rescuer
+
+
+async def test_a_worker_killed_on_another_machine_is_resumed_once_its_short_lease_expires(
+    workdir: Workdir, pg_dsn: str
+) -> None:
+    workdir.write(target="duplicate_creates = true\nbatch_size = 5\nlatency_s = 0.15")
+    config = short_lease(workdir, pg_dsn)
+    workers = Workers(load(config))
+    await workers.install()
+    proc = await start_remote_worker(config, "doomed", workdir.path / "doomed.err")
+    try:
+        async with workers.app.open_async():
+            await workers.enqueue("alpha")
+            await writing(workdir, 10)
+            async with await Ops.open(config, actor="test") as ops:
+                holder = await ops.journal.lease_holder("alpha")
+            # held by a process this host cannot see: its lease can only expire
+            assert holder is not None and "another-machine" in holder.holder
+            assert holder.expires_at - time.time() <= LEASE_S
+            proc.send_signal(signal.SIGKILL)
+            assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
+            # a lease of 300 s, as before the heartbeat, would hold the run far longer
+            took = await rescued(config, workers, deadline_s=120)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    print(f"resumed {took:.1f} s after the kill (stalled {STALLED_S} s + lease {LEASE_S} s)")
+    state = target_state(workdir)
+    assert all(n == 1 for n in state["creations"].values()), "a create was sent twice"
+    async with await Ops.open(config, actor="test") as ops:
+        runs = await ops.runs("alpha")
+        failures = await ops.count_failures("alpha")
+    assert runs[0].status == "succeeded" and "rescuer" in runs[0].actor
+    assert "running" not in [r.status for r in runs]
+    assert failures == 0
+    assert len(state["objects"]["user"]) > 50
+
+
+async def test_a_stalled_worker_whose_lease_was_taken_over_writes_nothing_more(
+    workdir: Workdir, pg_dsn: str
+) -> None:
+    workdir.write(target="duplicate_creates = true\nbatch_size = 5\nlatency_s = 0.15")
+    config = short_lease(workdir, pg_dsn)
+    workers = Workers(load(config))
+    await workers.install()
+    err = workdir.path / "stalled.err"
+    # its write transactions are ended by the server after 2 s idle (60 s by default)
+    proc = await start_remote_worker(config, "stalled", err, write_idle_limit_s=2.0)
+    try:
+        async with workers.app.open_async():
+            await workers.enqueue("alpha")
+            await writing(workdir, 10)
+            proc.send_signal(signal.SIGSTOP)  # alive, but silent: no heartbeat, no write
+            await asyncio.sleep(0.5)
+            # what it marked in flight before it stopped is all it can still send when it
+            # wakes: any other send needs a mark first, and a mark is a fenced write
+            async with await Ops.open(config, actor="test") as ops:
+                [run] = await ops.runs("alpha")
+                marked = {
+                    f"{s.op.kind}:{s.op.key}"
+                    for s in await ops.journal.load_operations(run.id, ["in_flight"])
+                }
+            await rescued(config, workers, deadline_s=120)
+            proc.send_signal(signal.SIGCONT)
+            deadline = time.monotonic() + 30
+            while b"taken over" not in err.read_bytes():
+                assert time.monotonic() < deadline, err.read_text("utf-8")
+                await asyncio.sleep(0.1)
+    finally:
+        proc.kill()
+        await proc.wait()
+    twice = {k for k, n in target_state(workdir)["creations"].items() if n > 1}
+    assert twice <= marked, twice - marked
+    async with await Ops.open(config, actor="test") as ops:
+        runs = await ops.runs("alpha")
+    assert runs[0].status == "succeeded" and "rescuer" in runs[0].actor
