@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,9 @@ import pytest
 from engine.ingest import Ingest, IngestConfig, prune_forever
 from engine.ingest_inbox import Pending
 from engine.ingest_store import InboxStore
+from engine.journal import SqliteJournal
 from engine.journal.agent_uploads import JournalUploads
+from engine.journal.schema import MIGRATIONS
 from tests.hosted_agent.conftest import RESOLVER
 
 HOUR = 3600.0
@@ -165,3 +169,24 @@ async def test_the_ingest_prunes_at_start_on_its_own(ingest: Ingest) -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_uploads_open_before_the_upgrade_are_idle_since_they_began(tmp_path: Path) -> None:
+    path = tmp_path / "ess.db"
+    await (await SqliteJournal.open(path)).close()
+    db = sqlite3.connect(path, isolation_level=None)  # the journal as the version before left it
+    db.execute("ALTER TABLE agent_uploads DROP COLUMN active_at")
+    db.execute(f"PRAGMA user_version={len(MIGRATIONS) - 1}")
+    row = "INSERT INTO agent_uploads VALUES (?, 'alpha', 'alpha-agent', ?, 9, 'h', '1', 0, ?)"
+    db.execute(row, ("a" * 32, 1, "2001-01-01T00:00:00.000+00:00"))
+    db.execute(row, ("b" * 32, 2, datetime.now(UTC).isoformat(timespec="milliseconds")))
+    db.close()
+    journal = await SqliteJournal.open(path)
+    try:
+        uploads = JournalUploads(journal)
+        assert await uploads.prune(datetime.now(UTC) - timedelta(hours=24)) == 1
+        assert (await uploads.pending("b" * 32)).seq == 2
+        with pytest.raises(KeyError):
+            await uploads.pending("a" * 32)
+    finally:
+        await journal.close()
