@@ -13,7 +13,6 @@ import typer
 
 from console.cli_common import emit_json, out, with_ops
 from console.cli_errors import CliError, ExitCode
-from engine import ingest as ingest_mod
 from engine.agent import Agent, AgentConfigError, AgentError, load_config
 from engine.secrets import SecretResolver
 
@@ -87,6 +86,8 @@ def ingest(
     config: Annotated[Path, typer.Argument(help="The ingest's config file.", dir_okay=False)],
 ) -> None:
     """Serve the ingest endpoint (HTTPS) that on-site agents upload snapshots to."""
+    from engine import ingest as ingest_mod  # starlette and uvicorn: this command's alone
+
     try:
         cfg = ingest_mod.load_config(config)
     except ingest_mod.IngestConfigError as exc:

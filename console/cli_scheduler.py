@@ -26,7 +26,6 @@ from console.cli_errors import CliError, ExitCode
 from engine.config import LoadedConfig, load
 from engine.display import visible
 from engine.scheduler import SchedulerEvent, run_scheduler, schedule_table
-from engine.workers import Workers, WorkersError, run_hosted_scheduler
 
 EVENT_STYLE = {"started": "cyan", "finished": "green", "skipped": "yellow", "failed": "red"}
 
@@ -129,6 +128,9 @@ def scheduler(
         return on_event
 
     if hosted:
+        # procrastinate is imported here only: it costs every other command most of a second
+        from engine.workers import Workers, WorkersError, run_hosted_scheduler
+
         try:
             workers = Workers(cfg)
         except WorkersError as exc:

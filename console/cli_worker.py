@@ -18,7 +18,6 @@ from engine.journal_store import open_configured
 from engine.monitoring import MetricsServer, Monitor, keep_fresh
 from engine.ops import os_user
 from engine.tenant_scope import operator_scope
-from engine.workers import Workers, WorkersError
 
 
 def worker(
@@ -41,6 +40,9 @@ def worker(
     ] = None,
 ) -> None:
     """Run queued tenant runs until Ctrl-C (hosted mode; the journal on PostgreSQL)."""
+    # procrastinate is imported here only: it costs every other command most of a second
+    from engine.workers import Workers, WorkersError
+
     cfg = load(state(ctx).config)
     try:
         workers = Workers(cfg)

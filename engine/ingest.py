@@ -24,10 +24,13 @@ agent's last accepted one (409, a replay).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
 import time
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +53,10 @@ from engine.agent_wire import WireError, decode_snapshot
 from engine.config import JournalConfig
 from engine.ingest_inbox import NAME, Accepted
 from engine.ingest_store import InboxStore, Replay, UploadStore
-from engine.journal import Journal
+from engine.journal import Journal, JournalError
 from engine.secrets import Secret, SecretResolver, check_reference
+
+log = logging.getLogger(__name__)
 
 
 class AgentEntry(BaseModel):
@@ -91,6 +96,8 @@ class IngestSettings(BaseModel):
     max_upload_mb: int = Field(default=512, ge=1)
     max_snapshot_mb: int = Field(default=4096, ge=1)
     chunk_max_mb: int = Field(default=16, ge=1)
+    # an open upload that took no chunk for this long is removed (its agent never came back)
+    abandon_upload_after_h: float = Field(default=24, gt=0)
 
 
 class IngestConfig(BaseModel):
@@ -309,6 +316,11 @@ class Ingest:
             return _refuse(404, f"no upload {upload_id[:40]!r} is open")
         return JSONResponse({"accepted": True, "seq": accepted.seq, "counts": accepted.counts})
 
+    async def prune(self) -> int:
+        """Removes the open uploads idle for ``abandon_upload_after_h``; how many."""
+        idle_s = self.settings.abandon_upload_after_h * 3600
+        return await self.inbox.prune(datetime.fromtimestamp(self.clock() - idle_s, UTC))
+
     async def aclose(self) -> None:
         await self.inbox.aclose()
 
@@ -321,6 +333,23 @@ class Ingest:
                 Route("/v1/uploads/{upload_id}/commit", self.commit, methods=["POST"]),
             ]
         )
+
+
+PRUNE_EVERY_S = 3600.0
+
+
+async def prune_forever(ingest: Ingest, every_s: float = PRUNE_EVERY_S) -> None:
+    """Prunes abandoned uploads at start and every ``every_s`` until cancelled; a store that
+    cannot be reached is tried again next time (the uploads wait, nothing is lost)."""
+    while True:
+        try:
+            pruned = await ingest.prune()
+        except (JournalError, OSError) as exc:
+            log.warning("abandoned uploads not pruned in %s: %s", ingest.inbox.root, exc)
+        else:
+            if pruned:
+                log.info("pruned %d abandoned upload(s) in %s", pruned, ingest.inbox.root)
+        await asyncio.sleep(every_s)
 
 
 async def serve(ingest: Ingest, base_dir: Path = Path(".")) -> None:
@@ -339,9 +368,13 @@ async def serve(ingest: Ingest, base_dir: Path = Path(".")) -> None:
         log_level="warning",
         access_log=False,
     )
+    pruning = asyncio.create_task(prune_forever(ingest))
     try:
         await uvicorn.Server(config).serve()
     finally:
+        pruning.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pruning
         await ingest.aclose()
 
 

@@ -138,6 +138,26 @@ class Inbox:
         for suffix in (".part", ".json"):
             part.with_suffix(suffix).unlink(missing_ok=True)
 
+    def prune(self, idle_since: datetime) -> int:
+        """Removes the partial uploads last written before ``idle_since`` (the agent gave up
+        or never came back); how many. Accepted snapshots live elsewhere (``tenants/``)."""
+        folder = self.root / "partial"
+        if not folder.is_dir():
+            return 0
+        cutoff = idle_since.timestamp()
+        pruned = 0
+        for meta in folder.glob("*.json"):
+            part = meta.with_suffix(".part")
+            try:
+                touched = max(p.stat().st_mtime for p in (meta, part) if p.exists())
+            except (OSError, ValueError):
+                continue  # removed meanwhile
+            if touched < cutoff:
+                meta.unlink(missing_ok=True)
+                part.unlink(missing_ok=True)
+                pruned += 1
+        return pruned
+
     def accept(self, pending: Pending, body: bytes, counts: dict[str, int]) -> Accepted:
         """Makes the upload its tenant's latest and records the agent's sequence number."""
         accepted = Accepted(

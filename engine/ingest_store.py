@@ -7,6 +7,7 @@ journal, :mod:`engine.journal.agent_uploads`). The ingest writes through it and 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -50,6 +51,8 @@ class UploadStore(UploadReader, Protocol):
     async def discard(self, upload_id: str) -> None: ...
 
     async def accept(self, pending: Pending, counts: dict[str, int]) -> Accepted: ...
+
+    async def prune(self, idle_since: datetime) -> int: ...  # open uploads idle since then
 
     async def last_of_agent(self, agent: str, tenant: str) -> Accepted | None: ...
 
@@ -109,6 +112,10 @@ class InboxStore:
                 raise Replay(last)
             body = await asyncio.to_thread(self.folder.body, pending.upload_id)
             return await asyncio.to_thread(self.folder.accept, pending, body, counts)
+
+    async def prune(self, idle_since: datetime) -> int:
+        async with self._lock:
+            return await asyncio.to_thread(self.folder.prune, idle_since)
 
     async def last_of_agent(self, agent: str, tenant: str) -> Accepted | None:
         return await asyncio.to_thread(self.folder.last_of_agent, agent)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -153,7 +154,10 @@ class Monitor:
             "ess_journal_size_bytes", "The journal's size on disk, with its WAL.", registry=r
         )
         self.notices = Gauge(
-            "ess_notifications_open", "Notifications in the outbox not yet settled.", registry=r
+            "ess_notifications_open",
+            "Notifications of the tenant in the outbox not yet settled.",
+            ["tenant"],
+            registry=r,
         )
         self.healthy = Gauge("ess_healthy", "1 when /healthz answers 200, else 0.", registry=r)
         self.refreshed = Gauge(
@@ -212,7 +216,10 @@ class Monitor:
             self.failed.labels(tenant).set(trouble.get(tenant, 0))
             self.held.labels(tenant).set(sum(1 for r in held if r.tenant == tenant))
         self.journal_size.set(_size(self.journal_path))
-        self.notices.set(len(await self.journal.open_notices(limit=100_000)))
+        notices = Counter(n.tenant for n in await self.journal.open_notices(limit=100_000))
+        self.notices.clear()
+        for tenant in sorted(set(counts) | {t for t in notices if served(t)}):
+            self.notices.labels(tenant).set(notices.get(tenant, 0))
         now = self.clock()
         with self._lock:
             self._journal_problem = problem

@@ -17,6 +17,7 @@ import asyncio
 import json
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.ingest_inbox import Accepted, Pending
@@ -108,9 +109,9 @@ class JournalUploads:
             )
             pending = Pending(secrets.token_hex(16), agent, tenant, seq, size, sha256, version)
             await tx.execute(
-                f"INSERT INTO agent_uploads({_PENDING}, received, began_at) "
-                "VALUES (?,?,?,?,?,?,?,0,?)",
-                (*_row(pending), now_iso()),
+                f"INSERT INTO agent_uploads({_PENDING}, received, began_at, active_at) "
+                "VALUES (?,?,?,?,?,?,?,0,?,?)",
+                (*_row(pending), now_iso(), now_iso()),
             )
         return pending, 0
 
@@ -138,8 +139,9 @@ class JournalUploads:
             if row is None:
                 raise KeyError(upload_id)
             moved = await tx.execute(
-                "UPDATE agent_uploads SET received=received+? WHERE upload_id=? AND received=?",
-                (len(chunk), upload_id, offset),
+                "UPDATE agent_uploads SET received=received+?, active_at=? "
+                "WHERE upload_id=? AND received=?",
+                (len(chunk), now_iso(), upload_id, offset),
             )
             if moved.rowcount != 1:
                 return int(row[1])
@@ -168,6 +170,32 @@ class JournalUploads:
                 (upload_id, upload_id),
             )
             await tx.execute("DELETE FROM agent_uploads WHERE upload_id=?", (upload_id,))
+
+    async def prune(self, idle_since: datetime) -> int:
+        """Removes the open uploads that took no chunk since ``idle_since`` (their agents gave
+        up or never came back), with their chunks; how many. An upload that takes a chunk
+        meanwhile is kept (the removal is conditional on its time), and an accepted
+        snapshot's chunks are never touched."""
+        j = await self._j()
+        cutoff = idle_since.astimezone(UTC).isoformat(timespec="milliseconds")
+        rows = await j._all("SELECT upload_id FROM agent_uploads WHERE active_at<?", (cutoff,))
+        pruned = 0
+        for row in rows:
+            upload_id = str(row[0])
+            async with j.transaction() as tx:
+                gone = await tx.execute(
+                    "DELETE FROM agent_uploads WHERE upload_id=? AND active_at<?",
+                    (upload_id, cutoff),
+                )
+                if gone.rowcount != 1:
+                    continue
+                await tx.execute(
+                    "DELETE FROM agent_upload_chunks WHERE upload_id=? AND NOT EXISTS "
+                    "(SELECT 1 FROM agent_snapshots WHERE upload_id=?)",
+                    (upload_id, upload_id),
+                )
+                pruned += 1
+        return pruned
 
     async def accept(self, pending: Pending, counts: dict[str, int]) -> Accepted:
         """Makes the upload its tenant's latest; :class:`Replay` (and nothing changed) when

@@ -356,4 +356,9 @@ PG_MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tenant, agent)
     )
     """,
+    # 7: when an open upload last took a chunk (SQLite 12)
+    f"""
+    ALTER TABLE agent_uploads ADD COLUMN active_at {_T} NOT NULL DEFAULT '';
+    UPDATE agent_uploads SET active_at=began_at
+    """,
 )

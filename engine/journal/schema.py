@@ -206,6 +206,15 @@ async def _notice_detail(tx: MigrationTx) -> None:
         await tx.execute("ALTER TABLE notices ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
 
 
+async def _upload_activity(tx: MigrationTx) -> None:
+    """12: when an open agent upload last took a chunk; an upload open before is taken as
+    active since it began. Kept when there."""
+    have = {row[1] for row in await tx.all("PRAGMA table_info(agent_uploads)")}
+    if "active_at" not in have:
+        await tx.execute("ALTER TABLE agent_uploads ADD COLUMN active_at TEXT NOT NULL DEFAULT ''")
+    await tx.execute("UPDATE agent_uploads SET active_at=began_at WHERE active_at=''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: the whole first schema
     """
@@ -501,4 +510,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         PRIMARY KEY (tenant, agent)
     );
     """,
+    # 12: when an open upload last took a chunk (agent_uploads.active_at), so that the ingest
+    # prunes the uploads of agents that never came back and never one still receiving
+    _upload_activity,
 )

@@ -18,6 +18,7 @@ from engine.journal import JournalWriteError, SqliteJournal
 from engine.monitoring import MetricsServer, Monitor
 from engine.ops import OpsError
 from engine.scheduler import SchedulerEvent, run_scheduler
+from engine.tenant_scope import TenantScope
 from engine.testing.builder import tiny_snapshot
 from engine.testing.snapshot_io import write_snapshot
 
@@ -149,11 +150,43 @@ async def test_metrics_text_holds_the_journal_numbers(tmp_path: Path) -> None:
         assert got[("ess_failed_items", (("tenant", "alpha"),))] == 0
         assert got[("ess_held_plans", (("tenant", "beta"),))] == 0
         assert got[("ess_journal_size_bytes", ())] > 100_000
-        assert got[("ess_notifications_open", ())] == 0
+        assert got[("ess_notifications_open", (("tenant", "alpha"),))] == 0
+        assert ("ess_notifications_open", ()) not in got  # per tenant, like the others
         assert got[("ess_healthy", ())] == 1
         assert (await get(port, "/other")).status_code == 404
     finally:
         server.stop()
+        await journal.close()
+
+
+async def test_open_notifications_are_counted_per_tenant_within_the_scope(
+    tmp_path: Path,
+) -> None:
+    journal = await SqliteJournal.open(tmp_path / "ess.db")
+    try:
+        for tenant in ("alpha", "alpha", "beta", "gamma"):
+            await journal.add_notice(tenant, "audit_head", "checked")
+        every = Monitor(journal, tmp_path / "ess.db", process="t", missed_run_margin_s=600)
+        await every.refresh()
+        got = samples(every.metrics_text().decode())
+        assert got[("ess_notifications_open", (("tenant", "alpha"),))] == 2
+        assert got[("ess_notifications_open", (("tenant", "beta"),))] == 1
+        assert got[("ess_notifications_open", (("tenant", "gamma"),))] == 1
+        scoped = Monitor(
+            journal,
+            tmp_path / "ess.db",
+            process="t",
+            missed_run_margin_s=600,
+            tenants=TenantScope(frozenset({"beta"}), who="ops"),
+        )
+        await scoped.refresh()
+        named = {
+            labels
+            for (name, labels) in samples(scoped.metrics_text().decode())
+            if name == "ess_notifications_open"
+        }
+        assert named == {(("tenant", "beta"),)}  # no other tenant is named
+    finally:
         await journal.close()
 
 
