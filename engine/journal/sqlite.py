@@ -25,6 +25,7 @@ from engine.audit_chain import GENESIS, AuditHead, AuditLink, row_hash
 from engine.civic_hash import CivicHash
 from engine.findings import Finding
 from engine.journal.lease_owner import LeaseOwner
+from engine.journal.postgres_schema import OWN_ROWS, tenant_keys
 from engine.journal.protocol import (
     ApproverKeyRecord,
     AttemptRecord,
@@ -1049,12 +1050,36 @@ class SqliteJournal(Journal):
 
     @staticmethod
     async def _still_needed(tx: _Tx, tenant: str, key: str) -> str:
-        """What ESS still needs a person's data for ("" when nothing)."""
+        """What ESS still needs a person's data for ("" when nothing). Every source of the
+        tenant counts: its own cache, that of each of several sources (``TENANT/KEY``, under
+        the person's id in that source too), and the last merge's record of who each listed."""
+        ids_in_sources = (
+            "SELECT source_id FROM source_aliases WHERE tenant=? AND record_type='person' "
+            "AND merged_id=?"
+        )
+        row = await tx.one(
+            f"SELECT tenant FROM source_records WHERE {OWN_ROWS} "
+            f"AND entity IN ({','.join('?' * len(PERSON_ENTITIES))}) "
+            f"AND (id=? OR id IN ({ids_in_sources})) ORDER BY tenant LIMIT 1",
+            (*tenant_keys(tenant), *PERSON_ENTITIES, key, tenant, key),
+        )
+        if row is not None:
+            scope = str(row[0]).partition("/")[2]
+            return (
+                f"the source {scope} still lists them" if scope else "the source still lists them"
+            )
+        row = await tx.one(
+            "SELECT source FROM source_aliases WHERE tenant=? AND record_type='person' "
+            "AND merged_id=? ORDER BY source LIMIT 1",
+            (tenant, key),
+        )
+        if row is not None:
+            return f"the source {row[0]} listed them at its last read"
         if await tx.one(
-            "SELECT 1 FROM source_records WHERE tenant=? AND entity='persons' AND id=?",
+            "SELECT 1 FROM source_holds WHERE tenant=? AND record_type='person' AND key=?",
             (tenant, key),
         ):
-            return "the source still lists them"
+            return "a rekey holds their record until it is released (ess source release)"
         row = await tx.one(
             "SELECT target, kind FROM mirror WHERE tenant=? AND key=? LIMIT 1", (tenant, key)
         )
@@ -1536,6 +1561,11 @@ class SqliteJournal(Journal):
             (tenant, len(label_prefix), label_prefix),
         )
         return frozenset(str(r[0]) for r in rows)
+
+
+PERSON_ENTITIES = ("persons", "users")
+"""The entities under which a source cache keeps person records by their id (SS 12000's
+``persons``, OneRoster's ``users``)."""
 
 
 async def _move_links(tx: _Tx, tenant: str, moves: KeyMoves) -> int:
