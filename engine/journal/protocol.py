@@ -852,7 +852,9 @@ class Journal(Protocol):
         ...
 
     async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
-        """Ids of the cached records of an entity whose body holds ``text`` (a keyed hash)."""
+        """Ids of the cached records of an entity whose body holds ``text`` (a keyed hash), in
+        every cache of the tenant (that of each of several sources too, ``TENANT/KEY``); a
+        source's own id is given as the id the last merge gave that record."""
         ...
 
     async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:

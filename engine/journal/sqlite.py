@@ -86,6 +86,9 @@ class SqliteJournal(Journal):
     """What the database raises when a write breaks a key; a journal on another database names
     its own, so that the queries below catch it alike."""
 
+    _BODY_HOLDS = "instr(CAST(body AS TEXT), ?) > 0"
+    """A source record's raw body holds the text given: SQLite's form of it."""
+
     def __init__(
         self, path: Path, conn: aiosqlite.Connection, civic_hash: CivicHash | None = None
     ) -> None:
@@ -1548,11 +1551,22 @@ class SqliteJournal(Journal):
 
     async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
         rows = await self._all(
-            "SELECT id FROM source_records WHERE tenant=? AND entity=? "
-            "AND instr(CAST(body AS TEXT), ?) > 0 ORDER BY id",
-            (tenant, entity, text),
+            f"SELECT tenant, id FROM source_records WHERE {OWN_ROWS} AND entity=? "
+            f"AND {self._BODY_HOLDS}",
+            (*tenant_keys(tenant), entity, text),
         )
-        return [str(r[0]) for r in rows]
+        if all(r[0] == tenant for r in rows):
+            return sorted(str(r[1]) for r in rows)
+        merged = {
+            (str(src), str(sid)): str(mid)
+            for src, sid, mid in await self._all(
+                "SELECT source, source_id, merged_id FROM source_aliases WHERE tenant=? "
+                "AND record_type='person'",
+                (tenant,),
+            )
+        }
+        found = {merged.get((str(s).partition("/")[2], str(i)), str(i)) for s, i in rows}
+        return sorted(found)
 
     async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:
         rows = await self._all(

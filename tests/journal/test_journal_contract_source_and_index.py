@@ -168,3 +168,27 @@ async def test_one_cached_record_and_those_holding_a_text(journal: Journal) -> N
     assert await journal.source_record(TENANT, "persons", "nobody") is None
     assert await journal.source_records_holding(TENANT, "persons", "hmac-sha256:ab") == ["p1"]
     assert await journal.source_records_holding("other", "persons", "hmac-sha256:ab") == []
+
+
+async def test_records_holding_a_text_in_the_cache_of_each_of_several_sources(
+    journal: Journal,
+) -> None:
+    """A personnummer looked up in a tenant with two sources: found in either source's cache
+    (``TENANT/KEY``), as the one person the last merge made of the two records."""
+    body = b'{"civicNo":{"value":"hmac-sha256:ab"}}'
+    for key, pid in (("gy", "p1"), ("grund", "g-1")):
+        await journal.save_source(
+            f"{TENANT}/{key}",
+            upserts={"persons": {pid: body}},
+            deletes={},
+            checkpoint="c",
+            full=True,
+        )
+    await journal.save_source(
+        "other/gy", upserts={"persons": {"o1": body}}, deletes={}, checkpoint="c", full=True
+    )
+    holding = journal.source_records_holding
+    assert await holding(TENANT, "persons", "hmac-sha256:ab") == ["g-1", "p1"]
+    await journal.replace_source_aliases(TENANT, {("grund", "g-1"): "p1"})
+    assert await holding(TENANT, "persons", "hmac-sha256:ab") == ["p1"]
+    assert await holding(TENANT, "persons", "hmac-sha256:cd") == []
