@@ -848,7 +848,9 @@ class Journal(Protocol):
         ...
 
     async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
-        """One raw record of the source cache, or None."""
+        """One raw record of the tenant's source cache, or None. With several sources, the
+        first (by source key) of their caches (``TENANT/KEY``) holding it, under ``key`` or
+        the source's own id the last merge gave ``key``."""
         ...
 
     async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:

@@ -1544,8 +1544,11 @@ class SqliteJournal(Journal):
 
     async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
         row = await self._one(
-            "SELECT body FROM source_records WHERE tenant=? AND entity=? AND id=?",
-            (tenant, entity, key),
+            f"SELECT body FROM source_records WHERE {OWN_ROWS} AND entity=? AND (id=? OR EXISTS "
+            "(SELECT 1 FROM source_aliases a WHERE a.tenant=? AND a.merged_id=? "
+            "AND a.source_id=source_records.id AND source_records.tenant=a.tenant || '/' || "
+            "a.source)) ORDER BY tenant LIMIT 1",
+            (*tenant_keys(tenant), entity, key, tenant, key),
         )
         return bytes(row[0]) if row is not None else None
 

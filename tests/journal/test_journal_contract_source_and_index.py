@@ -192,3 +192,24 @@ async def test_records_holding_a_text_in_the_cache_of_each_of_several_sources(
     await journal.replace_source_aliases(TENANT, {("grund", "g-1"): "p1"})
     assert await holding(TENANT, "persons", "hmac-sha256:ab") == ["p1"]
     assert await holding(TENANT, "persons", "hmac-sha256:cd") == []
+
+
+async def test_one_cached_record_in_the_cache_of_one_of_several_sources(journal: Journal) -> None:
+    """A person's cached record in a tenant with two sources: in either source's cache, under
+    the person's id or under the id the source gave them."""
+    for key, pid in (("grund", "g-1"), ("gy", "g-2")):
+        await journal.save_source(
+            f"{TENANT}/{key}",
+            upserts={"persons": {pid: key.encode()}},
+            deletes={},
+            checkpoint="c",
+            full=True,
+        )
+    assert await journal.source_record(TENANT, "persons", "g-2") == b"gy"
+    assert await journal.source_record(TENANT, "persons", "p1") is None
+    # the last merge made p1 of grund's g-1; gy's record of another id g-1 is not theirs
+    await journal.replace_source_aliases(TENANT, {("grund", "g-1"): "p1"})
+    assert await journal.source_record(TENANT, "persons", "p1") == b"grund"
+    await journal.replace_source_aliases(TENANT, {("gy", "g-1"): "p1"})
+    assert await journal.source_record(TENANT, "persons", "p1") is None
+    assert await journal.source_record("other", "persons", "g-2") is None
