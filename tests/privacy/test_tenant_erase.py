@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.ss12000.sample.generate import generate
 from adapters.ss12000.sandbox import SandboxInfo, SS12000Sandbox
-from engine.ops import Ops
+from engine.ops import Ops, PolicyRefused
 
 GONE, KEPT = "lovsta", "norby"
 
@@ -118,3 +120,20 @@ def without_exports(document: dict[str, Any]) -> dict[str, Any]:
     rows = [r for r in audit["rows"] if r[action] != "tenant_export"]
     tables["audit"] = {**audit, "rows": rows}
     return tables
+
+
+async def test_one_person_of_a_tenant_with_two_sources(tmp_path: Path) -> None:
+    """``person export`` by personnummer finds them and their cached record in the sources'
+    own caches; ``person forget`` refuses while a source lists them, and says which."""
+    dataset = generate(30, 11, datetime.now(UTC).date() - timedelta(days=7))
+    pupil = next(p for p in dataset.entities["persons"] if p.get("civicNo"))
+    with SS12000Sandbox(dataset) as sandbox:
+        config = write_config(tmp_path, sandbox.start(), (KEPT,))
+        async with await Ops.open(config, actor="test:eva") as ops:
+            assert (await ops.sync(KEPT)).status == "succeeded"
+            found = await ops.person_export(KEPT, pupil["civicNo"]["value"])
+            assert found.key == pupil["id"] and found.found_by.startswith("personnummer")
+            assert found.cached_record is not None
+            assert found.cached_record["id"] == pupil["id"]
+            with pytest.raises(PolicyRefused, match="the source grund still lists them"):
+                await ops.person_forget(KEPT, pupil["id"])
