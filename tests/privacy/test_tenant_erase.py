@@ -1,7 +1,8 @@
 """A tenant with two sources, each read over HTTP into a source cache of its own (``TENANT/KEY``)
 and the second time incrementally, next to another tenant: once it leaves ess.toml,
 ``delete-tenant`` leaves not one value anywhere in the journal that names it, the other
-tenant's rows stay as they were, and ``export-tenant`` held every one of those rows first."""
+tenant's rows stay as they were, and ``export-tenant`` held every one of those rows first. And
+one person of such a tenant is found, exported and kept (not forgotten) through those caches."""
 
 from __future__ import annotations
 
