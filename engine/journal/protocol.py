@@ -824,6 +824,12 @@ class Journal(Protocol):
         """Store a read's changes at once (``full`` replaces everything and stamps the time)."""
         ...
 
+    async def drop_source_caches(self, tenant: str, keep: Sequence[str]) -> int:
+        """Remove the tenant's source caches (its own and each ``TENANT/KEY``) but those in
+        ``keep``: a source no longer configured leaves no records behind. Returns the records
+        removed."""
+        ...
+
     def source_cache(self, tenant: str) -> JournalSourceCache:
         """The tenant's :class:`engine.source.SourceCache` over this journal."""
         return JournalSourceCache(self, tenant)

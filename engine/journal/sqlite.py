@@ -1154,6 +1154,14 @@ class SqliteJournal(Journal):
         ]
 
     # ------------------------------------------------------------------ source cache
+    async def drop_source_caches(self, tenant: str, keep: Sequence[str]) -> int:
+        kept = f" AND tenant NOT IN ({','.join('?' * len(keep))})" if keep else ""
+        params = (*tenant_keys(tenant), *keep)
+        async with self.transaction() as tx:
+            cur = await tx.execute(f"DELETE FROM source_records WHERE {OWN_ROWS}{kept}", params)
+            await tx.execute(f"DELETE FROM source_state WHERE {OWN_ROWS}{kept}", params)
+            return int(cur.rowcount)
+
     async def load_source(self, tenant: str) -> CachedSource:
         records: dict[str, dict[str, bytes]] = {}
         async with self._db.execute(

@@ -213,3 +213,22 @@ async def test_one_cached_record_in_the_cache_of_one_of_several_sources(journal:
     await journal.replace_source_aliases(TENANT, {("gy", "g-1"): "p1"})
     assert await journal.source_record(TENANT, "persons", "p1") is None
     assert await journal.source_record("other", "persons", "g-2") is None
+
+
+async def test_the_caches_of_sources_no_longer_configured_are_dropped(journal: Journal) -> None:
+    for scope in (TENANT, f"{TENANT}/grund", f"{TENANT}/gy", "other/gy", f"{TENANT}-x/gy"):
+        await journal.save_source(
+            scope,
+            upserts={"persons": {"p1": b"{}", "p2": b"{}"}},
+            deletes={},
+            checkpoint="c",
+            full=True,
+        )
+    assert await journal.drop_source_caches(TENANT, [f"{TENANT}/grund"]) == 4
+    assert (await journal.load_source(f"{TENANT}/grund")).records["persons"].keys() == {"p1", "p2"}
+    for gone in (TENANT, f"{TENANT}/gy"):
+        left = await journal.load_source(gone)
+        assert left.records == {} and left.checkpoint is None
+    for other in ("other/gy", f"{TENANT}-x/gy"):  # another tenant's, whatever its id
+        assert (await journal.load_source(other)).checkpoint == "c"
+    assert await journal.drop_source_caches(TENANT, []) == 2

@@ -40,13 +40,18 @@ batch_size = 100
 """
 
 
-def write_config(folder: Path, info: SandboxInfo, tenants: tuple[str, ...]) -> Path:
+def write_config(
+    folder: Path,
+    info: SandboxInfo,
+    tenants: tuple[str, ...],
+    keys: tuple[str, ...] = ("grund", "gy"),
+) -> Path:
     (folder / "civic.key").write_text("civic key of the erase test, long enough", "utf-8")
     (folder / "ss12000.secret").write_text(info.client_secret, encoding="utf-8")
     body = "".join(
         TENANT.format(
             tid=tid,
-            sources="".join(SOURCE.format(tid=tid, key=k, info=info) for k in ("grund", "gy")),
+            sources="".join(SOURCE.format(tid=tid, key=k, info=info) for k in keys),
         )
         for tid in tenants
     )
@@ -138,3 +143,32 @@ async def test_one_person_of_a_tenant_with_two_sources(tmp_path: Path) -> None:
             assert found.cached_record["id"] == pupil["id"]
             with pytest.raises(PolicyRefused, match="the source grund still lists them"):
                 await ops.person_forget(KEPT, pupil["id"])
+
+
+async def test_a_source_removed_from_the_tenant_leaves_no_cache(tmp_path: Path) -> None:
+    """A source taken out of ``[tenants.X.sources]``: the next run that reads every source
+    left removes the cache the removed one kept, and no other."""
+    dataset = generate(30, 11, datetime.now(UTC).date() - timedelta(days=7))
+    db = tmp_path / "ess.db"
+
+    def scopes() -> set[str]:
+        with sqlite3.connect(db) as conn:
+            return {r[0] for r in conn.execute("SELECT DISTINCT tenant FROM source_records")}
+
+    with SS12000Sandbox(dataset) as sandbox:
+        info = sandbox.start()
+        config = write_config(tmp_path, info, (GONE, KEPT))
+        async with await Ops.open(config, actor="test:eva") as ops:
+            for tid in (GONE, KEPT):
+                assert (await ops.sync(tid)).status == "succeeded"
+        assert f"{KEPT}/gy" in scopes()
+        write_config(tmp_path, info, (GONE, KEPT), keys=("grund",))
+        async with await Ops.open(config, actor="test:eva") as ops:
+            run = await ops.sync(KEPT)
+            assert run.status == "succeeded", run.error
+            lines = [e.message for e in await ops.events(run.id)]
+    assert scopes() == {f"{GONE}/grund", f"{GONE}/gy", f"{KEPT}/grund"}
+    with sqlite3.connect(db) as conn:
+        states = {r[0] for r in conn.execute("SELECT tenant FROM source_state")}
+    assert states == {f"{GONE}/grund", f"{GONE}/gy", f"{KEPT}/grund"}
+    assert any("cached records of sources no longer configured" in line for line in lines)
