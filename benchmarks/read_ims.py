@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from export_read import ExportBench, cpu_clock, main, rss_mb
+from export_read import ExportBench, cpu_clock, main, read_as_run, rss_mb
 from lxml import etree
 
 from adapters.ims.config import ImsConfig
@@ -50,7 +50,7 @@ def _floor(folder: Path) -> dict[str, float]:
 
 
 def _read(folder: Path, ctx: SourceContext) -> SourceRead:
-    return ImsSource(ImsConfig(path=str(folder))).read_now(ctx)
+    return read_as_run(ImsSource(ImsConfig(path=str(folder))), ctx)
 
 
 BENCH = ExportBench(

@@ -10,12 +10,11 @@ figure is that process's own.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import time
 from pathlib import Path
 
-from export_read import ExportBench, cpu_clock, main, rss_mb
+from export_read import ExportBench, cpu_clock, main, read_as_run, rss_mb
 
 from adapters.oneroster.config import OneRosterConfig
 from adapters.oneroster.source import OneRosterSource
@@ -41,9 +40,7 @@ def _floor(folder: Path) -> dict[str, float]:
 
 
 def _read(folder: Path, ctx: SourceContext) -> SourceRead:
-    """The read as a run makes it (``Source.read``: in a worker thread, with the cyclic
-    collector paused as the floor has it paused), not ``read_now`` with the collector on."""
-    return asyncio.run(OneRosterSource(OneRosterConfig(path=str(folder))).read(ctx))
+    return read_as_run(OneRosterSource(OneRosterConfig(path=str(folder))), ctx)
 
 
 BENCH = ExportBench(

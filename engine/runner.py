@@ -384,6 +384,12 @@ async def _fresh_run(
             }
             if read.aliases != aliases or owners != await journal.source_owners(tenant_id):
                 await journal.replace_source_aliases(tenant_id, read.aliases, owners)
+        if not read.failed:  # every source read: a cache of none of them is a removed one's
+            dropped = await journal.drop_source_caches(
+                tenant_id, [cache_scope(tenant_id, key) for key in sources]
+            )
+            if dropped:
+                log("info", f"removed {dropped} cached records of sources no longer configured")
         elif read.failed:
             failure = FailedSources.of(read.failed, await journal.source_owners(tenant_id))
         snap = read.snapshot

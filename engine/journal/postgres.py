@@ -67,6 +67,7 @@ class PostgresJournal(SqliteJournal):
     INTEGRITY_ERRORS = (psycopg.errors.IntegrityError,)
     _counts_changes = False
     write_idle_limit_s = WRITE_IDLE_LIMIT_S
+    _BODY_HOLDS = "position(convert_to(?, 'UTF8') in body) > 0"
 
     def __init__(
         self, url: str, pool: AsyncConnectionPool[Any], civic_hash: CivicHash | None = None
@@ -268,14 +269,6 @@ class PostgresJournal(SqliteJournal):
         )
         missing = sorted(set(TABLES) - {str(r[0]) for r in rows})
         return f"missing tables: {', '.join(missing)}" if missing else "ok"
-
-    async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
-        rows = await self._all(
-            "SELECT id FROM source_records WHERE tenant=? AND entity=? "
-            "AND position(convert_to(?, 'UTF8') in body) > 0 ORDER BY id",
-            (tenant, entity, text),
-        )
-        return [str(r[0]) for r in rows]
 
 
 def _first_line(exc: BaseException) -> str:

@@ -19,36 +19,50 @@ _T = 'TEXT COLLATE "C"'
 IDENTITY_TABLES = frozenset({"runs", "findings", "events", "approvals", "elevations", "notices"})
 """Tables whose ``id`` PostgreSQL assigns (an identity column); an INSERT into one returns it."""
 
+OWN_ROWS = "(tenant=? OR (tenant>=? AND tenant<?))"
+"""The rows of a tenant by their ``tenant`` column: its own id, and every scope derived from it
+as ``TENANT/KEY`` (the source cache of each of its several sources, and any scope stored that
+way later). A tenant id holds no ``/`` and ``0`` follows ``/`` byte by byte (both journals
+compare text so), so the range is exactly the ids beginning ``TENANT/``, found by the index.
+Its parameters are :func:`tenant_keys`."""
+
+
+def tenant_keys(tenant: str) -> tuple[str, str, str]:
+    """The parameters of :data:`OWN_ROWS` (and of every :data:`TENANT_TABLES` clause)."""
+    return (tenant, f"{tenant}/", f"{tenant}0")
+
+
 TENANT_TABLES: tuple[tuple[str, str], ...] = (
-    ("tenants", "id=?"),
-    ("leases", "tenant=?"),
-    ("lease_tokens", "tenant=?"),
-    ("runs", "tenant=?"),
-    ("findings", "tenant=?"),
-    ("operations", "tenant=?"),
-    ("attempts", "op_id IN (SELECT id FROM operations WHERE tenant=?)"),
-    ("approvals", "run_id IN (SELECT id FROM runs WHERE tenant=?)"),
-    ("mirror", "tenant=?"),
-    ("mirror_links", "tenant=?"),
-    ("events", "tenant=?"),
-    ("elevations", "tenant=?"),
-    ("approver_keys", "tenant=?"),
-    ("skips", "tenant=?"),
-    ("source_records", "tenant=?"),
-    ("source_state", "tenant=?"),
-    ("snapshot_index", "tenant=?"),
-    ("notices", "tenant=?"),
-    ("notice_deliveries", "notice_id IN (SELECT id FROM notices WHERE tenant=?)"),
-    ("audit", "tenant=?"),
-    ("source_holds", "tenant=?"),
-    ("source_aliases", "tenant=?"),
-    ("agent_uploads", "tenant=?"),
-    ("agent_upload_chunks", "tenant=?"),
-    ("agent_snapshots", "tenant=?"),
-    ("agent_sequences", "tenant=?"),
+    ("tenants", "(id=? OR (id>=? AND id<?))"),
+    ("leases", OWN_ROWS),
+    ("lease_tokens", OWN_ROWS),
+    ("runs", OWN_ROWS),
+    ("findings", OWN_ROWS),
+    ("operations", OWN_ROWS),
+    ("attempts", f"op_id IN (SELECT id FROM operations WHERE {OWN_ROWS})"),
+    ("approvals", f"run_id IN (SELECT id FROM runs WHERE {OWN_ROWS})"),
+    ("mirror", OWN_ROWS),
+    ("mirror_links", OWN_ROWS),
+    ("events", OWN_ROWS),
+    ("elevations", OWN_ROWS),
+    ("approver_keys", OWN_ROWS),
+    ("skips", OWN_ROWS),
+    ("source_records", OWN_ROWS),
+    ("source_state", OWN_ROWS),
+    ("snapshot_index", OWN_ROWS),
+    ("notices", OWN_ROWS),
+    ("notice_deliveries", f"notice_id IN (SELECT id FROM notices WHERE {OWN_ROWS})"),
+    ("audit", OWN_ROWS),
+    ("source_holds", OWN_ROWS),
+    ("source_aliases", OWN_ROWS),
+    ("agent_uploads", OWN_ROWS),
+    ("agent_upload_chunks", OWN_ROWS),
+    ("agent_snapshots", OWN_ROWS),
+    ("agent_sequences", OWN_ROWS),
 )
-"""Every table holding a tenant's rows and how to select them: by its own ``tenant`` column, or
-through the row it belongs to. The same on SQLite and PostgreSQL."""
+"""Every table holding a tenant's rows and how to select them: by its own ``tenant`` column
+(its id and the scopes derived from it, :data:`OWN_ROWS`), or through the row it belongs to.
+Each clause takes :func:`tenant_keys` as its parameters. The same on SQLite and PostgreSQL."""
 
 TABLES = (
     *(t for t, _ in TENANT_TABLES),

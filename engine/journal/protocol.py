@@ -824,6 +824,12 @@ class Journal(Protocol):
         """Store a read's changes at once (``full`` replaces everything and stamps the time)."""
         ...
 
+    async def drop_source_caches(self, tenant: str, keep: Sequence[str]) -> int:
+        """Remove the tenant's source caches (its own and each ``TENANT/KEY``) but those in
+        ``keep``: a source no longer configured leaves no records behind. Returns the records
+        removed."""
+        ...
+
     def source_cache(self, tenant: str) -> JournalSourceCache:
         """The tenant's :class:`engine.source.SourceCache` over this journal."""
         return JournalSourceCache(self, tenant)
@@ -848,11 +854,15 @@ class Journal(Protocol):
         ...
 
     async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
-        """One raw record of the source cache, or None."""
+        """One raw record of the tenant's source cache, or None. With several sources, the
+        first (by source key) of their caches (``TENANT/KEY``) holding it, under ``key`` or
+        the source's own id the last merge gave ``key``."""
         ...
 
     async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
-        """Ids of the cached records of an entity whose body holds ``text`` (a keyed hash)."""
+        """Ids of the cached records of an entity whose body holds ``text`` (a keyed hash), in
+        every cache of the tenant (that of each of several sources too, ``TENANT/KEY``); a
+        source's own id is given as the id the last merge gave that record."""
         ...
 
     async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:

@@ -25,6 +25,7 @@ from engine.audit_chain import GENESIS, AuditHead, AuditLink, row_hash
 from engine.civic_hash import CivicHash
 from engine.findings import Finding
 from engine.journal.lease_owner import LeaseOwner
+from engine.journal.postgres_schema import OWN_ROWS, tenant_keys
 from engine.journal.protocol import (
     ApproverKeyRecord,
     AttemptRecord,
@@ -84,6 +85,9 @@ class SqliteJournal(Journal):
     INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
     """What the database raises when a write breaks a key; a journal on another database names
     its own, so that the queries below catch it alike."""
+
+    _BODY_HOLDS = "instr(CAST(body AS TEXT), ?) > 0"
+    """A source record's raw body holds the text given: SQLite's form of it."""
 
     def __init__(
         self, path: Path, conn: aiosqlite.Connection, civic_hash: CivicHash | None = None
@@ -1049,12 +1053,36 @@ class SqliteJournal(Journal):
 
     @staticmethod
     async def _still_needed(tx: _Tx, tenant: str, key: str) -> str:
-        """What ESS still needs a person's data for ("" when nothing)."""
+        """What ESS still needs a person's data for ("" when nothing). Every source of the
+        tenant counts: its own cache, that of each of several sources (``TENANT/KEY``, under
+        the person's id in that source too), and the last merge's record of who each listed."""
+        ids_in_sources = (
+            "SELECT source_id FROM source_aliases WHERE tenant=? AND record_type='person' "
+            "AND merged_id=?"
+        )
+        row = await tx.one(
+            f"SELECT tenant FROM source_records WHERE {OWN_ROWS} "
+            f"AND entity IN ({','.join('?' * len(PERSON_ENTITIES))}) "
+            f"AND (id=? OR id IN ({ids_in_sources})) ORDER BY tenant LIMIT 1",
+            (*tenant_keys(tenant), *PERSON_ENTITIES, key, tenant, key),
+        )
+        if row is not None:
+            scope = str(row[0]).partition("/")[2]
+            return (
+                f"the source {scope} still lists them" if scope else "the source still lists them"
+            )
+        row = await tx.one(
+            "SELECT source FROM source_aliases WHERE tenant=? AND record_type='person' "
+            "AND merged_id=? ORDER BY source LIMIT 1",
+            (tenant, key),
+        )
+        if row is not None:
+            return f"the source {row[0]} listed them at its last read"
         if await tx.one(
-            "SELECT 1 FROM source_records WHERE tenant=? AND entity='persons' AND id=?",
+            "SELECT 1 FROM source_holds WHERE tenant=? AND record_type='person' AND key=?",
             (tenant, key),
         ):
-            return "the source still lists them"
+            return "a rekey holds their record until it is released (ess source release)"
         row = await tx.one(
             "SELECT target, kind FROM mirror WHERE tenant=? AND key=? LIMIT 1", (tenant, key)
         )
@@ -1126,6 +1154,14 @@ class SqliteJournal(Journal):
         ]
 
     # ------------------------------------------------------------------ source cache
+    async def drop_source_caches(self, tenant: str, keep: Sequence[str]) -> int:
+        kept = f" AND tenant NOT IN ({','.join('?' * len(keep))})" if keep else ""
+        params = (*tenant_keys(tenant), *keep)
+        async with self.transaction() as tx:
+            cur = await tx.execute(f"DELETE FROM source_records WHERE {OWN_ROWS}{kept}", params)
+            await tx.execute(f"DELETE FROM source_state WHERE {OWN_ROWS}{kept}", params)
+            return int(cur.rowcount)
+
     async def load_source(self, tenant: str) -> CachedSource:
         records: dict[str, dict[str, bytes]] = {}
         async with self._db.execute(
@@ -1516,18 +1552,32 @@ class SqliteJournal(Journal):
 
     async def source_record(self, tenant: str, entity: str, key: str) -> bytes | None:
         row = await self._one(
-            "SELECT body FROM source_records WHERE tenant=? AND entity=? AND id=?",
-            (tenant, entity, key),
+            f"SELECT body FROM source_records WHERE {OWN_ROWS} AND entity=? AND (id=? OR EXISTS "
+            "(SELECT 1 FROM source_aliases a WHERE a.tenant=? AND a.merged_id=? "
+            "AND a.source_id=source_records.id AND source_records.tenant=a.tenant || '/' || "
+            "a.source)) ORDER BY tenant LIMIT 1",
+            (*tenant_keys(tenant), entity, key, tenant, key),
         )
         return bytes(row[0]) if row is not None else None
 
     async def source_records_holding(self, tenant: str, entity: str, text: str) -> list[str]:
         rows = await self._all(
-            "SELECT id FROM source_records WHERE tenant=? AND entity=? "
-            "AND instr(CAST(body AS TEXT), ?) > 0 ORDER BY id",
-            (tenant, entity, text),
+            f"SELECT tenant, id FROM source_records WHERE {OWN_ROWS} AND entity=? "
+            f"AND {self._BODY_HOLDS}",
+            (*tenant_keys(tenant), entity, text),
         )
-        return [str(r[0]) for r in rows]
+        if all(r[0] == tenant for r in rows):
+            return sorted(str(r[1]) for r in rows)
+        merged = {
+            (str(src), str(sid)): str(mid)
+            for src, sid, mid in await self._all(
+                "SELECT source, source_id, merged_id FROM source_aliases WHERE tenant=? "
+                "AND record_type='person'",
+                (tenant,),
+            )
+        }
+        found = {merged.get((str(s).partition("/")[2], str(i)), str(i)) for s, i in rows}
+        return sorted(found)
 
     async def masked_persons(self, tenant: str, label_prefix: str) -> frozenset[str]:
         rows = await self._all(
@@ -1536,6 +1586,11 @@ class SqliteJournal(Journal):
             (tenant, len(label_prefix), label_prefix),
         )
         return frozenset(str(r[0]) for r in rows)
+
+
+PERSON_ENTITIES = ("persons", "users")
+"""The entities under which a source cache keeps person records by their id (SS 12000's
+``persons``, OneRoster's ``users``)."""
 
 
 async def _move_links(tx: _Tx, tenant: str, moves: KeyMoves) -> int:

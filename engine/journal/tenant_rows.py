@@ -2,11 +2,13 @@
 
 Both work on either journal (SQLite or PostgreSQL, which share the queries) and reach every
 table that holds the tenant's rows (:data:`TENANT_TABLES`): by its own ``tenant`` column, or
-through the run, operation or notice the row belongs to. The audit log is one hash chain for
-the whole journal, so a deleted tenant's audit rows are not removed but made tombstones (their
-content gone, as retention does), which keeps ``ess audit verify`` holding; the deletion itself
-is audited. Both read or write in one transaction: an export is one consistent moment, and a
-deletion is whole or not at all.
+through the run, operation or notice the row belongs to. A tenant's rows include those kept
+under a scope derived from its id, ``TENANT/KEY`` (the source cache of each of several
+sources): a deleted tenant leaves none of its pupils' records behind. The audit log is one
+hash chain for the whole journal, so a deleted tenant's audit rows are not removed but made
+tombstones (their content gone, as retention does), which keeps ``ess audit verify`` holding;
+the deletion itself is audited. Both read or write in one transaction: an export is one
+consistent moment, and a deletion is whole or not at all.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.journal.postgres_schema import TENANT_TABLES
+from engine.journal.postgres_schema import OWN_ROWS, TENANT_TABLES, tenant_keys
 from engine.journal.protocol import JournalError, LeaseHeld
 from engine.journal.sqlite import SqliteJournal, now_iso
 
@@ -44,7 +46,7 @@ async def export_tenant(journal: SqliteJournal, tenant: str) -> dict[str, Any]:
     tables: dict[str, Any] = {}
     async with journal.transaction() as tx:  # one moment: no write lands half-way through
         for table, where in TENANT_TABLES:
-            rows = await tx.all(f"SELECT * FROM {table} WHERE {where}", (tenant,))
+            rows = await tx.all(f"SELECT * FROM {table} WHERE {where}", tenant_keys(tenant))
             columns = list(rows[0].keys()) if rows else []
             tables[table] = {
                 "columns": columns,
@@ -78,12 +80,12 @@ async def delete_tenant(journal: SqliteJournal, tenant: str, actor: str) -> Tena
         for table, where in sorted(TENANT_TABLES, key=lambda t: " IN (" not in t[1]):
             if table == "audit":
                 continue
-            cur = await tx.execute(f"DELETE FROM {table} WHERE {where}", (tenant,))
+            cur = await tx.execute(f"DELETE FROM {table} WHERE {where}", tenant_keys(tenant))
             counts[table] = int(cur.rowcount)
         cur = await tx.execute(
             "UPDATE audit SET actor='', action='tombstone', tenant=NULL, allowed=0, "
-            "detail='', tombstone=1 WHERE tenant=?",
-            (tenant,),
+            f"detail='', tombstone=1 WHERE {OWN_ROWS}",
+            tenant_keys(tenant),
         )
         tombstoned = int(cur.rowcount)
     await journal.add_audit(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from engine.audit_chain import verify_chain
 from engine.journal import Journal
+from engine.journal.protocol import KeyMoves
 from engine.plan import Action, OpStatus
 from tests.journal.journal_support import TENANT, finish, op, stored_run
 
@@ -56,3 +57,45 @@ async def test_an_open_item_keeps_the_person(journal: Journal) -> None:
     await stored_run(journal, [op(1, Action.DELETE, "user", P)])  # pending: still to be done
     held = await journal.forget_person(TENANT, P, [])
     assert held.held == "an item for them is still to be done"
+
+
+async def _forgettable(journal: Journal) -> None:
+    """P's account was created and removed: only a source could still need them."""
+    ops = [op(1, Action.CREATE, "user", P, label="Eva Ek"), op(2, Action.DELETE, "user", P)]
+    _, stored = await stored_run(journal, ops)
+    await finish(journal, stored, OpStatus.DONE)
+
+
+async def test_every_source_of_the_tenant_keeps_the_person(journal: Journal) -> None:
+    await _forgettable(journal)
+    gy, grund = f"{TENANT}/gy", f"{TENANT}/grund"
+    # the second of two sources lists them, in its own cache (a OneRoster one: ``users``)
+    await journal.save_source(
+        gy, upserts={"users": {P: b"{}"}}, deletes={}, checkpoint="c", full=True
+    )
+    held = await journal.forget_person(TENANT, P, ["Eva Ek"])
+    assert held.held == "the source gy still lists them" and held.total == 0
+    await journal.save_source(gy, upserts={}, deletes={"users": [P]}, checkpoint="d", full=False)
+    # the first lists them under an id of its own, which the last merge gave their id
+    await journal.save_source(
+        grund, upserts={"persons": {"g-77": b"{}"}}, deletes={}, checkpoint="c", full=True
+    )
+    await journal.replace_source_aliases(TENANT, {("grund", "g-77"): P})
+    held = await journal.forget_person(TENANT, P, [])
+    assert held.held == "the source grund still lists them"
+    # gone from its cache, but that source could not be read since: the last merge had them
+    await journal.save_source(grund, upserts={}, deletes={}, checkpoint="d", full=True)
+    held = await journal.forget_person(TENANT, P, [])
+    assert held.held == "the source grund listed them at its last read"
+    await journal.replace_source_aliases(TENANT, {})
+    assert (await journal.forget_person(TENANT, P, [])).total > 0
+    assert len(await journal.list_operations(1)) == 0
+
+
+async def test_a_rekey_hold_keeps_the_person(journal: Journal) -> None:
+    await _forgettable(journal)
+    await journal.move_source_ids(TENANT, KeyMoves({}, {}, {}, (("person", P, "unmatched"),)), "t")
+    held = await journal.forget_person(TENANT, P, [])
+    assert held.held.startswith("a rekey holds their record") and held.total == 0
+    await journal.release_holds(TENANT, None)
+    assert (await journal.forget_person(TENANT, P, [])).total > 0

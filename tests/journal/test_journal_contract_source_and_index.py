@@ -168,3 +168,67 @@ async def test_one_cached_record_and_those_holding_a_text(journal: Journal) -> N
     assert await journal.source_record(TENANT, "persons", "nobody") is None
     assert await journal.source_records_holding(TENANT, "persons", "hmac-sha256:ab") == ["p1"]
     assert await journal.source_records_holding("other", "persons", "hmac-sha256:ab") == []
+
+
+async def test_records_holding_a_text_in_the_cache_of_each_of_several_sources(
+    journal: Journal,
+) -> None:
+    """A personnummer looked up in a tenant with two sources: found in either source's cache
+    (``TENANT/KEY``), as the one person the last merge made of the two records."""
+    body = b'{"civicNo":{"value":"hmac-sha256:ab"}}'
+    for key, pid in (("gy", "p1"), ("grund", "g-1")):
+        await journal.save_source(
+            f"{TENANT}/{key}",
+            upserts={"persons": {pid: body}},
+            deletes={},
+            checkpoint="c",
+            full=True,
+        )
+    await journal.save_source(
+        "other/gy", upserts={"persons": {"o1": body}}, deletes={}, checkpoint="c", full=True
+    )
+    holding = journal.source_records_holding
+    assert await holding(TENANT, "persons", "hmac-sha256:ab") == ["g-1", "p1"]
+    await journal.replace_source_aliases(TENANT, {("grund", "g-1"): "p1"})
+    assert await holding(TENANT, "persons", "hmac-sha256:ab") == ["p1"]
+    assert await holding(TENANT, "persons", "hmac-sha256:cd") == []
+
+
+async def test_one_cached_record_in_the_cache_of_one_of_several_sources(journal: Journal) -> None:
+    """A person's cached record in a tenant with two sources: in either source's cache, under
+    the person's id or under the id the source gave them."""
+    for key, pid in (("grund", "g-1"), ("gy", "g-2")):
+        await journal.save_source(
+            f"{TENANT}/{key}",
+            upserts={"persons": {pid: key.encode()}},
+            deletes={},
+            checkpoint="c",
+            full=True,
+        )
+    assert await journal.source_record(TENANT, "persons", "g-2") == b"gy"
+    assert await journal.source_record(TENANT, "persons", "p1") is None
+    # the last merge made p1 of grund's g-1; gy's record of another id g-1 is not theirs
+    await journal.replace_source_aliases(TENANT, {("grund", "g-1"): "p1"})
+    assert await journal.source_record(TENANT, "persons", "p1") == b"grund"
+    await journal.replace_source_aliases(TENANT, {("gy", "g-1"): "p1"})
+    assert await journal.source_record(TENANT, "persons", "p1") is None
+    assert await journal.source_record("other", "persons", "g-2") is None
+
+
+async def test_the_caches_of_sources_no_longer_configured_are_dropped(journal: Journal) -> None:
+    for scope in (TENANT, f"{TENANT}/grund", f"{TENANT}/gy", "other/gy", f"{TENANT}-x/gy"):
+        await journal.save_source(
+            scope,
+            upserts={"persons": {"p1": b"{}", "p2": b"{}"}},
+            deletes={},
+            checkpoint="c",
+            full=True,
+        )
+    assert await journal.drop_source_caches(TENANT, [f"{TENANT}/grund"]) == 4
+    assert (await journal.load_source(f"{TENANT}/grund")).records["persons"].keys() == {"p1", "p2"}
+    for gone in (TENANT, f"{TENANT}/gy"):
+        left = await journal.load_source(gone)
+        assert left.records == {} and left.checkpoint is None
+    for other in ("other/gy", f"{TENANT}-x/gy"):  # another tenant's, whatever its id
+        assert (await journal.load_source(other)).checkpoint == "c"
+    assert await journal.drop_source_caches(TENANT, []) == 2

@@ -75,6 +75,7 @@ CALLS: dict[str, Call] = {
     "change_marker": lambda j: j.change_marker(),
     "search_mirror": lambda j: j.search_mirror("id-2", None, 10),
     "load_source": lambda j: j.load_source(TENANT),
+    "drop_source_caches": lambda j: j.drop_source_caches(TENANT, [TENANT]),
     "source_cache": lambda j: _now(j.source_cache(TENANT)),
     "search_index": lambda j: j.search_index("berg", None, 10),
     "index_record": lambda j: j.index_record(TENANT, "person", "u1"),
