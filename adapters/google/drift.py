@@ -140,16 +140,19 @@ async def read_drift(
                 report.courses_changed.append(key)
             live.append((key, m.target_id))
         rosters = await _rosters(client, [(cid, role) for _, cid in live for _, role in ROLES])
-        for key, cid in live:
-            for kind, role in ROLES:
+        for kind, role in ROLES:
+            # each course's members apart, so that a roster costs its own size, not the lot's
+            by_course: dict[str, set[str]] = {}
+            for p, c in links[kind]:
+                by_course.setdefault(p, set()).add(c)
+            for key, cid in live:
                 members = rosters[(cid, role)]
-                held = {
-                    (key, user_key[u]) for x in members if (u := str(x.get("userId"))) in user_key
-                }
-                mine = {(p, c) for p, c in links[kind] if p == key}
+                held = {user_key[u] for x in members if (u := str(x.get("userId"))) in user_key}
+                mine = by_course.get(key, set())
                 report.links_removed += len(mine - held)
                 report.links_added += len(held - mine)
-                links[kind] = (links[kind] - mine) | held
+                by_course[key] = held
+            links[kind] = {(p, c) for p, cs in by_course.items() for c in cs}
 
     objects: dict[str, Mapping[str, MirrorObject]] = dict(observed.objects)
     objects[USER], objects[COURSE] = users, courses

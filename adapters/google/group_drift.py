@@ -78,17 +78,22 @@ async def read_group_drift(
                 found.changed += 1
             live.append((kind, key, m.target_id))
         members = await client.list_many([_pager(gid) for _, _, gid in live], "members")
+        by_group: dict[str, dict[str, set[str]]] = {link: {} for link in links}
+        for link, pairs in links.items():
+            for p, c in pairs:
+                by_group[link].setdefault(p, set()).add(c)
         for (kind, key, _), listed in zip(live, members, strict=True):
             link = MEMBER_LINKS[kind]
             held = {
-                (key, user_key[i])
+                user_key[i]
                 for x in listed
                 if x.get("type", "USER") == "USER" and (i := str(x.get("id"))) in user_key
             }
-            mine = {(p, c) for p, c in links[link] if p == key}
+            mine = by_group[link].get(key, set())
             found.removed += len(mine - held)
             found.added += len(held - mine)
-            links[link] = (links[link] - mine) | held
+            by_group[link][key] = held
+        links = {link: {(p, c) for p, cs in g.items() for c in cs} for link, g in by_group.items()}
     found.objects = objects
     found.links = {link: LinkSet(pairs) for link, pairs in links.items()}
     return found
