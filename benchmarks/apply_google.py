@@ -18,7 +18,9 @@ against a fresh sandbox. For each run it prints:
 
 The sandbox's clock may run faster (``--time-scale``): every quota window, Retry-After and
 latency is multiplied by it, and ESS is told the same quota window, so calls, ratios and the
-429 share are those of the unscaled run and only wall times shrink.
+429 share are those of the unscaled run and only wall times shrink. The sandbox runs in a
+process of its own (``benchmarks/google_sandbox_process.py``), so that its work is not
+counted as ESS's.
 
     .venv/bin/python benchmarks/apply_google.py --size small
     .venv/bin/python benchmarks/apply_google.py --size medium --time-scale 0.02
@@ -30,6 +32,7 @@ import argparse
 import asyncio
 import math
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -55,6 +58,11 @@ from engine.secrets import SecretResolver
 from engine.target import DesiredState, ObservedState
 from engine.testing.mirror import mirror_of
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.google_sandbox_process import SandboxProcess
+
+Sandbox = GoogleSandbox | SandboxProcess
 KEY_ENV = "ESS_BENCH_GOOGLE_KEY"
 TENANT = "bench"
 PER_USER, PER_PROJECT = 1200, 3000  # Classroom calls a minute
@@ -62,7 +70,7 @@ DIRECTORY_PER_USER = 2400
 USERS_PAGE, COURSES_PAGE, ROSTER_PAGE = 500, 500, 30  # what a list page holds (the defaults)
 
 
-def write_config(workdir: Path, sb: GoogleSandbox, data: Path, admins: int, scale: float) -> Path:
+def write_config(workdir: Path, sb: Sandbox, data: Path, admins: int, scale: float) -> Path:
     info = sb.info
     subjects = ", ".join(f'"{s}"' for s in info.admin_subjects[:admins])
     text = f"""[journal]
@@ -95,7 +103,7 @@ class Sampler:
     """Samples the sandbox's Classroom counter to find when Classroom calls started and
     stopped."""
 
-    def __init__(self, sb: GoogleSandbox) -> None:
+    def __init__(self, sb: Sandbox) -> None:
         self.sb = sb
         self.first: float | None = None
         self.last: float | None = None
@@ -296,7 +304,7 @@ class Figures:
 
 async def measure(
     name: str,
-    sb: GoogleSandbox,
+    sb: Sandbox,
     config: Path,
     target: GoogleTarget,
     snap: Snapshot,
@@ -366,13 +374,20 @@ def sandbox_settings(args: argparse.Namespace) -> SandboxSettings:
     )
 
 
+def sandbox(args: argparse.Namespace, settings: SandboxSettings) -> Sandbox:
+    """The sandbox in a process of its own (the default), or in a thread of this one."""
+    if args.sandbox_in_process:
+        return GoogleSandbox(settings=settings)
+    return SandboxProcess(settings)
+
+
 def run_pair(args: argparse.Namespace, data: Path, workdir: Path, admins: int) -> list[Figures]:
     """First and next-term sync with ``admins`` admin subjects on a fresh sandbox and a fresh
     copy of the sample."""
     day = date.today()
     out: list[Figures] = []
     SAMPLE.run(SampleRequest(out=data, size=args.size, seed=args.seed, as_of=day.isoformat()))
-    with GoogleSandbox(settings=sandbox_settings(args)) as sb:
+    with sandbox(args, sandbox_settings(args)) as sb:
         os.environ[KEY_ENV] = Path(sb.info.key_file).read_text(encoding="utf-8")
         config = write_config(workdir, sb, data, admins, args.time_scale)
         cfg = load(config)
@@ -426,7 +441,7 @@ def naive_times(
     Google), then each run's calls are timed at that pace, each API under one admin's quota,
     and scaled like the rest."""
 
-    async def go(sb: GoogleSandbox) -> float:
+    async def go(sb: Sandbox) -> float:
         settings = {
             "type": "google",
             "domain": sb.info.domain,
@@ -444,7 +459,7 @@ def naive_times(
             await target.aclose()
 
     real = replace(sandbox_settings(args), time_scale=1.0)
-    with GoogleSandbox(settings=real) as sb:
+    with sandbox(args, real) as sb:
         os.environ[KEY_ENV + "_NAIVE"] = Path(sb.info.key_file).read_text(encoding="utf-8")
         pace = asyncio.run(go(sb))
     print(f"  naive client: {pace:.1f} calls/s on the real clock (one call at a time)")
@@ -479,6 +494,11 @@ def main() -> None:
         help="changes the naive client really sends to measure its pace",
     )
     parser.add_argument("--admins", default="1,3", help="admin subject counts to run with")
+    parser.add_argument(
+        "--sandbox-in-process",
+        action="store_true",
+        help="serve the sandbox from a thread of this process, not a process of its own",
+    )
     args = parser.parse_args()
     print(
         f"time scale {args.time_scale}: a 60 s quota window lasts {60 * args.time_scale:.1f} s, "

@@ -142,9 +142,10 @@ def patch_group(key: str, body: Mapping[str, Any]) -> ApiCall:
     return _call("directory", "PATCH", f"{DIR}/groups/{{groupKey}}", {"groupKey": key}, body=body)
 
 
-def list_groups(*, page_token: str = "") -> ApiCall:
+def list_groups(*, page_token: str = "", fields: str = "") -> ApiCall:
     params = [("customer", "my_customer"), ("maxResults", "200")]
     params += [("pageToken", page_token)] if page_token else []
+    params += [("fields", fields)] if fields else []
     return _call("directory", "GET", f"{DIR}/groups", params=params)
 
 
@@ -164,8 +165,9 @@ def insert_group_member(group: str, member: str) -> ApiCall:
     )
 
 
-def list_group_members(group: str, *, page_token: str = "") -> ApiCall:
+def list_group_members(group: str, *, page_token: str = "", fields: str = "") -> ApiCall:
     params = [("maxResults", "200")] + ([("pageToken", page_token)] if page_token else [])
+    params += [("fields", fields)] if fields else []
     return _call(
         "directory",
         "GET",

@@ -2,7 +2,8 @@
 
 The mirror says what ESS wrote; this reads what is there now, in paged lists with a fields
 mask: accounts (suspended, renamed, moved to another org unit, deleted), courses (renamed,
-archived, deleted) and their teachers and students (added, removed). A changed object gets
+archived, deleted) and their teachers and students (added, removed), and the school groups
+and their members (:mod:`adapters.google.group_drift`). A changed object gets
 the ``drifted`` fingerprint, so the planner sends it again; a deleted one leaves the mirror,
 so it is made again; a roster is taken as read.
 """
@@ -19,6 +20,7 @@ from engine.target import DRIFTED, MirrorObject, ObservedState
 
 from . import calls
 from .client import GoogleClient
+from .group_drift import read_group_drift
 from .mapping import COURSE, COURSE_STUDENT, COURSE_TEACHER, USER
 
 USER_FIELDS = (
@@ -40,6 +42,10 @@ class DriftReport:
     courses_deleted: list[str] = field(default_factory=list)
     links_added: int = 0
     links_removed: int = 0
+    groups_changed: int = 0
+    groups_deleted: int = 0
+    group_members_added: int = 0
+    group_members_removed: int = 0
 
     @property
     def any(self) -> bool:
@@ -50,6 +56,10 @@ class DriftReport:
             or self.courses_deleted
             or self.links_added
             or self.links_removed
+            or self.groups_changed
+            or self.groups_deleted
+            or self.group_members_added
+            or self.group_members_removed
         )
 
     def summary(self) -> str:
@@ -64,6 +74,14 @@ class DriftReport:
             f"{len(self.courses_deleted)} course(s) deleted" if self.courses_deleted else "",
             f"{self.links_removed} course membership(s) removed" if self.links_removed else "",
             f"{self.links_added} course membership(s) added" if self.links_added else "",
+            f"{self.groups_changed} school group(s) renamed" if self.groups_changed else "",
+            f"{self.groups_deleted} school group(s) deleted" if self.groups_deleted else "",
+            f"{self.group_members_removed} school group member(s) removed"
+            if self.group_members_removed
+            else "",
+            f"{self.group_members_added} school group member(s) added"
+            if self.group_members_added
+            else "",
         ]
         return ", ".join(p for p in parts if p) + " by hand in Google"
 
@@ -122,22 +140,38 @@ async def read_drift(
                 report.courses_changed.append(key)
             live.append((key, m.target_id))
         rosters = await _rosters(client, [(cid, role) for _, cid in live for _, role in ROLES])
-        for key, cid in live:
-            for kind, role in ROLES:
+        for kind, role in ROLES:
+            # each course's members apart, so that a roster costs its own size, not the lot's
+            by_course: dict[str, set[str]] = {}
+            for p, c in links[kind]:
+                by_course.setdefault(p, set()).add(c)
+            for key, cid in live:
                 members = rosters[(cid, role)]
-                held = {
-                    (key, user_key[u]) for x in members if (u := str(x.get("userId"))) in user_key
-                }
-                mine = {(p, c) for p, c in links[kind] if p == key}
+                held = {user_key[u] for x in members if (u := str(x.get("userId"))) in user_key}
+                mine = by_course.get(key, set())
                 report.links_removed += len(mine - held)
                 report.links_added += len(held - mine)
-                links[kind] = (links[kind] - mine) | held
+                by_course[key] = held
+            links[kind] = {(p, c) for p, cs in by_course.items() for c in cs}
 
     objects: dict[str, Mapping[str, MirrorObject]] = dict(observed.objects)
     objects[USER], objects[COURSE] = users, courses
+    groups = await read_group_drift(
+        client,
+        observed,
+        {m.target_id: k for k, m in users.items() if m.target_id},
+        frozenset(report.users_deleted),
+    )
+    report.groups_changed, report.groups_deleted = groups.changed, groups.deleted
+    report.group_members_added, report.group_members_removed = groups.added, groups.removed
+    objects.update(groups.objects)
     corrected = ObservedState(
         objects=objects,
-        links={**observed.links, **{k: LinkSet(v) for k, v in links.items()}},
+        links={
+            **observed.links,
+            **{k: LinkSet(v) for k, v in links.items()},
+            **groups.links,
+        },
     )
     return corrected, report
 

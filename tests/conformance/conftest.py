@@ -72,9 +72,6 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 @pytest.fixture(scope="session", autouse=True)
 def _stop_sandboxes() -> Iterator[None]:
     yield
-    from tests.conformance import google_harness, microsoft_harness, scim_harness, sds_harness
+    from tests.conformance.shared_sandboxes import stop_all
 
-    microsoft_harness.stop_shared()
-    scim_harness.stop_shared()
-    google_harness.stop_shared()
-    sds_harness.stop_shared()
+    stop_all()

@@ -23,6 +23,7 @@ from adapters.google.target import GoogleTarget
 from engine.config import TenantPolicy
 from engine.model import Snapshot
 from engine.testing.conformance import Drift, Fault, TrueState, Wanted
+from tests.conformance.shared_sandboxes import shared, stop
 
 KEY_ENV = "ESS_CONFORMANCE_GOOGLE_KEY"
 SCALE = 0.02  # every published window and delay times this: a 60 s quota window is 1.2 s
@@ -35,8 +36,6 @@ KINDS = {
     Fault.TIMEOUT: "timeout",
 }
 
-_shared: GoogleSandbox | None = None
-
 
 def quiet() -> SandboxSettings:
     return SandboxSettings(time_scale=SCALE)
@@ -44,18 +43,11 @@ def quiet() -> SandboxSettings:
 
 def shared_sandbox() -> GoogleSandbox:
     """One sandbox for the whole session, started on first use."""
-    global _shared
-    if _shared is None:
-        _shared = GoogleSandbox(settings=quiet())
-        _shared.start()
-    return _shared
+    return shared("google", lambda: GoogleSandbox(settings=quiet()))
 
 
 def stop_shared() -> None:
-    global _shared
-    if _shared is not None:
-        _shared.stop()
-        _shared = None
+    stop("google")
 
 
 def _external_id(user: Mapping[str, Any]) -> str | None:

@@ -16,6 +16,7 @@ from adapters.microsoft.target import MicrosoftTarget
 from engine.config import TenantPolicy
 from engine.model import Snapshot
 from engine.testing.conformance import Drift, Fault, TrueState, Wanted
+from tests.conformance.shared_sandboxes import shared, stop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "microsoft"))
 
@@ -29,8 +30,6 @@ KINDS = {
     Fault.TIMEOUT: "timeout",
 }
 
-_shared: MicrosoftSandbox | None = None
-
 
 def quiet() -> SandboxSettings:
     return SandboxSettings(team_operation_delay_s=0.05)
@@ -38,18 +37,11 @@ def quiet() -> SandboxSettings:
 
 def shared_sandbox() -> MicrosoftSandbox:
     """One sandbox for the whole session, started on first use."""
-    global _shared
-    if _shared is None:
-        _shared = MicrosoftSandbox(settings=quiet())
-        _shared.start()
-    return _shared
+    return shared("microsoft", lambda: MicrosoftSandbox(settings=quiet()))
 
 
 def stop_shared() -> None:
-    global _shared
-    if _shared is not None:
-        _shared.stop()
-        _shared = None
+    stop("microsoft")
 
 
 class MicrosoftHarness:

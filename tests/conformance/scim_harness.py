@@ -23,6 +23,7 @@ from engine.config import TenantPolicy
 from engine.model import Snapshot
 from engine.testing.conformance import Drift, Fault, TrueState, Wanted
 from engine.testing.snapshot_io import read_snapshot
+from tests.conformance.shared_sandboxes import shared, stop
 
 TOKEN_ENV = "ESS_SCIM_TOKEN"
 HANG_S = 0.6  # a timeout fault holds the request this long, then answers 504 ...
@@ -33,22 +34,15 @@ KINDS = {
     Fault.TIMEOUT: "timeout",
 }
 
-_shared: dict[str, ScimSandbox] = {}
-
 
 def shared_sandbox(profile: str) -> ScimSandbox:
     """One sandbox per profile for the whole session, started on first use."""
-    if profile not in _shared:
-        sandbox = ScimSandbox(settings=SandboxSettings(profile=profile))
-        sandbox.start()
-        _shared[profile] = sandbox
-    return _shared[profile]
+    return shared(f"scim-{profile}", lambda: ScimSandbox(settings=SandboxSettings(profile=profile)))
 
 
 def stop_shared() -> None:
-    for sandbox in _shared.values():
-        sandbox.stop()
-    _shared.clear()
+    for profile in PROFILES:
+        stop(f"scim-{profile}")
 
 
 class ScimHarness:

@@ -24,6 +24,7 @@ from engine.config import TenantPolicy
 from engine.model import Snapshot
 from engine.roster import RosterPolicy
 from engine.testing.conformance import Drift, Fault, TrueState, Wanted
+from tests.conformance.shared_sandboxes import shared, stop
 
 SECRET_ENV = "ESS_TEST_SDS_SECRET"
 HANG_S = 0.6  # a timeout fault holds the request this long, then answers 504 ...
@@ -39,23 +40,14 @@ ONE_PASS = (
     "time; tests/sds/test_sds_crash.py kills the run at the first pass of every point"
 )
 
-_shared: SdsSandbox | None = None
-
 
 def shared_sandbox() -> SdsSandbox:
     """One sandbox for the whole session, started on first use."""
-    global _shared
-    if _shared is None:
-        _shared = SdsSandbox()
-        _shared.start()
-    return _shared
+    return shared("sds", SdsSandbox)
 
 
 def stop_shared() -> None:
-    global _shared
-    if _shared is not None:
-        _shared.stop()
-        _shared = None
+    stop("sds")
 
 
 def table_for(sb: SdsSandbox, folder: Path, **overrides: Any) -> dict[str, Any]:

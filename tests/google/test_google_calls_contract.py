@@ -2,7 +2,8 @@
 google-api-python-client: the method exists with that HTTP method and path template, the
 encoded path decodes to the values given, every query parameter is one the method takes (a
 repeated one only where the document says so), every body field is a property of the request
-schema, and a course patch's updateMask names only fields it may."""
+schema, every name in a fields mask is a field of the answer, and a course patch's
+updateMask names only fields it may."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from urllib.parse import unquote
 import googleapiclient
 import pytest
 
-from adapters.google import calls
+from adapters.google import calls, drift, group_drift
 from adapters.google.calls import ApiCall
 
 DOCS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
@@ -84,12 +85,18 @@ EVERY_CALL: list[ApiCall] = [
     calls.list_members(ALIAS, "teachers"),
     calls.insert_group("elever.aby@s.example", "Elever Åby", "Alla elever"),
     calls.list_groups(page_token="p"),
+    calls.list_groups(page_token="p", fields=group_drift.GROUP_FIELDS),
     calls.get_group("elever.aby@s.example"),
     calls.patch_group("elever.aby@s.example", {"name": "Elever i Åby", "description": "x"}),
     calls.insert_group_member("elever.aby@s.example", "103456789012345678901"),
     calls.delete_group("elever.aby@s.example"),
     calls.insert_group_member("elever.aby@s.example", "a@s.example"),
     calls.list_group_members("elever.aby@s.example", page_token="p"),
+    calls.list_group_members("elever.aby@s.example", fields=group_drift.MEMBER_FIELDS),
+    calls.list_users(fields=drift.USER_FIELDS),
+    calls.list_courses(fields=drift.COURSE_FIELDS),
+    calls.list_members(ALIAS, "teachers", fields=drift.MEMBER_FIELDS.format(role="teachers")),
+    calls.list_members(ALIAS, "students", fields=drift.MEMBER_FIELDS.format(role="students")),
     calls.delete_group_member("elever.aby@s.example", "a@s.example"),
     calls.create_invitation("123", "TEACHER", "x@other.example"),
     calls.list_invitations("123", page_token="p"),
@@ -110,6 +117,55 @@ def _decode(template: str, path: str) -> dict[str, str]:
             assert segments[i] == part
     assert len(parts) == len(segments), path
     return values
+
+
+Mask = dict[str, "Mask"]
+
+
+def _mask(text: str) -> Mask:
+    """A fields mask (``users(id,name(givenName)),nextPageToken``) as a tree of names."""
+
+    def parse(at: int) -> tuple[Mask, int]:
+        out: Mask = {}
+        name = ""
+        while at < len(text):
+            ch = text[at]
+            if ch == "(":
+                out[name], at = parse(at + 1)
+                name = ""
+            elif ch == ")":
+                break
+            elif ch == ",":
+                if name:
+                    out[name] = {}
+                name = ""
+            else:
+                name += ch
+            at += 1
+        if name:
+            out[name] = {}
+        return out, at
+
+    return parse(0)[0]
+
+
+def _assert_mask(doc: dict[str, Any], ref: str, mask: Mask) -> None:
+    """Every name in the mask is a property of the schema it selects from."""
+    properties = doc["schemas"][ref]["properties"]
+    for name, inner in mask.items():
+        assert name in properties, f"{name} is no field of {ref}"
+        spec = properties[name]
+        spec = spec.get("items", spec)
+        if inner:
+            assert "$ref" in spec, f"{name} of {ref} has no fields to select"
+            _assert_mask(doc, spec["$ref"], inner)
+
+
+def test_a_fields_mask_naming_no_field_of_the_answer_is_caught() -> None:
+    doc = _doc("directory")
+    _assert_mask(doc, "Members", _mask(group_drift.MEMBER_FIELDS))
+    with pytest.raises(AssertionError, match="userId is no field of Member"):
+        _assert_mask(doc, "Members", _mask("members(userId),nextPageToken"))
 
 
 @pytest.mark.parametrize("call", EVERY_CALL, ids=lambda c: f"{c.method} {c.template}")
@@ -135,6 +191,8 @@ def test_the_call_is_one_the_discovery_document_describes(call: ApiCall) -> None
         assert set(call.body) <= set(properties), set(call.body) - set(properties)
     else:
         assert "request" not in method or call.method == "DELETE"
+    if fields := dict(call.params).get("fields"):
+        _assert_mask(doc, method["response"]["$ref"], _mask(fields))
     if call.template == "v1/courses/{id}" and call.method == "PATCH":
         mask = dict(call.params)["updateMask"].split(",")
         assert set(mask) == set(call.body or {})

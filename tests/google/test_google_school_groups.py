@@ -1,6 +1,7 @@
 """Directory groups per school and role (``school_groups = true``), end to end through the
 engine against the sandbox: made with their members, members added and removed in Directory
-batches as pupils come and go, renamed with their school, a second run writes nothing, and
+batches as pupils come and go, renamed with their school, a second run writes nothing, members
+changed and groups deleted by hand put right (or only reported, per the drift policy), and
 with the setting off (the default) no group is made at all."""
 
 from __future__ import annotations
@@ -9,12 +10,26 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from adapters.google import calls
 from adapters.google.config import GoogleConfig
 from adapters.google.mapping import desired_state
 from adapters.google.sandbox import GoogleSandbox
+from adapters.google.target import GoogleTarget
+from engine.config import TenantPolicy
 from engine.model import Snapshot
+from engine.ops import Ops
 from engine.roster import RosterPolicy
-from tests.google.test_google_end_to_end import S1, T1, T2, put, settings_for, snapshot, sync
+from engine.secrets import SecretResolver
+from tests.google.test_google_end_to_end import (
+    KEY_ENV,
+    S1,
+    T1,
+    T2,
+    put,
+    settings_for,
+    snapshot,
+    sync,
+)
 from tests.google.test_google_end_to_end import write_config as configure
 
 STUDENTS = "norrskolan.elever@skola.example"
@@ -88,3 +103,92 @@ async def test_a_group_made_by_hand_with_the_address_is_adopted(
     held = groups(sandbox)
     assert held[STAFF]["id"] == made  # the same group, not a second
     assert len(held[STAFF]["members"]) == 2
+
+
+async def _by_hand(sandbox: GoogleSandbox, *changes: calls.ApiCall) -> None:
+    """An administrator's changes in the Admin console, sent through a client of its own."""
+    hands = GoogleTarget.from_config(
+        "google",
+        settings_for(sandbox, school_groups=True),
+        TenantPolicy(),
+        SecretResolver(environ={KEY_ENV: Path(sandbox.info.key_file).read_text()}),
+    )
+    try:
+        for call in changes:
+            assert (await hands.client.call(call)).ok, call
+    finally:
+        await hands.aclose()
+
+
+async def _members_changed_by_hand(sandbox: GoogleSandbox, workdir: Path) -> tuple[str, str]:
+    """Sync, then take a pupil out of the students' group and put a teacher in it by hand;
+    returns (the pupil's address, the teacher's)."""
+    snap = snapshot()
+    put(workdir, snap)
+    assert (await sync(workdir)).status == "succeeded"
+    mail = emails(sandbox, snap)
+    pupil = sorted(v for k, v in mail.items() if k not in (T1, T2))[0]
+    await _by_hand(
+        sandbox,
+        calls.delete_group_member(STUDENTS, pupil),
+        calls.insert_group_member(STUDENTS, mail[T1]),
+    )
+    held = groups(sandbox)[STUDENTS]["members"]
+    assert pupil not in held and mail[T1] in held
+    return pupil, mail[T1]
+
+
+async def test_group_members_changed_by_hand_are_put_right(
+    sandbox: GoogleSandbox, workdir: Path
+) -> None:
+    configure(workdir, sandbox, school_groups=True)
+    pupil, teacher = await _members_changed_by_hand(sandbox, workdir)
+    sandbox.reset_stats()
+    repaired = await sync(workdir)
+    assert repaired.status == "succeeded", (repaired.error, repaired.counts)
+    assert repaired.counts.get("planned", 0) == 2  # the pupil back, the teacher out
+    assert sandbox.stats().write_calls == 2
+    held = groups(sandbox)
+    assert pupil in held[STUDENTS]["members"] and teacher not in held[STUDENTS]["members"]
+    assert teacher in held[STAFF]["members"]  # the group the teacher belongs in is untouched
+
+    sandbox.reset_stats()
+    again = await sync(workdir)
+    assert again.counts.get("planned", 0) == 0
+    assert sandbox.stats().write_calls == 0
+
+
+async def test_group_members_changed_by_hand_are_only_reported_when_the_policy_says_so(
+    sandbox: GoogleSandbox, workdir: Path
+) -> None:
+    configure(workdir, sandbox, school_groups=True)
+    config = workdir / "ess.toml"
+    config.write_text(
+        config.read_text() + '\n[tenants.alpha.policy]\ndrift = "report"\n', encoding="utf-8"
+    )
+    pupil, teacher = await _members_changed_by_hand(sandbox, workdir)
+    sandbox.reset_stats()
+    async with await Ops.open(workdir / "ess.toml", actor="test") as ops:
+        run = await ops.sync("alpha")
+        log = " ".join(e.message for e in await ops.events(run.id))
+    assert run.status == "succeeded", (run.error, run.counts)
+    assert "1 school group member(s) removed, 1 school group member(s) added" in log
+    assert 'policy drift = "report"' in log
+    assert sandbox.stats().write_calls == 0
+    held = groups(sandbox)[STUDENTS]["members"]
+    assert pupil not in held and teacher in held
+
+
+async def test_a_school_group_deleted_by_hand_is_made_again_with_its_members(
+    sandbox: GoogleSandbox, workdir: Path
+) -> None:
+    configure(workdir, sandbox, school_groups=True)
+    snap = snapshot()
+    put(workdir, snap)
+    assert (await sync(workdir)).status == "succeeded"
+    before = groups(sandbox)[STAFF]
+    await _by_hand(sandbox, calls.delete_group(STAFF))
+    repaired = await sync(workdir)
+    assert repaired.status == "succeeded", (repaired.error, repaired.counts)
+    after = groups(sandbox)[STAFF]
+    assert after["id"] != before["id"] and after["members"] == before["members"]
