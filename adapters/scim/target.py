@@ -29,6 +29,7 @@ from engine.roster import RosterPolicy
 from engine.secrets import SecretResolver
 from engine.target import (
     Batch,
+    BatchUnit,
     CheckResult,
     DesiredState,
     ObservedState,
@@ -141,10 +142,30 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
         return index
 
     # ------------------------------------------------------------------ batching
+    def batch_unit(self, op: Operation) -> BatchUnit:
+        """A group's member changes share PATCHes of ``members_per_patch``; object writes of
+        one kind and action share Bulk requests (:meth:`_per_bulk`), or go alone without."""
+        if op.is_link:
+            return BatchUnit(f"members of {op.parent}", self.config.members_per_patch)
+        return BatchUnit(f"{op.kind} {op.action}", self._per_bulk())
+
+    def _per_bulk(self) -> int:
+        """Object writes one Bulk request carries: ``bulk_size``, at most the service's
+        ``maxOperations``; 1 when the service offers no Bulk or ESS may not use it. Before
+        discovery has been read, ``bulk_size`` (what :meth:`batches` groups by)."""
+        if not self.config.use_bulk:
+            return 1
+        caps = self.client.known_capabilities
+        if caps is None:
+            return self.config.bulk_size
+        if not caps.bulk:
+            return 1
+        return max(1, min(self.config.bulk_size, caps.bulk_max_operations))
+
     def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
         """Member changes of one group in chunks of ``members_per_patch`` (one PATCH each);
-        object writes of one kind and action in chunks of ``bulk_size`` (one Bulk request
-        when the service offers Bulk, else one request each)."""
+        object writes of one kind and action in chunks of one Bulk request's size when the
+        service offers Bulk (:meth:`_per_bulk`), else of ``bulk_size`` (one request each)."""
         out: list[Batch] = []
         links: dict[str, list[Operation]] = {}
         objects: dict[tuple[str, Action], list[Operation]] = {}
@@ -164,8 +185,9 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
             size = self.config.members_per_patch
             for i in range(0, len(ops), size):
                 out.append(Batch(tuple(ops[i : i + size]), cost=1))
+        per_bulk = self._per_bulk()
         for ops in objects.values():
-            size = self.config.bulk_size
+            size = per_bulk if per_bulk > 1 else self.config.bulk_size
             for i in range(0, len(ops), size):
                 chunk = tuple(ops[i : i + size])
                 out.append(Batch(chunk, cost=len(chunk)))

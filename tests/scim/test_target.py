@@ -6,8 +6,10 @@ OAuth2 client credentials, and clear configuration errors."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import ssl
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from pydantic import ValidationError
 from adapters.scim.config import ScimConfig
 from adapters.scim.mapping import as_uuid
 from adapters.scim.sandbox import SandboxSettings, ScimSandbox
+from engine.testing.builder import tiny_snapshot
 from engine.testing.conformance import Bench
 from engine.testing.conformance.cases import a_term_later, municipality, one_leaver
 from tests.conformance import scim_harness
@@ -230,3 +233,36 @@ async def test_a_value_the_source_clears_is_removed_from_the_service(tmp_path: P
     (user,) = [u for u in sb.resources("User") if u.get("externalId") == pid]
     assert not user.get("emails"), user
     assert (await bench.sync()).counts.get("planned", 0) == 0
+
+
+class _BulkHarness(ScimHarness):
+    """Bulk requests of 500 at most (the service's ``maxOperations``; ESS's ``bulk_size`` is
+    larger), one in flight."""
+
+    def table(self) -> dict[str, Any]:
+        return {**super().table(), "bulk_size": 800, "max_concurrency": 1}
+
+
+async def test_only_the_last_bulk_request_of_each_kind_is_part_full(tmp_path: Path) -> None:
+    """1,440 EGIL users span several of the executor's windows of ready work (one batch in
+    flight: windows of 500, where they were of 400 and each a part-full Bulk request): they go
+    in Bulk requests of the service's 500 (not ESS's 800), each full but the last, as does
+    every other kind: the fewest requests Bulk allows."""
+    settings = SandboxSettings(profile="egil", bulk=True, bulk_max_operations=500)
+    with ScimSandbox(settings=settings) as sb:
+        sb.start()
+        harness = _BulkHarness("egil", tmp_path)
+        harness.sb = sb
+        bench = Bench(tmp_path, harness)
+        snap = bench.source(
+            tiny_snapshot(pupils=1_400, teachers=40, as_of=date.today(), protected_share=0.0)
+        )
+        wanted = harness._desired(snap).count()
+        assert wanted["user"] > 1_000
+        sb.reset_stats()
+        assert (await bench.sync()).status == "succeeded"
+        writes = [(m, p) for m, p, _ in sb.peer.counted.log if m != "GET"]
+        # a kind of one resource is one plain POST; every other kind goes in Bulk requests
+        assert len(writes) == sum(math.ceil(n / 500) for n in wanted.values())
+        assert sb.stats().bulk_requests == sum(math.ceil(n / 500) for n in wanted.values() if n > 1)
+        assert len(sb.resources("User")) == wanted["user"]
