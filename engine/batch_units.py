@@ -4,9 +4,9 @@ The executor hands a target its ready work a window at a time, so that what it h
 bounded however large a run is. A target that carries many operations in one request (a SCIM
 Bulk request, a Graph ``$batch``) groups each window on its own, so a window that ends inside a
 group would leave that group's last request of the window part-full, once per window.
-:class:`UnitTally` counts what of each group is not handed out yet and cuts a window that
-stopped short of the lane's end to whole units of every group that goes on past it: only a
-group's last request in a level may be part-full.
+:class:`UnitTally` counts what of each group is not handed out yet and, of a window that
+stopped short of the lane's end, holds back the part-full last request of every group that
+goes on past it: only a group's last request in a level may be part-full.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
 from engine.plan import Operation
-from engine.target import BatchUnit
+from engine.target import Batch, BatchUnit
 
 Key = tuple[str, str]  # (lane, group)
 
@@ -66,20 +66,19 @@ class UnitTally:
         if key is not None:
             self._left[key] += 1
 
-    def whole(self, ready: Sequence[Operation]) -> list[Operation]:
-        """``ready``, a window that stopped short of its lane's end, without the part of each
-        group that fills no whole unit while more of the group is still to be handed out.
-        Operations that go alone, and groups the window holds all that is left of, stay."""
-        keys = [self._key(op) for op in ready]
-        counts = Counter(k for k in keys if k is not None)
-        keep: dict[Key, int] = {}
-        for key, n in counts.items():
-            keep[key] = n if n >= self._left[key] else n - n % self._sizes[key]
-        out: list[Operation] = []
-        for op, k in zip(ready, keys, strict=True):
-            if k is None:
-                out.append(op)
-            elif keep[k] > 0:
-                keep[k] -= 1
-                out.append(op)
-        return out
+    def whole(self, batches: Sequence[Batch], ready: Sequence[Operation]) -> list[Batch]:
+        """``batches``, the target's requests for ``ready``, a window that stopped short of its
+        lane's end, without the last batch of each group that goes on past the window when
+        that batch carries fewer than the group's ``size``: its operations wait for the next
+        window, to go out with more of their group. A target that packs by bytes as well
+        (SCIM's ``maxPayloadSize``) has only that one part-full batch held back too. Groups
+        the window holds all that is left of, and operations that go alone, stay."""
+        counts = Counter(k for op in ready if (k := self._key(op)) is not None)
+        going_on = {k for k, n in counts.items() if n < self._left[k]}
+        last: dict[Key, int] = {}
+        for i, batch in enumerate(batches):
+            k = self._key(batch.operations[0])
+            if k in going_on:
+                last[k] = i
+        held = {i for k, i in last.items() if len(batches[i].operations) < self._sizes[k]}
+        return [b for i, b in enumerate(batches) if i not in held]

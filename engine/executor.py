@@ -238,10 +238,6 @@ class Executor:
                             break
                     if self._whole and later:
                         ready = []  # a whole set goes out once all of it may be sent again
-                    if cut and ready:
-                        # whole requests of each group that goes on past the window; all of
-                        # it when that leaves nothing and nothing of the lane is in flight
-                        ready = tally.whole(ready) or ([] if in_lane[lane] else ready)
                     if looks:
                         for op in looks:
                             running.add(op.seq)
@@ -249,7 +245,13 @@ class Executor:
                         task = asyncio.create_task(self._look_up(looks))
                         tasks[task] = (Batch(tuple(looks), 0), lane)
                         in_lane[lane] += 1
-                    for batch in self.target.batches(ready) if ready else ():
+                    batches = self.target.batches(ready) if ready else ()
+                    if cut and batches:
+                        # a group that goes on past the window keeps its part-full last
+                        # request for the next one; all of them go when that leaves nothing
+                        # to send and nothing of the lane is in flight
+                        batches = tally.whole(batches, ready) or ([] if in_lane[lane] else batches)
+                    for batch in batches:
                         if in_lane[lane] >= caps.get(lane, 1):
                             break
                         for op in batch.operations:

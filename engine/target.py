@@ -297,9 +297,11 @@ class BatchUnit:
     and action, the members of one group...) and how many of them at most (``size``: SCIM's
     Bulk ``maxOperations``, Graph's ``$batch`` of 20, Google's batch of 50 or 1,000).
 
-    The executor hands a target its ready work in windows; it cuts each window in whole units
-    of every group that goes on past it, so that only the last request of a group in a level
-    is part-full, and not the last one of every window."""
+    The executor hands a target its ready work in windows; of every group that goes on past
+    a window it holds back the window's last request when that one carries fewer than
+    ``size``, so that only the last request of a group in a level is part-full, and not the
+    last one of every window. A target that also packs by bytes (SCIM's ``maxPayloadSize``)
+    gives ``size`` as the most by count."""
 
     group: str
     size: int
@@ -496,10 +498,11 @@ class TargetBase(ABC):
 
     def batch_unit(self, op: Operation) -> BatchUnit:
         """Which operations may share a request with ``op`` and how many one request carries
-        (:class:`BatchUnit`), as :meth:`batches` groups them. The executor then hands
-        :meth:`batches` a group's work in whole multiples of ``size`` while more of the group
-        is still to come, so no request but the group's last is sent part-full because a
-        window of ready work ended. The default, :data:`ALONE`, holds nothing back."""
+        (:class:`BatchUnit`), as :meth:`batches` groups them: each batch of one group, the
+        group's operations packed in order, each batch full but the last. While more of a
+        group is still to come, the executor holds back its part-full last batch of a window,
+        so no request but the group's last is sent part-full because a window of ready work
+        ended. The default, :data:`ALONE`, holds nothing back."""
         return ALONE
 
     @abstractmethod

@@ -131,24 +131,79 @@ async def test_groups_that_fill_no_unit_in_a_window_are_still_sent(tmp_path: Pat
     assert sum(n for _, n in target.requests) == 1_800
 
 
-def test_the_tally_keeps_whole_units_of_open_groups_and_all_of_closed_ones() -> None:
+def test_the_tally_holds_back_the_part_full_last_request_of_groups_that_go_on() -> None:
     ops = objects({"user": 7, "class": 3})
     target = BulkTarget(size=2)
     tally = UnitTally(ops, target.batch_unit, lambda op: "")
     assert tally.largest == 2
-    # a window of the first five users and two classes: 5 of 7 users is open (keep 4),
-    # 2 of 3 classes is open (keep 2)
-    window = ops[:5] + ops[7:9]
-    kept = tally.whole(window)
-    assert [op.key for op in kept] == ["user0", "user1", "user2", "user3", "class0", "class1"]
-    for op in kept:
+
+    def sizes(ready: list[Operation]) -> list[tuple[str, int]]:
+        kept = tally.whole(target.batches(ready), ready)
+        return [(b.operations[0].key, len(b.operations)) for b in kept]
+
+    # a window of five users and one class: the users go on past it (their last request,
+    # of one, waits), as does the class (its only request is part-full)
+    assert sizes(ops[:5] + ops[7:8]) == [("user0", 2), ("user2", 2)]
+    for op in ops[:4]:
         tally.handed_out(op)
-    # what is left fits one window: every group whole, the last request of each part-full
-    left = ops[4:7] + ops[9:]
-    assert tally.whole(left) == left
+    # the rest of both: every group whole, its last request part-full
+    assert sizes(ops[4:]) == [("user4", 2), ("user6", 1), ("class0", 2), ("class2", 1)]
     # an operation sent and coming back to be retried counts as left again
     tally.handed_out(ops[4])
     tally.returned(ops[4])
-    assert tally.whole(left) == left
-    assert tally.whole(ops[4:6]) == ops[4:6]  # 2 of 3 users left: a whole unit
-    assert tally.whole(ops[4:5]) == []  # 1 of 3: held back while the rest is to come
+    assert sizes(ops[4:7]) == [("user4", 2), ("user6", 1)]
+    assert sizes(ops[4:6]) == [("user4", 2)]  # a full request goes; the group goes on
+    assert sizes(ops[4:5]) == []  # one of three users: held back while the rest is to come
+
+
+class PayloadTarget(BulkTarget):
+    """Packs a kind's creates by bytes as well: at most 1,000 a request and at most 35,000
+    'bytes', each operation weighing what its key says (as SCIM's maxPayloadSize does)."""
+
+    LIMIT = 35_000
+
+    @staticmethod
+    def weight(op: Operation) -> int:
+        return int(op.key.split("-")[1])
+
+    def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
+        groups: dict[str, list[Operation]] = {}
+        for op in ready:
+            groups.setdefault(self._group(op), []).append(op)
+        out: list[Batch] = []
+        for ops in groups.values():
+            chunk: list[Operation] = []
+            used = 0
+            for op in ops:
+                if chunk and (len(chunk) >= self.size or used + self.weight(op) > self.LIMIT):
+                    out.append(Batch(tuple(chunk)))
+                    chunk, used = [], 0
+                chunk.append(op)
+                used += self.weight(op)
+            out.append(Batch(tuple(chunk)))
+        return out
+
+    async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
+        assert sum(self.weight(op) for op in batch.operations) <= self.LIMIT
+        return await super().apply(batch, ctx)
+
+
+async def test_requests_packed_by_bytes_are_full_but_the_last_of_each_kind(
+    tmp_path: Path,
+) -> None:
+    # 6,000 users of 7 to 13 'bytes' (about 3,000 a request by bytes, 1,000 by count: so
+    # 1,000 a request) and 3,000 classes of 40 to 60 (about 600 a request, by bytes)
+    ops: list[Operation] = []
+    for kind, n, low in (("user", 6_000, 7), ("class", 3_000, 40)):
+        for i in range(n):
+            weight = low + (i * 7) % (low // 2 * 2 + 1)
+            ops.append(Operation(len(ops) + 1, "bulk", Action.CREATE, kind, f"{i}-{weight}"))
+    target = PayloadTarget(size=1_000, concurrency=4)
+    counts = await run(tmp_path, target, ops)
+    assert counts == {"done": len(ops)}
+    # what packing each kind whole, in one go, gives: the fewest requests this packing makes
+    whole = len(target.batches(ops))
+    assert len(target.requests) == whole
+    by_kind = Counter(group for group, _ in target.requests)
+    assert by_kind["user create"] == 6
+    assert by_kind["class create"] > 3  # bound by bytes, not by count
