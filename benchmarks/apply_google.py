@@ -34,13 +34,14 @@ import math
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
+
+from apply_harness import TENANT, CounterSampler, engine_sync, snapshot_of, the_plan
 
 from adapters.google import calls
 from adapters.google.calls import ApiCall
@@ -50,9 +51,7 @@ from adapters.google.target import GoogleTarget
 from adapters.ss12000.sample.command import SAMPLE
 from engine.config import TenantPolicy, load
 from engine.model import Snapshot
-from engine.ops import Ops
 from engine.plan import Action, Operation, Plan
-from engine.planner import PlanInput, plan
 from engine.plugins import SampleRequest
 from engine.secrets import SecretResolver
 from engine.target import DesiredState, ObservedState
@@ -64,7 +63,6 @@ from benchmarks.google_sandbox_process import SandboxProcess
 
 Sandbox = GoogleSandbox | SandboxProcess
 KEY_ENV = "ESS_BENCH_GOOGLE_KEY"
-TENANT = "bench"
 PER_USER, PER_PROJECT = 1200, 3000  # Classroom calls a minute
 DIRECTORY_PER_USER = 2400
 USERS_PAGE, COURSES_PAGE, ROSTER_PAGE = 500, 500, 30  # what a list page holds (the defaults)
@@ -97,59 +95,6 @@ links = {{ share = 1.0, count = 1000000 }}
     path = workdir / f"ess-{admins}.toml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-class Sampler:
-    """Samples the sandbox's Classroom counter to find when Classroom calls started and
-    stopped."""
-
-    def __init__(self, sb: Sandbox) -> None:
-        self.sb = sb
-        self.first: float | None = None
-        self.last: float | None = None
-        self._seen = sb.stats().classroom_calls
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            now = time.monotonic()
-            seen = self.sb.stats().classroom_calls
-            if seen != self._seen:
-                if self.first is None:
-                    self.first = now
-                self.last = now
-                self._seen = seen
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def span(self) -> float:
-        if self.first is None or self.last is None:
-            return 0.0
-        return max(self.last - self.first, 0.05)
-
-
-async def engine_sync(config: Path) -> float:
-    started = time.monotonic()
-    async with await Ops.open(config, actor="benchmark") as ops:
-        summary = await ops.sync(TENANT)
-    elapsed = time.monotonic() - started
-    print(f"  run status: {summary.status}, wall time {elapsed:.1f} s")
-    if summary.status != "succeeded":
-        print(f"  counts {summary.counts}; {summary.error}")
-    return elapsed
-
-
-def the_plan(target: GoogleTarget, desired: DesiredState, before: ObservedState) -> Plan:
-    return plan(PlanInput("google", target.kinds, target.links, desired, before, datetime.now(UTC)))
 
 
 def minimum_writes(p: Plan) -> int:
@@ -317,7 +262,7 @@ async def measure(
     print(f"{name} ({admins} admin subject(s)): {len(p)} operations planned")
     reads = minimum_reads(before, sb.state(), first=not before.objects)
     sb.reset_stats()
-    with Sampler(sb) as sampler:
+    with CounterSampler(lambda: sb.stats().classroom_calls, 0.05) as sampler:
         wall = await engine_sync(config)
     stats = sb.stats()
     window = 60.0 * scale
@@ -338,30 +283,6 @@ async def measure(
         wall,
     )
     return figures, desired, p
-
-
-def snapshot_of(data: Path, day: date) -> Snapshot:
-    """Read the sample folder the way the source does (folder mode)."""
-    from adapters.ss12000.source import SS12000Source
-    from engine.source import CachedSource, SourceContext
-
-    source = SS12000Source.from_config({"type": "ss12000", "path": str(data)}, SecretResolver())
-
-    class _Cache:
-        async def load(self) -> Any:
-            return CachedSource({}, None, None)
-
-        async def save(self, **kw: Any) -> None:
-            return None
-
-    async def read() -> Snapshot:
-        try:
-            result = await source.read(SourceContext(TENANT, _Cache(), day), full=True)
-        finally:
-            await source.aclose()
-        return result.snapshot
-
-    return asyncio.run(read())
 
 
 def sandbox_settings(args: argparse.Namespace) -> SandboxSettings:

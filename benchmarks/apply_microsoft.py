@@ -23,13 +23,24 @@ import asyncio
 import math
 import os
 import tempfile
-import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
+
+from apply_harness import (
+    CounterSampler,
+    engine_sync,
+    naive_timing,
+    ratio,
+    row,
+    snapshot_of,
+    target_from,
+    target_table,
+    the_plan,
+    write_ess_toml,
+)
 
 from adapters.microsoft.client import GraphClient
 from adapters.microsoft.links import MAX_BINDS
@@ -42,112 +53,36 @@ from adapters.microsoft.payloads import (
 from adapters.microsoft.sandbox import MicrosoftSandbox, SandboxSettings
 from adapters.microsoft.target import MicrosoftTarget
 from adapters.ss12000.sample.command import SAMPLE
-from engine.config import TenantPolicy, load
+from engine.config import TenantPolicy
 from engine.model import Snapshot
-from engine.ops import Ops
 from engine.plan import Action, Operation, Plan
-from engine.planner import PlanInput, plan
 from engine.plugins import SampleRequest
 from engine.secrets import SecretResolver
 from engine.target import DesiredState, ObservedState
 from engine.testing.mirror import mirror_of
 
 SECRET_ENV = "ESS_BENCH_MS_SECRET"
-TENANT = "bench"
 WRITE_LIMIT, WRITE_WINDOW = 3000, 150.0
-
-
-# ----- setup ---------------------------------------------------------------------------------
 
 
 def write_config(workdir: Path, sb: MicrosoftSandbox, data: Path, poll_s: float) -> Path:
     info = sb.info
-    text = f"""[journal]
-path = "ess.db"
-
-[tenants.{TENANT}]
-source = {{ type = "ss12000", path = "{data}" }}
-
-[tenants.{TENANT}.targets.microsoft]
-type = "microsoft"
-tenant_id = "{info.tenant_id}"
-client_id = "{info.client_id}"
-client_secret = "env:{SECRET_ENV}"
-authority = "{info.authority}"
-graph_url = "{info.graph_url}"
-verify = "{info.ca_path}"
-domain = "skola.example"
-max_concurrency = 8
-team_poll_interval_s = {poll_s}
-
-[tenants.{TENANT}.policy.guard]
-objects = {{ share = 1.0, count = 1000000 }}
-links = {{ share = 1.0, count = 1000000 }}
-"""
-    path = workdir / "ess.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-class WriteSampler:
-    """Samples the sandbox's write counter to find when writes started and stopped."""
-
-    def __init__(self, sb: MicrosoftSandbox) -> None:
-        self.sb = sb
-        self.first: float | None = None
-        self.last: float | None = None
-        self._base = sb.stats().write_requests
-        self._seen = self._base
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            now = time.monotonic()
-            writes = self.sb.stats().write_requests
-            if writes != self._seen:
-                if self.first is None:
-                    self.first = now
-                self.last = now
-                self._seen = writes
-            self._stop.wait(0.1)
-
-    def __enter__(self) -> WriteSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def span(self) -> float:
-        if self.first is None or self.last is None:
-            return 0.0
-        return max(self.last - self.first, 0.1)
-
-
-async def engine_sync(config: Path) -> float:
-    """One run through the engine's public API; returns its wall time."""
-    started = time.monotonic()
-    async with await Ops.open(config, actor="benchmark") as ops:
-        summary = await ops.sync(TENANT)
-        if summary.status == "held":  # the guard's thresholds are open above; approve anyway
-            print(f"  run {summary.id} held by the guard: approved, as an operator would")
-            summary = await ops.approve(summary.id, reason="benchmark")
-    status = summary.status
-    elapsed = time.monotonic() - started
-    print(f"  run status: {status}, wall time {elapsed:.1f} s")
-    return elapsed
+    table = {
+        "type": "microsoft",
+        "tenant_id": info.tenant_id,
+        "client_id": info.client_id,
+        "client_secret": f"env:{SECRET_ENV}",
+        "authority": info.authority,
+        "graph_url": info.graph_url,
+        "verify": info.ca_path,
+        "domain": "skola.example",
+        "max_concurrency": 8,
+        "team_poll_interval_s": poll_s,
+    }
+    return write_ess_toml(workdir / "ess.toml", data, "microsoft", table)
 
 
 # ----- the minimum and the naive client ------------------------------------------------------
-
-
-def the_plan(target: MicrosoftTarget, desired: DesiredState, before: ObservedState) -> Plan:
-    return plan(
-        PlanInput("microsoft", target.kinds, target.links, desired, before, datetime.now(UTC))
-    )
 
 
 def minimum_writes(p: Plan) -> int:
@@ -186,22 +121,15 @@ async def naive_run(sb: MicrosoftSandbox, target: MicrosoftTarget, p: Plan, limi
     client: GraphClient = target.client
     ids: dict[tuple[str, str], str] = {}
     work = naive_requests(p)
-    done = 0
-    started = time.monotonic()
     teacher_second: set[int] = set()
-    for op in work[:limit]:
+
+    async def send(op: Operation) -> None:
         second = op.kind == "class.teacher" and op.seq in teacher_second
         teacher_second.add(op.seq)
         await _naive_one(client, op, ids, second)
-        done += 1
-    elapsed = time.monotonic() - started
-    if done == 0:
-        return 0.0
-    if done == len(work):
-        return elapsed
-    pace = done / elapsed
-    capped = min(pace, WRITE_LIMIT / WRITE_WINDOW) if len(work) > WRITE_LIMIT else pace
-    return elapsed + (len(work) - done) / capped
+
+    timing = await naive_timing(work, limit, send)
+    return timing.extrapolated(WRITE_LIMIT / WRITE_WINDOW if len(work) > WRITE_LIMIT else None)
 
 
 async def _naive_one(
@@ -271,30 +199,30 @@ class Figures:
         rate = self.writes / self.span_s if self.span_s else 0.0
         limit_rate = WRITE_LIMIT / WRITE_WINDOW
         print(f"\n{self.name}")
-        print(f"  write calls issued           {self.writes}")
-        print(f"  minimum by batching rules    {self.minimum}")
-        print(
-            f"  writes / minimum             {self.writes / max(self.minimum, 1):.3f}"
-            "   (goal <= 1.05)"
-        )
-        print(
-            f"  write rate                   {rate:.1f}/s over {self.span_s:.1f} s; "
-            f"/ limit {limit_rate:.0f}/s = {rate / limit_rate:.2f}   (goal >= 0.9)"
+        row("write calls issued", f"{self.writes}")
+        row("minimum by batching rules", f"{self.minimum}")
+        row("writes / minimum", ratio(self.writes, self.minimum, "goal <= 1.05"))
+        row(
+            "write rate",
+            f"{rate:.1f}/s over {self.span_s:.1f} s; "
+            f"/ limit {limit_rate:.0f}/s = {rate / limit_rate:.2f}   (goal >= 0.9)",
         )
         if self.writes <= WRITE_LIMIT:
             print(
                 f"    (all writes fit in one {WRITE_WINDOW:.0f} s window, which Graph lets "
                 "through at once: the limit does not bind this run)"
             )
-        print(
-            f"  requests answered 429        {self.throttled} of {self.requests} = "
-            f"{100 * self.throttled / max(self.requests, 1):.2f}%   (goal <= 1%)"
+        row(
+            "requests answered 429",
+            f"{self.throttled} of {self.requests} = "
+            f"{100 * self.throttled / max(self.requests, 1):.2f}%   (goal <= 1%)",
         )
-        print(f"  early retries                {self.early}")
-        print(f"  ESS wall time                {self.wall_s:.1f} s")
-        print(
-            f"  naive client wall time       {self.naive_s:.1f} s  "
-            f"(ratio naive / ESS = {self.naive_s / max(self.wall_s, 0.001):.1f})"
+        row("early retries", f"{self.early}")
+        row("ESS wall time", f"{self.wall_s:.1f} s")
+        row(
+            "naive client wall time",
+            f"{self.naive_s:.1f} s  "
+            f"(ratio naive / ESS = {self.naive_s / max(self.wall_s, 0.001):.1f})",
         )
 
 
@@ -311,8 +239,8 @@ async def measure(
     p = the_plan(target, desired, before)
     print(f"{name}: {len(p)} operations planned")
     sb.reset_stats()
-    with WriteSampler(sb) as sampler:
-        wall = await engine_sync(config)
+    with CounterSampler(lambda: sb.stats().write_requests, 0.1) as sampler:
+        wall = await engine_sync(config, approve_held=True)
     stats = sb.stats()
     figures = Figures(
         name,
@@ -353,33 +281,6 @@ async def naive_for(
             await target.aclose()
 
 
-def snapshot_of(data: Path, day: date) -> Snapshot:
-    """Read the sample folder the way the source does (folder mode)."""
-    from adapters.ss12000.source import SS12000Source
-
-    source = SS12000Source.from_config({"type": "ss12000", "path": str(data)}, SecretResolver())
-
-    class _Cache:
-        async def load(self) -> Any:
-            from engine.source import CachedSource
-
-            return CachedSource({}, None, None)
-
-        async def save(self, **kw: Any) -> None:
-            return None
-
-    from engine.source import SourceContext
-
-    async def read() -> Snapshot:
-        try:
-            result = await source.read(SourceContext(TENANT, _Cache(), day), full=True)
-        finally:
-            await source.aclose()
-        return result.snapshot
-
-    return asyncio.run(read())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", default="medium", help="small, medium, large or a pupil count")
@@ -417,13 +318,8 @@ def main() -> None:
     with MicrosoftSandbox(settings=settings) as sb:
         os.environ[SECRET_ENV] = sb.info.client_secret
         config = write_config(workdir, sb, data, args.poll_s)
-        cfg = load(config)
-        tenant = cfg.tenant(TENANT)
-        target_settings = dict(tenant.targets["microsoft"])
-        target = MicrosoftTarget.from_config(
-            "microsoft", target_settings, tenant.policy, cfg.secrets()
-        )
-        try:
+        target_settings = target_table(config, "microsoft")
+        with target_from(config, "microsoft", MicrosoftTarget) as target:
             snap1 = snapshot_of(data, day)
             first, desired1 = asyncio.run(
                 measure(
@@ -450,8 +346,6 @@ def main() -> None:
             )
             second.show()
             print("  (naive next-term time estimated from the naive client's measured pace)")
-        finally:
-            asyncio.run(target.aclose())
 
 
 if __name__ == "__main__":

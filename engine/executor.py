@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from engine import request_ids
+from engine.batch_units import UnitTally
 from engine.faults import crash_point
 from engine.journal import Journal, Lease, OutcomeRow
 from engine.plan import Action, Operation, OpStatus, Phase
@@ -181,7 +182,17 @@ class Executor:
         running: set[int] = set()
         tasks: dict[asyncio.Task[list[OutcomeRow]], tuple[Batch, str]] = {}
         fatal: str | None = None
-        window = len(pending_seqs) + 1 if self._whole else self.max_concurrency * 400
+        # what of each batch group is left to hand out, so a window that ends inside a group
+        # is cut to whole requests of it (engine.batch_units); a whole set is one window
+        tally = UnitTally(
+            () if self._whole else (ops[s] for s in pending_seqs),
+            self.target.batch_unit,
+            self._lane,
+        )
+        # a window holds what the lane may have in flight, in whole units of the largest group
+        window = (
+            len(pending_seqs) + 1 if self._whole else self.max_concurrency * max(400, tally.largest)
+        )
         try:
             while any(lanes.values()) or tasks:
                 await self._renew_if_due()
@@ -192,6 +203,7 @@ class Executor:
                     ready: list[Operation] = []
                     looks: list[Operation] = []
                     later = False  # an operation of the lane waits for its retry time
+                    cut = False  # the window ended before the lane's waiting work did
                     if fatal is not None or in_lane[lane] >= caps.get(lane, 1):
                         continue
                     for seq in waiting:
@@ -222,20 +234,29 @@ class Executor:
                             continue
                         (looks if seq in self._doubt else ready).append(op)
                         if len(ready) + len(looks) >= window:
+                            cut = True
                             break
                     if self._whole and later:
                         ready = []  # a whole set goes out once all of it may be sent again
                     if looks:
                         for op in looks:
                             running.add(op.seq)
+                            tally.handed_out(op)
                         task = asyncio.create_task(self._look_up(looks))
                         tasks[task] = (Batch(tuple(looks), 0), lane)
                         in_lane[lane] += 1
-                    for batch in self.target.batches(ready) if ready else ():
+                    batches = self.target.batches(ready) if ready else ()
+                    if cut and batches:
+                        # a group that goes on past the window keeps its part-full last
+                        # request for the next one; all of them go when that leaves nothing
+                        # to send and nothing of the lane is in flight
+                        batches = tally.whole(batches, ready) or ([] if in_lane[lane] else batches)
+                    for batch in batches:
                         if in_lane[lane] >= caps.get(lane, 1):
                             break
                         for op in batch.operations:
                             running.add(op.seq)
+                            tally.handed_out(op)
                         task = asyncio.create_task(self._send(batch))
                         tasks[task] = (batch, lane)
                         in_lane[lane] += 1
@@ -243,6 +264,7 @@ class Executor:
                     self._finished += len(blocked)
                     for row in blocked:
                         lanes[self._lane(row.op)].pop(row.op.seq, None)
+                        tally.handed_out(row.op)
                     await self.journal.record_outcomes(
                         self.lease, self.tenant, blocked, self._link_specs
                     )
@@ -274,6 +296,8 @@ class Executor:
                             self._finished += 1
                         elif seq in self._parked:  # stays in flight, for the next run
                             lanes[lane].pop(seq, None)
+                        else:
+                            tally.returned(row.op)  # waits to be sent or read back again
                         if row.outcome == "fatal" and fatal is None:
                             fatal = row.message
                         if row.status is OpStatus.DEAD:

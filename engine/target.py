@@ -292,6 +292,26 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchUnit:
+    """Which operations one request of the service may carry together (``group``: one kind
+    and action, the members of one group...) and how many of them at most (``size``: SCIM's
+    Bulk ``maxOperations``, Graph's ``$batch`` of 20, Google's batch of 50 or 1,000).
+
+    The executor hands a target its ready work in windows; of every group that goes on past
+    a window it holds back the window's last request when that one carries fewer than
+    ``size``, so that only the last request of a group in a level is part-full, and not the
+    last one of every window. A target that also packs by bytes (SCIM's ``maxPayloadSize``)
+    gives ``size`` as the most by count."""
+
+    group: str
+    size: int
+
+
+ALONE = BatchUnit("", 1)
+"""Each operation is a request of its own: nothing to fill, nothing held back."""
+
+
+@dataclass(frozen=True, slots=True)
 class RateLimit:
     """A service's published write limit, and how much work may be in flight.
 
@@ -475,6 +495,15 @@ class TargetBase(ABC):
         """Group operations whose dependencies are met into the requests it will make; the
         default sends each operation alone."""
         return [Batch((op,), 1) for op in ready]
+
+    def batch_unit(self, op: Operation) -> BatchUnit:
+        """Which operations may share a request with ``op`` and how many one request carries
+        (:class:`BatchUnit`), as :meth:`batches` groups them: each batch of one group, the
+        group's operations packed in order, each batch full but the last. While more of a
+        group is still to come, the executor holds back its part-full last batch of a window,
+        so no request but the group's last is sent part-full because a window of ready work
+        ended. The default, :data:`ALONE`, holds nothing back."""
+        return ALONE
 
     @abstractmethod
     async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:

@@ -22,7 +22,9 @@ from engine.plan import Action, Operation
 from engine.roster import RosterPolicy
 from engine.secrets import Secret, SecretResolver
 from engine.target import (
+    ALONE,
     Batch,
+    BatchUnit,
     CheckResult,
     CredentialExpiry,
     DesiredState,
@@ -61,6 +63,7 @@ FIELD_LIMITS: Mapping[str, Mapping[str, int]] = {
 }
 
 TEAMS_PER_BATCH = 100  # POSTs paced at 10/s, then polled together
+_PLAIN_UNIT = BatchUnit("plain", MAX_BATCH)
 TEAMS_LANE = "teams"
 TEAM_BATCHES_IN_FLIGHT = 2  # 200 teams at a time: the creation limit, not this, sets the pace
 
@@ -160,6 +163,13 @@ class MicrosoftTarget(ServiceTarget[MicrosoftConfig, GraphClient]):
         """Class Teams go in a lane of their own: their own limit (10 creations a second, not
         directory writes) and minutes of polling must not hold up the directory writes."""
         return TEAMS_LANE if op.kind == "team" else ""
+
+    def batch_unit(self, op: Operation) -> BatchUnit:
+        """Writes of objects and school links share ``$batch`` requests of 20; member and
+        owner binds (packed by the PATCHes they take) and Class Teams are not cut."""
+        if op.kind == "team" or is_bind(op):
+            return ALONE
+        return _PLAIN_UNIT
 
     def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
         out: list[Batch] = []

@@ -229,6 +229,11 @@ class ScimClient:
             )
         return answer
 
+    @property
+    def known_capabilities(self) -> Capabilities | None:
+        """What discovery found, once it has been read (None before)."""
+        return self._caps
+
     async def capabilities(self) -> Capabilities:
         """The discovery endpoints, read once per client (one client per run)."""
         async with self._caps_lock:

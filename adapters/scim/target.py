@@ -29,6 +29,7 @@ from engine.roster import RosterPolicy
 from engine.secrets import SecretResolver
 from engine.target import (
     Batch,
+    BatchUnit,
     CheckResult,
     DesiredState,
     ObservedState,
@@ -39,6 +40,7 @@ from engine.target import (
 )
 
 from .client import (
+    BULK_REQUEST,
     PATCH_OP,
     Answer,
     Capabilities,
@@ -53,6 +55,9 @@ from .drift import DriftReport, compare
 from .errors import classify, is_adoptable, no_answer
 from .mapping import CORE_LINKS, GROUP, GROUP_MEMBER, USER, desired_state, kind_specs, resource_body
 from .profiles import PROFILES, ResourceSpec
+
+ENVELOPE_BYTES = len(orjson.dumps({"schemas": [BULK_REQUEST], "failOnErrors": 0, "Operations": []}))
+"""The bytes of a Bulk request without its operations, as the client writes it (orjson)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
         self._versions: dict[str, str] = {}  # id -> version last seen
         self._index_lock = asyncio.Lock()
         self._creating: set[int] = set()  # creates handed out and not answered yet (seqs)
+        self._bulk_sizes: dict[int, int] = {}  # seq -> bytes its write takes in a Bulk request
 
     @staticmethod
     def build_client(config: ScimConfig, secrets: SecretResolver) -> ScimClient:
@@ -141,10 +147,30 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
         return index
 
     # ------------------------------------------------------------------ batching
+    def batch_unit(self, op: Operation) -> BatchUnit:
+        """A group's member changes share PATCHes of ``members_per_patch``; object writes of
+        one kind and action share Bulk requests (:meth:`_per_bulk`), or go alone without."""
+        if op.is_link:
+            return BatchUnit(f"members of {op.parent}", self.config.members_per_patch)
+        return BatchUnit(f"{op.kind} {op.action}", self._per_bulk())
+
+    def _per_bulk(self) -> int:
+        """Object writes one Bulk request carries: ``bulk_size``, at most the service's
+        ``maxOperations``; 1 when the service offers no Bulk or ESS may not use it. Before
+        discovery has been read, ``bulk_size`` (what :meth:`batches` groups by)."""
+        if not self.config.use_bulk:
+            return 1
+        caps = self.client.known_capabilities
+        if caps is None:
+            return self.config.bulk_size
+        if not caps.bulk:
+            return 1
+        return max(1, min(self.config.bulk_size, caps.bulk_max_operations))
+
     def batches(self, ready: Sequence[Operation]) -> Sequence[Batch]:
         """Member changes of one group in chunks of ``members_per_patch`` (one PATCH each);
-        object writes of one kind and action in chunks of ``bulk_size`` (one Bulk request
-        when the service offers Bulk, else one request each)."""
+        object writes of one kind and action in chunks of one Bulk request's size when the
+        service offers Bulk (:meth:`_per_bulk`), else of ``bulk_size`` (one request each)."""
         out: list[Batch] = []
         links: dict[str, list[Operation]] = {}
         objects: dict[tuple[str, Action], list[Operation]] = {}
@@ -164,12 +190,52 @@ class ScimTarget(ServiceTarget[ScimConfig, ScimClient]):
             size = self.config.members_per_patch
             for i in range(0, len(ops), size):
                 out.append(Batch(tuple(ops[i : i + size]), cost=1))
+        per_bulk = self._per_bulk()
         for ops in objects.values():
+            if per_bulk > 1:
+                out.extend(Batch(c, cost=len(c)) for c in self._in_bulk_requests(ops, per_bulk))
+                continue
             size = self.config.bulk_size
             for i in range(0, len(ops), size):
                 chunk = tuple(ops[i : i + size])
                 out.append(Batch(chunk, cost=len(chunk)))
         return out
+
+    def _in_bulk_requests(self, ops: Sequence[Operation], size: int) -> list[tuple[Operation, ...]]:
+        """Object writes packed in order into Bulk requests as :meth:`_send` sends them: at
+        most ``size``, and within the service's ``maxPayloadSize`` (as :func:`_bulk_chunks`
+        counts it), so that each batch is one Bulk request, full but the last."""
+        caps = self.client.known_capabilities
+        limit = _payload_room(caps.bulk_max_payload) if caps else 0
+        out: list[tuple[Operation, ...]] = []
+        chunk: list[Operation] = []
+        used = 0
+        for op in ops:
+            cost = self._bulk_bytes(op, size) if limit else 0
+            if chunk and (len(chunk) >= size or (limit and used + cost > limit)):
+                out.append(tuple(chunk))
+                chunk, used = [], 0
+            chunk.append(op)
+            used += cost
+        if chunk:
+            out.append(tuple(chunk))
+        return out
+
+    def _bulk_bytes(self, op: Operation, size: int) -> int:
+        """At least the bytes ``op``'s first request takes in a Bulk request (reckoned once
+        per operation): exactly EGIL's, and for ``core`` the resource's body with room for
+        a PatchOp's wrapping and an ETag, as the look-ups may make it a PATCH."""
+        got = self._bulk_sizes.get(op.seq)
+        if got is None:
+            spec = self._spec(op)
+            if self.profile == "egil":
+                request, spare = self._egil_first(op, spec), 0
+            else:
+                path = f"{spec.endpoint}/{op.target_id or op.key}"
+                request, spare = Request("PATCH", path, self._body(op, active=True)), 256
+            got = len(orjson.dumps(_bulk_op(size, request))) + 1 + spare  # and its comma
+            self._bulk_sizes[op.seq] = got
+        return got
 
     # ------------------------------------------------------------------ applying
     async def apply(self, batch: Batch, ctx: TargetContext) -> Sequence[Outcome]:
@@ -582,13 +648,13 @@ def _bulk_chunks(
     requests: Sequence[Request], size: int, max_payload: int
 ) -> list[Sequence[Request]]:
     """Requests in Bulk requests of at most ``size`` operations and, where the service names
-    one, at most 90% of its ``maxPayloadSize`` bytes (the envelope's own bytes spared)."""
-    limit = int(max_payload * 0.9) if max_payload else 0
+    one, of at most its ``maxPayloadSize`` bytes as the client writes them."""
+    limit = _payload_room(max_payload)
     out: list[Sequence[Request]] = []
     chunk: list[Request] = []
     used = 0
     for n, r in enumerate(requests):
-        cost = len(orjson.dumps(_bulk_op(n, r))) if limit else 0
+        cost = len(orjson.dumps(_bulk_op(n, r))) + 1 if limit else 0  # and its comma
         if chunk and (len(chunk) >= size or (limit and used + cost > limit)):
             out.append(chunk)
             chunk, used = [], 0
@@ -597,6 +663,12 @@ def _bulk_chunks(
     if chunk:
         out.append(chunk)
     return out
+
+
+def _payload_room(max_payload: int) -> int:
+    """The bytes a Bulk request's operations (each with its comma) may take within the
+    service's ``maxPayloadSize``; 0 when it names none."""
+    return max(1, max_payload - ENVELOPE_BYTES + 1) if max_payload else 0
 
 
 def _bulk_op(n: int, r: Request) -> dict[str, Any]:

@@ -82,6 +82,7 @@ class ScimSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
             patch=s.patch,
             max_results=s.max_results,
             bulk_max=s.bulk_max_operations,
+            bulk_max_payload=s.bulk_max_payload,
             filtering=s.filter,
         )
         self.peer = PeerApplication(self.storage, provider, self._authorized)

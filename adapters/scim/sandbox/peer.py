@@ -68,6 +68,7 @@ def provider_for(
     max_results: int,
     bulk_max: int,
     filtering: bool = True,
+    bulk_max_payload: int = 1_048_576,
 ) -> ScimProvider:
     """The service's discovery: RFC 7643's schemas (plus the SIS ones for ``egil``) and the
     capabilities the settings give."""
@@ -81,6 +82,7 @@ def provider_for(
     assert config.filter is not None
     config.bulk.supported = bulk
     config.bulk.max_operations = bulk_max
+    config.bulk.max_payload_size = bulk_max_payload
     config.etag.supported = etag
     config.patch.supported = patch
     config.filter.max_results = max_results

@@ -21,7 +21,16 @@ class SandboxSettings(KitSettings):
     """Behaviour of the SCIM sandbox (the kit's fields first)."""
 
     FIXED = frozenset(
-        {"profile", "bulk", "etag", "patch", "filter", "max_results", "bulk_max_operations"}
+        {
+            "profile",
+            "bulk",
+            "etag",
+            "patch",
+            "filter",
+            "max_results",
+            "bulk_max_operations",
+            "bulk_max_payload",
+        }
     )
 
     profile: str = "core"
@@ -31,6 +40,7 @@ class SandboxSettings(KitSettings):
     filter: bool = True
     max_results: int = 1000
     bulk_max_operations: int = 1000
+    bulk_max_payload: int = 1_048_576  # bytes of one Bulk request (scim2-server's default)
     requests_per_second: float = 0.0  # 0: never throttled
     revoked: bool = False  # every token refused (401), as a revoked secret would be
     token_lifetime_s: float = 3600.0
@@ -39,8 +49,10 @@ class SandboxSettings(KitSettings):
         super().check()
         if self.profile not in PROFILES:
             raise SettingsError(f"setting 'profile' must be one of {list(PROFILES)}")
-        if self.max_results < 1 or self.bulk_max_operations < 1:
-            raise SettingsError("settings 'max_results' and 'bulk_max_operations' must be >= 1")
+        if self.max_results < 1 or self.bulk_max_operations < 1 or self.bulk_max_payload < 1:
+            raise SettingsError(
+                "settings 'max_results', 'bulk_max_operations' and 'bulk_max_payload' must be >= 1"
+            )
         if self.requests_per_second < 0:
             raise SettingsError("setting 'requests_per_second' must be 0 (no limit) or more")
 
