@@ -27,6 +27,7 @@ from engine.agent_source import agent_statuses
 from engine.audit_chain import AuditHead as AuditHead  # front ends show and parse heads
 from engine.audit_chain import AuditLink, verify_chain
 from engine.audit_chain import ChainVerdict as ChainVerdict
+from engine.cache_forget import plan_cache_forget, write_cache_forget
 from engine.civic_hash import is_hashed
 from engine.config import LoadedConfig, TenantConfig
 from engine.config import load as load_config
@@ -40,6 +41,7 @@ from engine.journal import (
     ElevationRecord,
     EventRecord,
     FindingRecord,
+    Forgotten,
     Journal,
     LeaseHeld,
     OperationRecord,
@@ -1022,7 +1024,7 @@ class Ops:
         open (until then ESS needs it, and refuses). Audit rows naming them become tombstones,
         so ``ess audit verify`` still passes; the request itself is audited under a reference
         that does not name them. Targets are not touched."""
-        await self._served(tenant_id, "person_forget")
+        tenant = await self._served(tenant_id, "person_forget")
         try:
             pid, found_by = await self._person_key(tenant_id, key)
         except NotFound:
@@ -1036,7 +1038,10 @@ class Ops:
             )
             raise PolicyRefused("read-only mode")
         names = (await self.journal.person_names(tenant_id, [pid]))[pid]
-        gone = await self.journal.forget_person(tenant_id, pid, names)
+        caches = await plan_cache_forget(self.journal, tenant_id, tenant, pid)
+        gone = Forgotten(held=caches.held) if caches.held else None
+        if gone is None:
+            gone = await self.journal.forget_person(tenant_id, pid, names)
         if gone.held:
             await self.journal.add_audit(
                 self.actor, "person_forget", tenant_id, False, f"person {ref}: {gone.held}"
@@ -1046,9 +1051,11 @@ class Ops:
                 "once the source no longer lists them and the targets' accounts are removed "
                 "(after the tenant's grace period)"
             )
-        if not gone.total:
+        cached = await write_cache_forget(self.journal, caches)
+        if not gone.total and not cached:
             raise NotFound(f"ESS holds nothing about {key.strip()!r} in {tenant_id}")
         removed = {
+            "source cache documents rewritten": cached,
             "operations": gone.operations,
             "attempts": gone.attempts,
             "findings": gone.findings,

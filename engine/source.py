@@ -47,6 +47,26 @@ class SourceCache(Protocol):
 
 
 @dataclass(frozen=True)
+class CacheForget:
+    """What a source's cache becomes without one person: the records rewritten (entity ->
+    id -> body), or why the source still needs them (``held``)."""
+
+    upserts: Mapping[str, Mapping[str, bytes]] = field(default_factory=dict)
+    held: str = ""
+
+
+@runtime_checkable
+class ForgetsInCache(Protocol):
+    """A source class whose cache keeps documents naming many persons (not a row per person)
+    declares this hook, so ``person forget`` can remove one person from them
+    (:mod:`engine.cache_forget`); it writes nothing, and says ``held`` while the documents
+    still list the person."""
+
+    @classmethod
+    def forget_cached(cls, records: Mapping[str, Mapping[str, bytes]], key: str) -> CacheForget: ...
+
+
+@dataclass(frozen=True)
 class SourceContext:
     """What the engine lends a source for one read."""
 

@@ -52,3 +52,42 @@ def kept(body: bytes, civic_hash: CivicHash) -> bytes:
         else:
             el.text = hashed
     return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
+
+
+def _sid(el: etree._Element) -> str:
+    """The id of an element's first current ``<sourcedid>``."""
+    for sid in el.iterchildren("{*}sourcedid", "sourcedid"):
+        if sid.get("sourcedidtype", "").lower() in ("old", "duplicate"):
+            continue
+        for i in sid.iterchildren("{*}id", "id"):
+            return (i.text or "").strip()
+    return ""
+
+
+def _names(el: etree._Element, key: str) -> bool:
+    """Any ``<sourcedid>`` of the element (current, old or duplicate) is ``key``."""
+    return any(
+        (i.text or "").strip() == key
+        for sid in el.iterchildren("{*}sourcedid", "sourcedid")
+        for i in sid.iterchildren("{*}id", "id")
+    )
+
+
+def without_person(body: bytes, key: str) -> bytes | None:
+    """A kept document without the person ``key``: their ``<person>`` records and their
+    ``<member>`` entries left out (what the document gives is unchanged once they are gone
+    from the source). None when the document never named them."""
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    root = etree.fromstring(body, parser)
+    drop = [p for p in root.iterchildren("{*}person", "person") if _names(p, key)]
+    for membership in root.iterchildren("{*}membership", "membership"):
+        drop += [m for m in membership.iterchildren("{*}member", "member") if _names(m, key)]
+    for el in drop:
+        parent = el.getparent()
+        if parent is not None:
+            parent.remove(el)
+    if not drop:
+        return None
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))

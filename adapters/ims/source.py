@@ -21,7 +21,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
-from adapters.ims.cache import ENTITY, complete_id, delta_id, is_complete_part, kept
+from adapters.ims.cache import (
+    ENTITY,
+    complete_id,
+    delta_id,
+    is_complete_part,
+    kept,
+    without_person,
+)
 from adapters.ims.config import ImsConfig
 from adapters.ims.http import fetch_documents
 from adapters.ims.mapping import ImsState, apply
@@ -33,7 +40,7 @@ from adapters.kit.retry import Backoff
 from adapters.kit.tls import ClientCert, TLSConfigError, tls_context
 from engine.perf import gc_paused
 from engine.secrets import Secret, SecretError, SecretResolver
-from engine.source import CachedSource, SourceContext, SourceRead
+from engine.source import CachedSource, CacheForget, SourceContext, SourceError, SourceRead
 
 SUFFIXES = (".xml",)
 
@@ -154,6 +161,29 @@ class ImsSource(ExportSource[ImsConfig]):
                 full=not incremental,
             )
         return read
+
+    @classmethod
+    def forget_cached(cls, records: Mapping[str, Mapping[str, bytes]], key: str) -> CacheForget:
+        """The kept documents without the person ``key`` (``person forget``), or held while
+        they still list the person: they are applied as the next incremental read would."""
+        stored = dict(records.get(ENTITY, {}))
+        if not stored:
+            return CacheForget()
+        state = ImsState()
+        try:
+            for n, (doc_id, body) in enumerate(sorted(stored.items())):
+                part = n > 0 and is_complete_part(doc_id)
+                apply(state, read_records(io.BytesIO(body), f"kept {doc_id}"), doc_id, part=part)
+        except SourceError:
+            return CacheForget(held="its kept documents cannot be read to remove them")
+        if key in state.persons:
+            return CacheForget(held="it still lists them")
+        changed = {}
+        for doc_id, body in stored.items():
+            rewritten = without_person(body, key)
+            if rewritten is not None:
+                changed[doc_id] = rewritten
+        return CacheForget({ENTITY: changed} if changed else {})
 
     def _full_due(self, cached: CachedSource, now: datetime) -> bool:
         days = self.config.full_read_days

@@ -1021,8 +1021,11 @@ class SqliteJournal(Journal):
                 "DELETE FROM operations WHERE tenant=? AND (key=? OR parent=?)", (tenant, key, key)
             )
             operations = cur.rowcount
+            # a finding on one of their memberships names them in its id and its message
             cur = await tx.execute(
-                "DELETE FROM findings WHERE tenant=? AND record_id=?", (tenant, key)
+                "DELETE FROM findings WHERE tenant=? AND (record_id=? "
+                "OR record_id LIKE ? ESCAPE '\\' OR message LIKE ? ESCAPE '\\')",
+                (tenant, key, _contains(key), _contains(key)),
             )
             findings = cur.rowcount
             cur = await tx.execute(
