@@ -21,6 +21,14 @@ from console.cli_errors import CliError, ExitCode
 from engine import ops
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
+FormerOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--former-config",
+        help="A copy of ess.toml that still holds the tenant: where its files outside the "
+        "journal are (inbox uploads, hand-over lists, target folders).",
+    ),
+]
 
 
 def _size(n: int) -> str:
@@ -122,9 +130,11 @@ def export_tenant(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Argument(help="The tenant id.")],
     dest: Annotated[Path, typer.Argument(help="The JSON file to write (not overwritten).")],
+    former_config: FormerOpt = None,
 ) -> None:
-    """Write every row the journal holds of one tenant to a JSON file (mode 0600)."""
-    document = with_ops(ctx, lambda o: o.export_tenant(tenant))
+    """Write every row the journal holds of one tenant to a JSON file (mode 0600), with the
+    files outside the journal that hold its data listed."""
+    document = with_ops(ctx, lambda o: o.export_tenant(tenant, former_config))
     try:
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -135,18 +145,27 @@ def export_tenant(
         f.write(orjson.dumps(document, option=orjson.OPT_INDENT_2))
     rows = sum(len(t["rows"]) for t in document["tables"].values())
     _say(f"exported tenant {tenant}: {rows} rows to {dest}")
+    for path in document["files"]["found"]:
+        _say(f"  outside the journal (not copied): {path}")
+    for line in document["files"]["not_reached"]:
+        _say(f"  not reached: {line}")
 
 
 def delete_tenant(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Argument(help="The tenant id (no longer in ess.toml).")],
     yes: Annotated[bool, typer.Option("--yes", help="Delete without asking.")] = False,
+    former_config: FormerOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete every row of one tenant from the journal; its audit rows become tombstones."""
-    if not yes and not typer.confirm(f"delete every row of tenant {tenant} from the journal?"):
+    """Delete every row of one tenant from the journal (its audit rows become tombstones),
+    and with --former-config its files outside the journal."""
+    also = " and its files outside the journal" if former_config else ""
+    if not yes and not typer.confirm(
+        f"delete every row of tenant {tenant} from the journal{also}?"
+    ):
         raise typer.Exit(int(ExitCode.USAGE))
-    done = with_ops(ctx, lambda o: o.delete_tenant(tenant))
+    done = with_ops(ctx, lambda o: o.delete_tenant(tenant, former_config))
     if as_json:
         emit_json(done)
         return
@@ -154,6 +173,10 @@ def delete_tenant(
         f"deleted tenant {tenant}: {sum(done.rows.values())} rows, "
         f"{done.audit_tombstoned} audit rows made tombstones"
     )
+    for path in done.files_removed:
+        _say(f"  removed {path}")
+    for line in done.files_not_reached:
+        _say(f"  not reached: {line}")
 
 
 def register(journal_app: typer.Typer) -> None:

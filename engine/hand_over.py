@@ -149,6 +149,10 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+HAND_OVER_BATCHES = ("run", "reset")
+"""How a list's file name goes on after ``<tenant>-``: a run's batch or a reset's."""
+
+
 def write_lists(
     tenant: str,
     batch: str,

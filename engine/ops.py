@@ -9,6 +9,7 @@ command checks again, so no front end can bypass the policy.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import pwd
@@ -29,7 +30,7 @@ from engine.audit_chain import AuditLink, verify_chain
 from engine.audit_chain import ChainVerdict as ChainVerdict
 from engine.cache_forget import plan_cache_forget, write_cache_forget
 from engine.civic_hash import is_hashed
-from engine.config import LoadedConfig, TenantConfig
+from engine.config import ConfigError, LoadedConfig, TenantConfig
 from engine.config import load as load_config
 from engine.display import PERSONNUMMER, visible
 from engine.executor import RetryPolicy
@@ -75,6 +76,12 @@ from engine.redact import HIDDEN_ERROR, PROTECTED_LABEL, masked_attrs, pseudonym
 from engine.secrets import SecretError
 from engine.source import SourceContext, SourceError
 from engine.target import Attrs
+from engine.tenant_files import (
+    NOT_LOOKED_FOR,
+    TenantFiles,
+    find_tenant_files,
+    remove_tenant_files,
+)
 from engine.tenant_scope import TenantScope, operator_scope
 from engine.validate import check_read
 from engine.views import (
@@ -1655,17 +1662,49 @@ class Ops:
             raise OpsError("this journal cannot export or delete a tenant's rows")
         return self.journal
 
-    async def export_tenant(self, tenant_id: str) -> dict[str, Any]:
+    async def export_tenant(
+        self, tenant_id: str, former_config: Path | None = None
+    ) -> dict[str, Any]:
         """Every row the journal holds of one tenant (a configured one or one that left), as
-        one JSON-ready document. Audited: it holds the tenant's source records."""
+        one JSON-ready document, with the files outside the journal that hold its data listed
+        (found from its tables in ess.toml, or in ``former_config`` once it left). Audited: it
+        holds the tenant's source records."""
         await self._in_scope(tenant_id, "tenant_export")
+        files = self._tenant_files(tenant_id, former_config)
         document = await tenant_rows.export_tenant(self._tenant_rows_journal(), tenant_id)
+        document["files"] = {
+            "found": [str(p) for p in files.found],
+            "not_reached": list(files.not_reached),
+        }
         await self.journal.add_audit(self.actor, "tenant_export", tenant_id, True, "all rows")
         return document
 
-    async def delete_tenant(self, tenant_id: str) -> tenant_rows.TenantDeleted:
+    def _tenant_files(self, tenant_id: str, former_config: Path | None) -> TenantFiles:
+        """Where the tenant's files are: from its tables in ess.toml, or in a former copy."""
+        if former_config is None:
+            tenant = self.cfg.config.tenants.get(tenant_id)
+            if tenant is None:
+                return TenantFiles((), (NOT_LOOKED_FOR.format(tenant=tenant_id),))
+            return find_tenant_files(tenant_id, tenant, self.cfg.base_dir)
+        try:
+            former = load_config(former_config)
+        except ConfigError as exc:
+            raise ConfigurationError(f"--former-config {former_config}: {exc}") from None
+        tenant = former.config.tenants.get(tenant_id)
+        if tenant is None:
+            raise ConfigurationError(
+                f"{former_config} holds no [tenants.{tenant_id}]: name a copy of ess.toml from "
+                "before the tenant was removed"
+            )
+        return find_tenant_files(tenant_id, tenant, former.base_dir)
+
+    async def delete_tenant(
+        self, tenant_id: str, former_config: Path | None = None
+    ) -> tenant_rows.TenantDeleted:
         """Remove every row of a tenant that is no longer in ess.toml (its audit rows become
-        tombstones). Refused read-only, for a configured tenant, and while it runs."""
+        tombstones), then its files outside the journal that ``former_config`` (a copy of
+        ess.toml that still holds the tenant) points at; what cannot be reached is said.
+        Refused read-only, for a configured tenant, and while it runs."""
         await self._in_scope(tenant_id, "tenant_delete")
         if self.read_only:
             await self.journal.add_audit(
@@ -1677,12 +1716,28 @@ class Ops:
                 f"tenant {tenant_id} is still in {self.cfg.path}; remove [tenants.{tenant_id}] "
                 "first, or its next run would start it again"
             )
+        files = self._tenant_files(tenant_id, former_config)  # a bad copy stops it all first
         try:
-            return await tenant_rows.delete_tenant(
+            done = await tenant_rows.delete_tenant(
                 self._tenant_rows_journal(), tenant_id, self.actor
             )
         except LeaseHeld as exc:
             raise Busy(str(exc)) from None
+        removed, problems = await asyncio.to_thread(remove_tenant_files, files)
+        if removed or problems:
+            await self.journal.add_audit(
+                self.actor,
+                "tenant_deleted",
+                None,  # the tenant's rows are gone; the row that records it names no tenant
+                not problems,
+                f"tenant {tenant_id}: {len(removed)} file(s) outside the journal removed"
+                + (f"; {len(problems)} could not be" if problems else ""),
+            )
+        return replace(
+            done,
+            files_removed=tuple(removed),
+            files_not_reached=(*problems, *files.not_reached),
+        )
 
     # ------------------------------------------------------------------ notifications
     async def send_audit_head(self, now: datetime | None = None) -> list[str]:

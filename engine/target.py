@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import orjson
@@ -474,6 +475,13 @@ class TargetBase(ABC):
     ) -> TargetBase:
         """Build the target from its settings table and the tenant's policy."""
         raise NotImplementedError(f"{cls.__name__} cannot be built from configuration")
+
+    @classmethod
+    def tenant_files(cls, settings: Mapping[str, Any], base_dir: Path) -> tuple[Path, ...]:
+        """The files and folders this target keeps on disk for its tenant (what ``ess journal
+        delete-tenant`` removes with the journal rows); relative paths are taken from
+        ``base_dir``, the ess.toml's folder. None by default."""
+        return ()
 
     @abstractmethod
     def desired(self, snapshot: Snapshot) -> DesiredState:

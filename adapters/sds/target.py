@@ -15,6 +15,7 @@ import asyncio
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from engine.config import TenantPolicy
@@ -137,6 +138,14 @@ class SdsTarget(TargetBase):
         self._reading = asyncio.Lock()
         self._read: Tables | None = None  # the last set as read back for look-ups
         self._asked = -math.inf  # when a look-up last asked SDS about a pending validation
+
+    @classmethod
+    def tenant_files(cls, settings: Mapping[str, Any], base_dir: Path) -> tuple[Path, ...]:
+        """The delivery folder: the delivered sets, and the copy of what SDS accepted."""
+        folder = Path(str(settings.get("folder", ""))).expanduser()
+        if not str(settings.get("folder", "")).strip():
+            return ()
+        return (folder if folder.is_absolute() else base_dir / folder,)
 
     @classmethod
     def from_config(

@@ -32,6 +32,9 @@ class TenantDeleted:
     tenant: str
     rows: dict[str, int]
     audit_tombstoned: int
+    # outside the journal (engine.tenant_files): what was removed, and what was not reached
+    files_removed: tuple[str, ...] = ()
+    files_not_reached: tuple[str, ...] = ()
 
 
 def _plain(value: Any) -> Any:
