@@ -4,6 +4,7 @@ still needs them for (and then removes nothing), and keeps the audit chain whole
 from __future__ import annotations
 
 from engine.audit_chain import verify_chain
+from engine.findings import Finding, Severity
 from engine.journal import Journal
 from engine.journal.protocol import KeyMoves
 from engine.plan import Action, OpStatus
@@ -99,3 +100,18 @@ async def test_a_rekey_hold_keeps_the_person(journal: Journal) -> None:
     assert held.held.startswith("a rekey holds their record") and held.total == 0
     await journal.release_holds(TENANT, None)
     assert (await journal.forget_person(TENANT, P, [])).total > 0
+
+
+async def test_findings_on_their_memberships_go_and_others_stay(journal: Journal) -> None:
+    """A finding on a membership names the person in its id (``group/person``) and message."""
+    run_id, _ = await stored_run(journal, [])
+    findings = [
+        Finding("m.dangling", Severity.WARNING, "membership", f"g1/{P}", f"g1/{P}: no person"),
+        Finding("p.name", Severity.WARNING, "person", P, "no given name"),
+        Finding("m.dangling", Severity.WARNING, "membership", f"g1/{OTHER}", f"g1/{OTHER}: x"),
+    ]
+    await journal.add_findings(run_id, TENANT, findings, {})
+    done = await journal.forget_person(TENANT, P, [])
+    assert done.findings == 2
+    left = await journal.list_findings(run_id)
+    assert [f.record_id for f in left] == [f"g1/{OTHER}"]
