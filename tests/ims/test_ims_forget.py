@@ -12,7 +12,6 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from test_ims_sandbox import KEY_ENV
 
 from adapters.ims.cache import ENTITY, kept
 from adapters.ims.sandbox import ImsSandbox
@@ -56,6 +55,7 @@ type = "memory"
 state = "target.json"
 """
 CIVIC_KEY = "a-civic-key-for-the-forget-tests"
+KEY_ENV = "ESS_TEST_IMS_FORGET_KEY"
 
 
 def journal_values(db_path: Path) -> Iterator[tuple[str, str, str]]:
