@@ -78,7 +78,7 @@ def find_tenant_files(tenant_id: str, tenant: TenantConfig, base_dir: Path) -> T
         folder = _resolved(base_dir, tenant.hand_over.folder)
         if folder.is_dir():
             for batch in HAND_OVER_BATCHES:
-                found += sorted(folder.glob(f"{tenant_id}-{batch}*"))
+                found += sorted(folder.glob(f"{tenant_id}-{batch}[0-9]*"))
     for name, settings in tenant.targets.items():
         try:
             cls = plugins.target_class(str(settings.get("type", name)))
