@@ -27,6 +27,7 @@ from engine.faults import crash_point
 from engine.journal import Journal, Lease, OutcomeRow
 from engine.plan import Action, Operation, OpStatus, Phase
 from engine.ratelimit import PauseGate
+from engine.ready_scan import ReadyScan
 from engine.target import Batch, Outcome, OutcomeKind, Target, TargetContext
 from engine.views import Progress
 
@@ -175,8 +176,13 @@ class Executor:
     ) -> str | None:
         # one ordered set of seqs still to do per lane, each scanned and bounded on its own
         lanes: dict[str, dict[int, None]] = {}
+        lane_of: dict[int, str] = {}
         for seq in pending_seqs:
-            lanes.setdefault(self._lane(ops[seq]), {})[seq] = None
+            lane_of[seq] = lane = self._lane(ops[seq])
+            lanes.setdefault(lane, {})[seq] = None
+        # what a pass scans: the seqs of each lane neither handed out nor waiting for an
+        # unfinished dependency, so a pass costs what it may hand out, not all that waits
+        scan = ReadyScan(lanes)
         caps = {"": self.max_concurrency, **dict(self.target.rate_limit.lanes)}
         in_lane: dict[str, int] = dict.fromkeys(lanes, 0)
         running: set[int] = set()
@@ -199,20 +205,20 @@ class Executor:
                 now = time.time()
                 blocked: list[OutcomeRow] = []
                 soonest: float | None = None
-                for lane, waiting in lanes.items():
+                scan.begin_pass()
+                for lane in lanes:
                     ready: list[Operation] = []
                     looks: list[Operation] = []
                     later = False  # an operation of the lane waits for its retry time
                     cut = False  # the window ended before the lane's waiting work did
                     if fatal is not None or in_lane[lane] >= caps.get(lane, 1):
                         continue
-                    for seq in waiting:
-                        if seq in running:
-                            continue
+                    for seq in scan.candidates(lane):
                         op = ops[seq]
                         dep_states = [status.get(d) for d in op.depends_on]
                         if any(d in BAD for d in dep_states):
                             status[seq] = OpStatus.BLOCKED
+                            scan.finished(seq)
                             blocked.append(
                                 OutcomeRow(
                                     op,
@@ -225,7 +231,16 @@ class Executor:
                                 )
                             )
                             continue
-                        if any(d not in (OpStatus.DONE, None) for d in dep_states):
+                        unmet = next(
+                            (
+                                d
+                                for d, st in zip(op.depends_on, dep_states, strict=True)
+                                if st not in (OpStatus.DONE, None)
+                            ),
+                            None,
+                        )
+                        if unmet is not None:
+                            scan.wait_for(seq, lane, unmet)
                             continue
                         nb = not_before.get(seq, 0.0)
                         if nb > now:
@@ -238,9 +253,11 @@ class Executor:
                             break
                     if self._whole and later:
                         ready = []  # a whole set goes out once all of it may be sent again
+                    scan.settle(lane)
                     if looks:
                         for op in looks:
                             running.add(op.seq)
+                            scan.handed_out(lane, op.seq)
                             tally.handed_out(op)
                         task = asyncio.create_task(self._look_up(looks))
                         tasks[task] = (Batch(tuple(looks), 0), lane)
@@ -256,6 +273,7 @@ class Executor:
                             break
                         for op in batch.operations:
                             running.add(op.seq)
+                            scan.handed_out(lane, op.seq)
                             tally.handed_out(op)
                         task = asyncio.create_task(self._send(batch))
                         tasks[task] = (batch, lane)
@@ -263,7 +281,8 @@ class Executor:
                 if blocked:
                     self._finished += len(blocked)
                     for row in blocked:
-                        lanes[self._lane(row.op)].pop(row.op.seq, None)
+                        lanes[lane_of[row.op.seq]].pop(row.op.seq, None)
+                        scan.handed_out(lane_of[row.op.seq], row.op.seq)
                         tally.handed_out(row.op)
                     await self.journal.record_outcomes(
                         self.lease, self.tenant, blocked, self._link_specs
@@ -271,6 +290,8 @@ class Executor:
                 if not tasks:
                     if fatal is not None or not any(lanes.values()):
                         break
+                    if scan.woken:
+                        continue  # dependents of an item just blocked: block them too
                     if soonest is None:
                         # Nothing ready, nothing running, nothing scheduled: dependencies that
                         # never resolve (outside this level). Leave them pending.
@@ -293,11 +314,13 @@ class Executor:
                         not_before[seq] = row.not_before
                         if row.status in FINAL:
                             lanes[lane].pop(seq, None)
+                            scan.finished(seq)
                             self._finished += 1
                         elif seq in self._parked:  # stays in flight, for the next run
                             lanes[lane].pop(seq, None)
                         else:
                             tally.returned(row.op)  # waits to be sent or read back again
+                            scan.returned(lane, seq)
                         if row.outcome == "fatal" and fatal is None:
                             fatal = row.message
                         if row.status is OpStatus.DEAD:
