@@ -115,6 +115,12 @@ class KindSpec:
 
     ``retire`` says what happens when the source no longer has the record: ``delete`` it,
     ``suspend`` it and delete after ``grace_days``, ``archive`` it, or ``keep`` it.
+
+    ``needs`` names objects of other kinds, by a different key, that must exist before this
+    one can be made or changed: each ``(attribute, kind)`` says the desired attribute holds
+    the key (or a sequence of keys) of an object of ``kind`` (a lower ``rank``). When the plan
+    creates that object, the operation waits for its create, and is blocked, not refused,
+    when the create fails; when it exists already, the plan has no edge.
     """
 
     name: str
@@ -122,6 +128,7 @@ class KindSpec:
     retire: Literal["delete", "suspend", "archive", "keep"] = "delete"
     grace_days: int = 0
     depends_on: tuple[str, ...] = ()  # kinds whose object with the same key must exist first
+    needs: tuple[tuple[str, str], ...] = ()  # (attribute, kind): see above
 
 
 @dataclass(frozen=True, slots=True)
