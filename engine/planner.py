@@ -74,6 +74,7 @@ class _Builder:
         self.creates: dict[str, dict[str, int]] = {}  # kind -> key -> seq of its create
         self.skipped = 0
         self._known: dict[str, dict[str, tuple[int, str]]] = {}
+        self._created_by: dict[tuple[str, str], dict[str, int]] = {}
 
     def known(
         self, desired: DesiredState, observed: ObservedState, kind: str
@@ -92,6 +93,23 @@ class _Builder:
                 continue  # neither there nor being made (its create was skipped)
             got[k] = (seq, d.label or (old[1] if old else k))
         self._known[kind] = got
+        return got
+
+    def created(self, desired: DesiredState, kind: str, by: str) -> Mapping[str, int]:
+        """The creates of one kind in this plan so far, as key -> seq, or with ``by`` as the
+        value of that attribute -> seq (made once per plan, only for a kind that is needed)."""
+        creates = self.creates.get(kind, {})
+        if not by or not creates:
+            return creates
+        got = self._created_by.get((kind, by))
+        if got is None:
+            want = desired.objects.get(kind, {})
+            got = {}
+            for key, seq in creates.items():
+                value = dict(want[key].attrs).get(by)
+                if value is not None:
+                    got[str(value)] = seq
+            self._created_by[(kind, by)] = got
         return got
 
     def skip(
@@ -195,7 +213,7 @@ def plan(inp: PlanInput) -> Plan:
         seqs = b.seqs.setdefault(kind, {})
         creates = b.creates.setdefault(kind, {})
         before = [b.seqs.get(k, {}) for k in spec.depends_on]
-        needed = [(attr, b.creates.get(k, {})) for attr, k in spec.needs]
+        needed = [(n.attribute, b.created(desired, n.kind, n.by)) for n in spec.needs]
         for key, d in want.items():
             o = have.get(key)
             if o is None:

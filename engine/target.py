@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import orjson
 
@@ -109,6 +109,16 @@ def attrs_dict(attrs: Attrs) -> dict[str, Any]:
     return dict(attrs)
 
 
+class Need(NamedTuple):
+    """An object of ``kind`` that must exist before this one is made or changed: the one whose
+    key (or, with ``by``, whose attribute ``by``) equals the value of this object's desired
+    attribute ``attribute``, or each of its values when that is a tuple or list."""
+
+    attribute: str
+    kind: str
+    by: str = ""  # the needed object's attribute that holds the value; "" for its key
+
+
 @dataclass(frozen=True, slots=True)
 class KindSpec:
     """An object kind a target manages, in creation order (``rank``).
@@ -117,10 +127,10 @@ class KindSpec:
     ``suspend`` it and delete after ``grace_days``, ``archive`` it, or ``keep`` it.
 
     ``needs`` names objects of other kinds, by a different key, that must exist before this
-    one can be made or changed: each ``(attribute, kind)`` says the desired attribute holds
-    the key (or a sequence of keys) of an object of ``kind`` (a lower ``rank``). When the plan
-    creates that object, the operation waits for its create, and is blocked, not refused,
-    when the create fails; when it exists already, the plan has no edge.
+    one can be made or changed (see :class:`Need`; the needed kind has a lower ``rank``).
+    When the plan creates such an object, the operation waits for its create, and is
+    blocked, not refused, when the create fails; when it exists already, the plan has no
+    edge.
     """
 
     name: str
@@ -128,7 +138,7 @@ class KindSpec:
     retire: Literal["delete", "suspend", "archive", "keep"] = "delete"
     grace_days: int = 0
     depends_on: tuple[str, ...] = ()  # kinds whose object with the same key must exist first
-    needs: tuple[tuple[str, str], ...] = ()  # (attribute, kind): see above
+    needs: tuple[Need, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

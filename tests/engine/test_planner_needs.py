@@ -9,11 +9,18 @@ from typing import Any
 
 from engine.plan import Action, Operation
 from engine.planner import PlanInput, plan
-from engine.target import DesiredObject, DesiredState, KindSpec, MirrorObject, ObservedState
+from engine.target import (
+    DesiredObject,
+    DesiredState,
+    KindSpec,
+    MirrorObject,
+    Need,
+    ObservedState,
+)
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 USER, COURSE = "user", "course"
-NEEDS = (KindSpec(USER, 1, "suspend"), KindSpec(COURSE, 2, "archive", needs=(("owner", USER),)))
+NEEDS = (KindSpec(USER, 1, "suspend"), KindSpec(COURSE, 2, "archive", needs=(Need("owner", USER),)))
 PLAIN = (KindSpec(USER, 1, "suspend"), KindSpec(COURSE, 2, "archive"))
 
 
@@ -79,7 +86,7 @@ def test_an_owner_change_to_a_new_account_waits_for_that_account() -> None:
 
 
 def test_a_sequence_of_keys_waits_for_each_create_once() -> None:
-    kinds = (KindSpec(USER, 1), KindSpec("group", 2, needs=(("members", USER),)))
+    kinds = (KindSpec(USER, 1), KindSpec("group", 2, needs=(Need("members", USER),)))
     ops = planned(
         [
             obj(USER, "p-1", n=1),
@@ -96,3 +103,17 @@ def test_a_sequence_of_keys_waits_for_each_create_once() -> None:
 def test_without_the_declaration_the_plan_has_no_edge() -> None:
     ops = planned([obj(USER, "p-1", n=1), obj(COURSE, "g-1", owner="p-1")], [], PLAIN)
     assert ops[(COURSE, "g-1")].depends_on == ()
+
+
+def test_a_reference_by_another_attribute_waits_for_the_object_holding_it() -> None:
+    kinds = (
+        KindSpec(USER, 1),
+        KindSpec("group", 2, needs=(Need("member_refs", USER, "uuid"),)),
+    )
+    there = obj(USER, "p-1", uuid="u-1")
+    ops = planned(
+        [there, obj(USER, "p-2", uuid="u-2"), obj("group", "s-1", member_refs=("u-1", "u-2"))],
+        [there],
+        kinds,
+    )
+    assert ops[("group", "s-1")].depends_on == (ops[(USER, "p-2")].seq,)  # u-1 is there
