@@ -71,7 +71,7 @@ class _Builder:
         self.made = 0  # operations so far, objects and links: the last seq given
         self.retire: dict[int, list[tuple[Any, ...]]] = {4: [], 5: []}
         self.seqs: dict[str, dict[str, int]] = {}  # kind -> key -> seq of its phase-1 operation
-        self.creates: dict[str, dict[str, int]] = {}  # kind -> key -> seq of its create
+        self.creates: dict[str, dict[str, int]] = {}  # kind -> key -> seq of create or restore
         self.skipped = 0
         self._known: dict[str, dict[str, tuple[int, str]]] = {}
         self._created_by: dict[tuple[str, str], dict[str, int]] = {}
@@ -96,7 +96,7 @@ class _Builder:
         return got
 
     def created(self, desired: DesiredState, kind: str, by: str) -> Mapping[str, int]:
-        """The creates of one kind in this plan so far, as key -> seq, or with ``by`` as the
+        """The creates (and restores) of one kind in this plan, as key -> seq, or with ``by`` as the
         value of that attribute -> seq (made once per plan, only for a kind that is needed)."""
         creates = self.creates.get(kind, {})
         if not by or not creates:
@@ -252,7 +252,7 @@ def plan(inp: PlanInput) -> Plan:
                 )
             )
             seqs[key] = seq
-            if action is Action.CREATE:
+            if action is not Action.UPDATE:  # made, or re-enabled: not usable until then
                 creates[key] = seq
         for key, o in have.items():
             if key in want:
@@ -382,9 +382,9 @@ def _removals(
 def _with_needs(
     deps: tuple[int, ...], attrs: Attrs, needed: Sequence[tuple[str, Mapping[str, int]]]
 ) -> tuple[int, ...]:
-    """``deps`` plus the creates in this plan of the objects ``attrs`` names (see
-    :attr:`engine.target.KindSpec.needs`), in seq order without a repeat; an object that is
-    there already (no create planned) adds no edge, so such plans stay as they were."""
+    """``deps`` plus the creates (or restores) in this plan of the objects ``attrs`` names
+    (see :attr:`engine.target.KindSpec.needs`), in seq order without a repeat; an object that
+    is there and enabled already adds no edge, so such plans stay as they were."""
     values = dict(attrs)
     extra: list[int] = []
     for attr, creates in needed:

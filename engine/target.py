@@ -128,9 +128,9 @@ class KindSpec:
 
     ``needs`` names objects of other kinds, by a different key, that must exist before this
     one can be made or changed (see :class:`Need`; the needed kind has a lower ``rank``).
-    When the plan creates such an object, the operation waits for its create, and is
-    blocked, not refused, when the create fails; when it exists already, the plan has no
-    edge.
+    When the plan creates (or restores, a suspended account) such an object, the operation
+    waits for that, and is blocked, not refused, when it fails; when the object exists and is
+    enabled already, the plan has no edge.
     """
 
     name: str

@@ -28,12 +28,16 @@ def obj(kind: str, key: str, **attrs: Any) -> DesiredObject:
     return DesiredObject(kind, key, tuple(sorted(attrs.items())))
 
 
-def mirror(o: DesiredObject) -> MirrorObject:
-    return MirrorObject(o.kind, o.key, f"t-{o.key}", o.fingerprint, o.attrs)
+def mirror(o: DesiredObject, suspended: bool = False) -> MirrorObject:
+    at = NOW if suspended else None
+    return MirrorObject(o.kind, o.key, f"t-{o.key}", o.fingerprint, o.attrs, at)
 
 
 def planned(
-    desired: list[DesiredObject], there: list[DesiredObject], kinds: tuple[KindSpec, ...] = NEEDS
+    desired: list[DesiredObject],
+    there: list[DesiredObject],
+    kinds: tuple[KindSpec, ...] = NEEDS,
+    suspended: frozenset[str] = frozenset(),
 ) -> dict[tuple[str, str], Operation]:
     def by_kind(objs: list[Any]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -46,7 +50,7 @@ def planned(
         kinds,
         (),
         DesiredState(by_kind(desired), {}),
-        ObservedState(by_kind([mirror(o) for o in there]), {}),
+        ObservedState(by_kind([mirror(o, o.key in suspended) for o in there]), {}),
         NOW,
     )
     return {(op.kind, op.key): op for op in plan(inp).operations}
@@ -117,3 +121,11 @@ def test_a_reference_by_another_attribute_waits_for_the_object_holding_it() -> N
         kinds,
     )
     assert ops[("group", "s-1")].depends_on == (ops[(USER, "p-2")].seq,)  # u-1 is there
+
+
+def test_a_course_waits_for_its_suspended_owner_to_be_restored() -> None:
+    """A suspended account cannot own a course (Classroom refuses it): the course waits."""
+    owner = obj(USER, "p-1", n=1)
+    ops = planned([owner, obj(COURSE, "g-1", owner="p-1")], [owner], suspended=frozenset({"p-1"}))
+    assert ops[(USER, "p-1")].action is Action.RESTORE
+    assert ops[(COURSE, "g-1")].depends_on == (ops[(USER, "p-1")].seq,)
