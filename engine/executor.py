@@ -17,7 +17,7 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -224,7 +224,7 @@ class Executor:
                                     op,
                                     OpStatus.BLOCKED,
                                     "dependency_failed",
-                                    "waits for an item that failed: fix or retry that one first",
+                                    _waits_for(op, status, ops),
                                     None,
                                     0.0,
                                     "blocked",
@@ -520,3 +520,11 @@ class Executor:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _waits_for(op: Operation, status: Mapping[int, OpStatus], ops: Mapping[int, Operation]) -> str:
+    """Why a blocked item waits, naming the item that failed, so an operator sees which one
+    to fix or retry (a course waits on its owner's account, a link on its class)."""
+    failed = next((ops.get(d) for d in op.depends_on if status.get(d) in BAD), None)
+    what = f"'{failed.describe()}'" if failed is not None else "an item"
+    return f"waits for {what}, which failed: fix or retry that one first"

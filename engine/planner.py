@@ -71,8 +71,10 @@ class _Builder:
         self.made = 0  # operations so far, objects and links: the last seq given
         self.retire: dict[int, list[tuple[Any, ...]]] = {4: [], 5: []}
         self.seqs: dict[str, dict[str, int]] = {}  # kind -> key -> seq of its phase-1 operation
+        self.creates: dict[str, dict[str, int]] = {}  # kind -> key -> seq of create or restore
         self.skipped = 0
         self._known: dict[str, dict[str, tuple[int, str]]] = {}
+        self._created_by: dict[tuple[str, str], dict[str, int]] = {}
 
     def known(
         self, desired: DesiredState, observed: ObservedState, kind: str
@@ -91,6 +93,23 @@ class _Builder:
                 continue  # neither there nor being made (its create was skipped)
             got[k] = (seq, d.label or (old[1] if old else k))
         self._known[kind] = got
+        return got
+
+    def created(self, desired: DesiredState, kind: str, by: str) -> Mapping[str, int]:
+        """The creates (and restores) of one kind in this plan, as key -> seq, or with ``by`` as the
+        value of that attribute -> seq (made once per plan, only for a kind that is needed)."""
+        creates = self.creates.get(kind, {})
+        if not by or not creates:
+            return creates
+        got = self._created_by.get((kind, by))
+        if got is None:
+            want = desired.objects.get(kind, {})
+            got = {}
+            for key, seq in creates.items():
+                value = dict(want[key].attrs).get(by)
+                if value is not None:
+                    got[str(value)] = seq
+            self._created_by[(kind, by)] = got
         return got
 
     def skip(
@@ -192,7 +211,9 @@ def plan(inp: PlanInput) -> Plan:
         have = observed.objects.get(kind, {})
         held = inp.held.get(kind, ())
         seqs = b.seqs.setdefault(kind, {})
+        creates = b.creates.setdefault(kind, {})
         before = [b.seqs.get(k, {}) for k in spec.depends_on]
+        needed = [(n.attribute, b.created(desired, n.kind, n.by)) for n in spec.needs]
         for key, d in want.items():
             o = have.get(key)
             if o is None:
@@ -206,6 +227,8 @@ def plan(inp: PlanInput) -> Plan:
             if inp.skips and b.skip(inp, action, kind, key, None, d.fingerprint, d.attrs):
                 continue
             deps = tuple(s for m in before if (s := m.get(key)) is not None) if before else ()
+            if needed:
+                deps = _with_needs(deps, d.attrs, needed)
             seq = b.made = len(ops) + 1
             ops.append(
                 make(
@@ -229,6 +252,8 @@ def plan(inp: PlanInput) -> Plan:
                 )
             )
             seqs[key] = seq
+            if action is not Action.UPDATE:  # made, or re-enabled: not usable until then
+                creates[key] = seq
         for key, o in have.items():
             if key in want:
                 continue
@@ -352,6 +377,26 @@ def _removals(
             )
         label = parents.get(parent, (0, parent))[1]
         b.add_links(Action.UNLINK, link.name, parent, kids, 0, children, f"{label} ← ")
+
+
+def _with_needs(
+    deps: tuple[int, ...], attrs: Attrs, needed: Sequence[tuple[str, Mapping[str, int]]]
+) -> tuple[int, ...]:
+    """``deps`` plus the creates (or restores) in this plan of the objects ``attrs`` names
+    (see :attr:`engine.target.KindSpec.needs`), in seq order without a repeat; an object that
+    is there and enabled already adds no edge, so such plans stay as they were."""
+    values = dict(attrs)
+    extra: list[int] = []
+    for attr, creates in needed:
+        if not creates:
+            continue
+        value = values.get(attr)
+        keys = value if isinstance(value, tuple | list) else (value,)
+        for k in keys:
+            seq = creates.get(str(k)) if k is not None else None
+            if seq is not None and seq not in deps and seq not in extra:
+                extra.append(seq)
+    return tuple(sorted((*deps, *extra))) if extra else deps
 
 
 def _vouch(o: MirrorObject) -> Attrs | None:

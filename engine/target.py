@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import orjson
 
@@ -110,12 +110,28 @@ def attrs_dict(attrs: Attrs) -> dict[str, Any]:
     return dict(attrs)
 
 
+class Need(NamedTuple):
+    """An object of ``kind`` that must exist before this one is made or changed: the one whose
+    key (or, with ``by``, whose attribute ``by``) equals the value of this object's desired
+    attribute ``attribute``, or each of its values when that is a tuple or list."""
+
+    attribute: str
+    kind: str
+    by: str = ""  # the needed object's attribute that holds the value; "" for its key
+
+
 @dataclass(frozen=True, slots=True)
 class KindSpec:
     """An object kind a target manages, in creation order (``rank``).
 
     ``retire`` says what happens when the source no longer has the record: ``delete`` it,
     ``suspend`` it and delete after ``grace_days``, ``archive`` it, or ``keep`` it.
+
+    ``needs`` names objects of other kinds, by a different key, that must exist before this
+    one can be made or changed (see :class:`Need`; the needed kind has a lower ``rank``).
+    When the plan creates (or restores, a suspended account) such an object, the operation
+    waits for that, and is blocked, not refused, when it fails; when the object exists and is
+    enabled already, the plan has no edge.
     """
 
     name: str
@@ -123,6 +139,7 @@ class KindSpec:
     retire: Literal["delete", "suspend", "archive", "keep"] = "delete"
     grace_days: int = 0
     depends_on: tuple[str, ...] = ()  # kinds whose object with the same key must exist first
+    needs: tuple[Need, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from engine.findings import Finding, group_without_teacher
 from engine.links import LinkSet
 from engine.model import Group, Person, Snapshot
 from engine.roster import Role, RosterPolicy, roster
-from engine.target import DesiredObject, DesiredState, KindSpec, LinkSpec, attrs_of
+from engine.target import DesiredObject, DesiredState, KindSpec, LinkSpec, Need, attrs_of
 
 from .addresses import local_part
 from .config import GoogleConfig
@@ -55,7 +55,8 @@ def kind_specs(policy: Any, config: GoogleConfig | None = None) -> tuple[KindSpe
     course_retire = "keep" if class_end == "keep" else "archive"
     return (
         KindSpec(USER, 1, retire="suspend", grace_days=grace),
-        KindSpec(COURSE, 2, retire=course_retire, depends_on=()),  # type: ignore[arg-type]
+        # a course is created with its owner: it waits for the owner's account being made
+        KindSpec(COURSE, 2, retire=course_retire, needs=(Need("owner", USER),)),  # type: ignore[arg-type]
         *(GROUP_KIND_SPECS if config is not None and config.school_groups else ()),
     )
 
