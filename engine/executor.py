@@ -185,7 +185,6 @@ class Executor:
         scan = ReadyScan(lanes)
         caps = {"": self.max_concurrency, **dict(self.target.rate_limit.lanes)}
         in_lane: dict[str, int] = dict.fromkeys(lanes, 0)
-        running: set[int] = set()
         tasks: dict[asyncio.Task[list[OutcomeRow]], tuple[Batch, str]] = {}
         fatal: str | None = None
         # what of each batch group is left to hand out, so a window that ends inside a group
@@ -256,7 +255,6 @@ class Executor:
                     scan.settle(lane)
                     if looks:
                         for op in looks:
-                            running.add(op.seq)
                             scan.handed_out(lane, op.seq)
                             tally.handed_out(op)
                         task = asyncio.create_task(self._look_up(looks))
@@ -272,7 +270,6 @@ class Executor:
                         if in_lane[lane] >= caps.get(lane, 1):
                             break
                         for op in batch.operations:
-                            running.add(op.seq)
                             scan.handed_out(lane, op.seq)
                             tally.handed_out(op)
                         task = asyncio.create_task(self._send(batch))
@@ -309,7 +306,6 @@ class Executor:
                     for row in rows:
                         seq = row.op.seq
                         ops[seq] = row.op  # carries the attempt count
-                        running.discard(seq)
                         status[seq] = row.status
                         not_before[seq] = row.not_before
                         if row.status in FINAL:

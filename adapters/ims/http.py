@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 
+from adapters.kit.dates import http_date
 from adapters.kit.http import HttpClient, NoAnswer
 from engine.secrets import Secret
 from engine.source import SourceError
@@ -29,16 +29,6 @@ class Fetched:
 
     documents: list[tuple[str, bytes]] = field(default_factory=list)
     server_time: datetime | None = None
-
-
-def _server_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def fetch_documents(
@@ -76,6 +66,6 @@ async def fetch_documents(
         if kind and not any(t in kind for t in XML_TYPES):
             raise SourceError(f"{where}: the answer is {kind[:60]}, not an XML document")
         if out.server_time is None:
-            out.server_time = _server_time(resp.headers.get("date"))
+            out.server_time = http_date(resp.headers.get("date"))
         out.documents.append((url, resp.content))
     return out

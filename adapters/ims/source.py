@@ -33,6 +33,7 @@ from adapters.ims.config import ImsConfig
 from adapters.ims.http import fetch_documents
 from adapters.ims.mapping import ImsState, apply
 from adapters.ims.parse import read_records
+from adapters.kit.dates import instant
 from adapters.kit.export_source import ExportSource
 from adapters.kit.exports import export_files
 from adapters.kit.http import HttpClient
@@ -47,16 +48,6 @@ SUFFIXES = (".xml",)
 
 def _format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ImsConfigError(ValueError):
@@ -123,7 +114,7 @@ class ImsSource(ExportSource[ImsConfig]):
         cached = await ctx.cache.load()
         started = datetime.now(UTC)
         stored = dict(cached.records.get(ENTITY, {}))
-        mark = _parse_time(cached.checkpoint)
+        mark = instant(cached.checkpoint)
         incremental = bool(
             config.delta_url
             and not full
@@ -187,7 +178,7 @@ class ImsSource(ExportSource[ImsConfig]):
 
     def _full_due(self, cached: CachedSource, now: datetime) -> bool:
         days = self.config.full_read_days
-        last_full = _parse_time(cached.full_read_at)
+        last_full = instant(cached.full_read_at)
         return days == 0 or last_full is None or now - last_full >= timedelta(days=days)
 
     def _read_documents(

@@ -17,12 +17,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from adapters.kit.dates import http_date
 from adapters.kit.http import HttpClient, NoAnswer
 from adapters.kit.token_cache import TokenCache
 from adapters.oneroster.columns import SE
@@ -107,16 +107,6 @@ class Fetched:
     server_start: datetime | None = None
 
 
-def _server_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 async def fetch_all(
     http: HttpClient,
     auth: ClientCredentials,
@@ -144,7 +134,7 @@ async def fetch_all(
             except NoAnswer as exc:
                 raise SourceError(f"{where}: no answer ({exc.kind})") from None
             if out.server_start is None:
-                out.server_start = _server_time(resp.headers.get("date"))
+                out.server_start = http_date(resp.headers.get("date"))
             if resp.status_code == 404 and name == "courses":
                 break  # a server without courses: classes keep their subject codes
             if resp.status_code != 200:

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from adapters.kit.dates import instant
 from adapters.oneroster.delta import ORIGIN
 from engine.civic_hash import CivicHash
 from engine.findings import Finding, Severity
@@ -44,14 +45,7 @@ def format_mark(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def parse_mark(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+parse_mark = instant  # the binding's DateTime, read as any ISO instant
 
 
 def since(checkpoint: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
+from adapters.kit.dates import instant as _parse_time
 from adapters.kit.retry import Backoff
 from adapters.kit.source_config import load_config
 from adapters.kit.tls import ClientCert, TLSConfigError, tls_context
@@ -111,16 +112,6 @@ def _mark_refused(
 
 def format_checkpoint(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class SS12000Source:
