@@ -20,33 +20,19 @@ from typing import Any
 from adapters.ims.sandbox.app import COMPLETE_PATH, DELTA_PATH, Service
 from adapters.ims.sandbox.settings import SandboxInfo, SandboxSettings
 from adapters.ims.writer import write_complete, write_delta
-from adapters.kit.sandbox import ConfiguredSandbox, SandboxError, SandboxServer, make_tls
-from adapters.kit.sandbox.municipality import Municipality, advance_endpoint
+from adapters.kit.sandbox import SandboxError, SandboxServer, make_tls
+from adapters.kit.sandbox.municipality import Municipality, MunicipalitySandbox, advance_endpoint
 from engine.model import Snapshot
 
 __all__ = ["ImsSandbox", "SandboxInfo", "SandboxSettings"]
 
 
-class ImsSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
+class ImsSandbox(MunicipalitySandbox[SandboxInfo, SandboxSettings]):
     """The Organization API serving the municipality of ``size``, ``seed`` and ``as_of``
     (the sample generator's; ``as_of`` None: today)."""
 
     settings_type = SandboxSettings
     workdir_prefix = "ess-ims-sandbox-"
-
-    def __init__(
-        self,
-        *,
-        size: str = "small",
-        seed: int = 1,
-        as_of: date | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        settings: SandboxSettings | None = None,
-        workdir: Path | None = None,
-    ) -> None:
-        self.municipality = Municipality(size, seed, as_of)
-        super().__init__(host=host, port=port, settings=settings, workdir=workdir)
 
     def _configure(self) -> None:
         self.settings.check()

@@ -3,16 +3,13 @@ Enterprise over mutual TLS with an API key) until cancelled."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from adapters.kit.sandbox.command import MunicipalitySandboxCommand, rows_banner
 
-from adapters.kit.sandbox.command import rows_banner, serve_announced, settings_from_options
-from engine.plugins import SandboxOptions
+from . import ImsSandbox
+from .settings import SandboxInfo
 
 
-def banner(info: object, size: str, seed: int) -> str:
-    from adapters.ims.sandbox import SandboxInfo
-
-    assert isinstance(info, SandboxInfo)
+def banner(info: SandboxInfo, size: str, seed: int) -> str:
     return rows_banner(
         f"IMS Enterprise sandbox (Tieto Organization API v12) serving a {size} municipality "
         f"(seed {seed}).",
@@ -28,28 +25,12 @@ def banner(info: object, size: str, seed: int) -> str:
     )
 
 
-class ImsSandboxCommand:
-    """engine.plugins.SandboxCommand for the IMS sandbox; ``options.extra`` may set any
-    setting by name (``requests_per_second``, ``fault_kinds``, ``api_key_header``,
-    ``time_scale``); an unknown name or a bad value is refused before anything starts."""
-
-    name = "ims"
-    summary = "IMS Enterprise (Tieto Organization API v12) over mutual TLS, generated municipality"
-
-    async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
-        from adapters.ims.sandbox import ImsSandbox, SandboxSettings
-
-        sandbox = ImsSandbox(
-            size=options.size,
-            seed=options.seed,
-            host=options.host,
-            port=options.port,
-            settings=settings_from_options(SandboxSettings, options),
-            workdir=options.state_dir,
-        )
-        await serve_announced(
-            sandbox, options, emit, lambda info: banner(info, options.size, options.seed)
-        )
-
-
-SANDBOX = ImsSandboxCommand()
+# ``--set NAME=VALUE`` may set any setting by name:
+# ``requests_per_second``, ``fault_kinds``, ``api_key_header``, ``time_scale``.
+# An unknown name or a bad value is refused before anything starts.
+SANDBOX = MunicipalitySandboxCommand(
+    "ims",
+    "IMS Enterprise (Tieto Organization API v12) over mutual TLS, generated municipality",
+    ImsSandbox,
+    banner,
+)

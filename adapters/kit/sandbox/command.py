@@ -8,6 +8,7 @@ from typing import Generic, Protocol, TypeVar
 
 from engine.plugins import SandboxOptions
 
+from .municipality import MunicipalitySandbox
 from .server import ConfiguredSandbox, Sandbox, serve_until_cancelled
 from .settings import KitSettings, apply_changes, changes_from_strings
 
@@ -77,3 +78,34 @@ class ConfiguredSandboxCommand(Generic[InfoT, S]):
             workdir=options.state_dir,
         )
         await serve_announced(sandbox, options, emit, self.banner)
+
+
+class MunicipalitySandboxCommand(Generic[InfoT, S]):
+    """:class:`ConfiguredSandboxCommand` for a source sandbox: the sandbox also serves the
+    municipality of the options' ``size`` and ``seed``, and ``banner`` names them."""
+
+    def __init__(
+        self,
+        name: str,
+        summary: str,
+        sandbox_type: type[MunicipalitySandbox[InfoT, S]],
+        banner: Callable[[InfoT, str, int], str],
+    ) -> None:
+        self.name = name
+        self.summary = summary
+        self.sandbox_type = sandbox_type
+        self.banner = banner
+
+    async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
+        kind = self.sandbox_type
+        sandbox = kind(
+            size=options.size,
+            seed=options.seed,
+            host=options.host,
+            port=options.port,
+            settings=settings_from_options(kind.settings_type, options),
+            workdir=options.state_dir,
+        )
+        await serve_announced(
+            sandbox, options, emit, lambda info: self.banner(info, options.size, options.seed)
+        )

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -23,6 +23,11 @@ from engine.model import Snapshot
 from engine.plugins import SampleRequest
 
 from .inspection import json_response
+from .server import ConfiguredSandbox
+from .settings import KitSettings
+
+Info = TypeVar("Info")
+S = TypeVar("S", bound=KitSettings)
 
 
 class Municipality:
@@ -70,3 +75,22 @@ def advance_endpoint(
         return json_response(done)
 
     return endpoint
+
+
+class MunicipalitySandbox(ConfiguredSandbox[Info, S], Generic[Info, S]):
+    """A configured sandbox serving the municipality of ``size``, ``seed`` and ``as_of`` (the
+    sample generator's; ``as_of`` None: today), kept as ``municipality`` for ``_configure``."""
+
+    def __init__(
+        self,
+        *,
+        size: str = "small",
+        seed: int = 1,
+        as_of: date | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        settings: S | None = None,
+        workdir: Path | None = None,
+    ) -> None:
+        self.municipality = Municipality(size, seed, as_of)
+        super().__init__(host=host, port=port, settings=settings, workdir=workdir)

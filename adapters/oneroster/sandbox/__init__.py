@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.kit.sandbox import ConfiguredSandbox, SandboxError, make_tls
-from adapters.kit.sandbox.municipality import Municipality, advance_endpoint
+from adapters.kit.sandbox import SandboxError, make_tls
+from adapters.kit.sandbox.municipality import Municipality, MunicipalitySandbox, advance_endpoint
 from adapters.oneroster.sandbox.app import BASE_PATH, TOKEN_PATH, Service
 from adapters.oneroster.sandbox.objects import package_objects
 from adapters.oneroster.sandbox.settings import SandboxInfo, SandboxSettings
@@ -30,26 +30,12 @@ __all__ = ["OneRosterSandbox", "SandboxInfo", "SandboxSettings"]
 CLIENT_ID = "ess-oneroster"
 
 
-class OneRosterSandbox(ConfiguredSandbox[SandboxInfo, SandboxSettings]):
+class OneRosterSandbox(MunicipalitySandbox[SandboxInfo, SandboxSettings]):
     """A OneRoster 1.2 rostering server serving the municipality of ``size``, ``seed`` and
     ``as_of`` (the sample generator's; ``as_of`` None: today)."""
 
     settings_type = SandboxSettings
     workdir_prefix = "ess-oneroster-sandbox-"
-
-    def __init__(
-        self,
-        *,
-        size: str = "small",
-        seed: int = 1,
-        as_of: date | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        settings: SandboxSettings | None = None,
-        workdir: Path | None = None,
-    ) -> None:
-        self.municipality = Municipality(size, seed, as_of)
-        super().__init__(host=host, port=port, settings=settings, workdir=workdir)
 
     def _configure(self) -> None:
         self.settings.check()

@@ -3,16 +3,13 @@ cancelled."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from adapters.kit.sandbox.command import MunicipalitySandboxCommand, rows_banner
 
-from adapters.kit.sandbox.command import rows_banner, serve_announced, settings_from_options
-from engine.plugins import SandboxOptions
+from . import OneRosterSandbox
+from .settings import SandboxInfo
 
 
-def banner(info: object, size: str, seed: int) -> str:
-    from adapters.oneroster.sandbox import SandboxInfo
-
-    assert isinstance(info, SandboxInfo)
+def banner(info: SandboxInfo, size: str, seed: int) -> str:
     return rows_banner(
         f"OneRoster 1.2 rostering sandbox serving a {size} municipality (seed {seed}).",
         [
@@ -26,29 +23,12 @@ def banner(info: object, size: str, seed: int) -> str:
     )
 
 
-class OneRosterSandboxCommand:
-    """engine.plugins.SandboxCommand for the OneRoster sandbox; ``options.extra`` may set any
-    setting by name (``requests_per_second``, ``fault_kinds``, ``token_lifetime_s``,
-    ``max_limit``, ``time_scale``); an unknown name or a bad value is refused before anything
-    starts."""
-
-    name = "oneroster"
-    summary = "OneRoster 1.2 rostering REST server (v1p2) with a generated municipality"
-
-    async def serve(self, options: SandboxOptions, emit: Callable[[str], None]) -> None:
-        from adapters.oneroster.sandbox import OneRosterSandbox, SandboxSettings
-
-        sandbox = OneRosterSandbox(
-            size=options.size,
-            seed=options.seed,
-            host=options.host,
-            port=options.port,
-            settings=settings_from_options(SandboxSettings, options),
-            workdir=options.state_dir,
-        )
-        await serve_announced(
-            sandbox, options, emit, lambda info: banner(info, options.size, options.seed)
-        )
-
-
-SANDBOX = OneRosterSandboxCommand()
+# ``--set NAME=VALUE`` may set any setting by name:
+# ``requests_per_second``, ``fault_kinds``, ``token_lifetime_s``, ``max_limit``, ``time_scale``.
+# An unknown name or a bad value is refused before anything starts.
+SANDBOX = MunicipalitySandboxCommand(
+    "oneroster",
+    "OneRoster 1.2 rostering REST server (v1p2) with a generated municipality",
+    OneRosterSandbox,
+    banner,
+)
